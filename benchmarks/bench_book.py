@@ -1,0 +1,154 @@
+"""Benchmark the cache and reconciliation at a real MSP's size.
+
+Builds a synthetic book (default 10,000 clients, 200,000 invoices per side,
+20,000 credits) straight into a fresh cache, then prints figures: load and
+reconcile time, peak memory, and the latency of the queries the screens run
+(first page, filtering as you type, opening a client). Prints figures only;
+nothing here asserts a time.
+
+    python benchmarks/bench_book.py [--clients N] [--invoices N] [--credits N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from recon_tui.cache import Cache
+from recon_tui.matching import auto_mappings
+from recon_tui.models import (
+    CreditKind,
+    LedgerCustomer,
+    LedgerInvoice,
+    OrganizationalCredit,
+    PsaCompany,
+    PsaInvoice,
+)
+from recon_tui.refresh import refresh_reconciliation
+
+WORDS = ("North", "Blue", "Atlas", "Quantum", "River", "Summit", "Pixel", "Harbor", "Cedar",
+         "Falcon", "Granite", "Lumen", "Orbit", "Prairie", "Vertex", "Willow")
+SUFFIXES = ("LLC", "Inc.", "Ltd", "Co.", "Corp", "Group", "Partners", "")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(label: str, fn: Callable[[], object], repeat: int = 1) -> object:
+    samples, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    shown = f"{statistics.median(samples):9.1f} ms" + (
+        f" (median of {repeat})" if repeat > 1 else "")
+    print(f"  {label:<44}{shown}")
+    return result
+
+
+def synthetic_book(clients: int, invoices: int, credits: int, seed: int = 7
+                   ) -> tuple[list, list, Iterator, Iterator, list]:
+    rnd = random.Random(seed)
+    companies, customers = [], []
+    for i in range(clients):
+        name = f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {i} {rnd.choice(SUFFIXES)}".strip()
+        companies.append(PsaCompany(str(i + 1), f"C{i + 1}", name))
+        # 3% of customers are spelled differently and stay unmapped.
+        ledger_name = name if rnd.random() > 0.03 else name.replace(" ", "-") + " (old)"
+        customers.append(LedgerCustomer(str(1000 + i), ledger_name))
+    start = date(2025, 11, 16)
+
+    def psa_invoices() -> Iterator[PsaInvoice]:
+        r = random.Random(seed + 1)
+        for n in range(invoices):
+            total = Decimal(r.randint(5_000, 900_000)) / 100
+            owing = total if r.random() < 0.2 else Decimal("0.00")
+            yield PsaInvoice(str(n + 1), str(100_000 + n), str(n % clients + 1),
+                             start + timedelta(days=n % 365), total, owing,
+                             ledger_invoice_id=str(500_000 + n), exported=True)
+
+    def ledger_invoices() -> Iterator[LedgerInvoice]:
+        r = random.Random(seed + 1)
+        for n in range(invoices):
+            total = Decimal(r.randint(5_000, 900_000)) / 100
+            owing = total if r.random() < 0.2 else Decimal("0.00")
+            if n % 97 == 0:  # a payment the PSA has not heard about
+                owing = Decimal("0.00")
+            if n % 501 == 0:  # deleted in the ledger
+                continue
+            yield LedgerInvoice(str(500_000 + n), str(100_000 + n), str(1000 + n % clients),
+                                start + timedelta(days=n % 365), total, owing)
+
+    credit_rows = [
+        OrganizationalCredit(str(900_000 + k), CreditKind.CREDIT_MEMO, str(1000 + k % clients),
+                             start + timedelta(days=k % 365), Decimal("25.00"), Decimal("25.00"))
+        for k in range(credits)
+    ]
+    return companies, customers, psa_invoices(), ledger_invoices(), credit_rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--invoices", type=int, default=200_000)
+    parser.add_argument("--credits", type=int, default=20_000)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        cache = Cache(path)
+        companies, customers, psa, ledger, credits = synthetic_book(
+            args.clients, args.invoices, args.credits)
+        print(f"book: {args.clients:,} clients, {args.invoices:,} invoices per side, "
+              f"{args.credits:,} credits")
+        print("write")
+        timed("companies + customers", lambda: (cache.upsert_companies(companies),
+                                                cache.upsert_customers(customers)))
+        timed("PSA invoices", lambda: cache.upsert_psa_invoices(psa))
+        timed("ledger invoices", lambda: cache.upsert_ledger_invoices(ledger))
+        timed("credits", lambda: cache.upsert_credits(credits))
+        timed("auto-mapping", lambda: cache.add_mappings(
+            auto_mappings(customers, companies, cache.mapping())))
+        timed("reconcile + materialise (refresh)", lambda: refresh_reconciliation(cache))
+        print(f"  peak memory after refresh: {peak_rss_mb():.0f} MB")
+        print(f"  cache file: {path.stat().st_size / 1e6:.0f} MB")
+
+        print("screens (a fresh connection, as the app opens it)")
+        cache.close()
+        reader = timed("open cache", lambda: Cache(path))
+        assert isinstance(reader, Cache)
+        timed("clients: count + first page of 50", lambda: (
+            reader.count_clients(), reader.client_page(limit=50)), repeat=20)
+        timed("clients: header totals", reader.book_totals, repeat=20)
+        for text in ("n", "no", "nor", "north 12"):
+            timed(f"clients: filter '{text}' count + page",
+                  lambda t=text: (reader.count_clients(t), reader.client_page(t, limit=50)),
+                  repeat=20)
+        timed("clients: page at offset 9,000", lambda: reader.client_page(offset=9000, limit=50),
+              repeat=20)
+        worst = reader.client_page(limit=1)[0]
+        timed("client detail: invoices count + page",
+              lambda: (reader.count_client_pairs(worst.client_key),
+                       reader.client_pairs(worst.client_key, 0, 50)), repeat=20)
+        timed("client detail: credits + contacts",
+              lambda: (reader.client_credits(worst.ledger_customer_ids),
+                       reader.company_contacts(worst.psa_company_id or "")), repeat=20)
+        print(f"peak memory overall: {peak_rss_mb():.0f} MB")
+        reader.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

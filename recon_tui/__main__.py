@@ -1,0 +1,3 @@
+from recon_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Connectors: one module per system behind the protocols in ``base``."""

@@ -1,0 +1,79 @@
+"""The connector interface every system implements.
+
+Connectors are blocking (httpx.Client); the TUI runs them in thread workers and
+the CLI calls them directly. Each fetch yields records changed since a moment
+(``None`` means everything), so a sync pages through exactly what it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from recon_tui.models import (
+    Contact,
+    LedgerCustomer,
+    LedgerInvoice,
+    OrganizationalCredit,
+    PsaCompany,
+    PsaInvoice,
+)
+
+
+class ConnectorError(RuntimeError):
+    """A system answered with an error or could not be reached.
+
+    Messages name the system and the operation and never carry a secret.
+    """
+
+    def __init__(self, system: str, message: str, *, status: int | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(f"{system}: {message}")
+        self.system = system
+        self.status = status
+        self.code = code
+
+
+@runtime_checkable
+class PsaConnector(Protocol):
+    """ConnectWise PSA, Autotask, or the sample book."""
+
+    kind: str
+
+    def companies(self, since: datetime | None = None) -> Iterator[PsaCompany]: ...
+
+    def contacts(self, since: datetime | None = None) -> Iterator[Contact]: ...
+
+    def invoices(self, since: datetime | None = None) -> Iterator[PsaInvoice]: ...
+
+    def invoice_by_number(self, number: str) -> PsaInvoice | None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class LedgerConnector(Protocol):
+    """QuickBooks Online, or the sample book."""
+
+    kind: str
+
+    def customers(self, since: datetime | None = None) -> Iterator[LedgerCustomer]: ...
+
+    def invoices(self, since: datetime | None = None) -> Iterator[LedgerInvoice]: ...
+
+    def credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
+        """Credit memos and payments, each with what remains available (possibly 0,
+        so the cache can drop a credit that has been used up)."""
+        ...
+
+    def invoice_ids(self) -> set[str]:
+        """Every invoice id the ledger holds now: deletions are detected by
+        comparing ids, never inferred from a failed read."""
+        ...
+
+    def invoice_by_id(self, invoice_id: str) -> LedgerInvoice | None: ...
+
+    def invoice_by_doc_number(self, doc_number: str) -> LedgerInvoice | None: ...
+
+    def close(self) -> None: ...

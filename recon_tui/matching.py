@@ -1,0 +1,73 @@
+"""Name normalisation and certain-only automatic mapping (seed 002).
+
+Automatic mapping happens only with certainty: a ledger customer maps to a PSA
+company when their normalised names are equal and that normalised name is
+unique on both sides. Everything else waits in the unmapped queue for a person.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from recon_tui.models import CompanyMapping, LedgerCustomer, MappingMethod, PsaCompany
+
+# Legal-form words dropped from the end of a name ("Contoso, Ltd." == "Contoso Ltd").
+LEGAL_SUFFIXES = frozenset({
+    "llc", "l l c", "inc", "incorporated", "ltd", "limited", "co", "company", "corp",
+    "corporation", "plc", "llp", "lp", "gmbh", "ag", "sa", "sarl", "bv", "nv", "pty", "pte",
+    "aps", "ab", "oy", "srl", "spa", "kg",
+})
+_PUNCTUATION = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def normalize_name(name: str) -> str:
+    """Casefold, punctuation to spaces, collapse spacing, drop trailing legal forms.
+
+    Punctuation becomes a space rather than vanishing, so "Atomar's" stays distinct
+    from "Atomars": a near match is a person's call, not ours.
+    """
+    text = unicodedata.normalize("NFKC", name).casefold().replace("&", " and ")
+    words = _PUNCTUATION.sub(" ", text).replace("_", " ").split()
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    # "l l c" written with dots ("L.L.C.") arrives as three words.
+    while len(words) > 3 and " ".join(words[-3:]) in LEGAL_SUFFIXES:
+        del words[-3:]
+    return " ".join(words)
+
+
+def auto_mappings(
+    customers: Iterable[LedgerCustomer],
+    companies: Iterable[PsaCompany],
+    existing: Mapping[str, str],
+    *,
+    now: datetime | None = None,
+) -> list[CompanyMapping]:
+    """New certain mappings for customers not mapped yet. Existing mappings,
+    manual or automatic, are never touched."""
+    by_norm_company: dict[str, list[PsaCompany]] = defaultdict(list)
+    for company in companies:
+        if not company.deleted:
+            by_norm_company[normalize_name(company.name)].append(company)
+    all_customers = list(customers)
+    by_norm_customer: dict[str, list[LedgerCustomer]] = defaultdict(list)
+    for customer in all_customers:
+        by_norm_customer[normalize_name(customer.display_name)].append(customer)
+
+    stamp = now or datetime.now(UTC)
+    result = []
+    for customer in all_customers:
+        if customer.id in existing:
+            continue
+        key = normalize_name(customer.display_name)
+        if not key:
+            continue
+        candidates = by_norm_company.get(key, [])
+        if len(candidates) == 1 and len(by_norm_customer[key]) == 1:
+            result.append(CompanyMapping(customer.id, candidates[0].id, MappingMethod.AUTO_EXACT,
+                                         stamp))
+    return result

@@ -1,0 +1,302 @@
+"""Domain records shared by every layer.
+
+Plain frozen dataclasses, money as ``Decimal``. Ids are strings because each
+system owns its own id space (QBO ids are numeric strings, ConnectWise ids are
+integers, Autotask ids are integers) and the cache keys every record on its
+system's own id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from recon_tui.money import ZERO
+
+
+# --------------------------------------------------------------------------- PSA side
+@dataclass(frozen=True, slots=True)
+class PsaCompany:
+    """A client company in the PSA (ConnectWise company, Autotask company)."""
+
+    id: str
+    identifier: str
+    name: str
+    status: str = "Active"
+    deleted: bool = False
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A PSA contact; its portal security level decides whether it can see invoices."""
+
+    id: str
+    company_id: str
+    first_name: str
+    last_name: str
+    portal_security_level: int | None = None
+    email: str | None = None
+    inactive: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class PsaInvoice:
+    """An invoice as billed in the PSA, with the balance the PSA last knew.
+
+    ``ledger_invoice_id`` is the ledger invoice this one was exported to, when the
+    integration recorded the link; ``exported`` says the PSA believes it went to the
+    ledger (ConnectWise: it sits in a GL batch) even when no id was recorded.
+    """
+
+    id: str
+    number: str
+    company_id: str
+    date: date
+    total: Decimal
+    owing: Decimal
+    due_date: date | None = None
+    status: str = ""
+    ledger_invoice_id: str | None = None
+    exported: bool = False
+    currency: str = "USD"
+    updated_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- ledger side
+@dataclass(frozen=True, slots=True)
+class LedgerCustomer:
+    """A customer in the ledger (QBO Customer)."""
+
+    id: str
+    display_name: str
+    company_name: str = ""
+    active: bool = True
+    balance: Decimal = ZERO
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerInvoice:
+    """An invoice in the ledger: its balance is the real one."""
+
+    id: str
+    doc_number: str
+    customer_id: str
+    date: date
+    total: Decimal
+    balance: Decimal
+    due_date: date | None = None
+    voided: bool = False
+    currency: str = "USD"
+    updated_at: datetime | None = None
+
+
+class CreditKind(StrEnum):
+    """Where an organizational credit lives in the ledger."""
+
+    CREDIT_MEMO = "CreditMemo"
+    UNAPPLIED_PAYMENT = "Payment"
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationalCredit:
+    """Money the customer has on account: a credit memo's remaining credit or a
+    payment's unapplied amount. ``amount`` is what is still available."""
+
+    id: str
+    kind: CreditKind
+    customer_id: str
+    date: date
+    amount: Decimal
+    total: Decimal
+    doc_number: str = ""
+    updated_at: datetime | None = None
+
+    @property
+    def source(self) -> str:
+        return "Credit memo" if self.kind is CreditKind.CREDIT_MEMO else "Unapplied payment"
+
+
+# --------------------------------------------------------------------------- mapping
+class MappingMethod(StrEnum):
+    """How a ledger customer came to be mapped to a PSA company."""
+
+    AUTO_EXACT = "auto-exact"
+    AUTO_IDENTIFIER = "auto-identifier"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyMapping:
+    """Ledger customer -> PSA company. Several ledger customers may map to one company."""
+
+    ledger_customer_id: str
+    psa_company_id: str
+    method: MappingMethod
+    created_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- reconciliation
+class ReconStatus(StrEnum):
+    """Sync status of an invoice pair (ServiceBox's statuses, PSA in its place)."""
+
+    MATCHED = "Matched"
+    NOT_IN_LEDGER = "Not in Ledger"
+    NOT_IN_PSA = "Not in PSA"
+    EXPECTED_NOT_FOUND = "Ledger Invoice Expected but not Found"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePair:
+    """One row of the reconciliation: a PSA invoice, a ledger invoice, or both.
+
+    Differences are ledger minus PSA; a missing side counts as zero.
+    """
+
+    status: ReconStatus
+    psa: PsaInvoice | None = None
+    ledger: LedgerInvoice | None = None
+
+    @property
+    def psa_total(self) -> Decimal:
+        return self.psa.total if self.psa else ZERO
+
+    @property
+    def psa_owing(self) -> Decimal:
+        return self.psa.owing if self.psa else ZERO
+
+    @property
+    def ledger_total(self) -> Decimal:
+        return self.ledger.total if self.ledger else ZERO
+
+    @property
+    def ledger_owing(self) -> Decimal:
+        return self.ledger.balance if self.ledger else ZERO
+
+    @property
+    def difference_total(self) -> Decimal:
+        return self.ledger_total - self.psa_total
+
+    @property
+    def difference_owing(self) -> Decimal:
+        return self.ledger_owing - self.psa_owing
+
+    @property
+    def discrepant(self) -> bool:
+        """Anything a technician would need to look at."""
+        return (
+            self.status is not ReconStatus.MATCHED
+            or self.difference_total != 0
+            or self.difference_owing != 0
+        )
+
+    @property
+    def invoice_date(self) -> date:
+        if self.psa is not None:
+            return self.psa.date
+        assert self.ledger is not None
+        return self.ledger.date
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSummary:
+    """One row of the clients screen: a PSA company with its mapped ledger
+    customers, or a ledger customer nobody has mapped yet."""
+
+    client_key: str
+    name: str
+    psa_company_id: str | None
+    ledger_customer_ids: tuple[str, ...]
+    ledger_name: str
+    psa_owing: Decimal
+    ledger_balance: Decimal
+    unapplied_credits: Decimal
+    discrepant_count: int
+    invoice_count: int
+    mapped: bool
+
+    @property
+    def difference(self) -> Decimal:
+        """Ledger minus PSA, the way every difference in the product reads."""
+        return self.ledger_balance - self.psa_owing
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTotals:
+    """The ServiceBox totals block, PSA in ServiceBox's place."""
+
+    total_psa: Decimal
+    total_ledger: Decimal
+    not_downloaded_to_ledger: Decimal
+    not_in_psa: Decimal
+    matched_difference: Decimal
+    expected_not_found: Decimal
+
+    @property
+    def total_expected_in_ledger(self) -> Decimal:
+        return self.total_psa - self.not_downloaded_to_ledger
+
+    @property
+    def total_expected_in_psa(self) -> Decimal:
+        return self.total_ledger - self.not_in_psa
+
+    @property
+    def invoice_difference(self) -> Decimal:
+        return self.total_expected_in_psa - self.total_expected_in_ledger
+
+    @property
+    def explained_difference(self) -> Decimal:
+        """What the rows say the difference is: matched differences minus the
+        PSA totals of invoices whose ledger copy vanished."""
+        return self.matched_difference - self.expected_not_found
+
+    @property
+    def residual(self) -> Decimal:
+        """Always 0.00 when the report is sound."""
+        return self.invoice_difference - self.explained_difference
+
+
+# --------------------------------------------------------------------------- sync history
+class SyncStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(slots=True)
+class SyncStep:
+    """One step of a sync (one entity from one system), applied in one transaction."""
+
+    name: str
+    system: str
+    status: SyncStatus = SyncStatus.PENDING
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class SyncRun:
+    """A recorded sync: full, demo load, or a single-invoice resync."""
+
+    kind: str
+    status: SyncStatus = SyncStatus.PENDING
+    id: int | None = None
+    since: date | None = None
+    target: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    steps: list[SyncStep] = field(default_factory=list)

@@ -1,0 +1,65 @@
+"""Money helpers: exact Decimal amounts in Python, integer cents in SQLite.
+
+Floats never touch money. JSON is parsed with ``parse_float=Decimal`` and every
+amount is quantised to cents with banker-free ROUND_HALF_UP, the way ledgers round.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be read as money."""
+
+
+def to_money(value: object) -> Decimal:
+    """Read an amount from JSON (str, int or Decimal) as an exact two-place Decimal."""
+    if value is None or value == "":
+        return ZERO
+    if isinstance(value, bool):
+        raise MoneyError(f"not an amount: {value!r}")
+    if isinstance(value, float):
+        # Floats are refused: callers must parse JSON with parse_float=Decimal.
+        raise MoneyError(f"float amount {value!r}: parse JSON with parse_float=Decimal")
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except InvalidOperation as exc:
+        raise MoneyError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise MoneyError(f"not an amount: {value!r}")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_cents(amount: Decimal) -> int:
+    """Exact integer cents for storage (hot path: one quantize, no string round trip)."""
+    if type(amount) is Decimal and amount.is_finite():
+        return int(amount.quantize(CENT, rounding=ROUND_HALF_UP).scaleb(2))
+    return int(to_money(amount).scaleb(2))
+
+
+def from_cents(cents: int | None) -> Decimal:
+    """Decimal amount from stored integer cents, always with two places."""
+    if cents is None:
+        return ZERO
+    return Decimal(int(cents)).scaleb(-2)
+
+
+def format_money(amount: Decimal | None, *, blank_none: bool = True, signed: bool = False) -> str:
+    """Human display: thousands separators, two places, minus sign for negatives."""
+    if amount is None:
+        return "" if blank_none else "0.00"
+    text = f"{to_money(amount):,.2f}"
+    if signed and amount > 0:
+        text = "+" + text
+    return text
+
+
+def money_str(amount: Decimal | None) -> str | None:
+    """Machine form for JSON and CSV: "3717.00", "-3717.00", or None for a missing side."""
+    if amount is None:
+        return None
+    return f"{to_money(amount):.2f}"

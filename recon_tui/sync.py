@@ -1,0 +1,205 @@
+"""Full dated sync: PSA first, then the ledger, into the cache.
+
+Two phases keep the cache whole whatever happens:
+
+1. *Fetch*: every step pages its records from its system (PSA steps first, as
+   the seeds describe). Nothing is written to the source tables yet, so a
+   network fault or a cancel here leaves the cache exactly as it was.
+2. *Apply*: one transaction holds every step (each step a savepoint of it),
+   then the certain auto-mappings and the reconciliation refresh. It commits
+   as a whole or not at all.
+
+The run itself (status, per-step counts, the error) is recorded in small
+transactions of its own, so the history shows a live, and finally honest,
+picture even when the sync fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from recon_tui.cache import ApplyResult, Cache
+from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
+from recon_tui.matching import auto_mappings
+from recon_tui.models import SyncRun, SyncStatus, SyncStep
+from recon_tui.refresh import refresh_reconciliation
+
+
+class SyncCancelled(Exception):
+    """The operator cancelled; nothing was written."""
+
+
+class SyncFailed(Exception):
+    """A step failed; the message names the step and the cause."""
+
+    def __init__(self, step: str, cause: BaseException) -> None:
+        super().__init__(f"step '{step}' failed: {cause}")
+        self.step = step
+        self.cause = cause
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """What a progress bar needs: which step, how far, in what phase."""
+
+    step_index: int
+    step_count: int
+    step: str
+    system: str
+    phase: str  # "fetch" | "apply" | "done"
+    fetched: int
+
+
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _StepPlan:
+    name: str
+    system: str
+    fetch: Callable[[], Iterable[Any]]
+    apply: Callable[[Cache, list[Any]], ApplyResult]
+
+
+def _since_datetime(since: date | None) -> datetime | None:
+    return datetime.combine(since, time.min, tzinfo=UTC) if since else None
+
+
+def _deleted_ledger_invoices(cache: Cache, present_ids: list[Any]) -> ApplyResult:
+    """Ledger invoices in the cache that the ledger no longer holds. Decided by
+    comparing full id lists, never by a failed read."""
+    present = set(present_ids)
+    return cache.delete_ledger_invoices(sorted(cache.ledger_invoice_ids() - present))
+
+
+def plan_full_sync(psa: PsaConnector, ledger: LedgerConnector, since: date | None
+                   ) -> list[_StepPlan]:
+    """The ordered steps. Master data (companies, contacts, customers) is read in
+    full every time: an old company can own a new invoice, and a dated pull of
+    companies would miss it. Invoices and credits are read from ``since``."""
+    moment = _since_datetime(since)
+    return [
+        _StepPlan("companies", "psa", lambda: psa.companies(None),
+                  lambda c, rows: c.upsert_companies(rows)),
+        _StepPlan("contacts", "psa", lambda: psa.contacts(None),
+                  lambda c, rows: c.upsert_contacts(rows)),
+        _StepPlan("invoices", "psa", lambda: psa.invoices(moment),
+                  lambda c, rows: c.upsert_psa_invoices(rows)),
+        _StepPlan("customers", "ledger", lambda: ledger.customers(None),
+                  lambda c, rows: c.upsert_customers(rows)),
+        _StepPlan("invoices", "ledger", lambda: ledger.invoices(moment),
+                  lambda c, rows: c.upsert_ledger_invoices(rows)),
+        _StepPlan("credits", "ledger", lambda: ledger.credits(moment),
+                  lambda c, rows: c.upsert_credits(rows)),
+        _StepPlan("deleted invoices", "ledger", lambda: sorted(ledger.invoice_ids()),
+                  _deleted_ledger_invoices),
+    ]
+
+
+def _collect(items: Iterable[Any], cancel: threading.Event | None,
+             report: Callable[[int], None]) -> list[Any]:
+    out: list[Any] = []
+    iterator: Iterator[Any] = iter(items)
+    for item in iterator:
+        out.append(item)
+        if len(out) % 250 == 0:
+            if cancel is not None and cancel.is_set():
+                raise SyncCancelled()
+            report(len(out))
+    if cancel is not None and cancel.is_set():
+        raise SyncCancelled()
+    report(len(out))
+    return out
+
+
+def run_full_sync(
+    cache: Cache,
+    psa: PsaConnector,
+    ledger: LedgerConnector,
+    *,
+    since: date | None,
+    kind: str = "full",
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> SyncRun:
+    """Run a whole sync and return its recorded run (status says how it ended).
+
+    Raises nothing for a connector fault, a cancel or a step failure: those end
+    up in the returned run's status and error, where the history shows them.
+    """
+    plans = plan_full_sync(psa, ledger, since)
+    run = SyncRun(kind=kind, since=since, started_at=datetime.now(UTC),
+                  steps=[SyncStep(p.name, p.system) for p in plans])
+    cache.start_sync_run(run)
+    run.status = SyncStatus.RUNNING
+    cache.save_sync_progress(run)
+
+    def notify(index: int, phase: str, fetched: int) -> None:
+        if progress is not None:
+            plan = plans[min(index, len(plans) - 1)]
+            progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched))
+
+    fetched: list[list[Any]] = []
+    current = 0
+    try:
+        for current, plan in enumerate(plans):
+            run.steps[current].status = SyncStatus.RUNNING
+            cache.save_sync_progress(run)
+            try:
+                rows = _collect(plan.fetch(), cancel,
+                                lambda n, i=current: notify(i, "fetch", n))
+            except (SyncCancelled, SyncFailed):
+                raise
+            except (ConnectorError, OSError, ValueError) as exc:
+                raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
+            fetched.append(rows)
+            run.steps[current].status = SyncStatus.PENDING  # fetched, not yet applied
+            cache.save_sync_progress(run)
+
+        results: list[ApplyResult] = []
+        with cache.transaction():
+            for current, (plan, rows) in enumerate(zip(plans, fetched, strict=True)):
+                notify(current, "apply", len(rows))
+                if cancel is not None and cancel.is_set():
+                    raise SyncCancelled()
+                try:
+                    result = plan.apply(cache, rows)
+                except (ValueError, KeyError) as exc:
+                    raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
+                results.append(result)
+                assert run.id is not None
+                cache.record_changes(run.id, f"{plan.system} {plan.name}", result.changes)
+            cache.add_mappings(auto_mappings(cache.customers().values(),
+                                             cache.companies().values(), cache.mapping()))
+            refresh_reconciliation(cache)
+            finished = datetime.now(UTC)
+            cache.mark_synced("psa", psa.kind, finished)
+            cache.mark_synced("ledger", ledger.kind, finished)
+        for step, result in zip(run.steps, results, strict=True):
+            step.status = SyncStatus.SUCCEEDED
+            step.created, step.updated = result.created, result.updated
+            step.unchanged, step.deleted = result.unchanged, result.deleted
+        run.status = SyncStatus.SUCCEEDED
+        notify(len(plans) - 1, "done", 0)
+    except SyncCancelled:
+        _mark_unfinished(run, SyncStatus.CANCELLED, "cancelled by the operator; nothing written")
+    except SyncFailed as exc:
+        _mark_unfinished(run, SyncStatus.FAILED, f"{exc}; nothing written")
+        run.steps[current].status = SyncStatus.FAILED
+        run.steps[current].error = str(exc.cause)
+    run.finished_at = datetime.now(UTC)
+    cache.save_sync_progress(run)
+    return run
+
+
+def _mark_unfinished(run: SyncRun, status: SyncStatus, error: str) -> None:
+    """Nothing was written: every step reads as not applied, counts zero."""
+    run.status = status
+    run.error = error
+    for step in run.steps:
+        step.status = SyncStatus.CANCELLED
+        step.created = step.updated = step.unchanged = step.deleted = 0

@@ -1,0 +1,141 @@
+"""The Textual application: screens over the cache, I/O in thread workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from recon_tui.cache import Cache
+from recon_tui.config import Config
+from recon_tui.models import SyncStatus
+from recon_tui.tui.commands import ClientCommands
+from recon_tui.tui.messages import CacheChanged, LoadProgress
+from recon_tui.tui.screens.clients import ClientsScreen
+from recon_tui.tui.screens.help import HelpScreen
+
+
+class ReconApp(App[None]):
+    """recon-tui: PSA versus ledger, side by side."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "recon-tui"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ClientCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("ctrl+p", "command_palette", "Commands", id="palette"),
+    ]
+
+    def __init__(self, *, config: Config, cache_path: Path, demo: bool,
+                 sample_dir: Path | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.cache_path = cache_path
+        self.demo = demo
+        self.sample_dir = sample_dir
+        self.cache: Cache | None = None
+        self.loading = False
+        self.load_error: str | None = None
+
+    # -- lifecycle
+    def on_mount(self) -> None:
+        self.sub_title = "demo book" if self.demo else str(self.cache_path)
+        self.cache = Cache(self.cache_path)
+        if self.demo and not self._demo_ready():
+            self.loading = True
+            self.push_screen(ClientsScreen())
+            self._load_demo()
+        else:
+            self.push_screen(ClientsScreen())
+
+    def _demo_ready(self) -> bool:
+        from recon_tui.demo import demo_is_loaded
+
+        assert self.cache is not None
+        return demo_is_loaded(self.cache, self.sample_dir)
+
+    def on_unmount(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+    @work(thread=True, exclusive=True, group="load", name="load demo")
+    def _load_demo(self) -> None:
+        """First run: build the demo cache through the sample connectors."""
+        from recon_tui.demo import load_demo
+
+        worker = get_current_worker()
+        assert self.cache is not None
+        if self.cache.counts()["psa_invoice"]:
+            # Sample files changed since this cache was built: start clean.
+            self.call_from_thread(self._reopen_fresh_cache)
+        cache = Cache(self.cache_path)
+        try:
+            run = load_demo(
+                cache, data_dir=self.sample_dir,
+                progress=lambda p: None if worker.is_cancelled
+                else self.call_from_thread(self.post_message, LoadProgress(p)),
+            )
+        finally:
+            cache.close()
+        error = None if run.status is SyncStatus.SUCCEEDED else (run.error or "failed")
+        self.call_from_thread(self._demo_loaded, error)
+
+    def _reopen_fresh_cache(self) -> None:
+        from recon_tui.demo import reset_demo_cache
+
+        assert self.cache is not None
+        self.cache.close()
+        reset_demo_cache(self.cache_path)
+        self.cache = Cache(self.cache_path)
+
+    def _demo_loaded(self, error: str | None) -> None:
+        self.loading = False
+        self.load_error = error
+        if error:
+            self.notify(f"Loading the demo book failed: {error}", severity="error", timeout=15)
+        self.post_message(CacheChanged())
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(LoadProgress(message.progress))
+
+    def on_cache_changed(self, message: CacheChanged) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(CacheChanged())
+
+    # -- actions
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def open_client(self, client_key: str) -> None:
+        """Open a client's screen from anywhere (palette, links between screens)."""
+        from recon_tui.tui.screens.client_detail import ClientDetailScreen
+
+        self.push_screen(ClientDetailScreen(client_key))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action with a description, on the current screen, is a command."""
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen:
+                continue
+            if binding.action in ("command_palette",):
+                continue
+            seen.add(binding.action)
+            key = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                f"{binding.tooltip or binding.description} (key: {key})",
+                lambda node=active.node, action=binding.action: self.run_action(action, node),
+            )
+        yield from super().get_system_commands(screen)
+

@@ -1,0 +1,127 @@
+"""One client: invoices side by side, organizational credits, portal contacts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from recon_tui.cache import Cache
+from recon_tui.models import ClientSummary
+from recon_tui.money import ZERO, format_money
+from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.sources import (
+    CONTACT_COLUMNS,
+    CREDIT_COLUMNS,
+    INVOICE_COLUMNS,
+    InvoiceSource,
+    contact_rows,
+    credit_rows,
+)
+from recon_tui.tui.widgets.virtual_table import ListRowSource, VirtualTable
+
+if TYPE_CHECKING:
+    from recon_tui.tui.app import ReconApp
+
+
+class ClientDetailScreen(Screen[None]):
+    """Everything a tech needs to answer "why do the two numbers differ?"."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("tab", "focus_next", "Next panel", show=False),
+        Binding("shift+tab", "focus_previous", "Previous panel", show=False),
+    ]
+
+    def __init__(self, client_key: str) -> None:
+        super().__init__()
+        self.client_key = client_key
+
+    @property
+    def recon_app(self) -> ReconApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def cache(self) -> Cache:
+        assert self.recon_app.cache is not None
+        return self.recon_app.cache
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="client-header")
+        yield VirtualTable(INVOICE_COLUMNS, id="invoices")
+        with Horizontal(id="panels"):
+            with Vertical(id="credits-panel"):
+                yield Static("Organizational credits", classes="panel-title", id="credits-title")
+                yield VirtualTable(CREDIT_COLUMNS, id="credits")
+            with Vertical(id="contacts-panel"):
+                yield Static("Contacts", classes="panel-title", id="contacts-title")
+                yield VirtualTable(CONTACT_COLUMNS, id="contacts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#invoices", VirtualTable).empty_text = "No invoices"
+        self.query_one("#credits", VirtualTable).empty_text = "No unapplied credits"
+        self.query_one("#contacts", VirtualTable).empty_text = "No PSA contacts"
+        self.load()
+        self.query_one("#invoices", VirtualTable).focus()
+
+    def load(self) -> None:
+        summary = self.cache.client(self.client_key)
+        self.query_one("#client-header", Static).update(self._header(summary))
+        self.query_one("#invoices", VirtualTable).set_source(
+            InvoiceSource(self.cache, self.client_key))
+        customer_ids = summary.ledger_customer_ids if summary else ()
+        credits = self.cache.client_credits(customer_ids)
+        self.query_one("#credits", VirtualTable).set_source(ListRowSource(credit_rows(credits)))
+        total = sum((c.amount for c in credits), start=ZERO)
+        self.query_one("#credits-title", Static).update(Text(
+            f"Organizational credits: {len(credits)} totalling {format_money(total)}"))
+        level = self.recon_app.config.portal.client_admin_security_level
+        contacts = (self.cache.company_contacts(summary.psa_company_id)
+                    if summary and summary.psa_company_id else [])
+        blocked = sum(1 for c in contacts if not c.inactive
+                      and (c.portal_security_level or 0) < level)
+        self.query_one("#contacts", VirtualTable).set_source(
+            ListRowSource(contact_rows(contacts, level)))
+        title = Text(f"Contacts (portal level {level}+ can see invoices)")
+        if contacts and blocked == sum(1 for c in contacts if not c.inactive):
+            title.append("  nobody can see invoices", style="bold red")
+        elif blocked:
+            title.append(f"  {blocked} cannot see invoices", style="yellow")
+        self.query_one("#contacts-title", Static).update(title)
+
+    def _header(self, summary: ClientSummary | None) -> Text:
+        if summary is None:
+            return Text("This client is no longer in the cache (a sync or mapping changed it).",
+                        style="bold red")
+        text = Text()
+        text.append(summary.name, style="bold")
+        text.append("   ledger customer: ", style="dim")
+        text.append(summary.ledger_name or "none mapped")
+        if not summary.mapped:
+            text.append("   UNMAPPED", style="bold yellow")
+        text.append("\nPSA owing ", style="dim")
+        text.append(format_money(summary.psa_owing), style="bold")
+        text.append("   Ledger balance ", style="dim")
+        text.append(format_money(summary.ledger_balance), style="bold")
+        text.append("   Difference ", style="dim")
+        diff = summary.difference
+        text.append(format_money(diff), style="bold red" if diff else "bold green")
+        text.append("   Unapplied credits ", style="dim")
+        text.append(format_money(summary.unapplied_credits), style="bold")
+        text.append(f"   {summary.discrepant_count} of {summary.invoice_count} invoices discrepant",
+                    style="dim")
+        return text
+
+    def on_cache_changed(self, _: CacheChanged) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+

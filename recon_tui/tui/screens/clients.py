@@ -1,0 +1,179 @@
+"""The clients screen: every client, worst difference first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from recon_tui.cache import Cache
+from recon_tui.money import format_money
+from recon_tui.tui.formatting import progress_text, when
+from recon_tui.tui.messages import CacheChanged, LoadProgress
+from recon_tui.tui.sources import CLIENT_COLUMNS, ClientFilter, ClientSource
+from recon_tui.tui.widgets.virtual_table import VirtualTable
+
+if TYPE_CHECKING:
+    from recon_tui.tui.app import ReconApp
+
+
+class FilterInput(Input):
+    """The filter box: Enter or Down hands the keyboard back to the table."""
+
+    BINDINGS = [
+        Binding("down", "to_table", "To list", show=False),
+        Binding("escape", "clear", "Clear filter", show=False),
+    ]
+
+    def action_to_table(self) -> None:
+        self.screen.query_one("#clients", VirtualTable).focus()
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.action_to_table()
+
+
+class ClientTable(VirtualTable):
+    """The clients list: Enter opens the client under the cursor."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open client", id="open_client")]
+
+
+class ClientsScreen(Screen[None]):
+    """One row per client: PSA owing, ledger balance, difference, credits."""
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
+        Binding("d", "toggle_discrepant", "Discrepant only", id="discrepant_only"),
+        Binding("u", "toggle_unmapped", "Unmapped only", id="unmapped_only"),
+        Binding("escape", "clear_filters", "Clear filters", show=False, id="clear_filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client_filter = ClientFilter()
+
+    @property
+    def recon_app(self) -> ReconApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def cache(self) -> Cache:
+        assert self.recon_app.cache is not None
+        return self.recon_app.cache
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="book-header")
+        with Horizontal(id="filter-bar"):
+            yield FilterInput(placeholder="/ to filter clients by name — narrows as you type",
+                              id="filter")
+            yield Static(id="filter-status")
+        yield ClientTable(CLIENT_COLUMNS, id="clients")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#clients", VirtualTable)
+        table.empty_text = "Loading the demo book…" if self.recon_app.loading else "No clients"
+        table.set_source(ClientSource(self.cache, self.client_filter))
+        table.focus()
+        self.refresh_header()
+
+    # -- data
+    def refresh_header(self) -> None:
+        totals = self.cache.book_totals()
+        states = self.cache.sync_states()
+        psa, ledger = states.get("psa"), states.get("ledger")
+        line = Text()
+        line.append("PSA owing ", style="dim")
+        line.append(format_money(totals.psa_owing), style="bold")
+        line.append("   Ledger balance ", style="dim")
+        line.append(format_money(totals.ledger_balance), style="bold")
+        line.append("   Difference ", style="dim")
+        diff = totals.difference
+        line.append(format_money(diff), style="bold red" if diff else "bold green")
+        line.append("   Unapplied credits ", style="dim")
+        line.append(format_money(totals.unapplied_credits), style="bold")
+        line.append("\n")
+        line.append(f"{totals.discrepant_clients:,}", style="bold")
+        line.append(f" of {totals.clients:,} clients discrepant   ", style="dim")
+        line.append(f"{totals.unmapped_customers:,}",
+                    style="bold yellow" if totals.unmapped_customers else "bold")
+        line.append(" unmapped ledger customers   ", style="dim")
+        line.append("PSA synced ", style="dim")
+        line.append(when(psa.last_synced_at if psa else None))
+        line.append("   Ledger synced ", style="dim")
+        line.append(when(ledger.last_synced_at if ledger else None))
+        self.query_one("#book-header", Static).update(line)
+        self._update_filter_status()
+
+    def _update_filter_status(self) -> None:
+        table = self.query_one("#clients", VirtualTable)
+        described = self.client_filter.describe()
+        text = f"{table.row_count:,} clients" + (f" {described}" if described else "")
+        self.query_one("#filter-status", Static).update(Text(text))
+
+    def reload(self) -> None:
+        self.query_one("#clients", VirtualTable).reload()
+        self.refresh_header()
+
+    def on_cache_changed(self, _: CacheChanged) -> None:
+        table = self.query_one("#clients", VirtualTable)
+        table.empty_text = "No clients match" if self.client_filter.describe() else "No clients"
+        if self.recon_app.load_error:
+            table.empty_text = f"Demo load failed: {self.recon_app.load_error}"
+        self.reload()
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        self.query_one("#filter-status", Static).update(
+            Text(f"Loading demo book: {progress_text(message.progress)}"))
+
+    # -- filter
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.client_filter.text = event.value
+        self.query_one("#clients", VirtualTable).set_source(
+            ClientSource(self.cache, self.client_filter))
+        self._update_filter_status()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.query_one("#clients", VirtualTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def _refilter(self) -> None:
+        self.query_one("#clients", VirtualTable).set_source(
+            ClientSource(self.cache, self.client_filter))
+        self._update_filter_status()
+
+    def action_toggle_discrepant(self) -> None:
+        self.client_filter.discrepant_only = not self.client_filter.discrepant_only
+        self._refilter()
+
+    def action_toggle_unmapped(self) -> None:
+        self.client_filter.unmapped_only = not self.client_filter.unmapped_only
+        self._refilter()
+
+    def action_clear_filters(self) -> None:
+        self.client_filter.discrepant_only = False
+        self.client_filter.unmapped_only = False
+        self.client_filter.portal_below = None
+        self.query_one("#filter", Input).value = ""  # Input.Changed re-filters
+        self._refilter()
+
+    # -- navigation
+    @on(VirtualTable.RowSelected, "#clients")
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
+        event.stop()
+        self._open(event.row.key)
+
+    def _open(self, client_key: str) -> None:
+        self.recon_app.open_client(client_key)

@@ -1,0 +1,70 @@
+"""The help screen: every key of the screen you came from, and what the
+statuses mean. Built from the live bindings so it can never drift."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+STATUS_HELP = (
+    ("Matched", "In both systems. Totals and balances may still differ: see the Δ columns."),
+    ("Not in Ledger", "In the PSA, never exported to the ledger."),
+    ("Not in PSA", "In the ledger only: created there directly, or deleted from the PSA."),
+    ("Ledger Invoice Expected but not Found",
+     "The PSA says it was exported (linked), but the ledger no longer has it."),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and statuses; Escape or ? closes it."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="close_help"),
+        Binding("question_mark", "dismiss", "Close", key_display="?", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, origin: Screen) -> None:
+        super().__init__()
+        self.origin = origin
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(self._keys(), id="help-keys")
+            yield Static(self._statuses(), id="help-statuses")
+            yield Static(Text(
+                "Differences are always ledger minus PSA. Press ctrl+p for the command "
+                "palette: every action above is there too, and you can open a client by name.\n"
+                "Escape closes this help.", style="dim"))
+
+    def _keys(self) -> Table:
+        table = Table(title="Keys on this screen", expand=True, show_edge=False)
+        table.add_column("Key", style="bold cyan", no_wrap=True)
+        table.add_column("Action")
+        seen: set[str] = set()
+        for key, active in self.origin.active_bindings.items():
+            binding = active.binding
+            # Our own actions carry an id or show in the footer; Textual's
+            # low-level ones (scrolling, copy) would only bury them.
+            ours = binding.show or binding.id is not None
+            if not binding.description or not ours or (binding.action, key) in seen:
+                continue
+            seen.add((binding.action, key))
+            display = binding.key_display or self.app.get_key_display(binding)
+            table.add_row(Text(display), Text(binding.description))
+        table.add_row(Text("↑ ↓ PgUp PgDn Home End"), Text("Move in a list"))
+        table.add_row(Text("Tab / Shift+Tab"), Text("Next / previous panel"))
+        return table
+
+    def _statuses(self) -> Table:
+        table = Table(title="Sync statuses", expand=True, show_edge=False)
+        table.add_column("Status", style="bold", no_wrap=True)
+        table.add_column("Meaning")
+        for status, meaning in STATUS_HELP:
+            table.add_row(Text(status), Text(meaning))
+        return table

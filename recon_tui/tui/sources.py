@@ -1,0 +1,193 @@
+"""Row sources: cache queries shaped for the virtual tables.
+
+They only call the cache's query methods (no SQL here) and turn records into
+``TableRow``s of literal ``Text`` cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from recon_tui.cache import Cache, PairRow
+from recon_tui.models import ClientSummary, Contact, OrganizationalCredit, ReconStatus
+from recon_tui.tui.formatting import literal, money
+from recon_tui.tui.widgets.virtual_table import Column, TableRow
+
+CLIENT_COLUMNS = (
+    Column("name", "Client", 34, flex=True),
+    Column("ledger", "Ledger customer", 28),
+    Column("psa_owing", "PSA owing", 13, align="right"),
+    Column("ledger_balance", "Ledger balance", 14, align="right"),
+    Column("difference", "Difference", 12, align="right"),
+    Column("credits", "Unapplied cr.", 13, align="right"),
+    Column("discrepant", "Discrep.", 8, align="right"),
+    Column("mapped", "Mapping", 11),
+)
+
+
+@dataclass
+class ClientFilter:
+    text: str = ""
+    discrepant_only: bool = False
+    unmapped_only: bool = False
+    portal_below: int | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.text:
+            parts.append(f'matching "{self.text}"')
+        if self.discrepant_only:
+            parts.append("with discrepancies")
+        if self.unmapped_only:
+            parts.append("unmapped")
+        if self.portal_below is not None:
+            parts.append(f"no contact at portal level {self.portal_below}+")
+        return ", ".join(parts)
+
+
+def client_row(s: ClientSummary) -> TableRow:
+    mapping = "mapped" if s.mapped else ("unmapped" if s.psa_company_id else "ledger only")
+    style = "bad" if s.difference != 0 else ("warn" if s.discrepant_count else "")
+    return TableRow(
+        key=s.client_key,
+        cells=(
+            literal(s.name),
+            literal(s.ledger_name or "—"),
+            money(s.psa_owing),
+            money(s.ledger_balance),
+            money(s.difference, colour=True),
+            money(s.unapplied_credits) if s.unapplied_credits else Text(""),
+            Text(str(s.discrepant_count) if s.discrepant_count else ""),
+            Text(mapping, style="" if s.mapped else "italic"),
+        ),
+        style=style,
+    )
+
+
+class ClientSource:
+    """Clients, worst difference first, narrowed by a filter."""
+
+    def __init__(self, cache: Cache, client_filter: ClientFilter) -> None:
+        self.cache = cache
+        self.filter = client_filter
+
+    def _kwargs(self) -> dict:
+        return {"discrepant_only": self.filter.discrepant_only,
+                "unmapped_only": self.filter.unmapped_only,
+                "portal_below": self.filter.portal_below}
+
+    def count(self) -> int:
+        return self.cache.count_clients(self.filter.text, **self._kwargs())
+
+    def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
+        page = self.cache.client_page(self.filter.text, offset, limit, **self._kwargs())
+        return [client_row(s) for s in page]
+
+
+INVOICE_COLUMNS = (
+    Column("date", "Date", 10),
+    Column("psa_number", "PSA #", 11),
+    Column("psa_status", "PSA status", 12),
+    Column("psa_total", "PSA total", 11, align="right"),
+    Column("psa_owing", "PSA owing", 11, align="right"),
+    Column("ledger_number", "Ledger #", 11),
+    Column("ledger_total", "Ledger total", 12, align="right"),
+    Column("ledger_owing", "Ledger bal.", 11, align="right"),
+    Column("diff_total", "Δ total", 10, align="right"),
+    Column("diff_owing", "Δ owing", 10, align="right"),
+    Column("status", "Sync status", 24, flex=True),
+)
+
+
+def invoice_row(p: PairRow) -> TableRow:
+    if p.status is not ReconStatus.MATCHED:
+        style = "bad"
+    elif p.discrepant:
+        style = "warn"
+    elif p.ledger_voided:
+        style = "muted"
+    else:
+        style = ""
+    expected_id = p.ledger_invoice_id and f"id {p.ledger_invoice_id}"
+    ledger_number = literal(p.ledger_number or expected_id)
+    if p.ledger_voided:
+        ledger_number.append(" void", style="italic")
+    return TableRow(
+        key=str(p.pair_id),
+        cells=(
+            Text(p.invoice_date.isoformat()),
+            literal(p.psa_number),
+            literal(p.psa_status),
+            money(p.psa_total),
+            money(p.psa_owing),
+            ledger_number,
+            money(p.ledger_total),
+            money(p.ledger_owing),
+            money(p.difference_total, colour=True) if p.difference_total else Text(""),
+            money(p.difference_owing, colour=True) if p.difference_owing else Text(""),
+            Text(p.status.value),
+        ),
+        style=style,
+    )
+
+
+class InvoiceSource:
+    """One client's invoice pairs, discrepant first."""
+
+    def __init__(self, cache: Cache, client_key: str) -> None:
+        self.cache = cache
+        self.client_key = client_key
+
+    def count(self) -> int:
+        return self.cache.count_client_pairs(self.client_key)
+
+    def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
+        return [invoice_row(p) for p in self.cache.client_pairs(self.client_key, offset, limit)]
+
+
+CREDIT_COLUMNS = (
+    Column("id", "Credit ID", 10),
+    Column("date", "Date", 10),
+    Column("amount", "Remaining", 11, align="right"),
+    Column("source", "Source", 18, flex=True),
+)
+
+
+def credit_rows(credits: Sequence[OrganizationalCredit]) -> list[TableRow]:
+    return [
+        TableRow(
+            key=f"{c.kind.value}:{c.id}",
+            cells=(literal(c.id), Text(c.date.isoformat()), money(c.amount),
+                   literal(f"{c.source} {c.doc_number}".strip())),
+        )
+        for c in credits
+    ]
+
+
+CONTACT_COLUMNS = (
+    Column("name", "Contact", 24, flex=True),
+    Column("level", "Portal lvl", 10, align="right"),
+    Column("access", "Invoices", 22),
+)
+
+
+def contact_rows(contacts: Sequence[Contact], minimum_level: int) -> list[TableRow]:
+    rows = []
+    for c in contacts:
+        level = c.portal_security_level
+        if c.inactive:
+            access, style = "inactive", "muted"
+        elif level is None or level < minimum_level:
+            access, style = "cannot see invoices", "bad"
+        else:
+            access, style = "can see invoices", ""
+        rows.append(TableRow(
+            key=c.id,
+            cells=(literal(c.full_name or c.email or c.id),
+                   Text("—" if level is None else str(level)), Text(access)),
+            style=style,
+        ))
+    return rows

@@ -1,0 +1,25 @@
+"""Shared fixtures: every test gets its own cache file and no user config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recon_tui.cache import Cache
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read or write the developer's real config or cache."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("RECON_TUI_CONFIG", raising=False)
+    monkeypatch.delenv("RECON_TUI_DB", raising=False)
+
+
+@pytest.fixture
+def cache(tmp_path: Path):
+    c = Cache(tmp_path / "cache.db")
+    yield c
+    c.close()

@@ -1,0 +1,64 @@
+"""Rules the code base keeps: checked in CI, not by good intentions."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "recon_tui"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_the_tui_imports_textual() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE.parent))
+        for path in PACKAGE.rglob("*.py")
+        if "tui" not in path.relative_to(PACKAGE).parts[:1] and "textual" in _imports(path)
+    ]
+    assert offenders == []
+
+
+def test_sql_lives_in_the_cache_layer_alone() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE.parent))
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "cache.py" and "sqlite3" in _imports(path)
+    ]
+    assert offenders == []
+
+
+def test_the_domain_never_uses_float_for_money() -> None:
+    """Floats are allowed only for timing/progress; money code never calls float()."""
+    allowed = {"seconds", "elapsed", "latency", "ratio", "progress", "score", "timeout",
+               "percent", "backoff", "delay", "jitter", "retry"}
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if "float(" in line and not any(word in line.lower() for word in allowed):
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None and not (
+    Path(sys.executable).parent / "ruff").exists(), reason="ruff not installed")
+def test_ruff_is_clean() -> None:
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    root = PACKAGE.parent
+    result = subprocess.run([ruff, "check", "recon_tui", "tests", "sample_data"], cwd=root,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

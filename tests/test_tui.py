@@ -1,0 +1,232 @@
+"""The TUI driven by the Pilot, asserting what is on screen."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from recon_tui.cache import Cache
+from recon_tui.config import Config
+from recon_tui.models import Contact, LedgerCustomer, PsaCompany
+from recon_tui.refresh import refresh_reconciliation
+from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.client_detail import ClientDetailScreen
+from recon_tui.tui.screens.clients import ClientsScreen
+from recon_tui.tui.screens.help import HelpScreen
+from recon_tui.tui.widgets.virtual_table import VirtualTable
+from tests.books import ledger_invoice, psa_invoice, seed_book
+
+SIZE = (160, 45)
+MARKUP_NAME = "Refund [/] pending [bold]x"
+
+
+def screen_text(app: ReconApp) -> str:
+    """Exactly the characters on the terminal, line by line."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def make_app(tmp_path: Path, *, extra=None) -> ReconApp:
+    path = tmp_path / "book.db"
+    with Cache(path) as cache:
+        seed_book(cache)
+        if extra:
+            extra(cache)
+            refresh_reconciliation(cache)
+    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+
+
+def add_markup_client(cache: Cache) -> None:
+    cache.upsert_companies([PsaCompany("9", "REFUND", MARKUP_NAME)])
+    cache.upsert_customers([LedgerCustomer("99", "Foo [/] Bar Ltd")])
+    cache.upsert_psa_invoices([psa_invoice("77", "9", "5.00", "5.00", day=date(2026, 1, 2))])
+    cache.upsert_ledger_invoices([ledger_invoice("78", "99", "6.00", "6.00")])
+
+
+async def test_clients_screen_shows_the_book_worst_first(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ClientsScreen)
+        text = screen_text(app)
+        for heading in ("Client", "Ledger customer", "PSA owing", "Ledger balance",
+                        "Difference", "Unapplied cr.", "Mapping"):
+            assert heading in text
+        lines = text.splitlines()
+        quiet = next(i for i, line in enumerate(lines) if "Quiet Co" in line)
+        north = next(i for i, line in enumerate(lines) if "Northwind Traders  " in line)
+        assert quiet < north  # -99.00 is worse than +10.00
+        assert "-99.00" in lines[quiet] and "unmapped" in lines[quiet]
+        assert "40.00" in lines[north] and "50.00" in lines[north] and "10.00" in lines[north]
+        # Header: totals, unmapped count, last sync of each side.
+        assert "PSA owing 259.00" in text and "Ledger balance 170.00" in text
+        assert "1 unmapped ledger customers" in text
+        assert "PSA synced never" in text
+
+
+async def test_filter_narrows_as_you_type_and_escape_clears(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#clients", VirtualTable)
+        before = table.row_count
+        await pilot.press("slash", "n", "o")
+        await pilot.pause()
+        assert table.row_count < before
+        await pilot.press("r", "t", "h")
+        await pilot.pause()
+        assert table.row_count == 1
+        assert "Northwind Traders" in screen_text(app)
+        assert "Quiet Co" not in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == before
+        assert app.focused is table
+
+
+async def test_enter_opens_the_client_side_by_side_and_escape_returns(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"northwind", "enter")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+        text = screen_text(app)
+        row = next(line for line in text.splitlines() if "110273" in line)
+        # PSA number, total, owing | ledger number, total, balance | differences | status
+        assert row.count("110273") == 2
+        assert "40.00" in row and "50.00" in row and "10.00" in row and "Matched" in row
+        assert "Organizational credits: 0" in text
+        assert "Ada North" in text and "can see invoices" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientsScreen)
+
+
+async def test_contacts_below_the_portal_level_are_flagged(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"atomars", "enter", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        bob = next(line for line in text.splitlines() if "Bob Atom" in line)
+        assert "cannot see invoices" in bob
+        assert "nobody can see invoices" in text
+
+
+async def test_markup_in_names_renders_literally(tmp_path: Path) -> None:
+    app = make_app(tmp_path, extra=add_markup_client)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert MARKUP_NAME in text
+        assert "Foo [/] Bar Ltd" in text
+        await pilot.press("slash", *"refund", "enter", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+        assert MARKUP_NAME in screen_text(app)
+
+
+async def test_unmapped_and_discrepant_toggles(tmp_path: Path) -> None:
+    def matched_client(cache: Cache) -> None:
+        cache.upsert_companies([PsaCompany("5", "CALM", "Calm Corp")])
+        cache.upsert_customers([LedgerCustomer("55", "Calm Corp")])
+        from recon_tui.models import CompanyMapping, MappingMethod
+
+        cache.add_mappings([CompanyMapping("55", "5", MappingMethod.MANUAL)])
+        cache.upsert_psa_invoices([psa_invoice("500", "5", "10.00", "0.00")])
+        cache.upsert_ledger_invoices([ledger_invoice("500", "55", "10.00", "0.00")])
+
+    app = make_app(tmp_path, extra=matched_client)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#clients", VirtualTable)
+        assert "Calm Corp" in screen_text(app)
+        await pilot.press("d")
+        await pilot.pause()
+        assert "Calm Corp" not in screen_text(app)
+        assert "with discrepancies" in screen_text(app)
+        await pilot.press("d", "u")
+        await pilot.pause()
+        names = {table.get_row(i).cells[0].plain for i in range(table.row_count)}
+        assert "Calm Corp" not in names and "Northwind Traders" not in names
+        assert "Quiet Co" in names
+
+
+async def test_help_lists_the_keys_of_the_screen(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for action in ("Open client", "Filter", "Discrepant only", "Unmapped only", "Quit",
+                       "Ledger Invoice Expected but not Found"):
+            assert action in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientsScreen)
+
+
+async def test_command_palette_lists_every_action(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        commands = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Open client", "Filter", "Discrepant only", "Unmapped only", "Help",
+                "Quit"} <= commands
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"discrep")
+        await pilot.pause(0.3)
+        assert "Discrepant only" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientsScreen)
+        assert app.screen.client_filter.discrepant_only
+
+
+async def test_footer_shows_keys_with_descriptions(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        for label in ("Open client", "Filter", "Help", "Quit"):
+            assert label in footer
+
+
+async def test_q_quits(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None)
+    assert not app.is_running
+
+
+async def test_detail_updates_when_the_cache_changes(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"northwind", "enter", "enter")
+        await pilot.pause()
+        with Cache(app.cache_path) as writer:
+            writer.upsert_psa_invoices([psa_invoice("110273", "1", "50.00", "50.00")])
+            writer.upsert_contacts([Contact("c9", "1", "Cy", "New", portal_security_level=1)])
+            refresh_reconciliation(writer)
+        from recon_tui.tui.messages import CacheChanged
+
+        app.post_message(CacheChanged())
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Difference 0.00" in text
+        assert "Cy New" in text
+        assert app.cache.client("psa:1").difference == Decimal("0.00")
+
+
+async def test_command_palette_opens_a_client_by_name(tmp_path: Path) -> None:
+    app = make_app(tmp_path, extra=add_markup_client)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"refund")
+        await pilot.pause(0.5)
+        assert f"Open client: {MARKUP_NAME}" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+        assert app.screen.client_key == "psa:9"
