@@ -1,8 +1,8 @@
 """Name normalisation and certain-only automatic mapping (seed 002).
 
 Automatic mapping happens only with certainty: a ledger customer maps to a PSA
-company when their normalised names are equal and that normalised name is
-unique on both sides. Everything else waits in the unmapped queue for a person.
+company when their normalised names are equal and exactly one PSA company
+has that normalised name. Everything else waits in the unmapped queue for a person.
 """
 
 from __future__ import annotations
@@ -47,27 +47,26 @@ def auto_mappings(
     *,
     now: datetime | None = None,
 ) -> list[CompanyMapping]:
-    """New certain mappings for customers not mapped yet. Existing mappings,
-    manual or automatic, are never touched."""
+    """New certain mappings for customers not mapped yet: the normalised name
+    matches exactly one PSA company. Duplicate customers ("Globex Corp." and
+    "Globex Corporation") may both map to it; the report flags the duplicate.
+    Existing mappings, manual or automatic, are never touched."""
     by_norm_company: dict[str, list[PsaCompany]] = defaultdict(list)
     for company in companies:
-        if not company.deleted:
-            by_norm_company[normalize_name(company.name)].append(company)
-    all_customers = list(customers)
-    by_norm_customer: dict[str, list[LedgerCustomer]] = defaultdict(list)
-    for customer in all_customers:
-        by_norm_customer[normalize_name(customer.display_name)].append(customer)
+        # Deleted (recycle-bin) companies still own their old invoices: an exact
+        # match to one is still certain, and the client screen flags the deletion.
+        by_norm_company[normalize_name(company.name)].append(company)
 
     stamp = now or datetime.now(UTC)
     result = []
-    for customer in all_customers:
+    for customer in customers:
         if customer.id in existing:
             continue
         key = normalize_name(customer.display_name)
         if not key:
             continue
         candidates = by_norm_company.get(key, [])
-        if len(candidates) == 1 and len(by_norm_customer[key]) == 1:
+        if len(candidates) == 1:
             result.append(CompanyMapping(customer.id, candidates[0].id, MappingMethod.AUTO_EXACT,
                                          stamp))
     return result

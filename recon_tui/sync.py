@@ -69,15 +69,12 @@ def _since_datetime(since: date | None) -> datetime | None:
     return datetime.combine(since, time.min, tzinfo=UTC) if since else None
 
 
-def _deleted_ledger_invoices(cache: Cache, present_ids: list[Any]) -> ApplyResult:
-    """Ledger invoices in the cache that the ledger no longer holds. Decided by
-    comparing full id lists, never by a failed read."""
-    present = set(present_ids)
-    return cache.delete_ledger_invoices(sorted(cache.ledger_invoice_ids() - present))
+def _deleted_ledger_invoices(cache: Cache, deleted_ids: list[Any]) -> ApplyResult:
+    return cache.delete_ledger_invoices(deleted_ids)
 
 
-def plan_full_sync(psa: PsaConnector, ledger: LedgerConnector, since: date | None
-                   ) -> list[_StepPlan]:
+def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
+                   since: date | None) -> list[_StepPlan]:
     """The ordered steps. Master data (companies, contacts, customers) is read in
     full every time: an old company can own a new invoice, and a dated pull of
     companies would miss it. Invoices and credits are read from ``since``."""
@@ -95,7 +92,8 @@ def plan_full_sync(psa: PsaConnector, ledger: LedgerConnector, since: date | Non
                   lambda c, rows: c.upsert_ledger_invoices(rows)),
         _StepPlan("credits", "ledger", lambda: ledger.credits(moment),
                   lambda c, rows: c.upsert_credits(rows)),
-        _StepPlan("deleted invoices", "ledger", lambda: sorted(ledger.invoice_ids()),
+        _StepPlan("deleted invoices", "ledger",
+                  lambda: sorted(ledger.deleted_invoice_ids(cache.ledger_invoice_ids(), moment)),
                   _deleted_ledger_invoices),
     ]
 
@@ -131,7 +129,7 @@ def run_full_sync(
     Raises nothing for a connector fault, a cancel or a step failure: those end
     up in the returned run's status and error, where the history shows them.
     """
-    plans = plan_full_sync(psa, ledger, since)
+    plans = plan_full_sync(cache, psa, ledger, since)
     run = SyncRun(kind=kind, since=since, started_at=datetime.now(UTC),
                   steps=[SyncStep(p.name, p.system) for p in plans])
     cache.start_sync_run(run)

@@ -212,7 +212,7 @@ async def test_detail_updates_when_the_cache_changes(tmp_path: Path) -> None:
             refresh_reconciliation(writer)
         from recon_tui.tui.messages import CacheChanged
 
-        app.post_message(CacheChanged())
+        app.broadcast(CacheChanged)
         await pilot.pause()
         text = screen_text(app)
         assert "Difference 0.00" in text

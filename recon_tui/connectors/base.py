@@ -67,9 +67,11 @@ class LedgerConnector(Protocol):
         so the cache can drop a credit that has been used up)."""
         ...
 
-    def invoice_ids(self) -> set[str]:
-        """Every invoice id the ledger holds now: deletions are detected by
-        comparing ids, never inferred from a failed read."""
+    def deleted_invoice_ids(self, known_ids: set[str], since: datetime | None) -> set[str]:
+        """Which of ``known_ids`` (the cache's ledger invoices) the ledger has
+        deleted. Decided from the ledger's own record of deletions (QBO's change
+        data capture, 30 days back at most) or by comparing full id lists, never
+        inferred from a failed read."""
         ...
 
     def invoice_by_id(self, invoice_id: str) -> LedgerInvoice | None: ...

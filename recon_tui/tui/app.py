@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
@@ -80,7 +81,7 @@ class ReconApp(App[None]):
             run = load_demo(
                 cache, data_dir=self.sample_dir,
                 progress=lambda p: None if worker.is_cancelled
-                else self.call_from_thread(self.post_message, LoadProgress(p)),
+                else self.call_from_thread(self.broadcast, lambda: LoadProgress(p)),
             )
         finally:
             cache.close()
@@ -100,15 +101,12 @@ class ReconApp(App[None]):
         self.load_error = error
         if error:
             self.notify(f"Loading the demo book failed: {error}", severity="error", timeout=15)
-        self.post_message(CacheChanged())
+        self.broadcast(CacheChanged)
 
-    def on_load_progress(self, message: LoadProgress) -> None:
+    def broadcast(self, make_message: Callable[[], Message]) -> None:
+        """Give every open screen its own copy of a message (they re-query)."""
         for screen in self.screen_stack:
-            screen.post_message(LoadProgress(message.progress))
-
-    def on_cache_changed(self, message: CacheChanged) -> None:
-        for screen in self.screen_stack:
-            screen.post_message(CacheChanged())
+            screen.post_message(make_message())
 
     # -- actions
     def action_help(self) -> None:

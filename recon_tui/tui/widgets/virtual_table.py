@@ -425,7 +425,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         """Render screen line ``y``: the header at 0, then rows from the scroll offset."""
-        width = self.size.width
+        width = self.scrollable_content_region.width
         base_style = self.rich_style
         if y == 0:
             return self._render_header(width, base_style)

@@ -1,0 +1,280 @@
+"""The one HTTP layer every connector uses.
+
+What it guarantees, so connectors don't each reinvent it:
+
+* timeouts on every request;
+* retries with exponential backoff and jitter on 429, 5xx and connection
+  errors, honouring ``Retry-After`` (seconds or an HTTP date);
+* a request budget (N per rolling minute) and a cap on concurrent requests,
+  for QuickBooks Online's 500/minute and 10 concurrent;
+* one credential refresh on 401, then the request once more;
+* JSON decoded with ``parse_float=Decimal`` (money never becomes a float), and
+  garbage JSON turned into a clear error;
+* errors that name the system, the operation and the cause, never a secret:
+  no header, body or token ever reaches a message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from recon_tui.connectors.base import ConnectorError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "recon-tui (+https://github.com/recon-tui)"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try before giving up on one request."""
+
+    max_attempts: int = 5
+    base_delay_seconds: float = 0.5
+    max_delay_seconds: float = 30.0
+    jitter_ratio: float = 0.25
+
+    def delay_seconds(self, attempt: int, retry_after: float | None,
+                      rng: random.Random | None = None) -> float:
+        """Backoff for the ``attempt``-th retry (1-based); the server's
+        Retry-After wins when it asks for longer."""
+        rng = rng or random
+        backoff = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1))
+        backoff += backoff * self.jitter_ratio * rng.random()
+        if retry_after is not None:
+            return min(max(backoff, retry_after), max(self.max_delay_seconds, retry_after))
+        return backoff
+
+
+class RateLimiter:
+    """At most ``per_minute`` requests in any rolling 60 s, ``concurrent`` at once.
+
+    Thread-safe: one limiter is shared by every request to one company.
+    """
+
+    def __init__(self, per_minute: int, concurrent: int, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.per_minute = per_minute
+        self._slots = threading.BoundedSemaphore(concurrent)
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def acquire(self) -> None:
+        self._slots.acquire()
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and now - self._sent[0] >= 60.0:
+                    self._sent.popleft()
+                if len(self._sent) < self.per_minute:
+                    self._sent.append(now)
+                    return
+                wait = 60.0 - (now - self._sent[0])
+            self._sleep(max(wait, 0.01))
+
+    def release(self) -> None:
+        self._slots.release()
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))  # seconds, not money
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def decode_json(response: httpx.Response, system: str, operation: str) -> Any:
+    """The body as JSON with Decimal numbers, or a clear error quoting a little
+    of what came back instead (a body is data, never a secret we sent)."""
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        snippet = response.content[:60].decode("utf-8", "replace").replace("\n", " ")
+        raise ConnectorError(
+            system, f"{operation}: the server returned invalid JSON "
+                    f"(HTTP {response.status_code}, body starts {snippet!r})",
+            status=response.status_code) from exc
+
+
+ErrorParser = Callable[[httpx.Response], tuple[str, str | None]]
+
+
+def default_error_parser(response: httpx.Response) -> tuple[str, str | None]:
+    """Best effort: a JSON ``message`` if any, else the reason phrase."""
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.reason_phrase or "error", None
+    if isinstance(body, Mapping):
+        message = body.get("message") or body.get("error_description") or body.get("error")
+        code = body.get("code") or body.get("error")
+        if message:
+            return str(message), str(code) if code is not None else None
+    return response.reason_phrase or "error", None
+
+
+class ApiClient:
+    """A blocking JSON client for one system, with the guarantees above."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        refresh_credentials: Callable[[], None] | None = None,
+        error_parser: ErrorParser = default_error_parser,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        timeout: httpx.Timeout | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.system = system
+        self._headers = headers or (lambda: {})
+        self._refresh = refresh_credentials
+        self._error_parser = error_parser
+        self.retry = retry or RetryPolicy()
+        self._limiter = rate_limiter
+        self._sleep = sleep
+        self.requests_sent = 0
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=timeout or httpx.Timeout(30.0, connect=10.0),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok_statuses: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx (or an ``ok_statuses``) response or raise
+        ConnectorError. ``url`` may be relative to the base or absolute (next-page
+        links)."""
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            merged = {**self._headers(), **(headers or {})}
+            if json_body is not None:
+                content = dumps_exact(json_body).encode()
+                merged.setdefault("Content-Type", "application/json")
+            try:
+                response = self._send(method, url, params, content, merged)
+            except httpx.TimeoutException as exc:
+                if attempt < self.retry.max_attempts:
+                    self._sleep(self.retry.delay_seconds(attempt, None))
+                    continue
+                raise ConnectorError(self.system, f"{operation}: timed out after "
+                                     f"{attempt} attempts ({type(exc).__name__})") from exc
+            except httpx.TransportError as exc:
+                if attempt < self.retry.max_attempts:
+                    self._sleep(self.retry.delay_seconds(attempt, None))
+                    continue
+                raise ConnectorError(self.system, f"{operation}: cannot reach the server "
+                                     f"after {attempt} attempts ({type(exc).__name__})") from exc
+
+            status = response.status_code
+            if 200 <= status < 300 or status in ok_statuses:
+                return response
+            if status == 401 and self._refresh is not None and not refreshed:
+                refreshed = True
+                self._refresh()
+                attempt -= 1  # a refresh is not a failed attempt
+                continue
+            if status in RETRY_STATUSES and attempt < self.retry.max_attempts:
+                wait = self.retry.delay_seconds(
+                    attempt, parse_retry_after(response.headers.get("Retry-After")))
+                self._sleep(wait)
+                continue
+            message, code = self._error_parser(response)
+            hint = ""
+            if status == 401:
+                hint = " (credentials rejected: check the keys in your config)"
+            elif status == 429:
+                hint = f" (still throttled after {attempt} attempts)"
+            elif status >= 500:
+                hint = f" (server error persisted after {attempt} attempts)"
+            code_text = f" [code {code}]" if code else ""
+            raise ConnectorError(self.system,
+                                 f"{operation}: HTTP {status}{code_text}: {message}{hint}",
+                                 status=status, code=code)
+
+    def _send(self, method: str, url: str, params: Mapping[str, Any] | None,
+              content: bytes | None, headers: Mapping[str, str]) -> httpx.Response:
+        if self._limiter is not None:
+            self._limiter.acquire()
+        try:
+            self.requests_sent += 1
+            return self._client.request(method, url, params=params, content=content,
+                                        headers=headers)
+        finally:
+            if self._limiter is not None:
+                self._limiter.release()
+
+    def get_json(self, url: str, *, operation: str, params: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None) -> tuple[Any, httpx.Response]:
+        response = self.request("GET", url, operation=operation, params=params, headers=headers)
+        return decode_json(response, self.system, operation), response
+
+    def post_json(self, url: str, body: Any, *, operation: str,
+                  params: Mapping[str, Any] | None = None,
+                  headers: Mapping[str, str] | None = None) -> tuple[Any, httpx.Response]:
+        response = self.request("POST", url, operation=operation, params=params,
+                                json_body=body, headers=headers)
+        return decode_json(response, self.system, operation), response
+
+
+_DECIMAL_MARK = "\u0000dec:"
+
+
+def dumps_exact(body: Any) -> str:
+    """json.dumps that writes Decimals as JSON numbers with their exact digits
+    (json's own float path would go through binary floating point)."""
+
+    def mark(value: object) -> object:
+        if isinstance(value, Decimal):
+            return f"{_DECIMAL_MARK}{value:f}"
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    text = json.dumps(body, default=mark)
+    return re.sub(r'"\\u0000dec:(-?[0-9.]+)"', r"\1", text)

@@ -1,0 +1,46 @@
+"""The emulator's in-memory book, seeded from ``sample_data/`` as it is.
+
+QBO entities are kept in their API shape, keyed by type and Id; ConnectWise
+records likewise. Autotask views are derived from the ConnectWise book by the
+Autotask routes, so both PSAs serve the same clients. Every mutation holds the
+lock, so concurrent requests see whole changes only.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+QBO_ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
+CW_COLLECTIONS = ("companies", "contacts", "invoices")
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle, parse_float=Decimal)
+
+
+@dataclass
+class SandboxBook:
+    qbo: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    connectwise: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    #: QBO deletions for CDC: (entity, Id, deleted at ISO time)
+    qbo_deleted: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @classmethod
+    def from_dir(cls, data_dir: Path) -> SandboxBook:
+        book = cls()
+        for entity in QBO_ENTITIES:
+            path = data_dir / "qbo" / f"{entity}.json"
+            records = _load(path) if path.exists() else []
+            book.qbo[entity] = {str(r["Id"]): r for r in records}
+        for collection in CW_COLLECTIONS:
+            path = data_dir / "connectwise" / f"{collection}.json"
+            records = _load(path) if path.exists() else []
+            book.connectwise[collection] = {int(r["id"]): r for r in records}
+        return book
