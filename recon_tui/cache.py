@@ -698,6 +698,108 @@ class Cache:
             self._insert_pairs(pairs)
             self._insert_summaries(summaries, levels)
 
+    # -- incremental refresh (one invoice, one mapping) without touching the rest
+    def _in(self, sql: str, values: Sequence[str]) -> list[sqlite3.Row]:
+        """Run ``sql`` (containing ``{marks}``) over ``values`` in chunks."""
+        rows: list[sqlite3.Row] = []
+        values = list(values)
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start:start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows.extend(self.conn.execute(sql.format(marks=marks), chunk))
+        return rows
+
+    def psa_invoices_related(self, *, ids: Sequence[str] = (), numbers: Sequence[str] = (),
+                             ledger_ids: Sequence[str] = ()) -> list[PsaInvoice]:
+        """PSA invoices by id, by number, or linked to given ledger invoice ids."""
+        found: dict[str, PsaInvoice] = {}
+        for sql, values in (("SELECT * FROM psa_invoice WHERE id IN ({marks})", ids),
+                            ("SELECT * FROM psa_invoice WHERE number IN ({marks})", numbers),
+                            ("SELECT * FROM psa_invoice WHERE ledger_invoice_id IN ({marks})",
+                             ledger_ids)):
+            for row in self._in(sql, values):
+                found[row["id"]] = _psa_invoice_from(row)
+        return list(found.values())
+
+    def ledger_invoices_related(self, *, ids: Sequence[str] = (),
+                                numbers: Sequence[str] = ()) -> list[LedgerInvoice]:
+        """Ledger invoices by id or by doc number."""
+        found: dict[str, LedgerInvoice] = {}
+        for sql, values in (("SELECT * FROM ledger_invoice WHERE id IN ({marks})", ids),
+                            ("SELECT * FROM ledger_invoice WHERE doc_number IN ({marks})",
+                             numbers)):
+            for row in self._in(sql, values):
+                found[row["id"]] = _ledger_invoice_from(row)
+        return list(found.values())
+
+    def pair_client_keys(self, *, psa_ids: Sequence[str] = (),
+                         ledger_ids: Sequence[str] = ()) -> set[str]:
+        """Clients whose rows involve these invoices (before a re-pair)."""
+        rows = self._in("SELECT client_key FROM invoice_pair WHERE psa_invoice_id IN ({marks})",
+                        psa_ids)
+        rows += self._in(
+            "SELECT client_key FROM invoice_pair WHERE ledger_invoice_id IN ({marks})",
+            ledger_ids)
+        return {r[0] for r in rows}
+
+    def replace_pairs_for(self, psa_ids: Sequence[str], ledger_ids: Sequence[str],
+                          pairs: Iterable[tuple[str, InvoicePair]]) -> None:
+        """Drop every row touching these invoices and insert their fresh pairs."""
+        with self.transaction():
+            self._in("DELETE FROM invoice_pair WHERE psa_invoice_id IN ({marks})", psa_ids)
+            self._in("DELETE FROM invoice_pair WHERE ledger_invoice_id IN ({marks})",
+                     ledger_ids)
+            self._insert_pairs(pairs)
+
+    def move_ledger_only_pairs(self, ledger_customer_id: str, client_key: str) -> None:
+        """After a mapping change, the customer's ledger-only rows follow it."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE invoice_pair SET client_key=? WHERE ledger_customer_id=? "
+                "AND psa_invoice_id IS NULL", (client_key, ledger_customer_id))
+
+    def client_invoice_pairs(self, client_key: str) -> list[InvoicePair]:
+        """A client's rows as domain pairs, for re-computing its roll-up."""
+        rows = self.conn.execute(
+            "SELECT status, psa_invoice_id, ledger_invoice_id FROM invoice_pair "
+            "WHERE client_key=?", (client_key,)).fetchall()
+        psa = {i.id: i for i in self.psa_invoices_related(
+            ids=[r["psa_invoice_id"] for r in rows if r["psa_invoice_id"]])}
+        ledger = {i.id: i for i in self.ledger_invoices_related(
+            ids=[r["ledger_invoice_id"] for r in rows if r["ledger_invoice_id"]])}
+        pairs = []
+        for r in rows:
+            status = ReconStatus(r["status"])
+            ledger_side = None if status is ReconStatus.EXPECTED_NOT_FOUND else ledger.get(
+                r["ledger_invoice_id"])
+            pairs.append(InvoicePair(status, psa.get(r["psa_invoice_id"]), ledger_side))
+        return pairs
+
+    def replace_client_summaries(self, client_keys: Sequence[str],
+                                 summaries: Iterable[ClientSummary]) -> None:
+        with self.transaction():
+            self._in("DELETE FROM client_summary WHERE client_key IN ({marks})", client_keys)
+            self._insert_summaries(summaries, self.max_portal_levels())
+
+    def companies_by_id(self, ids: Sequence[str]) -> dict[str, PsaCompany]:
+        return {r["id"]: _company_from(r)
+                for r in self._in("SELECT * FROM psa_company WHERE id IN ({marks})", ids)}
+
+    def customers_by_id(self, ids: Sequence[str]) -> dict[str, LedgerCustomer]:
+        return {r["id"]: _customer_from(r)
+                for r in self._in("SELECT * FROM ledger_customer WHERE id IN ({marks})", ids)}
+
+    def mapping_for_companies(self, company_ids: Sequence[str]) -> dict[str, str]:
+        """ledger_customer_id -> psa_company_id for the given companies."""
+        return {r[0]: r[1] for r in self._in(
+            "SELECT ledger_customer_id, psa_company_id FROM company_mapping "
+            "WHERE psa_company_id IN ({marks})", company_ids)}
+
+    def mapping_for_customers(self, customer_ids: Sequence[str]) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._in(
+            "SELECT ledger_customer_id, psa_company_id FROM company_mapping "
+            "WHERE ledger_customer_id IN ({marks})", customer_ids)}
+
     def _insert_pairs(self, pairs: Iterable[tuple[str, InvoicePair]]) -> None:
         sql = ("INSERT INTO invoice_pair (client_key, status, invoice_date, psa_invoice_id, "
                "ledger_invoice_id, psa_company_id, ledger_customer_id, psa_number, "

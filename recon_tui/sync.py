@@ -16,10 +16,14 @@ picture even when the sync fails.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache
@@ -31,6 +35,34 @@ from recon_tui.refresh import refresh_reconciliation
 
 class SyncCancelled(Exception):
     """The operator cancelled; nothing was written."""
+
+
+class SyncBusy(RuntimeError):
+    """Another sync or resync holds this cache."""
+
+
+INTERRUPTED = "interrupted: recon-tui stopped before this sync finished; nothing was written"
+
+
+@contextmanager
+def sync_lock(cache: Cache) -> Iterator[None]:
+    """One sync at a time per cache file, across processes (an OS file lock, so a
+    killed process never leaves it held). Runs a killed process left 'running'
+    are marked failed once we hold the lock."""
+    lock_path = Path(f"{cache.path}.sync-lock")
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SyncBusy("another sync is already running on this cache; "
+                       "wait for it to finish") from None
+    try:
+        cache.fail_interrupted_runs(INTERRUPTED)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 class SyncFailed(Exception):
@@ -128,7 +160,23 @@ def run_full_sync(
 
     Raises nothing for a connector fault, a cancel or a step failure: those end
     up in the returned run's status and error, where the history shows them.
+    Raises SyncBusy when another sync holds the cache.
     """
+    with sync_lock(cache):
+        return _run_full_sync(cache, psa, ledger, since=since, kind=kind, progress=progress,
+                              cancel=cancel)
+
+
+def _run_full_sync(
+    cache: Cache,
+    psa: PsaConnector,
+    ledger: LedgerConnector,
+    *,
+    since: date | None,
+    kind: str,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> SyncRun:
     plans = plan_full_sync(cache, psa, ledger, since)
     run = SyncRun(kind=kind, since=since, started_at=datetime.now(UTC),
                   steps=[SyncStep(p.name, p.system) for p in plans])

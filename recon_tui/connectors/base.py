@@ -74,7 +74,15 @@ class LedgerConnector(Protocol):
         inferred from a failed read."""
         ...
 
-    def invoice_by_id(self, invoice_id: str) -> LedgerInvoice | None: ...
+    def customer_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:
+        """One customer's credit memos and payments (amount possibly 0), for a
+        per-invoice resync."""
+        ...
+
+    def invoice_by_id(self, invoice_id: str) -> LedgerInvoice | None:
+        """``None`` only when the ledger says the invoice does not exist; any other
+        failure raises ConnectorError."""
+        ...
 
     def invoice_by_doc_number(self, doc_number: str) -> LedgerInvoice | None: ...
 

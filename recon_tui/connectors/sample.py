@@ -163,6 +163,9 @@ class SampleLedgerConnector:
         present = {str(raw["Id"]) for raw in self._book.get("Invoice.json")}
         return known_ids - present
 
+    def customer_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:
+        return (c for c in self.credits() if c.customer_id == customer_id)
+
     def invoice_by_id(self, invoice_id: str) -> LedgerInvoice | None:
         for raw in self._book.get("Invoice.json"):
             if str(raw.get("Id")) == invoice_id:
