@@ -336,6 +336,8 @@ class PairRow:
     invoice_date: date
     psa_invoice_id: str | None
     ledger_invoice_id: str | None
+    psa_company_id: str | None
+    ledger_customer_id: str | None
     psa_number: str | None
     ledger_number: str | None
     psa_status: str | None
@@ -378,6 +380,7 @@ def _pair_row_from(row: sqlite3.Row) -> PairRow:
         pair_id=row["id"], client_key=row["client_key"], status=ReconStatus(row["status"]),
         invoice_date=date.fromisoformat(row["invoice_date"]),
         psa_invoice_id=row["psa_invoice_id"], ledger_invoice_id=row["ledger_invoice_id"],
+        psa_company_id=row["psa_company_id"], ledger_customer_id=row["ledger_customer_id"],
         psa_number=row["psa_number"], ledger_number=row["ledger_number"],
         psa_status=row["psa_status"], psa_total=_money_or_none(row["psa_total_cents"]),
         psa_owing=_money_or_none(row["psa_owing_cents"]),
@@ -920,6 +923,10 @@ class Cache:
             "abs(diff_owing_cents) DESC, abs(diff_total_cents) DESC, invoice_date DESC, id "
             "LIMIT ? OFFSET ?", (client_key, limit, offset))
         return [_pair_row_from(r) for r in rows]
+
+    def pair_row(self, pair_id: int) -> PairRow | None:
+        row = self.conn.execute("SELECT * FROM invoice_pair WHERE id=?", (pair_id,)).fetchone()
+        return _pair_row_from(row) if row else None
 
     def pairs_for_number(self, number: str) -> list[PairRow]:
         """Rows whose PSA number or ledger doc number is ``number``."""

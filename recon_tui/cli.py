@@ -1,23 +1,45 @@
-"""Command line: the TUI by default; errors are one clear line, never a traceback."""
+"""Command line: the TUI by default, headless subcommands for scripts and cron.
+
+Every failure is one clear line on stderr and a non-zero exit, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recon_tui import __version__
+
+if TYPE_CHECKING:
+    from recon_tui.backend import Backend
+    from recon_tui.cache import Cache
+    from recon_tui.config import Config
+    from recon_tui.models import SyncRun
+    from recon_tui.sync import SyncProgress
 
 DESCRIPTION = """\
 recon-tui: find and fix invoice discrepancies between your PSA (ConnectWise PSA,
 Autotask) and your accounting ledger (QuickBooks Online), from one keyboard-driven
 screen backed by a local SQLite cache that opens instantly and works offline.
 
-With no configuration it opens the bundled demo book in its own cache file.
+With no configuration it opens the bundled demo book: an emulator of the three
+APIs starts in-process on a loopback port and the real connectors load it into a
+cache file of its own.
 """
 
 EPILOG = """\
+commands:
+  (none)          open the app
+  sync            full sync from a date: PSA first, then the ledger
+  resync NUMBER   refetch one invoice from both systems and show before -> after
+  history         list recorded syncs, or one run's steps and changes
+  sandbox         run the emulator of QBO, ConnectWise and Autotask on loopback
+
 configuration:
   --config PATH, else $RECON_TUI_CONFIG, else ~/.config/recon-tui/config.toml if it
   exists; with none of them recon-tui runs the demo. See config.example.toml.
@@ -26,8 +48,28 @@ cache:
   --db PATH, else $RECON_TUI_DB, else ~/.local/share/recon-tui/cache.db
   (the demo uses demo.db beside it, never your real cache).
 
+exit status: 0 success, 1 a sync or resync failed, 2 bad usage or configuration.
 keys in the app: ? for help, ctrl+p for the command palette, q to quit.
 """
+
+
+class CliError(Exception):
+    """One line for stderr, and the exit status to end with."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Global options, accepted before or after the subcommand."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--config", metavar="PATH", default=default,
+                        help="configuration file (TOML)")
+    parser.add_argument("--db", metavar="PATH", default=default, help="cache file (SQLite)")
+    parser.add_argument("--demo", action="store_true",
+                        default=argparse.SUPPRESS if suppress else False,
+                        help="use the bundled demo book even when a configuration exists")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,57 +78,257 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"recon-tui {__version__}")
-    parser.add_argument("--config", metavar="PATH", help="configuration file (TOML)")
-    parser.add_argument("--db", metavar="PATH", help="cache file (SQLite)")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the bundled demo book even when a configuration exists")
+    _common(parser, suppress=False)
     parser.add_argument("--reset-demo", action="store_true",
                         help="rebuild the demo cache from the bundled sample data")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sync = sub.add_parser("sync", help="full sync from a date (PSA first, then the ledger)",
+                          description="Full sync into the cache: PSA companies, contacts and "
+                          "invoices first, then ledger customers, invoices, credits and "
+                          "deletions. All steps are written together or not at all.")
+    _common(sync, suppress=True)
+    sync.add_argument("--since", metavar="YYYY-MM-DD",
+                      help="invoices and credits changed since this date (default: the last "
+                      "successful sync's start minus a day, else [sync] default_since)")
+
+    resync = sub.add_parser("resync", help="refetch one invoice from both systems",
+                            description="Refetch one invoice (PSA number or ledger doc "
+                            "number) from both systems, with the customer's credits, and "
+                            "print before -> after.")
+    _common(resync, suppress=True)
+    resync.add_argument("number", help="the invoice number")
+
+    history = sub.add_parser("history", help="recorded syncs",
+                             description="List recorded syncs, newest first, or show one "
+                             "run's steps and changed records.")
+    _common(history, suppress=True)
+    history.add_argument("run", nargs="?", type=int, help="a run id to show in detail")
+    history.add_argument("--limit", type=int, default=20, help="runs to list (default 20)")
+
+    sandbox = sub.add_parser("sandbox", help="run the API emulator on loopback",
+                             description="Serve the QuickBooks Online, ConnectWise PSA and "
+                             "Autotask endpoints recon-tui uses, from the sample book, until "
+                             "Ctrl+C. config.example.toml points at its default port.")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=None,
+                         help="port (default 8765; 0 picks a free one)")
+    sandbox.add_argument("--data", metavar="DIR", help="sample book directory "
+                         "(default: the bundled sample_data)")
+    sandbox.add_argument("--faults", metavar="SPEC",
+                         help="inject faults: FAULT@SYSTEM[:N][+COUNT],... with FAULT in "
+                         "429, 500, 503, 401, slow, garbage and SYSTEM in qbo, token, "
+                         "connectwise, autotask (e.g. 429@qbo:2,500@connectwise:1+2)")
+    sandbox.add_argument("--latency", metavar="MS", type=int, default=0,
+                         help="delay every response by MS milliseconds")
+    sandbox.add_argument("--slow-ms", type=int, default=2000,
+                         help="how long a 'slow' fault waits (default 2000)")
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"recon-tui: {message}", file=sys.stderr)
-    return 2
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from recon_tui.cache import CacheError
+# --------------------------------------------------------------------------- helpers
+def _load(args: argparse.Namespace) -> tuple[Config, bool, Path]:
     from recon_tui.config import Config, ConfigError, load_config, resolve_config_path
     from recon_tui.paths import resolve_cache_path
 
     try:
-        config = Config.default() if args.demo else load_config(resolve_config_path(args.config))
+        config = Config.default() if args.demo else load_config(
+            resolve_config_path(args.config))
     except ConfigError as exc:
-        return _fail(str(exc))
+        lines = [str(e) for e in getattr(exc, "errors", None) or [exc]]
+        raise CliError("\n".join(lines)) from exc
     demo = args.demo or config.is_demo
-    cache_path = resolve_cache_path(args.db, demo=demo)
+    return config, demo, resolve_cache_path(args.db, demo=demo)
 
+
+def _open_cache(path: Path) -> Cache:
+    from recon_tui.cache import Cache, CacheError
+
+    try:
+        return Cache(path)
+    except CacheError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _sample_dir() -> Path:
+    from recon_tui.connectors.sample import sample_data_dir
+
+    try:
+        return sample_data_dir()
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _backend(config: Config, demo: bool) -> Backend:
+    from recon_tui.backend import BackendError, open_backend
+    from recon_tui.connectors.base import ConnectorError
+
+    try:
+        return open_backend(config, demo=demo, sample_dir=_sample_dir() if demo else None)
+    except (BackendError, ConnectorError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _summary(run: SyncRun, seconds: float) -> str:
+    parts = []
+    for step in run.steps:
+        counts = [f"{n} {label}" for n, label in ((step.created, "new"),
+                                                  (step.updated, "updated"),
+                                                  (step.deleted, "deleted")) if n]
+        parts.append(f"{step.system} {step.name}: {', '.join(counts) or 'no changes'}")
+    return f"sync #{run.id} {run.status.value} in {seconds:.1f}s — " + "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_sync(args: argparse.Namespace) -> int:
+    from recon_tui.models import SyncStatus
+    from recon_tui.sync import SyncBusy, default_since, parse_since, run_full_sync
+
+    config, demo, cache_path = _load(args)
+    cache = _open_cache(cache_path)
+    try:
+        if args.since:
+            try:
+                since = parse_since(args.since)
+            except ValueError as exc:
+                raise CliError(f"--since: {exc}") from exc
+        else:
+            since = default_since(cache, config.sync.default_since)
+        backend = _backend(config, demo)
+        tty = sys.stderr.isatty()
+
+        def progress(p: SyncProgress) -> None:
+            if tty:
+                verb = {"fetch": "reading", "apply": "writing", "done": "done"}[p.phase]
+                sys.stderr.write(f"\r\x1b[2K[{p.step_index + 1}/{p.step_count}] {verb} "
+                                 f"{p.system} {p.step}: {p.fetched:,} records")
+                sys.stderr.flush()
+
+        started = time.monotonic()
+        try:
+            run = run_full_sync(cache, backend.psa, backend.ledger, since=since,
+                                progress=progress)
+        except SyncBusy as exc:
+            raise CliError(str(exc), status=1) from exc
+        finally:
+            backend.close()
+            if tty:
+                sys.stderr.write("\r\x1b[2K")
+        if run.status is not SyncStatus.SUCCEEDED:
+            raise CliError(f"sync #{run.id} {run.status.value}: {run.error}", status=1)
+        print(_summary(run, time.monotonic() - started) + f" (since {since.isoformat()})")
+        return 0
+    finally:
+        cache.close()
+
+
+def cmd_resync(args: argparse.Namespace) -> int:
+    from recon_tui.resync import ResyncError, resync_invoice
+    from recon_tui.sync import SyncBusy
+
+    config, demo, cache_path = _load(args)
+    cache = _open_cache(cache_path)
+    backend = None
+    try:
+        backend = _backend(config, demo)
+        try:
+            result = resync_invoice(cache, backend.psa, backend.ledger, args.number)
+        except (ResyncError, SyncBusy) as exc:
+            raise CliError(f"resync {args.number}: {exc}", status=1) from exc
+        from recon_tui.describe import describe_resync
+
+        print(describe_resync(result))
+        return 0
+    finally:
+        if backend is not None:
+            backend.close()
+        cache.close()
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from recon_tui.describe import describe_run, run_line
+
+    _config, _demo, cache_path = _load(args)
+    cache = _open_cache(cache_path)
+    try:
+        if args.run is not None:
+            run = cache.sync_run(args.run)
+            if run is None:
+                raise CliError(f"history: no sync run #{args.run} in {cache_path}")
+            print(describe_run(run, cache.sync_changes(args.run)))
+            return 0
+        runs = cache.sync_runs(args.limit)
+        if not runs:
+            print(f"no syncs recorded in {cache_path}")
+        for run in runs:
+            print(run_line(run))
+        return 0
+    finally:
+        cache.close()
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from recon_tui.sandbox.app import create_app
+    from recon_tui.sandbox.faults import FaultSpecError, parse_faults
+    from recon_tui.sandbox.server import DEFAULT_PORT, SandboxServer
+
+    try:
+        plan = parse_faults(args.faults)
+    except FaultSpecError as exc:
+        raise CliError(f"--faults: {exc}") from exc
+    plan.slow_ms = args.slow_ms
+    data = Path(args.data) if args.data else _sample_dir()
+    if not (data / "qbo").is_dir() or not (data / "connectwise").is_dir():
+        raise CliError(f"--data {data}: expected qbo/ and connectwise/ folders of API JSON")
+    port = DEFAULT_PORT if args.port is None else args.port
+    try:
+        server = SandboxServer(create_app(data, faults=plan, latency_ms=args.latency),
+                               host=args.host, port=port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{port}: {exc.strerror}") from exc
+    print(f"recon-tui sandbox on {server.url}  (QBO {server.url}/v3/company/..., "
+          f"ConnectWise {server.url}/v4_6_release/apis/3.0, "
+          f"Autotask {server.url}/atservicesrest/v1.0); Ctrl+C stops it", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    config, demo, cache_path = _load(args)
     if args.reset_demo:
         if not demo:
-            return _fail("--reset-demo only applies to the demo (no [ledger]/[psa] configured)")
+            raise CliError("--reset-demo only applies to the demo (no [ledger]/[psa] "
+                           "configured)")
         from recon_tui.demo import reset_demo_cache
 
         reset_demo_cache(cache_path)
-
-    sample_dir: Path | None = None
-    if demo:
-        from recon_tui.connectors.sample import sample_data_dir
-
-        try:
-            sample_dir = sample_data_dir()
-        except FileNotFoundError as exc:
-            return _fail(str(exc))
-
+    sample_dir = _sample_dir() if demo else None
+    from recon_tui.cache import CacheError
     from recon_tui.tui.app import ReconApp
 
     try:
         app = ReconApp(config=config, cache_path=cache_path, demo=demo, sample_dir=sample_dir)
         app.run()
     except CacheError as exc:
-        return _fail(str(exc))
+        raise CliError(str(exc)) from exc
     return app.return_code or 0
+
+
+COMMANDS = {"sync": cmd_sync, "resync": cmd_resync, "history": cmd_history,
+            "sandbox": cmd_sandbox, None: cmd_tui}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"recon-tui: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("recon-tui: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

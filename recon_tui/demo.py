@@ -1,7 +1,8 @@
 """The bundled demo: the sample book loaded into its own cache file.
 
-The load goes through the connector interface and the ordinary sync, exactly
-like a real account, so the demo exercises the code a user's data will.
+The load goes through the emulator of the three APIs, the real connectors and
+the ordinary sync, exactly like a real account, so the demo exercises the code
+a user's data will.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import hashlib
 import threading
 from pathlib import Path
 
+from recon_tui.backend import Backend
 from recon_tui.cache import Cache
-from recon_tui.connectors.sample import SampleLedgerConnector, SamplePsaConnector, sample_data_dir
+from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.models import SyncRun, SyncStatus
 from recon_tui.sync import ProgressCallback, run_full_sync
 
@@ -41,21 +43,16 @@ def reset_demo_cache(path: Path) -> None:
 
 def load_demo(
     cache: Cache,
+    backend: Backend,
     *,
     data_dir: Path | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> SyncRun:
-    """Sync the sample book into ``cache`` through the sample connectors."""
+    """Sync the demo book into ``cache`` through ``backend`` (the emulator)."""
     data_dir = data_dir or sample_data_dir()
-    psa = SamplePsaConnector(data_dir)
-    ledger = SampleLedgerConnector(data_dir)
-    try:
-        run = run_full_sync(cache, psa, ledger, since=None, kind="demo", progress=progress,
-                            cancel=cancel)
-    finally:
-        psa.close()
-        ledger.close()
+    run = run_full_sync(cache, backend.psa, backend.ledger, since=None, kind="demo",
+                        progress=progress, cancel=cancel)
     if run.status is SyncStatus.SUCCEEDED:
         cache.set_meta(FINGERPRINT_KEY, sample_fingerprint(data_dir))
     return run

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from recon_tui.cache import Cache, Change, PairRow
+from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.models import (
     LedgerInvoice,
@@ -84,7 +85,7 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         credits: list[OrganizationalCredit] = []
         for customer_id in customer_ids:
             credits.extend(ledger.customer_credits(customer_id))
-    except ConnectorError as exc:
+    except (ConnectorError, ConfigError) as exc:
         current.status = SyncStatus.FAILED
         current.error = str(exc)
         run.status, run.error = SyncStatus.FAILED, f"{current.system} {current.name}: {exc}"

@@ -22,11 +22,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache
+from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.matching import auto_mappings
 from recon_tui.models import SyncRun, SyncStatus, SyncStep
@@ -97,6 +98,29 @@ class _StepPlan:
     apply: Callable[[Cache, list[Any]], ApplyResult]
 
 
+SAFETY_MARGIN = timedelta(days=1)
+
+
+def default_since(cache: Cache, configured: date) -> date:
+    """The last successful full sync's start minus a day (edits made during that
+    sync, clock skew between systems), else the configured ``default_since``."""
+    last = cache.last_successful_run("full") or cache.last_successful_run("demo")
+    if last is not None and last.started_at is not None:
+        return (last.started_at - SAFETY_MARGIN).date()
+    return configured
+
+
+def parse_since(text: str, *, today: date | None = None) -> date:
+    """A --since value: YYYY-MM-DD, not in the future."""
+    try:
+        value = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a date YYYY-MM-DD, got {text.strip()!r}") from None
+    if value > (today or date.today()):
+        raise ValueError(f"{value.isoformat()} is in the future")
+    return value
+
+
 def _since_datetime(since: date | None) -> datetime | None:
     return datetime.combine(since, time.min, tzinfo=UTC) if since else None
 
@@ -105,13 +129,25 @@ def _deleted_ledger_invoices(cache: Cache, deleted_ids: list[Any]) -> ApplyResul
     return cache.delete_ledger_invoices(deleted_ids)
 
 
+STEP_NAMES: tuple[tuple[str, str], ...] = (
+    ("psa", "companies"), ("psa", "contacts"), ("psa", "invoices"),
+    ("ledger", "customers"), ("ledger", "invoices"), ("ledger", "credits"),
+    ("ledger", "deleted invoices"),
+)
+
+
+def plan_step_names() -> list[tuple[str, str]]:
+    """(system, step) in the order a full sync runs them, for progress displays."""
+    return list(STEP_NAMES)
+
+
 def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                    since: date | None) -> list[_StepPlan]:
     """The ordered steps. Master data (companies, contacts, customers) is read in
     full every time: an old company can own a new invoice, and a dated pull of
     companies would miss it. Invoices and credits are read from ``since``."""
     moment = _since_datetime(since)
-    return [
+    plans = [
         _StepPlan("companies", "psa", lambda: psa.companies(None),
                   lambda c, rows: c.upsert_companies(rows)),
         _StepPlan("contacts", "psa", lambda: psa.contacts(None),
@@ -128,6 +164,8 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                   lambda: sorted(ledger.deleted_invoice_ids(cache.ledger_invoice_ids(), moment)),
                   _deleted_ledger_invoices),
     ]
+    assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
+    return plans
 
 
 def _collect(items: Iterable[Any], cancel: threading.Event | None,
@@ -200,7 +238,7 @@ def _run_full_sync(
                                 lambda n, i=current: notify(i, "fetch", n))
             except (SyncCancelled, SyncFailed):
                 raise
-            except (ConnectorError, OSError, ValueError) as exc:
+            except (ConnectorError, ConfigError, OSError, ValueError) as exc:
                 raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
             fetched.append(rows)
             run.steps[current].status = SyncStatus.PENDING  # fetched, not yet applied

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from recon_tui.backend import open_backend
 from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.connectors.sample import sample_data_dir
@@ -25,8 +26,13 @@ def scenarios() -> dict:
 
 @pytest.fixture(scope="module")
 def demo_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The demo book as the app loads it: emulator, real connectors, the sync."""
     cache = Cache(tmp_path_factory.mktemp("demo") / "demo.db")
-    run = load_demo(cache)
+    backend = open_backend(Config.default(), demo=True)
+    try:
+        run = load_demo(cache, backend)
+    finally:
+        backend.close()
     assert run.status is SyncStatus.SUCCEEDED, run.error
     yield cache
     cache.close()

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from recon_tui.backend import open_backend
 from recon_tui.cache import Cache
+from recon_tui.config import Config
 from recon_tui.demo import load_demo
 from recon_tui.models import CompanyMapping, LedgerInvoice, MappingMethod, PsaInvoice
 from recon_tui.refresh import refresh_clients, refresh_invoices, refresh_reconciliation
@@ -25,8 +27,10 @@ def snapshot(cache: Cache) -> tuple[list, list]:
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
+    backend = open_backend(Config.default(), demo=True)
     with Cache(path) as cache:
-        load_demo(cache)
+        load_demo(cache, backend)
+    backend.close()
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from recon_tui.backend import Backend, open_backend
 from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.models import SyncStatus
@@ -29,13 +31,16 @@ class ReconApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {ClientCommands}
     BINDINGS = [
+        Binding("s", "sync", "Sync", id="sync"),
+        Binding("h", "history", "History", id="history"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", id="palette"),
     ]
 
     def __init__(self, *, config: Config, cache_path: Path, demo: bool,
-                 sample_dir: Path | None = None) -> None:
+                 sample_dir: Path | None = None,
+                 backend_factory: Callable[[], Backend] | None = None) -> None:
         super().__init__()
         self.config = config
         self.cache_path = cache_path
@@ -44,6 +49,10 @@ class ReconApp(App[None]):
         self.cache: Cache | None = None
         self.loading = False
         self.load_error: str | None = None
+        self._backend: Backend | None = None
+        self._backend_lock = threading.Lock()
+        self._backend_factory = backend_factory or (
+            lambda: open_backend(self.config, demo=self.demo, sample_dir=self.sample_dir))
 
     # -- lifecycle
     def on_mount(self) -> None:
@@ -65,35 +74,49 @@ class ReconApp(App[None]):
     def on_unmount(self) -> None:
         if self.cache is not None:
             self.cache.close()
+        with self._backend_lock:
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
 
-    @work(thread=True, exclusive=True, group="load", name="load demo")
+    def get_backend(self) -> Backend:
+        """The connectors (and, for the demo, the in-process emulator), opened on
+        first use from a worker thread: opening may touch the network."""
+        with self._backend_lock:
+            if self._backend is None:
+                self._backend = self._backend_factory()
+            return self._backend
+
+    @work(thread=True, exclusive=True, group="sync", name="load demo")
     def _load_demo(self) -> None:
-        """First run: build the demo cache through the sample connectors."""
-        from recon_tui.demo import load_demo
+        """First run: sync the demo book from the emulator through the connectors."""
+        from recon_tui.demo import load_demo, reset_demo_cache
 
         worker = get_current_worker()
         assert self.cache is not None
         if self.cache.counts()["psa_invoice"]:
-            # Sample files changed since this cache was built: start clean.
-            self.call_from_thread(self._reopen_fresh_cache)
+            # The sample files changed since this cache was built: start clean.
+            self.call_from_thread(self._swap_cache, reset_demo_cache)
         cache = Cache(self.cache_path)
+        error: str | None = None
         try:
             run = load_demo(
-                cache, data_dir=self.sample_dir,
+                cache, self.get_backend(), data_dir=self.sample_dir,
                 progress=lambda p: None if worker.is_cancelled
                 else self.call_from_thread(self.broadcast, lambda: LoadProgress(p)),
             )
+            if run.status is not SyncStatus.SUCCEEDED:
+                error = run.error or run.status.value
+        except Exception as exc:  # shown on screen, never swallowed
+            error = f"{type(exc).__name__}: {exc}"
         finally:
             cache.close()
-        error = None if run.status is SyncStatus.SUCCEEDED else (run.error or "failed")
         self.call_from_thread(self._demo_loaded, error)
 
-    def _reopen_fresh_cache(self) -> None:
-        from recon_tui.demo import reset_demo_cache
-
+    def _swap_cache(self, reset: Callable[[Path], None]) -> None:
         assert self.cache is not None
         self.cache.close()
-        reset_demo_cache(self.cache_path)
+        reset(self.cache_path)
         self.cache = Cache(self.cache_path)
 
     def _demo_loaded(self, error: str | None) -> None:
@@ -112,6 +135,26 @@ class ReconApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_sync(self) -> None:
+        from recon_tui.tui.screens.sync import SyncScreen
+
+        if self.loading:
+            self.notify("The demo book is still loading.")
+            return
+        if not isinstance(self.screen, SyncScreen):
+            self.push_screen(SyncScreen())
+
+    def action_history(self) -> None:
+        from recon_tui.tui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
+    def resync(self, number: str) -> None:
+        from recon_tui.tui.screens.resync import ResyncScreen
+
+        self.push_screen(ResyncScreen(number))
 
     def open_client(self, client_key: str) -> None:
         """Open a client's screen from anywhere (palette, links between screens)."""
@@ -136,4 +179,3 @@ class ReconApp(App[None]):
                 lambda node=active.node, action=binding.action: self.run_action(action, node),
             )
         yield from super().get_system_commands(screen)
-

@@ -34,6 +34,7 @@ class ClientDetailScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
+        Binding("r", "resync", "Resync invoice", id="resync"),
         Binding("tab", "focus_next", "Next panel", show=False),
         Binding("shift+tab", "focus_previous", "Previous panel", show=False),
     ]
@@ -121,6 +122,19 @@ class ClientDetailScreen(Screen[None]):
 
     def on_cache_changed(self, _: CacheChanged) -> None:
         self.load()
+
+    def action_resync(self) -> None:
+        """Refetch the invoice under the cursor from both systems."""
+        row = self.query_one("#invoices", VirtualTable).current_row
+        if row is None:
+            self.notify("No invoice selected.")
+            return
+        pair = self.cache.pair_row(int(row.key))
+        number = pair and (pair.psa_number or pair.ledger_number)
+        if not number:
+            self.notify("This row has no invoice number to resync.", severity="warning")
+            return
+        self.recon_app.resync(number)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,0 +1,113 @@
+"""The systems a session talks to: real accounts from the config, or, for the
+demo, the bundled emulator started in-process on a free loopback port and
+reached through the very same connectors."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recon_tui.config import Config, LedgerConfig, PsaConfig, Secret
+from recon_tui.connectors.base import LedgerConnector, PsaConnector
+from recon_tui.paths import data_dir
+
+# What the emulator accepts (config.example.toml uses the same values).
+SANDBOX_REALM = "9130355377388383"
+SANDBOX_LEDGER = {"client_id": "sandbox-client", "client_secret": "sandbox-secret",
+                  "refresh_token": "sandbox-refresh-token"}
+SANDBOX_CONNECTWISE = {"company_id": "sandbox", "public_key": "sandbox-public",
+                       "private_key": "sandbox-private",
+                       "client_id": "00000000-0000-0000-0000-000000000000"}
+
+
+@dataclass
+class Backend:
+    """Open connectors (and the demo's emulator); close them together."""
+
+    psa: PsaConnector
+    ledger: LedgerConnector
+    description: str
+    _closers: list = field(default_factory=list)
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for close in (self.psa.close, self.ledger.close, *self._closers):
+            # Closing must never mask the real outcome of the session.
+            with contextlib.suppress(Exception):
+                close()
+
+
+def sandbox_configs(url: str) -> tuple[LedgerConfig, PsaConfig]:
+    """Configs pointing at an emulator at ``url``."""
+    ledger = LedgerConfig(
+        realm_id=SANDBOX_REALM,
+        client_id=SANDBOX_LEDGER["client_id"],
+        client_secret=Secret(SANDBOX_LEDGER["client_secret"]),
+        refresh_token=Secret(SANDBOX_LEDGER["refresh_token"]),
+        base_url=url,
+        token_url=f"{url}/oauth2/v1/tokens/bearer",
+    )
+    psa = PsaConfig(
+        kind="connectwise",
+        base_url=f"{url}/v4_6_release/apis/3.0",
+        company_id=SANDBOX_CONNECTWISE["company_id"],
+        public_key=SANDBOX_CONNECTWISE["public_key"],
+        private_key=Secret(SANDBOX_CONNECTWISE["private_key"]),
+        client_id=SANDBOX_CONNECTWISE["client_id"],
+    )
+    return ledger, psa
+
+
+def connect(ledger_config: LedgerConfig, psa_config: PsaConfig, *,
+            token_path: Path | None = None) -> tuple[PsaConnector, LedgerConnector]:
+    """Build the connectors a config names."""
+    from recon_tui.connectors.qbo import QboConnector
+    from recon_tui.connectors.tokens import TokenStore, default_token_path
+
+    store = TokenStore(token_path or default_token_path(ledger_config.realm_id))
+    ledger = QboConnector(ledger_config, token_store=store)
+    psa: PsaConnector
+    if psa_config.kind == "autotask":
+        from recon_tui.connectors.autotask import AutotaskConnector
+
+        psa = AutotaskConnector(psa_config)
+    else:
+        from recon_tui.connectors.connectwise import ConnectWiseConnector
+
+        psa = ConnectWiseConnector(psa_config)
+    return psa, ledger
+
+
+class BackendError(RuntimeError):
+    """The configuration cannot reach anything (e.g. only one side configured)."""
+
+
+def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None) -> Backend:
+    """Real accounts, or the demo's in-process emulator."""
+    if demo:
+        from recon_tui.connectors.sample import sample_data_dir
+        from recon_tui.sandbox.app import create_app
+        from recon_tui.sandbox.server import SandboxServer
+
+        server = SandboxServer(create_app(sample_dir or sample_data_dir())).start()
+        tokens = tempfile.TemporaryDirectory(prefix="recon-demo-tokens-")
+        ledger_config, psa_config = sandbox_configs(server.url)
+        psa, ledger = connect(ledger_config, psa_config,
+                              token_path=Path(tokens.name) / "qbo.json")
+        return Backend(psa, ledger, f"demo emulator at {server.url}",
+                       [server.stop, tokens.cleanup])
+    if config.ledger is None or config.psa is None:
+        missing = "[ledger]" if config.ledger is None else "[psa]"
+        where = config.path or "the configuration"
+        raise BackendError(f"{where}: {missing} is not configured; both the PSA and the "
+                           "ledger are needed to sync (see config.example.toml)")
+    psa, ledger = connect(config.ledger, config.psa,
+                          token_path=data_dir() / "tokens" / f"qbo-{config.ledger.realm_id}.json")
+    return Backend(psa, ledger, f"{config.psa.kind} + {config.ledger.kind}")

@@ -1,0 +1,672 @@
+"""QuickBooks Online (Accounting API v3) as a LedgerConnector.
+
+What it takes care of, because each is a trap users hit:
+
+* OAuth2 with rotating refresh tokens: the newest refresh token is saved (via
+  :class:`TokenStore`, atomically, 0600) before the access token it came with is
+  used; the access token is refreshed before it expires and once on a 401;
+* paging: every query asks for ``MAXRESULTS 1000`` explicitly (the default of
+  100 silently truncates) and pages on ``STARTPOSITION`` until a short page;
+* inactive customers: queried with ``Active IN (true, false)`` so their invoices
+  still count;
+* deletions: taken from change data capture (30 days back) or by comparing full
+  id lists, never inferred from a failed read;
+* writes carry ``requestid`` so a retried write is applied once;
+* errors name the operation and QBO's fault code, never a token or secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from recon_tui.config import ConfigError, LedgerConfig
+from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.http import (
+    ApiClient,
+    RateLimiter,
+    RetryPolicy,
+    decode_json,
+    default_error_parser,
+)
+from recon_tui.connectors.qbo_records import (
+    credit_from_credit_memo,
+    credit_from_payment,
+    customer_from_qbo,
+    invoice_from_qbo,
+)
+from recon_tui.connectors.tokens import TokenState, TokenStore
+from recon_tui.models import (
+    CreditKind,
+    LedgerCustomer,
+    LedgerInvoice,
+    OrganizationalCredit,
+)
+from recon_tui.money import ZERO, MoneyError, to_money
+
+__all__ = ["PAGE_SIZE", "QboConnector", "qbo_error_parser", "qbo_quote", "shared_rate_limiter"]
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "qbo"
+#: QBO's largest page; asked for explicitly on every query.
+PAGE_SIZE = 1000
+#: CDC looks back 30 days at most; stay clear of the edge.
+CDC_WINDOW = timedelta(days=30) - timedelta(minutes=10)
+#: CDC answers at most 1000 objects, with no paging: at that size it may be cut short.
+CDC_LIMIT = 1000
+#: QBO's throttle: 500 requests per minute and 10 concurrent, per company.
+REQUESTS_PER_MINUTE = 500
+CONCURRENT_REQUESTS = 10
+NOT_FOUND_CODE = "610"
+STALE_OBJECT_CODE = "5010"
+
+_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_rate_limiter(base_url: str, realm_id: str) -> RateLimiter:
+    """One limiter per company (per API host), shared by every connector in the process,
+    because QBO counts the budget per realm, not per client."""
+    key = (base_url.rstrip("/").lower(), realm_id)
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(key)
+        if limiter is None:
+            limiter = _LIMITERS[key] = RateLimiter(REQUESTS_PER_MINUTE, CONCURRENT_REQUESTS)
+        return limiter
+
+
+def qbo_quote(value: str) -> str:
+    """A string literal for a QBO query: single-quoted, ``'`` and ``\\`` backslash-escaped
+    (the escaping Intuit's own SDKs use)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _iso(moment: datetime) -> str:
+    """UTC, second precision, ``Z``: the form QBO queries and CDC accept."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _fault_parts(body: object) -> tuple[str, str | None] | None:
+    """(message, code) from a ``Fault`` (or the lowercase auth ``fault``) envelope."""
+    if not isinstance(body, Mapping):
+        return None
+    fault = body.get("Fault")
+    if fault is None:
+        fault = body.get("fault")
+    if not isinstance(fault, Mapping):
+        return None
+    errors = fault.get("Error")
+    if errors is None:
+        errors = fault.get("error")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, Mapping):
+        kind = fault.get("type")
+        return (f"{kind} fault" if kind else "fault"), None
+    message = str(first.get("Message") or first.get("message") or "error")
+    detail = first.get("Detail") or first.get("detail")
+    code = first.get("code")
+    if detail and not str(detail).startswith(message):
+        message = f"{message} ({detail})"
+    return message, (str(code) if code is not None else None)
+
+
+def qbo_error_parser(response: httpx.Response) -> tuple[str, str | None]:
+    """QBO's ``Fault`` envelopes first, then OAuth-style ``{"error": ...}`` bodies."""
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.reason_phrase or "error", None
+    parts = _fault_parts(body)
+    if parts is not None:
+        return parts
+    return default_error_parser(response)
+
+
+class QboConnector:
+    """The ledger: one QuickBooks Online company (realm)."""
+
+    kind = "qbo"
+
+    def __init__(
+        self,
+        config: LedgerConfig,
+        *,
+        token_store: TokenStore,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        self.config = config
+        self.token_store = token_store
+        self._state: TokenState | None = None
+        self._lock = threading.RLock()
+        if isinstance(timeout, int | float):
+            timeout = httpx.Timeout(timeout)  # seconds
+        limiter = rate_limiter or shared_rate_limiter(config.base_url, config.realm_id)
+        realm = urllib.parse.quote(config.realm_id, safe="")
+        self.api = ApiClient(
+            SYSTEM,
+            f"{config.base_url.rstrip('/')}/v3/company/{realm}/",
+            headers=self._auth_headers,
+            refresh_credentials=self._refresh_after_401,
+            error_parser=qbo_error_parser,
+            retry=retry,
+            rate_limiter=limiter,
+            timeout=timeout,
+            sleep=sleep,
+            transport=transport,
+        )
+        self.oauth = ApiClient(
+            SYSTEM,
+            config.token_url,
+            error_parser=qbo_error_parser,
+            retry=retry,
+            timeout=timeout,
+            sleep=sleep,
+            transport=transport,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        self.api.close()
+        self.oauth.close()
+
+    def __enter__(self) -> QboConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def requests_sent(self) -> int:
+        """API requests (not token refreshes) sent so far, retries included."""
+        return self.api.requests_sent
+
+    # ------------------------------------------------------------------ OAuth
+    def _config_refresh_token(self) -> str:
+        try:
+            return self.config.refresh_token.reveal()
+        except ConfigError as exc:
+            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
+
+    def _auth_headers(self) -> dict[str, str]:
+        """Called before every attempt: refreshes proactively when the access token
+        is missing or about to expire."""
+        with self._lock:
+            state = self._state
+            if state is None or not state.access_valid():
+                state = self._refresh(stale_access=None)
+            return {"Authorization": f"Bearer {state.access_token}"}
+
+    def _refresh_after_401(self) -> None:
+        """ApiClient's once-per-request hook: the server refused our access token."""
+        with self._lock:
+            stale = self._state.access_token if self._state else None
+            self._refresh(stale_access=stale)
+
+    def _refresh(self, stale_access: str | None) -> TokenState:
+        """Get a working access token, saving any rotated refresh token first.
+
+        Holds the store's lock and re-reads the file, so when another connector
+        on the same company refreshed meanwhile its token is adopted instead of
+        spending the (now invalid) older refresh token.
+        """
+        config_token = self._config_refresh_token()
+        with self.token_store.lock:
+            state = self.token_store.resolve(config_token)
+            if state.access_valid() and state.access_token != stale_access:
+                self._state = state
+                return state
+            try:
+                state = self._grant(state, state.refresh_token)
+            except _InvalidGrant:
+                if state.refresh_token == config_token:
+                    raise self._reauthorise_error() from None
+                # The stored (rotated) token was refused: the server forgot it, or the
+                # file came from elsewhere. The config's own token is the last resort.
+                log.warning(
+                    "qbo: the stored refresh token for realm %s was refused; "
+                    "trying the one in the config",
+                    self.config.realm_id,
+                )
+                try:
+                    state = self._grant(state, config_token)
+                except _InvalidGrant:
+                    raise self._reauthorise_error() from None
+            self._state = state
+            return state
+
+    def _reauthorise_error(self) -> ConnectorError:
+        return ConnectorError(
+            SYSTEM,
+            "refresh access token: QuickBooks refused the refresh token (invalid_grant). "
+            "Re-authorise recon-tui with your QuickBooks company (Intuit OAuth playground "
+            "or your app's connect flow) and put the new token in [ledger] refresh_token "
+            "in the config.",
+            status=400,
+            code="invalid_grant",
+        )
+
+    def _grant(self, state: TokenState, refresh_token: str) -> TokenState:
+        """POST the refresh grant; persist the answer before anyone uses it."""
+        operation = "refresh access token"
+        try:
+            secret = self.config.client_secret.reveal()
+        except ConfigError as exc:
+            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
+        form = urllib.parse.urlencode(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        ).encode()
+        credentials = base64.b64encode(f"{self.config.client_id}:{secret}".encode()).decode()
+        auth_header = f"Basic {credentials}"
+        response = self.oauth.request(
+            "POST",
+            self.config.token_url,
+            operation=operation,
+            content=form,
+            headers={
+                "Authorization": auth_header,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            ok_statuses=frozenset({400, 401}),
+        )
+        body = self._token_body(response, operation)
+        if response.status_code != 200:
+            error = str(body.get("error", "")) if isinstance(body, Mapping) else ""
+            if error == "invalid_grant":
+                raise _InvalidGrant
+            if response.status_code == 401 or error == "invalid_client":
+                raise ConnectorError(
+                    SYSTEM,
+                    f"{operation}: QuickBooks rejected the app credentials "
+                    "(invalid_client): check [ledger] client_id and client_secret",
+                    status=response.status_code,
+                    code="invalid_client",
+                )
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: HTTP {response.status_code}: {error or 'token request refused'}",
+                status=response.status_code,
+                code=error or None,
+            )
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ConnectorError(SYSTEM, f"{operation}: the answer holds no access token")
+        rotated = body.get("refresh_token")
+        if not isinstance(rotated, str) or not rotated:
+            rotated = refresh_token  # not rotated this time: keep the one that worked
+        expires_in = body.get("expires_in", 3600)
+        try:
+            lifetime = int(expires_in)
+        except (TypeError, ValueError):
+            lifetime = 3600
+        new_state = TokenState(
+            refresh_token=rotated,
+            seeded_from=state.seeded_from,
+            access_token=access,
+            access_expires_at=datetime.now(UTC) + timedelta(seconds=lifetime),
+        )
+        try:
+            self.token_store.save(new_state)
+        except OSError as exc:
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: cannot save the rotated refresh token to "
+                f"{self.token_store.path} ({exc.strerror or type(exc).__name__}); "
+                "fix the directory's permissions, then re-authorise if QuickBooks "
+                "refuses the token next time",
+            ) from None
+        log.info(
+            "qbo: refreshed the access token for realm %s (valid %d s%s)",
+            self.config.realm_id,
+            lifetime,
+            ", refresh token rotated and saved" if rotated != refresh_token else "",
+        )
+        return new_state
+
+    @staticmethod
+    def _token_body(response: httpx.Response, operation: str) -> dict[str, Any]:
+        """The token endpoint's JSON. Unlike decode_json, no snippet of the body is
+        quoted on failure: a cut-off token answer would put a token in the message."""
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: the token endpoint returned invalid "
+                f"JSON (HTTP {response.status_code})",
+                status=response.status_code,
+            ) from None
+        if not isinstance(body, dict):
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: the token endpoint returned {type(body).__name__}, not an object",
+            )
+        return body
+
+    # ------------------------------------------------------------------ transport
+    def _params(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        params = {"minorversion": str(self.config.minor_version)}
+        if extra:
+            params.update(extra)
+        return params
+
+    def _get(
+        self, path: str, operation: str, params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        body, _ = self.api.get_json(path, operation=operation, params=self._params(params))
+        return self._checked(body, operation)
+
+    def _post(
+        self, path: str, payload: Any, operation: str, params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        body, _ = self.api.post_json(
+            path, payload, operation=operation, params=self._params(params)
+        )
+        return self._checked(body, operation)
+
+    @staticmethod
+    def _checked(body: Any, operation: str) -> dict[str, Any]:
+        """A 200 can still carry a Fault; and anything but an object is a broken answer."""
+        if not isinstance(body, dict):
+            raise ConnectorError(
+                SYSTEM, f"{operation}: expected a JSON object, got {type(body).__name__}"
+            )
+        parts = _fault_parts(body)
+        if parts is not None:
+            message, code = parts
+            code_text = f" [code {code}]" if code else ""
+            raise ConnectorError(SYSTEM, f"{operation}{code_text}: {message}", code=code)
+        return body
+
+    def _query_page(self, query: str, entity: str, operation: str) -> list[dict[str, Any]]:
+        body = self._get("query", operation, {"query": query})
+        response = body.get("QueryResponse")
+        if not isinstance(response, dict):
+            raise ConnectorError(SYSTEM, f"{operation}: the answer has no QueryResponse")
+        rows = response.get(entity, [])  # an empty page has no entity key at all
+        if not isinstance(rows, list):
+            raise ConnectorError(SYSTEM, f"{operation}: QueryResponse.{entity} is not a list")
+        return rows
+
+    def _query_all(
+        self, entity: str, where: str = "", *, select: str = "*"
+    ) -> Iterator[dict[str, Any]]:
+        """Every row, 1000 at a time in Id order, until a short page.
+
+        Ordering by Id keeps pages stable while new records arrive (they get higher
+        ids); a row seen twice (moved between pages) is yielded once.
+        """
+        clause = f" WHERE {where}" if where else ""
+        start = 1
+        seen: set[str] = set()
+        while True:
+            query = (
+                f"SELECT {select} FROM {entity}{clause} ORDERBY Id "
+                f"STARTPOSITION {start} MAXRESULTS {PAGE_SIZE}"
+            )
+            operation = f"query {entity} (rows {start}-{start + PAGE_SIZE - 1})"
+            rows = self._query_page(query, entity, operation)
+            for row in rows:
+                key = str(row.get("Id")) if isinstance(row, Mapping) else ""
+                if key and key in seen:
+                    continue
+                seen.add(key)
+                yield row
+            if len(rows) < PAGE_SIZE:
+                return
+            start += PAGE_SIZE
+
+    @staticmethod
+    def _since_clause(since: datetime | None) -> str:
+        return "" if since is None else f"MetaData.LastUpdatedTime >= '{_iso(since)}'"
+
+    # ------------------------------------------------------------------ reads
+    def customers(self, since: datetime | None = None) -> Iterator[LedgerCustomer]:
+        """Active and inactive customers: an inactive customer's invoices still count."""
+        conditions = ["Active IN (true, false)"]
+        if since is not None:
+            conditions.append(self._since_clause(since))
+        for row in self._query_all("Customer", " AND ".join(conditions)):
+            yield customer_from_qbo(row)
+
+    def invoices(self, since: datetime | None = None) -> Iterator[LedgerInvoice]:
+        for row in self._query_all("Invoice", self._since_clause(since)):
+            yield invoice_from_qbo(row)
+
+    def credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
+        """Credit memos (RemainingCredit) and payments (UnappliedAmt), zero ones included
+        so the cache can drop a credit that has been used up."""
+        where = self._since_clause(since)
+        for row in self._query_all("CreditMemo", where):
+            yield credit_from_credit_memo(row)
+        for row in self._query_all("Payment", where):
+            yield credit_from_payment(row)
+
+    def customer_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:
+        """One customer's credit memos and payments, used-up ones included, for a
+        per-invoice resync (two small queries instead of the whole book)."""
+        where = f"CustomerRef = {qbo_quote(customer_id)}"
+        for row in self._query_all("CreditMemo", where):
+            yield credit_from_credit_memo(row)
+        for row in self._query_all("Payment", where):
+            yield credit_from_payment(row)
+
+    def _read(
+        self, entity_path: str, entity: str, entity_id: str, operation: str
+    ) -> dict[str, Any] | None:
+        """One entity by id; None only when QBO says it does not exist."""
+        response = self.api.request(
+            "GET",
+            f"{entity_path}/{urllib.parse.quote(entity_id, safe='')}",
+            operation=operation,
+            params=self._params(),
+            ok_statuses=frozenset({400, 404}),
+        )
+        if response.status_code in (400, 404):
+            message, code = qbo_error_parser(response)
+            if code == NOT_FOUND_CODE or (response.status_code == 404 and _is_qbo_fault(response)):
+                return None
+            # Any other failure is a failed read, never a deletion.
+            code_text = f" [code {code}]" if code else ""
+            hint = " (check [ledger] base_url and realm_id)" if response.status_code == 404 else ""
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: HTTP {response.status_code}{code_text}: {message}{hint}",
+                status=response.status_code,
+                code=code,
+            )
+        body = self._checked(decode_json(response, SYSTEM, operation), operation)
+        record = body.get(entity)
+        if not isinstance(record, dict):
+            raise ConnectorError(SYSTEM, f"{operation}: the answer has no {entity}")
+        return record
+
+    def invoice_by_id(self, invoice_id: str) -> LedgerInvoice | None:
+        raw = self._read("invoice", "Invoice", invoice_id, f"read invoice {invoice_id}")
+        return None if raw is None else invoice_from_qbo(raw)
+
+    def invoice_by_doc_number(self, doc_number: str) -> LedgerInvoice | None:
+        query = (
+            f"SELECT * FROM Invoice WHERE DocNumber = {qbo_quote(doc_number)} "
+            f"ORDERBY Id STARTPOSITION 1 MAXRESULTS {PAGE_SIZE}"
+        )
+        rows = self._query_page(query, "Invoice", f"find invoice number {doc_number}")
+        if not rows:
+            return None
+        if len(rows) > 1:
+            log.warning(
+                "qbo: %d invoices carry number %s; using the newest (id %s)",
+                len(rows),
+                doc_number,
+                rows[-1].get("Id"),
+            )
+        return invoice_from_qbo(rows[-1])
+
+    def deleted_invoice_ids(self, known_ids: set[str], since: datetime | None) -> set[str]:
+        """Which of ``known_ids`` QBO deleted: from CDC when ``since`` is inside its
+        30-day window (one request), else by comparing the full id list."""
+        if not known_ids:
+            return set()
+        since = _as_utc(since)
+        if since is not None and datetime.now(UTC) - since < CDC_WINDOW:
+            deleted = self._cdc_deleted_invoices(since)
+            if deleted is not None:
+                return deleted & known_ids
+        present = {str(row.get("Id")) for row in self._query_all("Invoice", select="Id")}
+        return {invoice_id for invoice_id in known_ids if invoice_id not in present}
+
+    def _cdc_deleted_invoices(self, since: datetime) -> set[str] | None:
+        """Invoice ids CDC reports deleted; None when CDC hit its 1000-object cap and
+        may have left some out (the caller then compares ids)."""
+        operation = "list deleted invoices (change data capture)"
+        body = self._get("cdc", operation, {"entities": "Invoice", "changedSince": _iso(since)})
+        responses = body.get("CDCResponse")
+        if not isinstance(responses, list):
+            raise ConnectorError(SYSTEM, f"{operation}: the answer has no CDCResponse")
+        deleted: set[str] = set()
+        objects = 0
+        for cdc in responses:
+            query_responses = cdc.get("QueryResponse", []) if isinstance(cdc, Mapping) else []
+            for response in query_responses if isinstance(query_responses, list) else []:
+                rows = response.get("Invoice", []) if isinstance(response, Mapping) else []
+                for row in rows if isinstance(rows, list) else []:
+                    objects += 1
+                    if isinstance(row, Mapping) and row.get("status") == "Deleted":
+                        deleted.add(str(row.get("Id")))
+        if objects >= CDC_LIMIT:
+            log.info(
+                "qbo: CDC returned %d objects (its cap); comparing invoice ids instead", objects
+            )
+            return None
+        return deleted
+
+    # ------------------------------------------------------------------ writes
+    def apply_credit(
+        self,
+        customer_id: str,
+        invoice_id: str,
+        credit_kind: CreditKind | str,
+        credit_id: str,
+        amount: Decimal,
+        request_id: str,
+    ) -> LedgerInvoice:
+        """Apply an organizational credit to one invoice, then return the invoice as QBO
+        now has it.
+
+        A credit memo is applied the way QBO's UI does it: a Payment of total 0 whose
+        lines link the invoice and the credit memo. An unapplied payment gets a line
+        linking the invoice (sparse update; QBO replaces the whole Line array, so the
+        existing lines are sent back too). ``request_id`` goes out as ``requestid``:
+        the same id sent again (a retry, or this call repeated after a crash) is not
+        applied twice.
+        """
+        kind = CreditKind(credit_kind)
+        try:
+            value = to_money(amount)
+        except MoneyError as exc:
+            raise ConnectorError(SYSTEM, f"apply credit: {exc}") from None
+        if value <= ZERO:
+            raise ConnectorError(SYSTEM, f"apply credit: the amount must be positive, got {value}")
+        if not request_id:
+            raise ConnectorError(SYSTEM, "apply credit: a request id is required")
+        invoice_line = {"Amount": value, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+        params = {"requestid": request_id}
+        if kind is CreditKind.CREDIT_MEMO:
+            operation = f"apply credit memo {credit_id} to invoice {invoice_id}"
+            payment = {
+                "CustomerRef": {"value": customer_id},
+                "TotalAmt": ZERO,
+                "PrivateNote": f"recon-tui: credit memo {credit_id} applied to invoice "
+                f"{invoice_id}",
+                "Line": [
+                    invoice_line,
+                    {"Amount": value, "LinkedTxn": [{"TxnId": credit_id, "TxnType": "CreditMemo"}]},
+                ],
+            }
+            self._post("payment", payment, operation, params)
+        else:
+            operation = f"apply unapplied payment {credit_id} to invoice {invoice_id}"
+            self._apply_unapplied_payment(customer_id, credit_id, invoice_line, params, operation)
+        refreshed = self.invoice_by_id(invoice_id)
+        if refreshed is None:
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: invoice {invoice_id} is gone from "
+                "QuickBooks after the credit was applied",
+            )
+        return refreshed
+
+    def _apply_unapplied_payment(
+        self,
+        customer_id: str,
+        payment_id: str,
+        invoice_line: dict[str, Any],
+        params: dict[str, str],
+        operation: str,
+    ) -> None:
+        """Read the payment, add the invoice line, sparse-update it; once more on a
+        stale SyncToken (someone edited the payment between our read and write)."""
+        for attempt in (1, 2):
+            current = self._read(
+                "payment", "Payment", payment_id, f"{operation}: read payment {payment_id}"
+            )
+            if current is None:
+                raise ConnectorError(
+                    SYSTEM,
+                    f"{operation}: payment {payment_id} does not exist in QuickBooks",
+                    code=NOT_FOUND_CODE,
+                )
+            owner = (current.get("CustomerRef") or {}).get("value")
+            if str(owner) != customer_id:
+                raise ConnectorError(
+                    SYSTEM,
+                    f"{operation}: payment {payment_id} belongs to "
+                    f"customer {owner}, not {customer_id}",
+                )
+            lines = [line for line in current.get("Line") or [] if isinstance(line, dict)]
+            update = {
+                "Id": payment_id,
+                "SyncToken": current.get("SyncToken"),
+                "sparse": True,
+                "Line": [*lines, invoice_line],
+            }
+            try:
+                self._post("payment", update, operation, params)
+                return
+            except ConnectorError as exc:
+                if exc.code != STALE_OBJECT_CODE or attempt == 2:
+                    raise
+
+
+class _InvalidGrant(Exception):
+    """The token endpoint refused the refresh token (internal signal)."""
+
+
+def _is_qbo_fault(response: httpx.Response) -> bool:
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return _fault_parts(body) is not None

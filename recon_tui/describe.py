@@ -1,0 +1,90 @@
+"""Plain-text descriptions of syncs and resyncs, shared by the CLI and the TUI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from recon_tui.cache import Change, PairRow
+from recon_tui.models import SyncRun
+from recon_tui.money import format_money
+
+if TYPE_CHECKING:
+    from recon_tui.resync import ResyncResult
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+
+
+def run_title(run: SyncRun) -> str:
+    what = {"full": "full sync", "demo": "demo load", "resync": "resync"}.get(run.kind, run.kind)
+    if run.kind == "resync" and run.target:
+        what += f" of {run.target}"
+    elif run.since:
+        what += f" since {run.since.isoformat()}"
+    return what
+
+
+def duration(run: SyncRun) -> str:
+    if run.started_at and run.finished_at:
+        return f"{(run.finished_at - run.started_at).total_seconds():.1f}s"
+    return ""
+
+
+def run_line(run: SyncRun) -> str:
+    """One line per run for `recon-tui history`."""
+    counts = sum(s.created + s.updated + s.deleted for s in run.steps)
+    tail = f" — {run.error}" if run.error else f" — {counts:,} records changed"
+    return (f"#{run.id:<5} {_when(run.started_at)}  {run.status.value:<9} "
+            f"{run_title(run)} {duration(run)}{tail}")
+
+
+def change_line(change: Change) -> str:
+    if change.action == "updated":
+        return (f"{change.record_type} {change.label}: {change.field} "
+                f"{change.old if change.old is not None else '—'} -> "
+                f"{change.new if change.new is not None else '—'}")
+    return f"{change.record_type} {change.label}: {change.action}"
+
+
+def describe_run(run: SyncRun, changes: Sequence[Change]) -> str:
+    lines = [run_line(run), ""]
+    for step in run.steps:
+        error = f"  error: {step.error}" if step.error else ""
+        lines.append(f"  {step.system:<6} {step.name:<17} {step.status.value:<9} "
+                     f"{step.created:>6} new {step.updated:>6} updated {step.unchanged:>7} "
+                     f"unchanged {step.deleted:>5} deleted{error}")
+    lines.append("")
+    lines.append(f"changed records ({len(changes):,}):" if changes else "no records changed")
+    lines.extend(f"  {change_line(c)}" for c in changes)
+    return "\n".join(lines)
+
+
+def pair_line(row: PairRow) -> str:
+    def amount(value: Decimal | None) -> str:
+        return format_money(value) if value is not None else "—"
+
+    return (f"{row.status.value}: PSA {row.psa_number or '—'} total {amount(row.psa_total)} "
+            f"owing {amount(row.psa_owing)} | ledger {row.ledger_number or '—'} total "
+            f"{amount(row.ledger_total)} balance {amount(row.ledger_owing)} | "
+            f"difference owing {format_money(row.difference_owing)}")
+
+
+def describe_resync(result: ResyncResult) -> str:
+    lines = [f"resync {result.number}: "
+             + ("changed" if result.changed else "already up to date")]
+    lines.append("before:")
+    lines.extend(f"  {pair_line(r)}" for r in result.before or [])
+    if not result.before:
+        lines.append("  (not in the cache)")
+    lines.append("after:")
+    lines.extend(f"  {pair_line(r)}" for r in result.after or [])
+    if not result.after:
+        lines.append("  (in neither system)")
+    if result.changes:
+        lines.append("changes:")
+        lines.extend(f"  {change_line(c)}" for c in result.changes)
+    return "\n".join(lines)

@@ -1,0 +1,157 @@
+"""Sync history: every recorded run; Enter opens its steps and changed records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from recon_tui.describe import change_line, duration, run_title
+from recon_tui.models import SyncStatus
+from recon_tui.tui.formatting import when
+from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
+
+if TYPE_CHECKING:
+    from recon_tui.tui.app import ReconApp
+
+RUN_COLUMNS = (
+    Column("id", "Run", 6, align="right"),
+    Column("started", "Started", 16),
+    Column("status", "Status", 10),
+    Column("what", "What", 34),
+    Column("took", "Took", 7, align="right"),
+    Column("changed", "Changed", 8, align="right"),
+    Column("error", "Error", 40, flex=True),
+)
+STEP_COLUMNS = (
+    Column("step", "Step", 24),
+    Column("status", "Status", 10),
+    Column("created", "New", 8, align="right"),
+    Column("updated", "Updated", 8, align="right"),
+    Column("unchanged", "Unchanged", 10, align="right"),
+    Column("deleted", "Deleted", 8, align="right"),
+    Column("error", "Error", 40, flex=True),
+)
+CHANGE_COLUMNS = (
+    Column("record", "Record", 18),
+    Column("change", "Change", 60, flex=True),
+)
+STATUS_STYLE = {SyncStatus.FAILED: "bad", SyncStatus.CANCELLED: "warn",
+                SyncStatus.RUNNING: "warn", SyncStatus.PENDING: "muted"}
+
+
+class RunsTable(VirtualTable):
+    BINDINGS = [Binding("enter", "select_cursor", "Open run", id="open_run")]
+
+
+class HistoryScreen(Screen[None]):
+    """Newest first; failed runs in red with the step and error that stopped them."""
+
+    BINDINGS = [Binding("escape", "back", "Back", id="history_back")]
+
+    @property
+    def recon_app(self) -> ReconApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("Sync history: newest first. Enter opens a run.", style="bold"),
+                     classes="screen-title")
+        yield RunsTable(RUN_COLUMNS, id="runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#runs", VirtualTable).empty_text = "No syncs recorded yet (s syncs)"
+        self.load()
+        self.query_one("#runs", VirtualTable).focus()
+
+    def load(self) -> None:
+        cache = self.recon_app.cache
+        assert cache is not None
+        rows = []
+        for run in cache.sync_runs(500):
+            changed = sum(s.created + s.updated + s.deleted for s in run.steps)
+            rows.append(TableRow(
+                key=str(run.id),
+                cells=(Text(f"#{run.id}"), Text(when(run.started_at)), Text(run.status.value),
+                       Text(run_title(run)), Text(duration(run)), Text(f"{changed:,}"),
+                       Text(run.error or "")),
+                style=STATUS_STYLE.get(run.status, ""),
+            ))
+        self.query_one("#runs", VirtualTable).set_source(ListRowSource(rows))
+
+    def on_cache_changed(self, _: CacheChanged) -> None:
+        self.query_one("#runs", VirtualTable).reload()
+        self.load()
+
+    @on(VirtualTable.RowSelected, "#runs")
+    def _open(self, event: VirtualTable.RowSelected) -> None:
+        event.stop()
+        self.app.push_screen(RunScreen(int(event.row.key)))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class RunScreen(Screen[None]):
+    """One run: its steps with counts, then every changed record (old -> new)."""
+
+    BINDINGS = [Binding("escape", "back", "Back", id="run_back")]
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    @property
+    def recon_app(self) -> ReconApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="run-title", classes="screen-title")
+        yield VirtualTable(STEP_COLUMNS, id="steps")
+        yield Static("Changed records", classes="panel-title", id="changes-title")
+        yield VirtualTable(CHANGE_COLUMNS, id="changes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        cache = self.recon_app.cache
+        assert cache is not None
+        run = cache.sync_run(self.run_id)
+        if run is None:
+            self.query_one("#run-title", Static).update(Text("This run no longer exists"))
+            return
+        title = Text(f"Run #{run.id}: {run_title(run)}, {run.status.value}", style="bold")
+        title.append(f"   started {when(run.started_at)}, took {duration(run) or '—'}",
+                     style="dim")
+        if run.error:
+            title.append(f"\n{run.error}", style="bold red")
+        self.query_one("#run-title", Static).update(title)
+        steps = [TableRow(
+            key=str(i),
+            cells=(Text(f"{s.system} {s.name}"), Text(s.status.value), Text(f"{s.created:,}"),
+                   Text(f"{s.updated:,}"), Text(f"{s.unchanged:,}"), Text(f"{s.deleted:,}"),
+                   Text(s.error or "")),
+            style=STATUS_STYLE.get(s.status, ""),
+        ) for i, s in enumerate(run.steps)]
+        self.query_one("#steps", VirtualTable).set_source(ListRowSource(steps))
+        changes = cache.sync_changes(self.run_id)
+        self.query_one("#changes-title", Static).update(Text(
+            f"Changed records: {len(changes):,}" + (
+                " (creations on a first load are counted, not listed)" if run.kind in (
+                    "demo", "full") else "")))
+        rows = [TableRow(key=str(i), cells=(Text(f"{c.record_type}"), Text(change_line(c))))
+                for i, c in enumerate(changes)]
+        table = self.query_one("#changes", VirtualTable)
+        table.empty_text = "No records changed"
+        table.set_source(ListRowSource(rows))
+        self.query_one("#steps", VirtualTable).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

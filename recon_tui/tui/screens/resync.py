@@ -1,0 +1,81 @@
+"""Resync one invoice from both systems and show before -> after."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from recon_tui.cache import Cache
+from recon_tui.describe import describe_resync
+from recon_tui.tui.messages import CacheChanged
+
+if TYPE_CHECKING:
+    from recon_tui.tui.app import ReconApp
+
+
+class ResyncScreen(ModalScreen[None]):
+    """Runs the resync in a worker; the result stays until Escape or Enter."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="resync_close"),
+        Binding("enter", "close", "Close", show=False),
+    ]
+
+    def __init__(self, number: str) -> None:
+        super().__init__()
+        self.number = number
+        self.done = False
+        self.error: str | None = None
+
+    @property
+    def recon_app(self) -> ReconApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="resync-dialog"):
+            yield Static(Text(f"Resync invoice {self.number}", style="bold"))
+            yield Static(Text(f"Refetching {self.number} from the PSA and the ledger, with "
+                              "the customer's credits…", style="dim"), id="resync-body")
+
+    def on_mount(self) -> None:
+        self._resync()
+
+    @work(thread=True, exclusive=True, group="sync", name="resync")
+    def _resync(self) -> None:
+        from recon_tui.resync import ResyncError, resync_invoice
+        from recon_tui.sync import SyncBusy
+
+        app = self.recon_app
+        cache = Cache(app.cache_path)
+        try:
+            backend = app.get_backend()
+            result = resync_invoice(cache, backend.psa, backend.ledger, self.number)
+            app.call_from_thread(self._show, Text(describe_resync(result)), None)
+        except (ResyncError, SyncBusy) as exc:
+            app.call_from_thread(self._show, None, str(exc))
+        except Exception as exc:  # shown to the operator, never swallowed
+            app.call_from_thread(self._show, None, f"{type(exc).__name__}: {exc}")
+        finally:
+            cache.close()
+
+    def _show(self, text: Text | None, error: str | None) -> None:
+        self.done = True
+        self.error = error
+        body = self.query_one("#resync-body", Static)
+        if error:
+            body.update(Text(f"Resync failed: {error}\nNothing was written.", style="bold red"))
+        else:
+            assert text is not None
+            text.append("\n\nEscape or Enter closes.", style="dim")
+            body.update(text)
+            self.recon_app.broadcast(CacheChanged)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,201 @@
+"""The full-sync dialog: a date, then live progress per step, cancellable."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from recon_tui.cache import Cache
+from recon_tui.models import SyncRun, SyncStatus
+from recon_tui.sync import SyncBusy, SyncProgress, default_since, parse_since, plan_step_names
+from recon_tui.tui.formatting import progress_text
+from recon_tui.tui.messages import CacheChanged
+
+if TYPE_CHECKING:
+    from recon_tui.tui.app import ReconApp
+
+STATUS_MARK = {
+    SyncStatus.PENDING: ("·", "dim"),
+    SyncStatus.RUNNING: ("▶", "bold cyan"),
+    SyncStatus.SUCCEEDED: ("✓", "bold green"),
+    SyncStatus.FAILED: ("✗", "bold red"),
+    SyncStatus.CANCELLED: ("–", "yellow"),
+}
+
+
+class SyncScreen(ModalScreen[SyncRun | None]):
+    """Enter starts the sync; Escape cancels it (nothing is written) or closes."""
+
+    BINDINGS = [
+        Binding("escape", "cancel_or_close", "Cancel / close", id="sync_cancel"),
+        Binding("h", "open_history", "History", id="sync_history", show=False),
+        Binding("enter", "close_when_done", "Close", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_event = threading.Event()
+        self.running = False
+        self.run: SyncRun | None = None
+        self.step_names = plan_step_names()
+        self.step_state: list[tuple[SyncStatus, str]] = [
+            (SyncStatus.PENDING, "") for _ in self.step_names]
+        self.fetched = [0 for _ in self.step_names]
+
+    @property
+    def recon_app(self) -> ReconApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sync-dialog"):
+            yield Static(Text("Full sync: the PSA first, then the ledger", style="bold"),
+                         id="sync-title")
+            yield Label("Invoices and credits changed since (YYYY-MM-DD); companies, "
+                        "contacts and customers are always read in full:")
+            yield Input(id="since", placeholder="YYYY-MM-DD")
+            yield Static(id="since-error")
+            yield Static(id="sync-steps")
+            yield ProgressBar(total=len(self.step_names) * 2, show_eta=False, id="sync-bar")
+            yield Static(Text("Enter starts the sync. Escape closes.", style="dim"),
+                         id="sync-status")
+
+    def on_mount(self) -> None:
+        cache = self.recon_app.cache
+        assert cache is not None
+        since = default_since(cache, self.recon_app.config.sync.default_since)
+        field = self.query_one("#since", Input)
+        field.value = since.isoformat()
+        field.focus()
+        self._draw_steps()
+
+    def _draw_steps(self) -> None:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=1)
+        table.add_column(min_width=24)
+        table.add_column()
+        for (system, name), (status, detail) in zip(self.step_names, self.step_state,
+                                                    strict=True):
+            mark, style = STATUS_MARK[status]
+            table.add_row(Text(mark, style=style), Text(f"{system} {name}"), Text(detail))
+        self.query_one("#sync-steps", Static).update(table)
+
+    def _status(self, text: str, style: str = "") -> None:
+        self.query_one("#sync-status", Static).update(Text(text, style=style))
+
+    # -- start
+    @on(Input.Submitted, "#since")
+    def _start(self, event: Input.Submitted) -> None:
+        if self.running:
+            return
+        if self.run is not None:  # finished: Enter closes
+            self.dismiss(self.run)
+            return
+        try:
+            since = parse_since(event.value)
+        except ValueError as exc:
+            self.query_one("#since-error", Static).update(Text(str(exc), style="bold red"))
+            return
+        self.query_one("#since-error", Static).update("")
+        self.query_one("#since", Input).disabled = True
+        self.running = True
+        self._status("Syncing… Escape cancels: nothing is written until every step is read.")
+        self._sync(since)
+
+    @work(thread=True, exclusive=True, group="sync", name="full sync")
+    def _sync(self, since: date) -> None:
+        from recon_tui.sync import run_full_sync
+
+        worker = get_current_worker()
+        app = self.recon_app
+        cache = Cache(app.cache_path)
+        try:
+            backend = app.get_backend()
+            run = run_full_sync(
+                cache, backend.psa, backend.ledger, since=since, cancel=self.cancel_event,
+                progress=lambda p: None if worker.is_cancelled
+                else app.call_from_thread(self._progress, p))
+            app.call_from_thread(self._finished, run, None)
+        except SyncBusy as exc:
+            app.call_from_thread(self._finished, None, str(exc))
+        except Exception as exc:  # shown to the operator, never swallowed
+            app.call_from_thread(self._finished, None, f"{type(exc).__name__}: {exc}")
+        finally:
+            cache.close()
+
+    def _progress(self, progress: SyncProgress) -> None:
+        """Fetch phase: earlier steps read, this one reading. Apply phase: earlier
+        steps written, this one writing, later ones read and waiting."""
+        i, count = progress.step_index, len(self.step_names)
+        if progress.phase == "fetch":
+            self.fetched[i] = progress.fetched
+        for j in range(count):
+            read = f"read {self.fetched[j]:,}"
+            if progress.phase == "fetch":
+                state = ((SyncStatus.PENDING, read) if j < i else
+                         (SyncStatus.RUNNING, f"reading… {progress.fetched:,}") if j == i else
+                         (SyncStatus.PENDING, ""))
+            else:
+                state = ((SyncStatus.SUCCEEDED, "written") if j < i else
+                         (SyncStatus.RUNNING, f"writing {progress.fetched:,}") if j == i else
+                         (SyncStatus.PENDING, read))
+            self.step_state[j] = state
+        done = i if progress.phase == "fetch" else count + i
+        self.query_one("#sync-bar", ProgressBar).update(progress=done)
+        self._status(progress_text(progress).capitalize() + "…   Escape cancels.")
+        self._draw_steps()
+
+    def _finished(self, run: SyncRun | None, error: str | None) -> None:
+        self.running = False
+        self.run = run
+        if run is None:
+            self._status(f"Sync could not start: {error}", "bold red")
+            self.query_one("#since", Input).disabled = False
+            return
+        for position, step in enumerate(run.steps):
+            detail = (f"{step.created:,} new, {step.updated:,} updated, "
+                      f"{step.unchanged:,} unchanged, {step.deleted:,} deleted")
+            if step.error:
+                detail = step.error
+            elif step.status is not SyncStatus.SUCCEEDED:
+                detail = "not applied"
+            self.step_state[position] = (step.status, detail)
+        self._draw_steps()
+        bar = self.query_one("#sync-bar", ProgressBar)
+        if run.status is SyncStatus.SUCCEEDED:
+            bar.update(progress=bar.total)
+            self._status(f"Sync #{run.id} succeeded. Enter or Escape closes; h opens the "
+                         "history.", "bold green")
+        else:
+            self._status(f"Sync #{run.id} {run.status.value}: {run.error}. Enter or Escape "
+                         "closes; h opens the history.", "bold red")
+        # A finished dialog is read-only: Enter/Escape close it, h opens the history.
+        self.set_focus(None)
+        self.recon_app.broadcast(CacheChanged)
+
+    # -- keys
+    def action_cancel_or_close(self) -> None:
+        if self.running:
+            self.cancel_event.set()
+            self._status("Cancelling… nothing will be written.", "yellow")
+            return
+        self.dismiss(self.run)
+
+    def action_close_when_done(self) -> None:
+        if self.run is not None and not self.running:
+            self.dismiss(self.run)
+
+    def action_open_history(self) -> None:
+        if not self.running:
+            self.dismiss(self.run)
+            self.recon_app.action_history()

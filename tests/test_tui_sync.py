@@ -1,0 +1,123 @@
+"""Sync, history and resync from the TUI, against the emulator over real sockets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from recon_tui.config import Config
+from recon_tui.models import CreditKind
+from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.client_detail import ClientDetailScreen
+from recon_tui.tui.screens.history import HistoryScreen, RunScreen
+from recon_tui.tui.screens.resync import ResyncScreen
+from recon_tui.tui.screens.sync import SyncScreen
+from tests.emulator import backend_for, running_emulator
+from tests.test_tui import SIZE, screen_text
+
+
+async def wait_until(pilot, condition, tries: int = 200) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition never became true")
+
+
+def demo_app(tmp_path: Path, server) -> ReconApp:
+    return ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                    backend_factory=lambda: backend_for(server))
+
+
+async def test_sync_dialog_validates_the_date_runs_and_records_history(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, SyncScreen)
+            since = app.screen.query_one("#since")
+            assert since.value  # prefilled with the default date
+            since.value = "2026-13-01"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "expected a date YYYY-MM-DD" in screen_text(app)
+            since.value = "2026-01-01"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.screen.run is not None)
+            text = screen_text(app)
+            assert "succeeded" in text
+            for step in ("psa companies", "psa invoices", "ledger invoices", "ledger credits"):
+                assert step in text
+            await pilot.press("h")
+            await pilot.pause()
+            assert isinstance(app.screen, HistoryScreen)
+            history = screen_text(app)
+            assert "full sync since 2026-01-01" in history and "demo load" in history
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, RunScreen)
+            assert "ledger deleted invoices" in screen_text(app)
+
+
+async def test_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
+    with running_emulator() as (server, book, plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            before = app.cache.counts()
+            # A change waits in the ledger; the sync is cancelled before it lands.
+            invoice = next(iter(book.qbo["Invoice"].values()))
+            invoice["Balance"] = Decimal("1.23")
+            plan.slow_ms = 1500
+            from recon_tui.sandbox.faults import FaultRule
+
+            plan.add(FaultRule("slow", "qbo", 1, 3))
+            await pilot.press("s")
+            await pilot.pause()
+            app.screen.query_one("#since").value = "2025-01-01"
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen.run is not None)
+            assert app.screen.run.status.value == "cancelled"
+            assert "cancelled" in screen_text(app)
+            assert app.cache.counts() == before
+            assert app.cache.ledger_invoice(invoice["Id"]).balance != Decimal("1.23")
+
+
+async def test_resync_shows_before_and_after_for_the_seed_001_credit(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            # In QBO: Receive Payment applies credit memo 11261 ($10) to invoice 10040.
+            with backend_for(server) as b:
+                b.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
+                                      Decimal("10.00"), str(uuid.uuid4()))
+            await pilot.press("slash", *"atomars", "enter", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ClientDetailScreen)
+            table = app.screen.query_one("#invoices")
+            row = next(i for i in range(table.row_count)
+                       if table.get_row(i).cells[1].plain == "10040")
+            table.move_cursor(row)
+            await pilot.press("r")
+            await pilot.pause()
+            assert isinstance(app.screen, ResyncScreen)
+            await wait_until(pilot, lambda: app.screen.done)
+            text = screen_text(app)
+            assert app.screen.error is None, app.screen.error
+            assert "balance 120.00" in text and "balance 110.00" in text
+            assert "ledger invoice 10040: balance 120.00 -> 110.00" in text
+            await pilot.press("escape")
+            await pilot.pause()
+            [pair] = app.cache.pairs_for_number("10040")
+            assert pair.ledger_owing == Decimal("110.00")
+            assert all(c.id != "11261" for c in app.cache.client_credits(["97"]))
+            assert app.cache.sync_runs()[0].kind == "resync"
+            assert date.today() >= app.cache.sync_runs()[0].started_at.date()
+
