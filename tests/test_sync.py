@@ -1,0 +1,180 @@
+"""Full sync end to end: real connectors, the emulator on loopback, the cache."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from recon_tui.cache import Cache
+from recon_tui.config import load_config
+from recon_tui.connectors.http import RetryPolicy
+from recon_tui.models import CreditKind, ReconStatus, SyncRun, SyncStatus
+from recon_tui.sandbox.faults import FaultRule
+from recon_tui.sandbox.server import SandboxServer
+from recon_tui.sync import INTERRUPTED, SyncBusy, run_full_sync, sync_lock
+from tests.emulator import backend_for, config_file_for, running_emulator
+
+SINCE = date(2025, 1, 1)
+
+
+def sync(cache: Cache, server: SandboxServer) -> SyncRun:
+    with backend_for(server) as backend:
+        return run_full_sync(cache, backend.psa, backend.ledger, since=SINCE)
+
+
+def test_first_sync_loads_everything_and_a_second_changes_nothing(cache: Cache) -> None:
+    with running_emulator() as (server, _book, _plan):
+        first = sync(cache, server)
+        assert first.status is SyncStatus.SUCCEEDED, first.error
+        counts = cache.counts()
+        assert counts["psa_invoice"] == 1039 and counts["ledger_invoice"] == 1035
+        second = sync(cache, server)
+        assert second.status is SyncStatus.SUCCEEDED
+        assert all(s.created == s.updated == s.deleted == 0 for s in second.steps)
+        assert cache.counts() == counts
+        assert cache.sync_changes(second.id) == []
+
+
+def test_a_balance_changed_in_the_ledger_is_recorded_old_to_new(cache: Cache) -> None:
+    with running_emulator() as (server, book, _plan):
+        sync(cache, server)
+        [row] = cache.pairs_for_number("110273")
+        invoice = book.qbo["Invoice"][row.ledger_invoice_id]
+        invoice["Balance"] = Decimal("40.00")
+        invoice["MetaData"]["LastUpdatedTime"] = "2026-11-21T10:00:00-08:00"
+        run = sync(cache, server)
+        [change] = [c for c in cache.sync_changes(run.id) if c.label == "110273"]
+        assert (change.field, change.old, change.new) == ("balance", "50.00", "40.00")
+        [after] = cache.pairs_for_number("110273")
+        assert after.difference_owing == Decimal("0.00")
+
+
+def test_a_deleted_ledger_invoice_is_detected_and_reported(cache: Cache) -> None:
+    with running_emulator() as (server, book, _plan):
+        sync(cache, server)
+        [row] = cache.pairs_for_number("10040")
+        with backend_for(server) as backend:
+            client = backend.ledger.api  # the connector's own authenticated client
+            invoice = book.qbo["Invoice"][row.ledger_invoice_id]
+            client.post_json("invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]},
+                             operation="delete invoice",
+                             params={"operation": "delete", "minorversion": "75"})
+        run = sync(cache, server)
+        steps = {f"{s.system} {s.name}": s for s in run.steps}
+        assert steps["ledger deleted invoices"].deleted == 1
+        [after] = cache.pairs_for_number("10040")
+        assert after.status is ReconStatus.EXPECTED_NOT_FOUND
+
+
+@pytest.mark.parametrize(("fault", "step", "words"), [
+    ("500@connectwise:1+20", "psa companies", "HTTP 500"),
+    ("garbage@qbo:1+20", "ledger customers", "invalid JSON"),
+])
+def test_a_failed_step_is_named_and_nothing_is_written(cache: Cache, fault: str, step: str,
+                                                       words: str) -> None:
+    from recon_tui.sandbox.faults import parse_faults
+
+    plan = parse_faults(fault)
+    plan.retry_after_seconds = 0
+    with running_emulator(faults=plan) as (server, _book, _plan), backend_for(server) as backend:
+        backend.psa.api.retry = backend.ledger.api.retry = _quick_retry()
+        run = run_full_sync(cache, backend.psa, backend.ledger, since=SINCE)
+    assert run.status is SyncStatus.FAILED
+    assert f"step '{step}' failed" in run.error and words in run.error
+    assert "nothing written" in run.error
+    failed = [s for s in run.steps if s.status is SyncStatus.FAILED]
+    assert [f"{s.system} {s.name}" for s in failed] == [step]
+    assert cache.counts()["psa_invoice"] == 0 and cache.counts()["ledger_invoice"] == 0
+    assert cache.sync_run(run.id).status is SyncStatus.FAILED
+
+
+def _quick_retry() -> RetryPolicy:
+    return RetryPolicy(max_attempts=2, base_delay_seconds=0.01, max_delay_seconds=0.02)
+
+
+def test_rejected_credentials_fail_clearly_without_the_secret(cache: Cache,
+                                                              tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        config = load_config(config_file_for(server, tmp_path, private_key="wrong-key-XYZ"))
+        from recon_tui.backend import open_backend
+
+        with open_backend(config, demo=False) as backend:
+            run = run_full_sync(cache, backend.psa, backend.ledger, since=SINCE)
+    assert run.status is SyncStatus.FAILED
+    assert "credentials rejected" in run.error
+    assert "wrong-key-XYZ" not in run.error
+    dump = "\n".join(str(tuple(r)) for r in cache.conn.execute("SELECT * FROM sync_run"))
+    assert "wrong-key-XYZ" not in dump
+
+
+def test_autotask_book_syncs_too(cache: Cache, tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        config = load_config(config_file_for(server, tmp_path, psa="autotask"))
+        from recon_tui.backend import open_backend
+
+        with open_backend(config, demo=False) as backend:
+            run = run_full_sync(cache, backend.psa, backend.ledger, since=SINCE)
+    assert run.status is SyncStatus.SUCCEEDED, run.error
+    assert cache.counts()["psa_invoice"] == 1039
+    assert cache.sync_states()["psa"].kind == "autotask"
+
+
+def test_only_one_sync_at_a_time(cache: Cache) -> None:
+    with (running_emulator() as (server, _book, _plan), sync_lock(cache),
+          pytest.raises(SyncBusy, match="already running")):
+        sync(cache, server)
+
+
+def test_a_sync_killed_halfway_leaves_the_cache_as_it_was(cache: Cache,
+                                                          tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, plan):
+        sync(cache, server)
+        before = cache.counts()
+        plan.slow_ms = 3000
+        plan.add(FaultRule("slow", "qbo", 1, 50))
+        config = config_file_for(server, tmp_path)
+        baseline = plan.requests_seen("qbo")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "recon_tui", "sync", "--since", "2025-01-01",
+             "--config", str(config), "--db", str(cache.path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        deadline = time.monotonic() + 20
+        # Kill it while it is mid-way through reading the ledger (PSA already read).
+        while plan.requests_seen("qbo") < baseline + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert cache.counts() == before
+        stuck = cache.sync_runs()[0]
+        assert stuck.status is SyncStatus.RUNNING  # the killed process never finished it
+        plan.reset()
+        run = sync(cache, server)
+        assert run.status is SyncStatus.SUCCEEDED
+        assert cache.sync_run(stuck.id).status is SyncStatus.FAILED
+        assert cache.sync_run(stuck.id).error == INTERRUPTED
+
+
+def test_resync_picks_up_a_credit_applied_in_the_ledger(cache: Cache) -> None:
+    from recon_tui.resync import resync_invoice
+
+    with running_emulator() as (server, _book, _plan):
+        sync(cache, server)
+        with backend_for(server) as backend:
+            backend.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
+                                        Decimal("10.00"), str(uuid.uuid4()))
+            result = resync_invoice(cache, backend.psa, backend.ledger, "10040")
+    assert [r.ledger_owing for r in result.before] == [Decimal("120.00")]
+    assert [r.ledger_owing for r in result.after] == [Decimal("110.00")]
+    assert all(c.id != "11261" for c in cache.client_credits(["97"]))
+    run = cache.sync_runs()[0]
+    assert (run.kind, run.target, run.status) == ("resync", "10040", SyncStatus.SUCCEEDED)
