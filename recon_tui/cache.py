@@ -142,7 +142,7 @@ def _iso(value: date | datetime | None) -> str | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="seconds")
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
     return value.isoformat()
 
 

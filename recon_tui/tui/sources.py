@@ -90,7 +90,7 @@ class ClientSource:
 INVOICE_COLUMNS = (
     Column("date", "Date", 10),
     Column("psa_number", "PSA #", 11),
-    Column("psa_status", "PSA status", 12),
+    Column("psa_status", "PSA status", 14),
     Column("psa_total", "PSA total", 11, align="right"),
     Column("psa_owing", "PSA owing", 11, align="right"),
     Column("ledger_number", "Ledger #", 11),

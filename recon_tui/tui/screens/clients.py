@@ -80,7 +80,7 @@ class ClientsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#clients", VirtualTable)
-        table.empty_text = "Loading the demo book…" if self.recon_app.loading else "No clients"
+        table.empty_text = self._empty_text()
         table.set_source(ClientSource(self.cache, self.client_filter))
         table.focus()
         self.refresh_header()
@@ -115,6 +115,7 @@ class ClientsScreen(Screen[None]):
 
     def _update_filter_status(self) -> None:
         table = self.query_one("#clients", VirtualTable)
+        table.empty_text = self._empty_text()
         described = self.client_filter.describe()
         text = f"{table.row_count:,} clients" + (f" {described}" if described else "")
         self.query_one("#filter-status", Static).update(Text(text))
@@ -123,11 +124,19 @@ class ClientsScreen(Screen[None]):
         self.query_one("#clients", VirtualTable).reload()
         self.refresh_header()
 
-    def on_cache_changed(self, _: CacheChanged) -> None:
-        table = self.query_one("#clients", VirtualTable)
-        table.empty_text = "No clients match" if self.client_filter.describe() else "No clients"
+    def _empty_text(self) -> str:
+        if self.recon_app.loading:
+            return "Loading the demo book from the emulator…"
         if self.recon_app.load_error:
-            table.empty_text = f"Demo load failed: {self.recon_app.load_error}"
+            return f"Demo load failed: {self.recon_app.load_error}"
+        if self.client_filter.describe():
+            return "No clients match (Esc clears the filters)"
+        if not self.cache.sync_states():
+            return "No clients yet: press s to run the first sync"
+        return "No clients"
+
+    def on_cache_changed(self, _: CacheChanged) -> None:
+        self.query_one("#clients", VirtualTable).empty_text = self._empty_text()
         self.reload()
 
     def on_load_progress(self, message: LoadProgress) -> None:
