@@ -15,15 +15,12 @@ No configuration at all is valid: recon-tui then runs on its sample book
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import difflib
 import hmac
 import json
 import os
 import re
-import stat
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +31,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 import tomli_w
+
+from recon_tui.atomic import write_private_file
 
 __all__ = [
     "APP_NAME",
@@ -805,38 +804,10 @@ def save_config(config: Config, path: Path | str) -> None:
     doc = config_to_dict(config)
     parse_config(doc, path)
     payload = tomli_w.dumps(doc).encode("utf-8")
-    directory = path.parent
     try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        write_private_file(path, payload)
     except OSError as exc:
         raise ConfigError(path, None, f"cannot write the file: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), stat.S_IRUSR | stat.S_IWUSR)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise ConfigError(path, None, f"cannot write the file: {exc.strerror or exc}") from None
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable; not every platform lets a directory be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def redacted_summary(config: Config) -> dict[str, dict[str, str]]:

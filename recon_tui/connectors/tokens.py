@@ -22,15 +22,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import stat
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from recon_tui.atomic import write_private_file
 from recon_tui.paths import data_dir
 
 __all__ = ["TokenState", "TokenStore", "default_token_path", "token_fingerprint"]
@@ -169,38 +167,10 @@ class TokenStore:
 
     def save(self, state: TokenState) -> None:
         """Write atomically with mode 0600: the old file or the new one, never half."""
-        payload = json.dumps(state.to_json(), indent=1).encode("utf-8")
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), stat.S_IRUSR | stat.S_IWUSR)
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        _fsync_dir(directory)
+        write_private_file(self.path, json.dumps(state.to_json(), indent=1).encode("utf-8"))
 
     def clear(self) -> None:
         """Forget the stored state (after the user re-authorises, say)."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable where a directory can be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
