@@ -2,8 +2,8 @@
 """Generate the bundled demo book: one MSP's year in ConnectWise and QuickBooks Online.
 
 Deterministic (``random.Random(20261121)``), stdlib only, every amount a ``Decimal``.
-Writes each API's own JSON shapes so the parsers, the sample connector and the
-sandbox emulator all read the same thing a live system would send:
+Writes each API's own JSON shapes so the parsers and the sandbox emulator (and through
+it the real connectors) read the same thing a live system would send:
 
     qbo/Customer.json  qbo/Invoice.json  qbo/Payment.json  qbo/CreditMemo.json
     connectwise/companies.json  connectwise/contacts.json  connectwise/invoices.json

@@ -1,4 +1,8 @@
-"""The bundled demo book: size, internal consistency, every planted scenario, the connectors."""
+"""The bundled demo book: size, internal consistency, every planted scenario.
+
+Parsed records come the way the demo gets them: the emulator serving ``sample_data/``
+and the real ConnectWise and QBO connectors reading it over HTTP (one emulator for the
+module). Raw-JSON checks read the files directly."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import subprocess
 import sys
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,14 +19,13 @@ from typing import Any
 
 import pytest
 
+from recon_tui.backend import Backend
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
-from recon_tui.connectors.sample import (
-    SampleLedgerConnector,
-    SamplePsaConnector,
-    load_json_array,
-    sample_data_dir,
-)
+from recon_tui.connectors.connectwise import ConnectWiseConnector
+from recon_tui.connectors.qbo import QboConnector
+from recon_tui.connectors.sample import load_json_array, sample_data_dir
 from recon_tui.models import CreditKind, LedgerInvoice, PsaInvoice
+from tests.emulator import backend_for, running_emulator
 
 D = Decimal
 DATA = sample_data_dir()
@@ -51,22 +55,31 @@ def sc() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def psa() -> SamplePsaConnector:
-    return SamplePsaConnector(DATA)
+def backend() -> Iterator[Backend]:
+    """The demo's path: the emulator serving sample_data/, reached by the real connectors."""
+    with running_emulator() as (server, _book, _plan), backend_for(server) as backend:
+        yield backend
 
 
 @pytest.fixture(scope="module")
-def ledger() -> SampleLedgerConnector:
-    return SampleLedgerConnector(DATA)
+def psa(backend: Backend) -> ConnectWiseConnector:
+    assert isinstance(backend.psa, ConnectWiseConnector)
+    return backend.psa
 
 
 @pytest.fixture(scope="module")
-def psa_invoices(psa: SamplePsaConnector) -> dict[str, PsaInvoice]:
+def ledger(backend: Backend) -> QboConnector:
+    assert isinstance(backend.ledger, QboConnector)
+    return backend.ledger
+
+
+@pytest.fixture(scope="module")
+def psa_invoices(psa: ConnectWiseConnector) -> dict[str, PsaInvoice]:
     return {i.number: i for i in psa.invoices()}
 
 
 @pytest.fixture(scope="module")
-def qbo_invoices(ledger: SampleLedgerConnector) -> dict[str, LedgerInvoice]:
+def qbo_invoices(ledger: QboConnector) -> dict[str, LedgerInvoice]:
     return {i.id: i for i in ledger.invoices()}
 
 
@@ -126,7 +139,7 @@ def test_generator_reproduces_the_checked_in_files() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_book_size_and_span(psa: SamplePsaConnector, ledger: SampleLedgerConnector, sc) -> None:
+def test_book_size_and_span(psa: ConnectWiseConnector, ledger: QboConnector, sc) -> None:
     companies = list(psa.companies())
     customers = list(ledger.customers())
     invoices = list(psa.invoices())
@@ -150,9 +163,10 @@ def test_book_size_and_span(psa: SamplePsaConnector, ledger: SampleLedgerConnect
     assert len(invoices) - len(monthly) >= 400
 
 
-def test_older_invoices_are_mostly_paid(ledger: SampleLedgerConnector) -> None:
-    old = [i for i in ledger.invoices() if i.date < date(2026, 8, 1) and i.total > 0]
-    recent = [i for i in ledger.invoices() if i.date >= date(2026, 10, 15) and i.total > 0]
+def test_older_invoices_are_mostly_paid(ledger: QboConnector) -> None:
+    invoices = list(ledger.invoices())
+    old = [i for i in invoices if i.date < date(2026, 8, 1) and i.total > 0]
+    recent = [i for i in invoices if i.date >= date(2026, 10, 15) and i.total > 0]
     old_paid = sum(1 for i in old if i.balance == 0) / len(old)
     recent_paid = sum(1 for i in recent if i.balance == 0) / len(recent)
     assert old_paid > 0.9
@@ -481,29 +495,27 @@ def test_not_in_ledger(sc, psa_invoices, ledger, cw_raw) -> None:
 def test_not_in_psa(sc, psa, ledger, qbo_invoices) -> None:
     rows = sc["not_in_psa"]
     assert {r["doc_number"] for r in rows} >= {"QB-1001"}
+    linked = {p.ledger_invoice_id for p in psa.invoices()}
     for row in rows:
         q = qbo_invoices[row["qbo_invoice_id"]]
         assert q.doc_number == row["doc_number"]
         assert q.total == m(row["ledger_total"]) and q.balance == m(row["ledger_balance"])
         assert psa.invoice_by_number(q.doc_number) is None
-        assert all(p.ledger_invoice_id != q.id for p in psa.invoices())
+        assert q.id not in linked
 
 
-def q_id(ledger) -> str:
-    """Any invoice id the sample ledger does hold."""
-    return next(iter(ledger.invoices())).id
-
-
-def test_expected_not_found(sc, psa_invoices, ledger) -> None:
+def test_expected_not_found(sc, psa_invoices, qbo_invoices, ledger) -> None:
     rows = sc["expected_not_found"]
     assert len(rows) >= 2
+    held = next(iter(qbo_invoices))  # any invoice id the ledger does hold
     for row in rows:
         p = psa_invoices[row["invoice_number"]]
         assert p.exported
         assert p.ledger_invoice_id == row["ledger_invoice_id"]
         assert ledger.invoice_by_id(p.ledger_invoice_id) is None
-        # A linked id the ledger no longer holds reads as deleted.
-        assert ledger.deleted_invoice_ids({p.ledger_invoice_id, q_id(ledger)}) == {
+        # A linked id the ledger no longer holds reads as deleted (no `since`: the
+        # connector compares the full id list rather than asking CDC).
+        assert ledger.deleted_invoice_ids({p.ledger_invoice_id, held}, None) == {
             p.ledger_invoice_id}
         assert ledger.invoice_by_id(p.ledger_invoice_id) is None
         assert ledger.invoice_by_doc_number(p.number) is None
@@ -621,9 +633,8 @@ def test_markup_names_survive_parsing(sc, psa, ledger) -> None:
     for name in names:
         assert name.encode() in cw_names, name
         assert name.encode() in qbo_names, name
-    psa_company_names = {
-        c.name for c in psa.companies() if c.id in {i.company_id for i in psa.invoices()}
-    }
+    invoiced = {i.company_id for i in psa.invoices()}
+    psa_company_names = {c.name for c in psa.companies() if c.id in invoiced}
     assert "Refund [/] pending [bold]x" in psa_company_names
 
 
@@ -688,10 +699,6 @@ def test_ambiguity_and_odd_companies(sc, psa, ledger, psa_invoices, qbo_invoices
 def test_connectors_satisfy_protocols(psa, ledger) -> None:
     assert isinstance(psa, PsaConnector) and psa.kind == "connectwise"
     assert isinstance(ledger, LedgerConnector) and ledger.kind == "qbo"
-    default_psa, default_ledger = SamplePsaConnector(), SampleLedgerConnector()
-    assert default_psa.data_dir == DATA and default_ledger.data_dir == DATA
-    default_psa.close()
-    default_ledger.close()
 
 
 def test_lookups(psa, ledger, sc) -> None:
@@ -754,11 +761,12 @@ def test_since_reads_qbo_offsets(ledger, qbo_raw) -> None:
     assert entity["Id"] not in {i.id for i in ledger.invoices(local + timedelta(seconds=1))}
 
 
-def test_missing_data_dir_is_a_clear_error(tmp_path: Path) -> None:
-    connector = SampleLedgerConnector(tmp_path)
+def test_bad_sample_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"Invoice\.json"):
-        list(connector.invoices())
-    (tmp_path / "connectwise").mkdir()
-    (tmp_path / "connectwise" / "companies.json").write_text('{"not": "an array"}')
+        load_json_array(tmp_path / "qbo" / "Invoice.json")
+    (tmp_path / "companies.json").write_text('{"not": "an array"}')
     with pytest.raises(ValueError, match="JSON array"):
-        list(SamplePsaConnector(tmp_path).companies())
+        load_json_array(tmp_path / "companies.json")
+    (tmp_path / "contacts.json").write_text("[{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_json_array(tmp_path / "contacts.json")
