@@ -18,16 +18,15 @@ from recon_tui.connectors.autotask import AutotaskConnector, at_datetime, parse_
 from recon_tui.connectors.autotask_records import (
     CUSTOM_PORTAL_LEVEL,
     DEFAULT_PORTAL_LEVELS,
-    RecordError,
     company_from_at,
     contact_from_at,
     invoice_from_at,
-    parse_at_datetime,
     portal_level,
     portal_levels_from_picklist,
 )
 from recon_tui.connectors.base import ConnectorError, PsaConnector
 from recon_tui.connectors.http import RetryPolicy
+from recon_tui.connectors.records import RecordError, parse_utc_datetime
 from recon_tui.connectors.sample import load_json_array, sample_data_dir
 from recon_tui.money import ZERO
 from recon_tui.sandbox import autotask as sandbox_at
@@ -195,7 +194,7 @@ def test_companies_since_filter_on_last_activity_date(demo: Sandbox) -> None:
     expected = {
         str(c["id"])
         for c in demo.view["Companies"].values()
-        if parse_at_datetime(c["lastActivityDate"]) >= since
+        if parse_utc_datetime(c["lastActivityDate"]) >= since
     }
     assert {c.id for c in companies} == expected and 0 < len(expected) < 46
 
@@ -216,7 +215,7 @@ def test_invoices_since_is_one_or_group_over_the_dates_an_invoice_changes(demo: 
     def changed(raw: dict) -> bool:
         midnight = since.replace(hour=0, minute=0)
         return any(
-            raw[f] is not None and parse_at_datetime(raw[f]) >= limit
+            raw[f] is not None and parse_utc_datetime(raw[f]) >= limit
             for f, limit in (
                 ("createDateTime", since),
                 ("paidDate", midnight),
@@ -777,11 +776,11 @@ def test_picklist_labels_decide_the_mapping() -> None:
 
 
 def test_datetimes_without_a_zone_are_utc() -> None:
-    assert parse_at_datetime("2016-03-30T13:10:35.5630000") == datetime(
+    assert parse_utc_datetime("2016-03-30T13:10:35.5630000") == datetime(
         2016, 3, 30, 13, 10, 35, 563000, tzinfo=UTC
     )
-    assert parse_at_datetime("2026-01-01T00:00:00Z") == datetime(2026, 1, 1, tzinfo=UTC)
-    assert parse_at_datetime("2026-01-01T02:00:00+02:00") == datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_utc_datetime("2026-01-01T00:00:00Z") == datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_utc_datetime("2026-01-01T02:00:00+02:00") == datetime(2026, 1, 1, tzinfo=UTC)
     assert at_datetime(datetime(2026, 1, 1, 12, 30, 5, 250000)) == "2026-01-01T12:30:05.250"
     assert (
         at_datetime(datetime(2026, 1, 1, 12, 30, tzinfo=UTC), date_only=True)

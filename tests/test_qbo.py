@@ -26,7 +26,7 @@ from recon_tui.config import LedgerConfig, Secret
 from recon_tui.connectors.base import ConnectorError, LedgerConnector
 from recon_tui.connectors.http import RetryPolicy
 from recon_tui.connectors.qbo import QboConnector, qbo_quote, shared_rate_limiter
-from recon_tui.connectors.qbo_records import parse_qbo_datetime
+from recon_tui.connectors.records import parse_utc_datetime
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.connectors.tokens import (
     TokenState,
@@ -141,7 +141,7 @@ def sandbox(make_sandbox: Callable[[SandboxBook], Sandbox], sample_book: Sandbox
 
 
 def _moment(stamp: str) -> datetime:
-    return parse_qbo_datetime(stamp)
+    return parse_utc_datetime(stamp)
 
 
 def _no_floats(record: object) -> None:

@@ -12,16 +12,14 @@ from recon_tui.connectors.connectwise_records import (
     company_from_cw,
     contact_from_cw,
     invoice_from_cw,
-    parse_cw_datetime,
 )
 from recon_tui.connectors.qbo_records import (
-    RecordError,
     credit_from_credit_memo,
     credit_from_payment,
     customer_from_qbo,
     invoice_from_qbo,
-    parse_qbo_datetime,
 )
+from recon_tui.connectors.records import RecordError, parse_utc_datetime
 from recon_tui.models import CreditKind
 
 
@@ -248,14 +246,14 @@ def test_payment_amount_is_unapplied_missing_means_zero() -> None:
     ],
 )
 def test_parse_datetimes_give_aware_utc(text: str, expected: datetime) -> None:
-    for parse in (parse_qbo_datetime, parse_cw_datetime):
+    for parse in (parse_utc_datetime,):
         value = parse(text)
         assert value == expected
         assert value.utcoffset() is not None and value.utcoffset().total_seconds() == 0
 
 
 def test_parse_datetime_rejects_garbage() -> None:
-    for parse in (parse_qbo_datetime, parse_cw_datetime):
+    for parse in (parse_utc_datetime,):
         with pytest.raises(ValueError):
             parse("not a time")
         with pytest.raises(ValueError):

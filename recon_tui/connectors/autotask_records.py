@@ -20,12 +20,11 @@ Field choices (see the module docstring of ``connectors.autotask`` for the evide
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from recon_tui.connectors.qbo_records import EntityReader, RecordError
+from recon_tui.connectors.records import EntityReader, RecordError, parse_utc_datetime
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.money import ZERO
 
@@ -36,7 +35,6 @@ __all__ = [
     "company_from_at",
     "contact_from_at",
     "invoice_from_at",
-    "parse_at_datetime",
     "portal_level",
     "portal_levels_from_picklist",
 ]
@@ -80,17 +78,6 @@ _LABEL_RULES: tuple[tuple[str, int], ...] = (
     ("basic", 1),
 )
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-def parse_at_datetime(text: str) -> datetime:
-    """An Autotask time as aware UTC; no zone means UTC (Autotask stores UTC)."""
-    if not isinstance(text, str):
-        raise ValueError(f"not a datetime string: {text!r}")
-    value = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _reader(entity: str, data: object) -> EntityReader:
@@ -103,13 +90,13 @@ def _day(r: EntityReader, path: str, *, required: bool) -> date | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(_FRACTION.sub(r"\1", str(value).strip())).date()
+        return date.fromisoformat(str(value).strip()[:10])
     except ValueError as exc:
         raise r.error(path, f"bad date {value!r} for") from exc
 
 
 def _latest(r: EntityReader, *paths: str) -> datetime | None:
-    moments = [m for m in (r.moment(p, parse_at_datetime) for p in paths) if m is not None]
+    moments = [m for m in (r.moment(p, parse_utc_datetime) for p in paths) if m is not None]
     return max(moments) if moments else None
 
 

@@ -8,10 +8,10 @@ a string so both systems share one cache shape. Errors are ``RecordError`` (a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from recon_tui.connectors.qbo_records import EntityReader, RecordError
+from recon_tui.connectors.records import EntityReader, RecordError, parse_utc_datetime
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "company_from_cw",
     "contact_from_cw",
     "invoice_from_cw",
-    "parse_cw_datetime",
 ]
 
 LEDGER_ID_CAPTION = "Ledger Invoice Id"
@@ -28,25 +27,12 @@ LEDGER_ID_CAPTION = "Ledger Invoice Id"
 ledger's invoice id when it exports an invoice."""
 
 
-def parse_cw_datetime(text: str) -> datetime:
-    """ConnectWise sends UTC ("2026-03-02T18:15:00Z"); return aware UTC.
-
-    A value without a zone is taken as UTC, which is what ConnectWise stores.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"not a datetime string: {text!r}")
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 def _reader(entity: str, data: object) -> EntityReader:
     return EntityReader("ConnectWise", entity, data, "id")
 
 
 def _updated(r: EntityReader) -> datetime | None:
-    return r.moment("_info.lastUpdated", parse_cw_datetime)
+    return r.moment("_info.lastUpdated", parse_utc_datetime)
 
 
 def _day(r: EntityReader, path: str, *, required: bool) -> Any:
