@@ -1,0 +1,1 @@
+"""Operator workflows: state machines over the cache, no UI code."""

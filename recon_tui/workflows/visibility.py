@@ -1,0 +1,177 @@
+""""Why can't the client see invoice N?" (seed 002), answered in the seed's order.
+
+The portal shows an invoice only when (1) it exists in the ledger, (2) the
+ledger customer is mapped to the PSA company with certainty, (3) a contact has
+a portal security level at or above the "considered client admin" minimum, and
+(4) a sync has brought it into the cache. Each check is computed from the
+cache and, when the systems can be reached, from a live lookup in both; the
+first check that fails is the answer, and each failure carries the action that
+fixes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from recon_tui.cache import Cache, PairRow
+from recon_tui.config import ConfigError
+from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
+from recon_tui.models import LedgerInvoice, PsaInvoice, ReconStatus
+
+
+class Action(StrEnum):
+    """What the operator can do next, offered by the screen."""
+
+    NONE = ""
+    OPEN_MAPPER = "open the company mapper"
+    FULL_SYNC = "run a full sync"
+    OPEN_CLIENT = "open the client"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    title: str
+    ok: bool | None  # None: could not be decided (e.g. the earlier check failed)
+    detail: str
+
+
+@dataclass(slots=True)
+class Explanation:
+    number: str
+    checks: list[Check] = field(default_factory=list)
+    verdict: str = ""
+    action: Action = Action.NONE
+    sync_since: date | None = None
+    client_key: str | None = None
+    live_error: str | None = None
+
+    @property
+    def visible(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+
+@dataclass(slots=True)
+class _Found:
+    """What each source knows about the number."""
+
+    cached: list[PairRow]
+    live_psa: PsaInvoice | None = None
+    live_ledger: LedgerInvoice | None = None
+    live_checked: bool = False
+
+
+def _look_live(number: str, psa: PsaConnector | None, ledger: LedgerConnector | None,
+               found: _Found) -> str | None:
+    if psa is None or ledger is None:
+        return "the systems were not consulted (offline); the cache alone was searched"
+    try:
+        found.live_psa = psa.invoice_by_number(number)
+        found.live_ledger = ledger.invoice_by_doc_number(number)
+        if found.live_ledger is None and found.live_psa and found.live_psa.ledger_invoice_id:
+            found.live_ledger = ledger.invoice_by_id(found.live_psa.ledger_invoice_id)
+    except (ConnectorError, ConfigError) as exc:
+        return f"could not search the systems live ({exc}); the cache alone was searched"
+    found.live_checked = True
+    return None
+
+
+def explain_invoice(cache: Cache, number: str, *, minimum_level: int,
+                    psa: PsaConnector | None = None, ledger: LedgerConnector | None = None,
+                    today: Callable[[], date] = date.today) -> Explanation:
+    """Run the checks for invoice ``number`` (PSA number or ledger doc number)."""
+    number = number.strip()
+    result = Explanation(number)
+    found = _Found(cached=cache.pairs_for_number(number))
+    result.live_error = _look_live(number, psa, ledger, found)
+
+    cached_psa = next((r for r in found.cached if r.psa_invoice_id), None)
+    cached_ledger = next((r for r in found.cached if r.status in (
+        ReconStatus.MATCHED, ReconStatus.NOT_IN_PSA)), None)
+    in_psa = found.live_psa is not None or cached_psa is not None
+    in_ledger = found.live_ledger is not None if found.live_checked else cached_ledger is not None
+
+    if not in_psa and not in_ledger and not found.cached:
+        result.verdict = (f"No invoice {number} in the PSA or the ledger"
+                          + ("." if found.live_checked else " cache (systems not searched)."))
+        result.checks.append(Check("Invoice exists", False, result.verdict))
+        return result
+
+    # 1. In the ledger: the portal shows only invoices the accounting software has.
+    if in_ledger:
+        ledger_no = (found.live_ledger.doc_number if found.live_ledger
+                     else cached_ledger.ledger_number if cached_ledger else number)
+        result.checks.append(Check("In the ledger", True, f"ledger invoice {ledger_no}"))
+    else:
+        why = ("the PSA says it was exported, but the ledger no longer has it (deleted or "
+               "unlinked there)") if (cached_psa and cached_psa.status is
+                                      ReconStatus.EXPECTED_NOT_FOUND) else (
+               "it has not been exported to the ledger yet")
+        result.checks.append(Check("In the ledger", False, f"not in the ledger: {why}"))
+        result.verdict = (f"Invoice {number} is not in the ledger yet: the portal shows "
+                          "invoices only once they exist in the accounting software. Export "
+                          "it from the PSA (or re-link it), then sync.")
+        return result
+
+    # 2. The ledger customer is mapped to a PSA company with certainty.
+    customer_id = (found.live_ledger.customer_id if found.live_ledger
+                   else cached_ledger.ledger_customer_id if cached_ledger else None)
+    customer = cache.customer(customer_id) if customer_id else None
+    customer_name = customer.display_name if customer else (customer_id or "?")
+    company_id = cache.mapping_for_customers([customer_id]).get(customer_id) if (
+        customer_id) else None
+    if company_id is None:
+        result.checks.append(Check("Customer mapped", False,
+                                   f"ledger customer {customer_name!r} is not mapped to a PSA "
+                                   "company"))
+        result.verdict = (f"The ledger customer {customer_name!r} is not mapped to a PSA company "
+                          "with certainty, so its invoices are set aside. Map it in the company "
+                          "mapper.")
+        result.action = Action.OPEN_MAPPER
+        result.client_key = f"ledger:{customer_id}"
+        return result
+    company = cache.company(company_id)
+    company_name = company.name if company else company_id
+    result.client_key = f"psa:{company_id}"
+    deleted = " (deleted in the PSA)" if company and company.deleted else ""
+    result.checks.append(Check("Customer mapped", True,
+                               f"{customer_name!r} -> PSA company {company_name!r}{deleted}"))
+
+    # 3. Some contact can see invoices.
+    contacts = [c for c in cache.company_contacts(company_id) if not c.inactive]
+    allowed = [c for c in contacts if (c.portal_security_level or 0) >= minimum_level]
+    if not allowed:
+        below = ", ".join(f"{c.full_name or c.id} (level {c.portal_security_level or '—'})"
+                          for c in contacts) or "no active contacts at all"
+        result.checks.append(Check("A contact can see invoices", False,
+                                   f"below level {minimum_level}: {below}"))
+        result.verdict = (f"No contact of {company_name!r} has portal security level "
+                          f"{minimum_level} or higher ({below}). Raise the right contact's "
+                          "level in the PSA.")
+        result.action = Action.OPEN_CLIENT
+        return result
+    names = ", ".join(c.full_name or c.id for c in allowed)
+    result.checks.append(Check("A contact can see invoices", True, names))
+
+    # 4. The cache holds it: otherwise an earlier sync missed it.
+    in_cache = cached_ledger is not None
+    invoice_date = (found.live_ledger.date if found.live_ledger
+                    else cached_ledger.invoice_date if cached_ledger else today())
+    stale = (found.live_ledger is not None and cached_ledger is not None
+             and found.live_ledger.balance != cached_ledger.ledger_owing)
+    if not in_cache or stale:
+        result.sync_since = invoice_date - timedelta(days=1)
+        what = "is not in the cache" if not in_cache else "is out of date in the cache"
+        result.checks.append(Check("Synced", False,
+                                   f"it {what}: an earlier sync missed it"))
+        result.verdict = (f"Invoice {number} {what}: an earlier sync missed it. Run a full sync "
+                          f"from {result.sync_since.isoformat()} (before the invoice date).")
+        result.action = Action.FULL_SYNC
+        return result
+    result.checks.append(Check("Synced", True, "in the cache and current"))
+    result.verdict = (f"Invoice {number} is in both systems, {customer_name!r} is mapped to "
+                      f"{company_name!r}, and {names} can see invoices: it should be visible.")
+    result.action = Action.OPEN_CLIENT
+    return result

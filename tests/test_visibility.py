@@ -1,0 +1,117 @@
+""""Why can't the client see invoice N?": every branch, against the emulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from recon_tui.cache import Cache
+from recon_tui.config import Config
+from recon_tui.connectors.sample import sample_data_dir
+from recon_tui.sync import run_full_sync
+from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.sync import SyncScreen
+from recon_tui.tui.screens.why import WhyScreen
+from recon_tui.workflows.visibility import Action, explain_invoice
+from tests.emulator import backend_for, running_emulator
+from tests.test_tui import SIZE, screen_text
+from tests.test_tui_sync import wait_until
+
+SCENARIOS = json.loads((sample_data_dir() / "scenarios.json").read_text(encoding="utf-8"))
+LEVEL = 5
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    """The demo book synced from 2026-01-01: older invoices are not in the cache."""
+    with running_emulator() as (server, _book, _plan), backend_for(server) as backend:
+        cache = Cache(tmp_path_factory.mktemp("why") / "cache.db")
+        run = run_full_sync(cache, backend.psa, backend.ledger, since=date(2026, 1, 1))
+        assert run.error is None
+        yield cache, backend
+        cache.close()
+
+
+def explain(world, number: str, *, live: bool = True):
+    cache, backend = world
+    return explain_invoice(cache, number, minimum_level=LEVEL,
+                           psa=backend.psa if live else None,
+                           ledger=backend.ledger if live else None)
+
+
+def test_not_yet_in_the_ledger(world) -> None:
+    number = SCENARIOS["not_in_ledger"][0]["invoice_number"]
+    result = explain(world, number)
+    assert [c.ok for c in result.checks] == [False]
+    assert "not in the ledger yet" in result.verdict
+
+
+def test_customer_not_mapped_offers_the_mapper(world) -> None:
+    result = explain(world, "10040")  # Atomar's Best Tackle: names only nearly match
+    assert [c.ok for c in result.checks] == [True, False]
+    assert "Atomar's Best Tackle" in result.verdict
+    assert result.action is Action.OPEN_MAPPER
+
+
+def test_contacts_below_the_portal_level_are_named(world) -> None:
+    cache, _ = world
+    blind = SCENARIOS["contacts"]["all_contacts_below_level_5"][0]
+    [pair] = cache.client_pairs(f"psa:{blind['cw_company_id']}", 0, 1)
+    result = explain(world, pair.psa_number)
+    assert [c.ok for c in result.checks] == [True, True, False]
+    contacts = cache.company_contacts(blind["cw_company_id"])
+    assert any(c.full_name in result.verdict for c in contacts if not c.inactive)
+    assert f"level {LEVEL} or higher" in result.verdict
+
+
+def test_missed_by_an_earlier_sync_offers_a_sync_from_before_the_invoice(world) -> None:
+    cache, backend = world
+    # A Redwood Family Law invoice (mapped, contacts can see) the dated sync skipped.
+    number = next(i.number for i in backend.psa.invoices(None)
+                  if i.company_id == "287" and not cache.pairs_for_number(i.number))
+    result = explain(world, number)
+    assert [c.ok for c in result.checks] == [True, True, True, False]
+    assert result.action is Action.FULL_SYNC
+    assert result.sync_since is not None and result.sync_since < date(2026, 1, 1)
+    assert result.sync_since.isoformat() in result.verdict
+
+
+def test_found_and_visible(world) -> None:
+    number = SCENARIOS["matched_unpaid"]["invoice_number"]
+    result = explain(world, number)
+    assert result.visible and "should be visible" in result.verdict
+
+
+def test_unknown_everywhere_and_offline(world) -> None:
+    assert explain(world, "NOPE").verdict == "No invoice NOPE in the PSA or the ledger."
+    offline = explain(world, "no-such-number", live=False)
+    assert "systems not searched" in offline.verdict
+    assert "offline" in offline.live_error
+
+
+async def test_why_screen_explains_and_offers_the_sync(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                       backend_factory=lambda: backend_for(server))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            # Forget an invoice as if an earlier sync had missed it.
+            [row] = app.cache.pairs_for_number("10092")
+            assert row.invoice_date == date(2025, 12, 18)
+            app.cache.conn.execute("DELETE FROM psa_invoice WHERE number='10092'")
+            app.cache.conn.execute("DELETE FROM ledger_invoice WHERE doc_number='10092'")
+            app.cache.conn.execute("DELETE FROM invoice_pair WHERE id=?", (row.pair_id,))
+            await pilot.press("w")
+            await pilot.pause()
+            assert isinstance(app.screen, WhyScreen)
+            await pilot.press(*"10092", "enter")
+            await wait_until(pilot, lambda: app.screen.explanation is not None)
+            text = screen_text(app)
+            assert "an earlier sync missed it" in text and "ctrl+o: run a full sync" in text
+            await pilot.press("ctrl+o")
+            await pilot.pause()
+            assert isinstance(app.screen, SyncScreen)
+            assert app.screen.query_one("#since").value == "2025-12-17"
