@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 
 from textual import work
@@ -33,6 +34,7 @@ class ReconApp(App[None]):
     BINDINGS = [
         Binding("s", "sync", "Sync", id="sync"),
         Binding("h", "history", "History", id="history"),
+        Binding("w", "why", "Why can't they see it?", id="why"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", id="palette"),
@@ -136,14 +138,20 @@ class ReconApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def action_sync(self) -> None:
+    def action_sync(self, since: date | None = None) -> None:
         from recon_tui.tui.screens.sync import SyncScreen
 
         if self.loading:
             self.notify("The demo book is still loading.")
             return
         if not isinstance(self.screen, SyncScreen):
-            self.push_screen(SyncScreen())
+            self.push_screen(SyncScreen(since))
+
+    def action_why(self) -> None:
+        from recon_tui.tui.screens.why import WhyScreen
+
+        if not isinstance(self.screen, WhyScreen):
+            self.push_screen(WhyScreen())
 
     def action_history(self) -> None:
         from recon_tui.tui.screens.history import HistoryScreen

@@ -52,6 +52,8 @@ class ClientsScreen(Screen[None]):
         Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
         Binding("d", "toggle_discrepant", "Discrepant only", id="discrepant_only"),
         Binding("u", "toggle_unmapped", "Unmapped only", id="unmapped_only"),
+        Binding("p", "toggle_portal", "Nobody sees invoices", id="portal_blind_only",
+                tooltip="Only clients none of whose contacts can see invoices in the portal"),
         Binding("escape", "clear_filters", "Clear filters", show=False, id="clear_filters"),
     ]
 
@@ -169,6 +171,11 @@ class ClientsScreen(Screen[None]):
 
     def action_toggle_unmapped(self) -> None:
         self.client_filter.unmapped_only = not self.client_filter.unmapped_only
+        self._refilter()
+
+    def action_toggle_portal(self) -> None:
+        level = self.recon_app.config.portal.client_admin_security_level
+        self.client_filter.portal_below = None if self.client_filter.portal_below else level
         self._refilter()
 
     def action_clear_filters(self) -> None:

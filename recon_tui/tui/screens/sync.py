@@ -43,8 +43,9 @@ class SyncScreen(ModalScreen[SyncRun | None]):
         Binding("enter", "close_when_done", "Close", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, since: date | None = None) -> None:
         super().__init__()
+        self.proposed_since = since
         self.cancel_event = threading.Event()
         self.running = False
         self.run: SyncRun | None = None
@@ -73,7 +74,8 @@ class SyncScreen(ModalScreen[SyncRun | None]):
     def on_mount(self) -> None:
         cache = self.recon_app.cache
         assert cache is not None
-        since = default_since(cache, self.recon_app.config.sync.default_since)
+        since = self.proposed_since or default_since(cache,
+                                                     self.recon_app.config.sync.default_since)
         field = self.query_one("#since", Input)
         field.value = since.isoformat()
         field.focus()
