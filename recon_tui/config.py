@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_PORTAL_LEVEL",
     "DEFAULT_QBO_BASE_URL",
     "DEFAULT_QBO_TOKEN_URL",
+    "EDITABLE_KEYS",
     "LEDGER_KINDS",
     "MASK",
     "PSA_KINDS",
@@ -55,12 +56,14 @@ __all__ = [
     "SyncConfig",
     "config_to_dict",
     "default_config_path",
+    "editable_values",
     "load_config",
     "parse_config",
     "redacted_summary",
     "resolve_config_path",
     "save_config",
     "unresolved_secrets",
+    "with_edits",
 ]
 
 APP_NAME = "recon-tui"
@@ -854,3 +857,48 @@ def unresolved_secrets(
         except ConfigError as exc:
             problems.append(exc)
     return problems
+
+
+# --------------------------------------------------------------------------- settings edits
+#: What the settings screen may edit, per section; secrets are never editable there.
+EDITABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "portal": ("client_admin_security_level",),
+    "sync": ("default_since",),
+    "ledger": ("base_url", "token_url", "realm_id", "client_id", "minor_version"),
+    "psa": ("base_url", "company_id", "public_key", "client_id", "username"),
+}
+_INTEGER_KEYS = frozenset({"client_admin_security_level", "minor_version"})
+
+
+def editable_values(config: Config) -> dict[str, dict[str, str]]:
+    """Current values of the editable keys, as text, for present sections only."""
+    doc = config_to_dict(config)
+    out: dict[str, dict[str, str]] = {}
+    for section, keys in EDITABLE_KEYS.items():
+        if section not in doc:
+            continue
+        values = {k: doc[section][k] for k in keys if k in doc[section]}
+        out[section] = {k: v.isoformat() if isinstance(v, date) else str(v)
+                        for k, v in values.items()}
+    return out
+
+
+def with_edits(config: Config, edits: Mapping[str, Mapping[str, str]]) -> Config:
+    """A new Config with the edited values, validated exactly like a file (one
+    ConfigError line naming the key on a bad value). Secrets keep their stored form."""
+    doc = config_to_dict(config)
+    for section, values in edits.items():
+        for key, text in values.items():
+            if key not in EDITABLE_KEYS.get(section, ()) or section not in doc:
+                raise ConfigError(config.path, _key(section, key), "not editable here")
+            text = text.strip()
+            if key in _INTEGER_KEYS:
+                try:
+                    doc[section][key] = int(text)
+                except ValueError:
+                    doc[section][key] = text  # the parser reports the wrong type
+            elif text == "" and key not in ("default_since", "client_admin_security_level"):
+                doc[section].pop(key, None)
+            else:
+                doc[section][key] = text
+    return parse_config(doc, config.path)

@@ -35,6 +35,7 @@ class ReconApp(App[None]):
         Binding("s", "sync", "Sync", id="sync"),
         Binding("h", "history", "History", id="history"),
         Binding("w", "why", "Why can't they see it?", id="why"),
+        Binding("comma", "settings", "Settings", key_display=",", id="settings"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", id="palette"),
@@ -146,6 +147,21 @@ class ReconApp(App[None]):
             return
         if not isinstance(self.screen, SyncScreen):
             self.push_screen(SyncScreen(since))
+
+    def action_settings(self) -> None:
+        from recon_tui.tui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def apply_config(self, config: Config, *, reconnect: bool) -> None:
+        """Use a saved configuration at once; new endpoints mean new connectors."""
+        self.config = config
+        if reconnect:
+            with self._backend_lock:
+                if self._backend is not None:
+                    self._backend.close()
+                    self._backend = None
 
     def action_why(self) -> None:
         from recon_tui.tui.screens.why import WhyScreen

@@ -1,0 +1,124 @@
+"""Settings: portal level, default sync date, endpoints and account ids.
+
+Secrets are shown masked (or as their ``env:VAR`` reference) and are never
+editable here. Saving validates like loading a file, writes atomically with
+mode 0600 and takes effect at once: the next sync uses the new endpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Static
+
+from recon_tui.config import (
+    ConfigError,
+    Secret,
+    default_config_path,
+    editable_values,
+    redacted_summary,
+    save_config,
+    with_edits,
+)
+from recon_tui.tui.messages import CacheChanged
+
+if TYPE_CHECKING:
+    from recon_tui.tui.app import ReconApp
+
+LABELS = {
+    ("portal", "client_admin_security_level"): "Portal security level considered client "
+                                               "admin (1-6): contacts below it cannot see "
+                                               "invoices",
+    ("sync", "default_since"): "Default sync date (YYYY-MM-DD), used before the first sync",
+}
+SECTION_TITLES = {"portal": "Portal", "sync": "Sync", "ledger": "Ledger (QuickBooks Online)",
+                  "psa": "PSA"}
+
+
+def field_id(section: str, key: str) -> str:
+    return f"set-{section}-{key}"
+
+
+class SettingsScreen(Screen[None]):
+    """ctrl+s saves; Escape leaves without saving."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="settings_save"),
+        Binding("escape", "back", "Back", id="settings_back"),
+    ]
+
+    @property
+    def recon_app(self) -> ReconApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def target(self) -> Path:
+        return self.recon_app.config.path or default_config_path()
+
+    def compose(self) -> ComposeResult:
+        config = self.recon_app.config
+        yield Header()
+        with VerticalScroll(id="settings-body"):
+            yield Static(Text(f"Settings, saved to {self.target}. ctrl+s saves, Escape "
+                              "leaves without saving.", style="bold"))
+            yield Static(id="settings-status")
+            values = editable_values(config)
+            summary = redacted_summary(config)
+            for section, keys in values.items():
+                yield Static(Text(SECTION_TITLES[section], style="bold underline"),
+                             classes="settings-section")
+                section_config = getattr(config, section)
+                kind = getattr(section_config, "kind", None)
+                if kind:
+                    yield Static(Text(f"kind: {kind} (change it in the file)", style="dim"))
+                for key, value in keys.items():
+                    with Horizontal(classes="settings-row"):
+                        yield Label(LABELS.get((section, key), key), classes="settings-label")
+                        yield Input(value=value, id=field_id(section, key))
+                for key, shown in summary.get(section, {}).items():
+                    if isinstance(getattr(section_config, key, None), Secret):
+                        with Horizontal(classes="settings-row"):
+                            yield Label(f"{key} (secret)", classes="settings-label")
+                            yield Static(Text(shown, style="dim"), classes="settings-secret")
+            if config.is_demo:
+                yield Static(Text("Demo mode: connect real accounts by writing [ledger] and "
+                                  "[psa] in the file (see config.example.toml).", style="dim"))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        first = self.query(Input).first()
+        first.focus()
+
+    def _edits(self) -> dict[str, dict[str, str]]:
+        edits: dict[str, dict[str, str]] = {}
+        for section, keys in editable_values(self.recon_app.config).items():
+            for key in keys:
+                edits.setdefault(section, {})[key] = self.query_one(
+                    f"#{field_id(section, key)}", Input).value
+        return edits
+
+    def action_save(self) -> None:
+        status = self.query_one("#settings-status", Static)
+        app = self.recon_app
+        try:
+            new = with_edits(app.config, self._edits())
+            save_config(new, self.target)
+        except ConfigError as exc:
+            status.update(Text(str(exc), style="bold red"))
+            return
+        endpoints_changed = (new.ledger, new.psa) != (app.config.ledger, app.config.psa)
+        app.apply_config(dataclasses.replace(new, path=self.target),
+                         reconnect=endpoints_changed)
+        status.update(Text(f"Saved to {self.target} (mode 0600); in effect now.",
+                           style="bold green"))
+        app.broadcast(CacheChanged)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,58 @@
+"""The settings screen: edit, validate, save atomically, take effect at once."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from recon_tui.config import load_config
+from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.client_detail import ClientDetailScreen
+from recon_tui.tui.screens.settings import SettingsScreen, field_id
+from tests.emulator import config_file_for, running_emulator
+from tests.test_tui import SIZE, screen_text
+from tests.test_tui_sync import wait_until
+
+
+async def test_settings_save_validate_and_apply(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        path = config_file_for(server, tmp_path)
+        before = path.read_text(encoding="utf-8")
+        app = ReconApp(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("comma")
+            await pilot.pause()
+            assert isinstance(app.screen, SettingsScreen)
+            text = screen_text(app)
+            assert "sandbox-private" not in text and "sandbox-secret" not in text
+            assert "********" in text
+            level = app.screen.query_one(f"#{field_id('portal', 'client_admin_security_level')}")
+            level.value = "high"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "client_admin_security_level: expected an integer" in screen_text(app)
+            assert path.read_text(encoding="utf-8") == before  # nothing written
+            level.value = "2"
+            url = app.screen.query_one(f"#{field_id('ledger', 'base_url')}")
+            url.value = server.url + "/"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "Saved to" in screen_text(app)
+            saved = load_config(path)
+            assert saved.portal.client_admin_security_level == 2
+            assert saved.ledger.client_secret.reveal() == "sandbox-secret"
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert app.config.portal.client_admin_security_level == 2
+            # In effect at once: sync with the saved endpoints, then a client screen
+            # judges contacts against level 2.
+            await pilot.press("escape", "s")
+            await pilot.pause()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None)
+            assert app.screen.run.status.value == "succeeded"
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("slash", *"pinecrest", "enter", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ClientDetailScreen)
+            assert "portal level 2+ can see invoices" in screen_text(app)
