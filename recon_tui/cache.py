@@ -21,9 +21,13 @@ from pathlib import Path
 import sqlite_utils
 
 from recon_tui.models import (
+    ApplyMethod,
+    ChecklistEvent,
+    ChecklistState,
     ClientSummary,
     CompanyMapping,
     Contact,
+    CreditChecklist,
     CreditKind,
     InvoicePair,
     LedgerCustomer,
@@ -39,7 +43,7 @@ from recon_tui.models import (
 )
 from recon_tui.money import from_cents, money_str, to_cents
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CHUNK = 500
 MAX_CHANGES_PER_RUN = 20_000
 
@@ -131,6 +135,30 @@ _MIGRATIONS: list[Sequence[str]] = [
         "CREATE INDEX idx_change_run ON sync_change(run_id)",
         """CREATE TABLE sync_state (
             system TEXT PRIMARY KEY, kind TEXT NOT NULL, last_synced_at TEXT NOT NULL)""",
+    ),
+    # 2: credit-application checklists (seed 001) and their audit trail. No foreign key
+    # to ledger_invoice: a sync may delete an invoice, and the audit trail must stay.
+    (
+        """CREATE TABLE checklist (
+            id INTEGER PRIMARY KEY, state TEXT NOT NULL,
+            customer_id TEXT NOT NULL REFERENCES ledger_customer(id),
+            customer_name TEXT NOT NULL, credit_kind TEXT NOT NULL, credit_id TEXT NOT NULL,
+            credit_doc_number TEXT NOT NULL, credit_date TEXT NOT NULL,
+            credit_cents INTEGER NOT NULL, invoice_id TEXT, invoice_number TEXT,
+            invoice_total_cents INTEGER, invoice_balance_cents INTEGER, amount_cents INTEGER,
+            method TEXT, request_id TEXT UNIQUE, applied_at TEXT, needs_full_sync INTEGER,
+            sync_since TEXT, failed_step INTEGER, finding TEXT, note TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, closed_at TEXT,
+            CHECK (amount_cents IS NULL OR amount_cents > 0))""",
+        "CREATE INDEX idx_checklist_state ON checklist(state, updated_at)",
+        "CREATE INDEX idx_checklist_customer ON checklist(customer_id, id)",
+        "CREATE INDEX idx_checklist_credit ON checklist(credit_kind, credit_id, state)",
+        """CREATE TABLE checklist_event (
+            id INTEGER PRIMARY KEY,
+            checklist_id INTEGER NOT NULL REFERENCES checklist(id) ON DELETE CASCADE,
+            at TEXT NOT NULL, step INTEGER NOT NULL, outcome TEXT NOT NULL,
+            state TEXT NOT NULL, message TEXT NOT NULL)""",
+        "CREATE INDEX idx_checklist_event ON checklist_event(checklist_id, id)",
     ),
 ]
 
@@ -1052,3 +1080,285 @@ class Cache:
                  SyncStatus.RUNNING.value, SyncStatus.PENDING.value))
         return cur.rowcount
 
+    # -- company mapper
+    def unmapped_customer_queue(self) -> list[tuple[LedgerCustomer, int, Decimal]]:
+        """Every unmapped ledger customer with its invoice count and open balance,
+        biggest balance first, then most invoices: the mapper works the money first."""
+        rows = self.conn.execute(
+            "SELECT c.*, count(i.id) AS invoice_count, "
+            "coalesce(sum(i.balance_cents), 0) AS open_cents "
+            "FROM ledger_customer c LEFT JOIN ledger_invoice i ON i.customer_id = c.id "
+            "WHERE NOT EXISTS (SELECT 1 FROM company_mapping m "
+            "WHERE m.ledger_customer_id = c.id) "
+            "GROUP BY c.id ORDER BY abs(open_cents) DESC, invoice_count DESC, "
+            "c.display_name COLLATE NOCASE, c.id")
+        return [(_customer_from(r), r["invoice_count"], from_cents(r["open_cents"]))
+                for r in rows]
+
+    def company_mapping(self, ledger_customer_id: str) -> CompanyMapping | None:
+        """One customer's mapping with its method and time, so an undo restores it exactly."""
+        row = self.conn.execute("SELECT * FROM company_mapping WHERE ledger_customer_id=?",
+                                (ledger_customer_id,)).fetchone()
+        if row is None:
+            return None
+        return CompanyMapping(row["ledger_customer_id"], row["psa_company_id"],
+                              MappingMethod(row["method"]), _datetime(row["created_at"]))
+
+    def deleted_company_ids(self, company_ids: Sequence[str]) -> set[str]:
+        """Which of these PSA companies sit in the PSA's recycle bin (one query per page)."""
+        return {r[0] for r in self._in(
+            "SELECT id FROM psa_company WHERE deleted = 1 AND id IN ({marks})", company_ids)}
+
+
+    # -- credit checklists
+    # Seed 001's workflow state (recon_tui.workflows.credit_checklist) and its audit
+    # trail. Every transition is a compare-and-set on the state plus its event, in one
+    # transaction, so two screens or two processes can never both make the same move.
+    _CHECKLIST_COLUMNS: dict[str, str] = {
+        "state": "state", "invoice_id": "invoice_id", "invoice_number": "invoice_number",
+        "invoice_total": "invoice_total_cents", "invoice_balance": "invoice_balance_cents",
+        "amount": "amount_cents", "credit_amount": "credit_cents", "method": "method",
+        "request_id": "request_id", "applied_at": "applied_at",
+        "needs_full_sync": "needs_full_sync", "sync_since": "sync_since",
+        "failed_step": "failed_step", "finding": "finding", "note": "note",
+        "closed_at": "closed_at",
+    }
+
+    @staticmethod
+    def _checklist_value(value: object) -> object:
+        if isinstance(value, Decimal):
+            return to_cents(value)
+        if isinstance(value, (date, datetime)):
+            return _iso(value)
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, (ChecklistState, ApplyMethod)):
+            return value.value
+        return value
+
+    @staticmethod
+    def _checklist_from(r: sqlite3.Row) -> CreditChecklist:
+        def cents(column: str) -> Decimal | None:
+            return _money_or_none(r[column])
+
+        return CreditChecklist(
+            id=r["id"], state=ChecklistState(r["state"]), customer_id=r["customer_id"],
+            customer_name=r["customer_name"], credit_kind=CreditKind(r["credit_kind"]),
+            credit_id=r["credit_id"], credit_doc_number=r["credit_doc_number"],
+            credit_date=date.fromisoformat(r["credit_date"]),
+            credit_amount=from_cents(r["credit_cents"]),
+            created_at=datetime.fromisoformat(r["created_at"]),
+            updated_at=datetime.fromisoformat(r["updated_at"]),
+            invoice_id=r["invoice_id"], invoice_number=r["invoice_number"],
+            invoice_total=cents("invoice_total_cents"),
+            invoice_balance=cents("invoice_balance_cents"), amount=cents("amount_cents"),
+            method=ApplyMethod(r["method"]) if r["method"] else None,
+            request_id=r["request_id"], applied_at=_datetime(r["applied_at"]),
+            needs_full_sync=None if r["needs_full_sync"] is None else bool(r["needs_full_sync"]),
+            sync_since=_date(r["sync_since"]), failed_step=r["failed_step"],
+            finding=r["finding"], note=r["note"], closed_at=_datetime(r["closed_at"]),
+        )
+
+    def _insert_checklist_event(self, checklist_id: int, state: ChecklistState, step: int,
+                                outcome: str, message: str, at: datetime) -> None:
+        self.conn.execute(
+            "INSERT INTO checklist_event(checklist_id, at, step, outcome, state, message) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (checklist_id, _iso(at), step, outcome, state.value, message))
+
+    def create_checklist(self, credit: OrganizationalCredit, customer_name: str, *,
+                         message: str, at: datetime) -> int:
+        """A new checklist for ``credit``, with its first audit line."""
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO checklist(state, customer_id, customer_name, credit_kind, "
+                "credit_id, credit_doc_number, credit_date, credit_cents, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ChecklistState.CHOOSE_INVOICE.value, credit.customer_id, customer_name,
+                 credit.kind.value, credit.id, credit.doc_number, _iso(credit.date),
+                 to_cents(credit.amount), _iso(at), _iso(at)))
+            checklist_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            self._insert_checklist_event(checklist_id, ChecklistState.CHOOSE_INVOICE, 1, "ok",
+                                         message, at)
+        return checklist_id
+
+    def checklist(self, checklist_id: int) -> CreditChecklist | None:
+        row = self.conn.execute("SELECT * FROM checklist WHERE id=?",
+                                (checklist_id,)).fetchone()
+        return self._checklist_from(row) if row else None
+
+    def open_checklists(self) -> list[CreditChecklist]:
+        """Not done and not cancelled, most recently touched first."""
+        rows = self.conn.execute(
+            "SELECT * FROM checklist WHERE state NOT IN (?, ?) ORDER BY updated_at DESC, id DESC",
+            (ChecklistState.DONE.value, ChecklistState.CANCELLED.value))
+        return [self._checklist_from(r) for r in rows]
+
+    def customer_checklists(self, customer_ids: Sequence[str]) -> list[CreditChecklist]:
+        """Every checklist of these ledger customers, newest first."""
+        rows = self._in("SELECT * FROM checklist WHERE customer_id IN ({marks})", customer_ids)
+        return sorted((self._checklist_from(r) for r in rows), key=lambda c: -c.id)
+
+    def open_checklist_for_credit(self, kind: CreditKind | str,
+                                  credit_id: str) -> CreditChecklist | None:
+        row = self.conn.execute(
+            "SELECT * FROM checklist WHERE credit_kind=? AND credit_id=? AND state NOT IN (?, ?) "
+            "ORDER BY id DESC LIMIT 1",
+            (CreditKind(kind).value, credit_id, ChecklistState.DONE.value,
+             ChecklistState.CANCELLED.value)).fetchone()
+        return self._checklist_from(row) if row else None
+
+    def update_checklist(self, checklist_id: int, *, from_states: Sequence[ChecklistState],
+                         changes: dict[str, object], step: int, outcome: str, message: str,
+                         at: datetime) -> bool:
+        """Move a checklist on, only if it is still in one of ``from_states``; False
+        (and nothing written) when someone else moved it first."""
+        unknown = set(changes) - set(self._CHECKLIST_COLUMNS)
+        if unknown:
+            raise ValueError(f"not checklist fields: {sorted(unknown)}")
+        columns = [self._CHECKLIST_COLUMNS[name] for name in changes]
+        values = [self._checklist_value(v) for v in changes.values()]
+        assignments = ", ".join(f"{c}=?" for c in [*columns, "updated_at"])
+        marks = ", ".join("?" for _ in from_states)
+        with self.transaction():
+            cur = self.conn.execute(
+                f"UPDATE checklist SET {assignments} WHERE id=? AND state IN ({marks})",
+                [*values, _iso(at), checklist_id, *(s.value for s in from_states)])
+            if cur.rowcount != 1:
+                return False
+            state = self.conn.execute("SELECT state FROM checklist WHERE id=?",
+                                      (checklist_id,)).fetchone()[0]
+            self._insert_checklist_event(checklist_id, ChecklistState(state), step, outcome,
+                                         message, at)
+        return True
+
+    def add_checklist_event(self, checklist_id: int, *, step: int, outcome: str, message: str,
+                            at: datetime) -> None:
+        """An audit line that does not move the checklist (a failed attempt, progress)."""
+        with self.transaction():
+            row = self.conn.execute("SELECT state FROM checklist WHERE id=?",
+                                    (checklist_id,)).fetchone()
+            if row is None:
+                return
+            self._insert_checklist_event(checklist_id, ChecklistState(row[0]), step, outcome,
+                                         message, at)
+            self.conn.execute("UPDATE checklist SET updated_at=? WHERE id=?",
+                              (_iso(at), checklist_id))
+
+    def checklist_events(self, checklist_ids: Sequence[int]) -> list[ChecklistEvent]:
+        """Audit lines of these checklists, oldest first."""
+        rows = self._in("SELECT * FROM checklist_event WHERE checklist_id IN ({marks})",
+                        [str(i) for i in checklist_ids])
+        events = [ChecklistEvent(id=r["id"], checklist_id=r["checklist_id"],
+                                 at=datetime.fromisoformat(r["at"]), step=r["step"],
+                                 outcome=r["outcome"], state=ChecklistState(r["state"]),
+                                 message=r["message"]) for r in rows]
+        return sorted(events, key=lambda e: e.id)
+
+    def open_ledger_invoices(self, customer_id: str) -> list[LedgerInvoice]:
+        """A customer's invoices with a balance left, oldest first: the order the
+        ledger's Receive Payment applies a credit in."""
+        rows = self.conn.execute(
+            "SELECT * FROM ledger_invoice WHERE customer_id=? AND balance_cents > 0 "
+            "AND voided = 0 ORDER BY date, due_date, doc_number, id", (customer_id,))
+        return [_ledger_invoice_from(r) for r in rows]
+
+    def ledger_credit(self, kind: CreditKind | str, source_id: str) -> OrganizationalCredit | None:
+        """One credit as the cache has it now (None once used up or never seen)."""
+        row = self.conn.execute("SELECT * FROM ledger_credit WHERE id=?",
+                                (credit_key(kind, source_id),)).fetchone()
+        return _credit_from(row) if row else None
+
+    # -- report
+    @contextmanager
+    def report_view(self) -> Iterator[None]:
+        """One consistent view of the cache for a whole report: a deferred read
+        transaction, so every query sees the database as of the first one (WAL),
+        whatever a sync commits meanwhile. Nested use joins the open transaction."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN DEFERRED")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+
+    def _report_where(self, start: date, end: date,
+                      client_key: str | None) -> tuple[str, list[str]]:
+        where, params = "p.invoice_date BETWEEN ? AND ?", [start.isoformat(), end.isoformat()]
+        if client_key is not None:
+            where += " AND p.client_key = ?"
+            params.append(client_key)
+        return where, params
+
+    def report_pair_count(self, start: date, end: date, client_key: str | None = None) -> int:
+        """Rows of the snapshot report: materialised pairs dated in [start, end]."""
+        where, params = self._report_where(start, end, client_key)
+        return self.conn.execute(f"SELECT count(*) FROM invoice_pair p WHERE {where}",
+                                 params).fetchone()[0]
+
+    def iter_report_pairs(self, start: date, end: date, client_key: str | None = None
+                          ) -> Iterator[tuple[InvoicePair, str, str | None, str | None]]:
+        """The materialised pairs dated in [start, end] (optionally one client's) as
+        domain pairs, each with its client key, its PSA company name and its ledger
+        customer name. A side missing from the row stays None; the names fall back to
+        the client's mapped counterpart (a PSA-only row of a mapped company gets the
+        mapped ledger customers' names, a mapped customer's ledger-only row its
+        company's name). Names and currencies come from small lookups rather than
+        joins, so 200,000 rows stream in a few seconds."""
+        where, params = self._report_where(start, end, client_key)
+        companies = dict(self.conn.execute("SELECT id, name FROM psa_company").fetchall())
+        customers = dict(self.conn.execute(
+            "SELECT id, display_name FROM ledger_customer").fetchall())
+        clients = {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT client_key, name, ledger_name FROM client_summary")}
+        # Most books use one currency: only the invoices in another are looked up.
+        counts: dict[str, int] = {}
+        for table in ("psa_invoice", "ledger_invoice"):
+            for currency, n in self.conn.execute(
+                    f"SELECT currency, count(*) FROM {table} GROUP BY currency"):
+                counts[currency] = counts.get(currency, 0) + n
+        main = max(counts, key=lambda c: (counts[c], c)) if counts else "USD"
+        psa_currency = dict(self.conn.execute(
+            "SELECT id, currency FROM psa_invoice WHERE currency != ?", (main,)).fetchall())
+        ledger_currency = dict(self.conn.execute(
+            "SELECT id, currency FROM ledger_invoice WHERE currency != ?", (main,)).fetchall())
+        days: dict[str, date] = {}
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: this loop is the hot path
+        cursor.execute(
+            "SELECT status, client_key, invoice_date, psa_invoice_id, ledger_invoice_id, "
+            "psa_company_id, ledger_customer_id, psa_number, ledger_number, psa_status, "
+            "psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents, "
+            f"ledger_voided FROM invoice_pair p WHERE {where}", params)
+        expected_not_found = ReconStatus.EXPECTED_NOT_FOUND
+        for (status_text, client, day_text, psa_id, ledger_id, company_id, customer_id,
+             psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
+             ledger_owing, voided) in cursor:
+            status = ReconStatus(status_text)
+            day = days.get(day_text)
+            if day is None:
+                day = days[day_text] = date.fromisoformat(day_text)
+            psa = None
+            if psa_id is not None:
+                psa = PsaInvoice(
+                    id=psa_id, number=psa_number or "", company_id=company_id or "", date=day,
+                    total=from_cents(psa_total), owing=from_cents(psa_owing),
+                    status=psa_status or "",
+                    ledger_invoice_id=ledger_id if status is expected_not_found else None,
+                    exported=status is expected_not_found,
+                    currency=psa_currency.get(psa_id, main))
+            ledger = None
+            if ledger_total is not None:
+                ledger = LedgerInvoice(
+                    id=ledger_id or "", doc_number=ledger_number or "",
+                    customer_id=customer_id or "", date=day, total=from_cents(ledger_total),
+                    balance=from_cents(ledger_owing), voided=bool(voided),
+                    currency=ledger_currency.get(ledger_id, main))
+            client_name, client_ledger_name = clients.get(client, (None, None))
+            company = companies.get(company_id) or (
+                client_name if client.startswith("psa:") else None)
+            customer = customers.get(customer_id) or client_ledger_name or None
+            yield InvoicePair(status, psa, ledger), client, company, customer

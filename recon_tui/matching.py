@@ -2,7 +2,10 @@
 
 Automatic mapping happens only with certainty: a ledger customer maps to a PSA
 company when their normalised names are equal and exactly one PSA company
-has that normalised name. Everything else waits in the unmapped queue for a person.
+has that normalised name, or when the customer's QBO ``CompanyName`` is exactly
+one PSA company's identifier (ConnectWise ``identifier``, Autotask
+``companyNumber``): a shared identifier someone typed on purpose. Everything else
+waits in the unmapped queue for a person (the company mapper).
 """
 
 from __future__ import annotations
@@ -48,14 +51,20 @@ def auto_mappings(
     now: datetime | None = None,
 ) -> list[CompanyMapping]:
     """New certain mappings for customers not mapped yet: the normalised name
-    matches exactly one PSA company. Duplicate customers ("Globex Corp." and
-    "Globex Corporation") may both map to it; the report flags the duplicate.
-    Existing mappings, manual or automatic, are never touched."""
+    matches exactly one PSA company, or the customer's ``company_name`` equals
+    exactly one PSA company's identifier. When both rules answer and disagree
+    nothing is certain, so the customer waits for a person. Duplicate customers
+    ("Globex Corp." and "Globex Corporation") may both map to one company; the
+    report flags the duplicate. Existing mappings, manual or automatic, are never
+    touched."""
     by_norm_company: dict[str, list[PsaCompany]] = defaultdict(list)
+    by_identifier: dict[str, list[PsaCompany]] = defaultdict(list)
     for company in companies:
         # Deleted (recycle-bin) companies still own their old invoices: an exact
         # match to one is still certain, and the client screen flags the deletion.
         by_norm_company[normalize_name(company.name)].append(company)
+        if identifier := company.identifier.strip():
+            by_identifier[identifier].append(company)
 
     stamp = now or datetime.now(UTC)
     result = []
@@ -63,10 +72,17 @@ def auto_mappings(
         if customer.id in existing:
             continue
         key = normalize_name(customer.display_name)
-        if not key:
-            continue
-        candidates = by_norm_company.get(key, [])
-        if len(candidates) == 1:
-            result.append(CompanyMapping(customer.id, candidates[0].id, MappingMethod.AUTO_EXACT,
+        named = by_norm_company.get(key, []) if key else []
+        by_name = named[0] if len(named) == 1 else None
+        shared = customer.company_name.strip()
+        identified = by_identifier.get(shared, []) if shared else []
+        by_id = identified[0] if len(identified) == 1 else None
+        if by_name is not None and by_id is not None and by_name.id != by_id.id:
+            continue  # the two rules disagree: not certain
+        if by_name is not None:
+            result.append(CompanyMapping(customer.id, by_name.id, MappingMethod.AUTO_EXACT,
+                                         stamp))
+        elif by_id is not None:
+            result.append(CompanyMapping(customer.id, by_id.id, MappingMethod.AUTO_IDENTIFIER,
                                          stamp))
     return result

@@ -158,7 +158,9 @@ async def test_help_lists_the_keys_of_the_screen(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for action in ("Open client", "Filter", "Discrepant only", "Unmapped only", "Quit",
+        for action in ("Open the client under the cursor", "Filter",
+                       "Only clients with discrepancies", "Only unmapped clients", "Quit",
+                       "Why can't the client see invoice N?", "Map unmapped ledger customers",
                        "Ledger Invoice Expected but not Found"):
             assert action in text
         await pilot.press("escape")
@@ -169,14 +171,15 @@ async def test_help_lists_the_keys_of_the_screen(tmp_path: Path) -> None:
 async def test_command_palette_lists_every_action(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        commands = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Open client", "Filter", "Discrepant only", "Unmapped only", "Help",
+        commands = {c.title.partition(":")[0] for c in app.get_system_commands(app.screen)}
+        assert {"Open", "Filter", "Discrepant", "Unmapped", "No portal", "Export", "Sync",
+                "History", "Checklists", "Why hidden?", "Map", "Settings", "Help",
                 "Quit"} <= commands
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"discrep")
         await pilot.pause(0.3)
-        assert "Discrepant only" in screen_text(app)
+        assert "Discrepant: Only clients with discrepancies" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ClientsScreen)
@@ -188,7 +191,8 @@ async def test_footer_shows_keys_with_descriptions(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         footer = screen_text(app).splitlines()[-1]
-        for label in ("Open client", "Filter", "Help", "Quit"):
+        for label in ("Open", "Filter", "Discrepant", "Sync", "Why hidden?", "Map",
+                      "Settings", "Help", "Quit"):
             assert label in footer
 
 

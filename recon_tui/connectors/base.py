@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from recon_tui.models import (
     Contact,
+    CreditKind,
     LedgerCustomer,
     LedgerInvoice,
     OrganizationalCredit,
@@ -85,5 +87,11 @@ class LedgerConnector(Protocol):
         ...
 
     def invoice_by_doc_number(self, doc_number: str) -> LedgerInvoice | None: ...
+
+    def apply_credit(self, customer_id: str, invoice_id: str, credit_kind: CreditKind | str,
+                     credit_id: str, amount: Decimal, request_id: str) -> LedgerInvoice:
+        """Apply an organizational credit to one invoice and return the invoice as the
+        ledger now has it. The same ``request_id`` sent again is applied once."""
+        ...
 
     def close(self) -> None: ...

@@ -32,13 +32,22 @@ class ReconApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {ClientCommands}
     BINDINGS = [
-        Binding("s", "sync", "Sync", id="sync"),
-        Binding("h", "history", "History", id="history"),
-        Binding("w", "why", "Why can't they see it?", id="why"),
-        Binding("comma", "settings", "Settings", key_display=",", id="settings"),
+        Binding("s", "sync", "Sync", id="sync",
+                tooltip="Full sync from a date: the PSA first, then the ledger"),
+        Binding("h", "history", "History", id="history",
+                tooltip="Sync history: every run, its steps and the records it changed"),
+        Binding("c", "checklists", "Checklists", id="checklists",
+                tooltip="Open credit-application checklists (continue one where it stopped)"),
+        Binding("w", "why", "Why hidden?", id="why",
+                tooltip="Why can't the client see invoice N? Checks it in both systems"),
+        Binding("m", "map_companies", "Map", id="map_companies",
+                tooltip="Map unmapped ledger customers to PSA companies"),
+        Binding("comma", "settings", "Settings", key_display=",", id="settings",
+                tooltip="Portal level, default sync date, endpoints and account ids"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help",
+                tooltip="Every key of this screen and what each sync status means"),
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("ctrl+p", "command_palette", "Commands", id="palette"),
+        Binding("ctrl+p", "command_palette", "Commands", id="palette", show=False),
     ]
 
     def __init__(self, *, config: Config, cache_path: Path, demo: bool,
@@ -169,11 +178,35 @@ class ReconApp(App[None]):
         if not isinstance(self.screen, WhyScreen):
             self.push_screen(WhyScreen())
 
+    def action_map_companies(self, customer_id: str | None = None) -> None:
+        """The company mapper; from an unmapped client's screen it starts on that customer."""
+        from recon_tui.tui.screens.mapper import MapperScreen
+
+        if self.loading:
+            self.notify("The demo book is still loading.")
+            return
+        if isinstance(self.screen, MapperScreen):
+            return
+        if any(getattr(screen, "running", False) for screen in self.screen_stack):
+            self.notify("A sync is writing the cache: map companies once it has finished.")
+            return
+        key = getattr(self.screen, "client_key", None)
+        if customer_id is None and isinstance(key, str) and key.startswith("ledger:"):
+            customer_id = key.partition(":")[2]
+        self.push_screen(MapperScreen(start_customer_id=customer_id))
+
     def action_history(self) -> None:
         from recon_tui.tui.screens.history import HistoryScreen
 
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen())
+
+    def action_checklists(self) -> None:
+        """The open credit checklists, to continue one where it stopped."""
+        from recon_tui.tui.screens.checklist import ChecklistsScreen
+
+        if not isinstance(self.screen, ChecklistsScreen):
+            self.push_screen(ChecklistsScreen())
 
     def resync(self, number: str) -> None:
         from recon_tui.tui.screens.resync import ResyncScreen
@@ -197,9 +230,12 @@ class ReconApp(App[None]):
                 continue
             seen.add(binding.action)
             key = binding.key_display or self.get_key_display(binding)
+            title = binding.description
+            if binding.tooltip:
+                title = f"{binding.description}: {binding.tooltip}"
             yield SystemCommand(
-                binding.description,
-                f"{binding.tooltip or binding.description} (key: {key})",
+                title,
+                f"key: {key}",
                 lambda node=active.node, action=binding.action: self.run_action(action, node),
             )
         yield from super().get_system_commands(screen)

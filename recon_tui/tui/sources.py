@@ -24,7 +24,8 @@ CLIENT_COLUMNS = (
     Column("difference", "Difference", 12, align="right"),
     Column("credits", "Unapplied cr.", 13, align="right"),
     Column("discrepant", "Discrep.", 8, align="right"),
-    Column("mapped", "Mapping", 11),
+    # Flexible and last, so on a narrow terminal it gives up width before the names do.
+    Column("mapped", "Mapping", 24, flex=True),
 )
 
 
@@ -48,8 +49,10 @@ class ClientFilter:
         return ", ".join(parts)
 
 
-def client_row(s: ClientSummary) -> TableRow:
+def client_row(s: ClientSummary, *, company_deleted: bool = False) -> TableRow:
     mapping = "mapped" if s.mapped else ("unmapped" if s.psa_company_id else "ledger only")
+    if company_deleted:  # a mapping to a recycle-bin company needs a person's look
+        mapping += " (PSA co. deleted)"
     style = "bad" if s.difference != 0 else ("warn" if s.discrepant_count else "")
     return TableRow(
         key=s.client_key,
@@ -61,7 +64,8 @@ def client_row(s: ClientSummary) -> TableRow:
             money(s.difference, colour=True),
             money(s.unapplied_credits) if s.unapplied_credits else Text(""),
             Text(str(s.discrepant_count) if s.discrepant_count else ""),
-            Text(mapping, style="" if s.mapped else "italic"),
+            Text(mapping, style=("bold red" if company_deleted
+                                 else "" if s.mapped else "italic")),
         ),
         style=style,
     )
@@ -84,7 +88,9 @@ class ClientSource:
 
     def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
         page = self.cache.client_page(self.filter.text, offset, limit, **self._kwargs())
-        return [client_row(s) for s in page]
+        deleted = self.cache.deleted_company_ids([s.psa_company_id for s in page
+                                                  if s.psa_company_id])
+        return [client_row(s, company_deleted=s.psa_company_id in deleted) for s in page]
 
 
 INVOICE_COLUMNS = (

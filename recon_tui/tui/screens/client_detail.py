@@ -15,6 +15,7 @@ from recon_tui.cache import Cache
 from recon_tui.models import ClientSummary
 from recon_tui.money import ZERO, format_money
 from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.screens.checklist import ChecklistScreen, ChecklistTrail
 from recon_tui.tui.sources import (
     CONTACT_COLUMNS,
     CREDIT_COLUMNS,
@@ -34,7 +35,15 @@ class ClientDetailScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
-        Binding("r", "resync", "Resync invoice", id="resync"),
+        Binding("r", "resync", "Resync", id="resync",
+                tooltip="Refetch the invoice under the cursor from both systems"),
+        Binding("a", "apply_credit", "Apply credit", id="apply_credit",
+                tooltip="Start (or continue) the checklist applying the credit under the "
+                        "cursor in the credits panel to an invoice"),
+        Binding("x", "unmap", "Unmap", id="unmap",
+                tooltip="Unmap a ledger customer from this PSA company"),
+        Binding("e", "export", "Export", id="export_client",
+                tooltip="Write the reconciliation report of this client alone"),
         Binding("tab", "focus_next", "Next panel", show=False),
         Binding("shift+tab", "focus_previous", "Previous panel", show=False),
     ]
@@ -63,7 +72,8 @@ class ClientDetailScreen(Screen[None]):
             with Vertical(id="contacts-panel"):
                 yield Static("Contacts", classes="panel-title", id="contacts-title")
                 yield VirtualTable(CONTACT_COLUMNS, id="contacts")
-        yield Footer()
+        yield ChecklistTrail(id="client-checklists")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#invoices", VirtualTable).empty_text = "No invoices"
@@ -78,6 +88,8 @@ class ClientDetailScreen(Screen[None]):
         self.query_one("#invoices", VirtualTable).set_source(
             InvoiceSource(self.cache, self.client_key))
         customer_ids = summary.ledger_customer_ids if summary else ()
+        self.query_one("#client-checklists", ChecklistTrail).show(self.cache, customer_ids,
+                                                                  self.client_key)
         credits = self.cache.client_credits(customer_ids)
         self.query_one("#credits", VirtualTable).set_source(ListRowSource(credit_rows(credits)))
         total = sum((c.amount for c in credits), start=ZERO)
@@ -107,6 +119,10 @@ class ClientDetailScreen(Screen[None]):
         text.append(summary.ledger_name or "none mapped")
         if not summary.mapped:
             text.append("   UNMAPPED", style="bold yellow")
+        company = self.cache.company(summary.psa_company_id) if summary.psa_company_id else None
+        if company is not None and company.deleted:  # recycle bin: the mapping needs a look
+            text.append("   mapped to a DELETED PSA company" if summary.mapped
+                        else "   PSA company deleted", style="bold red")
         text.append("\nPSA owing ", style="dim")
         text.append(format_money(summary.psa_owing), style="bold")
         text.append("   Ledger balance ", style="dim")
@@ -135,6 +151,34 @@ class ClientDetailScreen(Screen[None]):
             self.notify("This row has no invoice number to resync.", severity="warning")
             return
         self.recon_app.resync(number)
+
+    def action_unmap(self) -> None:
+        """A wrong mapping is undone here, after a confirmation naming the customer."""
+        from recon_tui.tui.screens.mapper import UnmapScreen
+
+        summary = self.cache.client(self.client_key)
+        if summary is None or not summary.mapped:
+            self.notify("No ledger customer is mapped to this client.")
+            return
+        self.app.push_screen(UnmapScreen(summary))
+
+    def action_export(self) -> None:
+        """The snapshot report of this client alone."""
+        from recon_tui.tui.screens.export import ExportScreen
+
+        summary = self.cache.client(self.client_key)
+        if summary is None:
+            self.notify("This client is no longer in the cache.", severity="warning")
+            return
+        self.app.push_screen(ExportScreen(self.client_key, summary.name))
+
+    def action_apply_credit(self) -> None:
+        """Seed 001 for the credit under the credits panel's cursor (focused or not)."""
+        row = self.query_one("#credits", VirtualTable).current_row
+        if row is None:
+            self.notify("This client has no organizational credit to apply.")
+            return
+        self.app.push_screen(ChecklistScreen(credit_key=row.key))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -42,7 +42,8 @@ class FilterInput(Input):
 class ClientTable(VirtualTable):
     """The clients list: Enter opens the client under the cursor."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "Open client", id="open_client")]
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="open_client",
+                        tooltip="Open the client under the cursor")]
 
 
 class ClientsScreen(Screen[None]):
@@ -50,10 +51,15 @@ class ClientsScreen(Screen[None]):
 
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
-        Binding("d", "toggle_discrepant", "Discrepant only", id="discrepant_only"),
-        Binding("u", "toggle_unmapped", "Unmapped only", id="unmapped_only"),
-        Binding("p", "toggle_portal", "Nobody sees invoices", id="portal_blind_only",
+        Binding("d", "toggle_discrepant", "Discrepant", id="discrepant_only",
+                tooltip="Only clients with discrepancies (toggle)"),
+        Binding("u", "toggle_unmapped", "Unmapped", id="unmapped_only",
+                tooltip="Only unmapped clients (toggle)"),
+        Binding("p", "toggle_portal", "No portal", id="portal_blind_only",
                 tooltip="Only clients none of whose contacts can see invoices in the portal"),
+        Binding("e", "export", "Export", id="export",
+                tooltip="Write the reconciliation report of the whole book (xlsx, csv, "
+                "json or md)"),
         Binding("escape", "clear_filters", "Clear filters", show=False, id="clear_filters"),
     ]
 
@@ -78,7 +84,7 @@ class ClientsScreen(Screen[None]):
                               id="filter")
             yield Static(id="filter-status")
         yield ClientTable(CLIENT_COLUMNS, id="clients")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#clients", VirtualTable)
@@ -107,7 +113,8 @@ class ClientsScreen(Screen[None]):
         line.append(f" of {totals.clients:,} clients discrepant   ", style="dim")
         line.append(f"{totals.unmapped_customers:,}",
                     style="bold yellow" if totals.unmapped_customers else "bold")
-        line.append(" unmapped ledger customers   ", style="dim")
+        line.append(" unmapped ledger customers", style="dim")
+        line.append(" (m maps them)   " if totals.unmapped_customers else "   ", style="dim")
         line.append("PSA synced ", style="dim")
         line.append(when(psa.last_synced_at if psa else None))
         line.append("   Ledger synced ", style="dim")
@@ -184,6 +191,15 @@ class ClientsScreen(Screen[None]):
         self.client_filter.portal_below = None
         self.query_one("#filter", Input).value = ""  # Input.Changed re-filters
         self._refilter()
+
+    def action_export(self) -> None:
+        """The snapshot report of the whole book."""
+        from recon_tui.tui.screens.export import ExportScreen
+
+        if self.recon_app.loading:
+            self.notify("The demo book is still loading.")
+            return
+        self.app.push_screen(ExportScreen())
 
     # -- navigation
     @on(VirtualTable.RowSelected, "#clients")

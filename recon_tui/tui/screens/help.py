@@ -56,8 +56,11 @@ class HelpScreen(ModalScreen[None]):
                 continue
             seen.add((binding.action, key))
             display = binding.key_display or self.app.get_key_display(binding)
-            table.add_row(Text(display), Text(binding.description))
-        table.add_row(Text("↑ ↓ PgUp PgDn Home End"), Text("Move in a list"))
+            action = Text(binding.description, style="bold")
+            if binding.tooltip:
+                action.append(f"  {binding.tooltip}", style="")
+            table.add_row(Text(display), action)
+        table.add_row(Text("↑↓ PgUp/Dn Home/End"), Text("Move in a list"))
         table.add_row(Text("Tab / Shift+Tab"), Text("Next / previous panel"))
         return table
 

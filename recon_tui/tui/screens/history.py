@@ -64,7 +64,7 @@ class HistoryScreen(Screen[None]):
         yield Static(Text("Sync history: newest first. Enter opens a run.", style="bold"),
                      classes="screen-title")
         yield RunsTable(RUN_COLUMNS, id="runs")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#runs", VirtualTable).empty_text = "No syncs recorded yet (s syncs)"
@@ -118,7 +118,7 @@ class RunScreen(Screen[None]):
         yield VirtualTable(STEP_COLUMNS, id="steps")
         yield Static("Changed records", classes="panel-title", id="changes-title")
         yield VirtualTable(CHANGE_COLUMNS, id="changes")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         cache = self.recon_app.cache

@@ -90,7 +90,7 @@ class SettingsScreen(Screen[None]):
             if config.is_demo:
                 yield Static(Text("Demo mode: connect real accounts by writing [ledger] and "
                                   "[psa] in the file (see config.example.toml).", style="dim"))
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         first = self.query(Input).first()

@@ -1,0 +1,429 @@
+"""The credit-application checklist (seed 001) as a workflow, without the UI, against
+the emulator over real sockets: Atomar's Best Tackle (QBO customer 97), credit memo
+11261 ($10), invoice 10040 ($120, QBO id 9065), the older open invoice 10005."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recon_tui.backend import Backend
+from recon_tui.cache import SCHEMA_VERSION, Cache
+from recon_tui.models import ChecklistState, CreditKind, SyncStatus
+from recon_tui.sandbox.book import SandboxBook
+from recon_tui.sync import run_full_sync
+from recon_tui.workflows import credit_checklist as wf
+from recon_tui.workflows.credit_checklist import ChecklistError
+from tests.emulator import backend_for, running_emulator
+
+CREDIT = "CreditMemo:11261"
+INVOICE_ID = "9065"  # invoice 10040
+OLDER_ID = "9005"  # invoice 10005, the oldest open one
+
+
+@dataclass
+class World:
+    book: SandboxBook
+    backend: Backend
+    cache: Cache
+    path: Path
+
+    def balance(self, invoice_id: str = INVOICE_ID) -> Decimal:
+        return Decimal(self.book.qbo["Invoice"][invoice_id]["Balance"])
+
+    def remaining(self) -> Decimal:
+        return Decimal(self.book.qbo["CreditMemo"]["11261"]["RemainingCredit"])
+
+    def payments(self) -> int:
+        return len(self.book.qbo["Payment"])
+
+    def reopen(self) -> Cache:
+        """A new process over the same cache file."""
+        self.cache.close()
+        self.cache = Cache(self.path)
+        return self.cache
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with running_emulator() as (server, book, _plan):
+        path = tmp_path / "cache.db"
+        cache = Cache(path)
+        backend = backend_for(server)
+        run = run_full_sync(cache, backend.psa, backend.ledger, since=None, kind="demo")
+        assert run.status is SyncStatus.SUCCEEDED, run.error
+        w = World(book, backend, cache, path)
+        yield w
+        w.cache.close()
+        backend.close()
+
+
+class Killed(BaseException):
+    """The process dying: nothing after this line of the workflow runs."""
+
+
+class FlakyLedger:
+    """The real QBO connector with one behaviour changed, to stage a crash or a stale
+    read; everything else is passed through."""
+
+    def __init__(self, real: Any, **overrides: Any) -> None:
+        self._real = real
+        self._overrides = overrides
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._overrides:
+            return self._overrides[name]
+        return getattr(self._real, name)
+
+
+def _ready(w: World, invoice_id: str = INVOICE_ID, amount: str = "10.00") -> int:
+    checklist = wf.start_checklist(w.cache, CREDIT)
+    return wf.choose_target(w.cache, checklist.id, invoice_id, amount).id
+
+
+def _events(w: World, checklist_id: int) -> list[str]:
+    return [f"{e.step}:{e.outcome}:{e.message}" for e in w.cache.checklist_events([checklist_id])]
+
+
+# --------------------------------------------------------------------------- the scenario
+def test_step_1_notes_the_credit_and_preselects_the_oldest_open_invoice(world: World) -> None:
+    checklist = wf.start_checklist(world.cache, CREDIT)
+    assert checklist.state is ChecklistState.CHOOSE_INVOICE
+    assert (checklist.customer_id, checklist.customer_name) == ("97", "Atomar's Best Tackle")
+    assert (checklist.credit_id, checklist.credit_amount) == ("11261", Decimal("10.00"))
+    invoices = world.cache.open_ledger_invoices("97")
+    assert [i.doc_number for i in invoices] == ["10005", "10040", "11011"]
+    default = wf.default_invoice(invoices)
+    assert default is not None and default.id == OLDER_ID
+    assert wf.default_amount(checklist.credit_amount, default.balance) == Decimal("10.00")
+    [event] = world.cache.checklist_events([checklist.id])
+    assert event.step == 1 and event.outcome == "ok"
+    assert "credit memo 11261 (CM-1004) of 2026-10-28, 10.00 remaining" in event.message
+    assert "3 open invoice(s), oldest 10005" in event.message
+    # Pressing `a` again on the same credit resumes this checklist, never a second one.
+    assert wf.start_checklist(world.cache, CREDIT).id == checklist.id
+    assert [c.id for c in world.cache.open_checklists()] == [checklist.id]
+
+
+def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> None:
+    payments = world.payments()
+    checklist_id = _ready(world)
+    checklist = world.cache.checklist(checklist_id)
+    assert checklist.state is ChecklistState.READY_TO_APPLY
+    assert (checklist.invoice_number, checklist.amount) == ("10040", Decimal("10.00"))
+    assert checklist.invoice_balance == Decimal("120.00")
+
+    applied = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    assert applied.state is ChecklistState.APPLIED and applied.request_id
+    assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
+
+    seen: list[str] = []
+    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
+                      progress=seen.append)
+    assert done.state is ChecklistState.DONE, done.finding
+    assert seen == ["resyncing invoice 10040 from both systems…"]
+    # $110 of $120, and the credit is gone: in the ledger and in the cache.
+    assert world.balance() == Decimal("110.00") and world.remaining() == Decimal("0.00")
+    [pair] = world.cache.pairs_for_number("10040")
+    assert pair.ledger_owing == Decimal("110.00") and pair.ledger_total == Decimal("120.00")
+    assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+    assert all(c.id != "11261" for c in world.cache.client_credits(["97"]))
+    # The emulator's PSA never hears of ledger payments: said, not failed.
+    assert done.note == ("the PSA still shows 120.00 owing on invoice 10040; it learns of "
+                         "payments when it next syncs from the ledger")
+    events = _events(world, checklist_id)
+    assert events[-1].startswith("6:ok:credit memo 11261 is gone; invoice 10040 shows "
+                                 "110.00 of 120.00; the PSA still shows 120.00 owing")
+    assert any(e.startswith("4:ok:invoice 10040 balance 120.00 -> 110.00 of 120.00")
+               for e in events)
+    assert any(e.startswith("3:ok:applied via qbo (request id ") for e in events)
+    views = wf.step_views(done, world.cache.checklist_events([checklist_id]))
+    assert [v.status for v in views] == ["done", "done", "done", "done", "skipped", "done"]
+    assert all(v.at is not None for v in views if v.status == "done")
+    assert world.cache.open_checklists() == []
+    assert world.cache.sync_runs()[0].kind == "resync"
+
+
+def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
+    checklist_id = _ready(world)
+    checklist = world.cache.checklist(checklist_id)
+    steps = wf.manual_steps(checklist, default_number="10005")
+    text = " ".join(steps)
+    for part in ("Create (+ New) > Receive Payment", "Select the customer Atomar's Best Tackle",
+                 "Select invoice 10040 and clear the other invoices (QuickBooks ticks the "
+                 "oldest, 10005, by default)", "credit memo 11261 (CM-1004)",
+                 "Set the amount to 10.00", "Record and Close"):
+        assert part in text
+    # The operator does it in QuickBooks (here: through the emulator's API).
+    world.backend.ledger.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261",
+                                      Decimal("10.00"), str(uuid.uuid4()))
+    confirmed = wf.confirm_manual(world.cache, checklist_id)
+    assert confirmed.state is ChecklistState.APPLIED and confirmed.request_id is None
+    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert done.state is ChecklistState.DONE, done.finding
+    assert world.balance() == Decimal("110.00")
+    assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+    assert "3:ok:the operator applied 10.00 of credit memo 11261 to invoice 10040 by hand" in (
+        "\n".join(_events(world, checklist_id)))
+
+
+def test_confirming_an_application_that_never_happened_fails_verification(world: World) -> None:
+    checklist_id = _ready(world)
+    wf.confirm_manual(world.cache, checklist_id)  # ... but nobody touched QuickBooks
+    failed = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert failed.state is ChecklistState.FAILED_VERIFICATION
+    assert failed.finding == "invoice 10040 balance is 120.00, expected 110.00"
+    assert failed.failed_step == 4
+    views = wf.step_views(failed, world.cache.checklist_events([checklist_id]))
+    assert [v.status for v in views] == ["done", "done", "done", "failed", "pending", "pending"]
+    assert views[3].detail == "invoice 10040 balance is 120.00, expected 110.00"
+    assert [c.id for c in world.cache.open_checklists()] == [checklist_id]  # still open
+    # The operator now really applies it and asks for a re-check.
+    world.backend.ledger.apply_credit("97", INVOICE_ID, "CreditMemo", "11261", Decimal("10"),
+                                      str(uuid.uuid4()))
+    wf.recheck(world.cache, checklist_id)
+    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert done.state is ChecklistState.DONE and done.finding is None
+
+
+# --------------------------------------------------------------------------- resuming
+def test_killed_after_the_apply_was_recorded_resumes_at_the_resync(world: World) -> None:
+    payments = world.payments()
+    checklist_id = _ready(world)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    cache = world.reopen()  # the app is killed here; a new one opens the same file
+    resumed = cache.checklist(checklist_id)
+    assert resumed.state is ChecklistState.APPLIED
+    assert wf.current_step(resumed) == 4
+    with pytest.raises(ChecklistError, match="nothing to apply"):
+        wf.apply_via_api(cache, world.backend.ledger, checklist_id)
+    done = wf.advance(cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert done.state is ChecklistState.DONE
+    assert world.balance() == Decimal("110.00")  # not 100.00
+    assert world.payments() == payments + 1
+
+
+def test_killed_after_qbo_applied_it_but_before_the_app_recorded_it(world: World) -> None:
+    """The request id was stored before the call: the resumed checklist sees the
+    credit already applied and does not send it again."""
+    payments = world.payments()
+    checklist_id = _ready(world)
+    real = world.backend.ledger
+
+    def apply_then_die(*args: Any) -> Any:
+        real.apply_credit(*args)
+        raise Killed()
+
+    with pytest.raises(Killed):
+        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=apply_then_die),
+                         checklist_id)
+    cache = world.reopen()
+    stuck = cache.checklist(checklist_id)
+    assert stuck.state is ChecklistState.APPLYING and stuck.request_id
+    assert world.balance() == Decimal("110.00")
+    sent: list[tuple] = []
+    watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a) or real.apply_credit(*a))
+    done = wf.advance(cache, world.backend.psa, watching, checklist_id)
+    assert done.state is ChecklistState.DONE, done.finding
+    assert sent == []  # never sent twice
+    assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
+    assert any("had already applied it; not sent again" in e for e in _events(world, checklist_id))
+
+
+def test_killed_before_the_call_left_resends_the_stored_request_id(world: World) -> None:
+    payments = world.payments()
+    checklist_id = _ready(world)
+    real = world.backend.ledger
+
+    def die(*_args: Any) -> Any:
+        raise Killed()
+
+    with pytest.raises(Killed):
+        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=die), checklist_id)
+    cache = world.reopen()
+    stored = cache.checklist(checklist_id).request_id
+    assert stored and world.balance() == Decimal("120.00")
+    sent: list[tuple] = []
+    watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a) or real.apply_credit(*a))
+    done = wf.advance(cache, world.backend.psa, watching, checklist_id)
+    assert done.state is ChecklistState.DONE, done.finding
+    assert [a[-1] for a in sent] == [stored]  # the id generated before the crash
+    # Sending it once more (a retry whose answer was lost) changes nothing: QBO
+    # applies a request id once.
+    real.apply_credit("97", INVOICE_ID, "CreditMemo", "11261", Decimal("10.00"), stored)
+    assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
+
+
+def test_a_refused_application_goes_back_to_the_choice(world: World) -> None:
+    checklist_id = _ready(world)
+    # Someone used half the credit in QuickBooks since the last sync.
+    world.book.qbo["CreditMemo"]["11261"]["RemainingCredit"] = Decimal("5.00")
+    back = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    assert back.state is ChecklistState.READY_TO_APPLY and back.request_id is None
+    assert world.balance() == Decimal("120.00")
+    assert any(e.startswith("3:fail:the ledger refused it: qbo:") for e in
+               _events(world, checklist_id))
+
+
+# --------------------------------------------------------------------------- step 5
+def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) -> None:
+    """A ledger that is slow to show the credit used (the resync's credit read is
+    stale): the full sync from the day before the application settles it."""
+    real = world.backend.ledger
+    stale = FlakyLedger(real, customer_credits=lambda _customer_id: iter(()))
+    checklist_id = _ready(world)
+    applied = wf.apply_via_api(world.cache, real, checklist_id)
+    seen: list[str] = []
+    done = wf.advance(world.cache, world.backend.psa, stale, checklist_id, progress=seen.append)
+    assert done.state is ChecklistState.DONE, done.finding
+    since = (applied.applied_at - timedelta(days=1)).date()
+    assert done.sync_since == since
+    run = world.cache.sync_runs()[0]
+    assert (run.kind, run.since, run.status) == ("full", since, SyncStatus.SUCCEEDED)
+    assert any(s.startswith(f"full sync since {since.isoformat()}: reading psa companies")
+               for s in seen)
+    events = _events(world, checklist_id)
+    assert any("credit memo 11261 still shows 10.00: a full sync is next" in e for e in events)
+    assert any(e.startswith(f"5:ok:full sync #{run.id} since {since.isoformat()} succeeded")
+               for e in events)
+    assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+    views = wf.step_views(done, world.cache.checklist_events([checklist_id]))
+    assert [v.status for v in views] == ["done"] * 6
+
+
+def test_a_credit_still_showing_after_the_full_sync_fails_verification(world: World) -> None:
+    real = world.backend.ledger
+    memo = next(c for c in real.customer_credits("97") if c.id == "11261")
+
+    def frozen(*_args: Any) -> Iterator[Any]:
+        yield memo  # the ledger keeps reporting the credit untouched
+
+    stale = FlakyLedger(real, customer_credits=frozen, credits=frozen)
+    checklist_id = _ready(world)
+    wf.apply_via_api(world.cache, real, checklist_id)
+    failed = wf.advance(world.cache, world.backend.psa, stale, checklist_id)
+    assert failed.state is ChecklistState.FAILED_VERIFICATION
+    assert failed.finding == ("credit memo 11261 still shows 10.00 remaining after a full "
+                              "sync, expected 0.00")
+    assert failed.failed_step == 6
+
+
+def test_a_failed_resync_leaves_the_checklist_ready_to_continue(world: World) -> None:
+    from recon_tui.connectors.base import ConnectorError
+
+    def down(*_args: Any) -> Any:
+        raise ConnectorError("connectwise", "unreachable")
+
+    checklist_id = _ready(world)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    broken_psa = FlakyLedger(world.backend.psa, invoice_by_number=down)
+    with pytest.raises(ChecklistError, match="resync of invoice 10040 failed"):
+        wf.advance(world.cache, broken_psa, world.backend.ledger, checklist_id)
+    assert world.cache.checklist(checklist_id).state is ChecklistState.APPLIED
+    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert done.state is ChecklistState.DONE
+
+
+# --------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "enter the amount to apply"),
+    ("ten", "'ten' is not an amount"),
+    ("NaN", "'NaN' is not an amount"),
+    ("0", "must be more than 0.00, got 0.00"),
+    ("-5", "must be more than 0.00, got -5.00"),
+    ("10.001", "10.001 has more than two decimal places"),
+    ("10.50", "10.50 is more than the credit's 10.00 remaining"),
+    ("1e3", "1000.00 is more than the credit's 10.00 remaining"),
+])
+def test_bad_amounts_are_refused_with_the_reason(text: str, message: str) -> None:
+    with pytest.raises(ChecklistError, match=re.escape(message)):
+        wf.parse_amount(text, credit_remaining=Decimal("10.00"),
+                        invoice_balance=Decimal("120.00"))
+
+
+def test_good_amounts_are_exact_two_place_decimals() -> None:
+    kw = {"credit_remaining": Decimal("10.00"), "invoice_balance": Decimal("7.50")}
+    assert str(wf.parse_amount(" $7.5 ", **kw)) == "7.50"
+    assert str(wf.parse_amount("0.01", **kw)) == "0.01"
+    too_much = re.escape("7.51 is more than invoice 1's balance of 7.50")
+    with pytest.raises(ChecklistError, match=too_much):
+        wf.parse_amount("7.51", invoice_number="1", **kw)
+
+
+def test_choosing_a_bad_target_changes_nothing(world: World) -> None:
+    checklist = wf.start_checklist(world.cache, CREDIT)
+    with pytest.raises(ChecklistError, match=re.escape("more than the credit's 10.00 remaining")):
+        wf.choose_target(world.cache, checklist.id, INVOICE_ID, "20")
+    other = next(i for i in world.cache.iter_ledger_invoices() if i.customer_id != "97")
+    with pytest.raises(ChecklistError, match="is not an invoice of Atomar's Best Tackle"):
+        wf.choose_target(world.cache, checklist.id, other.id, "10")
+    paid = next(i for i in world.cache.iter_ledger_invoices()
+                if i.customer_id == "97" and i.balance == 0)
+    with pytest.raises(ChecklistError, match=f"invoice {paid.doc_number} has nothing left"):
+        wf.choose_target(world.cache, checklist.id, paid.id, "10")
+    assert world.cache.checklist(checklist.id).state is ChecklistState.CHOOSE_INVOICE
+    assert len(world.cache.checklist_events([checklist.id])) == 1
+    with pytest.raises(ChecklistError, match="choose the invoice and amount first"):
+        wf.confirm_manual(world.cache, checklist.id)
+    with pytest.raises(ChecklistError, match="not a credit"):
+        wf.start_checklist(world.cache, "Invoice:9065")
+    with pytest.raises(ChecklistError, match="no credit left"):
+        wf.start_checklist(world.cache, "CreditMemo:999999")
+
+
+def test_cancel_closes_and_a_new_checklist_can_start(world: World) -> None:
+    first = _ready(world)
+    cancelled = wf.cancel(world.cache, first)
+    assert cancelled.state is ChecklistState.CANCELLED and cancelled.closed_at
+    views = wf.step_views(cancelled, world.cache.checklist_events([first]))
+    assert [v.status for v in views] == ["done", "done", "cancelled", "pending", "pending",
+                                         "pending"]
+    with pytest.raises(ChecklistError, match="already cancelled"):
+        wf.cancel(world.cache, first)
+    assert wf.start_checklist(world.cache, CREDIT).id != first
+
+
+def test_a_stale_transition_is_refused(world: World) -> None:
+    """Two screens on one checklist: the second move of the same step loses."""
+    checklist_id = _ready(world)
+    other = Cache(world.path)
+    try:
+        wf.confirm_manual(other, checklist_id)
+    finally:
+        other.close()
+    stale = world.cache.checklist(checklist_id)
+    assert stale.state is ChecklistState.APPLIED
+    assert not world.cache.update_checklist(
+        checklist_id, from_states=(ChecklistState.READY_TO_APPLY,),
+        changes={"state": ChecklistState.APPLYING}, step=3, outcome="info", message="x",
+        at=stale.updated_at)
+
+
+# --------------------------------------------------------------------------- storage
+def test_migration_2_adds_the_checklist_tables_to_a_schema_1_cache(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Cache(path) as cache:
+        cache.conn.execute("DROP TABLE checklist_event")
+        cache.conn.execute("DROP TABLE checklist")
+        cache.set_meta("schema_version", "1")
+    with Cache(path) as cache:
+        assert cache.schema_version == SCHEMA_VERSION == 2
+        assert {"checklist", "checklist_event"} <= set(cache.db.table_names())
+        fks = cache.db["checklist_event"].foreign_keys
+        assert [(f.column, f.other_table) for f in fks] == [("checklist_id", "checklist")]
+        assert "idx_checklist_event" in {i.name for i in cache.db["checklist_event"].indexes}
+        with pytest.raises(sqlite3.IntegrityError):  # the customer must exist
+            cache.conn.execute(
+                "INSERT INTO checklist(state, customer_id, customer_name, credit_kind, "
+                "credit_id, credit_doc_number, credit_date, credit_cents, created_at, "
+                "updated_at) VALUES ('done', 'nobody', '', 'CreditMemo', '1', '', "
+                "'2026-01-01', 100, 'x', 'x')")

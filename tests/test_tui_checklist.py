@@ -1,0 +1,300 @@
+"""The credit checklist (seed 001) driven from the TUI, against the emulator over real
+sockets: Atomar's Best Tackle (QBO customer 97), credit memo 11261 ($10), invoice
+10040 ($120, QBO id 9065); the older open invoice 10005 is preselected and the
+operator picks 10040 instead."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from recon_tui.models import ChecklistState, CreditKind
+from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.checklist import ChecklistScreen, ChecklistsScreen
+from recon_tui.tui.screens.client_detail import ClientDetailScreen
+from recon_tui.tui.widgets.virtual_table import VirtualTable
+from recon_tui.workflows import credit_checklist as wf
+from tests.emulator import backend_for, running_emulator
+from tests.test_tui import SIZE, screen_text
+from tests.test_tui_sync import demo_app, wait_until
+
+CLIENT = "ledger:97"  # "Atomar's Best Tackle": unmapped on purpose, so a client of its own
+
+
+async def settle(pilot, screen: ChecklistScreen) -> None:
+    """Until the checklist's worker is done and the screen has redrawn."""
+    await wait_until(pilot, lambda: screen.checklist is not None and not screen.busy)
+    await pilot.pause()
+
+
+async def open_checklist(app: ReconApp, pilot) -> ChecklistScreen:
+    """Client screen, credit 11261 under the credits cursor (panel not focused), `a`."""
+    await wait_until(pilot, lambda: not app.loading)
+    app.open_client(CLIENT)
+    await pilot.pause()
+    assert isinstance(app.screen, ClientDetailScreen)
+    credits = app.screen.query_one("#credits", VirtualTable)
+    assert credits.current_row.key == "CreditMemo:11261"
+    assert not credits.has_focus
+    await pilot.press("a")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, ChecklistScreen)
+    await settle(pilot, screen)
+    return screen
+
+
+def manual_text(screen: ChecklistScreen) -> str:
+    """The by-hand instructions as written (the screen wraps them)."""
+    return str(screen.query_one("#checklist-manual", Static).content)
+
+
+async def pick_10040(pilot, screen: ChecklistScreen) -> None:
+    """The ledger's default (the oldest, 10005) is preselected; the operator moves to
+    10040 and the amount follows: min(credit 10.00, balance 120.00)."""
+    table = screen.query_one("#checklist-invoices", VirtualTable)
+    amount = screen.query_one("#checklist-amount")
+    assert table.has_focus
+    assert table.current_row.key == "9005" and amount.value == "10.00"
+    text = screen_text(screen.app)
+    assert "oldest: ledger default" in text
+    assert "credit memo 11261 (CM-1004) of 2026-10-28, 10.00" in text
+    assert "Atomar's Best Tackle (97), 3 open invoice(s)" in text
+    await pilot.press("down")
+    await pilot.pause()
+    assert table.current_row.key == "9065" and amount.value == "10.00"
+    assert ("3. Select invoice 10040 and clear the other invoices (QuickBooks ticks the "
+            "oldest, 10005, by default).") in manual_text(screen)
+
+
+async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> None:
+    with running_emulator() as (server, book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(app, pilot)
+            await pick_10040(pilot, screen)
+            await pilot.press("p")
+            await pilot.pause()
+            await settle(pilot, screen)
+            assert screen.error is None, screen.error
+            assert screen.checklist.state is ChecklistState.DONE
+            text = screen_text(app)
+            assert "✓ Done. credit memo 11261 is gone; invoice 10040 shows 110.00 of 120.00" \
+                in text
+            assert "the PSA still shows 120.00 owing on invoice 10040" in text
+            assert "applied via qbo (request id" in text
+            assert "not needed: the resync already removed the credit" in text
+            assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
+            # Back on the client: the credit is gone, the audit trail is there.
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ClientDetailScreen)
+            text = screen_text(app)
+            assert "No unapplied credits" in text
+            assert ("#1 credit memo 11261 (CM-1004) → invoice 10040, 10.00 via the API — done"
+                    in text)
+            assert app.screen.query_one("#credits", VirtualTable).row_count == 0
+            [pair] = app.cache.pairs_for_number("10040")
+            assert pair.ledger_owing == Decimal("110.00")
+
+
+async def test_seed_001_applied_by_hand_then_confirmed(tmp_path: Path) -> None:
+    with running_emulator() as (server, book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(app, pilot)
+            await pick_10040(pilot, screen)
+            text = manual_text(screen)
+            for step in ("Create (+ New) > Receive Payment.",
+                         "Select the customer Atomar's Best Tackle.",
+                         "Set the amount to 10.00", "Record and Close"):
+                assert step in text
+            # The operator follows the steps in QuickBooks (here: the emulator's API).
+            with backend_for(server) as b:
+                b.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
+                                      Decimal("10.00"), str(uuid.uuid4()))
+            await pilot.press("b")
+            await pilot.pause()
+            await settle(pilot, screen)
+            assert screen.error is None, screen.error
+            assert screen.checklist.state is ChecklistState.DONE
+            assert screen.checklist.method.value == "manual"
+            assert "✓ Done. credit memo 11261 is gone" in screen_text(app)
+            assert "by hand in the ledger" in screen_text(app)
+            assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
+            assert app.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+
+
+async def test_confirming_an_application_that_never_happened_reports_the_finding(
+        tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(app, pilot)
+            await pick_10040(pilot, screen)
+            await pilot.press("b")  # ... without touching QuickBooks
+            await pilot.pause()
+            await settle(pilot, screen)
+            assert screen.checklist.state is ChecklistState.FAILED_VERIFICATION
+            text = screen_text(app)
+            assert ("✗ Verification failed: invoice 10040 balance is 120.00, expected 110.00"
+                    in text)
+            assert "✗ 4. Resync the invoice and check its balance dropped" in text
+            # Still open: listed under `c`.
+            await pilot.press("escape")
+            await pilot.press("c")
+            await pilot.pause()
+            assert isinstance(app.screen, ChecklistsScreen)
+            assert "failed verification: invoice 10040 balance is 120.00" in screen_text(app)
+
+
+async def test_bad_amounts_are_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    with running_emulator() as (server, book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(app, pilot)
+            await pick_10040(pilot, screen)
+            amount = screen.query_one("#checklist-amount")
+            await pilot.press("enter")  # Enter on the invoice moves to the amount
+            await pilot.pause()
+            assert amount.has_focus
+            for typed, message in (("20", "20.00 is more than the credit's 10.00 remaining"),
+                                   ("10.001", "10.001 has more than two decimal places"),
+                                   ("ten", "'ten' is not an amount"),
+                                   ("0", "the amount must be more than 0.00")):
+                amount.value = typed
+                await pilot.press("enter")
+                await pilot.pause()
+                assert message in screen_text(app), typed
+                assert screen.checklist.state is ChecklistState.CHOOSE_INVOICE
+            # `p` with a bad amount sends nothing.
+            amount.value = "11"
+            screen.query_one("#checklist-invoices").focus()
+            await pilot.press("p")
+            await pilot.pause()
+            assert "11.00 is more than the credit's 10.00 remaining" in screen_text(app)
+            assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("120.0")
+            # A good one is saved (step 2 ticked) and the keys go back to the table.
+            screen.query_one("#checklist-amount").focus()
+            amount.value = "7.5"
+            await pilot.press("enter")
+            await settle(pilot, screen)
+            assert screen.checklist.state is ChecklistState.READY_TO_APPLY
+            assert (screen.checklist.invoice_number, screen.checklist.amount) == (
+                "10040", Decimal("7.50"))
+            assert "✓ 2. Choose the invoice and the amount" in screen_text(app)
+            assert screen.query_one("#checklist-invoices").has_focus
+
+
+async def test_a_checklist_interrupted_after_the_apply_resumes_in_a_new_app(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_emulator() as (server, book, _plan):
+        payments = len(book.qbo["Payment"])
+
+        def killed(*_args, **_kwargs):
+            raise RuntimeError("recon-tui was killed here")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(wf, "advance", killed)  # the worker dies right after the apply
+            app = demo_app(tmp_path, server)
+            async with app.run_test(size=SIZE) as pilot:
+                screen = await open_checklist(app, pilot)
+                await pick_10040(pilot, screen)
+                await pilot.press("p")
+                await pilot.pause()
+                await settle(pilot, screen)
+                assert screen.checklist.state is ChecklistState.APPLIED
+                assert "recon-tui was killed here" in screen_text(app)
+        assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
+
+        again = demo_app(tmp_path, server)  # a new app over the same cache file
+        async with again.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not again.loading)
+            await pilot.press("c")
+            await pilot.pause()
+            assert isinstance(again.screen, ChecklistsScreen)
+            listed = again.screen.query_one("#checklists", VirtualTable)
+            assert listed.row_count == 1
+            assert "Atomar's Best Tackle" in screen_text(again)
+            await pilot.press("enter")
+            await pilot.pause()
+            screen = again.screen
+            assert isinstance(screen, ChecklistScreen)
+            await settle(pilot, screen)
+            assert screen.error is None, screen.error
+            assert screen.checklist.state is ChecklistState.DONE
+            text = screen_text(again)
+            assert "✓ Done. credit memo 11261 is gone; invoice 10040 shows 110.00" in text
+            events = again.cache.checklist_events([screen.checklist.id])
+            assert [e.step for e in events if e.message.startswith("applied via qbo")] == [3]
+            assert "Continuing where the checklist stopped" not in text  # finished, redrawn
+            await pilot.press("escape")
+            await pilot.pause()
+            assert again.screen.query_one("#checklists", VirtualTable).row_count == 0
+        # Applied once: 110.00, not 100.00, and one payment.
+        assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
+        assert len(book.qbo["Payment"]) == payments + 1
+
+
+async def test_apply_credit_without_credits_says_so(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            app.open_client("psa:436")  # the PSA side of Atomar's: no ledger customer mapped
+            await pilot.pause()
+            await pilot.press("a")
+            await pilot.pause()
+            assert isinstance(app.screen, ClientDetailScreen)
+            assert any("no organizational credit to apply" in n.message
+                       for n in app._notifications)
+            text = screen_text(app)
+            assert "Apply credit" in text  # in the footer
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert "Apply credit" in screen_text(app)
+
+
+async def test_leaving_the_screen_while_it_runs_loses_nothing(tmp_path: Path) -> None:
+    with running_emulator() as (server, book, plan):
+        from recon_tui.sandbox.faults import FaultRule
+
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(app, pilot)
+            await pick_10040(pilot, screen)
+            plan.slow_ms = 300
+            plan.add(FaultRule("slow", "connectwise", 1, 2))  # the resync takes a while
+            await pilot.press("p")
+            await pilot.pause()
+            assert screen.busy
+            await pilot.press("escape")  # back to the client while the worker runs
+            await wait_until(pilot, lambda: app.cache.checklist(1).state
+                             is ChecklistState.DONE)
+            await pilot.pause()
+            assert isinstance(app.screen, ClientDetailScreen)
+            assert "via the API — done" in screen_text(app)
+            assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
+
+
+async def test_a_on_the_credit_of_an_interrupted_checklist_continues_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_emulator() as (server, book, _plan):
+        with monkeypatch.context() as patch:
+            patch.setattr(wf, "advance", lambda *a, **k: None)  # stops after the apply
+            app = demo_app(tmp_path, server)
+            async with app.run_test(size=SIZE) as pilot:
+                screen = await open_checklist(app, pilot)
+                await pick_10040(pilot, screen)
+                await pilot.press("p")
+                await settle(pilot, screen)
+                assert screen.checklist.state is ChecklistState.APPLIED
+        again = demo_app(tmp_path, server)
+        async with again.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(again, pilot)  # `a` on credit 11261 again
+            assert screen.checklist.id == 1 and screen.checklist.state is ChecklistState.DONE
+        assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")

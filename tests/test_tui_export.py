@@ -1,0 +1,131 @@
+"""The export dialog driven by the Pilot: `e` on the clients screen exports the
+book, `e` on a client's screen exports that client; the file is written."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+
+from recon_tui.cache import Cache
+from recon_tui.config import Config
+from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.client_detail import ClientDetailScreen
+from recon_tui.tui.screens.clients import ClientsScreen
+from recon_tui.tui.screens.export import ExportScreen
+from recon_tui.tui.screens.help import HelpScreen
+from tests.test_report import seed_004_book
+from tests.test_tui import SIZE, screen_text
+from tests.test_tui_sync import wait_until
+
+
+def make_app(tmp_path: Path) -> ReconApp:
+    path = tmp_path / "book.db"
+    with Cache(path) as cache:
+        seed_004_book(cache)
+    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+
+
+async def test_e_exports_the_whole_book_to_the_chosen_file(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "e Export" in screen_text(app).splitlines()[-1]  # in the footer
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportScreen) and dialog.client_key is None
+        text = screen_text(app)
+        assert "Export the reconciliation report for the whole book" in text
+        today = date.today().isoformat()
+        assert dialog.query_one("#export-to").value == today
+        assert dialog.query_one("#export-path").value.endswith(f"recon-{today}.xlsx")
+
+        # A bad date is refused on the spot.
+        dialog.query_one("#export-from").value = "2026-02-30"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "From: expected a date YYYY-MM-DD" in screen_text(app)
+        assert not dialog.running and dialog.written is None
+
+        dialog.query_one("#export-from").value = "2026-01-01"
+        dialog.query_one("#export-to").value = "2026-12-31"
+        target = tmp_path / "book-report.xlsx"
+        dialog.query_one("#export-path").value = str(target)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: dialog.written is not None)
+        await pilot.pause()
+        assert dialog.written == target and target.exists()
+        text = screen_text(app)
+        assert f"Wrote {target}" in text
+        assert "8 rows" in text and "invoice difference -925.25, residual 0.00" in text
+        wb = openpyxl.load_workbook(target)
+        assert wb.sheetnames[0] == "Summary"
+        assert wb["Invoices"].max_row == 9
+        await pilot.press("enter")  # Enter closes the finished dialog
+        await pilot.pause()
+        assert isinstance(app.screen, ClientsScreen)
+
+
+async def test_format_choice_renames_the_file_and_a_client_exports_alone(
+        tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_client("psa:1")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportScreen) and dialog.client_key == "psa:1"
+        assert "for client Contoso Ltd" in screen_text(app)
+        path = dialog.query_one("#export-path")
+        assert "recon-contoso-ltd-" in path.value and path.value.endswith(".xlsx")
+        dialog.query_one("#export-format").value = "json"
+        await pilot.pause()
+        assert path.value.endswith(".json")
+        dialog.query_one("#export-from").value = "2026-01-01"
+        dialog.query_one("#export-to").value = "2026-12-31"
+        target = tmp_path / "contoso.json"
+        path.value = str(target)
+        await pilot.click("#export-go")
+        await wait_until(pilot, lambda: dialog.written is not None)
+        data = json.loads(target.read_text())
+        assert data["scope"] == {"client_key": "psa:1", "client": "Contoso Ltd"}
+        assert {r["psa_invoice_number"] for r in data["rows"]} == {
+            "220477-4", "220499-1", "220399-1"}
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+
+
+async def test_export_fails_cleanly_on_a_missing_folder_and_help_lists_the_key(
+        tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "Export" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+p")  # the command palette offers it too
+        await pilot.pause()
+        await pilot.press(*"export")
+        await pilot.pause(0.3)
+        assert "Write the reconciliation report of the whole book" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientsScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#export-path").value = str(tmp_path / "missing" / "r.md")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "does not exist" in screen_text(app)
+        assert dialog.written is None and not (tmp_path / "missing").exists()
