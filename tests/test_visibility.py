@@ -115,3 +115,20 @@ async def test_why_screen_explains_and_offers_the_sync(tmp_path: Path) -> None:
             await pilot.pause()
             assert isinstance(app.screen, SyncScreen)
             assert app.screen.query_one("#since").value == "2025-12-17"
+
+
+async def test_why_screen_offers_the_mapper_on_that_customer(tmp_path: Path) -> None:
+    from recon_tui.tui.screens.mapper import MapperScreen
+
+    with running_emulator() as (server, _book, _plan):
+        app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                       backend_factory=lambda: backend_for(server))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            await pilot.press("w", *"10040", "enter")
+            await wait_until(pilot, lambda: getattr(app.screen, "explanation", None) is not None)
+            assert "not mapped to a PSA company" in screen_text(app)
+            await pilot.press("ctrl+o")
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, MapperScreen)
+            assert "Atomar's Best Tackle" in screen_text(app)

@@ -115,10 +115,8 @@ class WhyScreen(ModalScreen[None]):
         if explanation.action is Action.FULL_SYNC:
             app.action_sync(explanation.sync_since)
         elif explanation.action is Action.OPEN_MAPPER:
-            if hasattr(app, "action_map_companies"):
-                app.action_map_companies()
-            else:
-                app.notify("The company mapper is not available yet.")
+            customer = (explanation.client_key or "").partition(":")[2] or None
+            app.action_map_companies(customer)
         elif explanation.action is Action.OPEN_CLIENT and explanation.client_key:
             app.open_client(explanation.client_key)
 
