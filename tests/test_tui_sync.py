@@ -18,7 +18,7 @@ from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 
 
-async def wait_until(pilot, condition, tries: int = 200) -> None:
+async def wait_until(pilot, condition, tries: int = 600) -> None:
     for _ in range(tries):
         if condition():
             return
