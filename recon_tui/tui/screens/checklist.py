@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -27,12 +27,10 @@ from recon_tui.models import ChecklistEvent, ChecklistState, CreditChecklist, Le
 from recon_tui.money import format_money
 from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 from recon_tui.workflows import credit_checklist as wf
 from recon_tui.workflows.credit_checklist import ChecklistError
-
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
 
 State = ChecklistState
 CHOOSING = (State.CHOOSE_INVOICE, State.READY_TO_APPLY)
@@ -178,7 +176,7 @@ class InvoicePicker(VirtualTable):
     BINDINGS: ClassVar = [Binding("enter", "select_cursor", "Amount", id="checklist_pick")]
 
 
-class ChecklistScreen(Screen[None]):
+class ChecklistScreen(ReconScreenMixin, Screen[None]):
     """One checklist: its six steps, the choice of invoice and amount, the two ways to
     apply, and the findings. Re-opening it continues where it stood."""
 
@@ -223,15 +221,6 @@ class ChecklistScreen(Screen[None]):
         self.error: str | None = None
         self.progress_text = ""
         self._confirm_cancel = False
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
-    def cache(self) -> Cache:
-        assert self.recon_app.cache is not None
-        return self.recon_app.cache
 
     # -- layout
     def compose(self) -> ComposeResult:
@@ -656,14 +645,10 @@ class ChecklistList(VirtualTable):
                                   id="open_checklist")]
 
 
-class ChecklistsScreen(Screen[None]):
+class ChecklistsScreen(ReconScreenMixin, Screen[None]):
     """Every checklist not yet done or cancelled, most recently touched first."""
 
     BINDINGS: ClassVar = [Binding("escape", "back", "Back", id="checklists_back")]
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

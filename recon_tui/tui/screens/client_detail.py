@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,10 +9,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from recon_tui.cache import Cache
 from recon_tui.models import ClientSummary
 from recon_tui.money import ZERO, format_money
 from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.screens.checklist import ChecklistScreen, ChecklistTrail
 from recon_tui.tui.sources import (
     CONTACT_COLUMNS,
@@ -26,11 +24,8 @@ from recon_tui.tui.sources import (
 )
 from recon_tui.tui.widgets.virtual_table import ListRowSource, VirtualTable
 
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
 
-
-class ClientDetailScreen(Screen[None]):
+class ClientDetailScreen(ReconScreenMixin, Screen[None]):
     """Everything a tech needs to answer "why do the two numbers differ?"."""
 
     BINDINGS = [
@@ -51,15 +46,6 @@ class ClientDetailScreen(Screen[None]):
     def __init__(self, client_key: str) -> None:
         super().__init__()
         self.client_key = client_key
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
-    def cache(self) -> Cache:
-        assert self.recon_app.cache is not None
-        return self.recon_app.cache
 
     def compose(self) -> ComposeResult:
         yield Header()

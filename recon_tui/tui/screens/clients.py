@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -12,15 +10,12 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from recon_tui.cache import Cache
 from recon_tui.money import format_money
 from recon_tui.tui.formatting import progress_text, when
 from recon_tui.tui.messages import CacheChanged, LoadProgress
+from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.sources import CLIENT_COLUMNS, ClientFilter, ClientSource
 from recon_tui.tui.widgets.virtual_table import VirtualTable
-
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
 
 
 class FilterInput(Input):
@@ -46,7 +41,7 @@ class ClientTable(VirtualTable):
                         tooltip="Open the client under the cursor")]
 
 
-class ClientsScreen(Screen[None]):
+class ClientsScreen(ReconScreenMixin, Screen[None]):
     """One row per client: PSA owing, ledger balance, difference, credits."""
 
     BINDINGS = [
@@ -66,15 +61,6 @@ class ClientsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.client_filter = ClientFilter()
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
-    def cache(self) -> Cache:
-        assert self.recon_app.cache is not None
-        return self.recon_app.cache
 
     def compose(self) -> ComposeResult:
         yield Header()

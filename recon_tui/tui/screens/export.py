@@ -25,10 +25,10 @@ from recon_tui.report.options import (
     parse_report_date,
 )
 from recon_tui.report.writers import EXTENSIONS, FORMATS, default_report_name, format_from_path
+from recon_tui.tui.screens.base import ReconScreenMixin
 
 if TYPE_CHECKING:
     from recon_tui.report.snapshot import Snapshot
-    from recon_tui.tui.app import ReconApp
 
 FORMAT_LABELS = {
     "xlsx": "xlsx — workbook, one sheet per section",
@@ -44,7 +44,7 @@ def default_folder() -> Path:
     return cwd if os.access(cwd, os.W_OK | os.X_OK) else Path.home()
 
 
-class ExportScreen(ModalScreen[Path | None]):
+class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
     """Enter (or the Export button) writes the report; Escape closes."""
 
     DEFAULT_CSS = """
@@ -101,10 +101,6 @@ class ExportScreen(ModalScreen[Path | None]):
         self.folder = folder
         self.running = False
         self.written: Path | None = None
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         scope = f"client {self.client_name}" if self.client_key else "the whole book"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,10 +13,8 @@ from recon_tui.describe import change_line, duration, run_title
 from recon_tui.models import SyncStatus
 from recon_tui.tui.formatting import when
 from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
-
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
 
 RUN_COLUMNS = (
     Column("id", "Run", 6, align="right"),
@@ -50,14 +46,10 @@ class RunsTable(VirtualTable):
     BINDINGS = [Binding("enter", "select_cursor", "Open run", id="open_run")]
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(ReconScreenMixin, Screen[None]):
     """Newest first; failed runs in red with the step and error that stopped them."""
 
     BINDINGS = [Binding("escape", "back", "Back", id="history_back")]
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,7 +91,7 @@ class HistoryScreen(Screen[None]):
         self.app.pop_screen()
 
 
-class RunScreen(Screen[None]):
+class RunScreen(ReconScreenMixin, Screen[None]):
     """One run: its steps with counts, then every changed record (old -> new)."""
 
     BINDINGS = [Binding("escape", "back", "Back", id="run_back")]
@@ -107,10 +99,6 @@ class RunScreen(Screen[None]):
     def __init__(self, run_id: int) -> None:
         super().__init__()
         self.run_id = run_id
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

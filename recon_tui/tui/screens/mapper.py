@@ -9,8 +9,6 @@ undoes, Escape leaves.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -25,6 +23,7 @@ from recon_tui.models import ClientSummary
 from recon_tui.money import format_money
 from recon_tui.tui.formatting import literal
 from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 from recon_tui.workflows.mapper import (
     Candidate,
@@ -35,9 +34,6 @@ from recon_tui.workflows.mapper import (
     queue_summary,
     unmap_customer,
 )
-
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
 
 CANDIDATE_COLUMNS = (
     Column("score", "Score", 5, align="right"),
@@ -86,7 +82,7 @@ class CandidateTable(VirtualTable, can_focus=False):
     """Candidates; never focused, so typing always reaches the search box."""
 
 
-class MapperScreen(Screen[None]):
+class MapperScreen(ReconScreenMixin, Screen[None]):
     """Map unmapped ledger customers to PSA companies, biggest balance first."""
 
     DEFAULT_CSS = """
@@ -114,15 +110,6 @@ class MapperScreen(Screen[None]):
         super().__init__()
         self.start_customer_id = start_customer_id
         self.session: MapperSession | None = None
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
-    def cache(self) -> Cache:
-        assert self.recon_app.cache is not None
-        return self.recon_app.cache
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -285,7 +272,7 @@ class MapperScreen(Screen[None]):
         self.app.pop_screen()
 
 
-class UnmapScreen(ModalScreen[None]):
+class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
     """Confirm which ledger customer to unmap from a PSA company; Esc cancels."""
 
     DEFAULT_CSS = """

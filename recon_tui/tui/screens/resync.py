@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -15,12 +13,10 @@ from textual.widgets import Static
 from recon_tui.cache import Cache
 from recon_tui.describe import describe_resync
 from recon_tui.tui.messages import CacheChanged
-
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.base import ReconScreenMixin
 
 
-class ResyncScreen(ModalScreen[None]):
+class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
     """Runs the resync in a worker; the result stays until Escape or Enter."""
 
     BINDINGS = [
@@ -33,10 +29,6 @@ class ResyncScreen(ModalScreen[None]):
         self.number = number
         self.done = False
         self.error: str | None = None
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="resync-dialog"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,9 +27,7 @@ from recon_tui.config import (
     with_edits,
 )
 from recon_tui.tui.messages import CacheChanged
-
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.base import ReconScreenMixin
 
 LABELS = {
     ("portal", "client_admin_security_level"): "Portal security level considered client "
@@ -46,17 +43,13 @@ def field_id(section: str, key: str) -> str:
     return f"set-{section}-{key}"
 
 
-class SettingsScreen(Screen[None]):
+class SettingsScreen(ReconScreenMixin, Screen[None]):
     """ctrl+s saves; Escape leaves without saving."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings_save"),
         Binding("escape", "back", "Back", id="settings_back"),
     ]
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def target(self) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import date
-from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -21,9 +20,7 @@ from recon_tui.models import SyncRun, SyncStatus
 from recon_tui.sync import SyncBusy, SyncProgress, default_since, parse_since, plan_step_names
 from recon_tui.tui.formatting import progress_text
 from recon_tui.tui.messages import CacheChanged
-
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.base import ReconScreenMixin
 
 STATUS_MARK = {
     SyncStatus.PENDING: ("·", "dim"),
@@ -34,7 +31,7 @@ STATUS_MARK = {
 }
 
 
-class SyncScreen(ModalScreen[SyncRun | None]):
+class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
     """Enter starts the sync; Escape cancels it (nothing is written) or closes."""
 
     BINDINGS = [
@@ -53,10 +50,6 @@ class SyncScreen(ModalScreen[SyncRun | None]):
         self.step_state: list[tuple[SyncStatus, str]] = [
             (SyncStatus.PENDING, "") for _ in self.step_names]
         self.fetched = [0 for _ in self.step_names]
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sync-dialog"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -14,13 +12,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from recon_tui.cache import Cache
+from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.workflows.visibility import Action, Explanation, explain_invoice
 
-if TYPE_CHECKING:
-    from recon_tui.tui.app import ReconApp
 
-
-class WhyScreen(ModalScreen[None]):
+class WhyScreen(ReconScreenMixin, ModalScreen[None]):
     """Type an invoice number, Enter; then the offered action's key or Escape."""
 
     BINDINGS = [
@@ -33,10 +29,6 @@ class WhyScreen(ModalScreen[None]):
         self.number = number
         self.explanation: Explanation | None = None
         self.busy = False
-
-    @property
-    def recon_app(self) -> ReconApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="why-dialog"):
