@@ -19,11 +19,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
-from recon_tui.cache import Cache
+from recon_tui.cache import ApplyResult, Cache
 from recon_tui.matching import auto_mappings
 from recon_tui.models import (
     CreditKind,
@@ -33,7 +35,7 @@ from recon_tui.models import (
     PsaCompany,
     PsaInvoice,
 )
-from recon_tui.refresh import refresh_reconciliation
+from recon_tui.refresh import SyncChanges, refresh_after_sync, refresh_reconciliation
 
 WORDS = ("North", "Blue", "Atlas", "Quantum", "River", "Summit", "Pixel", "Harbor", "Cedar",
          "Falcon", "Granite", "Lumen", "Orbit", "Prairie", "Vertex", "Willow")
@@ -123,6 +125,18 @@ def main(argv: list[str] | None = None) -> int:
             auto_mappings(customers, companies, cache.mapping())))
         timed("reconcile + materialise (refresh)", lambda: refresh_reconciliation(cache))
         print(f"  peak memory after refresh: {peak_rss_mb():.0f} MB")
+
+        def daily_change() -> str:
+            """A day's sync: 500 ledger balances changed, then the refresh a sync runs."""
+            changed = [replace(i, balance=Decimal("0.00")) for i in islice(
+                cache.iter_ledger_invoices(), 0, 500 * 97, 97)]
+            ledger_result = cache.upsert_ledger_invoices(changed)
+            empty = ApplyResult()
+            return refresh_after_sync(cache, SyncChanges(
+                empty, empty, empty, empty, ledger_result, empty, empty))
+
+        mode = timed("daily sync: 500 changed invoices, refresh", daily_change)
+        print(f"  (refresh mode: {mode})")
         print(f"  cache file: {path.stat().st_size / 1e6:.0f} MB")
 
         print("screens (a fresh connection, as the app opens it)")

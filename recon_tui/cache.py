@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -336,6 +336,25 @@ class ApplyResult:
     unchanged: int = 0
     deleted: int = 0
     changes: list[Change] = field(default_factory=list)
+    #: ids of every created, updated or deleted record, and the companies or
+    #: customers they belong(ed) to, so a sync can refresh only what it touched.
+    touched: set[str] = field(default_factory=set)
+    owners: set[str] = field(default_factory=set)
+
+    def touch(self, row: Mapping[str, object] | sqlite3.Row) -> None:
+        self.touched.add(str(row["id"]))
+        owner = _owner(row)
+        if owner is not None:
+            self.owners.add(owner)
+
+    def merge(self, other: ApplyResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.changes.extend(other.changes)
+        self.touched |= other.touched
+        self.owners |= other.owners
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +446,15 @@ def _display(column: str, value: object) -> str | None:
     if column.endswith("_cents"):
         return money_str(from_cents(int(value)))  # type: ignore[arg-type]
     return str(value)
+
+
+def _owner(row: Mapping[str, object] | sqlite3.Row) -> str | None:
+    """The company or customer a record belongs to (None for companies/customers)."""
+    keys = row.keys()
+    for column in ("customer_id", "company_id"):
+        if column in keys:
+            return str(row[column])
+    return None
 
 
 def _field_name(column: str) -> str:
@@ -549,6 +577,7 @@ class Cache:
                 old = existing.get(row["id"])
                 if old is None:
                     result.created += 1
+                    result.touch(row)
                     to_write.append(row)
                     if track_created:
                         result.changes.append(Change(spec.record_type, row["id"],
@@ -561,6 +590,8 @@ class Cache:
                         to_write.append(row)
                     continue
                 result.updated += 1
+                result.touch(row)
+                result.touch(old)  # a record that moved leaves its old owner too
                 to_write.append(row)
                 for c in diffs:
                     result.changes.append(Change(
@@ -589,6 +620,7 @@ class Cache:
                     continue
                 self.conn.execute(f"DELETE FROM {spec.table} WHERE id=?", (record_id,))
                 result.deleted += 1
+                result.touch(row)
                 result.changes.append(Change(spec.record_type, record_id,
                                              str(row[spec.label_column]), "deleted"))
         return result
@@ -626,8 +658,7 @@ class Cache:
             result = self._apply(_CREDIT, map(_credit_row, live),
                                  track_created=self._has_rows(_CREDIT.table))
             gone = self._delete(_CREDIT, used_up)
-        result.deleted += gone.deleted
-        result.changes.extend(gone.changes)
+        result.merge(gone)
         return result
 
     def delete_ledger_invoices(self, ids: Iterable[str]) -> ApplyResult:
@@ -951,6 +982,9 @@ class Cache:
             "abs(diff_owing_cents) DESC, abs(diff_total_cents) DESC, invoice_date DESC, id "
             "LIMIT ? OFFSET ?", (client_key, limit, offset))
         return [_pair_row_from(r) for r in rows]
+
+    def count_pairs(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM invoice_pair").fetchone()[0]
 
     def pair_row(self, pair_id: int) -> PairRow | None:
         row = self.conn.execute("SELECT * FROM invoice_pair WHERE id=?", (pair_id,)).fetchone()

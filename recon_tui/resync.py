@@ -114,9 +114,7 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             cache.upsert_ledger_invoices(ledger_invoices),
             cache.upsert_credits(credits),
         ]
-        gone = cache.delete_ledger_invoices(vanished)
-        results[1].deleted += gone.deleted
-        results[1].changes.extend(gone.changes)
+        results[1].merge(cache.delete_ledger_invoices(vanished))
         for step, result in zip(run.steps, results, strict=True):
             step.status = SyncStatus.SUCCEEDED
             step.created, step.updated = result.created, result.updated

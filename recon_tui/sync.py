@@ -31,7 +31,7 @@ from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.matching import auto_mappings
 from recon_tui.models import SyncRun, SyncStatus, SyncStep
-from recon_tui.refresh import refresh_reconciliation
+from recon_tui.refresh import SyncChanges, refresh_after_sync
 
 
 class SyncCancelled(Exception):
@@ -257,9 +257,10 @@ def _run_full_sync(
                 results.append(result)
                 assert run.id is not None
                 cache.record_changes(run.id, f"{plan.system} {plan.name}", result.changes)
-            cache.add_mappings(auto_mappings(cache.customers().values(),
-                                             cache.companies().values(), cache.mapping()))
-            refresh_reconciliation(cache)
+            new_mappings = auto_mappings(cache.customers().values(),
+                                         cache.companies().values(), cache.mapping())
+            cache.add_mappings(new_mappings)
+            refresh_after_sync(cache, SyncChanges(*results, new_mappings))
             finished = datetime.now(UTC)
             cache.mark_synced("psa", psa.kind, finished)
             cache.mark_synced("ledger", ledger.kind, finished)

@@ -178,3 +178,59 @@ def test_resync_picks_up_a_credit_applied_in_the_ledger(cache: Cache) -> None:
     assert all(c.id != "11261" for c in cache.client_credits(["97"]))
     run = cache.sync_runs()[0]
     assert (run.kind, run.target, run.status) == ("resync", "10040", SyncStatus.SUCCEEDED)
+
+
+def test_a_daily_sync_refreshes_only_what_it_touched_and_agrees_with_a_full_refresh(
+        cache: Cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Balance changes, a new invoice, a deletion, a renamed company, a contact's
+    portal level and an applied credit: the incremental refresh after the sync
+    must leave exactly what a full recomputation would."""
+    from recon_tui.refresh import refresh_reconciliation
+
+    def snapshot() -> tuple[list, list]:
+        pairs = sorted(tuple(r)[1:] for r in cache.conn.execute("SELECT * FROM invoice_pair"))
+        rows = sorted(tuple(r) for r in cache.conn.execute("SELECT * FROM client_summary"))
+        return pairs, rows
+
+    stamp_qbo, stamp_cw = "2026-11-21T10:00:00-08:00", "2026-11-21T18:00:00Z"
+    with running_emulator() as (server, book, _plan):
+        assert sync(cache, server).status is SyncStatus.SUCCEEDED
+        [row] = cache.pairs_for_number("110273")
+        ledger = book.qbo["Invoice"][row.ledger_invoice_id]
+        ledger["Balance"], ledger["MetaData"]["LastUpdatedTime"] = Decimal("40.00"), stamp_qbo
+        psa = next(i for i in book.connectwise["invoices"].values()
+                   if i["invoiceNumber"] == "10040")
+        psa["balance"], psa["_info"]["lastUpdated"] = Decimal("100.00"), stamp_cw
+        company = next(iter(book.connectwise["companies"].values()))
+        company["name"] += " (renamed)"
+        company["_info"]["lastUpdated"] = stamp_cw
+        contact = next(c for c in book.connectwise["contacts"].values()
+                       if c["portalSecurityLevel"] < 5 and not c["inactiveFlag"])
+        contact["portalSecurityLevel"] = 6
+        contact["_info"]["lastUpdated"] = stamp_cw
+        new = dict(ledger, Id="99999", DocNumber="QB-NEW-1", Balance=Decimal("12.00"),
+                   TotalAmt=Decimal("12.00"), LinkedTxn=[])
+        book.qbo["Invoice"]["99999"] = new
+        with backend_for(server) as backend:
+            backend.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
+                                        Decimal("10.00"), str(uuid.uuid4()))
+            [gone] = cache.pairs_for_number("10005")
+            victim = book.qbo["Invoice"][gone.ledger_invoice_id]
+            backend.ledger.api.post_json(
+                "invoice", {"Id": victim["Id"], "SyncToken": victim["SyncToken"]},
+                operation="delete invoice", params={"operation": "delete", "minorversion": "75"})
+        import recon_tui.refresh as refresh_module
+
+        full_refreshes: list[object] = []
+        original = refresh_module.refresh_reconciliation
+        monkeypatch.setattr(refresh_module, "refresh_reconciliation",
+                            lambda c: full_refreshes.append(c) or original(c))
+        second = sync(cache, server)
+        monkeypatch.undo()
+    assert second.status is SyncStatus.SUCCEEDED, second.error
+    assert full_refreshes == []  # the incremental path ran
+    incremental = snapshot()
+    assert cache.pairs_for_number("QB-NEW-1")[0].status is ReconStatus.NOT_IN_PSA
+    assert cache.pairs_for_number("10005")[0].status is ReconStatus.EXPECTED_NOT_FOUND
+    refresh_reconciliation(cache)
+    assert snapshot() == incremental
