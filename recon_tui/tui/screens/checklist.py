@@ -182,10 +182,14 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
 
     BINDINGS: ClassVar = [
         Binding("escape", "back", "Back", id="checklist_back"),
-        Binding("p", "apply_api", "Apply via QuickBooks", id="checklist_apply_api"),
-        Binding("b", "applied_by_hand", "I applied it by hand", id="checklist_by_hand"),
-        Binding("v", "continue", "Continue / re-check", id="checklist_continue"),
-        Binding("x", "cancel_checklist", "Cancel checklist", id="checklist_cancel"),
+        Binding("p", "apply_api", "Apply via QBO", id="checklist_apply_api",
+                tooltip="Apply the credit through the QuickBooks API (never twice)"),
+        Binding("b", "applied_by_hand", "Done by hand", id="checklist_by_hand",
+                tooltip="I applied it by hand in QuickBooks: verify it now"),
+        Binding("v", "continue", "Re-check", id="checklist_continue",
+                tooltip="Continue where the checklist stopped, or re-run a verification"),
+        Binding("x", "cancel_checklist", "Cancel", id="checklist_cancel",
+                tooltip="Cancel this checklist (press twice)"),
     ]
 
     DEFAULT_CSS = """
