@@ -1,0 +1,45 @@
+"""The local SQLite cache: the one place SQL lives.
+
+Money is stored as integer cents, dates as ISO text, timestamps as ISO UTC text.
+Connections run in autocommit mode and every write goes through
+:meth:`Cache.transaction` (``BEGIN IMMEDIATE`` ... ``COMMIT``), so a write is
+either wholly there or not at all. WAL mode lets the TUI read while a sync
+writes from a worker thread on its own connection.
+"""
+
+from __future__ import annotations
+
+from recon_tui.cache.checklists import ChecklistQueries
+from recon_tui.cache.core import CacheCore, CacheError
+from recon_tui.cache.history import HistoryQueries
+from recon_tui.cache.mapper import MapperQueries
+from recon_tui.cache.reconciliation import ReconciliationQueries
+from recon_tui.cache.records import (
+    ApplyResult,
+    BookTotals,
+    Change,
+    PairRow,
+    SystemSyncState,
+    credit_key,
+)
+from recon_tui.cache.report import ReportQueries
+from recon_tui.cache.schema import SCHEMA_VERSION
+from recon_tui.cache.sources import SourceQueries
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ApplyResult",
+    "BookTotals",
+    "Cache",
+    "CacheError",
+    "Change",
+    "PairRow",
+    "SystemSyncState",
+    "credit_key",
+]
+
+
+class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
+            ChecklistQueries, ReportQueries, CacheCore):
+    """One connection to one cache file, with every query the app runs. Open one
+    per thread."""

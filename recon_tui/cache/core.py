@@ -1,0 +1,263 @@
+"""One connection to one cache file: lifecycle, transactions, migrations and
+the change-tracking upsert every write goes through."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self
+
+import sqlite_utils
+
+from recon_tui.cache.records import (
+    COMPANY,
+    CONTACT,
+    CREDIT,
+    CUSTOMER,
+    LEDGER_INVOICE,
+    PSA_INVOICE,
+    ApplyResult,
+    Change,
+    TableSpec,
+    column_field,
+    company_row,
+    contact_row,
+    credit_key,
+    credit_row,
+    customer_row,
+    display_value,
+    ledger_invoice_row,
+    psa_invoice_row,
+)
+from recon_tui.cache.schema import CHUNK, MIGRATIONS, SCHEMA_VERSION
+from recon_tui.models import (
+    Contact,
+    LedgerCustomer,
+    LedgerInvoice,
+    OrganizationalCredit,
+    PsaCompany,
+    PsaInvoice,
+)
+
+
+class CacheError(RuntimeError):
+    """The cache file cannot be used (corrupt, newer schema, locked)."""
+
+
+class CacheCore:
+    """One connection to one cache file. Open one per thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(f"{self.path}: not a usable cache file ({exc})") from exc
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        self._migrate()
+
+    # -- lifecycle
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing: BEGIN IMMEDIATE takes the write lock up front so two
+        writers never interleave."""
+        with self._lock:
+            if self.conn.in_transaction:
+                # Nested use becomes a savepoint so an inner failure rolls back alone.
+                name = f"sp_{id(object())}"
+                self.conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield
+                except BaseException:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
+                    raise
+                self.conn.execute(f"RELEASE {name}")
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        if "meta" not in self.db.table_names():
+            return 0
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        try:
+            current = self.schema_version
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(f"{self.path}: not a usable cache file ({exc})") from exc
+        if current > SCHEMA_VERSION:
+            raise CacheError(
+                f"{self.path}: cache schema {current} is newer than this recon-tui "
+                f"understands ({SCHEMA_VERSION}); upgrade recon-tui or use another --db"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[version - 1]:
+                    self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(version),)
+                )
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    # -- generic upsert with change tracking
+    def _apply(self, spec: TableSpec, rows: Iterable[dict], *, track_created: bool) -> ApplyResult:
+        result = ApplyResult()
+        cols = spec.columns
+        placeholders = ", ".join("?" for _ in cols)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c != "id")
+        upsert = (f"INSERT INTO {spec.table} ({', '.join(cols)}) VALUES ({placeholders}) "
+                  f"ON CONFLICT(id) DO UPDATE SET {updates}")
+        compared = [c for c in cols if c not in ("id", "updated_at")]
+        batch: list[dict] = []
+
+        def flush() -> None:
+            ids = [r["id"] for r in batch]
+            marks = ", ".join("?" for _ in ids)
+            existing = {
+                row["id"]: row
+                for row in self.conn.execute(
+                    f"SELECT * FROM {spec.table} WHERE id IN ({marks})", ids)
+            }
+            to_write = []
+            for row in batch:
+                old = existing.get(row["id"])
+                if old is None:
+                    result.created += 1
+                    result.touch(row)
+                    to_write.append(row)
+                    if track_created:
+                        result.changes.append(Change(spec.record_type, row["id"],
+                                                     str(row[spec.label_column]), "created"))
+                    continue
+                diffs = [c for c in compared if old[c] != row[c]]
+                if not diffs:
+                    result.unchanged += 1
+                    if old["updated_at"] != row["updated_at"]:
+                        to_write.append(row)
+                    continue
+                result.updated += 1
+                result.touch(row)
+                result.touch(old)  # a record that moved leaves its old owner too
+                to_write.append(row)
+                for c in diffs:
+                    result.changes.append(Change(
+                        spec.record_type, row["id"], str(row[spec.label_column]), "updated",
+                        column_field(c), display_value(c, old[c]), display_value(c, row[c])))
+            if to_write:
+                self.conn.executemany(upsert, [tuple(r[c] for c in cols) for r in to_write])
+            batch.clear()
+
+        with self.transaction():
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= CHUNK:
+                    flush()
+            if batch:
+                flush()
+        return result
+
+    def _delete(self, spec: TableSpec, ids: Iterable[str]) -> ApplyResult:
+        result = ApplyResult()
+        with self.transaction():
+            for record_id in ids:
+                row = self.conn.execute(f"SELECT * FROM {spec.table} WHERE id=?",
+                                        (record_id,)).fetchone()
+                if row is None:
+                    continue
+                self.conn.execute(f"DELETE FROM {spec.table} WHERE id=?", (record_id,))
+                result.deleted += 1
+                result.touch(row)
+                result.changes.append(Change(spec.record_type, record_id,
+                                             str(row[spec.label_column]), "deleted"))
+        return result
+
+    def _has_rows(self, table: str) -> bool:
+        return self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+
+    def upsert_companies(self, items: Iterable[PsaCompany]) -> ApplyResult:
+        return self._apply(COMPANY, map(company_row, items),
+                           track_created=self._has_rows(COMPANY.table))
+
+    def upsert_contacts(self, items: Iterable[Contact]) -> ApplyResult:
+        return self._apply(CONTACT, map(contact_row, items),
+                           track_created=self._has_rows(CONTACT.table))
+
+    def upsert_psa_invoices(self, items: Iterable[PsaInvoice]) -> ApplyResult:
+        return self._apply(PSA_INVOICE, map(psa_invoice_row, items),
+                           track_created=self._has_rows(PSA_INVOICE.table))
+
+    def upsert_customers(self, items: Iterable[LedgerCustomer]) -> ApplyResult:
+        return self._apply(CUSTOMER, map(customer_row, items),
+                           track_created=self._has_rows(CUSTOMER.table))
+
+    def upsert_ledger_invoices(self, items: Iterable[LedgerInvoice]) -> ApplyResult:
+        return self._apply(LEDGER_INVOICE, map(ledger_invoice_row, items),
+                           track_created=self._has_rows(LEDGER_INVOICE.table))
+
+    def upsert_credits(self, items: Iterable[OrganizationalCredit]) -> ApplyResult:
+        """Credits with something left are kept; used-up ones are removed, so the
+        credits panel only ever shows money still on account."""
+        items = list(items)
+        live = [c for c in items if c.amount != 0]
+        used_up = [credit_key(c.kind, c.id) for c in items if c.amount == 0]
+        with self.transaction():
+            result = self._apply(CREDIT, map(credit_row, live),
+                                 track_created=self._has_rows(CREDIT.table))
+            gone = self._delete(CREDIT, used_up)
+        result.merge(gone)
+        return result
+
+    def delete_ledger_invoices(self, ids: Iterable[str]) -> ApplyResult:
+        return self._delete(LEDGER_INVOICE, ids)
+
+    def ledger_invoice_ids(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT id FROM ledger_invoice")}
+    def _in(self, sql: str, values: Sequence[str]) -> list[sqlite3.Row]:
+        """Run ``sql`` (containing ``{marks}``) over ``values`` in chunks."""
+        rows: list[sqlite3.Row] = []
+        values = list(values)
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start:start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows.extend(self.conn.execute(sql.format(marks=marks), chunk))
+        return rows
+

@@ -1,0 +1,321 @@
+"""Records <-> rows: how each kind of record maps onto its table, and the
+result types the cache hands back."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from recon_tui.models import (
+    ClientSummary,
+    Contact,
+    CreditKind,
+    LedgerCustomer,
+    LedgerInvoice,
+    OrganizationalCredit,
+    PsaCompany,
+    PsaInvoice,
+    ReconStatus,
+)
+from recon_tui.money import from_cents, money_str, to_cents
+
+
+# --------------------------------------------------------------------------- row specs
+def iso_text(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return value.isoformat()
+
+
+def parse_date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def parse_datetime(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one kind of record maps onto one table."""
+
+    table: str
+    record_type: str
+    columns: tuple[str, ...]
+    label_column: str
+
+
+COMPANY = TableSpec(
+    "psa_company", "company",
+    ("id", "identifier", "name", "status", "deleted", "updated_at"), "name",
+)
+CONTACT = TableSpec(
+    "psa_contact", "contact",
+    ("id", "company_id", "first_name", "last_name", "email", "portal_security_level",
+     "inactive", "updated_at"), "last_name",
+)
+PSA_INVOICE = TableSpec(
+    "psa_invoice", "psa invoice",
+    ("id", "number", "company_id", "date", "due_date", "total_cents", "owing_cents", "status",
+     "ledger_invoice_id", "exported", "currency", "updated_at"), "number",
+)
+CUSTOMER = TableSpec(
+    "ledger_customer", "customer",
+    ("id", "display_name", "company_name", "active", "balance_cents", "updated_at"),
+    "display_name",
+)
+LEDGER_INVOICE = TableSpec(
+    "ledger_invoice", "ledger invoice",
+    ("id", "doc_number", "customer_id", "date", "due_date", "total_cents", "balance_cents",
+     "voided", "currency", "updated_at"), "doc_number",
+)
+CREDIT = TableSpec(
+    "ledger_credit", "credit",
+    ("id", "source_id", "kind", "customer_id", "date", "amount_cents", "total_cents",
+     "doc_number", "updated_at"), "id",
+)
+
+
+def company_row(c: PsaCompany) -> dict:
+    return {"id": c.id, "identifier": c.identifier, "name": c.name, "status": c.status,
+            "deleted": int(c.deleted), "updated_at": iso_text(c.updated_at)}
+
+
+def contact_row(c: Contact) -> dict:
+    return {"id": c.id, "company_id": c.company_id, "first_name": c.first_name,
+            "last_name": c.last_name, "email": c.email,
+            "portal_security_level": c.portal_security_level, "inactive": int(c.inactive),
+            "updated_at": iso_text(c.updated_at)}
+
+
+def psa_invoice_row(i: PsaInvoice) -> dict:
+    return {"id": i.id, "number": i.number, "company_id": i.company_id, "date": iso_text(i.date),
+            "due_date": iso_text(i.due_date), "total_cents": to_cents(i.total),
+            "owing_cents": to_cents(i.owing), "status": i.status,
+            "ledger_invoice_id": i.ledger_invoice_id, "exported": int(i.exported),
+            "currency": i.currency, "updated_at": iso_text(i.updated_at)}
+
+
+def customer_row(c: LedgerCustomer) -> dict:
+    return {"id": c.id, "display_name": c.display_name, "company_name": c.company_name,
+            "active": int(c.active), "balance_cents": to_cents(c.balance),
+            "updated_at": iso_text(c.updated_at)}
+
+
+def ledger_invoice_row(i: LedgerInvoice) -> dict:
+    return {"id": i.id, "doc_number": i.doc_number, "customer_id": i.customer_id,
+            "date": iso_text(i.date), "due_date": iso_text(i.due_date),
+            "total_cents": to_cents(i.total), "balance_cents": to_cents(i.balance),
+            "voided": int(i.voided), "currency": i.currency, "updated_at": iso_text(i.updated_at)}
+
+
+def credit_key(kind: CreditKind | str, source_id: str) -> str:
+    """Credit memos and payments have separate id spaces in the ledger."""
+    return f"{CreditKind(kind).value}:{source_id}"
+
+
+def credit_row(c: OrganizationalCredit) -> dict:
+    return {"id": credit_key(c.kind, c.id), "source_id": c.id, "kind": c.kind.value,
+            "customer_id": c.customer_id, "date": iso_text(c.date),
+            "amount_cents": to_cents(c.amount), "total_cents": to_cents(c.total),
+            "doc_number": c.doc_number, "updated_at": iso_text(c.updated_at)}
+
+
+def company_from(row: sqlite3.Row) -> PsaCompany:
+    return PsaCompany(id=row["id"], identifier=row["identifier"], name=row["name"],
+                      status=row["status"], deleted=bool(row["deleted"]),
+                      updated_at=parse_datetime(row["updated_at"]))
+
+
+def contact_from(row: sqlite3.Row) -> Contact:
+    return Contact(id=row["id"], company_id=row["company_id"], first_name=row["first_name"],
+                   last_name=row["last_name"], email=row["email"],
+                   portal_security_level=row["portal_security_level"],
+                   inactive=bool(row["inactive"]), updated_at=parse_datetime(row["updated_at"]))
+
+
+def psa_invoice_from(row: sqlite3.Row) -> PsaInvoice:
+    return PsaInvoice(id=row["id"], number=row["number"], company_id=row["company_id"],
+                      date=date.fromisoformat(row["date"]), due_date=parse_date(row["due_date"]),
+                      total=from_cents(row["total_cents"]), owing=from_cents(row["owing_cents"]),
+                      status=row["status"], ledger_invoice_id=row["ledger_invoice_id"],
+                      exported=bool(row["exported"]), currency=row["currency"],
+                      updated_at=parse_datetime(row["updated_at"]))
+
+
+def customer_from(row: sqlite3.Row) -> LedgerCustomer:
+    return LedgerCustomer(id=row["id"], display_name=row["display_name"],
+                          company_name=row["company_name"], active=bool(row["active"]),
+                          balance=from_cents(row["balance_cents"]),
+                          updated_at=parse_datetime(row["updated_at"]))
+
+
+def ledger_invoice_from(row: sqlite3.Row) -> LedgerInvoice:
+    return LedgerInvoice(id=row["id"], doc_number=row["doc_number"],
+                         customer_id=row["customer_id"], date=date.fromisoformat(row["date"]),
+                         due_date=parse_date(row["due_date"]), total=from_cents(row["total_cents"]),
+                         balance=from_cents(row["balance_cents"]), voided=bool(row["voided"]),
+                         currency=row["currency"], updated_at=parse_datetime(row["updated_at"]))
+
+
+def credit_from(row: sqlite3.Row) -> OrganizationalCredit:
+    return OrganizationalCredit(id=row["source_id"], kind=CreditKind(row["kind"]),
+                                customer_id=row["customer_id"],
+                                date=date.fromisoformat(row["date"]),
+                                amount=from_cents(row["amount_cents"]),
+                                total=from_cents(row["total_cents"]),
+                                doc_number=row["doc_number"],
+                                updated_at=parse_datetime(row["updated_at"]))
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed field of one record, as the sync history shows it."""
+
+    record_type: str
+    record_id: str
+    label: str
+    action: str  # created | updated | deleted
+    field: str | None = None
+    old: str | None = None
+    new: str | None = None
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    changes: list[Change] = field(default_factory=list)
+    #: ids of every created, updated or deleted record, and the companies or
+    #: customers they belong(ed) to, so a sync can refresh only what it touched.
+    touched: set[str] = field(default_factory=set)
+    owners: set[str] = field(default_factory=set)
+
+    def touch(self, row: Mapping[str, object] | sqlite3.Row) -> None:
+        self.touched.add(str(row["id"]))
+        owner = owner_of(row)
+        if owner is not None:
+            self.owners.add(owner)
+
+    def merge(self, other: ApplyResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.changes.extend(other.changes)
+        self.touched |= other.touched
+        self.owners |= other.owners
+
+
+@dataclass(frozen=True, slots=True)
+class BookTotals:
+    """The clients screen's header line."""
+
+    clients: int
+    psa_owing: Decimal
+    ledger_balance: Decimal
+    unapplied_credits: Decimal
+    discrepant_clients: int
+    unmapped_customers: int
+
+    @property
+    def difference(self) -> Decimal:
+        return self.ledger_balance - self.psa_owing
+
+
+@dataclass(frozen=True, slots=True)
+class PairRow:
+    """One invoice row of a client's screen, straight from the materialised pairs."""
+
+    pair_id: int
+    client_key: str
+    status: ReconStatus
+    invoice_date: date
+    psa_invoice_id: str | None
+    ledger_invoice_id: str | None
+    psa_company_id: str | None
+    ledger_customer_id: str | None
+    psa_number: str | None
+    ledger_number: str | None
+    psa_status: str | None
+    psa_total: Decimal | None
+    psa_owing: Decimal | None
+    ledger_total: Decimal | None
+    ledger_owing: Decimal | None
+    ledger_voided: bool
+    difference_total: Decimal
+    difference_owing: Decimal
+    discrepant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSyncState:
+    system: str  # "psa" | "ledger"
+    kind: str
+    last_synced_at: datetime
+
+
+def money_or_none(cents: int | None) -> Decimal | None:
+    return None if cents is None else from_cents(cents)
+
+
+def summary_from(row: sqlite3.Row) -> ClientSummary:
+    ids = tuple(i for i in row["ledger_customer_ids"].split("\x1f") if i)
+    return ClientSummary(
+        client_key=row["client_key"], name=row["name"], psa_company_id=row["psa_company_id"],
+        ledger_customer_ids=ids, ledger_name=row["ledger_name"],
+        psa_owing=from_cents(row["psa_owing_cents"]),
+        ledger_balance=from_cents(row["ledger_balance_cents"]),
+        unapplied_credits=from_cents(row["unapplied_credit_cents"]),
+        discrepant_count=row["discrepant_count"], invoice_count=row["invoice_count"],
+        mapped=bool(row["mapped"]),
+    )
+
+
+def pair_row_from(row: sqlite3.Row) -> PairRow:
+    return PairRow(
+        pair_id=row["id"], client_key=row["client_key"], status=ReconStatus(row["status"]),
+        invoice_date=date.fromisoformat(row["invoice_date"]),
+        psa_invoice_id=row["psa_invoice_id"], ledger_invoice_id=row["ledger_invoice_id"],
+        psa_company_id=row["psa_company_id"], ledger_customer_id=row["ledger_customer_id"],
+        psa_number=row["psa_number"], ledger_number=row["ledger_number"],
+        psa_status=row["psa_status"], psa_total=money_or_none(row["psa_total_cents"]),
+        psa_owing=money_or_none(row["psa_owing_cents"]),
+        ledger_total=money_or_none(row["ledger_total_cents"]),
+        ledger_owing=money_or_none(row["ledger_owing_cents"]),
+        ledger_voided=bool(row["ledger_voided"]),
+        difference_total=from_cents(row["diff_total_cents"]),
+        difference_owing=from_cents(row["diff_owing_cents"]),
+        discrepant=bool(row["discrepant"]),
+    )
+
+
+def display_value(column: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if column.endswith("_cents"):
+        return money_str(from_cents(int(value)))  # type: ignore[arg-type]
+    return str(value)
+
+
+def owner_of(row: Mapping[str, object] | sqlite3.Row) -> str | None:
+    """The company or customer a record belongs to (None for companies/customers)."""
+    keys = row.keys()
+    for column in ("customer_id", "company_id"):
+        if column in keys:
+            return str(row[column])
+    return None
+
+
+def column_field(column: str) -> str:
+    return column.removesuffix("_cents")

@@ -1,0 +1,116 @@
+"""What the reconciliation report reads, in one consistent view."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from recon_tui.models import (
+    InvoicePair,
+    LedgerInvoice,
+    PsaInvoice,
+    ReconStatus,
+)
+from recon_tui.money import from_cents
+
+
+class ReportQueries:
+    """What the reconciliation report reads, in one consistent view."""
+
+    conn: sqlite3.Connection
+
+    # -- report
+    @contextmanager
+    def report_view(self) -> Iterator[None]:
+        """One consistent view of the cache for a whole report: a deferred read
+        transaction, so every query sees the database as of the first one (WAL),
+        whatever a sync commits meanwhile. Nested use joins the open transaction."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN DEFERRED")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+
+    def _report_where(self, start: date, end: date,
+                      client_key: str | None) -> tuple[str, list[str]]:
+        where, params = "p.invoice_date BETWEEN ? AND ?", [start.isoformat(), end.isoformat()]
+        if client_key is not None:
+            where += " AND p.client_key = ?"
+            params.append(client_key)
+        return where, params
+
+    def report_pair_count(self, start: date, end: date, client_key: str | None = None) -> int:
+        """Rows of the snapshot report: materialised pairs dated in [start, end]."""
+        where, params = self._report_where(start, end, client_key)
+        return self.conn.execute(f"SELECT count(*) FROM invoice_pair p WHERE {where}",
+                                 params).fetchone()[0]
+
+    def iter_report_pairs(self, start: date, end: date, client_key: str | None = None
+                          ) -> Iterator[tuple[InvoicePair, str, str | None, str | None]]:
+        """The materialised pairs dated in [start, end] (optionally one client's) as
+        domain pairs, each with its client key, its PSA company name and its ledger
+        customer name. A side missing from the row stays None; the names fall back to
+        the client's mapped counterpart (a PSA-only row of a mapped company gets the
+        mapped ledger customers' names, a mapped customer's ledger-only row its
+        company's name). Names and currencies come from small lookups rather than
+        joins, so 200,000 rows stream in a few seconds."""
+        where, params = self._report_where(start, end, client_key)
+        companies = dict(self.conn.execute("SELECT id, name FROM psa_company").fetchall())
+        customers = dict(self.conn.execute(
+            "SELECT id, display_name FROM ledger_customer").fetchall())
+        clients = {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT client_key, name, ledger_name FROM client_summary")}
+        # Most books use one currency: only the invoices in another are looked up.
+        counts: dict[str, int] = {}
+        for table in ("psa_invoice", "ledger_invoice"):
+            for currency, n in self.conn.execute(
+                    f"SELECT currency, count(*) FROM {table} GROUP BY currency"):
+                counts[currency] = counts.get(currency, 0) + n
+        main = max(counts, key=lambda c: (counts[c], c)) if counts else "USD"
+        psa_currency = dict(self.conn.execute(
+            "SELECT id, currency FROM psa_invoice WHERE currency != ?", (main,)).fetchall())
+        ledger_currency = dict(self.conn.execute(
+            "SELECT id, currency FROM ledger_invoice WHERE currency != ?", (main,)).fetchall())
+        days: dict[str, date] = {}
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: this loop is the hot path
+        cursor.execute(
+            "SELECT status, client_key, invoice_date, psa_invoice_id, ledger_invoice_id, "
+            "psa_company_id, ledger_customer_id, psa_number, ledger_number, psa_status, "
+            "psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents, "
+            f"ledger_voided FROM invoice_pair p WHERE {where}", params)
+        expected_not_found = ReconStatus.EXPECTED_NOT_FOUND
+        for (status_text, client, day_text, psa_id, ledger_id, company_id, customer_id,
+             psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
+             ledger_owing, voided) in cursor:
+            status = ReconStatus(status_text)
+            day = days.get(day_text)
+            if day is None:
+                day = days[day_text] = date.fromisoformat(day_text)
+            psa = None
+            if psa_id is not None:
+                psa = PsaInvoice(
+                    id=psa_id, number=psa_number or "", company_id=company_id or "", date=day,
+                    total=from_cents(psa_total), owing=from_cents(psa_owing),
+                    status=psa_status or "",
+                    ledger_invoice_id=ledger_id if status is expected_not_found else None,
+                    exported=status is expected_not_found,
+                    currency=psa_currency.get(psa_id, main))
+            ledger = None
+            if ledger_total is not None:
+                ledger = LedgerInvoice(
+                    id=ledger_id or "", doc_number=ledger_number or "",
+                    customer_id=customer_id or "", date=day, total=from_cents(ledger_total),
+                    balance=from_cents(ledger_owing), voided=bool(voided),
+                    currency=ledger_currency.get(ledger_id, main))
+            client_name, client_ledger_name = clients.get(client, (None, None))
+            company = companies.get(company_id) or (
+                client_name if client.startswith("psa:") else None)
+            customer = customers.get(customer_id) or client_ledger_name or None
+            yield InvoicePair(status, psa, ledger), client, company, customer

@@ -1,0 +1,120 @@
+"""The cache schema: a version number and the migrations that reach it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+SCHEMA_VERSION = 2
+CHUNK = 500
+MAX_CHANGES_PER_RUN = 20_000
+
+
+# --------------------------------------------------------------------------- schema
+MIGRATIONS: list[Sequence[str]] = [
+    # 1: the first schema
+    (
+        """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+        """CREATE TABLE psa_company (
+            id TEXT PRIMARY KEY, identifier TEXT NOT NULL, name TEXT NOT NULL,
+            status TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, updated_at TEXT)""",
+        """CREATE TABLE psa_contact (
+            id TEXT PRIMARY KEY, company_id TEXT NOT NULL, first_name TEXT NOT NULL,
+            last_name TEXT NOT NULL, email TEXT, portal_security_level INTEGER,
+            inactive INTEGER NOT NULL DEFAULT 0, updated_at TEXT)""",
+        "CREATE INDEX idx_contact_company ON psa_contact(company_id)",
+        """CREATE TABLE psa_invoice (
+            id TEXT PRIMARY KEY, number TEXT NOT NULL, company_id TEXT NOT NULL,
+            date TEXT NOT NULL, due_date TEXT, total_cents INTEGER NOT NULL,
+            owing_cents INTEGER NOT NULL, status TEXT NOT NULL, ledger_invoice_id TEXT,
+            exported INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL, updated_at TEXT)""",
+        "CREATE INDEX idx_psa_invoice_number ON psa_invoice(number)",
+        "CREATE INDEX idx_psa_invoice_company ON psa_invoice(company_id)",
+        """CREATE TABLE ledger_customer (
+            id TEXT PRIMARY KEY, display_name TEXT NOT NULL, company_name TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1, balance_cents INTEGER NOT NULL, updated_at TEXT)""",
+        """CREATE TABLE ledger_invoice (
+            id TEXT PRIMARY KEY, doc_number TEXT NOT NULL, customer_id TEXT NOT NULL,
+            date TEXT NOT NULL, due_date TEXT, total_cents INTEGER NOT NULL,
+            balance_cents INTEGER NOT NULL, voided INTEGER NOT NULL DEFAULT 0,
+            currency TEXT NOT NULL, updated_at TEXT)""",
+        "CREATE INDEX idx_ledger_invoice_doc ON ledger_invoice(doc_number)",
+        "CREATE INDEX idx_ledger_invoice_customer ON ledger_invoice(customer_id)",
+        """CREATE TABLE ledger_credit (
+            id TEXT PRIMARY KEY, source_id TEXT NOT NULL, kind TEXT NOT NULL,
+            customer_id TEXT NOT NULL, date TEXT NOT NULL, amount_cents INTEGER NOT NULL,
+            total_cents INTEGER NOT NULL, doc_number TEXT NOT NULL, updated_at TEXT)""",
+        "CREATE INDEX idx_credit_customer ON ledger_credit(customer_id, amount_cents)",
+        """CREATE TABLE company_mapping (
+            ledger_customer_id TEXT PRIMARY KEY
+                REFERENCES ledger_customer(id) ON DELETE CASCADE,
+            psa_company_id TEXT NOT NULL REFERENCES psa_company(id),
+            method TEXT NOT NULL, created_at TEXT NOT NULL)""",
+        "CREATE INDEX idx_mapping_company ON company_mapping(psa_company_id)",
+        """CREATE TABLE invoice_pair (
+            id INTEGER PRIMARY KEY, client_key TEXT NOT NULL, status TEXT NOT NULL,
+            invoice_date TEXT NOT NULL, psa_invoice_id TEXT UNIQUE, ledger_invoice_id TEXT,
+            psa_company_id TEXT, ledger_customer_id TEXT, psa_number TEXT, ledger_number TEXT,
+            psa_status TEXT, psa_total_cents INTEGER, psa_owing_cents INTEGER,
+            ledger_total_cents INTEGER, ledger_owing_cents INTEGER, ledger_voided INTEGER,
+            diff_total_cents INTEGER NOT NULL, diff_owing_cents INTEGER NOT NULL,
+            discrepant INTEGER NOT NULL)""",
+        "CREATE INDEX idx_pair_client ON invoice_pair(client_key, discrepant)",
+        "CREATE INDEX idx_pair_ledger ON invoice_pair(ledger_invoice_id)",
+        "CREATE INDEX idx_pair_customer ON invoice_pair(ledger_customer_id)",
+        "CREATE INDEX idx_pair_psa_number ON invoice_pair(psa_number)",
+        "CREATE INDEX idx_pair_ledger_number ON invoice_pair(ledger_number)",
+        """CREATE TABLE client_summary (
+            client_key TEXT PRIMARY KEY, name TEXT NOT NULL, name_sort TEXT NOT NULL,
+            psa_company_id TEXT, ledger_customer_ids TEXT NOT NULL, ledger_name TEXT NOT NULL,
+            psa_owing_cents INTEGER NOT NULL, ledger_balance_cents INTEGER NOT NULL,
+            difference_cents INTEGER NOT NULL, abs_difference_cents INTEGER NOT NULL,
+            unapplied_credit_cents INTEGER NOT NULL, discrepant_count INTEGER NOT NULL,
+            invoice_count INTEGER NOT NULL, mapped INTEGER NOT NULL,
+            max_portal_level INTEGER, search TEXT NOT NULL)""",
+        """CREATE INDEX idx_summary_worst ON client_summary(
+            abs_difference_cents DESC, discrepant_count DESC, name_sort)""",
+        """CREATE TABLE sync_run (
+            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, since TEXT,
+            target TEXT, started_at TEXT, finished_at TEXT, error TEXT)""",
+        """CREATE TABLE sync_step (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES sync_run(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, name TEXT NOT NULL, system TEXT NOT NULL,
+            status TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,
+            deleted INTEGER NOT NULL DEFAULT 0, error TEXT)""",
+        "CREATE INDEX idx_step_run ON sync_step(run_id, position)",
+        """CREATE TABLE sync_change (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES sync_run(id) ON DELETE CASCADE,
+            step TEXT NOT NULL, record_type TEXT NOT NULL, record_id TEXT NOT NULL,
+            label TEXT NOT NULL, action TEXT NOT NULL, field TEXT, old TEXT, new TEXT)""",
+        "CREATE INDEX idx_change_run ON sync_change(run_id)",
+        """CREATE TABLE sync_state (
+            system TEXT PRIMARY KEY, kind TEXT NOT NULL, last_synced_at TEXT NOT NULL)""",
+    ),
+    # 2: credit-application checklists (seed 001) and their audit trail. No foreign key
+    # to ledger_invoice: a sync may delete an invoice, and the audit trail must stay.
+    (
+        """CREATE TABLE checklist (
+            id INTEGER PRIMARY KEY, state TEXT NOT NULL,
+            customer_id TEXT NOT NULL REFERENCES ledger_customer(id),
+            customer_name TEXT NOT NULL, credit_kind TEXT NOT NULL, credit_id TEXT NOT NULL,
+            credit_doc_number TEXT NOT NULL, credit_date TEXT NOT NULL,
+            credit_cents INTEGER NOT NULL, invoice_id TEXT, invoice_number TEXT,
+            invoice_total_cents INTEGER, invoice_balance_cents INTEGER, amount_cents INTEGER,
+            method TEXT, request_id TEXT UNIQUE, applied_at TEXT, needs_full_sync INTEGER,
+            sync_since TEXT, failed_step INTEGER, finding TEXT, note TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, closed_at TEXT,
+            CHECK (amount_cents IS NULL OR amount_cents > 0))""",
+        "CREATE INDEX idx_checklist_state ON checklist(state, updated_at)",
+        "CREATE INDEX idx_checklist_customer ON checklist(customer_id, id)",
+        "CREATE INDEX idx_checklist_credit ON checklist(credit_kind, credit_id, state)",
+        """CREATE TABLE checklist_event (
+            id INTEGER PRIMARY KEY,
+            checklist_id INTEGER NOT NULL REFERENCES checklist(id) ON DELETE CASCADE,
+            at TEXT NOT NULL, step INTEGER NOT NULL, outcome TEXT NOT NULL,
+            state TEXT NOT NULL, message TEXT NOT NULL)""",
+        "CREATE INDEX idx_checklist_event ON checklist_event(checklist_id, id)",
+    ),
+]
