@@ -51,7 +51,7 @@ from recon_tui.connectors.autotask_records import (
     invoice_from_at,
     portal_levels_from_picklist,
 )
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import ConnectorError, require_psa_settings
 from recon_tui.connectors.http import ApiClient, RateLimiter, RetryPolicy, decode_json
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 
@@ -121,23 +121,12 @@ class AutotaskConnector:
         page_size: int = MAX_RECORDS,
         rate_limiter: RateLimiter | None = None,
     ) -> None:
-        missing = [
-            name
-            for name in ("username", "secret", "integration_code")
-            if getattr(config, name) in (None, "")
-        ]
-        if config.kind != "autotask" or missing:
-            problem = (
-                f"missing {', '.join(missing)}" if missing else f"config kind is {config.kind!r}"
-            )
-            raise ConnectorError(SYSTEM, f"cannot connect: {problem} in [psa]")
+        require_psa_settings(config, "autotask", ("username", "secret", "integration_code"), SYSTEM)
         if not 1 <= page_size <= MAX_RECORDS:
             raise ValueError(f"page_size must be 1..{MAX_RECORDS}")
         self._config = config
         self.page_size = page_size
         self._levels: Mapping[int, int] | None = portal_levels
-        if isinstance(timeout, int | float):
-            timeout = httpx.Timeout(timeout)
         self.api = ApiClient(
             SYSTEM,
             config.base_url,

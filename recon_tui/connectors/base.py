@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from recon_tui.models import (
     Contact,
@@ -21,6 +21,9 @@ from recon_tui.models import (
     PsaCompany,
     PsaInvoice,
 )
+
+if TYPE_CHECKING:
+    from recon_tui.config import PsaConfig
 
 
 class ConnectorError(RuntimeError):
@@ -35,6 +38,16 @@ class ConnectorError(RuntimeError):
         self.system = system
         self.status = status
         self.code = code
+
+
+def require_psa_settings(config: PsaConfig, kind: str, names: tuple[str, ...],
+                         system: str) -> None:
+    """A connector built from a config of the wrong kind, or missing a setting,
+    fails at once with the setting's name (never its value)."""
+    missing = [name for name in names if getattr(config, name) in (None, "")]
+    if config.kind != kind or missing:
+        problem = f"missing {', '.join(missing)}" if missing else f"config kind is {config.kind!r}"
+        raise ConnectorError(system, f"cannot connect: {problem} in [psa]")
 
 
 @runtime_checkable

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import httpx
 
 from recon_tui.config import PsaConfig
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import ConnectorError, require_psa_settings
 from recon_tui.connectors.connectwise_records import (
     RecordError,
     company_from_cw,
@@ -134,22 +134,13 @@ class ConnectWiseConnector:
         timeout: httpx.Timeout | float | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        missing = [
-            name
-            for name in ("company_id", "public_key", "private_key", "client_id")
-            if getattr(config, name) in (None, "")
-        ]
-        if config.kind != "connectwise" or missing:
-            problem = (
-                f"missing {', '.join(missing)}" if missing else f"config kind is {config.kind!r}"
-            )
-            raise ConnectorError(SYSTEM, f"cannot connect: {problem} in [psa]")
+        require_psa_settings(
+            config, "connectwise", ("company_id", "public_key", "private_key", "client_id"),
+            SYSTEM)
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
         self._config = config
         self.page_size = page_size
-        if isinstance(timeout, int | float):
-            timeout = httpx.Timeout(timeout)
         self.api = ApiClient(
             SYSTEM,
             config.base_url,

@@ -152,7 +152,7 @@ class ApiClient:
         error_parser: ErrorParser = default_error_parser,
         retry: RetryPolicy | None = None,
         rate_limiter: RateLimiter | None = None,
-        timeout: httpx.Timeout | None = None,
+        timeout: httpx.Timeout | float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -166,7 +166,9 @@ class ApiClient:
         self.requests_sent = 0
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
-            timeout=timeout or httpx.Timeout(30.0, connect=10.0),
+            # A bare number is seconds for every phase; None means the defaults.
+            timeout=(httpx.Timeout(timeout) if isinstance(timeout, int | float)
+                     else timeout or httpx.Timeout(30.0, connect=10.0)),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
             follow_redirects=False,

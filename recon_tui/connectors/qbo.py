@@ -161,8 +161,6 @@ class QboConnector:
         self.token_store = token_store
         self._state: TokenState | None = None
         self._lock = threading.RLock()
-        if isinstance(timeout, int | float):
-            timeout = httpx.Timeout(timeout)  # seconds
         limiter = rate_limiter or shared_rate_limiter(config.base_url, config.realm_id)
         realm = urllib.parse.quote(config.realm_id, safe="")
         self.api = ApiClient(
