@@ -606,26 +606,14 @@ class _Refused(Exception):
 
 
 def _money(value: Any, what: str) -> Decimal:
+    invalid = _Refused(_fault(400, "Request has invalid or unsupported property",
+                              f"Property Name:{what} has an invalid value", "2010"))
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-        raise _Refused(
-            _fault(
-                400,
-                "Request has invalid or unsupported property",
-                f"Property Name:{what} has an invalid value",
-                "2010",
-            )
-        )
+        raise invalid
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise _Refused(
-            _fault(
-                400,
-                "Request has invalid or unsupported property",
-                f"Property Name:{what} has an invalid value",
-                "2010",
-            )
-        ) from None
+        raise invalid from None
     if not amount.is_finite() or amount < 0:
         raise _Refused(_business(f"{what} must be zero or more"))
     return amount
