@@ -85,14 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="rebuild the demo cache from the bundled sample data")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sync = sub.add_parser("sync", help="full sync from a date (PSA first, then the ledger)",
-                          description="Full sync into the cache: PSA companies, contacts and "
-                          "invoices first, then ledger customers, invoices, credits and "
-                          "deletions. All steps are written together or not at all.")
+    sync = sub.add_parser("sync", help="sync both systems (PSA first, then the ledger)",
+                          description="Sync into the cache: PSA companies, contacts, invoices "
+                          "and credit memos, their export status and deletions first, then "
+                          "ledger customers, invoices, credit memos, payments and deletions. "
+                          "The first sync of a cache reads everything, whatever its date; "
+                          "later ones read what changed since the last. All steps are "
+                          "written together or not at all.")
     _common(sync, suppress=True)
-    sync.add_argument("--since", metavar="YYYY-MM-DD",
-                      help="invoices and credits changed since this date (default: the last "
-                      "successful sync's start minus a day, else [sync] default_since)")
+    when = sync.add_mutually_exclusive_group()
+    when.add_argument("--since", metavar="YYYY-MM-DD",
+                      help="look again at what changed since this date (default: since the "
+                      "last sync that left the cache complete, minus a day)")
+    when.add_argument("--full", action="store_true",
+                      help="reload everything, whatever its date (also the default for the "
+                      "first sync of a cache)")
 
     resync = sub.add_parser("resync", help="refetch one invoice from both systems",
                             description="Refetch one invoice (PSA number or ledger doc "
@@ -197,7 +204,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise CliError(f"--since: {exc}") from exc
         else:
-            since = default_since(cache, config.sync.default_since)
+            since = None if args.full else default_since(cache)
         backend = _backend(config, demo)
         tty = sys.stderr.isatty()
 
@@ -220,7 +227,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 sys.stderr.write("\r\x1b[2K")
         if run.status is not SyncStatus.SUCCEEDED:
             raise CliError(f"sync #{run.id} {run.status.value}: {run.error}", status=1)
-        print(_summary(run, time.monotonic() - started) + f" (since {since.isoformat()})")
+        scope = f"since {since.isoformat()}" if since else "everything, whatever its date"
+        print(_summary(run, time.monotonic() - started) + f" ({scope})")
         return 0
     finally:
         cache.close()

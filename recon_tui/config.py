@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_QBO_BASE_URL",
     "DEFAULT_QBO_TOKEN_URL",
     "EDITABLE_KEYS",
+    "INVOICE_NUMBERINGS",
     "LEDGER_KINDS",
     "MASK",
     "PSA_KINDS",
@@ -74,7 +75,10 @@ DEFAULT_QBO_BASE_URL = "https://quickbooks.api.intuit.com"
 DEFAULT_QBO_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 # Intuit stopped serving minor versions 1-74 on 2025-08-01; 75 is the floor.
 DEFAULT_MINOR_VERSION = 75
-DEFAULT_PORTAL_LEVEL = 5
+# ConnectBooster's default "Portal Security Level Considered Client Admin".
+DEFAULT_PORTAL_LEVEL = 6
+#: Autotask invoice numbering as the accounting integration wrote it to QBO.
+INVOICE_NUMBERINGS: tuple[str, ...] = ("number", "id")
 
 LedgerKind = Literal["qbo"]
 PsaKind = Literal["connectwise", "autotask"]
@@ -241,10 +245,6 @@ class Secret:
 # --------------------------------------------------------------------------- sections
 
 
-def _start_of_year() -> date:
-    return date(date.today().year, 1, 1)
-
-
 @dataclass(frozen=True)
 class LedgerConfig:
     """QuickBooks Online credentials.
@@ -277,6 +277,10 @@ class PsaConfig:
     username: str | None = None
     secret: Secret | None = None
     integration_code: Secret | None = None
+    #: Autotask: which Autotask field the QBO DocNumber carries ("number" or "id").
+    invoice_numbering: str | None = None
+    #: ConnectWise: caption of an invoice custom field holding the QBO invoice id.
+    ledger_link_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -288,9 +292,11 @@ class PortalConfig:
 
 @dataclass(frozen=True)
 class SyncConfig:
-    """Sync defaults: the first sync pulls records changed since ``default_since``."""
+    """Sync settings. ``default_since`` is accepted so older files still load, but
+    no longer used: the first sync of a cache reads every record whatever its date
+    (a dated first sync missed last year's unpaid invoices)."""
 
-    default_since: date = field(default_factory=_start_of_year)
+    default_since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -348,6 +354,8 @@ _SCHEMA: dict[str, dict[str, _Spec]] = {
         "username": _Spec("str", "autotask"),
         "secret": _Spec("secret", "autotask"),
         "integration_code": _Spec("secret", "autotask"),
+        "invoice_numbering": _Spec("choice", "autotask"),
+        "ledger_link_field": _Spec("str", "connectwise"),
     },
     "portal": {"client_admin_security_level": _Spec("int")},
     "sync": {"default_since": _Spec("date")},
@@ -652,6 +660,12 @@ class _Parser:
                 f'expected a URL ending in "{suffix}" (like {example}), got {_quote(base_url)}',
             )
             complete = False
+        numbering = values.get("invoice_numbering")
+        if numbering is not None and numbering not in INVOICE_NUMBERINGS:
+            options = " or ".join(f'"{n}"' for n in INVOICE_NUMBERINGS)
+            self.fail(_key("psa", "invoice_numbering"),
+                      f"expected {options}, got {_quote(numbering)}")
+            complete = False
         client_id = values.get("client_id")
         if client_id is not None and not _is_guid(client_id):
             self.fail(
@@ -776,7 +790,8 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         if section is not None:
             out[name] = _section_dict(section, lambda s: s.stored_form())
     out["portal"] = {"client_admin_security_level": config.portal.client_admin_security_level}
-    out["sync"] = {"default_since": config.sync.default_since}
+    if config.sync.default_since is not None:
+        out["sync"] = {"default_since": config.sync.default_since}
     return out
 
 
@@ -832,7 +847,6 @@ def redacted_summary(config: Config) -> dict[str, dict[str, str]]:
     summary["portal"] = {
         "client_admin_security_level": str(config.portal.client_admin_security_level)
     }
-    summary["sync"] = {"default_since": config.sync.default_since.isoformat()}
     return summary
 
 
@@ -863,7 +877,6 @@ def unresolved_secrets(
 #: What the settings screen may edit, per section; secrets are never editable there.
 EDITABLE_KEYS: dict[str, tuple[str, ...]] = {
     "portal": ("client_admin_security_level",),
-    "sync": ("default_since",),
     "ledger": ("base_url", "token_url", "realm_id", "client_id", "minor_version"),
     "psa": ("base_url", "company_id", "public_key", "client_id", "username"),
 }
@@ -897,7 +910,7 @@ def with_edits(config: Config, edits: Mapping[str, Mapping[str, str]]) -> Config
                     doc[section][key] = int(text)
                 except ValueError:
                     doc[section][key] = text  # the parser reports the wrong type
-            elif text == "" and key not in ("default_since", "client_admin_security_level"):
+            elif text == "" and key != "client_admin_security_level":
                 doc[section].pop(key, None)
             else:
                 doc[section][key] = text

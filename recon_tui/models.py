@@ -16,10 +16,23 @@ from enum import StrEnum
 from recon_tui.money import ZERO
 
 
+class DocKind(StrEnum):
+    """What a billing document is. Both systems keep credit memos beside invoices
+    (ConnectWise: a ``finance/invoices`` record of type ``CreditMemo``; QBO: a
+    ``CreditMemo`` entity); they pair with each other, never with an invoice."""
+
+    INVOICE = "invoice"
+    CREDIT_MEMO = "credit memo"
+
+
 # --------------------------------------------------------------------------- PSA side
 @dataclass(frozen=True, slots=True)
 class PsaCompany:
-    """A client company in the PSA (ConnectWise company, Autotask company)."""
+    """A client company in the PSA (ConnectWise company, Autotask company).
+
+    ``portal_active`` is the company-wide portal switch (Autotask
+    ``Companies.isClientPortalActive``): off, nobody at the company can log in.
+    """
 
     id: str
     identifier: str
@@ -27,11 +40,14 @@ class PsaCompany:
     status: str = "Active"
     deleted: bool = False
     updated_at: datetime | None = None
+    portal_active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A PSA contact; its portal security level decides whether it can see invoices."""
+    """A PSA contact; its portal security level decides whether it can see invoices,
+    unless the contact is inactive or its portal login is disabled (ConnectWise
+    ``disablePortalLoginFlag``)."""
 
     id: str
     company_id: str
@@ -41,6 +57,7 @@ class Contact:
     email: str | None = None
     inactive: bool = False
     updated_at: datetime | None = None
+    portal_login_disabled: bool = False
 
     @property
     def full_name(self) -> str:
@@ -49,11 +66,18 @@ class Contact:
 
 @dataclass(frozen=True, slots=True)
 class PsaInvoice:
-    """An invoice as billed in the PSA, with the balance the PSA last knew.
+    """An invoice (or a credit memo, by ``kind``) as billed in the PSA, with the
+    balance the PSA last knew.
 
-    ``ledger_invoice_id`` is the ledger invoice this one was exported to, when the
-    integration recorded the link; ``exported`` says the PSA believes it went to the
-    ledger (ConnectWise: it sits in a GL batch) even when no id was recorded.
+    ``ledger_invoice_id`` is the ledger document this one is known to be linked
+    to: the optional custom field an integration fills in, else the link the
+    cache remembers from an earlier pairing by number. ``exported`` says the PSA
+    believes it went to the ledger (ConnectWise: not listed among the accounting
+    interface's unposted invoices; Autotask: ``webServiceDate`` set); it explains
+    a missing ledger copy but never decides a status.
+
+    A credit memo's ``total`` and ``owing`` are the credit and what is left of it,
+    as positive amounts (ConnectWise sends them negative).
     """
 
     id: str
@@ -68,6 +92,7 @@ class PsaInvoice:
     exported: bool = False
     currency: str = "USD"
     updated_at: datetime | None = None
+    kind: DocKind = DocKind.INVOICE
 
 
 # --------------------------------------------------------------------------- ledger side
@@ -85,7 +110,9 @@ class LedgerCustomer:
 
 @dataclass(frozen=True, slots=True)
 class LedgerInvoice:
-    """An invoice in the ledger: its balance is the real one."""
+    """An invoice in the ledger: its balance is the real one. With ``kind`` credit
+    memo it is a QBO CreditMemo: ``total`` its TotalAmt, ``balance`` its
+    RemainingCredit."""
 
     id: str
     doc_number: str
@@ -97,6 +124,7 @@ class LedgerInvoice:
     voided: bool = False
     currency: str = "USD"
     updated_at: datetime | None = None
+    kind: DocKind = DocKind.INVOICE
 
 
 class CreditKind(StrEnum):
@@ -123,6 +151,13 @@ class OrganizationalCredit:
     @property
     def source(self) -> str:
         return "Credit memo" if self.kind is CreditKind.CREDIT_MEMO else "Unapplied payment"
+
+    @classmethod
+    def from_credit_memo(cls, memo: LedgerInvoice) -> OrganizationalCredit:
+        """A ledger credit memo's remaining credit as money on account."""
+        return cls(id=memo.id, kind=CreditKind.CREDIT_MEMO, customer_id=memo.customer_id,
+                   date=memo.date, amount=memo.balance, total=memo.total,
+                   doc_number=memo.doc_number, updated_at=memo.updated_at)
 
 
 # --------------------------------------------------------------------------- mapping
@@ -204,6 +239,12 @@ class InvoicePair:
             return self.psa.date
         assert self.ledger is not None
         return self.ledger.date
+
+    @property
+    def kind(self) -> DocKind:
+        side = self.psa if self.psa is not None else self.ledger
+        assert side is not None, "an InvoicePair has at least one side"
+        return side.kind
 
 
 @dataclass(frozen=True, slots=True)

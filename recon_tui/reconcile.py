@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from recon_tui.models import (
     ClientSummary,
+    DocKind,
     InvoicePair,
     LedgerCustomer,
     LedgerInvoice,
@@ -38,6 +39,7 @@ __all__ = [
     "difference_rows",
     "filter_period",
     "natural_key",
+    "pair_documents",
     "pair_invoices",
     "pair_sort_key",
     "report_totals",
@@ -91,9 +93,11 @@ def _psa_claim_key(inv: PsaInvoice) -> tuple[NaturalKey, NaturalKey]:
     return natural_key(inv.number), natural_key(inv.id)
 
 
-def _unmatched_status(psa: PsaInvoice) -> ReconStatus:
-    """No ledger invoice found: vanished if the PSA says it was exported, else never sent."""
-    return ReconStatus.EXPECTED_NOT_FOUND if psa.exported else ReconStatus.NOT_IN_LEDGER
+def _unmatched_status(psa: PsaInvoice, linked: bool) -> ReconStatus:
+    """No ledger copy found: one it was linked to has vanished (Expected but not
+    Found), or it never reached the ledger (Not in Ledger). Whether the PSA thinks
+    it exported the invoice explains a row but never decides it: only a link does."""
+    return ReconStatus.EXPECTED_NOT_FOUND if linked else ReconStatus.NOT_IN_LEDGER
 
 
 # --------------------------------------------------------------------------- pairing
@@ -102,10 +106,15 @@ def pair_invoices(
 ) -> list[InvoicePair]:
     """Pair every PSA invoice and every ledger invoice into exactly one row.
 
-    A recorded link (``ledger_invoice_id``) is trusted over the invoice number: the
-    integration wrote it, while numbers can collide. A link to an id the ledger no
-    longer has means the ledger copy vanished (EXPECTED_NOT_FOUND); so does an
-    ``exported`` invoice that no ledger invoice matches by number.
+    Real integrations pair by number (ConnectWise ``invoiceNumber`` = QBO
+    ``DocNumber``) and remember the pairs they made; ``ledger_invoice_id`` is such
+    a link (remembered by the cache, or written by an integration into a custom
+    field). A link is trusted over the number, so a renumbered ledger invoice
+    stays paired. A PSA invoice whose linked ledger invoice is gone falls back to
+    its number (the invoice may have been re-exported); only when that finds
+    nothing too is it Expected but not Found.
+
+    Call it with documents of one kind (invoices, or credit memos).
 
     Linear apart from the final sort: claims only compete inside a group (same
     linked id, or same number), so only groups with a collision get sorted, by PSA
@@ -120,12 +129,11 @@ def pair_invoices(
         ledger_by_id.setdefault(inv.id, index)
     claimed = [False] * len(ledger_list)
 
-    # Group claimants by linked id and by number. Most groups hold one invoice, so a
-    # list is only allocated on a collision (keeps 200k-row books quick).
+    # Group claimants by linked id. Most groups hold one invoice, so a list is only
+    # allocated on a collision (keeps 200k-row books quick).
     link_first: dict[str, PsaInvoice] = {}
     link_more: dict[str, list[PsaInvoice]] = {}
-    number_first: dict[str, PsaInvoice] = {}
-    number_more: dict[str, list[PsaInvoice]] = {}
+    by_number: list[PsaInvoice] = []
     pairs: list[InvoicePair] = []
     for psa in psa_invoices:
         if link := psa.ledger_invoice_id:
@@ -133,28 +141,36 @@ def pair_invoices(
                 link_more.setdefault(link, []).append(psa)
             else:
                 link_first[link] = psa
-        elif number := psa.number.strip():
-            if number in number_first:
-                number_more.setdefault(number, []).append(psa)
-            else:
-                number_first[number] = psa
-        else:  # nothing to match on
-            pairs.append(InvoicePair(_unmatched_status(psa), psa=psa))
+        else:
+            by_number.append(psa)
 
-    # Pass 1: recorded links; first claimant wins, the rest lost their ledger copy.
+    # Pass 1: links; the first claimant wins, the rest (and a link whose target is
+    # gone) try their numbers.
     for link, psa in link_first.items():
         winner = psa
         if link in link_more:
             winner, *losers = sorted([psa, *link_more[link]], key=_psa_claim_key)
-            pairs.extend(InvoicePair(ReconStatus.EXPECTED_NOT_FOUND, psa=lost) for lost in losers)
+            by_number.extend(losers)
         index = ledger_by_id.get(link)
         if index is None:
-            pairs.append(InvoicePair(ReconStatus.EXPECTED_NOT_FOUND, psa=winner))
+            by_number.append(winner)
         else:
             claimed[index] = True
             pairs.append(InvoicePair(ReconStatus.MATCHED, psa=winner, ledger=ledger_list[index]))
 
     # Pass 2: invoice number == ledger DocNumber among unclaimed, lowest ledger id first.
+    number_first: dict[str, PsaInvoice] = {}
+    number_more: dict[str, list[PsaInvoice]] = {}
+    for psa in by_number:
+        if number := psa.number.strip():
+            if number in number_first:
+                number_more.setdefault(number, []).append(psa)
+            else:
+                number_first[number] = psa
+        else:  # nothing to match on
+            pairs.append(InvoicePair(_unmatched_status(psa, bool(psa.ledger_invoice_id)),
+                                     psa=psa))
+
     doc_first: dict[str, int] = {}
     doc_more: dict[str, list[int]] = {}
     for index, inv in enumerate(ledger_list):
@@ -184,7 +200,8 @@ def pair_invoices(
                     InvoicePair(ReconStatus.MATCHED, psa=claimant, ledger=ledger_list[index])
                 )
             else:
-                pairs.append(InvoicePair(_unmatched_status(claimant), psa=claimant))
+                status = _unmatched_status(claimant, bool(claimant.ledger_invoice_id))
+                pairs.append(InvoicePair(status, psa=claimant))
 
     # Whatever the PSA never claimed exists only in the ledger.
     pairs.extend(
@@ -194,6 +211,23 @@ def pair_invoices(
     )
 
     pairs.sort(key=pair_sort_key)
+    return pairs
+
+
+def pair_documents(
+    psa_documents: Iterable[PsaInvoice], ledger_documents: Iterable[LedgerInvoice]
+) -> list[InvoicePair]:
+    """Pair invoices with invoices and credit memos with credit memos: every
+    document of either side in exactly one row, invoices first."""
+    psa_by_kind: dict[DocKind, list[PsaInvoice]] = {kind: [] for kind in DocKind}
+    ledger_by_kind: dict[DocKind, list[LedgerInvoice]] = {kind: [] for kind in DocKind}
+    for psa in psa_documents:
+        psa_by_kind[psa.kind].append(psa)
+    for ledger in ledger_documents:
+        ledger_by_kind[ledger.kind].append(ledger)
+    pairs: list[InvoicePair] = []
+    for kind in DocKind:
+        pairs.extend(pair_invoices(psa_by_kind[kind], ledger_by_kind[kind]))
     return pairs
 
 
@@ -240,14 +274,17 @@ def rollup_clients(
 
     A mapped ledger customer's rows and credits count under its PSA company (that is
     the point of mapping); an unmapped customer stays a client of its own so its
-    money is never hidden. Sums here equal the sums over the pairs.
+    money is never hidden. Balances and the invoice count sum the invoice rows (a
+    credit memo's remaining credit is money on account, shown with the credits);
+    a discrepant credit-memo row still counts as a discrepancy.
     """
     accs: dict[str, _Acc] = defaultdict(_Acc)
     for pair in pairs:
         acc = accs[client_key_for(pair, mapping)]
-        acc.psa_owing += pair.psa_owing
-        acc.ledger_balance += pair.ledger_owing
-        acc.invoices += 1
+        if pair.kind is DocKind.INVOICE:
+            acc.psa_owing += pair.psa_owing
+            acc.ledger_balance += pair.ledger_owing
+            acc.invoices += 1
         if pair.discrepant:
             acc.discrepant += 1
 

@@ -1,25 +1,34 @@
 """Keep the materialised reconciliation in the cache true.
 
 The screens read pre-computed pairs and per-client summaries so they open
-instantly on a big book. After a full sync everything is recomputed; after a
-single-invoice resync or a mapping change only the rows involved are, so those
-stay instant at 200,000 invoices too. Either way the pure engine in
-``reconcile`` does the computing and the cache does the storing.
+instantly on a big book. After a first load or a big change everything is
+recomputed; after a daily sync, a single-invoice resync or a mapping change
+only the rows involved are, so those stay instant at 200,000 invoices too.
+Either way the pure engine in ``reconcile`` does the computing and the cache
+does the storing, and both paths give the same rows (a property test holds
+them to it). Every pair a refresh confirms is remembered as a link.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from recon_tui.cache import ApplyResult, Cache
-from recon_tui.models import ClientSummary, CompanyMapping
-from recon_tui.reconcile import client_key_for, pair_invoices, rollup_clients
+from recon_tui.models import (
+    ClientSummary,
+    CompanyMapping,
+    DocKind,
+    InvoicePair,
+    LedgerInvoice,
+    PsaInvoice,
+)
+from recon_tui.reconcile import client_key_for, pair_documents, pair_invoices, rollup_clients
 
 
 def refresh_reconciliation(cache: Cache) -> int:
-    """Re-pair every invoice and rebuild every client row; returns the pair count."""
-    pairs = pair_invoices(cache.iter_psa_invoices(), cache.iter_ledger_invoices())
+    """Re-pair every document and rebuild every client row; returns the pair count."""
+    pairs = pair_documents(cache.iter_psa_invoices(), cache.iter_ledger_documents())
     mapping = cache.mapping()
     keyed = [(client_key_for(pair, mapping), pair) for pair in pairs]
     summaries = rollup_clients(
@@ -29,53 +38,88 @@ def refresh_reconciliation(cache: Cache) -> int:
         mapping=mapping,
         credits=cache.credits(),
     )
-    cache.replace_reconciliation(keyed, summaries)
+    with cache.transaction():
+        cache.replace_reconciliation(keyed, summaries)
+        cache.remember_links(pairs)
     return len(keyed)
+
+
+@dataclass(slots=True)
+class _Closure:
+    """The documents of one kind connected to a starting set."""
+
+    psa: dict[str, PsaInvoice] = field(default_factory=dict)
+    ledger: dict[str, LedgerInvoice] = field(default_factory=dict)
+    psa_ids: set[str] = field(default_factory=set)
+    ledger_ids: set[str] = field(default_factory=set)
+
+
+def _close(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Iterable[str],
+           numbers: Iterable[str]) -> _Closure:
+    """Everything that can compete with these documents for a pair.
+
+    Pairing relates documents through links (custom field or remembered) and
+    numbers, and the stored rows relate whatever they paired last time; the set
+    closed under all three pairs exactly as it would in a full refresh, and
+    re-pairing it drops no stored row's other side (a deleted or renumbered
+    ledger invoice used to take its PSA invoice out of the reconciliation).
+    """
+    found = _Closure()
+    psa_set, ledger_set, number_set = set(psa_ids), set(ledger_ids), set(numbers)
+    while True:
+        partner_psa, partner_ledger = cache.pair_partners(
+            kind, psa_ids=sorted(psa_set), ledger_ids=sorted(ledger_set))
+        for invoice in cache.psa_documents_related(
+                kind, ids=sorted(psa_set | partner_psa), numbers=sorted(number_set),
+                ledger_ids=sorted(ledger_set)):
+            found.psa[invoice.id] = invoice
+        for invoice in cache.ledger_documents_related(
+                kind, ids=sorted(ledger_set | partner_ledger), numbers=sorted(number_set)):
+            found.ledger[invoice.id] = invoice
+        grown_psa = (set(found.psa) | partner_psa) - psa_set
+        grown_ledger = ({i.ledger_invoice_id for i in found.psa.values() if i.ledger_invoice_id}
+                        | set(found.ledger) | partner_ledger) - ledger_set
+        grown_numbers = ({i.number for i in found.psa.values()}
+                         | {i.doc_number for i in found.ledger.values()}) - number_set
+        if not (grown_psa or grown_ledger or grown_numbers):
+            break
+        psa_set |= grown_psa
+        ledger_set |= grown_ledger
+        number_set |= grown_numbers
+    found.psa_ids, found.ledger_ids = psa_set, ledger_set
+    return found
+
+
+def _repair(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Iterable[str],
+            numbers: Iterable[str], customer_ids: Iterable[str]) -> set[str]:
+    """Re-pair the documents of ``kind`` connected to these ids and numbers and
+    remember the links; returns the client keys whose rows changed (their
+    summaries still need a re-roll)."""
+    closure = _close(cache, kind, psa_ids, ledger_ids, numbers)
+    before = cache.pair_client_keys(kind, psa_ids=sorted(closure.psa_ids),
+                                    ledger_ids=sorted(closure.ledger_ids))
+    pairs = pair_invoices(closure.psa.values(), closure.ledger.values())
+    company_ids = {i.company_id for i in closure.psa.values()}
+    ledger_customer_ids = {i.customer_id for i in closure.ledger.values()} | set(customer_ids)
+    mapping = cache.mapping_for_customers(sorted(ledger_customer_ids))
+    keyed = [(client_key_for(pair, mapping), pair) for pair in pairs]
+    with cache.transaction():
+        cache.replace_pairs_for(kind, sorted(closure.psa_ids), sorted(closure.ledger_ids), keyed)
+        cache.remember_links(pairs)
+    return before | {key for key, _ in keyed} | {
+        f"psa:{mapping[c]}" if c in mapping else f"ledger:{c}" for c in ledger_customer_ids
+    } | {f"psa:{c}" for c in company_ids}
 
 
 def refresh_invoices(cache: Cache, *, psa_ids: Iterable[str] = (),
                      ledger_ids: Iterable[str] = (), numbers: Iterable[str] = (),
-                     customer_ids: Iterable[str] = ()) -> set[str]:
-    """Re-pair just the invoices connected to these ids and numbers, then re-roll
-    the clients they touch; returns those client keys.
-
-    Pairing only relates invoices through ledger-id links and numbers, so the set
-    closed under those two relations pairs exactly as it would in a full refresh.
-    """
-    psa_set: set[str] = set(psa_ids)
-    ledger_set: set[str] = set(ledger_ids)
-    number_set: set[str] = set(numbers)
-    psa_found: dict = {}
-    ledger_found: dict = {}
-    while True:
-        for invoice in cache.psa_invoices_related(ids=sorted(psa_set), numbers=sorted(number_set),
-                                                  ledger_ids=sorted(ledger_set)):
-            psa_found[invoice.id] = invoice
-        for invoice in cache.ledger_invoices_related(ids=sorted(ledger_set),
-                                                     numbers=sorted(number_set)):
-            ledger_found[invoice.id] = invoice
-        grown_psa = set(psa_found) - psa_set
-        grown_numbers = ({i.number for i in psa_found.values()}
-                         | {i.doc_number for i in ledger_found.values()}) - number_set
-        grown_ledger = ({i.ledger_invoice_id for i in psa_found.values()
-                         if i.ledger_invoice_id} | set(ledger_found)) - ledger_set
-        if not (grown_psa or grown_numbers or grown_ledger):
-            break
-        psa_set |= grown_psa
-        number_set |= grown_numbers
-        ledger_set |= grown_ledger
-
-    before = cache.pair_client_keys(psa_ids=sorted(psa_set), ledger_ids=sorted(ledger_set))
-    pairs = pair_invoices(psa_found.values(), ledger_found.values())
-    company_ids = {i.company_id for i in psa_found.values()}
-    ledger_customer_ids = {i.customer_id for i in ledger_found.values()} | set(customer_ids)
-    mapping = cache.mapping_for_customers(sorted(ledger_customer_ids))
-    keyed = [(client_key_for(pair, mapping), pair) for pair in pairs]
-    cache.replace_pairs_for(sorted(psa_set), sorted(ledger_set), keyed)
-    touched = before | {key for key, _ in keyed} | {
-        f"psa:{mapping[c]}" if c in mapping else f"ledger:{c}" for c in ledger_customer_ids
-    } | {f"psa:{c}" for c in company_ids}
-    refresh_clients(cache, sorted(touched))
+                     customer_ids: Iterable[str] = (),
+                     kind: DocKind = DocKind.INVOICE) -> set[str]:
+    """Re-pair just the documents of ``kind`` connected to these ids and numbers,
+    then re-roll the clients they touch; returns those client keys."""
+    with cache.transaction():
+        touched = _repair(cache, kind, psa_ids, ledger_ids, numbers, customer_ids)
+        refresh_clients(cache, sorted(touched))
     return touched
 
 
@@ -83,7 +127,8 @@ def refresh_clients(cache: Cache, client_keys: Sequence[str]) -> list[ClientSumm
     """Recompute the summary rows of these clients from their stored pairs."""
     if not client_keys:
         return []
-    pairs = [pair for key in client_keys for pair in cache.client_invoice_pairs(key)]
+    pairs: list[InvoicePair] = [pair for key in client_keys
+                                for pair in cache.client_invoice_pairs(key)]
     company_ids = [k.partition(":")[2] for k in client_keys if k.startswith("psa:")]
     mapping = cache.mapping_for_companies(company_ids)
     loose_customers = [k.partition(":")[2] for k in client_keys if k.startswith("ledger:")]
@@ -106,33 +151,34 @@ def refresh_clients(cache: Cache, client_keys: Sequence[str]) -> list[ClientSumm
     return summaries
 
 
-#: Above this many touched invoices a sync recomputes everything (it is then
+#: Above this many touched documents a sync recomputes everything (it is then
 #: cheaper than many small re-pairs).
 INCREMENTAL_LIMIT = 5_000
 
 
 @dataclass(frozen=True, slots=True)
 class SyncChanges:
-    """What a sync wrote, step by step, as the refresh needs it."""
+    """What a sync wrote, as the refresh needs it: the PSA documents (one id space
+    for invoices and credit memos) and the ledger documents of each kind it
+    created, changed or deleted, the master data, and new mappings."""
 
     companies: ApplyResult
     contacts: ApplyResult
-    psa_invoices: ApplyResult
     customers: ApplyResult
-    ledger_invoices: ApplyResult
     credits: ApplyResult
-    deleted_invoices: ApplyResult
+    psa_documents: set[str]
+    ledger_documents: dict[DocKind, set[str]]
     new_mappings: Sequence[CompanyMapping] = ()
 
 
-def refresh_after_sync(cache: Cache, changes: SyncChanges) -> str:
+def refresh_after_sync(cache: Cache, changes: SyncChanges, *, full: bool = False) -> str:
     """Bring the materialised reconciliation up to date after a sync: only the
     rows the sync touched when it touched few (a daily sync of a 200,000-invoice
-    book), everything on a first load or a big change. Returns "full" or
-    "incremental"."""
-    invoices = (changes.psa_invoices.touched | changes.ledger_invoices.touched
-                | changes.deleted_invoices.touched)
-    if len(invoices) > INCREMENTAL_LIMIT or cache.count_pairs() == 0:
+    book), everything on a first load, a complete reload or a big change.
+    Returns "full" or "incremental"."""
+    touched = len(changes.psa_documents) + sum(
+        len(ids) for ids in changes.ledger_documents.values())
+    if full or touched > INCREMENTAL_LIMIT or cache.count_pairs() == 0:
         refresh_reconciliation(cache)
         return "full"
     for mapping in changes.new_mappings:
@@ -140,16 +186,17 @@ def refresh_after_sync(cache: Cache, changes: SyncChanges) -> str:
                                      f"psa:{mapping.psa_company_id}")
     customers = (changes.customers.touched | changes.credits.owners
                  | {m.ledger_customer_id for m in changes.new_mappings})
-    done = refresh_invoices(
-        cache,
-        psa_ids=sorted(changes.psa_invoices.touched),
-        ledger_ids=sorted(changes.ledger_invoices.touched | changes.deleted_invoices.touched),
-        customer_ids=sorted(customers),
-    )
+    # Every kind is re-paired before any client is re-rolled: a client's roll-up
+    # reads all its rows, and a stale row of another kind must not be among them.
+    keys: set[str] = set()
+    for kind in DocKind:
+        keys |= _repair(cache, kind, sorted(changes.psa_documents),
+                        sorted(changes.ledger_documents.get(kind, set())), (),
+                        sorted(customers) if kind is DocKind.INVOICE else ())
     # Renamed or deleted companies, contacts whose portal level changed, and both
     # ends of a new mapping: their client rows, whatever their invoices did.
-    keys = {f"psa:{c}" for c in changes.companies.touched | changes.contacts.owners}
+    keys |= {f"psa:{c}" for c in changes.companies.touched | changes.contacts.owners}
     keys |= {f"psa:{m.psa_company_id}" for m in changes.new_mappings}
     keys |= {f"ledger:{m.ledger_customer_id}" for m in changes.new_mappings}
-    refresh_clients(cache, sorted(keys - done))
+    refresh_clients(cache, sorted(keys))
     return "incremental"

@@ -1,4 +1,9 @@
-"""Full dated sync: PSA first, then the ledger, into the cache.
+"""Full sync: PSA first, then the ledger, into the cache.
+
+The first sync of a cache reads every document whatever its date (an unpaid
+invoice from last year still counts), as does a "reload everything"; later
+syncs read what changed since the last one that left the cache complete, and
+a date typed by the user looks again from that date.
 
 Two phases keep the cache whole whatever happens:
 
@@ -19,7 +24,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,7 +35,15 @@ from recon_tui.cache import ApplyResult, Cache
 from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.matching import auto_mappings
-from recon_tui.models import SyncRun, SyncStatus, SyncStep
+from recon_tui.models import (
+    CompanyMapping,
+    DocKind,
+    LedgerInvoice,
+    OrganizationalCredit,
+    SyncRun,
+    SyncStatus,
+    SyncStep,
+)
 from recon_tui.refresh import SyncChanges, refresh_after_sync
 
 
@@ -94,20 +107,30 @@ ProgressCallback = Callable[[SyncProgress], None]
 class _StepPlan:
     name: str
     system: str
-    fetch: Callable[[], Iterable[Any]]
+    #: Reads the step's records; gets what the earlier steps read, by "system name".
+    fetch: Callable[[Mapping[str, list[Any]]], Iterable[Any]]
     apply: Callable[[Cache, list[Any]], ApplyResult]
+
+    @property
+    def key(self) -> str:
+        return f"{self.system} {self.name}"
 
 
 SAFETY_MARGIN = timedelta(days=1)
+#: Meta key: the start of the last sync after which the cache held everything
+#: both systems had changed up to that moment. Absent, the next sync reads all.
+COMPLETE_THROUGH = "complete_through"
 
 
-def default_since(cache: Cache, configured: date) -> date:
-    """The last successful full sync's start minus a day (edits made during that
-    sync, clock skew between systems), else the configured ``default_since``."""
-    last = cache.last_successful_run("full") or cache.last_successful_run("demo")
-    if last is not None and last.started_at is not None:
-        return (last.started_at - SAFETY_MARGIN).date()
-    return configured
+def default_since(cache: Cache) -> date | None:
+    """Where the next sync starts: None (read everything, whatever its date) until
+    a sync has read both systems completely into this cache; afterwards the start
+    of the last sync that left the cache complete, minus a day (edits made during
+    that sync, clock skew between systems)."""
+    text = cache.get_meta(COMPLETE_THROUGH)
+    if not text:
+        return None
+    return (datetime.fromisoformat(text) - SAFETY_MARGIN).date()
 
 
 def parse_since(text: str, *, today: date | None = None) -> date:
@@ -125,15 +148,15 @@ def _since_datetime(since: date | None) -> datetime | None:
     return datetime.combine(since, time.min, tzinfo=UTC) if since else None
 
 
-def _deleted_ledger_invoices(cache: Cache, deleted_ids: list[Any]) -> ApplyResult:
-    return cache.delete_ledger_invoices(deleted_ids)
-
-
 STEP_NAMES: tuple[tuple[str, str], ...] = (
-    ("psa", "companies"), ("psa", "contacts"), ("psa", "invoices"),
-    ("ledger", "customers"), ("ledger", "invoices"), ("ledger", "credits"),
-    ("ledger", "deleted invoices"),
+    ("psa", "companies"), ("psa", "contacts"), ("psa", "invoices"), ("psa", "export status"),
+    ("psa", "deleted invoices"),
+    ("ledger", "customers"), ("ledger", "invoices"), ("ledger", "credit memos"),
+    ("ledger", "payments"), ("ledger", "deletions"),
 )
+
+#: Ledger entity names as QBO spells them, for the deletion step.
+LEDGER_INVOICE, LEDGER_CREDIT_MEMO, LEDGER_PAYMENT = "Invoice", "CreditMemo", "Payment"
 
 
 def plan_step_names() -> list[tuple[str, str]]:
@@ -141,28 +164,92 @@ def plan_step_names() -> list[tuple[str, str]]:
     return list(STEP_NAMES)
 
 
+def _apply_credit_memos(cache: Cache, memos: list[LedgerInvoice]) -> ApplyResult:
+    """The memos as documents (they pair with the PSA's credit memos) and what is
+    left of each as a credit on account; the history lists the memo changes once."""
+    result = cache.upsert_ledger_credit_memos(memos)
+    credits = cache.upsert_credits(OrganizationalCredit.from_credit_memo(m) for m in memos)
+    result.owners |= credits.owners
+    return result
+
+
+def _apply_ledger_deletions(cache: Cache, deleted: list[tuple[str, str]]) -> ApplyResult:
+    by_entity: dict[str, list[str]] = {}
+    for entity, record_id in deleted:
+        by_entity.setdefault(entity, []).append(record_id)
+    result = cache.delete_ledger_invoices(by_entity.get(LEDGER_INVOICE, []))
+    result.merge(cache.delete_ledger_credit_memos(by_entity.get(LEDGER_CREDIT_MEMO, [])))
+    result.merge(cache.delete_payment_credits(by_entity.get(LEDGER_PAYMENT, [])))
+    return result
+
+
 def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                    since: date | None) -> list[_StepPlan]:
     """The ordered steps. Master data (companies, contacts, customers) is read in
     full every time: an old company can own a new invoice, and a dated pull of
-    companies would miss it. Invoices and credits are read from ``since``."""
+    companies would miss it. Documents are read from ``since``, or all of them
+    when it is None (a first sync, or a complete reload).
+
+    Deletions are decided from complete reads only: with ``since`` None the
+    documents just read are the whole book (each read proved it against the
+    system's own count); otherwise the PSA compares counts and, when they
+    disagree, a complete id list, and QBO reports its own deletions (CDC).
+    """
     moment = _since_datetime(since)
+    unexported: dict[str, set[str] | None] = {}
+
+    def fetch_unexported(_: Mapping[str, list[Any]]) -> list[str]:
+        unexported["ids"] = ids = psa.unexported_invoice_numbers()
+        return sorted(ids) if ids is not None else []
+
+    def apply_unexported(c: Cache, ids: list[str]) -> ApplyResult:
+        return ApplyResult() if unexported.get("ids") is None else c.mark_unexported(set(ids))
+
+    def fetch_psa_deleted(read: Mapping[str, list[Any]]) -> list[str]:
+        pulled = {invoice.id for invoice in read["psa invoices"]}
+        known = cache.psa_invoice_ids()
+        if since is None:
+            return sorted(known - pulled)
+        return sorted(psa.missing_invoice_ids(known | pulled))
+
+    def fetch_ledger_deleted(read: Mapping[str, list[Any]]) -> list[tuple[str, str]]:
+        pulled = {
+            LEDGER_INVOICE: {i.id for i in read["ledger invoices"]},
+            LEDGER_CREDIT_MEMO: {m.id for m in read["ledger credit memos"]},
+            LEDGER_PAYMENT: {p.id for p in read["ledger payments"]},
+        }
+        known = {
+            LEDGER_INVOICE: cache.ledger_invoice_ids(),
+            LEDGER_CREDIT_MEMO: cache.ledger_credit_memo_ids(),
+            LEDGER_PAYMENT: cache.payment_credit_ids(),
+        }
+        if since is None:
+            deleted = {entity: known[entity] - pulled[entity] for entity in known}
+        else:
+            expected = {entity: known[entity] | pulled[entity] for entity in known}
+            deleted = ledger.deleted_ids(expected, moment)
+        return sorted((entity, record_id) for entity, ids in deleted.items()
+                      for record_id in ids)
+
     plans = [
-        _StepPlan("companies", "psa", lambda: psa.companies(None),
+        _StepPlan("companies", "psa", lambda _: psa.companies(None),
                   lambda c, rows: c.upsert_companies(rows)),
-        _StepPlan("contacts", "psa", lambda: psa.contacts(None),
+        _StepPlan("contacts", "psa", lambda _: psa.contacts(None),
                   lambda c, rows: c.upsert_contacts(rows)),
-        _StepPlan("invoices", "psa", lambda: psa.invoices(moment),
+        _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
                   lambda c, rows: c.upsert_psa_invoices(rows)),
-        _StepPlan("customers", "ledger", lambda: ledger.customers(None),
+        _StepPlan("export status", "psa", fetch_unexported, apply_unexported),
+        _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
+                  lambda c, ids: c.delete_psa_invoices(ids)),
+        _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
                   lambda c, rows: c.upsert_customers(rows)),
-        _StepPlan("invoices", "ledger", lambda: ledger.invoices(moment),
+        _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
                   lambda c, rows: c.upsert_ledger_invoices(rows)),
-        _StepPlan("credits", "ledger", lambda: ledger.credits(moment),
+        _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
+                  _apply_credit_memos),
+        _StepPlan("payments", "ledger", lambda _: ledger.payment_credits(moment),
                   lambda c, rows: c.upsert_credits(rows)),
-        _StepPlan("deleted invoices", "ledger",
-                  lambda: sorted(ledger.deleted_invoice_ids(cache.ledger_invoice_ids(), moment)),
-                  _deleted_ledger_invoices),
+        _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions),
     ]
     assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
     return plans
@@ -182,6 +269,30 @@ def _collect(items: Iterable[Any], cancel: threading.Event | None,
         raise SyncCancelled()
     report(len(out))
     return out
+
+
+def _changes(results: Mapping[str, ApplyResult], deleted_ledger: list[tuple[str, str]],
+             new_mappings: list[CompanyMapping]) -> SyncChanges:
+    """What the refresh needs to know of the applied steps."""
+    credits = ApplyResult()
+    for key in ("ledger credit memos", "ledger payments", "ledger deletions"):
+        credits.owners |= results[key].owners
+    deleted = {entity: {i for e, i in deleted_ledger if e == entity}
+               for entity in (LEDGER_INVOICE, LEDGER_CREDIT_MEMO)}
+    return SyncChanges(
+        companies=results["psa companies"],
+        contacts=results["psa contacts"],
+        customers=results["ledger customers"],
+        credits=credits,
+        psa_documents=(results["psa invoices"].touched | results["psa export status"].touched
+                       | results["psa deleted invoices"].touched),
+        ledger_documents={
+            DocKind.INVOICE: results["ledger invoices"].touched | deleted[LEDGER_INVOICE],
+            DocKind.CREDIT_MEMO: (results["ledger credit memos"].touched
+                                  | deleted[LEDGER_CREDIT_MEMO]),
+        },
+        new_mappings=new_mappings,
+    )
 
 
 def run_full_sync(
@@ -227,26 +338,28 @@ def _run_full_sync(
             plan = plans[min(index, len(plans) - 1)]
             progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched))
 
-    fetched: list[list[Any]] = []
+    fetched: dict[str, list[Any]] = {}
     current = 0
     try:
         for current, plan in enumerate(plans):
             run.steps[current].status = SyncStatus.RUNNING
             cache.save_sync_progress(run)
             try:
-                rows = _collect(plan.fetch(), cancel,
+                rows = _collect(plan.fetch(fetched), cancel,
                                 lambda n, i=current: notify(i, "fetch", n))
             except (SyncCancelled, SyncFailed):
                 raise
             except (ConnectorError, ConfigError, OSError, ValueError) as exc:
                 raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
-            fetched.append(rows)
+            fetched[plan.key] = rows
             run.steps[current].status = SyncStatus.PENDING  # fetched, not yet applied
             cache.save_sync_progress(run)
 
-        results: list[ApplyResult] = []
+        results: dict[str, ApplyResult] = {}
+        complete_before = cache.get_meta(COMPLETE_THROUGH)
         with cache.transaction():
-            for current, (plan, rows) in enumerate(zip(plans, fetched, strict=True)):
+            for current, plan in enumerate(plans):
+                rows = fetched[plan.key]
                 notify(current, "apply", len(rows))
                 if cancel is not None and cancel.is_set():
                     raise SyncCancelled()
@@ -254,17 +367,21 @@ def _run_full_sync(
                     result = plan.apply(cache, rows)
                 except (ValueError, KeyError) as exc:
                     raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
-                results.append(result)
+                results[plan.key] = result
                 assert run.id is not None
-                cache.record_changes(run.id, f"{plan.system} {plan.name}", result.changes)
+                cache.record_changes(run.id, plan.key, result.changes)
             new_mappings = auto_mappings(cache.customers().values(),
                                          cache.companies().values(), cache.mapping())
             cache.add_mappings(new_mappings)
-            refresh_after_sync(cache, SyncChanges(*results, new_mappings))
+            refresh_after_sync(cache, _changes(results, fetched["ledger deletions"],
+                                               new_mappings), full=since is None)
             finished = datetime.now(UTC)
             cache.mark_synced("psa", psa.kind, finished)
             cache.mark_synced("ledger", ledger.kind, finished)
-        for step, result in zip(run.steps, results, strict=True):
+            if _leaves_cache_complete(since, complete_before):
+                assert run.started_at is not None
+                cache.set_meta(COMPLETE_THROUGH, run.started_at.isoformat())
+        for step, result in zip(run.steps, (results[p.key] for p in plans), strict=True):
             step.status = SyncStatus.SUCCEEDED
             step.created, step.updated = result.created, result.updated
             step.unchanged, step.deleted = result.unchanged, result.deleted
@@ -279,6 +396,17 @@ def _run_full_sync(
     run.finished_at = datetime.now(UTC)
     cache.save_sync_progress(run)
     return run
+
+
+def _leaves_cache_complete(since: date | None, complete_before: str | None) -> bool:
+    """A complete read always does; a dated one only when it starts no later than
+    where the cache was already complete, else changes in the gap would be
+    skipped for good by the next sync."""
+    if since is None:
+        return True
+    if not complete_before:
+        return False
+    return since <= (datetime.fromisoformat(complete_before) - SAFETY_MARGIN).date()
 
 
 def _mark_unfinished(run: SyncRun, status: SyncStatus, error: str) -> None:

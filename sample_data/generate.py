@@ -192,7 +192,7 @@ class Invoice:
     in_psa: bool = True
     in_ledger: bool = True
     exported: bool = True
-    link_recorded: bool = True
+    custom_link: bool = False
     ledger_deleted: bool = False
     ledger_voided_at: datetime | None = None
     psa_voided: bool = False
@@ -206,6 +206,7 @@ class Invoice:
     export_at: datetime | None = None
     batch: tuple[int, str] | None = None
     seq: int = 0
+    psa_deleted: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -253,6 +254,22 @@ class CreditMemo:
     @property
     def remaining(self) -> Decimal:
         return self.total - sum((amount for amount, _ in self.applied), ZERO)
+
+
+@dataclass(eq=False)
+class PsaCreditMemo:
+    """A ConnectWise credit memo: a ``finance/invoices`` record of type CreditMemo,
+    negative amounts, numbered like the QBO CreditMemo it is exported as."""
+
+    client: Client
+    number: str
+    day: date
+    total: Decimal
+    remaining: Decimal
+    cw_id: int
+    exported: bool = True
+    entered: datetime | None = None
+    memo: CreditMemo | None = None
 
 
 @dataclass(eq=False)
@@ -348,6 +365,8 @@ class Book:
     contacts: list[dict] = field(default_factory=list)
     scenarios: dict = field(default_factory=dict)
     by_key: dict[str, Client] = field(default_factory=dict)
+    psa_credit_memos: list[PsaCreditMemo] = field(default_factory=list)
+    qbo_deleted: list[tuple[str, str, datetime]] = field(default_factory=list)
 
     def client(self, key: str) -> Client:
         return self.by_key[key]
@@ -745,7 +764,9 @@ def plant_scenarios(book: Book) -> None:
     assert inv.total == D("7030.80")
     sc["matched_unpaid"] = {"invoice": inv}
 
-    # seed 004: linked by id although the numbers differ
+    # seed 004: linked by id although the numbers differ. Real ConnectWise keeps no
+    # ledger id, so this pairs only through the optional custom field (off by default:
+    # then it is Not in Ledger, and the QBO copy Not in PSA).
     inv = add(
         book,
         Invoice(
@@ -758,6 +779,7 @@ def plant_scenarios(book: Book) -> None:
         ),
     )
     pay(book, inv, inv.total, date(2026, 4, 30))
+    inv.custom_link = True
     sc["linked_by_id"] = {"invoice": inv}
 
     # the PSA missed the second part of a partial payment
@@ -792,7 +814,6 @@ def plant_scenarios(book: Book) -> None:
                 doc_number=doc,
                 in_psa=False,
                 exported=False,
-                link_recorded=False,
             ),
         )
         if paid:
@@ -867,13 +888,14 @@ def plant_scenarios(book: Book) -> None:
     unexported = projects[-5:]
     for inv in unexported:
         inv.manual = True
-        inv.exported = inv.link_recorded = inv.in_ledger = False
+        inv.exported = inv.in_ledger = False
     sc["not_in_ledger"] = unexported
 
     deleted = distinct_clients([i for i in plain if i.day.month == 6 and i.day.year == 2026], 2)
     for inv in deleted:
         inv.manual = True
         inv.ledger_deleted = True
+        inv.custom_link = True  # with [psa] ledger_link_field on: Expected but not Found
     sc["expected_not_found"] = deleted
 
     voided = distinct_clients([i for i in plain if i.day.month == 4 and i.day.year == 2026], 3)
@@ -884,12 +906,12 @@ def plant_scenarios(book: Book) -> None:
     sc["voided_psa_owing"] = voided[:2]
     sc["voided_both_zero"] = voided[2]
 
-    # exported before the integration recorded links: matched by number only
+    # Draws kept from when some early invoices lacked a recorded link: they hold the
+    # random sequence, so every later amount and date stays what it was.
     early = [i for i in book.invoices if i.in_psa and i.in_ledger and i.day < date(2026, 1, 1)]
-    number_only = [i for i in early if not i.manual and book.rng.random() < 0.12]
-    for inv in number_only:
-        inv.link_recorded = False
-    sc["matched_by_number_only"] = number_only
+    for inv in early:
+        if not inv.manual:
+            book.rng.random()
 
 
 def pick(book: Book, key: str, kind: str, day: date) -> Invoice:
@@ -1059,6 +1081,174 @@ def build_contacts(book: Book) -> None:
     assert present == {1, 2, 3, 4, 5, 6}, present
 
 
+# --------------------------------------------------------------------------- what real books hold
+# Added after the ids are assigned, with ids of their own (QBO 12001+, ConnectWise
+# 6001+), so every earlier record keeps its id, amount and date.
+PSA_MEMO_FIRST_ID = 6001
+EXTRA_QBO_FIRST_ID = 12001
+UNPOSTED_FIRST_ID = 70001
+PORTAL_LEVEL_CLIENT_ADMIN = 6  # ConnectBooster's default "considered client admin"
+PORTAL_LOGIN_DISABLED = "pioneer"  # its only client admin cannot log in
+LEVEL_FIVE_AT_MOST = "keller"  # could see invoices under a level-5 rule, not at 6
+NO_LEVEL_SIX = {"pinecrest", "smith", "trident", "aspen", PORTAL_LOGIN_DISABLED,
+                LEVEL_FIVE_AT_MOST}
+
+
+def _memo_applied_in_psa(book: Book, memo: CreditMemo) -> Decimal:
+    """What of ``memo`` the PSA knows was applied: credit applications whose invoice
+    the PSA heard about."""
+    applied = ZERO
+    for inv in book.invoices:
+        for app in inv.apps:
+            if app.kind == "credit" and app.in_psa and app.payment is not None and any(
+                target is memo for target, _ in app.payment.lines
+            ):
+                applied += app.amount
+    return applied
+
+
+def plant_real_book(book: Book) -> None:
+    """Credit memos in the PSA, an invoice deleted in the PSA after export, a
+    payment and a credit memo deleted in QBO, and portal logins as ConnectWise
+    switches them (level 6 is the default client-admin line)."""
+    sc = book.scenarios
+    c = book.client
+    next_cw = PSA_MEMO_FIRST_ID
+    for memo in sorted(book.credit_memos, key=lambda m: m.doc_number):
+        client = next(cl for cl in book.clients if cl.qbo is memo.customer or (
+            cl.key == "atomar" and memo.id == ATOMAR_CREDIT_MEMO_ID))
+        remaining = memo.total - _memo_applied_in_psa(book, memo)
+        book.psa_credit_memos.append(PsaCreditMemo(
+            client, memo.doc_number, memo.day, memo.total, remaining, next_cw,
+            entered=at(memo.day, 15, 10), memo=memo))
+        next_cw += 1
+    fresh = PsaCreditMemo(c("blueridge"), "CM-1005", date(2026, 11, 13), D("45.00"),
+                          D("45.00"), next_cw, exported=False,
+                          entered=at(date(2026, 11, 13), 17, 25))
+    book.psa_credit_memos.append(fresh)
+    sc["credit_memos"] = book.psa_credit_memos
+
+    # A duplicate invoice the billing team deleted in ConnectWise after the export:
+    # QBO still has it (Not in PSA).
+    numbers = [int(i.number) for i in book.invoices if i.in_psa and i.number.isdigit()
+               and int(i.number) < 200000]
+    duplicate = Invoice(c("harbor"), date(2026, 10, 14),
+                        [Line("Remote support block (duplicate)", "remote", D(2), D(125))],
+                        "labor", number=str(max(numbers) + 1), in_psa=False, psa_deleted=True)
+    duplicate.doc_number = duplicate.number
+    duplicate.customer = duplicate.client.qbo
+    duplicate.manual = True
+    duplicate.seq = len(book.invoices) + 200000
+    duplicate.entered = at(duplicate.day, 16, 40)
+    duplicate.export_at = at(duplicate.day + timedelta(days=1), 17, 30)
+    duplicate.qbo_id = str(EXTRA_QBO_FIRST_ID)
+    book.invoices.append(duplicate)
+    sc["deleted_in_psa"] = [duplicate]
+
+    # Seed 000's $10 payment was deleted in QBO (Payments are hard-deleted; CDC
+    # reports them), and a mistaken credit memo too.
+    redwood = sc["seed_000_payment_reversed"]["invoice"]
+    assert redwood.ledger_reversed_at is not None
+    book.qbo_deleted.append(("Payment", str(EXTRA_QBO_FIRST_ID + 1), redwood.ledger_reversed_at))
+    book.qbo_deleted.append(("CreditMemo", str(EXTRA_QBO_FIRST_ID + 2),
+                             at(date(2026, 11, 10), 18, 45)))
+
+    # Portal access: a real client admin is level 6 by default. Every company but
+    # the planted ones gets an active level-6 contact; one has its admin's portal
+    # login disabled.
+    by_company: dict[int, list[dict]] = {}
+    for contact in book.contacts:
+        contact["disablePortalLoginFlag"] = False
+        by_company.setdefault(contact["company"]["id"], []).append(contact)
+    for client in book.clients:
+        company = client.cw
+        if company is None or company.deleted or client.key in NO_LEVEL_SIX:
+            continue
+        people = by_company[company.id]
+        if not any(p["portalSecurityLevel"] >= PORTAL_LEVEL_CLIENT_ADMIN and not p["inactiveFlag"]
+                   for p in people):
+            best = max((p for p in people if not p["inactiveFlag"]),
+                       key=lambda p: (p["portalSecurityLevel"], -p["id"]))
+            best["portalSecurityLevel"] = PORTAL_LEVEL_CLIENT_ADMIN
+    for key, top in ((PORTAL_LOGIN_DISABLED, PORTAL_LEVEL_CLIENT_ADMIN), (LEVEL_FIVE_AT_MOST, 5)):
+        company = c(key).cw
+        assert company is not None
+        people = by_company[company.id]
+        admin = max(people,
+                    key=lambda p: (not p["inactiveFlag"], p["portalSecurityLevel"], -p["id"]))
+        admin["portalSecurityLevel"], admin["inactiveFlag"] = top, False
+        for other in people:
+            if other is not admin:
+                other["portalSecurityLevel"] = min(other["portalSecurityLevel"], top - 1)
+        if key == PORTAL_LOGIN_DISABLED:
+            admin["disablePortalLoginFlag"] = True
+            sc["portal_login_disabled"] = admin
+
+
+def emit_psa_credit_memo(memo: PsaCreditMemo) -> dict:
+    """A ConnectWise credit memo: ``type`` CreditMemo, amounts negative."""
+    company = memo.client.cw
+    assert company is not None and memo.entered is not None
+    status = "Paid" if memo.remaining == 0 else "Sent" if memo.exported else "New"
+    return {
+        "id": memo.cw_id,
+        "invoiceNumber": memo.number,
+        "type": "CreditMemo",
+        "status": {"id": CW_STATUS[status], "name": status},
+        "company": company_ref(company),
+        "applyToType": "All",
+        "date": cw_date(memo.day),
+        "dueDate": cw_date(memo.day),
+        "billingTerms": {"id": 1, "name": "Net 30 days"},
+        "subtotal": -memo.total,
+        "salesTax": ZERO,
+        "total": -memo.total,
+        "payments": ZERO,
+        "credits": -(memo.total - memo.remaining),
+        "balance": -memo.remaining,
+        "currency": {"id": 1, "currencyCode": "USD", "name": "US Dollars"},
+        "_info": {
+            "lastUpdated": cw_time(memo.entered + timedelta(days=1)),
+            "updatedBy": "billing",
+            "dateEntered": cw_time(memo.entered),
+            "enteredBy": "billing",
+        },
+    }
+
+
+def emit_unposted(book: Book) -> list[dict]:
+    """``finance/accounting/unpostedinvoices``: what the accounting interface has
+    not yet exported (invoices closed in the PSA but not in a GL batch)."""
+    records = []
+    documents: list[tuple[int, str, str, CwCompany | None, date, Decimal]] = [
+        (i.cw_id, i.number, "Standard", i.client.cw, i.day, i.psa_total)
+        for i in book.invoices if i.in_psa and not i.exported
+    ] + [
+        (m.cw_id, m.number, "CreditMemo", m.client.cw, m.day, -m.total)
+        for m in book.psa_credit_memos if not m.exported
+    ]
+    for offset, (cw_id, number, kind, company, day, total) in enumerate(sorted(documents)):
+        assert company is not None
+        records.append({
+            "id": UNPOSTED_FIRST_ID + offset,
+            "billingLogId": cw_id,
+            "invoiceNumber": number,
+            "invoiceType": kind,
+            "company": company_ref(company),
+            "invoiceDate": cw_date(day),
+            "total": total,
+            "currency": {"id": 1, "currencyCode": "USD", "name": "US Dollars"},
+        })
+    return records
+
+
+def emit_qbo_deleted(book: Book) -> list[dict]:
+    """The emulator's record of QBO hard deletes, which its CDC reports as
+    ``status: "Deleted"`` (not an API payload: the emulator's own state)."""
+    return [{"entity": entity, "Id": record_id, "deletedAt": qbo_time(moment)}
+            for entity, record_id, moment in book.qbo_deleted]
+
+
 # --------------------------------------------------------------------------- emit QBO
 CURRENCIES = {"USD": "United States Dollar", "CAD": "Canadian Dollar"}
 TERMS = {30: ("3", "Net 30"), 15: ("2", "Net 15")}
@@ -1105,7 +1295,7 @@ def emit_qbo_invoice(inv: Invoice) -> dict:
     ledger_apps = [a for a in inv.apps if a.in_ledger]
     updated = max([inv.export_at] + [a.moment for a in ledger_apps])
     token = len(ledger_apps)
-    note = f"ConnectWise invoice {inv.number}" if inv.in_psa else ""
+    note = f"ConnectWise invoice {inv.number}" if inv.in_psa or inv.psa_deleted else ""
     if inv.ledger_voided_at:
         updated = max(updated, inv.ledger_voided_at)
         token += 1
@@ -1274,7 +1464,16 @@ def company_ref(company: CwCompany) -> dict:
     return {"id": company.id, "identifier": company.identifier, "name": company.name}
 
 
+LINK_FIELD_CAPTION = "Ledger Invoice Id"
+"""An MSP-defined invoice custom field some integrations fill with the QBO invoice
+id. Real ConnectWise has no such field of its own; the book keeps it on a few
+invoices only, to exercise recon-tui's optional ``[psa] ledger_link_field``."""
+
+
 def emit_cw_invoice(inv: Invoice) -> dict:
+    """A ``finance/invoices`` record as API version 2022.1 returns it: no
+    ``glBatch`` (whether it was exported comes from the accounting interface's
+    unposted list) and no ledger id unless the optional custom field holds one."""
     company = inv.client.cw
     assert company is not None and inv.entered is not None
     psa_apps = [a for a in inv.apps if a.in_psa]
@@ -1282,15 +1481,6 @@ def emit_cw_invoice(inv: Invoice) -> dict:
     if inv.export_at is not None:
         updated = max(updated, inv.export_at)
     status = psa_status(inv)
-    custom: dict = {
-        "id": 7,
-        "caption": "Ledger Invoice Id",
-        "type": "Text",
-        "entryMethod": "EntryField",
-        "numberOfDecimals": 0,
-    }
-    if inv.link_recorded:
-        custom["value"] = inv.qbo_id
     currency_id, currency_name = CW_CURRENCY[inv.currency]
     record: dict = {
         "id": inv.cw_id,
@@ -1311,25 +1501,29 @@ def emit_cw_invoice(inv: Invoice) -> dict:
         "payments": inv.psa_applied("payment"),
         "credits": inv.psa_applied("credit"),
         "balance": inv.psa_balance,
+        "currency": {
+            "id": currency_id,
+            "currencyCode": inv.currency,
+            "name": currency_name,
+        },
     }
-    if inv.batch is not None:
-        record["glBatch"] = {"id": inv.batch[0], "identifier": inv.batch[1]}
-    record.update(
-        {
-            "currency": {
-                "id": currency_id,
-                "currencyCode": inv.currency,
-                "name": currency_name,
-            },
-            "customFields": [custom],
-            "_info": {
-                "lastUpdated": cw_time(updated),
-                "updatedBy": "QBOSync" if psa_apps else "billing",
-                "dateEntered": cw_time(inv.entered),
-                "enteredBy": "billing",
-            },
-        }
-    )
+    if inv.custom_link:
+        record["customFields"] = [
+            {
+                "id": 7,
+                "caption": LINK_FIELD_CAPTION,
+                "type": "Text",
+                "entryMethod": "EntryField",
+                "numberOfDecimals": 0,
+                "value": inv.qbo_id,
+            }
+        ]
+    record["_info"] = {
+        "lastUpdated": cw_time(updated),
+        "updatedBy": "QBOSync" if psa_apps else "billing",
+        "dateEntered": cw_time(inv.entered),
+        "enteredBy": "billing",
+    }
     return record
 
 
@@ -1468,63 +1662,65 @@ def expected_mapping(book: Book) -> dict:
     return {"rule": NORMALISATION_RULE, "auto": auto, "unmapped": unmapped}
 
 
-def expected_report(book: Book) -> dict:
-    """Statuses by rule: recorded link first, then DocNumber == invoice number."""
-    ledger = [i for i in book.invoices if i.in_ledger and not i.ledger_deleted]
-    by_id = {i.qbo_id: i for i in ledger}
-    by_doc = {i.doc_number: i for i in ledger}
-    claimed: set[str] = set()
+def _report_rows(psa: list, ledger: list, number: callable, doc: callable,
+                 psa_total: callable, ledger_total: callable) -> dict:
+    """The statuses a first sync gives, by the rule real integrations use: a PSA
+    document pairs with the unclaimed ledger document of the same number (lowest
+    QBO id first); the rest of the PSA is Not in Ledger, the rest of the ledger
+    Not in PSA. No link is remembered yet, so nothing is Expected but not Found."""
+    by_doc: dict[str, list] = {}
+    for item in sorted(ledger, key=lambda q: int(q.qbo_id if hasattr(q, "qbo_id") else q.id)):
+        by_doc.setdefault(doc(item), []).append(item)
+    claimed: set[int] = set()
     rows: dict[str, list] = {
         "Matched": [],
         "Not in Ledger": [],
         "Not in PSA": [],
         "Ledger Invoice Expected but not Found": [],
     }
-    for inv in sorted((i for i in book.invoices if i.in_psa), key=lambda i: i.cw_id):
-        if inv.link_recorded:
-            target = by_id.get(inv.qbo_id)
-            if target is None:
-                rows["Ledger Invoice Expected but not Found"].append((inv, None))
-                continue
-        else:
-            target = by_doc.get(inv.number)
+    for item in sorted(psa, key=lambda p: (number(p), p.cw_id)):
+        target = next((q for q in by_doc.get(number(item), []) if id(q) not in claimed), None)
         if target is None:
-            rows["Not in Ledger"].append((inv, None))
+            rows["Not in Ledger"].append((item, None))
         else:
-            claimed.add(target.qbo_id)
-            rows["Matched"].append((inv, target))
-    for inv in ledger:
-        if inv.qbo_id not in claimed:
-            rows["Not in PSA"].append((None, inv))
-    total_psa = sum((i.psa_total for i in book.invoices if i.in_psa), ZERO)
-    total_ledger = sum((i.ledger_total for i in ledger), ZERO)
-    not_down = sum((p.psa_total for p, _ in rows["Not in Ledger"]), ZERO)
-    not_psa = sum((q.ledger_total for _, q in rows["Not in PSA"]), ZERO)
-    matched_diff = sum((q.ledger_total - p.psa_total for p, q in rows["Matched"]), ZERO)
-    expected_nf = sum((p.psa_total for p, _ in rows["Ledger Invoice Expected but not Found"]), ZERO)
+            claimed.add(id(target))
+            rows["Matched"].append((item, target))
+    for item in ledger:
+        if id(item) not in claimed:
+            rows["Not in PSA"].append((None, item))
+    return rows
+
+
+def _report_summary(rows: dict, psa_total: callable, psa_owing: callable,
+                    ledger_total: callable, ledger_owing: callable, number: callable,
+                    doc: callable) -> dict:
+    total_psa = sum((psa_total(p) for status in rows for p, _ in rows[status] if p), ZERO)
+    total_ledger = sum((ledger_total(q) for status in rows for _, q in rows[status] if q), ZERO)
+    not_down = sum((psa_total(p) for p, _ in rows["Not in Ledger"]), ZERO)
+    not_psa = sum((ledger_total(q) for _, q in rows["Not in PSA"]), ZERO)
+    matched_diff = sum((ledger_total(q) - psa_total(p) for p, q in rows["Matched"]), ZERO)
+    expected_nf = sum((psa_total(p) for p, _ in rows["Ledger Invoice Expected but not Found"]),
+                      ZERO)
     invoice_difference = (total_ledger - not_psa) - (total_psa - not_down)
     assert invoice_difference == matched_diff - expected_nf, "report identity"
     discrepant = []
     for status, pairs in rows.items():
         for p, q in pairs:
-            psa_total = p.psa_total if p else ZERO
-            psa_owing = p.psa_balance if p else ZERO
-            led_total = q.ledger_total if q else ZERO
-            led_owing = q.ledger_balance if q else ZERO
-            if status != "Matched" or psa_total != led_total or psa_owing != led_owing:
+            pt = psa_total(p) if p else ZERO
+            po = psa_owing(p) if p else ZERO
+            lt = ledger_total(q) if q else ZERO
+            lo = ledger_owing(q) if q else ZERO
+            if status != "Matched" or pt != lt or po != lo:
                 discrepant.append(
                     {
                         "status": status,
-                        "invoice_number": p.number if p else None,
-                        "doc_number": q.doc_number if q else None,
-                        "difference_total": money(led_total - psa_total),
-                        "difference_owing": money(led_owing - psa_owing),
+                        "invoice_number": number(p) if p else None,
+                        "doc_number": doc(q) if q else None,
+                        "difference_total": money(lt - pt),
+                        "difference_owing": money(lo - po),
                     }
                 )
     return {
-        "rule": "PSA invoice with a recorded Ledger Invoice Id matches that QBO Id "
-        "(missing -> Expected but not Found); otherwise invoiceNumber == DocNumber; "
-        "unclaimed QBO invoices are Not in PSA. Amounts summed across currencies as-is.",
         "counts": {status: len(pairs) for status, pairs in rows.items()},
         "total_psa": money(total_psa),
         "total_ledger": money(total_ledger),
@@ -1535,6 +1731,32 @@ def expected_report(book: Book) -> dict:
         "invoice_difference": money(invoice_difference),
         "discrepant": discrepant,
     }
+
+
+def expected_report(book: Book) -> dict:
+    """Invoice statuses and totals after a first sync with the default settings."""
+    ledger = [i for i in book.invoices if i.in_ledger and not i.ledger_deleted]
+    psa = [i for i in book.invoices if i.in_psa]
+    rows = _report_rows(psa, ledger, lambda i: i.number, lambda i: i.doc_number,
+                        lambda i: i.psa_total, lambda i: i.ledger_total)
+    return {
+        "rule": "invoiceNumber == DocNumber among unclaimed QBO invoices, lowest QBO id "
+        "first (the optional Ledger Invoice Id custom field is off by default); unclaimed "
+        "QBO invoices are Not in PSA. Amounts summed across currencies as-is.",
+        **_report_summary(rows, lambda i: i.psa_total, lambda i: i.psa_balance,
+                          lambda i: i.ledger_total, lambda i: i.ledger_balance,
+                          lambda i: i.number, lambda i: i.doc_number),
+    }
+
+
+def expected_credit_memo_report(book: Book) -> dict:
+    """Credit memos pair by number like invoices; amounts are the credit and what
+    is left of it, positive on both sides."""
+    rows = _report_rows(book.psa_credit_memos, book.credit_memos, lambda m: m.number,
+                        lambda m: m.doc_number, None, None)
+    return _report_summary(rows, lambda m: m.total, lambda m: m.remaining,
+                           lambda m: m.total, lambda m: m.remaining,
+                           lambda m: m.number, lambda m: m.doc_number)
 
 
 def build_manifest(book: Book) -> dict:
@@ -1599,10 +1821,14 @@ def build_manifest(book: Book) -> dict:
             "cw_companies": len(book.companies),
             "cw_contacts": len(book.contacts),
             "cw_invoices": len(psa_invoices),
+            "cw_credit_memos": len(book.psa_credit_memos),
             "qbo_customers": len(book.customers),
             "qbo_invoices": len(ledger_invoices),
             "qbo_payments": len(book.payments),
             "qbo_credit_memos": len(book.credit_memos),
+            "cw_unposted": sum(1 for i in psa_invoices if not i.exported)
+            + sum(1 for m in book.psa_credit_memos if not m.exported),
+            "qbo_deleted": len(book.qbo_deleted),
             "psa_total_sum": money(sum((i.psa_total for i in psa_invoices), ZERO)),
             "psa_balance_sum": money(sum((i.psa_balance for i in psa_invoices), ZERO)),
             "ledger_total_sum": money(sum((i.ledger_total for i in ledger_invoices), ZERO)),
@@ -1637,11 +1863,54 @@ def build_manifest(book: Book) -> dict:
         "unapplied_payments": [payment_view(p) for p in sc["unapplied_payments"]],
         "credit_memos_remaining": [memo_view(m) for m in sc["credit_memos_remaining"]],
         "multi_currency": both(sc["multi_currency"]["invoice"]) | {"currency": "CAD"},
-        "matched_by_number_only": sorted((i.number for i in sc["matched_by_number_only"]), key=int),
+        "credit_memos": [
+            {
+                "number": m.number,
+                "psa_invoice_id": str(m.cw_id),
+                "cw_company_id": str(m.client.cw.id),
+                "psa_total": money(m.total),
+                "psa_remaining": money(m.remaining),
+                "exported": m.exported,
+            }
+            | ({"qbo_credit_memo_id": m.memo.id, "ledger_total": money(m.memo.total),
+                "ledger_remaining": money(m.memo.remaining)} if m.memo else {})
+            for m in sc["credit_memos"]
+        ],
+        "deleted_in_psa": [ledger_view(i) | {"date": i.day.isoformat()}
+                           for i in sc["deleted_in_psa"]],
+        "deleted_in_qbo": [{"entity": e, "id": i} for e, i, _ in book.qbo_deleted],
+        "portal_login_disabled": {
+            "contact_id": str(sc["portal_login_disabled"]["id"]),
+            "cw_company_id": str(sc["portal_login_disabled"]["company"]["id"]),
+            "cw_company_name": sc["portal_login_disabled"]["company"]["name"],
+        },
+        "updated_before_2026": {
+            "note": "records a first sync dated 2026-01-01 would miss",
+            "psa_invoices": sorted(
+                (i.number for i in psa_invoices if emit_cw_invoice(i)["_info"]["lastUpdated"]
+                 < "2026-01-01"), key=lambda n: (len(n), n)),
+            "open_psa_invoices": sorted(
+                (i.number for i in psa_invoices if i.psa_balance != 0
+                 and emit_cw_invoice(i)["_info"]["lastUpdated"] < "2026-01-01"),
+                key=lambda n: (len(n), n)),
+        },
         "contacts": {
             "levels_present": sorted({x["portalSecurityLevel"] for x in book.contacts}),
             "all_contacts_below_level_5": all_below,
             "no_active_contact_at_level_5_or_more": no_active_viewer,
+            "no_contact_who_can_log_in_at_level_6": [
+                company_view(cl.key)
+                for cl in book.clients
+                if cl.cw
+                and not any(
+                    x["portalSecurityLevel"] >= 6 and not x["inactiveFlag"]
+                    and not x["disablePortalLoginFlag"]
+                    for x in contacts_by_company[cl.cw.id]
+                )
+            ],
+            "portal_login_disabled_ids": [
+                str(x["id"]) for x in book.contacts if x["disablePortalLoginFlag"]
+            ],
             "inactive_contact_ids": [str(x["id"]) for x in book.contacts if x["inactiveFlag"]],
         },
         "names": {
@@ -1672,6 +1941,7 @@ def build_manifest(book: Book) -> dict:
         | {"invoice_count": sum(1 for i in psa_invoices if i.client.key == "umbrella")},
         "expected_mapping": expected_mapping(book),
         "expected_report": expected_report(book),
+        "expected_credit_memo_report": expected_credit_memo_report(book),
     }
 
 
@@ -1717,6 +1987,7 @@ def build() -> dict[str, str]:
     generate_payments(book)
     assign_ids(book)
     build_contacts(book)
+    plant_real_book(book)
     check(book)
 
     ledger = sorted(
@@ -1735,7 +2006,12 @@ def build() -> dict[str, str]:
         ),
         "connectwise/companies.json": dump_array([emit_company(c) for c in book.companies]),
         "connectwise/contacts.json": dump_array(book.contacts),
-        "connectwise/invoices.json": dump_array([emit_cw_invoice(i) for i in psa]),
+        "connectwise/invoices.json": dump_array(
+            [emit_cw_invoice(i) for i in psa]
+            + [emit_psa_credit_memo(m) for m in book.psa_credit_memos]
+        ),
+        "connectwise/unpostedinvoices.json": dump_array(emit_unposted(book)),
+        "qbo/deleted.json": dump_array(emit_qbo_deleted(book)),
         "scenarios.json": json.dumps(build_manifest(book), indent=1, ensure_ascii=False) + "\n",
     }
     return files

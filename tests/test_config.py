@@ -109,8 +109,8 @@ def test_example_file_loads_and_points_at_the_sandbox() -> None:
     assert psa.public_key == "sandbox-public"
     assert psa.private_key is not None and psa.private_key.reveal() == "sandbox-private"
     assert psa.client_id == "00000000-0000-0000-0000-000000000000"
-    assert config.portal.client_admin_security_level == 5
-    assert config.sync.default_since == date(2026, 1, 1)
+    assert config.portal.client_admin_security_level == 6
+    assert config.sync.default_since is None  # documented, commented out: no longer used
 
 
 def test_example_autotask_alternative_loads_when_uncommented(tmp_path: Path) -> None:
@@ -142,8 +142,8 @@ def test_none_is_demo_with_defaults() -> None:
     assert config == Config.default()
     assert config.is_demo
     assert config.path is None
-    assert config.portal.client_admin_security_level == 5
-    assert config.sync.default_since == date(date.today().year, 1, 1)
+    assert config.portal.client_admin_security_level == 6  # ConnectBooster's default
+    assert config.sync.default_since is None  # no longer used: a first sync reads all
 
 
 def test_empty_file_is_demo(tmp_path: Path) -> None:
@@ -573,8 +573,8 @@ def test_redacted_summary(tmp_path: Path) -> None:
     assert summary["psa"]["private_key"] == "********"
     assert summary["psa"]["company_id"] == "acme"
     assert "username" not in summary["psa"]
-    assert summary["portal"] == {"client_admin_security_level": "5"}
-    assert summary["sync"]["default_since"] == f"{date.today().year}-01-01"
+    assert summary["portal"] == {"client_admin_security_level": "6"}
+    assert "sync" not in summary
     assert all(isinstance(v, str) for section in summary.values() for v in section.values())
 
     demo = redacted_summary(Config.default())
@@ -657,11 +657,12 @@ def test_config_to_dict_shape() -> None:
         }
     )
     doc = config_to_dict(config)
-    assert list(doc) == ["ledger", "portal", "sync"]
+    assert list(doc) == ["ledger", "portal"]  # [sync] only when the file had it
     assert next(iter(doc["ledger"])) == "kind"
     assert doc["ledger"]["client_secret"] == "s"
     assert doc["ledger"]["refresh_token"] == "env:R"
-    assert isinstance(doc["sync"]["default_since"], date)
+    kept = parse_config({"sync": {"default_since": "2026-01-01"}})
+    assert isinstance(config_to_dict(kept)["sync"]["default_since"], date)
 
 
 # --------------------------------------------------------------------------- path resolution

@@ -120,6 +120,22 @@ def raw(collection: str) -> list[dict]:
     )
 
 
+def unposted_numbers() -> set[str]:
+    return {r["invoiceNumber"] for r in raw("unpostedinvoices")}
+
+
+def parsed_invoice(record: dict) -> object:
+    """What the connector makes of a raw record: exported unless still unposted."""
+    return invoice_from_cw(record, exported=record["invoiceNumber"] not in unposted_numbers())
+
+
+#: Requests a complete read adds to its pages: the count that proves it.
+COUNT = 1
+#: ...and what an invoice read adds: the unposted list (one page) and its count.
+UNPOSTED = 2
+DOCUMENTS = 1044  # 1,039 invoices and 5 credit memos
+
+
 # --------------------------------------------------------------------------- paging
 @pytest.mark.parametrize("collection", ["companies", "contacts", "invoices"])
 def test_forward_only_paging_past_2500_reads_each_record_once_in_minimum_requests(
@@ -135,12 +151,17 @@ def test_forward_only_paging_past_2500_reads_each_record_once_in_minimum_request
     assert len(ids) == len(set(ids)) == expected
     assert set(ids) == {str(i) for i in big.book.connectwise[collection]}
     pages = math.ceil(expected / 1000)
-    assert connector.requests_sent == pages == big.seen() - before
-    first, *rest = recorder.sent
+    extra = COUNT + (UNPOSTED if collection == "invoices" else 0)
+    assert connector.requests_sent == pages + extra == big.seen() - before
+    listing = [r for r in recorder.sent if not r.url.path.endswith("/count")
+               and "unposted" not in r.url.path]
+    first, *rest = listing
     query = parse_qs(urlsplit(str(first.url)).query)
     assert query["pageSize"] == ["1000"] and query["orderBy"] == ["id asc"]
-    for request in recorder.sent:
+    assert "fields" in query  # only what recon-tui reads
+    for request in listing:
         assert request.headers["pagination-type"] == "forward-only"
+    for request in recorder.sent:
         assert request.headers["clientId"] == "00000000-0000-0000-0000-000000000000"
     assert all("pageId=" in str(r.url) for r in rest)
 
@@ -148,14 +169,49 @@ def test_forward_only_paging_past_2500_reads_each_record_once_in_minimum_request
 def test_demo_invoices_page_past_1000_in_two_requests(demo: Sandbox) -> None:
     connector = demo.connector()
     invoices = list(connector.invoices())
-    assert len(invoices) == 1039
-    assert connector.requests_sent == 2
+    assert len(invoices) == DOCUMENTS
+    assert connector.requests_sent == 2 + COUNT + UNPOSTED
 
 
 def test_a_page_size_that_divides_the_book_needs_no_empty_last_page(demo: Sandbox) -> None:
     connector = demo.connector(page_size=46)  # 46 companies exactly
     assert len(list(connector.companies())) == 46
-    assert connector.requests_sent == 1
+    assert connector.requests_sent == 1 + COUNT
+
+
+class DropsOneRecord(httpx.HTTPTransport):
+    """A proxy that loses a record from a list page on the way back."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.url.path.endswith("/count"):
+            return response
+        body = json.loads(response.read())
+        return httpx.Response(response.status_code, headers=response.headers,
+                              content=json.dumps(body[:-1]).encode())
+
+
+def test_a_complete_read_that_is_short_of_the_count_fails(demo: Sandbox) -> None:
+    """A page that lost records is caught by ConnectWise's own count, so a sync
+    never takes a partial list for the whole book (nor deletes what it missed)."""
+    connector = demo.connector(transport=DropsOneRecord())
+    with pytest.raises(ConnectorError, match=r"list companies: read 45 of the 46 records "
+                       "ConnectWise counts; the answer was incomplete"):
+        list(connector.companies())
+
+
+def test_a_server_repeating_its_first_page_stops_the_read(demo: Sandbox) -> None:
+    """A Link to a new URL that serves the same rows again: stop, do not loop."""
+    connector = demo.connector(page_size=10)
+
+    def repeat(request: httpx.Request) -> httpx.Response:
+        rows = [{"id": n, "identifier": f"C{n}", "name": f"C{n}"} for n in range(10)]
+        link = f'<{request.url.copy_with(params={"pageId": str(len(request.url.query))})}>'
+        return httpx.Response(200, json=rows, headers={"Link": f'{link}; rel="next"'})
+
+    connector.api._client._transport = httpx.MockTransport(repeat)  # type: ignore[attr-defined]
+    with pytest.raises(ConnectorError, match="a page of records already read"):
+        list(connector.companies())
 
 
 def test_headers_carry_basic_auth_client_id_and_version(demo: Sandbox) -> None:
@@ -173,11 +229,12 @@ def test_since_asks_for_last_updated_and_gets_exactly_the_changed(demo: Sandbox)
     recorder = Recorder()
     since = datetime(2026, 6, 1, tzinfo=UTC)
     invoices = list(demo.connector(transport=recorder).invoices(since))
-    conditions = parse_qs(urlsplit(str(recorder.sent[0].url)).query)["conditions"]
+    [listing] = [r for r in recorder.sent if r.url.path.endswith("finance/invoices")]
+    conditions = parse_qs(urlsplit(str(listing.url)).query)["conditions"]
     assert conditions == ["lastUpdated >= [2026-06-01T00:00:00Z]"]
     expected = {str(r["id"]) for r in raw("invoices") if r["_info"]["lastUpdated"] >= "2026-06-01"}
     assert {i.id for i in invoices} == expected
-    assert 0 < len(expected) < 1039
+    assert 0 < len(expected) < DOCUMENTS
     assert all(i.updated_at is not None and i.updated_at >= since for i in invoices)
 
 
@@ -195,8 +252,9 @@ def test_invoice_by_number(demo: Sandbox) -> None:
     invoice = connector.invoice_by_number("10040")
     assert invoice is not None and invoice.number == "10040"
     source = next(r for r in raw("invoices") if r["invoiceNumber"] == "10040")
-    assert invoice == invoice_from_cw(source)
-    query = parse_qs(urlsplit(str(recorder.sent[0].url)).query)
+    assert invoice == parsed_invoice(source)
+    [lookup] = [r for r in recorder.sent if r.url.path.endswith("finance/invoices")]
+    query = parse_qs(urlsplit(str(lookup.url)).query)
     assert query["conditions"] == ['invoiceNumber = "10040"']
     assert connector.invoice_by_number("99999") is None
     assert connector.invoice_by_number('10"40') is None  # escaped, parsed, not found
@@ -215,12 +273,14 @@ def test_every_demo_record_parses_with_exact_decimals(demo: Sandbox) -> None:
     connector = demo.connector()
     invoices = list(connector.invoices())
     source = raw("invoices")
-    assert invoices == [invoice_from_cw(r) for r in source]
+    assert invoices == [parsed_invoice(r) for r in source]
     for invoice, record in zip(invoices, source, strict=True):
+        sign = -1 if record["type"] == "CreditMemo" else 1  # credit kept positive
         assert type(invoice.total) is Decimal and type(invoice.owing) is Decimal
-        assert invoice.total == Decimal(str(record["total"]))
-        assert invoice.owing == Decimal(str(record["balance"]))
+        assert invoice.total == sign * Decimal(str(record["total"]))
+        assert invoice.owing == sign * Decimal(str(record["balance"]))
         assert invoice.total.as_tuple().exponent == -2
+    assert sum(1 for i in invoices if not i.exported) == len(raw("unpostedinvoices"))
     assert list(connector.companies()) == [company_from_cw(r) for r in raw("companies")]
     assert list(connector.contacts()) == [contact_from_cw(r) for r in raw("contacts")]
 
@@ -240,17 +300,17 @@ def test_429_waits_the_retry_after_the_server_asked_for(demo: Sandbox) -> None:
     connector = demo.connector(sleep=sleeps.append)
     assert len(list(connector.companies())) == 46
     assert sleeps == [7.0]
-    assert connector.requests_sent == 2
+    assert connector.requests_sent == 2 + COUNT
 
 
 def test_500_and_503_are_retried_and_recovered(demo: Sandbox) -> None:
     sleeps: list[float] = []
     demo.plan.add(FaultRule("500", "connectwise", 1, 1))
-    demo.plan.add(FaultRule("503", "connectwise", 3, 1))  # the second page's first try
+    demo.plan.add(FaultRule("503", "connectwise", 5, 1))  # the second page's first try
     connector = demo.connector(sleep=sleeps.append)
-    assert len(list(connector.invoices())) == 1039
+    assert len(list(connector.invoices())) == DOCUMENTS
     assert len(sleeps) == 2
-    assert connector.requests_sent == 4
+    assert connector.requests_sent == 4 + COUNT + UNPOSTED
 
 
 def test_a_persistent_500_is_reported_with_the_operation(demo: Sandbox) -> None:
@@ -259,9 +319,9 @@ def test_a_persistent_500_is_reported_with_the_operation(demo: Sandbox) -> None:
         sleep=lambda s: None, retry=RetryPolicy(max_attempts=3, base_delay_seconds=0.001)
     )
     with pytest.raises(ConnectorError) as caught:
-        list(connector.invoices())
+        list(connector.companies())
     message = str(caught.value)
-    assert message.startswith("connectwise: list invoices: HTTP 500 [code InternalServerError]")
+    assert message.startswith("connectwise: list companies: HTTP 500 [code InternalServerError]")
     assert "persisted after 3 attempts" in message
     assert caught.value.status == 500
     assert connector.requests_sent == 3
@@ -296,8 +356,8 @@ def test_an_injected_401_is_reported_not_retried(demo: Sandbox) -> None:
 
 def test_garbage_json_is_a_clear_error(demo: Sandbox) -> None:
     demo.plan.add(FaultRule("garbage", "connectwise", 1, 1))
-    with pytest.raises(ConnectorError, match=r"list invoices: the server returned invalid JSON"):
-        list(demo.connector().invoices())
+    with pytest.raises(ConnectorError, match=r"list companies: the server returned invalid JSON"):
+        list(demo.connector().companies())
 
 
 def test_a_slow_answer_past_the_timeout_is_retried_then_reported(demo: Sandbox) -> None:
@@ -375,7 +435,7 @@ def test_the_emulator_rejects_garbage_conditions_with_a_400_envelope(
 def test_the_connector_reports_a_400_from_the_envelope(demo: Sandbox) -> None:
     connector = demo.connector()
     with pytest.raises(ConnectorError, match=r"HTTP 400 \[code InvalidObject\]: unknown field"):
-        list(connector._parsed("finance/invoices", "list invoices", "bogus = 1", invoice_from_cw))
+        list(connector._pages("finance/invoices", "list invoices", "bogus = 1"))
 
 
 @pytest.mark.parametrize(
@@ -384,8 +444,8 @@ def test_the_connector_reports_a_400_from_the_envelope(demo: Sandbox) -> None:
         ('status/name = "Void"', 1),
         ("status/name = 'void'", 1),
         ('company/identifier = "BlueRidge" and balance > 0', None),
-        ("glBatch = null", 5),
-        ("not (glBatch = null)", 1034),
+        ('type = "CreditMemo"', 5),
+        ('not (type = "CreditMemo")', 1039),
         ('company/name like "*dental*" or company/name contains "Senior"', None),
         ("company/id in (254, 325)", None),
         ("_info/lastUpdated >= [2026-06-01T00:00:00Z]", None),
@@ -406,14 +466,14 @@ def test_the_emulator_conditions_agree_with_python(
     invoices = raw("invoices")
 
     def expected(r: dict) -> bool:
-        status, company, batch = r["status"]["name"], r["company"], r.get("glBatch")
+        status, company, kind = r["status"]["name"], r["company"], r["type"]
         return {
             'status/name = "Void"': status == "Void",
             "status/name = 'void'": status == "Void",
             'company/identifier = "BlueRidge" and balance > 0': company["identifier"] == "BlueRidge"
             and r["balance"] > 0,
-            "glBatch = null": batch is None,
-            "not (glBatch = null)": batch is not None,
+            'type = "CreditMemo"': kind == "CreditMemo",
+            'not (type = "CreditMemo")': kind != "CreditMemo",
             'company/name like "*dental*" or company/name contains "Senior"': "dental"
             in company["name"].lower()
             or "senior" in company["name"].lower(),

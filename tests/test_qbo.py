@@ -35,6 +35,7 @@ from recon_tui.connectors.tokens import (
     token_fingerprint,
 )
 from recon_tui.models import CreditKind
+from recon_tui.sandbox import qbo as qbo_sandbox
 from recon_tui.sandbox.app import create_app
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.faults import FaultPlan, FaultRule
@@ -155,13 +156,15 @@ def test_reads_the_whole_sample_book_exactly_once(sandbox: Sandbox) -> None:
     c = sandbox.connector()
     assert isinstance(c, LedgerConnector)
     invoices = list(c.invoices())
-    assert len(invoices) == len(sandbox.book.qbo["Invoice"]) == 1035
-    assert len({i.id for i in invoices}) == 1035
-    # 1035 invoices: a full page and a short one, each asking for 1000 explicitly.
+    assert len(invoices) == len(sandbox.book.qbo["Invoice"]) == 1036
+    assert len({i.id for i in invoices}) == 1036
+    # 1036 invoices: a full page and a short one, each asking for 1000 explicitly, then
+    # the count that proves nothing is missing.
     invoice_queries = [q for q in sandbox.state.queries() if "FROM Invoice" in q]
     assert invoice_queries == [
         "SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
         "SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1001 MAXRESULTS 1000",
+        "SELECT COUNT(*) FROM Invoice",
     ]
     assert all(r.params.get("minorversion") == "75" for r in sandbox.state.requests)
 
@@ -177,12 +180,58 @@ def test_paging_a_big_ledger_uses_the_fewest_requests(
     ids = [invoice.id for invoice in c.invoices()]
     assert sorted(ids, key=int) == expected  # every invoice, in Id order
     assert len(set(ids)) == n_invoices  # exactly once each
-    # floor(n/1000)+1 pages: the one after the last full page is what proves the end
-    # (2000 invoices -> an empty third page, which has no "Invoice" key at all).
-    assert sandbox.plan.requests_seen("qbo") == pages
-    assert c.requests_sent == pages
-    starts = [q.split("STARTPOSITION ")[1] for q in sandbox.state.queries()]
+    # floor(n/1000)+1 pages: the one after the last full page ends the read
+    # (2000 invoices -> an empty third page, which has no "Invoice" key at all); the
+    # count then proves the read whole.
+    assert sandbox.plan.requests_seen("qbo") == pages + 1
+    assert c.requests_sent == pages + 1
+    *listing, count = sandbox.state.queries()
+    starts = [q.split("STARTPOSITION ")[1] for q in listing]
     assert starts == [f"{1 + 1000 * n} MAXRESULTS 1000" for n in range(pages)]
+    assert count == "SELECT COUNT(*) FROM Invoice"
+
+
+def test_an_empty_page_the_count_contradicts_fails_the_read(
+    make_sandbox: Callable[[SandboxBook], Sandbox],
+) -> None:
+    """QBO (or a proxy) answering {"QueryResponse": {}} where rows should be: a short
+    page is not proof of the end, the count is."""
+    book = SandboxBook()
+    make_big_ledger(book, 1500, 10)
+    sandbox = make_sandbox(book)
+    original = qbo_sandbox.run_query
+
+    def empty_second_page(book_: SandboxBook, text: str) -> dict:
+        if "STARTPOSITION 1001" in text:
+            return {}
+        return original(book_, text)
+
+    qbo_sandbox.run_query = empty_second_page  # type: ignore[assignment]
+    try:
+        with pytest.raises(ConnectorError, match=r"query Invoice: read 1,000 of the 1,500 "
+                           "records QuickBooks counts; the answer was incomplete"):
+            list(sandbox.connector().invoices())
+    finally:
+        qbo_sandbox.run_query = original  # type: ignore[assignment]
+
+
+def test_a_server_ignoring_startposition_stops_the_read(
+    make_sandbox: Callable[[SandboxBook], Sandbox],
+) -> None:
+    book = SandboxBook()
+    make_big_ledger(book, 2500, 10)
+    sandbox = make_sandbox(book)
+    original = qbo_sandbox.run_query
+
+    def first_page_always(book_: SandboxBook, text: str) -> dict:
+        return original(book_, text.replace("STARTPOSITION 1001", "STARTPOSITION 1"))
+
+    qbo_sandbox.run_query = first_page_always  # type: ignore[assignment]
+    try:
+        with pytest.raises(ConnectorError, match="ignores STARTPOSITION"):
+            list(sandbox.connector().invoices())
+    finally:
+        qbo_sandbox.run_query = original  # type: ignore[assignment]
 
 
 def test_the_emulator_default_page_would_truncate(sample_book: SandboxBook) -> None:
@@ -254,15 +303,15 @@ def test_429_waits_at_least_retry_after(sandbox: Sandbox) -> None:
     assert len(list(sandbox.connector().customers())) == 47
     assert len(sandbox.sleeps) == 1
     assert sandbox.sleeps[0] >= sandbox.plan.retry_after_seconds == 2
-    assert sandbox.plan.requests_seen("qbo") == 2
+    assert sandbox.plan.requests_seen("qbo") == 3  # the 429, the page, the count
 
 
 @pytest.mark.parametrize("fault", ["500", "503"])
 def test_server_errors_are_retried(sandbox: Sandbox, fault: str) -> None:
     sandbox.plan.rules.append(FaultRule(fault, "qbo", 1, 2))
-    assert len(list(sandbox.connector().invoices())) == 1035
+    assert len(list(sandbox.connector().invoices())) == 1036
     assert len(sandbox.sleeps) == 2
-    assert sandbox.plan.requests_seen("qbo") == 4  # two failures, then two pages
+    assert sandbox.plan.requests_seen("qbo") == 5  # two failures, two pages, the count
 
 
 def test_persistent_server_error_names_the_operation(sandbox: Sandbox) -> None:
@@ -532,12 +581,34 @@ def test_deleted_invoice_found_by_comparing_ids(sandbox: Sandbox, since: datetim
     _delete_invoice(c, sandbox.book, "9065")
     before = sandbox.plan.requests_seen("qbo")
     assert c.deleted_invoice_ids({"9065", "9001", "11999"}, since) == {"9065", "11999"}
-    queries = sandbox.state.queries()[-2:]
+    queries = sandbox.state.queries()[-3:]
     assert queries == [
         "SELECT Id FROM Invoice ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
         "SELECT Id FROM Invoice ORDERBY Id STARTPOSITION 1001 MAXRESULTS 1000",
+        "SELECT COUNT(*) FROM Invoice",
     ]
-    assert sandbox.plan.requests_seen("qbo") == before + 2
+    assert sandbox.plan.requests_seen("qbo") == before + 3
+
+
+def test_deleted_payments_and_credit_memos_found_by_one_cdc_request(sandbox: Sandbox) -> None:
+    """QBO hard-deletes Payments and CreditMemos; CDC over all three entities reports
+    every deletion in one request."""
+    c = sandbox.connector()
+    memo = sandbox.book.qbo["CreditMemo"]["10731"]  # CM-1001, not yet applied
+    payment = sandbox.book.qbo["Payment"]["9024"]
+    for path, record in (("creditmemo", memo), ("payment", payment)):
+        c.api.post_json(path, {"Id": record["Id"], "SyncToken": record["SyncToken"]},
+                        operation="delete", params={"operation": "delete", "minorversion": "75"})
+    assert "10731" not in sandbox.book.qbo["CreditMemo"]
+    before = sandbox.plan.requests_seen("qbo")
+    expected = {"Invoice": {"9001"}, "CreditMemo": {"10731", "10537"},
+                "Payment": {"9024", "9025"}}
+    deleted = c.deleted_ids(expected, datetime.now(UTC) - timedelta(days=1))
+    assert deleted == {"Invoice": set(), "CreditMemo": {"10731"}, "Payment": {"9024"}}
+    assert sandbox.plan.requests_seen("qbo") == before + 1
+    assert sandbox.state.requests[-1].params["entities"] == "CreditMemo,Invoice,Payment"
+    # Beyond CDC's 30 days: complete id lists, each proved by its count.
+    assert c.deleted_ids(expected, None) == deleted
 
 
 def test_cdc_refuses_more_than_30_days(sandbox: Sandbox) -> None:

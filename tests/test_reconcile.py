@@ -123,7 +123,7 @@ def test_hand_built_book_produces_every_status() -> None:
     assert p["1"].status is M and p["1"].ledger is not None and p["1"].ledger.id == "501"
     assert p["2"].status is M and p["2"].ledger is not None and p["2"].ledger.id == "502"
     assert p["3"].status is ENF and p["3"].ledger is None
-    assert p["4"].status is ENF and p["4"].ledger is None
+    assert p["4"].status is NIL and p["4"].ledger is None  # only a link decides ENF
     assert p["5"].status is NIL and p["5"].ledger is None
     only_ledger = [x for x in pairs if x.psa is None]
     assert [(x.status, x.ledger.id) for x in only_ledger if x.ledger] == [(NIP, "503")]
@@ -149,14 +149,27 @@ def test_id_link_beats_number() -> None:
     assert l_["501"].status is NIP
 
 
-def test_link_to_missing_id_does_not_fall_back_to_number() -> None:
+def test_link_to_missing_id_falls_back_to_number() -> None:
+    """The linked copy is gone, but the ledger has one of the same number (re-exported):
+    they pair, and the new link will be remembered."""
     psa = [psa_inv("1", "1001", "100.00", link="777")]
     ledger = [led_inv("501", "1001", "100.00")]
     pairs = pair_invoices(psa, ledger)
-    assert [(p.status, p.psa is not None, p.ledger is not None) for p in pairs] == [
-        (ENF, True, False),
-        (NIP, False, True),
-    ]
+    assert [(p.status, p.ledger.id if p.ledger else None) for p in pairs] == [(M, "501")]
+
+
+def test_link_to_missing_id_with_no_number_match_is_expected_not_found() -> None:
+    pairs = pair_invoices([psa_inv("1", "1001", "100.00", link="777")],
+                          [led_inv("501", "2002", "100.00")])
+    assert sorted((p.status.value, p.psa is not None) for p in pairs) == [
+        (ENF.value, True), (NIP.value, False)]
+
+
+def test_link_kept_when_the_ledger_renumbers() -> None:
+    pairs = pair_invoices([psa_inv("1", "10040", "120.00", link="9065")],
+                          [led_inv("9065", "10040-R", "120.00")])
+    assert [(p.status, p.ledger.doc_number if p.ledger else None) for p in pairs] == [
+        (M, "10040-R")]
 
 
 def test_duplicate_link_claims_first_by_number_then_id() -> None:
@@ -195,10 +208,12 @@ def test_duplicate_numbers_take_lowest_ledger_id_numerically() -> None:
     assert by_ledger(pairs)["100"].status is NIP
 
 
-def test_exported_without_link_not_found_is_expected_not_found() -> None:
+def test_exported_without_link_not_found_is_not_in_ledger() -> None:
+    """The PSA says it exported the invoice, but nothing ever linked it to a ledger copy:
+    Not in Ledger (the export flag explains the row, it does not decide it)."""
     pairs = pair_invoices([psa_inv("1", "1001", "125.50", exported=True)], [])
-    assert [p.status for p in pairs] == [ENF]
-    assert report_totals(pairs).expected_not_found == D("125.50")
+    assert [p.status for p in pairs] == [NIL]
+    assert report_totals(pairs).not_downloaded_to_ledger == D("125.50")
 
 
 def test_unexported_is_not_in_ledger() -> None:
@@ -329,8 +344,8 @@ def test_nonzero_invoice_difference_is_explained_by_rows() -> None:
         psa_inv("5", "220500-1", "100.00", link="9005", on=date(2023, 5, 6)),
         # Linked, then deleted from the ledger: -612.40.
         psa_inv("6", "220501-1", "612.40", link="9999", on=date(2023, 5, 7)),
-        # Exported, but the ledger has no such number: -88.00.
-        psa_inv("7", "220502-1", "88.00", exported=True, on=date(2023, 5, 8)),
+        # Linked, then the ledger lost it too: -88.00.
+        psa_inv("7", "220502-1", "88.00", link="9998", on=date(2023, 5, 8)),
     ]
     ledger = [*ledger, led_inv("9005", "220500-1", "125.25", on=date(2023, 5, 6))]
     pairs = pair_invoices(psa, ledger)
@@ -566,14 +581,22 @@ def test_every_invoice_in_exactly_one_pair_and_residual_zero(
     assert ledger_seen == Counter(inv.id for inv in ledger)
     assert all(v == 1 for v in [*psa_seen.values(), *ledger_seen.values()])
 
+    present = {inv.id for inv in ledger}
+    matched_to = {p.ledger.id: p.psa for p in pairs if p.status is M and p.ledger and p.psa}
     for pair in pairs:
         assert (pair.psa is not None) == (pair.status is not NIP)
         assert (pair.ledger is not None) == (pair.status in (M, NIP))
-        if pair.status is M and pair.psa and pair.ledger and pair.psa.ledger_invoice_id:
-            assert pair.ledger.id == pair.psa.ledger_invoice_id
+        link = pair.psa.ledger_invoice_id if pair.psa else None
+        if pair.status is M and link and pair.ledger and pair.ledger.id != link:
+            # Paired by number only because its linked copy is gone or went to
+            # another PSA invoice carrying the same link.
+            assert link not in present or matched_to[link].ledger_invoice_id == link
+        if link and link in present and pair.status is not M:
+            assert matched_to[link].ledger_invoice_id == link  # lost the claim
         if pair.status is NIL:
-            assert pair.psa is not None
-            assert not pair.psa.exported and not pair.psa.ledger_invoice_id
+            assert pair.psa is not None and not link  # only a link makes it ENF
+        if pair.status is ENF:
+            assert link
 
     t = report_totals(pairs)
     assert t.total_psa == sum((inv.total for inv in psa), D("0.00"))

@@ -20,7 +20,7 @@ from recon_tui.connectors.qbo_records import (
     invoice_from_qbo,
 )
 from recon_tui.connectors.records import RecordError, parse_utc_datetime
-from recon_tui.models import CreditKind
+from recon_tui.models import CreditKind, DocKind
 
 
 def load(text: str) -> dict:
@@ -48,7 +48,7 @@ CW_INVOICE = """{
  "company": {"id": 287, "identifier": "Refund", "name": "Refund [/] pending [bold]x"},
  "date": "2026-03-02T00:00:00Z", "dueDate": "2026-04-01T00:00:00Z",
  "subtotal": 50.0, "salesTax": 0.0, "total": 50.0, "payments": 10.0, "credits": 0.0,
- "balance": 40.0, "glBatch": {"id": 12, "identifier": "GL20260303"},
+ "balance": 40.0,
  "currency": {"id": 2, "currencyCode": "CAD"},
  "customFields": [{"id": 7, "caption": "Ledger Invoice Id", "type": "Text",
                    "entryMethod": "EntryField", "numberOfDecimals": 0, "value": "9001"}],
@@ -261,8 +261,11 @@ def test_parse_datetime_rejects_garbage() -> None:
 
 
 # --------------------------------------------------------------------------- ConnectWise
+LINK = "Ledger Invoice Id"
+
+
 def test_cw_invoice_fields() -> None:
-    inv = invoice_from_cw(load(CW_INVOICE))
+    inv = invoice_from_cw(load(CW_INVOICE), link_field=LINK)
     assert inv.id == "4501"
     assert inv.number == "220399-1"
     assert inv.company_id == "287"
@@ -275,6 +278,22 @@ def test_cw_invoice_fields() -> None:
     assert inv.ledger_invoice_id == "9001"
     assert inv.currency == "CAD"
     assert inv.updated_at == datetime(2026, 3, 5, 18, 15, tzinfo=UTC)
+    assert inv.kind is DocKind.INVOICE
+
+
+def test_cw_custom_field_link_is_read_only_when_configured() -> None:
+    """Real ConnectWise has no field for the ledger's invoice id: the custom field is
+    something an MSP may define, so it is off unless named."""
+    assert invoice_from_cw(load(CW_INVOICE)).ledger_invoice_id is None
+    assert invoice_from_cw(load(CW_INVOICE), link_field="Other").ledger_invoice_id is None
+
+
+def test_cw_credit_memo_is_kept_as_positive_credit() -> None:
+    data = load(CW_INVOICE)
+    data |= {"type": "CreditMemo", "total": Decimal("-75.00"), "balance": Decimal("-25.00")}
+    memo = invoice_from_cw(data)
+    assert memo.kind is DocKind.CREDIT_MEMO
+    assert (memo.total, memo.owing) == (Decimal("75.00"), Decimal("25.00"))
 
 
 def test_cw_invoice_date_is_the_written_date_part() -> None:
@@ -285,18 +304,15 @@ def test_cw_invoice_date_is_the_written_date_part() -> None:
 
 def test_cw_invoice_not_exported_and_unlinked() -> None:
     data = load(CW_INVOICE)
-    del data["glBatch"]
     data["customFields"][0].pop("value")
-    inv = invoice_from_cw(data)
+    inv = invoice_from_cw(data, exported=False, link_field=LINK)
     assert inv.exported is False
     assert inv.ledger_invoice_id is None
-    data["glBatch"] = None
     data["customFields"][0]["value"] = "   "
-    inv = invoice_from_cw(data)
-    assert inv.exported is False
+    inv = invoice_from_cw(data, link_field=LINK)
     assert inv.ledger_invoice_id is None
     data["customFields"] = [{"id": 3, "caption": "PO Number", "value": "PO-77"}]
-    assert invoice_from_cw(data).ledger_invoice_id is None
+    assert invoice_from_cw(data, link_field=LINK).ledger_invoice_id is None
     del data["customFields"]
     del data["currency"]
     del data["status"]
@@ -340,7 +356,7 @@ def test_cw_invoice_bad_values_are_named() -> None:
     data = load(CW_INVOICE)
     data["customFields"] = "nope"
     with pytest.raises(ValueError, match=r"4501.*'customFields'"):
-        invoice_from_cw(data)
+        invoice_from_cw(data, link_field=LINK)
 
 
 def test_cw_company() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,18 +18,35 @@ import pytest
 from recon_tui.cache import Cache
 from recon_tui.config import load_config
 from recon_tui.connectors.http import RetryPolicy
+from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.models import CreditKind, ReconStatus, SyncRun, SyncStatus
 from recon_tui.sandbox.faults import FaultRule
 from recon_tui.sandbox.server import SandboxServer
-from recon_tui.sync import INTERRUPTED, SyncBusy, run_full_sync, sync_lock
+from recon_tui.sync import INTERRUPTED, SyncBusy, default_since, run_full_sync, sync_lock
 from tests.emulator import backend_for, config_file_for, running_emulator
 
 SINCE = date(2025, 1, 1)
+MANIFEST = json.loads((sample_data_dir() / "scenarios.json").read_text(encoding="utf-8"))
 
 
-def sync(cache: Cache, server: SandboxServer) -> SyncRun:
+def sync(cache: Cache, server: SandboxServer, **kw: object) -> SyncRun:
+    """A sync as the CLI runs it: everything the first time, then what changed."""
+    since = kw.pop("since", default_since(cache))
     with backend_for(server) as backend:
-        return run_full_sync(cache, backend.psa, backend.ledger, since=SINCE)
+        return run_full_sync(cache, backend.psa, backend.ledger, since=since)  # type: ignore[arg-type]
+
+
+def now_qbo() -> str:
+    """An edit made now, as QBO stamps it (a daily sync reads from yesterday)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def now_cw() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def steps_of(run: SyncRun) -> dict[str, object]:
+    return {f"{s.system} {s.name}": s for s in run.steps}
 
 
 def test_first_sync_loads_everything_and_a_second_changes_nothing(cache: Cache) -> None:
@@ -36,7 +54,10 @@ def test_first_sync_loads_everything_and_a_second_changes_nothing(cache: Cache) 
         first = sync(cache, server)
         assert first.status is SyncStatus.SUCCEEDED, first.error
         counts = cache.counts()
-        assert counts["psa_invoice"] == 1039 and counts["ledger_invoice"] == 1035
+        book = MANIFEST["counts"]
+        assert counts["psa_invoice"] == book["cw_invoices"] + book["cw_credit_memos"]
+        assert counts["ledger_invoice"] == book["qbo_invoices"]
+        assert counts["ledger_credit_memo"] == book["qbo_credit_memos"]
         second = sync(cache, server)
         assert second.status is SyncStatus.SUCCEEDED
         assert all(s.created == s.updated == s.deleted == 0 for s in second.steps)
@@ -50,7 +71,7 @@ def test_a_balance_changed_in_the_ledger_is_recorded_old_to_new(cache: Cache) ->
         [row] = cache.pairs_for_number("110273")
         invoice = book.qbo["Invoice"][row.ledger_invoice_id]
         invoice["Balance"] = Decimal("40.00")
-        invoice["MetaData"]["LastUpdatedTime"] = "2026-11-21T10:00:00-08:00"
+        invoice["MetaData"]["LastUpdatedTime"] = now_qbo()
         run = sync(cache, server)
         [change] = [c for c in cache.sync_changes(run.id) if c.label == "110273"]
         assert (change.field, change.old, change.new) == ("balance", "50.00", "40.00")
@@ -69,8 +90,7 @@ def test_a_deleted_ledger_invoice_is_detected_and_reported(cache: Cache) -> None
                              operation="delete invoice",
                              params={"operation": "delete", "minorversion": "75"})
         run = sync(cache, server)
-        steps = {f"{s.system} {s.name}": s for s in run.steps}
-        assert steps["ledger deleted invoices"].deleted == 1
+        assert steps_of(run)["ledger deletions"].deleted == 1
         [after] = cache.pairs_for_number("10040")
         assert after.status is ReconStatus.EXPECTED_NOT_FOUND
 
@@ -192,7 +212,7 @@ def test_a_daily_sync_refreshes_only_what_it_touched_and_agrees_with_a_full_refr
         rows = sorted(tuple(r) for r in cache.conn.execute("SELECT * FROM client_summary"))
         return pairs, rows
 
-    stamp_qbo, stamp_cw = "2026-11-21T10:00:00-08:00", "2026-11-21T18:00:00Z"
+    stamp_qbo, stamp_cw = now_qbo(), now_cw()
     with running_emulator() as (server, book, _plan):
         assert sync(cache, server).status is SyncStatus.SUCCEEDED
         [row] = cache.pairs_for_number("110273")

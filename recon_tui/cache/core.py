@@ -17,6 +17,7 @@ from recon_tui.cache.records import (
     CONTACT,
     CREDIT,
     CUSTOMER,
+    LEDGER_CREDIT_MEMO,
     LEDGER_INVOICE,
     PSA_INVOICE,
     ApplyResult,
@@ -35,6 +36,8 @@ from recon_tui.cache.records import (
 from recon_tui.cache.schema import CHUNK, MIGRATIONS, SCHEMA_VERSION
 from recon_tui.models import (
     Contact,
+    CreditKind,
+    DocKind,
     LedgerCustomer,
     LedgerInvoice,
     OrganizationalCredit,
@@ -233,6 +236,13 @@ class CacheCore:
         return self._apply(LEDGER_INVOICE, map(ledger_invoice_row, items),
                            track_created=self._has_rows(LEDGER_INVOICE.table))
 
+    def upsert_ledger_credit_memos(self, items: Iterable[LedgerInvoice]) -> ApplyResult:
+        """Every QBO credit memo, used-up ones included: a PSA credit memo applied on
+        both sides must still find its ledger copy."""
+        rows = (ledger_invoice_row(i) for i in items if i.kind is DocKind.CREDIT_MEMO)
+        return self._apply(LEDGER_CREDIT_MEMO, rows,
+                           track_created=self._has_rows(LEDGER_CREDIT_MEMO.table))
+
     def upsert_credits(self, items: Iterable[OrganizationalCredit]) -> ApplyResult:
         """Credits with something left are kept; used-up ones are removed, so the
         credits panel only ever shows money still on account."""
@@ -246,11 +256,70 @@ class CacheCore:
         result.merge(gone)
         return result
 
+    def mark_unexported(self, unexported: set[str]) -> ApplyResult:
+        """Every PSA document's exported flag from the PSA's own list of the numbers
+        it has not yet handed to the accounting system (ConnectWise's unposted
+        invoices): listed means not exported, anything else was. Only the flags
+        that flip are written, and each is a change in the history."""
+        result = ApplyResult()
+        with self.transaction():
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS unexported_number "
+                              "(number TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM unexported_number")
+            self.conn.executemany("INSERT OR IGNORE INTO unexported_number(number) VALUES (?)",
+                                  [(n,) for n in unexported])
+            flips = self.conn.execute(
+                "SELECT p.*, (u.number IS NULL) AS now_exported FROM psa_invoice p "
+                "LEFT JOIN unexported_number u ON u.number = p.number "
+                "WHERE p.exported != (u.number IS NULL)").fetchall()
+            self.conn.executemany("UPDATE psa_invoice SET exported=? WHERE id=?",
+                                  [(row["now_exported"], row["id"]) for row in flips])
+            self.conn.execute("DELETE FROM unexported_number")
+        for row in flips:
+            result.updated += 1
+            result.touch(row)
+            result.changes.append(Change(PSA_INVOICE.record_type, row["id"], str(row["number"]),
+                                         "updated", "exported", str(row["exported"]),
+                                         str(row["now_exported"])))
+        return result
+
+    # -- deletions the systems reported (never inferred from a failed read)
+    def delete_psa_invoices(self, ids: Iterable[str]) -> ApplyResult:
+        """PSA invoices and credit memos the PSA no longer has (their remembered
+        links go with them)."""
+        return self._delete(PSA_INVOICE, ids)
+
     def delete_ledger_invoices(self, ids: Iterable[str]) -> ApplyResult:
         return self._delete(LEDGER_INVOICE, ids)
 
+    def delete_ledger_credit_memos(self, ids: Iterable[str]) -> ApplyResult:
+        """QBO credit memos deleted (hard-deleted in QBO), and the credit each carried."""
+        ids = list(ids)
+        with self.transaction():
+            result = self._delete(LEDGER_CREDIT_MEMO, ids)
+            result.merge(self._delete(CREDIT, [credit_key(CreditKind.CREDIT_MEMO, i)
+                                               for i in ids]))
+        return result
+
+    def delete_payment_credits(self, ids: Iterable[str]) -> ApplyResult:
+        """Unapplied amounts of QBO payments that were deleted."""
+        return self._delete(CREDIT, [credit_key(CreditKind.UNAPPLIED_PAYMENT, i) for i in ids])
+
+    # -- what the cache holds, for deletion checks
+    def psa_invoice_ids(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT id FROM psa_invoice")}
+
     def ledger_invoice_ids(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT id FROM ledger_invoice")}
+
+    def ledger_credit_memo_ids(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT id FROM ledger_credit_memo")}
+
+    def payment_credit_ids(self) -> set[str]:
+        return {row[0] for row in self.conn.execute(
+            "SELECT source_id FROM ledger_credit WHERE kind = ?",
+            (CreditKind.UNAPPLIED_PAYMENT.value,))}
+
     def _in(self, sql: str, values: Sequence[str]) -> list[sqlite3.Row]:
         """Run ``sql`` (containing ``{marks}``) over ``values`` in chunks."""
         rows: list[sqlite3.Row] = []

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 
 from recon_tui.cache.records import (
+    PSA_INVOICE_SELECT,
     BookTotals,
     PairRow,
     company_from,
     contact_from,
     credit_from,
     customer_from,
+    iso_text,
     ledger_invoice_from,
+    ledger_spec,
     pair_row_from,
     psa_invoice_from,
     summary_from,
@@ -21,6 +25,7 @@ from recon_tui.cache.records import (
 from recon_tui.models import (
     ClientSummary,
     Contact,
+    DocKind,
     InvoicePair,
     LedgerCustomer,
     LedgerInvoice,
@@ -56,47 +61,84 @@ class ReconciliationQueries:
 
     # -- incremental refresh (one invoice, one mapping) without touching the rest
 
-    def psa_invoices_related(self, *, ids: Sequence[str] = (), numbers: Sequence[str] = (),
-                             ledger_ids: Sequence[str] = ()) -> list[PsaInvoice]:
-        """PSA invoices by id, by number, or linked to given ledger invoice ids."""
+    def psa_documents_related(self, kind: DocKind, *, ids: Sequence[str] = (),
+                              numbers: Sequence[str] = (),
+                              ledger_ids: Sequence[str] = ()) -> list[PsaInvoice]:
+        """PSA documents of ``kind`` by id, by number, or linked (by custom field
+        or remembered link) to given ledger ids."""
         found: dict[str, PsaInvoice] = {}
-        for sql, values in (("SELECT * FROM psa_invoice WHERE id IN ({marks})", ids),
-                            ("SELECT * FROM psa_invoice WHERE number IN ({marks})", numbers),
-                            ("SELECT * FROM psa_invoice WHERE ledger_invoice_id IN ({marks})",
-                             ledger_ids)):
+        select = f"{PSA_INVOICE_SELECT} WHERE p.kind = '{kind.value}' AND "
+        for sql, values in ((select + "p.id IN ({marks})", ids),
+                            (select + "p.number IN ({marks})", numbers),
+                            (select + "p.ledger_invoice_id IN ({marks})", ledger_ids),
+                            (select + "l.ledger_id IN ({marks})", ledger_ids)):
             for row in self._in(sql, values):
                 found[row["id"]] = psa_invoice_from(row)
         return list(found.values())
 
-    def ledger_invoices_related(self, *, ids: Sequence[str] = (),
-                                numbers: Sequence[str] = ()) -> list[LedgerInvoice]:
-        """Ledger invoices by id or by doc number."""
+    def ledger_documents_related(self, kind: DocKind, *, ids: Sequence[str] = (),
+                                 numbers: Sequence[str] = ()) -> list[LedgerInvoice]:
+        """Ledger documents of ``kind`` by id or by doc number."""
+        table = ledger_spec(kind).table
         found: dict[str, LedgerInvoice] = {}
-        for sql, values in (("SELECT * FROM ledger_invoice WHERE id IN ({marks})", ids),
-                            ("SELECT * FROM ledger_invoice WHERE doc_number IN ({marks})",
+        for sql, values in ((f"SELECT * FROM {table} WHERE id IN ({{marks}})", ids),
+                            (f"SELECT * FROM {table} WHERE doc_number IN ({{marks}})",
                              numbers)):
             for row in self._in(sql, values):
                 found[row["id"]] = ledger_invoice_from(row)
         return list(found.values())
 
-    def pair_client_keys(self, *, psa_ids: Sequence[str] = (),
+    def pair_partners(self, kind: DocKind, *, psa_ids: Sequence[str] = (),
+                      ledger_ids: Sequence[str] = ()) -> tuple[set[str], set[str]]:
+        """The PSA and ledger ids of every stored row of ``kind`` touching these
+        ids: a re-pair must take in whatever a stale row still holds, or that row's
+        other side would drop out of the reconciliation."""
+        of_kind = f"SELECT psa_invoice_id, ledger_invoice_id FROM invoice_pair WHERE kind = " \
+                  f"'{kind.value}'"
+        rows = self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
+        rows += self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids)
+        return ({r[0] for r in rows if r[0] is not None},
+                {r[1] for r in rows if r[1] is not None})
+
+    def pair_client_keys(self, kind: DocKind, *, psa_ids: Sequence[str] = (),
                          ledger_ids: Sequence[str] = ()) -> set[str]:
-        """Clients whose rows involve these invoices (before a re-pair)."""
-        rows = self._in("SELECT client_key FROM invoice_pair WHERE psa_invoice_id IN ({marks})",
-                        psa_ids)
-        rows += self._in(
-            "SELECT client_key FROM invoice_pair WHERE ledger_invoice_id IN ({marks})",
-            ledger_ids)
+        """Clients whose rows involve these documents (before a re-pair)."""
+        of_kind = f"SELECT client_key FROM invoice_pair WHERE kind = '{kind.value}'"
+        rows = self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
+        rows += self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids)
         return {r[0] for r in rows}
 
-    def replace_pairs_for(self, psa_ids: Sequence[str], ledger_ids: Sequence[str],
+    def replace_pairs_for(self, kind: DocKind, psa_ids: Sequence[str], ledger_ids: Sequence[str],
                           pairs: Iterable[tuple[str, InvoicePair]]) -> None:
-        """Drop every row touching these invoices and insert their fresh pairs."""
+        """Drop every row touching these documents and insert their fresh pairs."""
+        of_kind = f"DELETE FROM invoice_pair WHERE kind = '{kind.value}'"
         with self.transaction():
-            self._in("DELETE FROM invoice_pair WHERE psa_invoice_id IN ({marks})", psa_ids)
-            self._in("DELETE FROM invoice_pair WHERE ledger_invoice_id IN ({marks})",
-                     ledger_ids)
+            self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
+            self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids)
             self._insert_pairs(pairs)
+
+    def remember_links(self, pairs: Iterable[InvoicePair], *, now: datetime | None = None) -> int:
+        """Remember every matched pair, as real integrations do: the next sync pairs
+        them by link, so a renumbered or deleted ledger copy is noticed. A link
+        already known keeps its first-seen time; a changed one is replaced."""
+        stamp = iso_text(now or datetime.now(UTC))
+        rows = [(p.psa.id, p.ledger.id, stamp,
+                 "custom field" if p.psa.ledger_invoice_id == p.ledger.id else "number")
+                for p in pairs
+                if p.status is ReconStatus.MATCHED and p.psa is not None and p.ledger is not None]
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO invoice_link(psa_invoice_id, ledger_id, first_seen, method) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(psa_invoice_id) DO UPDATE SET "
+                "ledger_id=excluded.ledger_id, first_seen=excluded.first_seen, "
+                "method=excluded.method WHERE invoice_link.ledger_id != excluded.ledger_id",
+                rows)
+        return len(rows)
+
+    def links(self) -> dict[str, tuple[str, str]]:
+        """psa_invoice_id -> (ledger id, how the link was made), for tests and the report."""
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT psa_invoice_id, ledger_id, method FROM invoice_link")}
 
     def move_ledger_only_pairs(self, ledger_customer_id: str, client_key: str) -> None:
         """After a mapping change, the customer's ledger-only rows follow it."""
@@ -108,17 +150,21 @@ class ReconciliationQueries:
     def client_invoice_pairs(self, client_key: str) -> list[InvoicePair]:
         """A client's rows as domain pairs, for re-computing its roll-up."""
         rows = self.conn.execute(
-            "SELECT status, psa_invoice_id, ledger_invoice_id FROM invoice_pair "
+            "SELECT status, kind, psa_invoice_id, ledger_invoice_id FROM invoice_pair "
             "WHERE client_key=?", (client_key,)).fetchall()
-        psa = {i.id: i for i in self.psa_invoices_related(
-            ids=[r["psa_invoice_id"] for r in rows if r["psa_invoice_id"]])}
-        ledger = {i.id: i for i in self.ledger_invoices_related(
-            ids=[r["ledger_invoice_id"] for r in rows if r["ledger_invoice_id"]])}
+        psa: dict[str, PsaInvoice] = {}
+        ledger: dict[tuple[str, str], LedgerInvoice] = {}
+        for kind in DocKind:
+            of_kind = [r for r in rows if r["kind"] == kind.value]
+            psa |= {i.id: i for i in self.psa_documents_related(
+                kind, ids=[r["psa_invoice_id"] for r in of_kind if r["psa_invoice_id"]])}
+            ledger |= {(kind.value, i.id): i for i in self.ledger_documents_related(
+                kind, ids=[r["ledger_invoice_id"] for r in of_kind if r["ledger_invoice_id"]])}
         pairs = []
         for r in rows:
             status = ReconStatus(r["status"])
             ledger_side = None if status is ReconStatus.EXPECTED_NOT_FOUND else ledger.get(
-                r["ledger_invoice_id"])
+                (r["kind"], r["ledger_invoice_id"]))
             pairs.append(InvoicePair(status, psa.get(r["psa_invoice_id"]), ledger_side))
         return pairs
 
@@ -152,8 +198,8 @@ class ReconciliationQueries:
                "ledger_invoice_id, psa_company_id, ledger_customer_id, psa_number, "
                "ledger_number, psa_status, psa_total_cents, psa_owing_cents, "
                "ledger_total_cents, ledger_owing_cents, ledger_voided, diff_total_cents, "
-               "diff_owing_cents, discrepant) VALUES "
-               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               "diff_owing_cents, discrepant, kind) VALUES "
+               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
         def rows() -> Iterator[tuple]:
             for key, p in pairs:
@@ -170,7 +216,7 @@ class ReconciliationQueries:
                     to_cents(led.balance) if led else None,
                     int(led.voided) if led else 0,
                     to_cents(p.difference_total), to_cents(p.difference_owing),
-                    int(p.discrepant),
+                    int(p.discrepant), p.kind.value,
                 )
 
         self.conn.executemany(sql, rows())
@@ -199,10 +245,14 @@ class ReconciliationQueries:
         self.conn.executemany(sql, rows())
 
     def max_portal_levels(self) -> dict[str, int | None]:
-        """Highest portal security level among each company's active contacts."""
+        """Highest portal security level among the contacts of each company who can
+        log in to the portal at all: active, portal login not disabled, and the
+        company's portal switched on."""
         return {r[0]: r[1] for r in self.conn.execute(
-            "SELECT company_id, max(portal_security_level) FROM psa_contact "
-            "WHERE inactive = 0 GROUP BY company_id")}
+            "SELECT c.company_id, max(c.portal_security_level) FROM psa_contact c "
+            "LEFT JOIN psa_company co ON co.id = c.company_id "
+            "WHERE c.inactive = 0 AND c.portal_login_disabled = 0 "
+            "AND coalesce(co.portal_active, 1) = 1 GROUP BY c.company_id")}
 
     # -- the clients screen
     @staticmethod

@@ -13,6 +13,7 @@ from recon_tui.models import (
     ClientSummary,
     Contact,
     CreditKind,
+    DocKind,
     LedgerCustomer,
     LedgerInvoice,
     OrganizationalCredit,
@@ -54,17 +55,17 @@ class TableSpec:
 
 COMPANY = TableSpec(
     "psa_company", "company",
-    ("id", "identifier", "name", "status", "deleted", "updated_at"), "name",
+    ("id", "identifier", "name", "status", "deleted", "portal_active", "updated_at"), "name",
 )
 CONTACT = TableSpec(
     "psa_contact", "contact",
     ("id", "company_id", "first_name", "last_name", "email", "portal_security_level",
-     "inactive", "updated_at"), "last_name",
+     "inactive", "portal_login_disabled", "updated_at"), "last_name",
 )
 PSA_INVOICE = TableSpec(
     "psa_invoice", "psa invoice",
     ("id", "number", "company_id", "date", "due_date", "total_cents", "owing_cents", "status",
-     "ledger_invoice_id", "exported", "currency", "updated_at"), "number",
+     "ledger_invoice_id", "exported", "currency", "kind", "updated_at"), "number",
 )
 CUSTOMER = TableSpec(
     "ledger_customer", "customer",
@@ -74,7 +75,23 @@ CUSTOMER = TableSpec(
 LEDGER_INVOICE = TableSpec(
     "ledger_invoice", "ledger invoice",
     ("id", "doc_number", "customer_id", "date", "due_date", "total_cents", "balance_cents",
-     "voided", "currency", "updated_at"), "doc_number",
+     "voided", "currency", "kind", "updated_at"), "doc_number",
+)
+LEDGER_CREDIT_MEMO = TableSpec(
+    "ledger_credit_memo", "ledger credit memo", LEDGER_INVOICE.columns, "doc_number",
+)
+
+
+def ledger_spec(kind: DocKind) -> TableSpec:
+    """QBO numbers Invoices and CreditMemos separately, so each has its own table."""
+    return LEDGER_CREDIT_MEMO if kind is DocKind.CREDIT_MEMO else LEDGER_INVOICE
+
+
+#: A PSA invoice row with its effective link: the integration's custom field when
+#: it holds one, else the link the cache remembers from an earlier pairing.
+PSA_INVOICE_SELECT = (
+    "SELECT p.*, coalesce(p.ledger_invoice_id, l.ledger_id) AS link FROM psa_invoice p "
+    "LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id"
 )
 CREDIT = TableSpec(
     "ledger_credit", "credit",
@@ -85,13 +102,15 @@ CREDIT = TableSpec(
 
 def company_row(c: PsaCompany) -> dict:
     return {"id": c.id, "identifier": c.identifier, "name": c.name, "status": c.status,
-            "deleted": int(c.deleted), "updated_at": iso_text(c.updated_at)}
+            "deleted": int(c.deleted), "portal_active": int(c.portal_active),
+            "updated_at": iso_text(c.updated_at)}
 
 
 def contact_row(c: Contact) -> dict:
     return {"id": c.id, "company_id": c.company_id, "first_name": c.first_name,
             "last_name": c.last_name, "email": c.email,
             "portal_security_level": c.portal_security_level, "inactive": int(c.inactive),
+            "portal_login_disabled": int(c.portal_login_disabled),
             "updated_at": iso_text(c.updated_at)}
 
 
@@ -100,7 +119,7 @@ def psa_invoice_row(i: PsaInvoice) -> dict:
             "due_date": iso_text(i.due_date), "total_cents": to_cents(i.total),
             "owing_cents": to_cents(i.owing), "status": i.status,
             "ledger_invoice_id": i.ledger_invoice_id, "exported": int(i.exported),
-            "currency": i.currency, "updated_at": iso_text(i.updated_at)}
+            "currency": i.currency, "kind": i.kind.value, "updated_at": iso_text(i.updated_at)}
 
 
 def customer_row(c: LedgerCustomer) -> dict:
@@ -113,7 +132,8 @@ def ledger_invoice_row(i: LedgerInvoice) -> dict:
     return {"id": i.id, "doc_number": i.doc_number, "customer_id": i.customer_id,
             "date": iso_text(i.date), "due_date": iso_text(i.due_date),
             "total_cents": to_cents(i.total), "balance_cents": to_cents(i.balance),
-            "voided": int(i.voided), "currency": i.currency, "updated_at": iso_text(i.updated_at)}
+            "voided": int(i.voided), "currency": i.currency, "kind": i.kind.value,
+            "updated_at": iso_text(i.updated_at)}
 
 
 def credit_key(kind: CreditKind | str, source_id: str) -> str:
@@ -131,6 +151,7 @@ def credit_row(c: OrganizationalCredit) -> dict:
 def company_from(row: sqlite3.Row) -> PsaCompany:
     return PsaCompany(id=row["id"], identifier=row["identifier"], name=row["name"],
                       status=row["status"], deleted=bool(row["deleted"]),
+                      portal_active=bool(row["portal_active"]),
                       updated_at=parse_datetime(row["updated_at"]))
 
 
@@ -138,16 +159,20 @@ def contact_from(row: sqlite3.Row) -> Contact:
     return Contact(id=row["id"], company_id=row["company_id"], first_name=row["first_name"],
                    last_name=row["last_name"], email=row["email"],
                    portal_security_level=row["portal_security_level"],
-                   inactive=bool(row["inactive"]), updated_at=parse_datetime(row["updated_at"]))
+                   inactive=bool(row["inactive"]),
+                   portal_login_disabled=bool(row["portal_login_disabled"]),
+                   updated_at=parse_datetime(row["updated_at"]))
 
 
 def psa_invoice_from(row: sqlite3.Row) -> PsaInvoice:
+    """A PSA invoice read through PSA_INVOICE_SELECT carries its effective link."""
+    link = row["link"] if "link" in row.keys() else row["ledger_invoice_id"]
     return PsaInvoice(id=row["id"], number=row["number"], company_id=row["company_id"],
                       date=date.fromisoformat(row["date"]), due_date=parse_date(row["due_date"]),
                       total=from_cents(row["total_cents"]), owing=from_cents(row["owing_cents"]),
-                      status=row["status"], ledger_invoice_id=row["ledger_invoice_id"],
+                      status=row["status"], ledger_invoice_id=link,
                       exported=bool(row["exported"]), currency=row["currency"],
-                      updated_at=parse_datetime(row["updated_at"]))
+                      updated_at=parse_datetime(row["updated_at"]), kind=DocKind(row["kind"]))
 
 
 def customer_from(row: sqlite3.Row) -> LedgerCustomer:
@@ -162,7 +187,8 @@ def ledger_invoice_from(row: sqlite3.Row) -> LedgerInvoice:
                          customer_id=row["customer_id"], date=date.fromisoformat(row["date"]),
                          due_date=parse_date(row["due_date"]), total=from_cents(row["total_cents"]),
                          balance=from_cents(row["balance_cents"]), voided=bool(row["voided"]),
-                         currency=row["currency"], updated_at=parse_datetime(row["updated_at"]))
+                         currency=row["currency"], updated_at=parse_datetime(row["updated_at"]),
+                         kind=DocKind(row["kind"]))
 
 
 def credit_from(row: sqlite3.Row) -> OrganizationalCredit:
@@ -256,6 +282,7 @@ class PairRow:
     difference_total: Decimal
     difference_owing: Decimal
     discrepant: bool
+    kind: DocKind = DocKind.INVOICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +324,7 @@ def pair_row_from(row: sqlite3.Row) -> PairRow:
         difference_total=from_cents(row["diff_total_cents"]),
         difference_owing=from_cents(row["diff_owing_cents"]),
         discrepant=bool(row["discrepant"]),
+        kind=DocKind(row["kind"]),
     )
 
 

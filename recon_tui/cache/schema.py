@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHUNK = 500
 MAX_CHANGES_PER_RUN = 20_000
 
@@ -116,5 +116,31 @@ MIGRATIONS: list[Sequence[str]] = [
             at TEXT NOT NULL, step INTEGER NOT NULL, outcome TEXT NOT NULL,
             state TEXT NOT NULL, message TEXT NOT NULL)""",
         "CREATE INDEX idx_checklist_event ON checklist_event(checklist_id, id)",
+    ),
+    # 3: real books. Credit memos on both sides (PSA ones beside the invoices, QBO
+    # ones in a table of their own, since QBO numbers each entity separately); the
+    # links the cache remembers between a PSA document and its ledger copy (real
+    # integrations pair by number once and remember it); portal switches. The old
+    # materialised pairs predate credit memos and links: with no meta
+    # complete_through yet, the next sync reads everything and recomputes them.
+    (
+        "ALTER TABLE psa_invoice ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'",
+        "ALTER TABLE psa_contact ADD COLUMN portal_login_disabled INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE psa_company ADD COLUMN portal_active INTEGER NOT NULL DEFAULT 1",
+        """CREATE TABLE ledger_credit_memo (
+            id TEXT PRIMARY KEY, doc_number TEXT NOT NULL, customer_id TEXT NOT NULL,
+            date TEXT NOT NULL, due_date TEXT, total_cents INTEGER NOT NULL,
+            balance_cents INTEGER NOT NULL, voided INTEGER NOT NULL DEFAULT 0,
+            currency TEXT NOT NULL, updated_at TEXT, kind TEXT NOT NULL DEFAULT 'credit memo')""",
+        "CREATE INDEX idx_ledger_memo_doc ON ledger_credit_memo(doc_number)",
+        "CREATE INDEX idx_ledger_memo_customer ON ledger_credit_memo(customer_id)",
+        """CREATE TABLE invoice_link (
+            psa_invoice_id TEXT PRIMARY KEY REFERENCES psa_invoice(id) ON DELETE CASCADE,
+            ledger_id TEXT NOT NULL, first_seen TEXT NOT NULL, method TEXT NOT NULL)""",
+        "CREATE INDEX idx_link_ledger ON invoice_link(ledger_id)",
+        "CREATE INDEX idx_psa_invoice_link ON psa_invoice(ledger_invoice_id)",
+        "ALTER TABLE invoice_pair ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'",
+        "CREATE INDEX idx_pair_kind_ledger ON invoice_pair(kind, ledger_invoice_id)",
+        "ALTER TABLE ledger_invoice ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'",
     ),
 ]

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from recon_tui.cache.records import (
+    PSA_INVOICE_SELECT,
     company_from,
     credit_from,
     customer_from,
@@ -49,16 +50,28 @@ class SourceQueries:
         return customer_from(row) if row else None
 
     def iter_psa_invoices(self) -> Iterator[PsaInvoice]:
-        for row in self.conn.execute("SELECT * FROM psa_invoice"):
+        """Every PSA invoice and credit memo, each with its effective link."""
+        for row in self.conn.execute(PSA_INVOICE_SELECT):
             yield psa_invoice_from(row)
 
     def iter_ledger_invoices(self) -> Iterator[LedgerInvoice]:
         for row in self.conn.execute("SELECT * FROM ledger_invoice"):
             yield ledger_invoice_from(row)
 
+    def iter_ledger_documents(self) -> Iterator[LedgerInvoice]:
+        """Every ledger invoice, then every ledger credit memo."""
+        yield from self.iter_ledger_invoices()
+        for row in self.conn.execute("SELECT * FROM ledger_credit_memo"):
+            yield ledger_invoice_from(row)
+
     def psa_invoice(self, invoice_id: str) -> PsaInvoice | None:
-        row = self.conn.execute("SELECT * FROM psa_invoice WHERE id=?", (invoice_id,)).fetchone()
+        row = self.conn.execute(f"{PSA_INVOICE_SELECT} WHERE p.id=?", (invoice_id,)).fetchone()
         return psa_invoice_from(row) if row else None
+
+    def ledger_credit_memo(self, memo_id: str) -> LedgerInvoice | None:
+        row = self.conn.execute("SELECT * FROM ledger_credit_memo WHERE id=?",
+                                (memo_id,)).fetchone()
+        return ledger_invoice_from(row) if row else None
 
     def ledger_invoice(self, invoice_id: str) -> LedgerInvoice | None:
         row = self.conn.execute("SELECT * FROM ledger_invoice WHERE id=?",
@@ -72,8 +85,8 @@ class SourceQueries:
     def counts(self) -> dict[str, int]:
         """Row counts per source table, for status lines and tests."""
         tables = ("psa_company", "psa_contact", "psa_invoice", "ledger_customer",
-                  "ledger_invoice", "ledger_credit", "company_mapping", "invoice_pair",
-                  "client_summary")
+                  "ledger_invoice", "ledger_credit_memo", "ledger_credit", "company_mapping",
+                  "invoice_link", "invoice_pair", "client_summary")
         return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     # -- mapping

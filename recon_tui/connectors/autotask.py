@@ -157,12 +157,18 @@ class AutotaskConnector:
         return self.api.requests_sent
 
     def _query(
-        self, entity: str, filters: list[dict[str, Any]], operation: str
+        self, entity: str, filters: list[dict[str, Any]], operation: str,
+        *, include: Sequence[str] = (), verify: bool = True,
     ) -> Iterator[Mapping[str, Any]]:
         """Every item of ``POST {entity}/query``, POSTing the same body to each
-        ``nextPageUrl`` until there is none."""
-        body = {"filter": filters or [ALL], "MaxRecords": self.page_size}
+        ``nextPageUrl`` until there is none, each item once; then, with ``verify``,
+        proof that nothing is missing: ``{entity}/query/count`` for the same filter
+        must equal the items read, else the read fails and nothing is taken."""
+        body: dict[str, Any] = {"filter": filters or [ALL], "MaxRecords": self.page_size}
+        if include:
+            body["IncludeFields"] = list(include)
         url = f"{entity}/query"
+        links: set[str] = set()
         seen: set[str] = set()
         while True:
             data, response = self.api.post_json(url, body, operation=operation)
@@ -176,20 +182,47 @@ class AutotaskConnector:
             errors = data.get("errors")
             if isinstance(errors, list) and errors:
                 raise ConnectorError(SYSTEM, f"{operation}: {'; '.join(map(str, errors))}")
+            fresh = 0
             for item in data["items"]:
                 if not isinstance(item, Mapping):
                     raise ConnectorError(SYSTEM, f"{operation}: an item is not a JSON object")
+                key = str(item.get("id", ""))
+                if key and key in seen:
+                    continue
+                seen.add(key)
+                fresh += 1
                 yield item
+            if data["items"] and fresh == 0:
+                raise ConnectorError(
+                    SYSTEM, f"{operation}: the server sent a page of items already read; "
+                    "the read cannot complete")
             details = data.get("pageDetails")
             following = details.get("nextPageUrl") if isinstance(details, Mapping) else None
             if not following:
-                return
-            if not isinstance(following, str) or following in seen:
+                break
+            if not isinstance(following, str) or following in links:
                 raise ConnectorError(
                     SYSTEM, f"{operation}: the server sent a bad or repeated nextPageUrl"
                 )
-            seen.add(following)
+            links.add(following)
             url = following
+        if verify:
+            expected = self.count(entity, filters, operation)
+            if expected != len(seen):
+                raise ConnectorError(
+                    SYSTEM,
+                    f"{operation}: read {len(seen):,} of the {expected:,} items Autotask "
+                    "counts; the answer was incomplete, so nothing was taken from it",
+                )
+
+    def count(self, entity: str, filters: list[dict[str, Any]], operation: str) -> int:
+        """``POST {entity}/query/count`` answers ``{"queryCount": N}``."""
+        data, _ = self.api.post_json(f"{entity}/query/count", {"filter": filters or [ALL]},
+                                     operation=f"count: {operation}")
+        value = data.get("queryCount") if isinstance(data, Mapping) else None
+        if isinstance(value, bool) or not isinstance(value, int | Decimal) or value < 0:
+            raise ConnectorError(SYSTEM, f"count: {operation}: the answer holds no queryCount")
+        return int(value)
 
     @staticmethod
     def _parse(operation: str, parse: Callable[[], T]) -> T:
@@ -300,8 +333,26 @@ class AutotaskConnector:
                     ],
                 }
             ]
+        numbering = self._config.invoice_numbering or "number"
         for raw in self._query("Invoices", filters, operation):
-            yield self._parse(operation, lambda raw=raw: invoice_from_at(raw))
+            yield self._parse(operation,
+                              lambda raw=raw: invoice_from_at(raw, numbering=numbering))
+
+    def unexported_invoice_numbers(self) -> set[str] | None:
+        """None: each Autotask invoice says itself whether an integration took it
+        (``webServiceDate``), and a change to it is read with the invoice."""
+        return None
+
+    def missing_invoice_ids(self, expected: set[str]) -> set[str]:
+        """Which of ``expected`` Autotask no longer has: nothing when its invoice
+        count equals ``len(expected)``, else a complete id list (proved by the
+        count) is compared."""
+        operation = "list invoice ids (deletion check)"
+        if self.count("Invoices", [], operation) == len(expected):
+            return set()
+        present = {str(item.get("id"))
+                   for item in self._query("Invoices", [], operation, include=("id",))}
+        return {invoice_id for invoice_id in expected if invoice_id not in present}
 
     def invoice_by_number(self, number: str) -> PsaInvoice | None:
         """The invoice Autotask shows as ``number``: its invoiceNumber, or its id when
@@ -320,9 +371,10 @@ class AutotaskConnector:
             ]
         else:
             filters = [by_number]
+        numbering = self._config.invoice_numbering or "number"
         found = [
-            self._parse(operation, lambda raw=raw: invoice_from_at(raw))
-            for raw in self._query("Invoices", filters, operation)
+            self._parse(operation, lambda raw=raw: invoice_from_at(raw, numbering=numbering))
+            for raw in self._query("Invoices", filters, operation, verify=False)
         ]
         return next((invoice for invoice in found if invoice.number == number), None)
 

@@ -111,7 +111,9 @@ def _active(r: EntityReader, path: str) -> bool:
 
 
 def company_from_at(d: Mapping[str, Any]) -> PsaCompany:
-    """A company; inactive ones are still read (their invoices still count)."""
+    """A company; inactive ones are still read (their invoices still count).
+    ``isClientPortalActive`` false switches the client portal off for the whole
+    company: none of its contacts can see invoices, whatever their level."""
     r = _reader("company", d)
     return PsaCompany(
         id=r.required_text("id"),
@@ -120,6 +122,7 @@ def company_from_at(d: Mapping[str, Any]) -> PsaCompany:
         status="Active" if _active(r, "isActive") else "Inactive",
         deleted=False,
         updated_at=_latest(r, "lastActivityDate", "lastTrackedModifiedDateTime"),
+        portal_active=r.flag("isClientPortalActive", True),
     )
 
 
@@ -192,11 +195,14 @@ def contact_from_at(
     )
 
 
-def invoice_from_at(d: Mapping[str, Any]) -> PsaInvoice:
-    """An Autotask invoice.
+def invoice_from_at(d: Mapping[str, Any], *, numbering: str = "number") -> PsaInvoice:
+    """An Autotask invoice (Autotask has no credit-memo entity: credits are negative
+    charges on an invoice, and a negative invoice does not sync to QBO).
 
     * number: ``invoiceNumber``, else the id (what Autotask prints when the number
-      is blank);
+      is blank); with ``numbering`` "id" always the id, because the accounting
+      integration was set to number QBO invoices with the Autotask invoice ID
+      (its "Invoice numbering option"), and pairing goes by what QBO holds;
     * total: ``invoiceTotal``, the invoice amount including tax (``totalTaxValue``
       is its tax part); in the customer's currency under Multi-currency;
     * owing: Autotask records only whether an invoice is paid (``paidDate``, a
@@ -207,13 +213,15 @@ def invoice_from_at(d: Mapping[str, Any]) -> PsaInvoice:
       external application sets to flag the date and time it processed the
       invoice, which is what an accounting integration does when it pulls one into
       the ledger. Autotask keeps no ledger invoice id, so ``ledger_invoice_id`` is
-      None and matching goes by number;
+      None and pairing goes by number (then by the link the cache remembers);
     * updated_at: the latest of ``createDateTime``, ``paidDate``, ``voidedDate`` and
       ``webServiceDate`` (Invoices have no last-modified field).
     """
     r = _reader("invoice", d)
     invoice_id = r.required_text("id")
     number = r.text("invoiceNumber", "").strip() or invoice_id
+    if numbering == "id":
+        number = invoice_id
     voided = r.flag("isVoided", False)
     total = r.money("invoiceTotal")
     paid = _day(r, "paidDate", required=False)

@@ -7,7 +7,7 @@ the CLI calls them directly. Each fetch yields records changed since a moment
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -60,9 +60,25 @@ class PsaConnector(Protocol):
 
     def contacts(self, since: datetime | None = None) -> Iterator[Contact]: ...
 
-    def invoices(self, since: datetime | None = None) -> Iterator[PsaInvoice]: ...
+    def invoices(self, since: datetime | None = None) -> Iterator[PsaInvoice]:
+        """Invoices and credit memos. With ``since`` None the read is complete and
+        proves it (the records counted match the system's own count), or raises."""
+        ...
 
     def invoice_by_number(self, number: str) -> PsaInvoice | None: ...
+
+    def unexported_invoice_numbers(self) -> set[str] | None:
+        """Numbers of the invoices the PSA has not yet handed to the accounting
+        system (ConnectWise's accounting interface lists them; numbers are unique
+        there); None when each invoice record says so itself (Autotask
+        ``webServiceDate``)."""
+        ...
+
+    def missing_invoice_ids(self, expected: set[str]) -> set[str]:
+        """Which of ``expected`` (every id the cache will hold) the PSA no longer
+        has: nothing when its count equals ``len(expected)``, else from a complete
+        id list that proves itself by the count. Raises rather than guess."""
+        ...
 
     def close(self) -> None: ...
 
@@ -77,16 +93,23 @@ class LedgerConnector(Protocol):
 
     def invoices(self, since: datetime | None = None) -> Iterator[LedgerInvoice]: ...
 
-    def credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
-        """Credit memos and payments, each with what remains available (possibly 0,
-        so the cache can drop a credit that has been used up)."""
+    def credit_memos(self, since: datetime | None = None) -> Iterator[LedgerInvoice]:
+        """Every credit memo as a document of kind credit memo (balance = what is
+        left of the credit), used-up ones included."""
         ...
 
-    def deleted_invoice_ids(self, known_ids: set[str], since: datetime | None) -> set[str]:
-        """Which of ``known_ids`` (the cache's ledger invoices) the ledger has
-        deleted. Decided from the ledger's own record of deletions (QBO's change
-        data capture, 30 days back at most) or by comparing full id lists, never
-        inferred from a failed read."""
+    def payment_credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
+        """Payments with what they leave unapplied (possibly 0, so the cache can
+        drop a credit that has been used up)."""
+        ...
+
+    def deleted_ids(self, expected: Mapping[str, set[str]],
+                    since: datetime | None) -> dict[str, set[str]]:
+        """Which of ``expected`` (entity name -> ids the cache holds: ``Invoice``,
+        ``CreditMemo``, ``Payment``) the ledger has deleted. Decided from the
+        ledger's own record of deletions (QBO's change data capture, 30 days back
+        at most) or from complete id lists that prove themselves by a count,
+        never inferred from a failed read."""
         ...
 
     def customer_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:

@@ -26,7 +26,7 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -59,7 +59,19 @@ PAGE_SIZE = 1000
 """ConnectWise's maximum page size."""
 
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
-"""Pin the API version so a server upgrade cannot change the record shapes under us."""
+"""Pin the API version so a server upgrade cannot change the record shapes under us.
+Nothing read depends on ``glBatch`` (absent from the 2022 schemas): whether an
+invoice went to the ledger comes from the accounting interface's unposted list."""
+
+INVOICES = "finance/invoices"
+UNPOSTED = "finance/accounting/unpostedinvoices"
+
+# Only the fields recon-tui reads, so 1,000-row pages stay small on big sites.
+COMPANY_FIELDS = "id,identifier,name,status/name,deletedFlag,_info/lastUpdated"
+CONTACT_FIELDS = ("id,firstName,lastName,company/id,portalSecurityLevel,inactiveFlag,"
+                  "disablePortalLoginFlag,communicationItems,_info/lastUpdated")
+INVOICE_FIELDS = ("id,invoiceNumber,type,status/name,company/id,date,dueDate,total,balance,"
+                  "currency/currencyCode,_info/lastUpdated")
 
 T = TypeVar("T")
 
@@ -170,22 +182,41 @@ class ConnectWiseConnector:
         return self.api.requests_sent
 
     def _pages(
-        self, path: str, operation: str, conditions: str | None, page_size: int | None = None
+        self,
+        path: str,
+        operation: str,
+        conditions: str | None,
+        *,
+        page_size: int | None = None,
+        fields: str | None = None,
+        forward_only: bool = True,
     ) -> Iterator[Mapping[str, Any]]:
-        """Every record of a list endpoint, following forward-only ``Link`` pages."""
-        first: dict[str, Any] = {"pageSize": page_size or self.page_size, "orderBy": "id asc"}
+        """Every record of a list endpoint: forward-only ``Link`` pages (or numbered
+        pages where forward-only is not offered), each record once. A page of
+        records already seen (a proxy or server repeating itself) stops the read
+        instead of looping."""
+        size = page_size or self.page_size
+        first: dict[str, Any] = {"pageSize": size}
+        if forward_only:
+            first["orderBy"] = "id asc"
         if conditions:
             first["conditions"] = conditions
+        if fields:
+            first["fields"] = fields
         params: dict[str, Any] | None = first
         url = path
+        links: set[str] = set()
         seen: set[str] = set()
+        page = 1
         while True:
+            if not forward_only:
+                params = {**first, "page": page}
             response = self.api.request(
                 "GET",
                 url,
                 operation=operation,
                 params=params,
-                headers={"pagination-type": "forward-only"},
+                headers={"pagination-type": "forward-only"} if forward_only else None,
             )
             body = decode_json(response, SYSTEM, operation)
             if not isinstance(body, list):
@@ -195,29 +226,71 @@ class ConnectWiseConnector:
                     f"got {type(body).__name__} (HTTP {response.status_code})",
                     status=response.status_code,
                 )
+            fresh = 0
             for record in body:
                 if not isinstance(record, Mapping):
                     raise ConnectorError(SYSTEM, f"{operation}: a record is not a JSON object")
+                key = str(record.get("id", ""))
+                if key and key in seen:
+                    continue
+                seen.add(key)
+                fresh += 1
                 yield record
+            if body and fresh == 0:
+                raise ConnectorError(
+                    SYSTEM, f"{operation}: the server sent a page of records already read; "
+                    "the read cannot complete")
+            if not forward_only:
+                if len(body) < size:
+                    return
+                page += 1
+                continue
             following = next_link(response.headers.get("Link"))
             if following is None:
                 return
-            if following in seen:
+            if following in links:
                 raise ConnectorError(
                     SYSTEM, f"{operation}: the server sent the same next-page link twice"
                 )
-            seen.add(following)
+            links.add(following)
             url, params = following, None  # the link carries every parameter
+
+    def count(self, path: str, operation: str, conditions: str | None = None) -> int:
+        """``GET {path}/count`` (``{"count": N}``) with the same conditions as a list."""
+        params = {"conditions": conditions} if conditions else None
+        body, _ = self.api.get_json(f"{path}/count", operation=f"count: {operation}",
+                                    params=params)
+        value = body.get("count") if isinstance(body, Mapping) else None
+        if isinstance(value, bool) or not isinstance(value, int | Decimal) or value < 0:
+            raise ConnectorError(SYSTEM, f"count: {operation}: the answer holds no count")
+        return int(value)
+
+    def _complete(
+        self, path: str, operation: str, conditions: str | None, fields: str,
+        *, forward_only: bool = True,
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every record, then proof: ConnectWise's own count for the same conditions
+        must equal the records read, else the read fails and nothing is taken."""
+        read = 0
+        for record in self._pages(path, operation, conditions, fields=fields,
+                                  forward_only=forward_only):
+            read += 1
+            yield record
+        expected = self.count(path, operation, conditions)
+        if expected != read:
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: read {read:,} of the {expected:,} records ConnectWise counts; "
+                "the answer was incomplete, so nothing was taken from it",
+            )
 
     def _parsed(
         self,
-        path: str,
+        records: Iterable[Mapping[str, Any]],
         operation: str,
-        conditions: str | None,
         parse: Callable[[Mapping[str, Any]], T],
-        page_size: int | None = None,
     ) -> Iterator[T]:
-        for raw in self._pages(path, operation, conditions, page_size):
+        for raw in records:
             try:
                 yield parse(raw)
             except RecordError as exc:
@@ -227,22 +300,65 @@ class ConnectWiseConnector:
     def _since(since: datetime | None) -> str | None:
         return None if since is None else f"lastUpdated >= {cw_datetime(since)}"
 
+    @property
+    def _invoice_fields(self) -> str:
+        link = self._config.ledger_link_field
+        return INVOICE_FIELDS + (",customFields" if link else "")
+
+    def _invoice_parser(self, unexported: set[str]) -> Callable[[Mapping[str, Any]], PsaInvoice]:
+        link = self._config.ledger_link_field or None
+
+        def parse(raw: Mapping[str, Any]) -> PsaInvoice:
+            number = str(raw.get("invoiceNumber", "")).strip()
+            return invoice_from_cw(raw, exported=number not in unexported, link_field=link)
+
+        return parse
+
     # -- PsaConnector
     def companies(self, since: datetime | None = None) -> Iterator[PsaCompany]:
         """Companies changed since ``since`` (recycle-bin ones included: their invoices count)."""
-        return self._parsed(
-            "company/companies", "list companies", self._since(since), company_from_cw
-        )
+        operation = "list companies"
+        records = self._complete("company/companies", operation, self._since(since),
+                                 COMPANY_FIELDS)
+        return self._parsed(records, operation, company_from_cw)
 
     def contacts(self, since: datetime | None = None) -> Iterator[Contact]:
-        return self._parsed(
-            "company/contacts", "list contacts", self._since(since), contact_from_cw
-        )
+        operation = "list contacts"
+        records = self._complete("company/contacts", operation, self._since(since),
+                                 CONTACT_FIELDS)
+        return self._parsed(records, operation, contact_from_cw)
 
     def invoices(self, since: datetime | None = None) -> Iterator[PsaInvoice]:
-        return self._parsed(
-            "finance/invoices", "list invoices", self._since(since), invoice_from_cw
-        )
+        """Invoices and credit memos (``type`` CreditMemo), exported unless the
+        accounting interface still lists them as unposted."""
+        operation = "list invoices"
+        unexported = self.unexported_invoice_numbers()
+        records = self._complete(INVOICES, operation, self._since(since), self._invoice_fields)
+        return self._parsed(records, operation, self._invoice_parser(unexported))
+
+    def unexported_invoice_numbers(self) -> set[str]:
+        """Numbers of the invoices ConnectWise's accounting interface has not yet
+        exported (``finance/accounting/unpostedinvoices``): every other invoice
+        went to the ledger. Read in numbered pages (forward-only is not
+        documented for this endpoint) and proved by its count."""
+        operation = "list unposted invoices"
+        numbers: set[str] = set()
+        for record in self._complete(UNPOSTED, operation, None, "id,billingLogId,invoiceNumber",
+                                     forward_only=False):
+            number = record.get("invoiceNumber")
+            if isinstance(number, str | int) and not isinstance(number, bool):
+                numbers.add(str(number).strip())
+        return numbers
+
+    def missing_invoice_ids(self, expected: set[str]) -> set[str]:
+        """Which of ``expected`` ConnectWise no longer has: nothing when its invoice
+        count equals ``len(expected)``; else a complete id list (``fields=id``,
+        proved by the count) is compared."""
+        operation = "list invoice ids (deletion check)"
+        if self.count(INVOICES, operation) == len(expected):
+            return set()
+        present = {str(r.get("id")) for r in self._complete(INVOICES, operation, None, "id")}
+        return {invoice_id for invoice_id in expected if invoice_id not in present}
 
     def invoice_by_number(self, number: str) -> PsaInvoice | None:
         """One invoice by its number; None when ConnectWise has none by that number."""
@@ -250,15 +366,10 @@ class ConnectWiseConnector:
         if not number:
             return None
         operation = f"find invoice {number}"
-        found = list(
-            self._parsed(
-                "finance/invoices",
-                operation,
-                f"invoiceNumber = {cw_string(number)}",
-                invoice_from_cw,
-                page_size=25,
-            )
-        )
+        records = self._pages(INVOICES, operation, f"invoiceNumber = {cw_string(number)}",
+                              page_size=25, fields=self._invoice_fields)
+        found = list(self._parsed(records, operation,
+                                  self._invoice_parser(self.unexported_invoice_numbers())))
         exact = [invoice for invoice in found if invoice.number == number]
         return (exact or found or [None])[0]
 

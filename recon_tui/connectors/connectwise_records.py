@@ -12,19 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from recon_tui.connectors.records import EntityReader, RecordError, parse_utc_datetime
-from recon_tui.models import Contact, PsaCompany, PsaInvoice
+from recon_tui.models import Contact, DocKind, PsaCompany, PsaInvoice
 
 __all__ = [
-    "LEDGER_ID_CAPTION",
+    "CREDIT_MEMO_TYPE",
     "RecordError",
     "company_from_cw",
     "contact_from_cw",
     "invoice_from_cw",
 ]
 
-LEDGER_ID_CAPTION = "Ledger Invoice Id"
-"""Caption of the invoice custom field where the accounting integration records the
-ledger's invoice id when it exports an invoice."""
+CREDIT_MEMO_TYPE = "CreditMemo"
+"""``type`` of a credit memo among ``finance/invoices`` (the Invoice model's type is
+one of Agreement, CreditMemo, DownPayment, Miscellaneous, Progress, Standard)."""
 
 
 def _reader(entity: str, data: object) -> EntityReader:
@@ -79,7 +79,8 @@ def _email(r: EntityReader) -> str | None:
 
 
 def contact_from_cw(d: Mapping[str, Any]) -> Contact:
-    """A contact; its portal security level (1..6) decides whether it can see invoices."""
+    """A contact; its portal security level (1..6) decides whether it can see
+    invoices, unless it is inactive or ``disablePortalLoginFlag`` shuts it out."""
     r = _reader("contact", d)
     level = r.get("portalSecurityLevel", None)
     if level is not None and (isinstance(level, bool) or not isinstance(level, int)):
@@ -95,15 +96,17 @@ def contact_from_cw(d: Mapping[str, Any]) -> Contact:
         email=_email(r),
         inactive=r.flag("inactiveFlag", False),
         updated_at=_updated(r),
+        portal_login_disabled=r.flag("disablePortalLoginFlag", False),
     )
 
 
-def _ledger_invoice_id(r: EntityReader) -> str | None:
+def _custom_field(r: EntityReader, caption: str) -> str | None:
+    """The value of the custom field with this caption, if it holds one."""
     fields = r.get("customFields", [])
     if not isinstance(fields, list):
         raise r.error("customFields", f"bad value {fields!r} for")
     for custom in fields:
-        if isinstance(custom, Mapping) and custom.get("caption") == LEDGER_ID_CAPTION:
+        if isinstance(custom, Mapping) and custom.get("caption") == caption:
             value = custom.get("value")
             if value is None or isinstance(value, bool):
                 return None
@@ -112,25 +115,33 @@ def _ledger_invoice_id(r: EntityReader) -> str | None:
     return None
 
 
-def invoice_from_cw(d: Mapping[str, Any]) -> PsaInvoice:
-    """An invoice as billed, with the balance the PSA last knew.
+def invoice_from_cw(d: Mapping[str, Any], *, exported: bool = True,
+                    link_field: str | None = None) -> PsaInvoice:
+    """An invoice or credit memo as billed, with the balance the PSA last knew.
 
-    ``exported`` is "sits in a GL batch"; the ledger id comes from the custom field the
-    integration fills in, when it did.
+    ConnectWise keeps no field holding the accounting system's invoice id, so
+    ``ledger_invoice_id`` is read only from a custom field the MSP named
+    (``link_field``; most books have none and pair by number). ``exported`` comes
+    from the accounting interface's unposted list, which the caller reads. A
+    ``CreditMemo`` carries negative amounts; they are kept as positive credit.
     """
     r = _reader("invoice", d)
-    batch = r.get("glBatch", None)
+    kind = DocKind.CREDIT_MEMO if r.text("type", "") == CREDIT_MEMO_TYPE else DocKind.INVOICE
+    total, owing = r.money("total"), r.money("balance")
+    if kind is DocKind.CREDIT_MEMO:
+        total, owing = -total, -owing
     return PsaInvoice(
         id=r.required_text("id"),
         number=r.required_text("invoiceNumber"),
         company_id=r.required_text("company.id"),
         date=_day(r, "date", required=True),
-        total=r.money("total"),
-        owing=r.money("balance"),
+        total=total,
+        owing=owing,
         due_date=_day(r, "dueDate", required=False),
         status=r.text("status.name", ""),
-        ledger_invoice_id=_ledger_invoice_id(r),
-        exported=isinstance(batch, Mapping) and bool(batch),
+        ledger_invoice_id=_custom_field(r, link_field) if link_field else None,
+        exported=exported,
         currency=r.text("currency.currencyCode", "USD"),
         updated_at=_updated(r),
+        kind=kind,
     )

@@ -42,6 +42,7 @@ from recon_tui.connectors.http import (
 from recon_tui.connectors.qbo_records import (
     credit_from_credit_memo,
     credit_from_payment,
+    credit_memo_from_qbo,
     customer_from_qbo,
     invoice_from_qbo,
 )
@@ -411,10 +412,15 @@ class QboConnector:
     def _query_all(
         self, entity: str, where: str = "", *, select: str = "*"
     ) -> Iterator[dict[str, Any]]:
-        """Every row, 1000 at a time in Id order, until a short page.
+        """Every row, 1000 at a time in Id order, then proof that nothing is missing.
 
-        Ordering by Id keeps pages stable while new records arrive (they get higher
-        ids); a row seen twice (moved between pages) is yielded once.
+        A short page ends the read, but QBO also answers ``{"QueryResponse": {}}``
+        for a page that should have held rows, so a short page alone proves
+        nothing: at the end ``COUNT(*)`` with the same filter must equal the rows
+        read, else the read fails (and with it the sync, which then writes
+        nothing). Ordering by Id keeps pages stable while new records arrive
+        (they get higher ids); a row seen twice is yielded once, and a full page
+        of rows already seen (a server ignoring STARTPOSITION) stops the read.
         """
         clause = f" WHERE {where}" if where else ""
         start = 1
@@ -426,15 +432,39 @@ class QboConnector:
             )
             operation = f"query {entity} (rows {start}-{start + PAGE_SIZE - 1})"
             rows = self._query_page(query, entity, operation)
+            fresh = 0
             for row in rows:
                 key = str(row.get("Id")) if isinstance(row, Mapping) else ""
                 if key and key in seen:
                     continue
                 seen.add(key)
+                fresh += 1
                 yield row
             if len(rows) < PAGE_SIZE:
-                return
+                break
+            if fresh == 0:
+                raise ConnectorError(
+                    SYSTEM, f"{operation}: the server sent rows already read (it ignores "
+                    "STARTPOSITION); the read cannot complete")
             start += PAGE_SIZE
+        expected = self.count(entity, where)
+        if expected != len(seen):
+            raise ConnectorError(
+                SYSTEM,
+                f"query {entity}: read {len(seen):,} of the {expected:,} records QuickBooks "
+                "counts; the answer was incomplete, so nothing was taken from it",
+            )
+
+    def count(self, entity: str, where: str = "") -> int:
+        """``SELECT COUNT(*)``: QBO answers ``{"QueryResponse": {"totalCount": N}}``."""
+        clause = f" WHERE {where}" if where else ""
+        operation = f"count {entity}"
+        body = self._get("query", operation, {"query": f"SELECT COUNT(*) FROM {entity}{clause}"})
+        response = body.get("QueryResponse")
+        total = response.get("totalCount") if isinstance(response, dict) else None
+        if isinstance(total, bool) or not isinstance(total, int | Decimal) or total < 0:
+            raise ConnectorError(SYSTEM, f"{operation}: the answer holds no totalCount")
+        return int(total)
 
     @staticmethod
     def _since_clause(since: datetime | None) -> str:
@@ -453,14 +483,23 @@ class QboConnector:
         for row in self._query_all("Invoice", self._since_clause(since)):
             yield invoice_from_qbo(row)
 
-    def credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
-        """Credit memos (RemainingCredit) and payments (UnappliedAmt), zero ones included
-        so the cache can drop a credit that has been used up."""
-        where = self._since_clause(since)
-        for row in self._query_all("CreditMemo", where):
-            yield credit_from_credit_memo(row)
-        for row in self._query_all("Payment", where):
+    def credit_memos(self, since: datetime | None = None) -> Iterator[LedgerInvoice]:
+        """Every CreditMemo as a document (RemainingCredit as its balance), used-up
+        ones too: they pair with the PSA's credit memos."""
+        for row in self._query_all("CreditMemo", self._since_clause(since)):
+            yield credit_memo_from_qbo(row)
+
+    def payment_credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
+        """Payments with their UnappliedAmt, zero ones included so the cache can
+        drop a credit that has been used up."""
+        for row in self._query_all("Payment", self._since_clause(since)):
             yield credit_from_payment(row)
+
+    def credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
+        """Credit memos (RemainingCredit) and payments (UnappliedAmt) as credits."""
+        for memo in self.credit_memos(since):
+            yield OrganizationalCredit.from_credit_memo(memo)
+        yield from self.payment_credits(since)
 
     def customer_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:
         """One customer's credit memos and payments, used-up ones included, for a
@@ -505,57 +544,88 @@ class QboConnector:
         raw = self._read("invoice", "Invoice", invoice_id, f"read invoice {invoice_id}")
         return None if raw is None else invoice_from_qbo(raw)
 
-    def invoice_by_doc_number(self, doc_number: str) -> LedgerInvoice | None:
+    def credit_memo_by_id(self, memo_id: str) -> LedgerInvoice | None:
+        raw = self._read("creditmemo", "CreditMemo", memo_id, f"read credit memo {memo_id}")
+        return None if raw is None else credit_memo_from_qbo(raw)
+
+    def _by_doc_number(self, entity: str, doc_number: str) -> dict[str, Any] | None:
         query = (
-            f"SELECT * FROM Invoice WHERE DocNumber = {qbo_quote(doc_number)} "
+            f"SELECT * FROM {entity} WHERE DocNumber = {qbo_quote(doc_number)} "
             f"ORDERBY Id STARTPOSITION 1 MAXRESULTS {PAGE_SIZE}"
         )
-        rows = self._query_page(query, "Invoice", f"find invoice number {doc_number}")
+        rows = self._query_page(query, entity, f"find {entity} number {doc_number}")
         if not rows:
             return None
         if len(rows) > 1:
             log.warning(
-                "qbo: %d invoices carry number %s; using the newest (id %s)",
+                "qbo: %d %s records carry number %s; using the newest (id %s)",
                 len(rows),
+                entity,
                 doc_number,
                 rows[-1].get("Id"),
             )
-        return invoice_from_qbo(rows[-1])
+        return rows[-1]
 
-    def deleted_invoice_ids(self, known_ids: set[str], since: datetime | None) -> set[str]:
-        """Which of ``known_ids`` QBO deleted: from CDC when ``since`` is inside its
-        30-day window (one request), else by comparing the full id list."""
-        if not known_ids:
-            return set()
+    def invoice_by_doc_number(self, doc_number: str) -> LedgerInvoice | None:
+        row = self._by_doc_number("Invoice", doc_number)
+        return None if row is None else invoice_from_qbo(row)
+
+    def credit_memo_by_doc_number(self, doc_number: str) -> LedgerInvoice | None:
+        row = self._by_doc_number("CreditMemo", doc_number)
+        return None if row is None else credit_memo_from_qbo(row)
+
+    def deleted_ids(
+        self, expected: Mapping[str, set[str]], since: datetime | None
+    ) -> dict[str, set[str]]:
+        """Which of ``expected`` (entity -> ids) QBO deleted: from change data capture
+        when ``since`` is inside its 30-day window (one request for every entity;
+        QBO hard-deletes Payments and CreditMemos and CDC reports them with
+        ``status: "Deleted"``), else, or when CDC hit its cap, by comparing each
+        entity's complete id list (proved by its count)."""
+        wanted = {entity: ids for entity, ids in expected.items() if ids}
+        if not wanted:
+            return {}
         since = _as_utc(since)
         if since is not None and datetime.now(UTC) - since < CDC_WINDOW:
-            deleted = self._cdc_deleted_invoices(since)
+            deleted = self._cdc_deleted(sorted(wanted), since)
             if deleted is not None:
-                return deleted & known_ids
-        present = {str(row.get("Id")) for row in self._query_all("Invoice", select="Id")}
-        return {invoice_id for invoice_id in known_ids if invoice_id not in present}
+                return {entity: deleted.get(entity, set()) & ids for entity, ids in wanted.items()}
+        out: dict[str, set[str]] = {}
+        for entity, ids in wanted.items():
+            present = {str(row.get("Id")) for row in self._query_all(entity, select="Id")}
+            out[entity] = {record_id for record_id in ids if record_id not in present}
+        return out
 
-    def _cdc_deleted_invoices(self, since: datetime) -> set[str] | None:
-        """Invoice ids CDC reports deleted; None when CDC hit its 1000-object cap and
-        may have left some out (the caller then compares ids)."""
-        operation = "list deleted invoices (change data capture)"
-        body = self._get("cdc", operation, {"entities": "Invoice", "changedSince": _iso(since)})
+    def deleted_invoice_ids(self, known_ids: set[str], since: datetime | None) -> set[str]:
+        """Which of ``known_ids`` (ledger invoices) QBO deleted."""
+        return self.deleted_ids({"Invoice": known_ids}, since).get("Invoice", set())
+
+    def _cdc_deleted(self, entities: list[str], since: datetime) -> dict[str, set[str]] | None:
+        """Ids CDC reports deleted, per entity; None when CDC hit its 1000-object
+        cap and may have left some out (the caller then compares ids)."""
+        operation = "list deletions (change data capture)"
+        body = self._get(
+            "cdc", operation, {"entities": ",".join(entities), "changedSince": _iso(since)}
+        )
         responses = body.get("CDCResponse")
         if not isinstance(responses, list):
             raise ConnectorError(SYSTEM, f"{operation}: the answer has no CDCResponse")
-        deleted: set[str] = set()
+        deleted: dict[str, set[str]] = {entity: set() for entity in entities}
         objects = 0
         for cdc in responses:
             query_responses = cdc.get("QueryResponse", []) if isinstance(cdc, Mapping) else []
             for response in query_responses if isinstance(query_responses, list) else []:
-                rows = response.get("Invoice", []) if isinstance(response, Mapping) else []
-                for row in rows if isinstance(rows, list) else []:
-                    objects += 1
-                    if isinstance(row, Mapping) and row.get("status") == "Deleted":
-                        deleted.add(str(row.get("Id")))
+                if not isinstance(response, Mapping):
+                    continue
+                for entity in entities:
+                    rows = response.get(entity, [])
+                    for row in rows if isinstance(rows, list) else []:
+                        objects += 1
+                        if isinstance(row, Mapping) and row.get("status") == "Deleted":
+                            deleted[entity].add(str(row.get("Id")))
         if objects >= CDC_LIMIT:
             log.info(
-                "qbo: CDC returned %d objects (its cap); comparing invoice ids instead", objects
+                "qbo: CDC returned %d objects (its cap); comparing ids instead", objects
             )
             return None
         return deleted

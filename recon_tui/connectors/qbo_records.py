@@ -14,6 +14,7 @@ from typing import Any
 from recon_tui.connectors.records import EntityReader, parse_utc_datetime
 from recon_tui.models import (
     CreditKind,
+    DocKind,
     LedgerCustomer,
     LedgerInvoice,
     OrganizationalCredit,
@@ -21,11 +22,13 @@ from recon_tui.models import (
 from recon_tui.money import ZERO
 
 __all__ = [
-        "credit_from_credit_memo",
+    "credit_from_credit_memo",
     "credit_from_payment",
+    "credit_memo_from_qbo",
     "customer_from_qbo",
     "invoice_from_qbo",
 ]
+
 
 def _reader(entity: str, data: object) -> EntityReader:
     return EntityReader("QBO", entity, data, "Id")
@@ -63,21 +66,28 @@ def invoice_from_qbo(d: Mapping[str, Any]) -> LedgerInvoice:
     )
 
 
-def credit_from_credit_memo(d: Mapping[str, Any]) -> OrganizationalCredit:
-    """A CreditMemo as an organizational credit: what remains is RemainingCredit."""
+def credit_memo_from_qbo(d: Mapping[str, Any]) -> LedgerInvoice:
+    """A CreditMemo as a ledger document: ``total`` its TotalAmt, ``balance`` what
+    is left of the credit (RemainingCredit, else Balance)."""
     r = _reader("CreditMemo", d)
     remaining = r.get("RemainingCredit", None)
-    amount = r.money("RemainingCredit") if remaining is not None else r.money("Balance")
-    return OrganizationalCredit(
+    left = r.money("RemainingCredit") if remaining is not None else r.money("Balance")
+    return LedgerInvoice(
         id=r.required_text("Id"),
-        kind=CreditKind.CREDIT_MEMO,
+        doc_number=r.text("DocNumber", ""),
         customer_id=r.required_text("CustomerRef.value"),
         date=r.day("TxnDate"),
-        amount=amount,
         total=r.money("TotalAmt"),
-        doc_number=r.text("DocNumber", ""),
+        balance=left,
+        currency=r.text("CurrencyRef.value", "USD"),
         updated_at=r.moment("MetaData.LastUpdatedTime", parse_utc_datetime),
+        kind=DocKind.CREDIT_MEMO,
     )
+
+
+def credit_from_credit_memo(d: Mapping[str, Any]) -> OrganizationalCredit:
+    """A CreditMemo as an organizational credit: what remains is RemainingCredit."""
+    return OrganizationalCredit.from_credit_memo(credit_memo_from_qbo(d))
 
 
 def credit_from_payment(d: Mapping[str, Any]) -> OrganizationalCredit:

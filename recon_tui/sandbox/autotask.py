@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -236,7 +236,7 @@ def _portal_user(cw: Mapping[str, Any]) -> dict[str, Any] | None:
         "contactID": cw["id"],
         "userName": _email(cw) or f"contact{cw['id']}@portal.example.com",
         "securityLevel": CW_TO_AT_PORTAL_LEVEL[level],
-        "isClientPortalActive": not cw.get("inactiveFlag"),
+        "isClientPortalActive": not cw.get("inactiveFlag") and not cw.get("disablePortalLoginFlag"),
         "dateFormat": 1,
         "timeFormat": 1,
         "numberFormat": 1,
@@ -244,10 +244,10 @@ def _portal_user(cw: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-_GL_DATE = re.compile(r"GL(\d{4})(\d{2})(\d{2})$")
-
-
-def _invoice(cw: Mapping[str, Any]) -> dict[str, Any]:
+def _invoice(cw: Mapping[str, Any], unposted: set[str]) -> dict[str, Any]:
+    """The Autotask twin of a ConnectWise invoice. An invoice the accounting
+    interface has exported (not among the unposted) gets ``webServiceDate``, the
+    day after it was entered, as an accounting integration would set it."""
     status = str((cw.get("status") or {}).get("name") or "")
     total = cw.get("total")
     balance = cw.get("balance")
@@ -261,13 +261,10 @@ def _invoice(cw: Mapping[str, Any]) -> dict[str, Any]:
         and total is not None
         and Decimal(str(total)) != 0
     )
-    batch = cw.get("glBatch")
     exported = None
-    if isinstance(batch, Mapping) and batch:
-        match = _GL_DATE.match(str(batch.get("identifier") or ""))
-        exported = (
-            f"{match.group(1)}-{match.group(2)}-{match.group(3)}T06:00:00" if match else created
-        )
+    if str(cw.get("invoiceNumber")) not in unposted and created is not None:
+        day = datetime.fromisoformat(created).date() + timedelta(days=1)
+        exported = f"{day.isoformat()}T06:00:00"
     return {
         "id": cw["id"],
         "invoiceNumber": cw.get("invoiceNumber"),
@@ -308,17 +305,25 @@ def autotask_view(book: SandboxBook) -> dict[str, dict[int, dict[str, Any]]]:
     """The Autotask entities derived from the ConnectWise book, derived once."""
     with book.lock:
         cw = book.connectwise
-        signature = tuple(len(cw.get(name, {})) for name in ("companies", "contacts", "invoices"))
+        signature = tuple(len(cw.get(name, {}))
+                          for name in ("companies", "contacts", "invoices", "unpostedinvoices"))
         view: _View | None = getattr(book, _VIEW_ATTR, None)
         if view is not None and view.signature == signature:
             return view.entities
         contacts = cw.get("contacts", {}).values()
         portal = [u for u in (_portal_user(c) for c in contacts) if u is not None]
+        unposted = {str(u.get("invoiceNumber"))
+                    for u in cw.get("unpostedinvoices", {}).values()}
         entities = {
             "Companies": {int(c["id"]): _company(c) for c in cw.get("companies", {}).values()},
             "Contacts": {int(c["id"]): _contact(c) for c in contacts},
             "ClientPortalUsers": {int(u["id"]): u for u in portal},
-            "Invoices": {int(i["id"]): _invoice(i) for i in cw.get("invoices", {}).values()},
+            "Invoices": {
+                int(i["id"]): _invoice(i, unposted)
+                for i in cw.get("invoices", {}).values()
+                # Autotask has no credit-memo entity (credits are negative charges).
+                if i.get("type") != "CreditMemo"
+            },
         }
         setattr(book, _VIEW_ATTR, _View(signature, entities))
         return entities
@@ -334,7 +339,10 @@ def invalidate(book: SandboxBook) -> None:
 def grow_book(book: SandboxBook, at_least: int = 2600) -> None:
     """Grow the ConnectWise book (hence every Autotask entity, ClientPortalUsers
     included) to at least ``at_least`` records each, for paging tests."""
-    cw_sandbox.grow_book(book, at_least)
+    with book.lock:
+        memos = sum(1 for i in book.connectwise.get("invoices", {}).values()
+                    if i.get("type") == "CreditMemo")
+    cw_sandbox.grow_book(book, at_least, extra_invoices=memos)  # memos have no Autotask twin
     invalidate(book)
 
 

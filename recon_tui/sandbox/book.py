@@ -1,7 +1,9 @@
 """The emulator's in-memory book, seeded from ``sample_data/`` as it is.
 
 QBO entities are kept in their API shape, keyed by type and Id; ConnectWise
-records likewise. Autotask views are derived from the ConnectWise book by the
+records likewise (``unpostedinvoices`` is the accounting interface's list of
+what it has not exported yet). ``qbo/deleted.json`` is the emulator's own record
+of QBO hard deletes, which its change data capture reports. Autotask views are derived from the ConnectWise book by the
 Autotask routes, so both PSAs serve the same clients. Every mutation holds the
 lock, so concurrent requests see whole changes only.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 QBO_ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
-CW_COLLECTIONS = ("companies", "contacts", "invoices")
+CW_COLLECTIONS = ("companies", "contacts", "invoices", "unpostedinvoices")
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -43,4 +45,8 @@ class SandboxBook:
             path = data_dir / "connectwise" / f"{collection}.json"
             records = _load(path) if path.exists() else []
             book.connectwise[collection] = {int(r["id"]): r for r in records}
+        deleted = data_dir / "qbo" / "deleted.json"
+        for entry in _load(deleted) if deleted.exists() else []:
+            book.qbo_deleted.append((str(entry["entity"]), str(entry["Id"]),
+                                     str(entry["deletedAt"])))
         return book

@@ -63,8 +63,12 @@ ENDPOINTS: dict[str, str] = {
     "company/companies": "companies",
     "company/contacts": "contacts",
     "finance/invoices": "invoices",
+    "finance/accounting/unpostedinvoices": "unpostedinvoices",
 }
 """URL path -> collection in ``book.connectwise``."""
+
+DELETABLE = {"finance/invoices": "invoices"}
+"""Collections whose records ``DELETE .../{id}`` removes (answering 204)."""
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
@@ -571,6 +575,32 @@ def _list_endpoint(book: SandboxBook, collection: str) -> Callable[[Request], An
     return handler
 
 
+def _project(records: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
+    """``fields=id,company/id,_info/lastUpdated``: only those paths of each record
+    (nested paths keep their parents), as ConnectWise answers a field list."""
+    text = request.query_params.get("fields", "").strip()
+    if not text:
+        return records
+    paths = [tuple(p.strip() for p in f.split("/")) for f in text.split(",") if f.strip()]
+    out = []
+    for record in records:
+        picked: dict[str, Any] = {}
+        for path in paths:
+            node: Any = record
+            for part in path:
+                node = node.get(part) if isinstance(node, Mapping) else None
+                if node is None:
+                    break
+            if node is None:
+                continue
+            target = picked
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+            target[path[-1]] = node
+        out.append(picked)
+    return out
+
+
 def _forward_page(request: Request, records: list[dict[str, Any]], size: int) -> Response:
     after = _int_param(request, "pageId", 0, 0)
     remaining = sorted((r for r in records if int(r["id"]) > after), key=lambda r: int(r["id"]))
@@ -581,14 +611,14 @@ def _forward_page(request: Request, records: list[dict[str, Any]], size: int) ->
         params["pageSize"] = str(size)
         params["pageId"] = str(page[-1]["id"])
         link = f'<{_url(request, params)}>; rel="next"'
-    return _json(page, {"Link": link})
+    return _json(_project(page, request), {"Link": link})
 
 
 def _numbered_page(
     request: Request, records: list[dict[str, Any]], page: int, size: int
 ) -> Response:
     start = (page - 1) * size
-    body = records[start : start + size]
+    body = _project(records[start : start + size], request)
     last = max(1, -(-len(records) // size))
     base = {k: v for k, v in request.query_params.items() if k != "page"}
     base["pageSize"] = str(size)
@@ -633,6 +663,28 @@ def _one_endpoint(book: SandboxBook, collection: str) -> Callable[[Request], Any
     return handler
 
 
+def _delete_endpoint(book: SandboxBook, collection: str) -> Callable[[Request], Any]:
+    async def handler(request: Request) -> Response:
+        if not _authorized(request):
+            return _unauthorized(request)
+        record_id = request.path_params["record_id"]
+        with book.lock:
+            record = book.connectwise.get(collection, {}).pop(record_id, None)
+            if record is not None and collection == "invoices":
+                # A deleted invoice leaves the accounting interface's unposted list too.
+                unposted = book.connectwise.get("unpostedinvoices", {})
+                for key in [k for k, u in unposted.items()
+                            if u.get("billingLogId") == record_id
+                            or u.get("invoiceNumber") == record.get("invoiceNumber")]:
+                    del unposted[key]
+        if record is None:
+            noun = collection[:-1].capitalize()
+            return _error(404, "NotFound", f"{noun} with id {record_id} not found")
+        return Response(status_code=204)
+
+    return handler
+
+
 def routes(book: SandboxBook) -> list[Route]:
     """The ConnectWise endpoints over ``book``."""
     out: list[Route] = []
@@ -647,6 +699,14 @@ def routes(book: SandboxBook) -> list[Route]:
                 methods=["GET"],
             )
         )
+        if path in DELETABLE:
+            out.append(
+                Route(
+                    f"{API_ROOT}/{path}/{{record_id:int}}",
+                    _delete_endpoint(book, collection),
+                    methods=["DELETE"],
+                )
+            )
         out.append(Route(f"{API_ROOT}/{path}", _list_endpoint(book, collection), methods=["GET"]))
     return out
 
@@ -656,9 +716,10 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def grow_book(book: SandboxBook, at_least: int = 2600) -> None:
+def grow_book(book: SandboxBook, at_least: int = 2600, *, extra_invoices: int = 0) -> None:
     """Add synthetic companies, contacts and invoices until each collection holds
-    ``at_least`` records, for paging tests (deterministic; ids above the demo's)."""
+    ``at_least`` records (invoices ``extra_invoices`` more), for paging tests
+    (deterministic; ids above the demo's)."""
     base = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
     with book.lock:
         cw = book.connectwise
@@ -710,7 +771,7 @@ def grow_book(book: SandboxBook, at_least: int = 2600) -> None:
             }
             next_id += 1
         next_id = max(invoices, default=0) + 1
-        while len(invoices) < at_least:
+        while len(invoices) < at_least + extra_invoices:
             n = next_id
             company = companies[company_ids[n % len(company_ids)]]
             total = Decimal(f"{100 + n % 900}.{n % 100:02d}")
@@ -736,17 +797,7 @@ def grow_book(book: SandboxBook, at_least: int = 2600) -> None:
                 "payments": total if paid else Decimal("0.00"),
                 "credits": Decimal("0.00"),
                 "balance": Decimal("0.00") if paid else total,
-                "glBatch": {"id": 9, "identifier": "GLSYNTH"},
                 "currency": {"id": 1, "currencyCode": "USD", "name": "US Dollars"},
-                "customFields": [
-                    {
-                        "id": 7,
-                        "caption": "Ledger Invoice Id",
-                        "type": "Text",
-                        "entryMethod": "EntryField",
-                        "numberOfDecimals": 0,
-                    }
-                ],
                 "_info": {
                     "lastUpdated": _iso(base + timedelta(hours=n % 7000)),
                     "dateEntered": f"{day.isoformat()}T18:05:00Z",

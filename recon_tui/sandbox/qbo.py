@@ -943,7 +943,35 @@ def routes(book: SandboxBook) -> list[Route]:
                 )
         return response
 
+    def deletion(entity: str, body: dict[str, Any]) -> dict[str, Any] | Response:
+        """The record a ``?operation=delete`` names, or the fault QBO answers."""
+        record = book.qbo.setdefault(entity, {}).get(str(body.get("Id", "")))
+        if record is None:
+            return _not_found()
+        if str(body.get("SyncToken")) != str(record.get("SyncToken")):
+            return _fault(400, "Stale Object Error", STALE_DETAIL, "5010")
+        return record
+
+    def deleted(entity: str, record_id: str) -> Response:
+        """Hard delete: gone from queries and reads, reported by CDC as Deleted."""
+        del book.qbo[entity][record_id]
+        book.qbo_deleted.append((entity, record_id, _now_qbo()))
+        return _json({entity: {"domain": "QBO", "status": "Deleted", "Id": record_id},
+                      "time": now_iso()})
+
     async def payment(request: Request) -> Response:
+        if request.query_params.get("operation") == "delete":
+            # Deleting a payment gives back what it paid: its invoices reopen and the
+            # credit memos it used regain their credit (the lines are unwound).
+            def remove(body: dict[str, Any]) -> Response:
+                found = deletion("Payment", body)
+                if isinstance(found, Response):
+                    return found
+                _save_payment(book, {"TotalAmt": 0, "Line": []}, found)
+                return deleted("Payment", str(found["Id"]))
+
+            return await write(request, remove)
+
         def apply(body: dict[str, Any]) -> Response:
             payments = book.qbo.setdefault("Payment", {})
             existing = None
@@ -994,6 +1022,22 @@ def routes(book: SandboxBook) -> list[Route]:
 
         return await write(request, apply)
 
+    async def credit_memo(request: Request) -> Response:
+        if request.query_params.get("operation") != "delete":
+            return _fault(400, "Unsupported Operation",
+                          "The emulator supports only operation=delete on credit memos", "500")
+
+        def remove(body: dict[str, Any]) -> Response:
+            found = deletion("CreditMemo", body)
+            if isinstance(found, Response):
+                return found
+            if Decimal(found.get("RemainingCredit", 0)) != Decimal(found.get("TotalAmt", 0)):
+                # Not modelled here: QBO unlinks an applied memo from its payments.
+                return _business("the emulator deletes only credit memos not yet applied")
+            return deleted("CreditMemo", str(found["Id"]))
+
+        return await write(request, remove)
+
     company = "/v3/company/{realm:str}"
     return [
         Route("/oauth2/v1/tokens/bearer", token, methods=["POST"]),
@@ -1001,6 +1045,7 @@ def routes(book: SandboxBook) -> list[Route]:
         Route(f"{company}/cdc", authed(cdc), methods=["GET"]),
         Route(f"{company}/payment", authed(payment), methods=["POST"]),
         Route(f"{company}/invoice", authed(invoice), methods=["POST"]),
+        Route(f"{company}/creditmemo", authed(credit_memo), methods=["POST"]),
         Route(f"{company}/{{entity:str}}/{{entity_id:str}}", authed(read), methods=["GET"]),
     ]
 

@@ -1,4 +1,4 @@
-"""Settings: portal level, default sync date, endpoints and account ids.
+"""Settings: portal level, endpoints and account ids.
 
 Secrets are shown masked (or as their ``env:VAR`` reference) and are never
 editable here. Saving validates like loading a file, writes atomically with
@@ -33,9 +33,8 @@ LABELS = {
     ("portal", "client_admin_security_level"): "Portal security level considered client "
                                                "admin (1-6): contacts below it cannot see "
                                                "invoices",
-    ("sync", "default_since"): "Default sync date (YYYY-MM-DD), used before the first sync",
 }
-SECTION_TITLES = {"portal": "Portal", "sync": "Sync", "ledger": "Ledger (QuickBooks Online)",
+SECTION_TITLES = {"portal": "Portal", "ledger": "Ledger (QuickBooks Online)",
                   "psa": "PSA"}
 
 

@@ -55,9 +55,10 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         with Vertical(id="sync-dialog"):
             yield Static(Text("Full sync: the PSA first, then the ledger", style="bold"),
                          id="sync-title")
-            yield Label("Invoices and credits changed since (YYYY-MM-DD); companies, "
-                        "contacts and customers are always read in full:")
-            yield Input(id="since", placeholder="YYYY-MM-DD")
+            yield Label("Documents changed since (YYYY-MM-DD); leave it empty to read "
+                        "everything, whatever its date. Companies, contacts and customers "
+                        "are always read in full:", id="since-label")
+            yield Input(id="since", placeholder="empty: read everything")
             yield Static(id="since-error")
             yield Static(id="sync-steps")
             yield ProgressBar(total=len(self.step_names) * 2, show_eta=False, id="sync-bar")
@@ -67,10 +68,12 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
     def on_mount(self) -> None:
         cache = self.recon_app.cache
         assert cache is not None
-        since = self.proposed_since or default_since(cache,
-                                                     self.recon_app.config.sync.default_since)
+        since = self.proposed_since or default_since(cache)
         field = self.query_one("#since", Input)
-        field.value = since.isoformat()
+        field.value = since.isoformat() if since else ""
+        if since is None:
+            self._status("First sync of this cache: every invoice, credit memo and payment is "
+                         "read. Enter starts it; Escape closes.")
         field.focus()
         self._draw_steps()
 
@@ -97,7 +100,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
             self.dismiss(self.run)
             return
         try:
-            since = parse_since(event.value)
+            since = parse_since(event.value) if event.value.strip() else None
         except ValueError as exc:
             self.query_one("#since-error", Static).update(Text(str(exc), style="bold red"))
             return
@@ -108,7 +111,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         self._sync(since)
 
     @work(thread=True, exclusive=True, group="sync", name="full sync")
-    def _sync(self, since: date) -> None:
+    def _sync(self, since: date | None) -> None:
         from recon_tui.sync import run_full_sync
 
         worker = get_current_worker()
