@@ -25,6 +25,8 @@ def run_title(run: SyncRun) -> str:
         what += f" of {run.target}"
     elif run.since:
         what += f" since {run.since.isoformat()}"
+    elif run.kind == "full":
+        what += " of everything"
     return what
 
 

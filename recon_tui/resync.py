@@ -126,7 +126,9 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             psa_ids=[psa_invoice.id] if psa_invoice else [],
             ledger_ids=sorted(fetched_ids | set(vanished)),
             numbers=[number],
-            customer_ids=customer_ids,
+            # A credit that moved to this customer (or was used up) leaves its old
+            # owner too: that client's row changes as well.
+            customer_ids=sorted(set(customer_ids) | results[2].owners),
         )
         run.status = SyncStatus.SUCCEEDED
     run.finished_at = datetime.now(UTC)

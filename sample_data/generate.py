@@ -1131,7 +1131,7 @@ def plant_real_book(book: Book) -> None:
     # A duplicate invoice the billing team deleted in ConnectWise after the export:
     # QBO still has it (Not in PSA).
     numbers = [int(i.number) for i in book.invoices if i.in_psa and i.number.isdigit()
-               and int(i.number) < 200000]
+               and int(i.number) < 100000]
     duplicate = Invoice(c("harbor"), date(2026, 10, 14),
                         [Line("Remote support block (duplicate)", "remote", D(2), D(125))],
                         "labor", number=str(max(numbers) + 1), in_psa=False, psa_deleted=True)

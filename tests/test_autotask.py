@@ -803,3 +803,36 @@ def test_error_envelopes() -> None:
     response = httpx.Response(401, json={"Message": "Authorization has been denied."})
     assert parse_at_error(response) == ("Authorization has been denied.", None)
     assert parse_at_error(httpx.Response(502, content=b"<html>")) == ("Bad Gateway", None)
+
+
+# --------------------------------------------------------------------------- real books
+def test_invoice_numbering_by_id_pairs_by_what_qbo_holds(demo: Sandbox) -> None:
+    """Datto's Autotask-to-QBO integration can number QBO invoices with the Autotask
+    invoice ID ("Use the Autotask Invoice ID"); then the id is what pairs."""
+    by_number = {i.id: i for i in demo.connector().invoices()}
+    by_id = list(demo.connector(config={"invoice_numbering": "id"}).invoices())
+    assert by_id and all(i.number == i.id for i in by_id)
+    assert any(by_number[i.id].number != i.id for i in by_id)
+    one = by_id[0]
+    found = demo.connector(config={"invoice_numbering": "id"}).invoice_by_number(one.id)
+    assert found is not None and found.id == one.id
+
+
+def test_a_company_with_its_client_portal_off(demo: Sandbox) -> None:
+    company = next(iter(demo.view["Companies"].values()))
+    company["isClientPortalActive"] = False
+    try:
+        parsed = {c.id: c for c in demo.connector().companies()}
+    finally:
+        company["isClientPortalActive"] = True
+    assert parsed[str(company["id"])].portal_active is False
+    assert sum(1 for c in parsed.values() if not c.portal_active) == 1
+
+
+def test_missing_invoice_ids_counts_first(demo: Sandbox) -> None:
+    connector = demo.connector()
+    every = {i.id for i in connector.invoices()}
+    sent = connector.requests_sent
+    assert connector.missing_invoice_ids(every) == set()
+    assert connector.requests_sent == sent + 1  # the count agreed: no id list
+    assert connector.missing_invoice_ids(every | {"999999"}) == {"999999"}

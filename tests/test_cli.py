@@ -61,9 +61,12 @@ def test_sync_history_and_resync_against_the_emulator(tmp_path: Path,
     db = str(tmp_path / "cache.db")
     with running_emulator() as (server, _book, _plan):
         config = str(config_file_for(server, tmp_path))
-        assert main(["sync", "--config", config, "--db", db, "--since", "2025-01-01"]) == 0
+        assert main(["sync", "--config", config, "--db", db]) == 0
         out = capsys.readouterr().out
-        assert out.startswith("sync #1 succeeded") and "psa invoices: 1039 new" in out
+        assert out.startswith("sync #1 succeeded") and "psa invoices: 1044 new" in out
+        assert out.rstrip().endswith("(everything, whatever its date)")  # a first sync
+        assert main(["sync", "--config", config, "--db", db, "--since", "2025-01-01"]) == 0
+        capsys.readouterr()
         assert main(["resync", "110273", "--config", config, "--db", db]) == 0
         out = capsys.readouterr().out
         assert "resync 110273: already up to date" in out
@@ -71,9 +74,10 @@ def test_sync_history_and_resync_against_the_emulator(tmp_path: Path,
     assert main(["history", "--config", config, "--db", db]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "resync of 110273" in out[0] and "full sync since 2025-01-01" in out[1]
+    assert "full sync of everything" in out[2]
     assert main(["history", "1", "--config", config, "--db", db]) == 0
     detail = capsys.readouterr().out
-    assert "ledger deleted invoices" in detail and "succeeded" in detail
+    assert "ledger deletions" in detail and "succeeded" in detail
 
 
 def test_sync_failure_exits_1_with_one_line(tmp_path: Path,

@@ -18,6 +18,7 @@ import pytest
 
 from recon_tui.backend import Backend
 from recon_tui.cache import SCHEMA_VERSION, Cache
+from recon_tui.cache.schema import MIGRATIONS
 from recon_tui.models import ChecklistState, CreditKind, SyncStatus
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sync import run_full_sync
@@ -303,11 +304,16 @@ def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) 
 def test_a_credit_still_showing_after_the_full_sync_fails_verification(world: World) -> None:
     real = world.backend.ledger
     memo = next(c for c in real.customer_credits("97") if c.id == "11261")
+    document = real.credit_memo_by_id("11261")
 
     def frozen(*_args: Any) -> Iterator[Any]:
         yield memo  # the ledger keeps reporting the credit untouched
 
-    stale = FlakyLedger(real, customer_credits=frozen, credits=frozen)
+    def frozen_document(*_args: Any) -> Iterator[Any]:
+        yield document
+
+    stale = FlakyLedger(real, customer_credits=frozen, credits=frozen,
+                        credit_memos=frozen_document)
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, real, checklist_id)
     failed = wf.advance(world.cache, world.backend.psa, stale, checklist_id)
@@ -411,12 +417,12 @@ def test_a_stale_transition_is_refused(world: World) -> None:
 # --------------------------------------------------------------------------- storage
 def test_migration_2_adds_the_checklist_tables_to_a_schema_1_cache(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # a cache as the first release wrote it
+        for statement in MIGRATIONS[0]:
+            old.execute(statement)
+        old.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
     with Cache(path) as cache:
-        cache.conn.execute("DROP TABLE checklist_event")
-        cache.conn.execute("DROP TABLE checklist")
-        cache.set_meta("schema_version", "1")
-    with Cache(path) as cache:
-        assert cache.schema_version == SCHEMA_VERSION == 2
+        assert cache.schema_version == SCHEMA_VERSION == 3
         assert {"checklist", "checklist_event"} <= set(cache.db.table_names())
         fks = cache.db["checklist_event"].foreign_keys
         assert [(f.column, f.other_table) for f in fks] == [("checklist_id", "checklist")]

@@ -13,8 +13,8 @@ from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.demo import demo_is_loaded, load_demo
-from recon_tui.models import ReconStatus, SyncStatus
-from recon_tui.reconcile import pair_invoices, report_totals
+from recon_tui.models import DocKind, ReconStatus, SyncStatus
+from recon_tui.reconcile import pair_documents, report_totals
 from recon_tui.tui.app import ReconApp
 from tests.test_tui import SIZE, screen_text
 
@@ -42,7 +42,9 @@ def test_load_records_a_successful_run_with_counts(demo_cache: Cache, scenarios:
     [run] = demo_cache.sync_runs()
     assert run.kind == "demo" and run.status is SyncStatus.SUCCEEDED
     steps = {f"{s.system} {s.name}": s for s in run.steps}
-    assert steps["psa invoices"].created == scenarios["counts"]["cw_invoices"]
+    assert steps["psa invoices"].created == (scenarios["counts"]["cw_invoices"]
+                                             + scenarios["counts"]["cw_credit_memos"])
+    assert steps["ledger credit memos"].created == scenarios["counts"]["qbo_credit_memos"]
     assert steps["ledger invoices"].created == scenarios["counts"]["qbo_invoices"]
     assert [s.system for s in run.steps][:3] == ["psa", "psa", "psa"]  # PSA first
     assert demo_is_loaded(demo_cache)
@@ -59,18 +61,25 @@ def test_auto_mapping_matches_only_with_certainty(demo_cache: Cache, scenarios: 
 
 def test_reconciliation_matches_the_manifest(demo_cache: Cache, scenarios: dict) -> None:
     expected = scenarios["expected_report"]
-    pairs = pair_invoices(demo_cache.iter_psa_invoices(), demo_cache.iter_ledger_invoices())
+    every = pair_documents(demo_cache.iter_psa_invoices(), demo_cache.iter_ledger_documents())
+    pairs = [p for p in every if p.kind is DocKind.INVOICE]
     counts: dict[str, int] = {}
     for pair in pairs:
         counts[pair.status.value] = counts.get(pair.status.value, 0) + 1
-    assert counts == expected["counts"]
+    assert counts == {k: v for k, v in expected["counts"].items() if v}
+    memo_counts: dict[str, int] = {}
+    for pair in every:
+        if pair.kind is DocKind.CREDIT_MEMO:
+            memo_counts[pair.status.value] = memo_counts.get(pair.status.value, 0) + 1
+    assert memo_counts == {k: v for k, v in scenarios["expected_credit_memo_report"]["counts"]
+                           .items() if v}
     totals = report_totals(pairs)
     assert totals.total_psa == Decimal(expected["total_psa"])
     assert totals.total_ledger == Decimal(expected["total_ledger"])
     assert totals.invoice_difference == Decimal(expected["invoice_difference"])
     assert totals.residual == Decimal("0.00")
     stored = demo_cache.conn.execute("SELECT count(*) FROM invoice_pair").fetchone()[0]
-    assert stored == len(pairs)
+    assert stored == len(every)
 
 
 def test_seed_000_invoice_shows_the_ten_dollar_gap(demo_cache: Cache, scenarios: dict) -> None:

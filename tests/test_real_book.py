@@ -259,3 +259,30 @@ def test_a_contact_with_portal_login_disabled_cannot_see_invoices(
     expected = {c["cw_company_id"]
                 for c in MANIFEST["contacts"]["no_contact_who_can_log_in_at_level_6"]}
     assert flagged == expected
+
+
+def test_the_optional_link_field_pairs_across_numbers(cache: Cache, tmp_path) -> None:
+    """With [psa] ledger_link_field naming the custom field an integration fills in,
+    a first sync pairs 220399-1 with QBO's 220370-5 and the two invoices deleted in
+    QBO are Expected but not Found from the start."""
+    from dataclasses import replace
+
+    from recon_tui.backend import connect, sandbox_configs
+
+    with running_emulator() as (server, _book, _plan):
+        ledger_config, psa_config = sandbox_configs(server.url)
+        psa, ledger = connect(ledger_config,
+                              replace(psa_config, ledger_link_field="Ledger Invoice Id"),
+                              token_path=tmp_path / "qbo.json")
+        try:
+            run = run_full_sync(cache, psa, ledger, since=None)
+        finally:
+            psa.close()
+            ledger.close()
+    assert run.status is SyncStatus.SUCCEEDED, run.error
+    [row] = cache.pairs_for_number("220399-1")
+    assert (row.status, row.ledger_number) == (M, "220370-5")
+    assert cache.links()[row.psa_invoice_id][1] == "custom field"
+    for gone in MANIFEST["expected_not_found"]:
+        [pair] = cache.pairs_for_number(gone["invoice_number"])
+        assert pair.status is ENF

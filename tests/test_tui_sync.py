@@ -50,7 +50,8 @@ async def test_sync_dialog_validates_the_date_runs_and_records_history(tmp_path:
             await wait_until(pilot, lambda: app.screen.run is not None)
             text = screen_text(app)
             assert "succeeded" in text
-            for step in ("psa companies", "psa invoices", "ledger invoices", "ledger credits"):
+            for step in ("psa companies", "psa invoices", "ledger invoices",
+                         "ledger credit memos", "ledger payments", "ledger deletions"):
                 assert step in text
             await pilot.press("h")
             await pilot.pause()
@@ -60,7 +61,7 @@ async def test_sync_dialog_validates_the_date_runs_and_records_history(tmp_path:
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, RunScreen)
-            assert "ledger deleted invoices" in screen_text(app)
+            assert "ledger deletions" in screen_text(app)
 
 
 async def test_cancelled_sync_writes_nothing(tmp_path: Path) -> None:

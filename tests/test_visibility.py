@@ -132,3 +132,40 @@ async def test_why_screen_offers_the_mapper_on_that_customer(tmp_path: Path) -> 
             await pilot.pause(0.3)
             assert isinstance(app.screen, MapperScreen)
             assert "Atomar's Best Tackle" in screen_text(app)
+
+
+def _invoice_of(cache: Cache, company_id: str) -> str:
+    row = cache.conn.execute(
+        "SELECT psa_number FROM invoice_pair WHERE psa_company_id = ? AND status = 'Matched' "
+        "ORDER BY invoice_date DESC LIMIT 1", (company_id,)).fetchone()
+    return row[0]
+
+
+def test_a_disabled_portal_login_is_named(world) -> None:
+    cache, _ = world
+    scenario = SCENARIOS["portal_login_disabled"]
+    result = explain_invoice(cache, _invoice_of(cache, scenario["cw_company_id"]),
+                             minimum_level=6)
+    assert [c.ok for c in result.checks] == [True, True, False]
+    assert result.checks[2].detail.startswith("portal login disabled:")
+    assert "(level 6)" in result.checks[2].detail
+    assert "Disable Portal Login" in result.verdict
+
+
+def test_a_company_portal_switched_off_hides_everyone(world) -> None:
+    """Autotask's Companies.isClientPortalActive: off, no contact can log in."""
+    from dataclasses import replace
+
+    cache, _ = world
+    company = cache.company(SCENARIOS["seed_000_payment_reversed"]["cw_company_id"])
+    assert company is not None and company.portal_active
+    number = _invoice_of(cache, company.id)
+    assert explain_invoice(cache, number, minimum_level=1).checks[2].ok
+    cache.upsert_companies([replace(company, portal_active=False)])
+    try:
+        result = explain_invoice(cache, number, minimum_level=1)
+        assert result.checks[2].ok is False
+        assert "switched off for the whole company" in result.checks[2].detail
+        assert company.id not in cache.max_portal_levels()
+    finally:
+        cache.upsert_companies([company])

@@ -306,16 +306,19 @@ class ReconciliationQueries:
                           unmapped_customers=self.unmapped_customer_count())
 
     # -- the client detail screen
-    def count_client_pairs(self, client_key: str) -> int:
-        return self.conn.execute("SELECT count(*) FROM invoice_pair WHERE client_key=?",
-                                 (client_key,)).fetchone()[0]
+    def count_client_pairs(self, client_key: str, kind: DocKind = DocKind.INVOICE) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM invoice_pair WHERE client_key=? AND kind=?",
+            (client_key, kind.value)).fetchone()[0]
 
-    def client_pairs(self, client_key: str, offset: int = 0, limit: int = 100) -> list[PairRow]:
-        """Discrepant rows first (largest owing gap first), then newest first."""
+    def client_pairs(self, client_key: str, offset: int = 0, limit: int = 100,
+                     kind: DocKind = DocKind.INVOICE) -> list[PairRow]:
+        """One kind of a client's rows: discrepant first (largest owing gap first),
+        then newest first."""
         rows = self.conn.execute(
-            "SELECT * FROM invoice_pair WHERE client_key=? ORDER BY discrepant DESC, "
+            "SELECT * FROM invoice_pair WHERE client_key=? AND kind=? ORDER BY discrepant DESC, "
             "abs(diff_owing_cents) DESC, abs(diff_total_cents) DESC, invoice_date DESC, id "
-            "LIMIT ? OFFSET ?", (client_key, limit, offset))
+            "LIMIT ? OFFSET ?", (client_key, kind.value, limit, offset))
         return [pair_row_from(r) for r in rows]
 
     def count_pairs(self) -> int:

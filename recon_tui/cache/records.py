@@ -165,8 +165,8 @@ def contact_from(row: sqlite3.Row) -> Contact:
 
 
 def psa_invoice_from(row: sqlite3.Row) -> PsaInvoice:
-    """A PSA invoice read through PSA_INVOICE_SELECT carries its effective link."""
-    link = row["link"] if "link" in row.keys() else row["ledger_invoice_id"]
+    """A PSA invoice, read through PSA_INVOICE_SELECT so it carries its effective link."""
+    link = row["link"]
     return PsaInvoice(id=row["id"], number=row["number"], company_id=row["company_id"],
                       date=date.fromisoformat(row["date"]), due_date=parse_date(row["due_date"]),
                       total=from_cents(row["total_cents"]), owing=from_cents(row["owing_cents"]),

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from recon_tui.models import (
+    DocKind,
     InvoicePair,
     LedgerInvoice,
     PsaInvoice,
@@ -78,18 +79,20 @@ class ReportQueries:
         ledger_currency = dict(self.conn.execute(
             "SELECT id, currency FROM ledger_invoice WHERE currency != ?", (main,)).fetchall())
         days: dict[str, date] = {}
+        kinds = {kind.value: kind for kind in DocKind}
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples: this loop is the hot path
         cursor.execute(
             "SELECT status, client_key, invoice_date, psa_invoice_id, ledger_invoice_id, "
             "psa_company_id, ledger_customer_id, psa_number, ledger_number, psa_status, "
             "psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents, "
-            f"ledger_voided FROM invoice_pair p WHERE {where}", params)
+            f"ledger_voided, kind FROM invoice_pair p WHERE {where}", params)
         expected_not_found = ReconStatus.EXPECTED_NOT_FOUND
         for (status_text, client, day_text, psa_id, ledger_id, company_id, customer_id,
              psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
-             ledger_owing, voided) in cursor:
+             ledger_owing, voided, kind_text) in cursor:
             status = ReconStatus(status_text)
+            kind = kinds[kind_text]
             day = days.get(day_text)
             if day is None:
                 day = days[day_text] = date.fromisoformat(day_text)
@@ -101,14 +104,14 @@ class ReportQueries:
                     status=psa_status or "",
                     ledger_invoice_id=ledger_id if status is expected_not_found else None,
                     exported=status is expected_not_found,
-                    currency=psa_currency.get(psa_id, main))
+                    currency=psa_currency.get(psa_id, main), kind=kind)
             ledger = None
             if ledger_total is not None:
                 ledger = LedgerInvoice(
                     id=ledger_id or "", doc_number=ledger_number or "",
                     customer_id=customer_id or "", date=day, total=from_cents(ledger_total),
                     balance=from_cents(ledger_owing), voided=bool(voided),
-                    currency=ledger_currency.get(ledger_id, main))
+                    currency=ledger_currency.get(ledger_id, main), kind=kind)
             client_name, client_ledger_name = clients.get(client, (None, None))
             company = companies.get(company_id) or (
                 client_name if client.startswith("psa:") else None)

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from recon_tui.cache import Cache
 from recon_tui.config import DEFAULT_PORTAL_LEVEL
-from recon_tui.models import ClientSummary, InvoicePair, ReconStatus, ReportTotals
+from recon_tui.models import ClientSummary, DocKind, InvoicePair, ReconStatus, ReportTotals
 from recon_tui.money import ZERO, format_money
 from recon_tui.reconcile import (
     difference_contribution,
@@ -178,10 +178,19 @@ class Snapshot:
     portal_clients: list[PortalClient] = field(default_factory=list)
     hygiene_checks: list[HygieneCheck] = field(default_factory=list)
     hygiene_findings: list[HygieneFinding] = field(default_factory=list)
+    #: Credit memos pair apart from invoices (PSA credit memo with the ledger's) and
+    #: have a totals block of their own, amounts as positive credit.
+    credit_memo_rows: list[ReportRow] = field(default_factory=list)
+    credit_memo_totals: ReportTotals = field(default_factory=lambda: report_totals(()))
 
     @property
     def status_counts(self) -> dict[ReconStatus, int]:
         counts = Counter(row.sync_status for row in self.rows)
+        return {status: counts.get(status, 0) for status in STATUS_ORDER}
+
+    @property
+    def credit_memo_status_counts(self) -> dict[ReconStatus, int]:
+        counts = Counter(row.sync_status for row in self.credit_memo_rows)
         return {status: counts.get(status, 0) for status in STATUS_ORDER}
 
     @property
@@ -192,7 +201,8 @@ class Snapshot:
     def has_discrepancy(self) -> bool:
         """What ``--fail-on-discrepancy`` fails on: any discrepant row, or an
         Invoice Difference other than 0.00."""
-        return self.totals.invoice_difference != 0 or any(r.discrepant for r in self.rows)
+        return (self.totals.invoice_difference != 0
+                or any(r.discrepant for r in (*self.rows, *self.credit_memo_rows)))
 
     @property
     def identity(self) -> str:
@@ -248,6 +258,8 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
         if progress is not None and len(keyed) % PROGRESS_EVERY == 0:
             progress("reading", len(keyed), total)
     keyed.sort(key=lambda item: pair_sort_key(item[0]))
+    memos = [item for item in keyed if item[0].kind is DocKind.CREDIT_MEMO]
+    keyed = [item for item in keyed if item[0].kind is DocKind.INVOICE]
     pairs = [item[0] for item in keyed]
     rows = [_row(pair, key, company, customer) for pair, key, company, customer in keyed]
     if progress is not None:
@@ -282,6 +294,8 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
         customer_scope = set(client.ledger_customer_ids)
 
     snapshot = Snapshot(header=header, rows=rows, totals=totals, difference_rows=contributions)
+    snapshot.credit_memo_rows = [_row(*item) for item in memos]
+    snapshot.credit_memo_totals = report_totals(item[0] for item in memos)
     snapshot.credits = _credits(cache, companies, customers, mapping, customer_scope)
     snapshot.unmapped_customers = _unmapped(cache, rows, customer_scope)
     snapshot.portal_contacts, snapshot.portal_clients = _portal(cache, companies, portal_level,
@@ -386,7 +400,9 @@ def _portal(cache: Cache, companies: dict, level: int,
         if company is None:
             continue
         active = [c for c in by_company.get(company_id, []) if not c.inactive]
-        below = [c for c in active if (c.portal_security_level or 0) < level]
+        shut_out = [c for c in active if c.portal_login_disabled or not company.portal_active]
+        below = [c for c in active if (c.portal_security_level or 0) < level
+                 or c in shut_out]
         for c in below:
             contacts.append(PortalContact(company_id, company.name, c.id, c.full_name,
                                           c.email, c.portal_security_level))
@@ -394,11 +410,25 @@ def _portal(cache: Cache, companies: dict, level: int,
             levels = [c.portal_security_level for c in active
                       if c.portal_security_level is not None]
             highest = max(levels) if levels else None
-            reason = ("no active contacts" if not active else
-                      f"its only active contact is below level {level}" if len(active) == 1
-                      else f"all {len(active)} active contacts are below level {level}")
+            reason = _nobody_sees_why(active, shut_out, level, company.portal_active)
             clients.append(PortalClient(company_id, company.name, len(active), highest,
                                         company.deleted, reason))
     contacts.sort(key=lambda c: (c.company.casefold(), c.name.casefold(), c.contact_id))
     clients.sort(key=lambda c: (c.company.casefold(), c.company_id))
     return contacts, clients
+
+
+def _nobody_sees_why(active: list, shut_out: list, level: int, portal_active: bool) -> str:
+    """Why no contact of a company can see invoices, in the portal's own terms."""
+    if not portal_active:
+        return "the company's client portal is switched off in the PSA"
+    if not active:
+        return "no active contacts"
+    if shut_out:
+        names = ", ".join(c.full_name or c.id for c in shut_out)
+        rest = len(active) - len(shut_out)
+        tail = f"; the other {rest} are below level {level}" if rest else ""
+        return f"portal login disabled for {names}{tail}"
+    if len(active) == 1:
+        return f"its only active contact is below level {level}"
+    return f"all {len(active)} active contacts are below level {level}"

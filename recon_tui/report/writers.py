@@ -199,6 +199,14 @@ def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
         },
         "difference_rows": [row_dict(row) | {"contribution": _money(row.contribution)}
                             for row in snapshot.difference_rows],
+        "credit_memos": {
+            "note": "PSA credit memos paired with the ledger's by number; amounts are the "
+                    "credit and what is left of it (owing), positive on both sides",
+            "status_counts": {s.value: n for s, n in snapshot.credit_memo_status_counts.items()},
+            "rows": [row_dict(row) for row in snapshot.credit_memo_rows],
+            "totals": {key: _money(getattr(snapshot.credit_memo_totals, key))
+                       for key, _label in TOTAL_FIELDS},
+        },
         "credits": [{
             "customer_id": c.customer_id, "customer": c.customer,
             "psa_company": c.psa_company, "source": c.source, "credit_id": c.credit_id,
@@ -354,6 +362,19 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
         lines.append("")
         lines += _md_invoice_rows(shown)
         lines += _more(len(shown), len(discrepant))
+    else:
+        lines.append("None.")
+
+    lines += ["", "## Credit memos", ""]
+    if snapshot.credit_memo_rows:
+        memo_counts = snapshot.credit_memo_status_counts
+        lines.append("PSA credit memos paired with the ledger's by number; amounts are the "
+                     "credit and what is left of it. " + ", ".join(
+                         f"{s.value} {memo_counts[s]:,}" for s in STATUS_ORDER) + ".")
+        lines.append("")
+        shown_memos = snapshot.credit_memo_rows[:MD_LIST_LIMIT]
+        lines += _md_invoice_rows(shown_memos)
+        lines += _more(len(shown_memos), len(snapshot.credit_memo_rows))
     else:
         lines.append("None.")
 
@@ -638,6 +659,8 @@ def _summary(fmt: _Xlsx, snapshot: Snapshot) -> None:
         ("Difference rows", len(snapshot.difference_rows),
          "rows that make up the Invoice Difference"),
         ("Discrepant", len(snapshot.discrepant_rows), "every row needing a look"),
+        ("Credit memos", len(snapshot.credit_memo_rows),
+         "PSA credit memos paired with the ledger's, by number"),
         ("Credits", len(snapshot.credits), "organizational credits on account"),
         ("Unmapped customers", len(snapshot.unmapped_customers),
          "ledger customers mapped to no PSA company"),
@@ -689,6 +712,8 @@ def write_xlsx(snapshot: Snapshot, target: str | os.PathLike[str] | IO[bytes],
                   snapshot.totals.explained_difference))
     _table(fmt, "Discrepant", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
            ((_row_values(r), _fill(r)) for r in snapshot.discrepant_rows))
+    _table(fmt, "Credit memos", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
+           ((_row_values(r), _fill(r)) for r in snapshot.credit_memo_rows))
     _table(fmt, "Credits",
            ["Customer", "Customer id", "PSA company", "Source", "Credit id", "Doc number",
             "Date", "Amount on account", "Original total"],

@@ -3,8 +3,9 @@
 QBO entities are kept in their API shape, keyed by type and Id; ConnectWise
 records likewise (``unpostedinvoices`` is the accounting interface's list of
 what it has not exported yet). ``qbo/deleted.json`` is the emulator's own record
-of QBO hard deletes, which its change data capture reports. Autotask views are derived from the ConnectWise book by the
-Autotask routes, so both PSAs serve the same clients. Every mutation holds the
+of QBO hard deletes, which its change data capture reports. Autotask views are
+derived from the ConnectWise book by the Autotask routes, so both PSAs serve the
+same clients. Every mutation holds the
 lock, so concurrent requests see whole changes only.
 """
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from recon_tui.cache import Cache, PairRow
-from recon_tui.models import ClientSummary, Contact, OrganizationalCredit, ReconStatus
+from recon_tui.models import ClientSummary, Contact, DocKind, OrganizationalCredit, ReconStatus
 from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.widgets.virtual_table import Column, TableRow
 
@@ -141,17 +141,19 @@ def invoice_row(p: PairRow) -> TableRow:
 
 
 class InvoiceSource:
-    """One client's invoice pairs, discrepant first."""
+    """One client's invoice pairs (or credit-memo pairs), discrepant first."""
 
-    def __init__(self, cache: Cache, client_key: str) -> None:
+    def __init__(self, cache: Cache, client_key: str, kind: DocKind = DocKind.INVOICE) -> None:
         self.cache = cache
         self.client_key = client_key
+        self.kind = kind
 
     def count(self) -> int:
-        return self.cache.count_client_pairs(self.client_key)
+        return self.cache.count_client_pairs(self.client_key, self.kind)
 
     def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
-        return [invoice_row(p) for p in self.cache.client_pairs(self.client_key, offset, limit)]
+        return [invoice_row(p) for p in self.cache.client_pairs(self.client_key, offset, limit,
+                                                                 self.kind)]
 
 
 CREDIT_COLUMNS = (
@@ -180,12 +182,24 @@ CONTACT_COLUMNS = (
 )
 
 
-def contact_rows(contacts: Sequence[Contact], minimum_level: int) -> list[TableRow]:
+def can_see_invoices(contact: Contact, minimum_level: int, *, portal_active: bool = True) -> bool:
+    """The portal's own rule: an active contact with its login enabled, at a company
+    whose portal is on, at or above the client-admin level."""
+    return (portal_active and not contact.inactive and not contact.portal_login_disabled
+            and (contact.portal_security_level or 0) >= minimum_level)
+
+
+def contact_rows(contacts: Sequence[Contact], minimum_level: int, *,
+                 portal_active: bool = True) -> list[TableRow]:
     rows = []
     for c in contacts:
         level = c.portal_security_level
         if c.inactive:
             access, style = "inactive", "muted"
+        elif not portal_active:
+            access, style = "company portal off", "bad"
+        elif c.portal_login_disabled:
+            access, style = "portal login disabled", "bad"
         elif level is None or level < minimum_level:
             access, style = "cannot see invoices", "bad"
         else:

@@ -105,10 +105,16 @@ def explain_invoice(cache: Cache, number: str, *, minimum_level: int,
                      else cached_ledger.ledger_number if cached_ledger else number)
         result.checks.append(Check("In the ledger", True, f"ledger invoice {ledger_no}"))
     else:
-        why = ("the PSA says it was exported, but the ledger no longer has it (deleted or "
-               "unlinked there)") if (cached_psa and cached_psa.status is
-                                      ReconStatus.EXPECTED_NOT_FOUND) else (
-               "it has not been exported to the ledger yet")
+        exported = cache.psa_invoice(cached_psa.psa_invoice_id) if (
+            cached_psa and cached_psa.psa_invoice_id) else None
+        if cached_psa and cached_psa.status is ReconStatus.EXPECTED_NOT_FOUND:
+            why = ("it was paired with a ledger invoice the ledger no longer has (deleted "
+                   "or unlinked there)")
+        elif exported is not None and exported.exported:
+            why = ("the PSA says it was exported, but no ledger invoice carries its number "
+                   "(deleted in the ledger, or exported to another company file)")
+        else:
+            why = "it has not been exported to the ledger yet"
         result.checks.append(Check("In the ledger", False, f"not in the ledger: {why}"))
         result.verdict = (f"Invoice {number} is not in the ledger yet: the portal shows "
                           "invoices only once they exist in the accounting software. Export "
@@ -139,17 +145,19 @@ def explain_invoice(cache: Cache, number: str, *, minimum_level: int,
     result.checks.append(Check("Customer mapped", True,
                                f"{customer_name!r} -> PSA company {company_name!r}{deleted}"))
 
-    # 3. Some contact can see invoices.
-    contacts = [c for c in cache.company_contacts(company_id) if not c.inactive]
-    allowed = [c for c in contacts if (c.portal_security_level or 0) >= minimum_level]
+    # 3. Some contact can log in to the portal at a level that shows invoices.
+    everyone = cache.company_contacts(company_id)
+    contacts = [c for c in everyone if not c.inactive]
+    portal_off = company is not None and not company.portal_active
+    login_off = [c for c in contacts if c.portal_login_disabled]
+    allowed = [] if portal_off else [
+        c for c in contacts
+        if not c.portal_login_disabled and (c.portal_security_level or 0) >= minimum_level]
     if not allowed:
-        below = ", ".join(f"{c.full_name or c.id} (level {c.portal_security_level or '—'})"
-                          for c in contacts) or "no active contacts at all"
-        result.checks.append(Check("A contact can see invoices", False,
-                                   f"below level {minimum_level}: {below}"))
-        result.verdict = (f"No contact of {company_name!r} has portal security level "
-                          f"{minimum_level} or higher ({below}). Raise the right contact's "
-                          "level in the PSA.")
+        detail, verdict = _nobody_can_see(company_name, contacts, login_off, minimum_level,
+                                          portal_off)
+        result.checks.append(Check("A contact can see invoices", False, detail))
+        result.verdict = verdict
         result.action = Action.OPEN_CLIENT
         return result
     names = ", ".join(c.full_name or c.id for c in allowed)
@@ -175,3 +183,30 @@ def explain_invoice(cache: Cache, number: str, *, minimum_level: int,
                       f"{company_name!r}, and {names} can see invoices: it should be visible.")
     result.action = Action.OPEN_CLIENT
     return result
+
+
+def _nobody_can_see(company: str, contacts: list, login_off: list, minimum_level: int,
+                    portal_off: bool) -> tuple[str, str]:
+    """(check detail, verdict) naming exactly why nobody at the company sees invoices."""
+    if portal_off:
+        return ("the client portal is switched off for the whole company",
+                f"The client portal is switched off for {company!r} in the PSA (Autotask: "
+                "the company's Client Portal is not active), so none of its contacts can "
+                "log in. Switch it on for the company.")
+    if not contacts:
+        return ("no active contacts at all",
+                f"{company!r} has no active contact in the PSA. Add or reactivate the "
+                "client's contact and give it portal access.")
+    if login_off and all((c.portal_security_level or 0) < minimum_level
+                         for c in contacts if c not in login_off):
+        names = ", ".join(f"{c.full_name or c.id} (level {c.portal_security_level or '—'})"
+                          for c in login_off)
+        return (f"portal login disabled: {names}",
+                f"The portal login of {names} at {company!r} is disabled in the PSA, and no "
+                f"other contact has level {minimum_level} or higher. Re-enable the login "
+                "(ConnectWise: clear Disable Portal Login on the contact).")
+    below = ", ".join(f"{c.full_name or c.id} (level {c.portal_security_level or '—'})"
+                      for c in contacts)
+    return (f"below level {minimum_level}: {below}",
+            f"No contact of {company!r} has portal security level {minimum_level} or higher "
+            f"({below}). Raise the right contact's level in the PSA.")

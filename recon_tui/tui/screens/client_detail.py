@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from recon_tui.models import ClientSummary
+from recon_tui.models import ClientSummary, DocKind
 from recon_tui.money import ZERO, format_money
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
@@ -19,6 +19,7 @@ from recon_tui.tui.sources import (
     CREDIT_COLUMNS,
     INVOICE_COLUMNS,
     InvoiceSource,
+    can_see_invoices,
     contact_rows,
     credit_rows,
 )
@@ -51,6 +52,8 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         yield Header()
         yield Static(id="client-header")
         yield VirtualTable(INVOICE_COLUMNS, id="invoices")
+        yield Static("Credit memos", classes="panel-title", id="memos-title")
+        yield VirtualTable(INVOICE_COLUMNS, id="memos")
         with Horizontal(id="panels"):
             with Vertical(id="credits-panel"):
                 yield Static("Organizational credits", classes="panel-title", id="credits-title")
@@ -63,6 +66,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#invoices", VirtualTable).empty_text = "No invoices"
+        self.query_one("#memos", VirtualTable).empty_text = "No credit memos"
         self.query_one("#credits", VirtualTable).empty_text = "No unapplied credits"
         self.query_one("#contacts", VirtualTable).empty_text = "No PSA contacts"
         self.load()
@@ -73,6 +77,13 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         self.query_one("#client-header", Static).update(self._header(summary))
         self.query_one("#invoices", VirtualTable).set_source(
             InvoiceSource(self.cache, self.client_key))
+        memos = InvoiceSource(self.cache, self.client_key, DocKind.CREDIT_MEMO)
+        memo_count = memos.count()
+        self.query_one("#memos", VirtualTable).set_source(memos)
+        self.query_one("#memos", VirtualTable).display = memo_count > 0
+        self.query_one("#memos-title", Static).display = memo_count > 0
+        self.query_one("#memos-title", Static).update(Text(
+            f"Credit memos: {memo_count} (credit and what is left of it, paired by number)"))
         customer_ids = summary.ledger_customer_ids if summary else ()
         self.query_one("#client-checklists", ChecklistTrail).show(self.cache, customer_ids,
                                                                   self.client_key)
@@ -84,10 +95,13 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         level = self.recon_app.config.portal.client_admin_security_level
         contacts = (self.cache.company_contacts(summary.psa_company_id)
                     if summary and summary.psa_company_id else [])
+        company = (self.cache.company(summary.psa_company_id)
+                   if summary and summary.psa_company_id else None)
+        portal_active = company.portal_active if company is not None else True
         blocked = sum(1 for c in contacts if not c.inactive
-                      and (c.portal_security_level or 0) < level)
+                      and not can_see_invoices(c, level, portal_active=portal_active))
         self.query_one("#contacts", VirtualTable).set_source(
-            ListRowSource(contact_rows(contacts, level)))
+            ListRowSource(contact_rows(contacts, level, portal_active=portal_active)))
         title = Text(f"Contacts (portal level {level}+ can see invoices)")
         if contacts and blocked == sum(1 for c in contacts if not c.inactive):
             title.append("  nobody can see invoices", style="bold red")

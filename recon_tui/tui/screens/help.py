@@ -13,10 +13,12 @@ from textual.widgets import Static
 
 STATUS_HELP = (
     ("Matched", "In both systems. Totals and balances may still differ: see the Δ columns."),
-    ("Not in Ledger", "In the PSA, never exported to the ledger."),
+    ("Not in Ledger", "In the PSA, no ledger copy ever found by its number (not exported "
+                      "yet, or deleted in the ledger before it was ever paired)."),
     ("Not in PSA", "In the ledger only: created there directly, or deleted from the PSA."),
     ("Ledger Invoice Expected but not Found",
-     "The PSA says it was exported (linked), but the ledger no longer has it."),
+     "Paired with a ledger copy before (the link recon-tui remembers, or the optional "
+     "link field), which the ledger no longer has."),
 )
 
 

@@ -55,9 +55,8 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         with Vertical(id="sync-dialog"):
             yield Static(Text("Full sync: the PSA first, then the ledger", style="bold"),
                          id="sync-title")
-            yield Label("Documents changed since (YYYY-MM-DD); leave it empty to read "
-                        "everything, whatever its date. Companies, contacts and customers "
-                        "are always read in full:", id="since-label")
+            yield Label("Documents changed since (YYYY-MM-DD); empty reads everything, "
+                        "whatever its date:", id="since-label")
             yield Input(id="since", placeholder="empty: read everything")
             yield Static(id="since-error")
             yield Static(id="sync-steps")
@@ -78,14 +77,29 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         self._draw_steps()
 
     def _draw_steps(self) -> None:
-        table = Table.grid(padding=(0, 1))
-        table.add_column(width=1)
-        table.add_column(min_width=24)
-        table.add_column()
+        """The PSA's steps beside the ledger's, so ten steps take five lines (the
+        dialog fits an 80x24 terminal)."""
+        columns: dict[str, list[tuple[str, SyncStatus, str]]] = {"psa": [], "ledger": []}
         for (system, name), (status, detail) in zip(self.step_names, self.step_state,
                                                     strict=True):
-            mark, style = STATUS_MARK[status]
-            table.add_row(Text(mark, style=style), Text(f"{system} {name}"), Text(detail))
+            columns.setdefault(system, []).append((name, status, detail))
+        table = Table.grid(padding=(0, 1), expand=True)
+        for _ in range(2):
+            table.add_column(width=1)
+            table.add_column(no_wrap=True)
+            table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        left, right = columns["psa"], columns["ledger"]
+        for index in range(max(len(left), len(right))):
+            cells: list[Text] = []
+            for side, system in ((left, "psa"), (right, "ledger")):
+                if index < len(side):
+                    name, status, detail = side[index]
+                    mark, style = STATUS_MARK[status]
+                    cells += [Text(mark, style=style), Text(f"{system} {name}"),
+                              Text(detail, style="dim")]
+                else:
+                    cells += [Text(""), Text(""), Text("")]
+            table.add_row(*cells)
         self.query_one("#sync-steps", Static).update(table)
 
     def _status(self, text: str, style: str = "") -> None:
@@ -161,8 +175,10 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
             self.query_one("#since", Input).disabled = False
             return
         for position, step in enumerate(run.steps):
-            detail = (f"{step.created:,} new, {step.updated:,} updated, "
-                      f"{step.unchanged:,} unchanged, {step.deleted:,} deleted")
+            counts = [f"{n:,} {word}" for n, word in ((step.created, "new"),
+                                                      (step.updated, "updated"),
+                                                      (step.deleted, "deleted")) if n]
+            detail = ", ".join(counts) or "no changes"
             if step.error:
                 detail = step.error
             elif step.status is not SyncStatus.SUCCEEDED:
