@@ -22,7 +22,17 @@ Served under ``/atservicesrest/v1.0/``:
   API); after a GET query the cursor is a GET URL;
 * ``{Entity}/query/count`` (``{"queryCount": N}``), ``{Entity}/{id}``
   (``{"item": ...}``), ``{Entity}/entityInformation/fields`` (with the
-  ClientPortalUsers ``securityLevel`` picklist), and ``zoneInformation``.
+  ClientPortalUsers ``securityLevel`` picklist), and ``zoneInformation``;
+* no credit memos: Autotask has no such entity (credits are negative charges on an
+  invoice), so the ConnectWise book's credit memos have no Autotask twin; an
+  invoice is exported (``webServiceDate`` set) unless the ConnectWise book lists
+  it as unposted; a portal user whose ConnectWise login is disabled is inactive.
+
+Sources: https://autotask.net/help/developerhelp/content/apis/REST/API_Calls/REST_Advanced_Query_Features.htm
+(``IncludeFields``, counts), .../REST/Entities/CompaniesEntity.htm
+(``isClientPortalActive``), .../REST/Entities/ClientPortalUsersEntity.htm
+(``securityLevel``, ``isClientPortalActive``), and apigrate/autotask-restapi
+``README.md`` (``query/count`` answering ``{"queryCount": N}``).
 """
 
 from __future__ import annotations

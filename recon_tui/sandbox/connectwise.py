@@ -18,7 +18,25 @@ Served under ``/v4_6_release/apis/3.0/``:
   ``Link: <absolute url with pageId=...>; rel="next"`` header, empty on the last
   page (ConnectWise sends the header, blank, when there is nothing more).
 
-Records go out exactly as stored (amounts as exact JSON numbers).
+* ``fields=id,company/id,_info/lastUpdated``: only those paths of each record;
+* ``DELETE finance/invoices/{id}`` (204, and the invoice leaves the unposted list);
+* ``finance/accounting/unpostedinvoices`` (and ``/count``): what the accounting
+  interface has not exported yet (``id``, ``billingLogId``, ``invoiceNumber``,
+  ``invoiceType``, ``company``, ``invoiceDate``, ``total``...), numbered pages.
+
+Records go out exactly as stored (amounts as exact JSON numbers), in the shapes
+of API version 2022.1: no ``glBatch`` on invoices, no ledger-id field (the
+optional custom field is on a few invoices of the sample book only).
+
+Sources: ConnectWise publishes its reference behind a login; the shapes and
+endpoints follow the public clients generated from its OpenAPI schema
+(HealthITAU/pyconnectwise ``src/pyconnectwise/models/manage/__init__.py``:
+Invoice ``type`` Agreement/CreditMemo/DownPayment/Miscellaneous/Progress/Standard,
+Contact ``disablePortalLoginFlag``, UnpostedInvoice, Count; its endpoints
+``FinanceInvoicesIdEndpoint`` (GET, DELETE), ``FinanceInvoicesCountEndpoint``,
+``FinanceAccountingUnpostedinvoicesEndpoint``), and for ``fields`` and forward-only
+paging christaylorcodes/ConnectWiseManageAPI ``Invoke-CWMGetMaster.ps1`` and
+``Invoke-CWMAllResult.ps1``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,20 @@ It behaves the way the real service does where connectors tend to go wrong:
 * CDC looks back 30 days at most and reports deletions as ``status: Deleted``;
 * writes honour ``requestid`` (a repeat returns the first answer, applied once)
   and ``SyncToken`` (stale -> fault 5010);
+* ``invoice``, ``payment`` and ``creditmemo`` take ``?operation=delete`` with
+  ``{"Id", "SyncToken"}`` and answer ``{"<Entity>": {"status": "Deleted", ...}}``:
+  a hard delete, gone from queries and reads, reported by CDC (deleting a payment
+  reopens what it paid; deleting an applied credit memo is not modelled);
 * errors come in QBO's ``Fault`` envelope (lowercase ``fault`` for auth).
+
+Sources, beside each behaviour above: queries, ``COUNT(*)`` and paging,
+https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries;
+change data capture (30 days, 1,000 objects, ``status: Deleted``),
+https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture;
+deletes, the entity pages of
+https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/creditmemo
+and .../payment and .../invoice; ``COUNT(*)`` answering ``{"totalCount": N}`` as
+python-quickbooks reads it (ej2/python-quickbooks ``quickbooks/mixins.py``).
 """
 
 from __future__ import annotations
