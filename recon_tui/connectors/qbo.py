@@ -2,11 +2,12 @@
 
 What it takes care of, because each is a trap users hit:
 
-* OAuth2 with rotating refresh tokens: the newest refresh token is saved (via
-  :class:`TokenStore`, atomically, 0600) before the access token it came with is
+* OAuth2 with rotating refresh tokens (:mod:`qbo_oauth`): the newest refresh
+  token is saved (atomically, 0600) before the access token it came with is
   used; the access token is refreshed before it expires and once on a 401;
 * paging: every query asks for ``MAXRESULTS 1000`` explicitly (the default of
-  100 silently truncates) and pages on ``STARTPOSITION`` until a short page;
+  100 silently truncates), pages on ``STARTPOSITION`` until a short page, and
+  proves the read complete with ``COUNT(*)``;
 * inactive customers: queried with ``Active IN (true, false)`` so their invoices
   still count;
 * deletions: taken from change data capture (30 days back) or by comparing full
@@ -17,8 +18,6 @@ What it takes care of, because each is a trap users hit:
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import threading
 import time
@@ -30,15 +29,16 @@ from typing import Any
 
 import httpx
 
-from recon_tui.config import ConfigError, LedgerConfig
+from recon_tui.config import LedgerConfig
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import (
     ApiClient,
     RateLimiter,
     RetryPolicy,
     decode_json,
-    default_error_parser,
 )
+from recon_tui.connectors.qbo_errors import fault_parts, is_qbo_fault, qbo_error_parser
+from recon_tui.connectors.qbo_oauth import QboOAuth
 from recon_tui.connectors.qbo_records import (
     credit_from_credit_memo,
     credit_from_payment,
@@ -46,7 +46,7 @@ from recon_tui.connectors.qbo_records import (
     customer_from_qbo,
     invoice_from_qbo,
 )
-from recon_tui.connectors.tokens import TokenState, TokenStore
+from recon_tui.connectors.tokens import TokenStore
 from recon_tui.models import (
     CreditKind,
     LedgerCustomer,
@@ -106,42 +106,6 @@ def _as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _fault_parts(body: object) -> tuple[str, str | None] | None:
-    """(message, code) from a ``Fault`` (or the lowercase auth ``fault``) envelope."""
-    if not isinstance(body, Mapping):
-        return None
-    fault = body.get("Fault")
-    if fault is None:
-        fault = body.get("fault")
-    if not isinstance(fault, Mapping):
-        return None
-    errors = fault.get("Error")
-    if errors is None:
-        errors = fault.get("error")
-    first = errors[0] if isinstance(errors, list) and errors else None
-    if not isinstance(first, Mapping):
-        kind = fault.get("type")
-        return (f"{kind} fault" if kind else "fault"), None
-    message = str(first.get("Message") or first.get("message") or "error")
-    detail = first.get("Detail") or first.get("detail")
-    code = first.get("code")
-    if detail and not str(detail).startswith(message):
-        message = f"{message} ({detail})"
-    return message, (str(code) if code is not None else None)
-
-
-def qbo_error_parser(response: httpx.Response) -> tuple[str, str | None]:
-    """QBO's ``Fault`` envelopes first, then OAuth-style ``{"error": ...}`` bodies."""
-    try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.reason_phrase or "error", None
-    parts = _fault_parts(body)
-    if parts is not None:
-        return parts
-    return default_error_parser(response)
-
-
 class QboConnector:
     """The ledger: one QuickBooks Online company (realm)."""
 
@@ -160,27 +124,18 @@ class QboConnector:
     ) -> None:
         self.config = config
         self.token_store = token_store
-        self._state: TokenState | None = None
-        self._lock = threading.RLock()
+        self.auth = QboOAuth(config, token_store, transport=transport, sleep=sleep,
+                             retry=retry, timeout=timeout)
         limiter = rate_limiter or shared_rate_limiter(config.base_url, config.realm_id)
         realm = urllib.parse.quote(config.realm_id, safe="")
         self.api = ApiClient(
             SYSTEM,
             f"{config.base_url.rstrip('/')}/v3/company/{realm}/",
-            headers=self._auth_headers,
-            refresh_credentials=self._refresh_after_401,
+            headers=self.auth.headers,
+            refresh_credentials=self.auth.refresh_after_401,
             error_parser=qbo_error_parser,
             retry=retry,
             rate_limiter=limiter,
-            timeout=timeout,
-            sleep=sleep,
-            transport=transport,
-        )
-        self.oauth = ApiClient(
-            SYSTEM,
-            config.token_url,
-            error_parser=qbo_error_parser,
-            retry=retry,
             timeout=timeout,
             sleep=sleep,
             transport=transport,
@@ -189,7 +144,7 @@ class QboConnector:
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         self.api.close()
-        self.oauth.close()
+        self.auth.close()
 
     def __enter__(self) -> QboConnector:
         return self
@@ -201,168 +156,6 @@ class QboConnector:
     def requests_sent(self) -> int:
         """API requests (not token refreshes) sent so far, retries included."""
         return self.api.requests_sent
-
-    # ------------------------------------------------------------------ OAuth
-    def _config_refresh_token(self) -> str:
-        try:
-            return self.config.refresh_token.reveal()
-        except ConfigError as exc:
-            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
-
-    def _auth_headers(self) -> dict[str, str]:
-        """Called before every attempt: refreshes proactively when the access token
-        is missing or about to expire."""
-        with self._lock:
-            state = self._state
-            if state is None or not state.access_valid():
-                state = self._refresh(stale_access=None)
-            return {"Authorization": f"Bearer {state.access_token}"}
-
-    def _refresh_after_401(self) -> None:
-        """ApiClient's once-per-request hook: the server refused our access token."""
-        with self._lock:
-            stale = self._state.access_token if self._state else None
-            self._refresh(stale_access=stale)
-
-    def _refresh(self, stale_access: str | None) -> TokenState:
-        """Get a working access token, saving any rotated refresh token first.
-
-        Holds the store's lock and re-reads the file, so when another connector
-        on the same company refreshed meanwhile its token is adopted instead of
-        spending the (now invalid) older refresh token.
-        """
-        config_token = self._config_refresh_token()
-        with self.token_store.lock:
-            state = self.token_store.resolve(config_token)
-            if state.access_valid() and state.access_token != stale_access:
-                self._state = state
-                return state
-            try:
-                state = self._grant(state, state.refresh_token)
-            except _InvalidGrant:
-                if state.refresh_token == config_token:
-                    raise self._reauthorise_error() from None
-                # The stored (rotated) token was refused: the server forgot it, or the
-                # file came from elsewhere. The config's own token is the last resort.
-                log.warning(
-                    "qbo: the stored refresh token for realm %s was refused; "
-                    "trying the one in the config",
-                    self.config.realm_id,
-                )
-                try:
-                    state = self._grant(state, config_token)
-                except _InvalidGrant:
-                    raise self._reauthorise_error() from None
-            self._state = state
-            return state
-
-    def _reauthorise_error(self) -> ConnectorError:
-        return ConnectorError(
-            SYSTEM,
-            "refresh access token: QuickBooks refused the refresh token (invalid_grant). "
-            "Re-authorise recon-tui with your QuickBooks company (Intuit OAuth playground "
-            "or your app's connect flow) and put the new token in [ledger] refresh_token "
-            "in the config.",
-            status=400,
-            code="invalid_grant",
-        )
-
-    def _grant(self, state: TokenState, refresh_token: str) -> TokenState:
-        """POST the refresh grant; persist the answer before anyone uses it."""
-        operation = "refresh access token"
-        try:
-            secret = self.config.client_secret.reveal()
-        except ConfigError as exc:
-            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
-        form = urllib.parse.urlencode(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        ).encode()
-        credentials = base64.b64encode(f"{self.config.client_id}:{secret}".encode()).decode()
-        auth_header = f"Basic {credentials}"
-        response = self.oauth.request(
-            "POST",
-            self.config.token_url,
-            operation=operation,
-            content=form,
-            headers={
-                "Authorization": auth_header,
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-            ok_statuses=frozenset({400, 401}),
-        )
-        body = self._token_body(response, operation)
-        if response.status_code != 200:
-            error = str(body.get("error", "")) if isinstance(body, Mapping) else ""
-            if error == "invalid_grant":
-                raise _InvalidGrant
-            if response.status_code == 401 or error == "invalid_client":
-                raise ConnectorError(
-                    SYSTEM,
-                    f"{operation}: QuickBooks rejected the app credentials "
-                    "(invalid_client): check [ledger] client_id and client_secret",
-                    status=response.status_code,
-                    code="invalid_client",
-                )
-            raise ConnectorError(
-                SYSTEM,
-                f"{operation}: HTTP {response.status_code}: {error or 'token request refused'}",
-                status=response.status_code,
-                code=error or None,
-            )
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise ConnectorError(SYSTEM, f"{operation}: the answer holds no access token")
-        rotated = body.get("refresh_token")
-        if not isinstance(rotated, str) or not rotated:
-            rotated = refresh_token  # not rotated this time: keep the one that worked
-        expires_in = body.get("expires_in", 3600)
-        try:
-            lifetime = int(expires_in)
-        except (TypeError, ValueError):
-            lifetime = 3600
-        new_state = TokenState(
-            refresh_token=rotated,
-            seeded_from=state.seeded_from,
-            access_token=access,
-            access_expires_at=datetime.now(UTC) + timedelta(seconds=lifetime),
-        )
-        try:
-            self.token_store.save(new_state)
-        except OSError as exc:
-            raise ConnectorError(
-                SYSTEM,
-                f"{operation}: cannot save the rotated refresh token to "
-                f"{self.token_store.path} ({exc.strerror or type(exc).__name__}); "
-                "fix the directory's permissions, then re-authorise if QuickBooks "
-                "refuses the token next time",
-            ) from None
-        log.info(
-            "qbo: refreshed the access token for realm %s (valid %d s%s)",
-            self.config.realm_id,
-            lifetime,
-            ", refresh token rotated and saved" if rotated != refresh_token else "",
-        )
-        return new_state
-
-    @staticmethod
-    def _token_body(response: httpx.Response, operation: str) -> dict[str, Any]:
-        """The token endpoint's JSON. Unlike decode_json, no snippet of the body is
-        quoted on failure: a cut-off token answer would put a token in the message."""
-        try:
-            body = json.loads(response.content, parse_float=Decimal)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ConnectorError(
-                SYSTEM,
-                f"{operation}: the token endpoint returned invalid "
-                f"JSON (HTTP {response.status_code})",
-                status=response.status_code,
-            ) from None
-        if not isinstance(body, dict):
-            raise ConnectorError(
-                SYSTEM,
-                f"{operation}: the token endpoint returned {type(body).__name__}, not an object",
-            )
-        return body
 
     # ------------------------------------------------------------------ transport
     def _params(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -392,7 +185,7 @@ class QboConnector:
             raise ConnectorError(
                 SYSTEM, f"{operation}: expected a JSON object, got {type(body).__name__}"
             )
-        parts = _fault_parts(body)
+        parts = fault_parts(body)
         if parts is not None:
             message, code = parts
             code_text = f" [code {code}]" if code else ""
@@ -523,7 +316,7 @@ class QboConnector:
         )
         if response.status_code in (400, 404):
             message, code = qbo_error_parser(response)
-            if code == NOT_FOUND_CODE or (response.status_code == 404 and _is_qbo_fault(response)):
+            if code == NOT_FOUND_CODE or (response.status_code == 404 and is_qbo_fault(response)):
                 return None
             # Any other failure is a failed read, never a deletion.
             code_text = f" [code {code}]" if code else ""
@@ -726,15 +519,3 @@ class QboConnector:
             except ConnectorError as exc:
                 if exc.code != STALE_OBJECT_CODE or attempt == 2:
                     raise
-
-
-class _InvalidGrant(Exception):
-    """The token endpoint refused the refresh token (internal signal)."""
-
-
-def _is_qbo_fault(response: httpx.Response) -> bool:
-    try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return False
-    return _fault_parts(body) is not None

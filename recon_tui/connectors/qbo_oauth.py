@@ -1,0 +1,226 @@
+"""OAuth 2.0 for QuickBooks Online: the access token every API request carries,
+refreshed before it expires and once after a 401, and the rotated refresh token
+saved (atomically, 0600) before the access token it came with is used."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from recon_tui.config import ConfigError, LedgerConfig
+from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.http import ApiClient, RetryPolicy
+from recon_tui.connectors.qbo_errors import qbo_error_parser
+from recon_tui.connectors.tokens import TokenState, TokenStore
+
+__all__ = ["QboOAuth"]
+
+log = logging.getLogger(__name__)
+SYSTEM = "qbo"
+
+
+class QboOAuth:
+    """One company's tokens: ``headers()`` before every request, ``refresh_after_401``
+    when the server refused the access token."""
+
+    def __init__(
+        self,
+        config: LedgerConfig,
+        token_store: TokenStore,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> None:
+        self.config = config
+        self.token_store = token_store
+        self._state: TokenState | None = None
+        self._lock = threading.RLock()
+        self.oauth = ApiClient(
+            SYSTEM,
+            config.token_url,
+            error_parser=qbo_error_parser,
+            retry=retry,
+            timeout=timeout,
+            sleep=sleep,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.oauth.close()
+
+    def _config_refresh_token(self) -> str:
+        try:
+            return self.config.refresh_token.reveal()
+        except ConfigError as exc:
+            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
+
+    def headers(self) -> dict[str, str]:
+        """Called before every attempt: refreshes proactively when the access token
+        is missing or about to expire."""
+        with self._lock:
+            state = self._state
+            if state is None or not state.access_valid():
+                state = self._refresh(stale_access=None)
+            return {"Authorization": f"Bearer {state.access_token}"}
+
+    def refresh_after_401(self) -> None:
+        """ApiClient's once-per-request hook: the server refused our access token."""
+        with self._lock:
+            stale = self._state.access_token if self._state else None
+            self._refresh(stale_access=stale)
+
+    def _refresh(self, stale_access: str | None) -> TokenState:
+        """Get a working access token, saving any rotated refresh token first.
+
+        Holds the store's lock and re-reads the file, so when another connector
+        on the same company refreshed meanwhile its token is adopted instead of
+        spending the (now invalid) older refresh token.
+        """
+        config_token = self._config_refresh_token()
+        with self.token_store.lock:
+            state = self.token_store.resolve(config_token)
+            if state.access_valid() and state.access_token != stale_access:
+                self._state = state
+                return state
+            try:
+                state = self._grant(state, state.refresh_token)
+            except _InvalidGrant:
+                if state.refresh_token == config_token:
+                    raise self._reauthorise_error() from None
+                # The stored (rotated) token was refused: the server forgot it, or the
+                # file came from elsewhere. The config's own token is the last resort.
+                log.warning(
+                    "qbo: the stored refresh token for realm %s was refused; "
+                    "trying the one in the config",
+                    self.config.realm_id,
+                )
+                try:
+                    state = self._grant(state, config_token)
+                except _InvalidGrant:
+                    raise self._reauthorise_error() from None
+            self._state = state
+            return state
+
+    def _reauthorise_error(self) -> ConnectorError:
+        return ConnectorError(
+            SYSTEM,
+            "refresh access token: QuickBooks refused the refresh token (invalid_grant). "
+            "Re-authorise recon-tui with your QuickBooks company (Intuit OAuth playground "
+            "or your app's connect flow) and put the new token in [ledger] refresh_token "
+            "in the config.",
+            status=400,
+            code="invalid_grant",
+        )
+
+    def _grant(self, state: TokenState, refresh_token: str) -> TokenState:
+        """POST the refresh grant; persist the answer before anyone uses it."""
+        operation = "refresh access token"
+        try:
+            secret = self.config.client_secret.reveal()
+        except ConfigError as exc:
+            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
+        form = urllib.parse.urlencode(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        ).encode()
+        credentials = base64.b64encode(f"{self.config.client_id}:{secret}".encode()).decode()
+        auth_header = f"Basic {credentials}"
+        response = self.oauth.request(
+            "POST",
+            self.config.token_url,
+            operation=operation,
+            content=form,
+            headers={
+                "Authorization": auth_header,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            ok_statuses=frozenset({400, 401}),
+        )
+        body = self._token_body(response, operation)
+        if response.status_code != 200:
+            error = str(body.get("error", "")) if isinstance(body, Mapping) else ""
+            if error == "invalid_grant":
+                raise _InvalidGrant
+            if response.status_code == 401 or error == "invalid_client":
+                raise ConnectorError(
+                    SYSTEM,
+                    f"{operation}: QuickBooks rejected the app credentials "
+                    "(invalid_client): check [ledger] client_id and client_secret",
+                    status=response.status_code,
+                    code="invalid_client",
+                )
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: HTTP {response.status_code}: {error or 'token request refused'}",
+                status=response.status_code,
+                code=error or None,
+            )
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ConnectorError(SYSTEM, f"{operation}: the answer holds no access token")
+        rotated = body.get("refresh_token")
+        if not isinstance(rotated, str) or not rotated:
+            rotated = refresh_token  # not rotated this time: keep the one that worked
+        expires_in = body.get("expires_in", 3600)
+        try:
+            lifetime = int(expires_in)
+        except (TypeError, ValueError):
+            lifetime = 3600
+        new_state = TokenState(
+            refresh_token=rotated,
+            seeded_from=state.seeded_from,
+            access_token=access,
+            access_expires_at=datetime.now(UTC) + timedelta(seconds=lifetime),
+        )
+        try:
+            self.token_store.save(new_state)
+        except OSError as exc:
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: cannot save the rotated refresh token to "
+                f"{self.token_store.path} ({exc.strerror or type(exc).__name__}); "
+                "fix the directory's permissions, then re-authorise if QuickBooks "
+                "refuses the token next time",
+            ) from None
+        log.info(
+            "qbo: refreshed the access token for realm %s (valid %d s%s)",
+            self.config.realm_id,
+            lifetime,
+            ", refresh token rotated and saved" if rotated != refresh_token else "",
+        )
+        return new_state
+
+    @staticmethod
+    def _token_body(response: httpx.Response, operation: str) -> dict[str, Any]:
+        """The token endpoint's JSON. Unlike decode_json, no snippet of the body is
+        quoted on failure: a cut-off token answer would put a token in the message."""
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: the token endpoint returned invalid "
+                f"JSON (HTTP {response.status_code})",
+                status=response.status_code,
+            ) from None
+        if not isinstance(body, dict):
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: the token endpoint returned {type(body).__name__}, not an object",
+            )
+        return body
+
+
+class _InvalidGrant(Exception):
+    """The token endpoint refused the refresh token (internal signal)."""
