@@ -29,6 +29,7 @@ from recon_tui.cache import ApplyResult, Cache
 from recon_tui.matching import auto_mappings
 from recon_tui.models import (
     CreditKind,
+    DocKind,
     LedgerCustomer,
     LedgerInvoice,
     OrganizationalCredit,
@@ -133,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             ledger_result = cache.upsert_ledger_invoices(changed)
             empty = ApplyResult()
             return refresh_after_sync(cache, SyncChanges(
-                empty, empty, empty, empty, ledger_result, empty, empty))
+                companies=empty, contacts=empty, customers=empty, credits=empty,
+                psa_documents=set(),
+                ledger_documents={DocKind.INVOICE: ledger_result.touched}))
 
         mode = timed("daily sync: 500 changed invoices, refresh", daily_change)
         print(f"  (refresh mode: {mode})")

@@ -234,3 +234,34 @@ async def test_command_palette_opens_a_client_by_name(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, ClientDetailScreen)
         assert app.screen.client_key == "psa:9"
+
+
+def add_credit_memos(cache: Cache) -> None:
+    """Northwind (company 1, customer 58): a credit memo applied in the ledger only,
+    and a contact whose portal login is disabled."""
+    from recon_tui.models import DocKind
+
+    cache.upsert_psa_invoices([psa_invoice("CM-7", "1", "25.00", "25.00",
+                                           kind=DocKind.CREDIT_MEMO)])
+    cache.upsert_ledger_credit_memos([ledger_invoice("CM-7", "58", "25.00", "0.00",
+                                                     id="m7", kind=DocKind.CREDIT_MEMO)])
+    cache.upsert_contacts([Contact("c9", "1", "Lou", "Locked", portal_security_level=6,
+                                   portal_login_disabled=True)])
+
+
+async def test_client_screen_shows_credit_memos_apart_and_disabled_logins(
+        tmp_path: Path) -> None:
+    app = make_app(tmp_path, extra=add_credit_memos)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(ClientDetailScreen("psa:1"))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Credit memos: 1 (credit and what is left of it" in text
+        memo_line = next(line for line in text.splitlines() if "CM-7" in line)
+        assert "25.00" in memo_line and "-25.00" in memo_line and "Matched" in memo_line
+        invoices = app.screen.query_one("#invoices", VirtualTable)
+        assert all("CM-7" not in str(invoices.source.rows(0, 50)[i].cells[1])
+                   for i in range(invoices.source.count()))
+        locked = next(line for line in text.splitlines() if "Lou Locked" in line)
+        assert "portal login disabled" in locked
