@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from recon_tui.cache.records import (
+    PSA_INVOICE_BY_LINK_SELECT,
     PSA_INVOICE_SELECT,
     BookTotals,
     PairRow,
@@ -68,10 +69,11 @@ class ReconciliationQueries:
         or remembered link) to given ledger ids."""
         found: dict[str, PsaInvoice] = {}
         select = f"{PSA_INVOICE_SELECT} WHERE p.kind = '{kind.value}' AND "
+        by_link = f"{PSA_INVOICE_BY_LINK_SELECT} WHERE p.kind = '{kind.value}' AND "
         for sql, values in ((select + "p.id IN ({marks})", ids),
                             (select + "p.number IN ({marks})", numbers),
                             (select + "p.ledger_invoice_id IN ({marks})", ledger_ids),
-                            (select + "l.ledger_id IN ({marks})", ledger_ids)):
+                            (by_link + "l.ledger_id IN ({marks})", ledger_ids)):
             for row in self._in(sql, values):
                 found[row["id"]] = psa_invoice_from(row)
         return list(found.values())

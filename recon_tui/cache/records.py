@@ -93,6 +93,12 @@ PSA_INVOICE_SELECT = (
     "SELECT p.*, coalesce(p.ledger_invoice_id, l.ledger_id) AS link FROM psa_invoice p "
     "LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id"
 )
+#: The same rows, found from the remembered links' side (a filter on ``l`` through the
+#: LEFT JOIN above would scan every PSA invoice).
+PSA_INVOICE_BY_LINK_SELECT = (
+    "SELECT p.*, coalesce(p.ledger_invoice_id, l.ledger_id) AS link FROM invoice_link l "
+    "JOIN psa_invoice p ON p.id = l.psa_invoice_id"
+)
 CREDIT = TableSpec(
     "ledger_credit", "credit",
     ("id", "source_id", "kind", "customer_id", "date", "amount_cents", "total_cents",
