@@ -11,7 +11,7 @@ them to it). Every pair a refresh confirms is remembered as a link.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from recon_tui.cache import ApplyResult, Cache
@@ -111,16 +111,33 @@ def _repair(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Ite
     } | {f"psa:{c}" for c in company_ids}
 
 
-def refresh_invoices(cache: Cache, *, psa_ids: Iterable[str] = (),
-                     ledger_ids: Iterable[str] = (), numbers: Iterable[str] = (),
-                     customer_ids: Iterable[str] = (),
-                     kind: DocKind = DocKind.INVOICE) -> set[str]:
-    """Re-pair just the documents of ``kind`` connected to these ids and numbers,
-    then re-roll the clients they touch; returns those client keys."""
+def refresh_documents(cache: Cache, *, psa_ids: Iterable[str] = (),
+                      ledger_ids: Mapping[DocKind, Iterable[str]] | None = None,
+                      numbers: Iterable[str] = (), customer_ids: Iterable[str] = (),
+                      clients: Iterable[str] = ()) -> set[str]:
+    """Re-pair the documents of every kind connected to these ids and numbers, then
+    re-roll the clients they touch (and ``clients``); returns those client keys.
+
+    Every kind is re-paired before any client is re-rolled: a client's roll-up
+    reads all its rows, and a stale row of another kind must not be among them.
+    """
+    psa_ids, numbers, customer_ids = list(psa_ids), list(numbers), list(customer_ids)
+    touched = set(clients)
     with cache.transaction():
-        touched = _repair(cache, kind, psa_ids, ledger_ids, numbers, customer_ids)
+        for kind in DocKind:
+            touched |= _repair(cache, kind, psa_ids, (ledger_ids or {}).get(kind, ()),
+                               numbers, customer_ids)
         refresh_clients(cache, sorted(touched))
     return touched
+
+
+def refresh_invoices(cache: Cache, *, psa_ids: Iterable[str] = (),
+                     ledger_ids: Iterable[str] = (), numbers: Iterable[str] = (),
+                     customer_ids: Iterable[str] = ()) -> set[str]:
+    """Re-pair the invoices (and credit memos sharing these numbers) connected to
+    these ids and numbers, then re-roll the clients they touch."""
+    return refresh_documents(cache, psa_ids=psa_ids, ledger_ids={DocKind.INVOICE: ledger_ids},
+                             numbers=numbers, customer_ids=customer_ids)
 
 
 def refresh_clients(cache: Cache, client_keys: Sequence[str]) -> list[ClientSummary]:
@@ -186,17 +203,13 @@ def refresh_after_sync(cache: Cache, changes: SyncChanges, *, full: bool = False
                                      f"psa:{mapping.psa_company_id}")
     customers = (changes.customers.touched | changes.credits.owners
                  | {m.ledger_customer_id for m in changes.new_mappings})
-    # Every kind is re-paired before any client is re-rolled: a client's roll-up
-    # reads all its rows, and a stale row of another kind must not be among them.
-    keys: set[str] = set()
-    for kind in DocKind:
-        keys |= _repair(cache, kind, sorted(changes.psa_documents),
-                        sorted(changes.ledger_documents.get(kind, set())), (),
-                        sorted(customers) if kind is DocKind.INVOICE else ())
     # Renamed or deleted companies, contacts whose portal level changed, and both
     # ends of a new mapping: their client rows, whatever their invoices did.
-    keys |= {f"psa:{c}" for c in changes.companies.touched | changes.contacts.owners}
+    keys = {f"psa:{c}" for c in changes.companies.touched | changes.contacts.owners}
     keys |= {f"psa:{m.psa_company_id}" for m in changes.new_mappings}
     keys |= {f"ledger:{m.ledger_customer_id}" for m in changes.new_mappings}
-    refresh_clients(cache, sorted(keys))
+    refresh_documents(cache, psa_ids=sorted(changes.psa_documents),
+                      ledger_ids={kind: sorted(ids)
+                                  for kind, ids in changes.ledger_documents.items()},
+                      customer_ids=sorted(customers), clients=keys)
     return "incremental"

@@ -10,6 +10,7 @@ from recon_tui.cache import Cache, Change, PairRow
 from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.models import (
+    DocKind,
     LedgerInvoice,
     OrganizationalCredit,
     PsaInvoice,
@@ -17,7 +18,7 @@ from recon_tui.models import (
     SyncStatus,
     SyncStep,
 )
-from recon_tui.refresh import refresh_invoices
+from recon_tui.refresh import refresh_documents
 from recon_tui.sync import sync_lock
 
 
@@ -39,21 +40,31 @@ class ResyncResult:
 
 
 def _ledger_candidates(cache: Cache, ledger: LedgerConnector, number: str,
-                       psa: PsaInvoice | None, before: list[PairRow]) -> list[LedgerInvoice]:
-    """The ledger invoice(s) this number means: the PSA's recorded link, the ids
-    the cache paired it with, and the ledger's own invoice of that doc number."""
-    ids = {row.ledger_invoice_id for row in before if row.ledger_invoice_id}
-    if psa is not None and psa.ledger_invoice_id:
+                       psa: PsaInvoice | None, before: list[PairRow],
+                       kind: DocKind) -> tuple[list[LedgerInvoice], list[str]]:
+    """The ledger documents of ``kind`` this number means (the PSA document's link,
+    the ids the cache paired it with, the ledger's own document of that number),
+    and the ids the cache held that the ledger confirmed gone (a successful read
+    of that id answering "not found", never a failed one)."""
+    by_id = ledger.credit_memo_by_id if kind is DocKind.CREDIT_MEMO else ledger.invoice_by_id
+    by_number = (ledger.credit_memo_by_doc_number if kind is DocKind.CREDIT_MEMO
+                 else ledger.invoice_by_doc_number)
+    held = cache.ledger_credit_memo if kind is DocKind.CREDIT_MEMO else cache.ledger_invoice
+    ids = {row.ledger_invoice_id for row in before if row.ledger_invoice_id and row.kind is kind}
+    if psa is not None and psa.kind is kind and psa.ledger_invoice_id:
         ids.add(psa.ledger_invoice_id)
     found: dict[str, LedgerInvoice] = {}
-    for invoice_id in sorted(ids):
-        invoice = ledger.invoice_by_id(invoice_id)
-        if invoice is not None:
-            found[invoice.id] = invoice
-    by_number = ledger.invoice_by_doc_number(number)
-    if by_number is not None:
-        found[by_number.id] = by_number
-    return list(found.values())
+    gone: list[str] = []
+    for document_id in sorted(ids):
+        document = by_id(document_id)
+        if document is not None:
+            found[document.id] = document
+        elif held(document_id) is not None:
+            gone.append(document_id)
+    numbered = by_number(number)
+    if numbered is not None:
+        found[numbered.id] = numbered
+    return list(found.values()), [i for i in gone if i not in found]
 
 
 def resync_invoice(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
@@ -78,9 +89,12 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     try:
         psa_invoice = psa.invoice_by_number(number)
         current = run.steps[1]
-        ledger_invoices = _ledger_candidates(cache, ledger, number, psa_invoice, before)
+        ledger_invoices, vanished = _ledger_candidates(cache, ledger, number, psa_invoice,
+                                                       before, DocKind.INVOICE)
+        ledger_memos, vanished_memos = _ledger_candidates(cache, ledger, number, psa_invoice,
+                                                          before, DocKind.CREDIT_MEMO)
         current = run.steps[2]
-        customer_ids = sorted({i.customer_id for i in ledger_invoices}
+        customer_ids = sorted({i.customer_id for i in (*ledger_invoices, *ledger_memos)}
                               | {r.ledger_customer_id for r in before if r.ledger_customer_id})
         credits: list[OrganizationalCredit] = []
         for customer_id in customer_ids:
@@ -93,42 +107,40 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         cache.save_sync_progress(run)
         raise ResyncError(run.error) from exc
 
-    if psa_invoice is None and not ledger_invoices and not before:
+    if psa_invoice is None and not ledger_invoices and not ledger_memos and not before:
         run.status = SyncStatus.FAILED
         run.error = f"invoice {number} is in neither system"
         run.finished_at = datetime.now(UTC)
         cache.save_sync_progress(run)
         raise ResyncError(run.error)
 
-    # Ledger invoices the cache paired with this number that the ledger no longer
-    # has: confirmed gone by a successful read of that id returning "not found".
-    fetched_ids = {i.id for i in ledger_invoices}
-    vanished = sorted({r.ledger_invoice_id for r in before
-                       if r.ledger_invoice_id and r.ledger_invoice_id not in fetched_ids
-                       and cache.ledger_invoice(r.ledger_invoice_id) is not None})
-
     changes: list[Change] = []
     with cache.transaction():
+        ledger_result = cache.upsert_ledger_invoices(ledger_invoices)
+        ledger_result.merge(cache.upsert_ledger_credit_memos(ledger_memos))
+        ledger_result.merge(cache.delete_ledger_invoices(vanished))
+        ledger_result.merge(cache.delete_ledger_credit_memos(vanished_memos))
         results = [
             cache.upsert_psa_invoices([psa_invoice] if psa_invoice else []),
-            cache.upsert_ledger_invoices(ledger_invoices),
+            ledger_result,
             cache.upsert_credits(credits),
         ]
-        results[1].merge(cache.delete_ledger_invoices(vanished))
         for step, result in zip(run.steps, results, strict=True):
             step.status = SyncStatus.SUCCEEDED
             step.created, step.updated = result.created, result.updated
             step.unchanged, step.deleted = result.unchanged, result.deleted
             cache.record_changes(run.id, f"{step.system} {step.name}", result.changes)
             changes.extend(result.changes)
-        refresh_invoices(
+        # A credit that moved to this customer (or was used up) leaves its old owner
+        # too: that client's row changes as well.
+        customers = sorted(set(customer_ids) | results[2].owners)
+        refresh_documents(
             cache,
             psa_ids=[psa_invoice.id] if psa_invoice else [],
-            ledger_ids=sorted(fetched_ids | set(vanished)),
+            ledger_ids={DocKind.INVOICE: {i.id for i in ledger_invoices} | set(vanished),
+                        DocKind.CREDIT_MEMO: {m.id for m in ledger_memos} | set(vanished_memos)},
             numbers=[number],
-            # A credit that moved to this customer (or was used up) leaves its old
-            # owner too: that client's row changes as well.
-            customer_ids=sorted(set(customer_ids) | results[2].owners),
+            customer_ids=customers,
         )
         run.status = SyncStatus.SUCCEEDED
     run.finished_at = datetime.now(UTC)

@@ -124,6 +124,14 @@ class FakeLedger:
                        key=lambda i: i.id)
         return found[-1] if found else None
 
+    def credit_memo_by_id(self, memo_id: str) -> LedgerInvoice | None:
+        return self.memos_by_id.get(memo_id)
+
+    def credit_memo_by_doc_number(self, doc_number: str) -> LedgerInvoice | None:
+        found = sorted((m for m in self.memos_by_id.values() if m.doc_number == doc_number),
+                       key=lambda m: m.id)
+        return found[-1] if found else None
+
     def apply_credit(self, customer_id: str, invoice_id: str, credit_kind: CreditKind | str,
                      credit_id: str, amount: Decimal, request_id: str) -> LedgerInvoice:
         raise NotImplementedError("not used by the property test")

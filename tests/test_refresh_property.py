@@ -202,7 +202,7 @@ class RefreshAgrees(RuleBasedStateMachine):
         assert run.status is SyncStatus.SUCCEEDED, run.error
 
     @precondition(lambda self: self.cache.count_pairs())
-    @rule(number=st.sampled_from(NUMBERS[DocKind.INVOICE]))
+    @rule(number=st.sampled_from([*NUMBERS[DocKind.INVOICE], *NUMBERS[DocKind.CREDIT_MEMO]]))
     def resync(self, number: str) -> None:
         with contextlib.suppress(ResyncError):  # in neither system: nothing written
             resync_invoice(self.cache, self.psa, self.ledger, number)

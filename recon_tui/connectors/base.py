@@ -124,6 +124,12 @@ class LedgerConnector(Protocol):
 
     def invoice_by_doc_number(self, doc_number: str) -> LedgerInvoice | None: ...
 
+    def credit_memo_by_id(self, memo_id: str) -> LedgerInvoice | None:
+        """Like ``invoice_by_id``, for a credit memo."""
+        ...
+
+    def credit_memo_by_doc_number(self, doc_number: str) -> LedgerInvoice | None: ...
+
     def apply_credit(self, customer_id: str, invoice_id: str, credit_kind: CreditKind | str,
                      credit_id: str, amount: Decimal, request_id: str) -> LedgerInvoice:
         """Apply an organizational credit to one invoice and return the invoice as the
