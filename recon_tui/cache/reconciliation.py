@@ -128,6 +128,13 @@ class ReconciliationQueries:
                  "custom field" if p.psa.ledger_invoice_id == p.ledger.id else "number")
                 for p in pairs
                 if p.status is ReconStatus.MATCHED and p.psa is not None and p.ledger is not None]
+        # Most pairs were remembered by an earlier sync: write only what is new.
+        if len(rows) > 5_000:
+            known = dict(self.conn.execute("SELECT psa_invoice_id, ledger_id FROM invoice_link"))
+        else:
+            known = dict(self._in("SELECT psa_invoice_id, ledger_id FROM invoice_link "
+                                  "WHERE psa_invoice_id IN ({marks})", [r[0] for r in rows]))
+        rows = [r for r in rows if known.get(r[0]) != r[1]]
         with self.transaction():
             self.conn.executemany(
                 "INSERT INTO invoice_link(psa_invoice_id, ledger_id, first_seen, method) "
