@@ -153,6 +153,7 @@ class ConnectWiseConnector:
             raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
         self._config = config
         self.page_size = page_size
+        self._unexported_read: set[str] | None = None
         self.api = ApiClient(
             SYSTEM,
             config.base_url,
@@ -332,15 +333,24 @@ class ConnectWiseConnector:
         """Invoices and credit memos (``type`` CreditMemo), exported unless the
         accounting interface still lists them as unposted."""
         operation = "list invoices"
-        unexported = self.unexported_invoice_numbers()
+        unexported = self._read_unexported()
+        self._unexported_read = unexported  # the sync's export-status step takes it next
         records = self._complete(INVOICES, operation, self._since(since), self._invoice_fields)
         return self._parsed(records, operation, self._invoice_parser(unexported))
 
     def unexported_invoice_numbers(self) -> set[str]:
         """Numbers of the invoices ConnectWise's accounting interface has not yet
         exported (``finance/accounting/unpostedinvoices``): every other invoice
-        went to the ledger. Read in numbered pages (forward-only is not
-        documented for this endpoint) and proved by its count."""
+        went to the ledger. A sync reads invoices and then asks this: the list the
+        invoice read just took is handed over once instead of read again."""
+        if self._unexported_read is not None:
+            numbers, self._unexported_read = self._unexported_read, None
+            return numbers
+        return self._read_unexported()
+
+    def _read_unexported(self) -> set[str]:
+        """The unposted list, read in numbered pages (forward-only is not documented
+        for this endpoint) and proved by its count."""
         operation = "list unposted invoices"
         numbers: set[str] = set()
         for record in self._complete(UNPOSTED, operation, None, "id,billingLogId,invoiceNumber",
@@ -369,7 +379,7 @@ class ConnectWiseConnector:
         records = self._pages(INVOICES, operation, f"invoiceNumber = {cw_string(number)}",
                               page_size=25, fields=self._invoice_fields)
         found = list(self._parsed(records, operation,
-                                  self._invoice_parser(self.unexported_invoice_numbers())))
+                                  self._invoice_parser(self._read_unexported())))
         exact = [invoice for invoice in found if invoice.number == number]
         return (exact or found or [None])[0]
 

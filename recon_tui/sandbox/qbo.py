@@ -1009,29 +1009,17 @@ def routes(book: SandboxBook) -> list[Route]:
             )
 
         def apply(body: dict[str, Any]) -> Response:
-            invoice_id = str(body.get("Id", ""))
-            invoices = book.qbo.setdefault("Invoice", {})
-            record = invoices.get(invoice_id)
-            if record is None:
-                return _not_found()
-            if str(body.get("SyncToken")) != str(record.get("SyncToken")):
-                return _fault(400, "Stale Object Error", STALE_DETAIL, "5010")
-            del invoices[invoice_id]
-            moment = _now_qbo()
-            book.qbo_deleted.append(("Invoice", invoice_id, moment))
+            found = deletion("Invoice", body)
+            if isinstance(found, Response):
+                return found
             customer = book.qbo.get("Customer", {}).get(
-                str((record.get("CustomerRef") or {}).get("value", ""))
+                str((found.get("CustomerRef") or {}).get("value", ""))
             )
-            if customer is not None:
+            if customer is not None:  # its open balance leaves the customer's
                 customer["Balance"] = Decimal(customer.get("Balance", 0)) - Decimal(
-                    record.get("Balance", 0)
+                    found.get("Balance", 0)
                 )
-            return _json(
-                {
-                    "Invoice": {"domain": "QBO", "status": "Deleted", "Id": invoice_id},
-                    "time": now_iso(),
-                }
-            )
+            return deleted("Invoice", str(found["Id"]))
 
         return await write(request, apply)
 
