@@ -4,6 +4,10 @@ latency and fault injection in front of every route."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import urllib.parse
+from decimal import Decimal
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -16,7 +20,15 @@ from starlette.types import ASGIApp
 from recon_tui.sandbox import autotask, connectwise, qbo
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import error_for
-from recon_tui.sandbox.faults import FaultPlan
+from recon_tui.sandbox.faults import (
+    LATER,
+    PAGE,
+    PAGE_FAULTS,
+    FaultPlan,
+    echo_body,
+    rewrite_page,
+    truncate_token_answer,
+)
 
 
 def system_for(path: str) -> str | None:
@@ -32,7 +44,10 @@ def system_for(path: str) -> str | None:
 
 
 class FaultMiddleware(BaseHTTPMiddleware):
-    """Latency for every request, then the planned fault if one is due."""
+    """Latency for every request, then the planned fault if one is due.
+
+    Page and token faults (see :mod:`faults`) call the real route and rewrite its
+    answer, so the per-API modules know nothing of them."""
 
     def __init__(self, app: ASGIApp, plan: FaultPlan, latency_ms: int) -> None:
         super().__init__(app)
@@ -43,7 +58,9 @@ class FaultMiddleware(BaseHTTPMiddleware):
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         system = system_for(request.url.path)
-        fault = self.plan.next_fault(system) if system else None
+        if system is None:
+            return await call_next(request)
+        fault = self.plan.next_fault(system, page_kinds(system, request))
         if fault is None:
             return await call_next(request)
         if fault == "slow":
@@ -52,14 +69,109 @@ class FaultMiddleware(BaseHTTPMiddleware):
         if fault == "garbage":
             return Response(b'{"QueryResponse": {"Invoice": [<<truncated>>',
                             media_type="application/json")
+        if fault == "repeat":
+            _first_page_scope(system, request)
+            return await call_next(request)
+        if fault in PAGE_FAULTS:
+            return await self._rewritten_page(fault, system, request, call_next)
+        if fault == "echo":
+            form = (await request.body()).decode("utf-8", "replace")
+            return JSONResponse(echo_body(form), status_code=self.plan.echo_status)
+        if fault == "truncated":
+            return await _truncated_token(request, call_next)
         status = int(fault)
         headers = {"Retry-After": str(self.plan.retry_after_seconds)} if status == 429 else {}
         message = {429: "Rate limit exceeded", 401: "Access token expired",
                    500: "Internal server error (injected)",
                    503: "Service unavailable (injected)"}[status]
-        assert system is not None
         return JSONResponse(error_for(system, status, message), status_code=status,
                             headers=headers)
+
+    async def _rewritten_page(self, fault: str, system: str, request: Request,
+                              call_next: RequestResponseEndpoint) -> Response:
+        """The route's own page, rewritten; an error answer passes unchanged."""
+        response = await call_next(request)
+        content = await _body_of(response)
+        headers = _headers_without_length(response)
+        if response.status_code != 200:
+            return Response(content, response.status_code, headers=headers)
+        try:
+            body = json.loads(content, parse_float=Decimal)
+        except ValueError:
+            return Response(content, response.status_code, headers=headers)
+        body, link = rewrite_page(fault, system, body, response.headers.get("link"),
+                                  origin=self.plan.foreign_origin,
+                                  request_url=str(request.url))
+        headers.pop("link", None)
+        if link is not None:
+            headers["Link"] = link
+        return Response(dumps(body), 200, headers=headers, media_type="application/json")
+
+
+def page_kinds(system: str, request: Request) -> frozenset[str]:
+    """PAGE for a list page (and LATER when it is not the read's first), else
+    nothing: the requests page faults count and rewrite."""
+    path, params = request.url.path, request.query_params
+    if system == "qbo":
+        text = params.get("query", "")
+        if not path.endswith("/query") or _QBO_COUNT.match(text):
+            return frozenset()
+        start = _QBO_START.search(text)
+        return frozenset({PAGE, LATER} if start and int(start.group(1)) > 1 else {PAGE})
+    if system == "connectwise":
+        last = path.rstrip("/").rsplit("/", 1)[-1]
+        if request.method != "GET" or last == "count" or last.isdigit():
+            return frozenset()
+        later = params.get("pageId", "0") not in ("", "0") or params.get("page", "1") != "1"
+        return frozenset({PAGE, LATER} if later else {PAGE})
+    if system == "autotask":
+        if path.endswith("/query/next"):
+            return frozenset({PAGE, LATER})
+        return frozenset({PAGE}) if path.endswith("/query") else frozenset()
+    return frozenset()
+
+
+_QBO_COUNT = re.compile(r"\s*SELECT\s+COUNT\s*\(", re.IGNORECASE)
+_QBO_START = re.compile(r"\bSTARTPOSITION\s+(\d+)", re.IGNORECASE)
+
+
+def _first_page_scope(system: str, request: Request) -> None:
+    """Point the request at the read's first page, as a proxy that drops the
+    position would (the route reads the scope afresh)."""
+    scope = request.scope
+    pairs = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                   keep_blank_values=True)
+    if system == "qbo":
+        pairs = [(k, _QBO_START.sub("STARTPOSITION 1", v) if k == "query" else v)
+                 for k, v in pairs]
+    elif system == "connectwise":
+        pairs = [(k, v) for k, v in pairs if k not in ("pageId", "page")]
+    else:  # autotask: query/next -> query, the same POST body
+        pairs = []
+        scope["path"] = scope["path"].removesuffix("/next")
+        scope["raw_path"] = scope["path"].encode("latin-1")
+    scope["query_string"] = urllib.parse.urlencode(pairs).encode("latin-1")
+
+
+async def _truncated_token(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """The real token answer (so the server has rotated), cut inside the new
+    refresh token; any other answer passes unchanged."""
+    response = await call_next(request)
+    content = await _body_of(response)
+    headers = _headers_without_length(response)
+    cut = truncate_token_answer(content.decode("utf-8", "replace"))
+    if response.status_code != 200 or cut is None:
+        return Response(content, response.status_code, headers=headers)
+    return Response(cut.encode(), 200, headers=headers)
+
+
+async def _body_of(response: Response) -> bytes:
+    chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
+    return b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+
+
+def _headers_without_length(response: Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
 
 
 def create_app(data_dir: Path, *, faults: FaultPlan | None = None, latency_ms: int = 0,

@@ -2,28 +2,92 @@
 
 SPEC is a comma-separated list of ``FAULT@SYSTEM[:N][+COUNT]``: inject FAULT on
 the N-th request (1-based, default 1) that SYSTEM receives, and on the COUNT-1
-requests after it (default COUNT 1).
+requests after it (default COUNT 1). SYSTEM is ``qbo``, ``token`` (the OAuth
+endpoint), ``connectwise`` or ``autotask``.
 
-FAULT is one of ``429`` (throttled, with Retry-After), ``500``, ``503``,
-``401`` (access token expired), ``slow`` (answer after ``--slow-ms``) or
-``garbage`` (a 200 whose body is not JSON). SYSTEM is ``qbo``, ``token`` (the
-OAuth endpoint), ``connectwise`` or ``autotask``.
+Transport faults; N counts every request to SYSTEM:
 
-Example: ``429@qbo:2,500@connectwise:1+2,401@qbo:5,garbage@autotask:3``
+* ``429`` (throttled, with Retry-After), ``500``, ``503``, ``401`` (access token
+  expired), ``slow`` (answer after ``--slow-ms``), ``garbage`` (a 200 whose body
+  is not JSON).
+
+Page faults rewrite a list page the emulator really answered (a proxy or a
+misbehaving server between recon-tui and the API). N counts only SYSTEM's *list
+pages*: QBO ``SELECT`` queries other than ``COUNT(*)``; ConnectWise list GETs
+(not ``/count``, not one record by id); Autotask ``{Entity}/query`` and
+``{Entity}/query/next``. Counts, CDC and reads by id are never rewritten: they
+are what a connector checks a page against. Not for ``token``:
+
+* ``empty``: QBO ``{"QueryResponse": {}, "time": ...}`` (what QBO answers for no
+  rows), ConnectWise ``[]`` with an empty ``Link``, Autotask ``{"items": [],
+  "pageDetails": {"count": 0, ..., "nextPageUrl": null}}``;
+* ``short``: the page with the last half of its rows dropped (links kept);
+* ``nokey``: QBO ``QueryResponse`` without its entity key but with
+  ``startPosition``/``maxResults``; ConnectWise ``{}`` instead of the array;
+  Autotask ``pageDetails`` without ``items``;
+* ``repeat``: the page for a later position answered with the first page (a
+  proxy ignoring ``STARTPOSITION``, ``pageId``/``page`` or the Autotask cursor).
+  N counts only *later* pages (QBO ``STARTPOSITION`` above 1, a ConnectWise
+  ``pageId`` or ``page`` above 1, Autotask ``query/next``);
+* ``foreign`` (``connectwise``, ``autotask`` only; QBO pages carry no link): the
+  page's next link (ConnectWise ``Link: <...>; rel="next"``, Autotask
+  ``pageDetails.nextPageUrl``) pointed at :attr:`FaultPlan.foreign_origin`,
+  same path and query, also on the last page.
+
+Token faults (``token`` only); N counts requests to the token endpoint:
+
+* ``echo``: an error (:attr:`FaultPlan.echo_status`, default 502) whose JSON body
+  echoes the request form (``grant_type=refresh_token&refresh_token=...``) in
+  ``error``, ``error_description`` and ``message``. (The HTTP reason phrase
+  cannot be set through ASGI: uvicorn always sends the standard one.)
+* ``truncated``: the real answer (the refresh token has rotated on the server)
+  as a 200 whose JSON body is cut in the middle of the new refresh token.
+
+Example: ``429@qbo:2,500@connectwise:1+2,empty@qbo:3,foreign@autotask:2,echo@token``
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-FAULTS = ("429", "500", "503", "401", "slow", "garbage")
+TRANSPORT_FAULTS = ("429", "500", "503", "401", "slow", "garbage")
+PAGE_FAULTS = ("empty", "short", "nokey", "repeat", "foreign")
+TOKEN_FAULTS = ("echo", "truncated")
+FAULTS = TRANSPORT_FAULTS + PAGE_FAULTS + TOKEN_FAULTS
 SYSTEMS = ("qbo", "token", "connectwise", "autotask")
+
+#: What a request is, for counting: every request is ANY; list pages are PAGE too,
+#: and pages after a read's first are LATER as well.
+ANY, PAGE, LATER = "any", "page", "later"
 
 
 class FaultSpecError(ValueError):
     """A --faults value that cannot be read; the message says which part and why."""
+
+
+def counted_as(fault: str) -> str:
+    """Which requests a fault's N counts (see the module docstring)."""
+    if fault == "repeat":
+        return LATER
+    if fault in PAGE_FAULTS:
+        return PAGE
+    return ANY
+
+
+def check_applies(fault: str, system: str) -> str | None:
+    """Why ``fault`` makes no sense on ``system``, or None when it does."""
+    if fault in TOKEN_FAULTS and system != "token":
+        return f"'{fault}' is a token endpoint fault (use {fault}@token)"
+    if fault in PAGE_FAULTS and system == "token":
+        return f"'{fault}' rewrites list pages; the token endpoint has none"
+    if fault == "foreign" and system == "qbo":
+        return "QBO pages by STARTPOSITION and sends no next link to point elsewhere"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,27 +108,37 @@ class FaultPlan:
     rules: list[FaultRule] = field(default_factory=list)
     retry_after_seconds: int = 1
     slow_ms: int = 2000
-    _seen: Counter[str] = field(default_factory=Counter)
+    #: Where ``foreign`` points next-page links (scheme://host:port).
+    foreign_origin: str = "http://127.0.0.1:9"
+    #: The HTTP status of an ``echo`` answer.
+    echo_status: int = 502
+    _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_fault(self, system: str) -> str | None:
-        """Count one request to ``system`` and say which fault, if any, it gets."""
+    def next_fault(self, system: str, kinds: frozenset[str] = frozenset()) -> str | None:
+        """Count one request to ``system`` (of ``kinds`` besides ANY: PAGE, LATER)
+        and say which fault, if any, it gets."""
+        counted = {ANY, *kinds}
         with self._lock:
-            self._seen[system] += 1
-            nth = self._seen[system]
+            for kind in counted:
+                self._seen[system, kind] += 1
+            nth = {kind: self._seen[system, kind] for kind in counted}
         for rule in self.rules:
-            if rule.system == system and rule.applies(nth):
+            kind = counted_as(rule.fault)
+            if rule.system == system and kind in nth and rule.applies(nth[kind]):
                 return rule.fault
         return None
 
-    def requests_seen(self, system: str) -> int:
+    def requests_seen(self, system: str, kind: str = ANY) -> int:
+        """Requests (or, with ``kind`` PAGE or LATER, list pages) ``system`` received."""
         with self._lock:
-            return self._seen[system]
+            return self._seen[system, kind]
 
     def add(self, rule: FaultRule) -> None:
-        """Tests add rules on a running emulator, relative to requests seen so far."""
+        """Tests add rules on a running emulator, relative to requests seen so far
+        (of the kind the fault counts)."""
         with self._lock:
-            seen = self._seen[rule.system]
+            seen = self._seen[rule.system, counted_as(rule.fault)]
             self.rules.append(FaultRule(rule.fault, rule.system, seen + rule.start, rule.count))
 
     def reset(self) -> None:
@@ -94,6 +168,9 @@ def parse_faults(spec: str | None) -> FaultPlan:
         if system not in SYSTEMS:
             raise FaultSpecError(f"fault '{part}': unknown system '{system}' "
                                  f"(one of {', '.join(SYSTEMS)})")
+        problem = check_applies(fault, system)
+        if problem:
+            raise FaultSpecError(f"fault '{part}': {problem}")
         start = _positive(start_text, part, "N") if start_text else 1
         plan.rules.append(FaultRule(fault, system, start, count))
     return plan
@@ -107,3 +184,97 @@ def _positive(text: str, part: str, name: str) -> int:
     if value < 1:
         raise FaultSpecError(f"fault '{part}': {name} must be 1 or more")
     return value
+
+
+# --------------------------------------------------------------------------- page rewrites
+# Pure functions over a decoded page: the middleware in app.py calls the route,
+# hands the JSON and the Link header here, and sends back what they return.
+
+_QBO_META = ("startPosition", "maxResults", "totalCount")
+
+
+def rewrite_page(fault: str, system: str, body: Any, link: str | None, *,
+                 origin: str, request_url: str) -> tuple[Any, str | None]:
+    """(body, Link header) of a page under ``fault`` (empty, short, nokey, foreign)."""
+    if system == "qbo":
+        return _qbo(fault, body), link
+    if system == "connectwise":
+        return _connectwise(fault, body, link, origin, request_url)
+    return _autotask(fault, body, origin, request_url), link
+
+
+def _qbo(fault: str, body: Any) -> Any:
+    response = body.get("QueryResponse") if isinstance(body, dict) else None
+    if not isinstance(response, dict):
+        return body
+    entity = next((k for k in response if k not in _QBO_META), None)
+    rows = response.get(entity, []) if entity else []
+    if fault == "empty":
+        return {"QueryResponse": {}, "time": body.get("time")}
+    if fault == "nokey":
+        meta = {"startPosition": response.get("startPosition", 1),
+                "maxResults": response.get("maxResults", len(rows))}
+        return {"QueryResponse": meta, "time": body.get("time")}
+    kept = rows[: len(rows) // 2]  # short
+    if not kept or entity is None:
+        return {"QueryResponse": {}, "time": body.get("time")}
+    return {"QueryResponse": {**response, entity: kept, "maxResults": len(kept)},
+            "time": body.get("time")}
+
+
+def _connectwise(fault: str, body: Any, link: str | None, origin: str,
+                 request_url: str) -> tuple[Any, str | None]:
+    rows = body if isinstance(body, list) else []
+    if fault == "empty":
+        return [], ""
+    if fault == "nokey":
+        return {}, link
+    if fault == "short":
+        return rows[: len(rows) // 2], link
+    target = _link_url(link) or request_url  # foreign
+    return body, f'<{foreign_url(target, origin)}>; rel="next"'
+
+
+def _autotask(fault: str, body: Any, origin: str, request_url: str) -> Any:
+    if not isinstance(body, dict):
+        return body
+    items = body.get("items") if isinstance(body.get("items"), list) else []
+    details = dict(body.get("pageDetails") or {})
+    if fault == "empty":
+        return {"items": [], "pageDetails": {**details, "count": 0, "nextPageUrl": None}}
+    if fault == "nokey":
+        return {"pageDetails": details}
+    if fault == "short":
+        kept = items[: len(items) // 2]
+        return {**body, "items": kept, "pageDetails": {**details, "count": len(kept)}}
+    target = details.get("nextPageUrl") or request_url.split("?")[0] + "/next?paging=%7B%7D"
+    return {**body, "pageDetails": {**details, "nextPageUrl": foreign_url(target, origin)}}
+
+
+_LINK_URL = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.IGNORECASE)
+
+
+def _link_url(link: str | None) -> str | None:
+    match = _LINK_URL.search(link or "")
+    return match.group(1) if match and match.group(1) else None
+
+
+def foreign_url(url: str, origin: str) -> str:
+    """``url`` with its scheme and host:port replaced by ``origin``'s."""
+    parts, other = urllib.parse.urlsplit(url), urllib.parse.urlsplit(origin)
+    return urllib.parse.urlunsplit((other.scheme, other.netloc, parts.path, parts.query, ""))
+
+
+def echo_body(form: str) -> dict[str, str]:
+    """An error body that repeats the request it answers (a careless gateway)."""
+    return {"error": form, "error_description": f"could not process request: {form}",
+            "message": form}
+
+
+def truncate_token_answer(text: str) -> str | None:
+    """The token answer cut in the middle of its refresh token, or None when it
+    holds none."""
+    match = re.search(r'"refresh_token"\s*:\s*"([^"]*)"', text)
+    if match is None or not match.group(1):
+        return None
+    return text[: match.start(1) + len(match.group(1)) // 2]
