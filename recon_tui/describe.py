@@ -1,4 +1,9 @@
-"""Plain-text descriptions of syncs and resyncs, shared by the CLI and the TUI."""
+"""Plain-text descriptions of syncs and resyncs, shared by the CLI and the TUI.
+
+Every string from the data (invoice numbers, names in change labels, old and new
+values, errors) passes through :func:`~recon_tui.text.printable`, so these lines
+are safe to print to a terminal as they are.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import TYPE_CHECKING
 from recon_tui.cache import Change, PairRow
 from recon_tui.models import SyncRun
 from recon_tui.money import format_money
+from recon_tui.text import printable
 
 if TYPE_CHECKING:
     from recon_tui.resync import ResyncResult
@@ -20,9 +26,10 @@ def _when(moment: datetime | None) -> str:
 
 
 def run_title(run: SyncRun) -> str:
-    what = {"full": "full sync", "demo": "demo load", "resync": "resync"}.get(run.kind, run.kind)
+    what = {"full": "full sync", "demo": "demo load",
+            "resync": "resync"}.get(run.kind, printable(run.kind))
     if run.kind == "resync" and run.target:
-        what += f" of {run.target}"
+        what += f" of {printable(run.target)}"
     elif run.since:
         what += f" since {run.since.isoformat()}"
     elif run.kind == "full":
@@ -39,24 +46,27 @@ def duration(run: SyncRun) -> str:
 def run_line(run: SyncRun) -> str:
     """One line per run for `recon-tui history`."""
     counts = sum(s.created + s.updated + s.deleted for s in run.steps)
-    tail = f" — {run.error}" if run.error else f" — {counts:,} records changed"
+    tail = f" — {printable(run.error)}" if run.error else f" — {counts:,} records changed"
     return (f"#{run.id:<5} {_when(run.started_at)}  {run.status.value:<9} "
             f"{run_title(run)} {duration(run)}{tail}")
 
 
 def change_line(change: Change) -> str:
+    """'ledger invoice 10040: balance 120.00 -> 110.00'."""
+    record = f"{printable(change.record_type)} {printable(change.label)}"
     if change.action == "updated":
-        return (f"{change.record_type} {change.label}: {change.field} "
-                f"{change.old if change.old is not None else '—'} -> "
-                f"{change.new if change.new is not None else '—'}")
-    return f"{change.record_type} {change.label}: {change.action}"
+        return (f"{record}: {printable(change.field)} "
+                f"{printable(change.old) if change.old is not None else '—'} -> "
+                f"{printable(change.new) if change.new is not None else '—'}")
+    return f"{record}: {printable(change.action)}"
 
 
 def describe_run(run: SyncRun, changes: Sequence[Change]) -> str:
     lines = [run_line(run), ""]
     for step in run.steps:
-        error = f"  error: {step.error}" if step.error else ""
-        lines.append(f"  {step.system:<6} {step.name:<17} {step.status.value:<9} "
+        error = f"  error: {printable(step.error)}" if step.error else ""
+        lines.append(f"  {printable(step.system):<6} {printable(step.name):<17} "
+                     f"{step.status.value:<9} "
                      f"{step.created:>6} new {step.updated:>6} updated {step.unchanged:>7} "
                      f"unchanged {step.deleted:>5} deleted{error}")
     lines.append("")
@@ -69,14 +79,15 @@ def pair_line(row: PairRow) -> str:
     def amount(value: Decimal | None) -> str:
         return format_money(value) if value is not None else "—"
 
-    return (f"{row.status.value}: PSA {row.psa_number or '—'} total {amount(row.psa_total)} "
-            f"owing {amount(row.psa_owing)} | ledger {row.ledger_number or '—'} total "
+    return (f"{row.status.value}: PSA {printable(row.psa_number) or '—'} total "
+            f"{amount(row.psa_total)} owing {amount(row.psa_owing)} | ledger "
+            f"{printable(row.ledger_number) or '—'} total "
             f"{amount(row.ledger_total)} balance {amount(row.ledger_owing)} | "
             f"difference owing {format_money(row.difference_owing)}")
 
 
 def describe_resync(result: ResyncResult) -> str:
-    lines = [f"resync {result.number}: "
+    lines = [f"resync {printable(result.number)}: "
              + ("changed" if result.changed else "already up to date")]
     lines.append("before:")
     lines.extend(f"  {pair_line(r)}" for r in result.before or [])

@@ -16,6 +16,11 @@ Two rules hold in every format:
   a carriage return is written as text with a leading apostrophe (OWASP's advice
   for CSV injection), in csv and xlsx alike; xlsx text cells are always written
   as strings. Money cells are real numbers, so a negative amount stays a number.
+* **Data never reaches a terminal as a control.** A name holding an escape
+  sequence or a bidi override (``cat report.md``, a spreadsheet cell) shows it
+  made visible by :func:`~recon_tui.text.printable` in md, csv and xlsx text
+  cells; json keeps every string exact but writes such characters as ``\\uXXXX``
+  escapes, which decode to the same string.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from recon_tui.report.snapshot import (
     ReportRow,
     Snapshot,
 )
+from recon_tui.text import UNSAFE_CHARACTERS, character_class, printable
 
 __all__ = [
     "EXTENSIONS",
@@ -244,8 +250,20 @@ def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
+# json.dumps escapes C0 controls itself (and the layout's newlines must stay); with
+# ensure_ascii=False it writes C1 controls, bidi overrides and lone surrogates raw.
+_JSON_UNSAFE = re.compile(character_class(UNSAFE_CHARACTERS - frozenset(range(0x20))))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def write_json(snapshot: Snapshot, out: TextIO) -> None:
-    json.dump(snapshot_dict(snapshot), out, ensure_ascii=False, indent=2)
+    """Strings exact, accents as themselves; a character that would act on a
+    terminal (or cannot be encoded) as its ``\\uXXXX`` escape: the same string."""
+    text = json.dumps(snapshot_dict(snapshot), ensure_ascii=False, indent=2)
+    out.write(_JSON_UNSAFE.sub(_json_escape, text))
     out.write("\n")
 
 
@@ -258,7 +276,7 @@ def write_csv(snapshot: Snapshot, out: TextIO) -> None:
         values = row_dict(row)
         writer.writerow([
             "" if values[key] is None else (
-                neutralise(values[key]) if key in TEXT_FIELDS else values[key])
+                neutralise(printable(values[key])) if key in TEXT_FIELDS else values[key])
             for key in ROW_FIELDS
         ])
 
@@ -269,16 +287,17 @@ MD_LIST_LIMIT = 50
 
 
 def _md(text: object) -> str:
-    """Data text inert in a ticket: markdown punctuation escaped, lines joined."""
+    """Data text inert in a ticket: lines joined, controls made visible, then markdown
+    punctuation escaped (the ``<`` of ``<U+202E>`` too, or it would read as a tag)."""
     if text is None:
         return ""
-    value = " ".join(str(text).split())
+    value = printable(" ".join(str(text).split()))
     return _MD_SPECIAL.sub(r"\\\1", value)
 
 
 def _md_code(text: str) -> str:
     """A name shown exactly (spaces kept, tabs and newlines visible) as inline code."""
-    value = text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    value = printable(text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n"))
     fence = "`" * (max((len(run) for run in re.findall(r"`+", value)), default=0) + 1)
     pad = " " if value.startswith("`") or value.endswith("`") or not value.strip() else ""
     return f"{fence}{pad}{value}{pad}{fence}"
@@ -328,7 +347,7 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
         ["PSA as of", _human_moment(h.psa_as_of)],
         ["Ledger as of", _human_moment(h.ledger_as_of)],
         ["Generated", _human_moment(h.generated_at)],
-        ["Reconciliation id", f"`{h.reconciliation_id}` ({_rows(h.row_count)})"],
+        ["Reconciliation id", f"`{printable(h.reconciliation_id)}` ({_rows(h.row_count)})"],
     ])
     lines += ["", "## Totals", ""]
     lines += _md_table(["", "Amount"], [
@@ -336,7 +355,7 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
          f"**{_show(getattr(t, key))}**" if key == "invoice_difference"
          else _show(getattr(t, key))]
         for key, label in TOTAL_FIELDS], right=[1])
-    lines += ["", f"**Identity:** {snapshot.identity}", ""]
+    lines += ["", f"**Identity:** {printable(snapshot.identity)}", ""]
     counts = snapshot.status_counts
     discrepant = snapshot.discrepant_rows
     lines += ["Rows: " + ", ".join(f"{s.value} {counts[s]:,}" for s in STATUS_ORDER)
@@ -386,7 +405,7 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
         lines.append("")
         shown_credits = snapshot.credits[:MD_LIST_LIMIT]
         lines += _md_table(["Customer", "PSA company", "Source", "Id", "Date", "Amount"], [
-            [_md(c.customer), _md(c.psa_company), c.source, _md(c.credit_id),
+            [_md(c.customer), _md(c.psa_company), printable(c.source), _md(c.credit_id),
              c.date.isoformat(), _show(c.amount)] for c in shown_credits], right=[5])
         lines += _more(len(shown_credits), len(snapshot.credits))
     else:
@@ -417,13 +436,14 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
 
     lines += ["", "## Data hygiene", ""]
     lines += _md_table(["Check", "Result"], [
-        [c.title, c.note if c.status == NOT_CHECKED else (
-            _count(c.findings, "finding") + (f" ({c.note})" if c.note else ""))]
+        [printable(c.title), printable(c.note) if c.status == NOT_CHECKED else (
+            _count(c.findings, "finding") + (f" ({printable(c.note)})" if c.note else ""))]
         for c in snapshot.hygiene_checks])
     if snapshot.hygiene_findings:
         lines.append("")
         shown_findings = snapshot.hygiene_findings[:MD_LIST_LIMIT]
-        lines += [f"- **{f.severity}** {f.system} {f.record_type} {_md_code(f.name)} "
+        lines += [f"- **{printable(f.severity)}** {printable(f.system)} "
+                  f"{printable(f.record_type)} {_md_code(f.name)} "
                   f"(id {_md(f.record_id)}): {_md(f.detail)}" for f in shown_findings]
         lines += _more(len(shown_findings), len(snapshot.hygiene_findings))
     out.write("\n".join(lines) + "\n")
@@ -510,7 +530,9 @@ def _put(ws: Any, fmt: _Xlsx, row: int, col: int, kind: str, value: object,
     elif kind == "bool":
         ws.write_string(row, col, "yes" if value else "no", cell_format)
     else:
-        ws.write_string(row, col, neutralise(str(value)), cell_format)
+        # XlsxWriter would write C0 controls as _xHHHH_ escapes and C1 and bidi ones
+        # raw; a lone surrogate could not be encoded at all: all made visible.
+        ws.write_string(row, col, neutralise(printable(value)), cell_format)
 
 
 def _put_money(ws: Any, row: int, col: int, value: Decimal, cell_format: Any) -> None:

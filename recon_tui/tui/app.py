@@ -18,6 +18,7 @@ from recon_tui.backend import Backend, open_backend
 from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.models import SyncStatus
+from recon_tui.text import printable
 from recon_tui.tui.commands import ClientCommands
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.clients import ClientsScreen
@@ -68,7 +69,7 @@ class ReconApp(App[None]):
 
     # -- lifecycle
     def on_mount(self) -> None:
-        self.sub_title = "demo book" if self.demo else str(self.cache_path)
+        self.sub_title = "demo book" if self.demo else printable(self.cache_path)
         self.cache = Cache(self.cache_path)
         if self.demo and not self._demo_ready():
             self.loading = True
@@ -135,7 +136,8 @@ class ReconApp(App[None]):
         self.loading = False
         self.load_error = error
         if error:
-            self.notify(f"Loading the demo book failed: {error}", severity="error", timeout=15)
+            self.notify(f"Loading the demo book failed: {printable(error)}", severity="error",
+                        timeout=15, markup=False)
         self.broadcast(CacheChanged)
 
     def broadcast(self, make_message: Callable[[], Message]) -> None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.command import Hit, Hits, Provider
 
+from recon_tui.text import printable
+
 if TYPE_CHECKING:
     from recon_tui.tui.app import ReconApp
 
@@ -20,14 +22,16 @@ class ClientCommands(Provider):
             return
         matcher = self.matcher(query)
         for summary in app.cache.client_page(query, 0, 20):
+            name = printable(summary.name)  # an escape sequence shows, never runs
             label = Text("Open client: ")
-            label.append(summary.name)  # appended as plain text: names never parse as markup
-            score = matcher.match(summary.name)
+            label.append(name)  # appended as plain text: names never parse as markup
+            score = matcher.match(name)
             yield Hit(
                 score=max(score, 0.5),
                 match_display=label,
                 command=lambda key=summary.client_key: app.open_client(key),
-                text=f"Open client: {summary.name}",
+                text=f"Open client: {name}",
+                # Hit.help is parsed as markup: only numbers go in it.
                 help=f"difference {summary.difference:,.2f}, "
                      f"{summary.discrepant_count} discrepant invoices",
             )

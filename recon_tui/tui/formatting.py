@@ -1,4 +1,4 @@
-"""Display helpers for the TUI: every data string becomes a literal ``Text``."""
+"""Display helpers for the TUI: every data string becomes a literal, printable ``Text``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from rich.text import Text
 
 from recon_tui.money import format_money
 from recon_tui.sync import SyncProgress
+from recon_tui.text import printable
 
 
-def literal(value: object) -> Text:
-    """Customer names like ``[bold]ACME`` or ``Foo [/]`` must show as typed."""
-    return Text("" if value is None else str(value))
+def literal(value: object, style: str = "") -> Text:
+    """Customer names like ``[bold]ACME`` or ``Foo [/]`` must show as typed, and one
+    holding an escape sequence must show it, not send it to the terminal."""
+    return Text(printable(value), style=style)
 
 
 def money(amount: Decimal | None, *, signed: bool = False, colour: bool = False) -> Text:
@@ -36,5 +38,5 @@ def when(moment: datetime | None) -> str:
 def progress_text(progress: SyncProgress) -> str:
     """'reading ledger invoices (5/7) 1,250 records'."""
     verb = {"fetch": "reading", "apply": "writing", "done": "done"}[progress.phase]
-    return (f"{verb} {progress.system} {progress.step} "
+    return (f"{verb} {printable(progress.system)} {printable(progress.step)} "
             f"({progress.step_index + 1}/{progress.step_count}) {progress.fetched:,} records")

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from recon_tui.cache import Cache, PairRow
 from recon_tui.models import ClientSummary, Contact, DocKind, OrganizationalCredit, ReconStatus
+from recon_tui.text import printable
 from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.widgets.virtual_table import Column, TableRow
 
@@ -39,7 +40,7 @@ class ClientFilter:
     def describe(self) -> str:
         parts = []
         if self.text:
-            parts.append(f'matching "{self.text}"')
+            parts.append(f'matching "{printable(self.text)}"')
         if self.discrepant_only:
             parts.append("with discrepancies")
         if self.unmapped_only:

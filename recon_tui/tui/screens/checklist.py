@@ -25,6 +25,7 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from recon_tui.cache import Cache
 from recon_tui.models import ChecklistEvent, ChecklistState, CreditChecklist, LedgerInvoice
 from recon_tui.money import format_money
+from recon_tui.text import printable
 from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
@@ -72,11 +73,11 @@ def stamp(moment: datetime | None) -> str:
 
 def describe(checklist: CreditChecklist) -> Text:
     """'credit memo 11261 (CM-1004) -> invoice 10040, 10.00 by hand': one line."""
-    text = Text(f"#{checklist.id} {checklist.credit_label}")
+    text = Text(f"#{checklist.id} {printable(checklist.credit_label)}")
     if checklist.credit_doc_number:
-        text.append(f" ({checklist.credit_doc_number})")
+        text.append(f" ({printable(checklist.credit_doc_number)})")
     if checklist.invoice_number:
-        text.append(f" → invoice {checklist.invoice_number}")
+        text.append(f" → invoice {printable(checklist.invoice_number)}")
     if checklist.amount is not None:
         text.append(f", {format_money(checklist.amount)}")
     if checklist.method is not None:
@@ -89,9 +90,9 @@ def state_text(checklist: CreditChecklist) -> Text:
              State.CANCELLED: "yellow"}.get(checklist.state, "bold cyan")
     text = Text(checklist.state.value, style=style)
     if checklist.finding:
-        text.append(f": {checklist.finding}", style="red")
+        text.append(f": {printable(checklist.finding)}", style="red")
     elif checklist.state is State.DONE and checklist.note:
-        text.append(f" ({checklist.note})", style="dim")
+        text.append(f" ({printable(checklist.note)})", style="dim")
     return text
 
 
@@ -105,7 +106,7 @@ def trail_lines(events: Sequence[ChecklistEvent], indent: str = "") -> Text:
         text.append(f"{indent}{stamp(event.at)} ", style="dim")
         text.append(mark, style=style)
         text.append(f" {event.step} ", style="bold")
-        text.append(event.message)
+        text.append(printable(event.message))
     return text
 
 
@@ -290,9 +291,9 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         c = self.checklist
         assert c is not None
         text = Text(f"Credit checklist #{c.id}: ", style="bold")
-        text.append(f"{c.credit_label}", style="bold")
+        text.append(printable(c.credit_label), style="bold")
         if c.credit_doc_number:
-            text.append(f" ({c.credit_doc_number})")
+            text.append(f" ({printable(c.credit_doc_number)})")
         text.append(f" of {c.credit_date.isoformat()}, ")
         text.append(f"{format_money(c.credit_amount)}", style="bold")
         text.append(" when noted")
@@ -301,8 +302,8 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         elif self.credit_remaining is None:
             text.append(", no longer in the cache", style="dim")
         text.append("\nCustomer ")
-        text.append(c.customer_name, style="bold")
-        text.append(f" ({c.customer_id}), {len(self.invoices)} open invoice(s)   ")
+        text.append(printable(c.customer_name), style="bold")
+        text.append(f" ({printable(c.customer_id)}), {len(self.invoices)} open invoice(s)   ")
         text.append_text(state_text(c))
         self.query_one("#checklist-title", Static).update(text)
 
@@ -315,10 +316,10 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         table.add_column()
         for view in wf.step_views(self.checklist, self.events):
             mark, style = STEP_MARK[view.status]
-            detail = Text(view.detail)
+            detail = Text(printable(view.detail))
             if view.status == "failed":
                 detail.stylize("bold red")
-            table.add_row(Text(mark, style=style), Text(f"{view.number}. {view.title}"),
+            table.add_row(Text(mark, style=style), Text(f"{view.number}. {printable(view.title)}"),
                           Text(stamp(view.at)), detail)
         self.query_one("#checklist-steps", Static).update(table)
 
@@ -393,16 +394,16 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
                                 default_number=default.doc_number if default else None)
         text = Text("To apply it by hand (then press b):", style="bold")
         for i, step in enumerate(steps, start=1):
-            text.append(f"\n{i}. {step}")
+            text.append(f"\n{i}. {printable(step)}")
         self.query_one("#checklist-manual", Static).update(text)
 
     def _draw_status(self) -> None:
         c = self.checklist
         text = Text()
         if self.busy:
-            text.append(f"▶ {self.progress_text}", style="bold cyan")
+            text.append(f"▶ {printable(self.progress_text)}", style="bold cyan")
         elif self.error:
-            text.append(f"✗ {self.error}", style="bold red")
+            text.append(f"✗ {printable(self.error)}", style="bold red")
             if c is not None and c.state in AUTOMATIC:
                 text.append("   v continues from this step.", style="dim")
         elif c is None:
@@ -410,9 +411,9 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         elif c.state is State.DONE:
             text.append("✓ Done. ", style="bold green")
             final = next((e for e in reversed(self.events) if e.step == 6), None)
-            text.append(final.message if final else (c.note or ""))
+            text.append(printable(final.message if final else c.note))
         elif c.state is State.FAILED_VERIFICATION:
-            text.append(f"✗ Verification failed: {c.finding}", style="bold red")
+            text.append(f"✗ Verification failed: {printable(c.finding)}", style="bold red")
             text.append("\n  Fix it in the ledger, then v re-checks; x cancels the checklist.",
                         style="dim")
         elif c.state is State.CANCELLED:
@@ -506,18 +507,20 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         self.recon_app.broadcast(CacheChanged)
         if not self.is_attached:  # the operator left meanwhile; the cache has it all
             if error:
-                self.app.notify(f"Credit checklist: {error}", severity="error")
+                self.app.notify(f"Credit checklist: {printable(error)}", severity="error",
+                                markup=False)
             return
         if checklist_id is None:  # could not even start
             self.query_one("#checklist-title", Static).update(
-                Text(f"No checklist: {error}", style="bold red"))
-            self.notify(f"Cannot start a checklist: {error}", severity="error")
+                Text(f"No checklist: {printable(error)}", style="bold red"))
+            self.notify(f"Cannot start a checklist: {printable(error)}", severity="error",
+                        markup=False)
             return
         # `a` on a credit whose checklist was interrupted continues it, like `c` does.
         self._load(initial=self.checklist is None)
         if self.checklist is not None and self.checklist.state in CHOOSING:
             if error:
-                self.query_one("#amount-error", Static).update(Text(error))
+                self.query_one("#amount-error", Static).update(literal(error))
             if self.focused is None:
                 self.query_one("#checklist-invoices", VirtualTable).focus()
 
@@ -576,7 +579,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         return lambda cache: wf.choose_target(cache, checklist_id, invoice.id, amount_text)
 
     def _refuse(self, message: str) -> None:
-        self.query_one("#amount-error", Static).update(Text(message))
+        self.query_one("#amount-error", Static).update(literal(message))
         self.error = message
         self._draw_status()
 
@@ -673,7 +676,7 @@ class ChecklistsScreen(ReconScreenMixin, Screen[None]):
         for c in cache.open_checklists():
             rows.append(TableRow(key=str(c.id), cells=(
                 Text(f"#{c.id}"), Text(stamp(c.updated_at)[:16]), literal(c.customer_name),
-                literal(f"{c.credit_label}"), literal(c.invoice_number or ""),
+                literal(c.credit_label), literal(c.invoice_number),
                 money(c.amount), Text(str(min(wf.current_step(c), 6))), state_text(c)),
                 style="bad" if c.state is State.FAILED_VERIFICATION else ""))
         self.query_one("#checklists", VirtualTable).set_source(ListRowSource(rows))

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, Static
 
 from recon_tui.models import ClientSummary, DocKind
 from recon_tui.money import ZERO, format_money
+from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.screens.checklist import ChecklistScreen, ChecklistTrail
@@ -114,9 +115,9 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
             return Text("This client is no longer in the cache (a sync or mapping changed it).",
                         style="bold red")
         text = Text()
-        text.append(summary.name, style="bold")
+        text.append(printable(summary.name), style="bold")
         text.append("   ledger customer: ", style="dim")
-        text.append(summary.ledger_name or "none mapped")
+        text.append(printable(summary.ledger_name) or "none mapped")
         if not summary.mapped:
             text.append("   UNMAPPED", style="bold yellow")
         company = self.cache.company(summary.psa_company_id) if summary.psa_company_id else None

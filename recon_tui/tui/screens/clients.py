@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from recon_tui.money import format_money
+from recon_tui.text import printable
 from recon_tui.tui.formatting import progress_text, when
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.base import ReconScreenMixin
@@ -123,7 +124,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         if self.recon_app.loading:
             return "Loading the demo book from the emulator…"
         if self.recon_app.load_error:
-            return f"Demo load failed: {self.recon_app.load_error}"
+            return f"Demo load failed: {printable(self.recon_app.load_error)}"
         if self.client_filter.describe():
             return "No clients match (Esc clears the filters)"
         if not self.cache.sync_states():

@@ -25,6 +25,7 @@ from recon_tui.report.options import (
     parse_report_date,
 )
 from recon_tui.report.writers import EXTENSIONS, FORMATS, default_report_name, format_from_path
+from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         self.written: Path | None = None
 
     def compose(self) -> ComposeResult:
-        scope = f"client {self.client_name}" if self.client_key else "the whole book"
+        scope = f"client {printable(self.client_name)}" if self.client_key else "the whole book"
         with Vertical(id="export-dialog"):
             yield Static(Text.assemble(("Export the reconciliation report", "bold"),
                                        f" for {scope}"), id="export-title")
@@ -132,10 +133,10 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
 
     # -- helpers
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#export-status", Static).update(Text(text, style=style))
+        self.query_one("#export-status", Static).update(Text(printable(text), style=style))
 
     def _error(self, text: str) -> None:
-        self.query_one("#export-error", Static).update(Text(text, style="bold red"))
+        self.query_one("#export-error", Static).update(Text(printable(text), style="bold red"))
 
     @on(Select.Changed, "#export-format")
     def _format_changed(self, event: Select.Changed) -> None:
@@ -239,7 +240,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         bar = self.query_one("#export-bar", ProgressBar)
         bar.update(total=1, progress=1)
         text = Text()
-        text.append(f"Wrote {path}", style="bold green")
+        text.append(f"Wrote {printable(path)}", style="bold green")
         if replaced:
             text.append(" (replaced the old file)", style="dim")
         text.append(f"\n{snapshot.header.row_count:,} rows, "
@@ -251,7 +252,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         self.query_one("#export-go", Button).label = "Close"
         self.query_one("#export-go", Button).disabled = False
         self.query_one("#export-go", Button).focus()
-        self.notify(f"Report written: {path}", timeout=8)
+        self.notify(f"Report written: {printable(path)}", timeout=8, markup=False)
 
     # -- keys
     def action_close(self) -> None:

@@ -11,7 +11,8 @@ from textual.widgets import Footer, Header, Static
 
 from recon_tui.describe import change_line, duration, run_title
 from recon_tui.models import SyncStatus
-from recon_tui.tui.formatting import when
+from recon_tui.text import printable
+from recon_tui.tui.formatting import literal, when
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
@@ -72,8 +73,8 @@ class HistoryScreen(ReconScreenMixin, Screen[None]):
             rows.append(TableRow(
                 key=str(run.id),
                 cells=(Text(f"#{run.id}"), Text(when(run.started_at)), Text(run.status.value),
-                       Text(run_title(run)), Text(duration(run)), Text(f"{changed:,}"),
-                       Text(run.error or "")),
+                       literal(run_title(run)), Text(duration(run)), Text(f"{changed:,}"),
+                       literal(run.error)),
                 style=STATUS_STYLE.get(run.status, ""),
             ))
         self.query_one("#runs", VirtualTable).set_source(ListRowSource(rows))
@@ -115,17 +116,18 @@ class RunScreen(ReconScreenMixin, Screen[None]):
         if run is None:
             self.query_one("#run-title", Static).update(Text("This run no longer exists"))
             return
-        title = Text(f"Run #{run.id}: {run_title(run)}, {run.status.value}", style="bold")
+        title = Text(f"Run #{run.id}: {printable(run_title(run))}, {run.status.value}",
+                     style="bold")
         title.append(f"   started {when(run.started_at)}, took {duration(run) or '—'}",
                      style="dim")
         if run.error:
-            title.append(f"\n{run.error}", style="bold red")
+            title.append(f"\n{printable(run.error)}", style="bold red")
         self.query_one("#run-title", Static).update(title)
         steps = [TableRow(
             key=str(i),
-            cells=(Text(f"{s.system} {s.name}"), Text(s.status.value), Text(f"{s.created:,}"),
+            cells=(literal(f"{s.system} {s.name}"), Text(s.status.value), Text(f"{s.created:,}"),
                    Text(f"{s.updated:,}"), Text(f"{s.unchanged:,}"), Text(f"{s.deleted:,}"),
-                   Text(s.error or "")),
+                   literal(s.error)),
             style=STATUS_STYLE.get(s.status, ""),
         ) for i, s in enumerate(run.steps)]
         self.query_one("#steps", VirtualTable).set_source(ListRowSource(steps))
@@ -134,7 +136,7 @@ class RunScreen(ReconScreenMixin, Screen[None]):
             f"Changed records: {len(changes):,}" + (
                 " (creations on a first load are counted, not listed)" if run.kind in (
                     "demo", "full") else "")))
-        rows = [TableRow(key=str(i), cells=(Text(f"{c.record_type}"), Text(change_line(c))))
+        rows = [TableRow(key=str(i), cells=(literal(c.record_type), literal(change_line(c))))
                 for i, c in enumerate(changes)]
         table = self.query_one("#changes", VirtualTable)
         table.empty_text = "No records changed"

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from recon_tui.cache import Cache
 from recon_tui.models import ClientSummary
 from recon_tui.money import format_money
+from recon_tui.text import printable
 from recon_tui.tui.formatting import literal
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
@@ -154,10 +155,10 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
             return
         customer = entry.customer
         line = Text("Ledger customer ", style="dim")
-        line.append(customer.display_name, style="bold")
+        line.append(printable(customer.display_name), style="bold")
         if customer.company_name and customer.company_name != customer.display_name:
             line.append("   company name ", style="dim")
-            line.append(customer.company_name)
+            line.append(printable(customer.company_name))
         if not customer.active:
             line.append("   inactive in the ledger", style="yellow")
         line.append(f"\n{entry.invoice_count:,} invoices   ", style="dim")
@@ -170,7 +171,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         assert self.session is not None
         query = self.query_text
         table = self.query_one("#mapper-candidates", VirtualTable)
-        table.empty_text = (f'No PSA company resembles "{query}"' if query.strip()
+        table.empty_text = (f'No PSA company resembles "{printable(query)}"' if query.strip()
                             else "No PSA companies")
         if self.session.current is None:
             return
@@ -222,13 +223,14 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         try:
             step = session.map(row.key)
         except Exception as exc:  # e.g. another process's sync holds the cache: say so
-            self.notify(f"The mapping was not saved: {exc}", severity="error", markup=False)
+            self.notify(f"The mapping was not saved: {printable(exc)}", severity="error",
+                        markup=False)
             return
         assert step.company is not None
         said = Text("Mapped ", style="green")
-        said.append(step.customer.display_name, style="bold")
+        said.append(printable(step.customer.display_name), style="bold")
         said.append(" → ", style="green")
-        said.append(step.company.name, style="bold")
+        said.append(printable(step.company.name), style="bold")
         said.append("; its invoices now show under that client. ctrl+z undoes.", style="dim")
         self.say(said)
         tell_other_screens(self)
@@ -241,7 +243,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
             return
         step = session.skip()
         said = Text("Skipped ", style="yellow")
-        said.append(step.customer.display_name, style="bold")
+        said.append(printable(step.customer.display_name), style="bold")
         said.append(" (still unmapped; ctrl+z goes back to it).", style="dim")
         self.say(said)
         self._next()
@@ -252,16 +254,16 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         try:
             step: Step | None = session.undo()
         except Exception as exc:  # nothing was undone; the same ctrl+z can be retried
-            self.notify(f"Undo failed: {exc}", severity="error", markup=False)
+            self.notify(f"Undo failed: {printable(exc)}", severity="error", markup=False)
             return
         if step is None:
             self.notify("Nothing to undo in this session.")
             return
         said = Text("Undone: ", style="cyan")
-        said.append(step.customer.display_name, style="bold")
+        said.append(printable(step.customer.display_name), style="bold")
         if step.kind is StepKind.MAP and step.company is not None:
             said.append(" is no longer mapped to ", style="dim")
-            said.append(step.company.name, style="bold")
+            said.append(printable(step.company.name), style="bold")
             tell_other_screens(self)
         else:
             said.append(" is back in front of you.", style="dim")
@@ -313,12 +315,12 @@ class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
         assert self.summary.psa_company_id is not None
         options = []
         for customer, mapping in mapped_customers(self.cache, self.summary.psa_company_id):
-            label = Text(customer.display_name, style="bold")
+            label = literal(customer.display_name, style="bold")
             stamp = mapping.created_at.date().isoformat() if mapping.created_at else ""
             label.append(f"   mapped {mapping.method.value} {stamp}".rstrip(), style="dim")
             options.append(Option(label, id=customer.id))
         title = Text("Unmap a ledger customer from ", style="bold")
-        title.append(self.summary.name, style="bold")
+        title.append(printable(self.summary.name), style="bold")
         with Vertical(id="unmap-dialog"):
             yield Static(title)
             yield Static(Text("Its invoices and credits go back to an unmapped client of their "
@@ -338,12 +340,14 @@ class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
         try:
             removed = unmap_customer(self.cache, customer_id)
         except Exception as exc:  # e.g. another process's sync holds the cache
-            self.notify(f"Nothing was unmapped: {exc}", severity="error", markup=False)
+            self.notify(f"Nothing was unmapped: {printable(exc)}", severity="error",
+                        markup=False)
             self.dismiss(None)
             return
         name = customer.display_name if customer else customer_id
         if removed is not None:
-            self.notify(f"Unmapped {name} from {self.summary.name}.", markup=False)
+            self.notify(f"Unmapped {printable(name)} from {printable(self.summary.name)}.",
+                        markup=False)
         tell_other_screens(self)
         self.dismiss(None)
 

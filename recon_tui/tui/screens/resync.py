@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from recon_tui.cache import Cache
 from recon_tui.describe import describe_resync
+from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
 
@@ -32,9 +33,10 @@ class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="resync-dialog"):
-            yield Static(Text(f"Resync invoice {self.number}", style="bold"))
-            yield Static(Text(f"Refetching {self.number} from the PSA and the ledger, with "
-                              "the customer's credits…", style="dim"), id="resync-body")
+            yield Static(Text(f"Resync invoice {printable(self.number)}", style="bold"))
+            yield Static(Text(f"Refetching {printable(self.number)} from the PSA and the "
+                              "ledger, with the customer's credits…", style="dim"),
+                         id="resync-body")
 
     def on_mount(self) -> None:
         self._resync()
@@ -62,7 +64,8 @@ class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
         self.error = error
         body = self.query_one("#resync-body", Static)
         if error:
-            body.update(Text(f"Resync failed: {error}\nNothing was written.", style="bold red"))
+            body.update(Text(f"Resync failed: {printable(error)}\nNothing was written.",
+                             style="bold red"))
         else:
             assert text is not None
             text.append("\n\nEscape or Enter closes.", style="dim")

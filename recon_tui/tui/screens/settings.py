@@ -26,6 +26,7 @@ from recon_tui.config import (
     save_config,
     with_edits,
 )
+from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
 
@@ -58,7 +59,7 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
         config = self.recon_app.config
         yield Header()
         with VerticalScroll(id="settings-body"):
-            yield Static(Text(f"Settings, saved to {self.target}. ctrl+s saves, Escape "
+            yield Static(Text(f"Settings, saved to {printable(self.target)}. ctrl+s saves, Escape "
                               "leaves without saving.", style="bold"))
             yield Static(id="settings-status")
             values = editable_values(config)
@@ -69,16 +70,20 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
                 section_config = getattr(config, section)
                 kind = getattr(section_config, "kind", None)
                 if kind:
-                    yield Static(Text(f"kind: {kind} (change it in the file)", style="dim"))
+                    yield Static(Text(f"kind: {printable(kind)} (change it in the file)",
+                                      style="dim"))
                 for key, value in keys.items():
                     with Horizontal(classes="settings-row"):
                         yield Label(LABELS.get((section, key), key), classes="settings-label")
-                        yield Input(value=value, id=field_id(section, key))
+                        # A control character in the file shows as a picture, never runs
+                        # (saving then writes the picture: such a value was unusable anyway).
+                        yield Input(value=printable(value), id=field_id(section, key))
                 for key, shown in summary.get(section, {}).items():
                     if isinstance(getattr(section_config, key, None), Secret):
                         with Horizontal(classes="settings-row"):
                             yield Label(f"{key} (secret)", classes="settings-label")
-                            yield Static(Text(shown, style="dim"), classes="settings-secret")
+                            yield Static(Text(printable(shown), style="dim"),
+                                         classes="settings-secret")
             if config.is_demo:
                 yield Static(Text("Demo mode: connect real accounts by writing [ledger] and "
                                   "[psa] in the file (see config.example.toml).", style="dim"))
@@ -103,12 +108,12 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
             new = with_edits(app.config, self._edits())
             save_config(new, self.target)
         except ConfigError as exc:
-            status.update(Text(str(exc), style="bold red"))
+            status.update(Text(printable(exc), style="bold red"))
             return
         endpoints_changed = (new.ledger, new.psa) != (app.config.ledger, app.config.psa)
         app.apply_config(dataclasses.replace(new, path=self.target),
                          reconnect=endpoints_changed)
-        status.update(Text(f"Saved to {self.target} (mode 0600); in effect now.",
+        status.update(Text(f"Saved to {printable(self.target)} (mode 0600); in effect now.",
                            style="bold green"))
         app.broadcast(CacheChanged)
 

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from recon_tui.cache import Cache
+from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.workflows.visibility import Action, Explanation, explain_invoice
 
@@ -54,7 +55,7 @@ class WhyScreen(ReconScreenMixin, ModalScreen[None]):
         self.busy = True
         self.query_one("#why-checks", Static).update("")
         self.query_one("#why-result", Static).update(
-            Text(f"Searching both systems for {number.strip()}…", style="dim"))
+            Text(f"Searching both systems for {printable(number.strip())}…", style="dim"))
         self._explain(number)
 
     @work(thread=True, exclusive=True, group="why", name="why")
@@ -83,11 +84,12 @@ class WhyScreen(ReconScreenMixin, ModalScreen[None]):
         table.add_column()
         for number, check in enumerate(explanation.checks, 1):
             mark = Text("✓", style="bold green") if check.ok else Text("✗", style="bold red")
-            table.add_row(mark, Text(f"{number}. {check.title}"), Text(check.detail))
-        verdict = Text(explanation.verdict, style="bold green" if explanation.visible
-                       else "bold")
+            table.add_row(mark, Text(f"{number}. {printable(check.title)}"),
+                          Text(printable(check.detail)))
+        verdict = Text(printable(explanation.verdict),
+                       style="bold green" if explanation.visible else "bold")
         if explanation.live_error:
-            verdict.append(f"\n({explanation.live_error})", style="dim")
+            verdict.append(f"\n({printable(explanation.live_error)})", style="dim")
         if explanation.action is not Action.NONE:
             verdict.append(f"\n\nctrl+o: {explanation.action.value}", style="bold cyan")
             if explanation.action is Action.FULL_SYNC and explanation.sync_since:

@@ -25,6 +25,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from recon_tui.text import UNSAFE_CHARACTERS, printable
+
 __all__ = [
     "Column",
     "KeyedRowSource",
@@ -36,10 +38,11 @@ __all__ = [
 
 RowStyle = Literal["", "warn", "bad", "muted"]
 
-# C0/C1 control characters (newline, tab, ESC, ...) would break a one-line strip or
-# inject terminal escape sequences, so they are shown as spaces. Mapping one char to
-# one char keeps the offsets of a Text's spans valid.
-_CONTROL_TO_SPACE = {code: " " for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+# A last guard for ``Text`` cells built without ``literal``: the characters
+# ``printable`` would replace (C0/C1 controls, bidi overrides...) would break a
+# one-line strip or reach the terminal as escape sequences, so they are shown as
+# spaces. Mapping one char to one char keeps the offsets of a Text's spans valid.
+_CONTROL_TO_SPACE = dict.fromkeys(UNSAFE_CHARACTERS, " ")
 
 _ROW_STYLE_COMPONENTS: dict[str, str] = {
     "warn": "virtual-table--warn",
@@ -431,7 +434,8 @@ class VirtualTable(ScrollView, can_focus=True):
             return self._render_header(width, base_style)
         if self._row_count == 0:
             if y == 1 and self.empty_text:
-                text = Text(self.empty_text, style=base_style + Style(dim=True), end="")
+                text = Text(printable(self.empty_text), style=base_style + Style(dim=True),
+                            end="")
                 return self._text_to_strip(text, width, base_style)
             return Strip.blank(width, base_style)
         index = y - 1 + self.scroll_offset.y
@@ -621,7 +625,7 @@ def _fit_cell(cell: str | Text, width: int, align: Literal["left", "right"]) -> 
             text.plain = clean
     else:
         # Text(...) never parses markup, so "[bold]" stays literal.
-        text = Text(str(cell).translate(_CONTROL_TO_SPACE))
+        text = Text(printable(cell))
     text.end = ""
     text.no_wrap = True
     length = cell_len(text.plain)
