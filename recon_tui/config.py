@@ -33,6 +33,7 @@ import platformdirs
 import tomli_w
 
 from recon_tui.atomic import write_private_file
+from recon_tui.scrub import register as register_secret
 
 __all__ = [
     "APP_NAME",
@@ -232,6 +233,7 @@ class Secret:
         """
         var = self.env_var
         if var is None:
+            register_secret(self._raw)  # scrubbed from every message from now on
             return self._raw
         env = os.environ if environ is None else environ
         value = env.get(var)
@@ -239,6 +241,7 @@ class Secret:
             raise ConfigError(self._file, self._key, f"environment variable {var} is not set")
         if not value.strip():
             raise ConfigError(self._file, self._key, f"environment variable {var} is empty")
+        register_secret(value.strip())
         return value.strip()
 
 
@@ -297,6 +300,10 @@ class SyncConfig:
     (a dated first sync missed last year's unpaid invoices)."""
 
     default_since: date | None = None
+    #: A sync that would delete more than this share (percent) of one side's
+    #: records stops and asks first: a read that silently came back short must
+    #: never empty the cache.
+    max_delete_percent: int = 5
 
 
 @dataclass(frozen=True)
@@ -358,7 +365,7 @@ _SCHEMA: dict[str, dict[str, _Spec]] = {
         "ledger_link_field": _Spec("str", "connectwise"),
     },
     "portal": {"client_admin_security_level": _Spec("int")},
-    "sync": {"default_since": _Spec("date")},
+    "sync": {"default_since": _Spec("date"), "max_delete_percent": _Spec("int")},
 }
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
@@ -691,6 +698,11 @@ class _Parser:
 
     def sync(self, doc: Mapping[str, Any]) -> SyncConfig:
         values = self.section(doc, "sync") or {}
+        percent = values.get("max_delete_percent")
+        if percent is not None and not 0 <= percent <= 100:
+            self.fail(_key("sync", "max_delete_percent"),
+                      f"expected an integer from 0 to 100, got {percent}")
+            values.pop("max_delete_percent")
         return SyncConfig(**values)
 
 
@@ -776,6 +788,11 @@ def load_config(path: Path | str | None) -> Config:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
+    if not doc:
+        # An empty file is a failed save or a full disk far more often than a wish
+        # for the demo; running the demo would sync demo data into the real cache.
+        raise ConfigError(path, None, "the file is empty (a failed save?); fill it in from "
+                          "config.example.toml, or remove it to run the demo")
     return parse_config(doc, path)
 
 
@@ -790,8 +807,13 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         if section is not None:
             out[name] = _section_dict(section, lambda s: s.stored_form())
     out["portal"] = {"client_admin_security_level": config.portal.client_admin_security_level}
+    sync: dict[str, Any] = {}
     if config.sync.default_since is not None:
-        out["sync"] = {"default_since": config.sync.default_since}
+        sync["default_since"] = config.sync.default_since
+    if config.sync.max_delete_percent != SyncConfig.max_delete_percent:
+        sync["max_delete_percent"] = config.sync.max_delete_percent
+    if sync:
+        out["sync"] = sync
     return out
 
 

@@ -10,6 +10,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+#: The largest amount read from a system (100 billion). Far above any invoice an
+#: MSP writes, and low enough that 200,000 of them still sum inside SQLite's
+#: 64-bit integer cents: ``1e30`` in a payload is a fault, not money.
+MAX_AMOUNT = Decimal("100000000000")
 
 
 class MoneyError(ValueError):
@@ -31,6 +35,8 @@ def to_money(value: object) -> Decimal:
         raise MoneyError(f"not an amount: {value!r}") from exc
     if not amount.is_finite():
         raise MoneyError(f"not an amount: {value!r}")
+    if abs(amount) >= MAX_AMOUNT:
+        raise MoneyError(f"amount out of range (at most {MAX_AMOUNT:,} either way)")
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

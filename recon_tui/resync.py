@@ -19,7 +19,7 @@ from recon_tui.models import (
     SyncStep,
 )
 from recon_tui.refresh import refresh_documents
-from recon_tui.sync import sync_lock
+from recon_tui.sync import check_books, sync_lock
 
 
 class ResyncError(RuntimeError):
@@ -74,6 +74,7 @@ def resync_invoice(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     if not number:
         raise ResyncError("give an invoice number")
     with sync_lock(cache):
+        check_books(cache, psa, ledger)
         return _resync(cache, psa, ledger, number)
 
 

@@ -21,17 +21,15 @@ picture even when the sync fails.
 
 from __future__ import annotations
 
-import fcntl
-import os
+import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
-from recon_tui.cache import ApplyResult, Cache
+from recon_tui.cache import ApplyResult, Cache, CacheError
 from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.matching import auto_mappings
@@ -45,47 +43,29 @@ from recon_tui.models import (
     SyncStep,
 )
 from recon_tui.refresh import SyncChanges, refresh_after_sync
+from recon_tui.sync_safety import (
+    INTERRUPTED,
+    MASS_DELETE_FLOOR,
+    ConfirmMassDelete,
+    MassDeleteRefused,
+    MassDeletion,
+    SyncBusy,
+    SyncCancelled,
+    SyncFailed,
+    check_books,
+    check_mass_deletions,
+    sync_in_progress,
+    sync_lock,
+)
 
+__all__ = [
+    "INTERRUPTED", "MASS_DELETE_FLOOR", "ConfirmMassDelete", "MassDeleteRefused",
+    "MassDeletion", "SyncBusy", "SyncCancelled", "SyncFailed", "SyncProgress",
+    "check_books", "default_since", "parse_since", "run_full_sync", "sync_in_progress",
+    "sync_lock",
+]
 
-class SyncCancelled(Exception):
-    """The operator cancelled; nothing was written."""
-
-
-class SyncBusy(RuntimeError):
-    """Another sync or resync holds this cache."""
-
-
-INTERRUPTED = "interrupted: recon-tui stopped before this sync finished; nothing was written"
-
-
-@contextmanager
-def sync_lock(cache: Cache) -> Iterator[None]:
-    """One sync at a time per cache file, across processes (an OS file lock, so a
-    killed process never leaves it held). Runs a killed process left 'running'
-    are marked failed once we hold the lock."""
-    lock_path = Path(f"{cache.path}.sync-lock")
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise SyncBusy("another sync is already running on this cache; "
-                       "wait for it to finish") from None
-    try:
-        cache.fail_interrupted_runs(INTERRUPTED)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-class SyncFailed(Exception):
-    """A step failed; the message names the step and the cause."""
-
-    def __init__(self, step: str, cause: BaseException) -> None:
-        super().__init__(f"step '{step}' failed: {cause}")
-        self.step = step
-        self.cause = cause
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,16 +284,25 @@ def run_full_sync(
     kind: str = "full",
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    max_delete_percent: int = 5,
+    confirm_mass_delete: ConfirmMassDelete | None = None,
 ) -> SyncRun:
     """Run a whole sync and return its recorded run (status says how it ended).
 
-    Raises nothing for a connector fault, a cancel or a step failure: those end
-    up in the returned run's status and error, where the history shows them.
-    Raises SyncBusy when another sync holds the cache.
+    Raises nothing for a connector fault, a cancel, a step failure or a cache
+    that fails mid-write: those end up in the returned run's status and error,
+    where the history shows them. Deletions beyond ``max_delete_percent`` of a
+    side go ahead only when ``confirm_mass_delete`` says so. Raises SyncBusy when
+    another sync holds the cache, CacheError when the cache is damaged before
+    anything starts; KeyboardInterrupt (Ctrl+C, or a signal the caller turned
+    into one) ends the run "cancelled" and is raised again.
     """
     with sync_lock(cache):
+        cache.check_integrity()
+        check_books(cache, psa, ledger)
         return _run_full_sync(cache, psa, ledger, since=since, kind=kind, progress=progress,
-                              cancel=cancel)
+                              cancel=cancel, max_delete_percent=max_delete_percent,
+                              confirm_mass_delete=confirm_mass_delete)
 
 
 def _run_full_sync(
@@ -325,6 +314,8 @@ def _run_full_sync(
     kind: str,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
+    max_delete_percent: int,
+    confirm_mass_delete: ConfirmMassDelete | None,
 ) -> SyncRun:
     plans = plan_full_sync(cache, psa, ledger, since)
     run = SyncRun(kind=kind, since=since, started_at=datetime.now(UTC),
@@ -339,7 +330,7 @@ def _run_full_sync(
             progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched))
 
     fetched: dict[str, list[Any]] = {}
-    current = 0
+    committed = False
     try:
         for current, plan in enumerate(plans):
             run.steps[current].status = SyncStatus.RUNNING
@@ -349,52 +340,84 @@ def _run_full_sync(
                                 lambda n, i=current: notify(i, "fetch", n))
             except (SyncCancelled, SyncFailed):
                 raise
-            except (ConnectorError, ConfigError, OSError, ValueError) as exc:
+            except (ConnectorError, ConfigError, CacheError, OSError, ValueError,
+                    ArithmeticError) as exc:
                 raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
             fetched[plan.key] = rows
             run.steps[current].status = SyncStatus.PENDING  # fetched, not yet applied
             cache.save_sync_progress(run)
 
+        check_mass_deletions(cache, fetched, max_delete_percent, confirm_mass_delete)
         results: dict[str, ApplyResult] = {}
         complete_before = cache.get_meta(COMPLETE_THROUGH)
-        with cache.transaction():
-            for current, plan in enumerate(plans):
-                rows = fetched[plan.key]
-                notify(current, "apply", len(rows))
-                if cancel is not None and cancel.is_set():
-                    raise SyncCancelled()
-                try:
-                    result = plan.apply(cache, rows)
-                except (ValueError, KeyError) as exc:
-                    raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
-                results[plan.key] = result
-                assert run.id is not None
-                cache.record_changes(run.id, plan.key, result.changes)
-            new_mappings = auto_mappings(cache.customers().values(),
-                                         cache.companies().values(), cache.mapping())
-            cache.add_mappings(new_mappings)
-            refresh_after_sync(cache, _changes(results, fetched["ledger deletions"],
-                                               new_mappings), full=since is None)
-            finished = datetime.now(UTC)
-            cache.mark_synced("psa", psa.kind, finished)
-            cache.mark_synced("ledger", ledger.kind, finished)
-            if _leaves_cache_complete(since, complete_before):
-                assert run.started_at is not None
-                cache.set_meta(COMPLETE_THROUGH, run.started_at.isoformat())
-        for step, result in zip(run.steps, (results[p.key] for p in plans), strict=True):
-            step.status = SyncStatus.SUCCEEDED
-            step.created, step.updated = result.created, result.updated
-            step.unchanged, step.deleted = result.unchanged, result.deleted
-        run.status = SyncStatus.SUCCEEDED
+        try:
+            with cache.transaction():
+                for current, plan in enumerate(plans):
+                    rows = fetched[plan.key]
+                    notify(current, "apply", len(rows))
+                    if cancel is not None and cancel.is_set():
+                        raise SyncCancelled()
+                    try:
+                        result = plan.apply(cache, rows)
+                    except (ValueError, KeyError, ArithmeticError) as exc:
+                        raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
+                    results[plan.key] = result
+                    assert run.id is not None
+                    cache.record_changes(run.id, plan.key, result.changes)
+                new_mappings = auto_mappings(cache.customers().values(),
+                                             cache.companies().values(), cache.mapping())
+                cache.add_mappings(new_mappings)
+                refresh_after_sync(cache, _changes(results, fetched["ledger deletions"],
+                                                   new_mappings), full=since is None)
+                finished = datetime.now(UTC)
+                cache.mark_synced("psa", psa.kind, finished)
+                cache.mark_synced("ledger", ledger.kind, finished)
+                check_books(cache, psa, ledger, claim=True)
+                if _leaves_cache_complete(since, complete_before):
+                    assert run.started_at is not None
+                    cache.set_meta(COMPLETE_THROUGH, run.started_at.isoformat())
+                # The run's own outcome commits with the data, so the history can
+                # never say "nothing written" of a sync whose data is there.
+                for step, result in zip(run.steps, (results[p.key] for p in plans),
+                                        strict=True):
+                    step.status = SyncStatus.SUCCEEDED
+                    step.created, step.updated = result.created, result.updated
+                    step.unchanged, step.deleted = result.unchanged, result.deleted
+                run.status = SyncStatus.SUCCEEDED
+                run.finished_at = finished
+                cache.save_sync_progress(run)
+        except CacheError as exc:
+            raise SyncFailed("writing the cache", exc) from exc
+        committed = True
         notify(len(plans) - 1, "done", 0)
-    except SyncCancelled:
-        _mark_unfinished(run, SyncStatus.CANCELLED, "cancelled by the operator; nothing written")
+    except SyncCancelled as exc:
+        _mark_unfinished(run, SyncStatus.CANCELLED,
+                         str(exc) or "cancelled by the operator; nothing written")
     except SyncFailed as exc:
         _mark_unfinished(run, SyncStatus.FAILED, f"{exc}; nothing written")
-        run.steps[current].status = SyncStatus.FAILED
-        run.steps[current].error = str(exc.cause)
-    run.finished_at = datetime.now(UTC)
-    cache.save_sync_progress(run)
+        failed = next((i for i, step in enumerate(run.steps)
+                       if f"{step.system} {step.name}" == exc.step), None)
+        if failed is not None:
+            run.steps[failed].status = SyncStatus.FAILED
+            run.steps[failed].error = str(exc.cause)
+    except Exception as exc:  # a bug of ours: the run must still not read "running"
+        log.exception("sync #%s failed unexpectedly", run.id)
+        if committed:
+            raise
+        _mark_unfinished(run, SyncStatus.FAILED,
+                         f"internal error ({type(exc).__name__}: {exc}); nothing written")
+    except KeyboardInterrupt as exc:
+        if not committed:
+            how = exc.args[0] if exc.args else "Ctrl+C"
+            _mark_unfinished(run, SyncStatus.CANCELLED, f"cancelled ({how}); nothing written")
+            run.finished_at = datetime.now(UTC)
+            with contextlib.suppress(CacheError):
+                cache.save_sync_progress(run)
+        raise
+    if not committed:
+        run.finished_at = datetime.now(UTC)
+        with contextlib.suppress(CacheError):  # a full disk may refuse this too
+            cache.save_sync_progress(run)
     return run
 
 

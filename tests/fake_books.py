@@ -32,6 +32,7 @@ class FakePsa:
     """ConnectWise-like: one id space for invoices and credit memos."""
 
     kind: str = "fake-psa"
+    book: str = "fake-psa:one"
     companies_by_id: dict[str, PsaCompany] = field(default_factory=dict)
     contacts_by_id: dict[str, Contact] = field(default_factory=dict)
     documents: dict[str, PsaInvoice] = field(default_factory=dict)
@@ -71,6 +72,7 @@ class FakeLedger:
     leave an unapplied amount, hard deletes it reports."""
 
     kind: str = "fake-ledger"
+    book: str = "fake-ledger:one"
     customers_by_id: dict[str, LedgerCustomer] = field(default_factory=dict)
     invoices_by_id: dict[str, LedgerInvoice] = field(default_factory=dict)
     memos_by_id: dict[str, LedgerInvoice] = field(default_factory=dict)

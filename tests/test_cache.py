@@ -50,7 +50,7 @@ def test_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
 def test_garbage_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(CacheError, match="not a usable cache file"):
+    with pytest.raises(CacheError, match="damaged or not a recon-tui cache"):
         Cache(path)
 
 

@@ -146,10 +146,30 @@ def test_none_is_demo_with_defaults() -> None:
     assert config.sync.default_since is None  # no longer used: a first sync reads all
 
 
-def test_empty_file_is_demo(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, ""))
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "\ufeff"])
+def test_empty_file_is_an_error_not_the_demo(tmp_path: Path, text: str) -> None:
+    """A failed editor save or a full disk leaves an empty file: running the demo
+    then would sync demo data into the real cache named by --db."""
+    with pytest.raises(ConfigError, match="the file is empty"):
+        load_config(write(tmp_path, text))
+
+
+def test_portal_only_file_is_still_the_demo(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[portal]\nclient_admin_security_level = 5\n"))
     assert config.is_demo
     assert config.path == tmp_path / "config.toml"
+
+
+@pytest.mark.parametrize("value", ["-1", "101", '"5"'])
+def test_max_delete_percent_is_checked(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="max_delete_percent"):
+        load_config(write(tmp_path, f"[sync]\nmax_delete_percent = {value}\n"))
+
+
+def test_max_delete_percent_defaults_to_five(tmp_path: Path) -> None:
+    assert load_config(None).sync.max_delete_percent == 5
+    config = load_config(write(tmp_path, "[sync]\nmax_delete_percent = 20\n"))
+    assert config.sync.max_delete_percent == 20
 
 
 def test_ledger_defaults_and_kind_default(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ writes from a worker thread on its own connection.
 from __future__ import annotations
 
 from recon_tui.cache.checklists import ChecklistQueries
-from recon_tui.cache.core import CacheCore, CacheError
+from recon_tui.cache.core import CacheCore
+from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
 from recon_tui.cache.history import HistoryQueries
 from recon_tui.cache.mapper import MapperQueries
 from recon_tui.cache.reconciliation import ReconciliationQueries
@@ -31,7 +32,10 @@ __all__ = [
     "ApplyResult",
     "BookTotals",
     "Cache",
+    "CacheBusy",
+    "CacheDamaged",
     "CacheError",
+    "CacheMissing",
     "Change",
     "PairRow",
     "SystemSyncState",

@@ -3,6 +3,7 @@ the change-tracking upsert every write goes through."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -12,6 +13,13 @@ from typing import Self
 
 import sqlite_utils
 
+from recon_tui.cache.files import (
+    CacheDamaged,
+    CacheError,
+    open_connection,
+    translate,
+    way_out,
+)
 from recon_tui.cache.records import (
     COMPANY,
     CONTACT,
@@ -33,7 +41,7 @@ from recon_tui.cache.records import (
     ledger_invoice_row,
     psa_invoice_row,
 )
-from recon_tui.cache.schema import CHUNK, MIGRATIONS, SCHEMA_VERSION
+from recon_tui.cache.schema import CHUNK, MIGRATIONS, SCHEMA_VERSION, TABLES
 from recon_tui.models import (
     Contact,
     CreditKind,
@@ -46,33 +54,43 @@ from recon_tui.models import (
 )
 
 
-class CacheError(RuntimeError):
-    """The cache file cannot be used (corrupt, newer schema, locked)."""
+def _environmental(exc: BaseException) -> bool:
+    """Failures of the file or the machine (locked, full, read-only, damaged), not
+    of our own statements (a constraint, a bad parameter), which stay as raised."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 class CacheCore:
     """One connection to one cache file. Open one per thread."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """Open (creating a private file if need be) and migrate; ``read_only``
+        creates nothing, writes nothing and needs a cache of the current schema."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        conn = open_connection(self.path, read_only=read_only)
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
-                                   check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            if not read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
             # 32 MB of page cache (the default is 2 MB): rewriting the materialised
             # pairs of a 200,000-invoice book touches every index, and a small cache
             # makes each insert re-read index pages from disk.
             conn.execute("PRAGMA cache_size=-32000")
-        except sqlite3.DatabaseError as exc:
-            raise CacheError(f"{self.path}: not a usable cache file ({exc})") from exc
+        except sqlite3.Error as exc:
+            conn.close()
+            raise translate(exc, self.path) from None
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
-        self._migrate()
+        try:
+            self._migrate()
+            self._check_tables()
+        except BaseException:
+            conn.close()
+            raise
 
     # -- lifecycle
     def close(self) -> None:
@@ -87,7 +105,8 @@ class CacheCore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All-or-nothing: BEGIN IMMEDIATE takes the write lock up front so two
-        writers never interleave."""
+        writers never interleave. An SQLite failure anywhere inside (locked, disk
+        full, damaged) rolls back and becomes a CacheError of one line."""
         with self._lock:
             if self.conn.in_transaction:
                 # Nested use becomes a savepoint so an inner failure rolls back alone.
@@ -96,18 +115,47 @@ class CacheCore:
                 try:
                     yield
                 except BaseException:
-                    self.conn.execute(f"ROLLBACK TO {name}")
-                    self.conn.execute(f"RELEASE {name}")
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute(f"ROLLBACK TO {name}")
+                        self.conn.execute(f"RELEASE {name}")
                     raise
                 self.conn.execute(f"RELEASE {name}")
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path) from None
             try:
                 yield
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                if _environmental(exc):
+                    raise translate(exc, self.path) from None
                 raise
-            self.conn.execute("COMMIT")
+
+    def check_integrity(self) -> None:
+        """``PRAGMA quick_check`` before a sync writes: a damaged file is reported
+        with the way out rather than written into."""
+        try:
+            rows = [row[0] for row in self.conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+        if rows != ["ok"]:
+            raise CacheDamaged(f"{self.path}: the cache is damaged (SQLite quick_check: "
+                               f"{'; '.join(rows)[:200]}); " + way_out(self.path))
+
+    def _check_tables(self) -> None:
+        """Every table of the schema is there (a dropped table is damage, found at
+        open rather than as 'no such table' halfway through a command)."""
+        present = {row[0] for row in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = sorted(set(TABLES) - present)
+        if missing:
+            raise CacheDamaged(f"{self.path}: the cache is damaged (table "
+                               f"{', '.join(missing)} missing); " + way_out(self.path))
 
     @property
     def schema_version(self) -> int:
@@ -120,12 +168,17 @@ class CacheCore:
         try:
             current = self.schema_version
         except sqlite3.DatabaseError as exc:
-            raise CacheError(f"{self.path}: not a usable cache file ({exc})") from exc
+            raise translate(exc, self.path) from None
         if current > SCHEMA_VERSION:
             raise CacheError(
                 f"{self.path}: cache schema {current} is newer than this recon-tui "
                 f"understands ({SCHEMA_VERSION}); upgrade recon-tui or use another --db"
             )
+        if current < SCHEMA_VERSION and self.read_only:
+            what = ("not a recon-tui cache (no schema)" if current == 0
+                    else f"cache schema {current} needs upgrading to {SCHEMA_VERSION}")
+            raise CacheError(f"{self.path}: {what}; run `recon-tui sync` once to "
+                             "prepare it (this command only reads)")
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[version - 1]:
@@ -134,6 +187,21 @@ class CacheCore:
                     "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(version),)
                 )
+
+    def check_book(self, side: str, book: str, *, claim: bool = False) -> None:
+        """One cache, one PSA's and one ledger company's books: refuse another's (the
+        demo's emulator, a second QBO company) before anything is written, and with
+        ``claim`` bind an unbound cache (done inside a successful sync's transaction,
+        so a first sync against the wrong company binds nothing)."""
+        key = f"book_{side}"
+        held = self.get_meta(key)
+        if held is None and claim:
+            self.set_meta(key, book)
+        elif held is not None and held != book:
+            raise CacheError(
+                f"{self.path}: this cache holds the {side} books of {held}, not {book}; "
+                "nothing was written. Use another --db for a different company (the demo "
+                "has its own cache when --db is not given)")
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

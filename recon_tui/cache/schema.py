@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 SCHEMA_VERSION = 3
@@ -144,3 +145,9 @@ MIGRATIONS: list[Sequence[str]] = [
         "ALTER TABLE ledger_invoice ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'",
     ),
 ]
+
+#: Every table the current schema has (checked on open: a dropped one is damage).
+TABLES: tuple[str, ...] = tuple(
+    re.match(r"\s*CREATE TABLE (\w+)", statement).group(1)  # type: ignore[union-attr]
+    for migration in MIGRATIONS for statement in migration
+    if re.match(r"\s*CREATE TABLE ", statement))

@@ -1,0 +1,139 @@
+"""What keeps a sync safe around its edges: one sync per cache across processes,
+one company's books per cache, and no mass deletion without a yes.
+
+A read that silently came back short (an empty page a proxy invented, a
+filter the server ignored) looks exactly like records deleted at the source;
+the share check is the last line of defence after every read has proved its
+count, so a cache is never emptied by a fault.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recon_tui.cache import Cache
+from recon_tui.connectors.base import LedgerConnector, PsaConnector
+
+
+class SyncCancelled(Exception):
+    """The operator cancelled; nothing was written."""
+
+
+class SyncBusy(RuntimeError):
+    """Another sync or resync holds this cache."""
+
+
+INTERRUPTED = "interrupted: recon-tui stopped before this sync finished; nothing was written"
+#: Deleting up to this many records of a side never asks, whatever the share.
+MASS_DELETE_FLOOR = 10
+
+
+@dataclass(frozen=True, slots=True)
+class MassDeletion:
+    """One side's deletions when they exceed the allowed share of what it holds."""
+
+    side: str  # "psa" | "ledger"
+    deleting: int
+    held: int
+    percent_allowed: int
+
+    def describe(self) -> str:
+        share = self.deleting * 100 / max(self.held, 1)  # a display figure, not money
+        return (f"would delete {self.deleting:,} of the {self.held:,} {self.side} records "
+                f"the cache holds ({share:.0f}%), more than the {self.percent_allowed}% "
+                "allowed")
+
+
+#: Asked (from the sync's thread) when deletions exceed the share; True goes on.
+ConfirmMassDelete = Callable[[list[MassDeletion]], bool]
+
+
+def sync_in_progress(cache_path: Path) -> bool:
+    """Whether a live process holds this cache's sync lock (without creating the
+    lock file: a read-only command must not write)."""
+    try:
+        fd = os.open(f"{cache_path}.sync-lock", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def sync_lock(cache: Cache) -> Iterator[None]:
+    """One sync at a time per cache file, across processes (an OS file lock, so a
+    killed process never leaves it held). Runs a killed process left 'running'
+    are marked failed once we hold the lock."""
+    lock_path = Path(f"{cache.path}.sync-lock")
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SyncBusy("another sync is already running on this cache; "
+                       "wait for it to finish") from None
+    try:
+        cache.fail_interrupted_runs(INTERRUPTED)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def check_books(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, *,
+                claim: bool = False) -> None:
+    """One cache, one PSA and one ledger company (raises CacheError otherwise)."""
+    cache.check_book("psa", psa.book, claim=claim)
+    cache.check_book("ledger", ledger.book, claim=claim)
+
+
+class SyncFailed(Exception):
+    """A step failed; the message names the step and the cause."""
+
+    def __init__(self, step: str, cause: BaseException) -> None:
+        super().__init__(f"step '{step}' failed: {cause}")
+        self.step = step
+        self.cause = cause
+
+
+
+def check_mass_deletions(cache: Cache, fetched: Mapping[str, list[Any]], percent: int,
+                          confirm: ConfirmMassDelete | None) -> None:
+    """Stop before writing when a side would lose more than ``percent`` of its
+    records, unless the caller confirms: a read that came back short must never
+    empty the cache."""
+    held = {"psa": len(cache.psa_invoice_ids()),
+            "ledger": (len(cache.ledger_invoice_ids()) + len(cache.ledger_credit_memo_ids())
+                       + len(cache.payment_credit_ids()))}
+    steps = {"psa": "psa deleted invoices", "ledger": "ledger deletions"}
+    excess = [MassDeletion(side, len(fetched[key]), held[side], percent)
+              for side, key in steps.items()
+              if len(fetched[key]) > MASS_DELETE_FLOOR
+              and len(fetched[key]) * 100 > percent * held[side]]
+    if not excess:
+        return
+    text = "; ".join(f"{m.side}: {m.describe()}" for m in excess)
+    if confirm is not None and confirm(excess):
+        return
+    if confirm is not None:
+        raise SyncCancelled(f"cancelled: {text}; not confirmed, nothing written")
+    raise SyncFailed(steps[excess[0].side], MassDeleteRefused(
+        f"{text}. Nothing was written. If these records really were deleted, run "
+        "`recon-tui sync --allow-mass-delete` (or confirm in the app)")) from None
+
+
+class MassDeleteRefused(ValueError):
+    """Deletions beyond the allowed share, not confirmed."""
