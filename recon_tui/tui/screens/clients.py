@@ -16,11 +16,13 @@ from recon_tui.tui.formatting import progress_text, when
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.sources import CLIENT_COLUMNS, ClientFilter, ClientSource
+from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 
 
-class FilterInput(Input):
-    """The filter box: Enter or Down hands the keyboard back to the table."""
+class FilterInput(PrintableInput):
+    """The filter box: Enter or Down hands the keyboard back to the table (a pasted
+    name's control characters show, never run)."""
 
     BINDINGS = [
         Binding("down", "to_table", "To list", show=False),

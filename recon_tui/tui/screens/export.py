@@ -27,6 +27,7 @@ from recon_tui.report.options import (
 from recon_tui.report.writers import EXTENSIONS, FORMATS, default_report_name, format_from_path
 from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.printable_input import PrintableInput
 
 if TYPE_CHECKING:
     from recon_tui.report.snapshot import Snapshot
@@ -116,7 +117,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
             yield Select([(FORMAT_LABELS[f], f) for f in FORMATS], value="xlsx",
                          allow_blank=False, id="export-format")
             yield Label("File (replaced if it exists):")
-            yield Input(id="export-path")
+            yield PrintableInput(id="export-path")  # a folder's name may hold anything
             yield Static(id="export-error")
             yield ProgressBar(total=None, show_eta=False, id="export-bar")
             yield Button("Export", id="export-go", variant="primary")

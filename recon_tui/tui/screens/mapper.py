@@ -25,6 +25,7 @@ from recon_tui.text import printable
 from recon_tui.tui.formatting import literal
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 from recon_tui.workflows.mapper import (
     Candidate,
@@ -62,7 +63,7 @@ def tell_other_screens(screen: Screen) -> None:
             other.post_message(CacheChanged())
 
 
-class MapperSearch(Input):
+class MapperSearch(PrintableInput):
     """The search box; it owns the mapper's keys because it always has the focus."""
 
     BINDINGS = [

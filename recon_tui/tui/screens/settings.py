@@ -29,6 +29,7 @@ from recon_tui.config import (
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.printable_input import PrintableInput
 
 LABELS = {
     ("portal", "client_admin_security_level"): "Portal security level considered client "
@@ -75,9 +76,8 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
                 for key, value in keys.items():
                     with Horizontal(classes="settings-row"):
                         yield Label(LABELS.get((section, key), key), classes="settings-label")
-                        # A control character in the file shows as a picture, never runs
-                        # (saving then writes the picture: such a value was unusable anyway).
-                        yield Input(value=printable(value), id=field_id(section, key))
+                        # Shown safely, kept exact: saving rewrites what the file said.
+                        yield PrintableInput(value=value, id=field_id(section, key))
                 for key, shown in summary.get(section, {}).items():
                     if isinstance(getattr(section_config, key, None), Secret):
                         with Horizontal(classes="settings-row"):

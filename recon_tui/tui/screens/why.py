@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, Static
 from recon_tui.cache import Cache
 from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.workflows.visibility import Action, Explanation, explain_invoice
 
 
@@ -35,7 +36,7 @@ class WhyScreen(ReconScreenMixin, ModalScreen[None]):
         with VerticalScroll(id="why-dialog"):
             yield Static(Text("Why can't the client see an invoice?", style="bold"))
             yield Label("Invoice number (PSA number or ledger doc number), then Enter:")
-            yield Input(value=self.number, id="why-number", placeholder="e.g. 10040")
+            yield PrintableInput(value=self.number, id="why-number", placeholder="e.g. 10040")
             yield Static(id="why-checks")
             yield Static(id="why-result")
 
