@@ -11,7 +11,11 @@ What it guarantees, so connectors don't each reinvent it:
 * JSON decoded with ``parse_float=Decimal`` (money never becomes a float), and
   garbage JSON turned into a clear error;
 * errors that name the system, the operation and the cause, never a secret:
-  no header, body or token ever reaches a message.
+  no header, body or token ever reaches a message;
+* nothing is ever sent to another origin than the base URL's: a server's
+  next-page link (ConnectWise ``Link``, Autotask ``nextPageUrl``) pointing to
+  another scheme, host or port is refused before any request, since following
+  it would hand that host our credentials.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import httpx
 from recon_tui.connectors.base import ConnectorError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = "recon-tui (+https://github.com/recon-tui)"
 
 
@@ -122,6 +127,7 @@ def decode_json(response: httpx.Response, system: str, operation: str) -> Any:
             status=response.status_code) from exc
 
 
+#: (message, code) from an error response; an empty message leaves it out.
 ErrorParser = Callable[[httpx.Response], tuple[str, str | None]]
 
 
@@ -137,6 +143,13 @@ def default_error_parser(response: httpx.Response) -> tuple[str, str | None]:
         if message:
             return str(message), str(code) if code is not None else None
     return response.reason_phrase or "error", None
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in, so
+    ``https://a:443`` and ``https://a`` are the same origin."""
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower().rstrip("."), url.port or DEFAULT_PORTS.get(scheme)
 
 
 class ApiClient:
@@ -164,6 +177,7 @@ class ApiClient:
         self._limiter = rate_limiter
         self._sleep = sleep
         self.requests_sent = 0
+        self._origin = origin(httpx.URL(base_url))
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             # A bare number is seconds for every phase; None means the defaults.
@@ -191,7 +205,8 @@ class ApiClient:
     ) -> httpx.Response:
         """Send with retries; return a 2xx (or an ``ok_statuses``) response or raise
         ConnectorError. ``url`` may be relative to the base or absolute (next-page
-        links)."""
+        links), but only on the base URL's origin."""
+        self._check_origin(method, url, params, operation)
         refreshed = False
         attempt = 0
         while True:
@@ -237,9 +252,22 @@ class ApiClient:
             elif status >= 500:
                 hint = f" (server error persisted after {attempt} attempts)"
             code_text = f" [code {code}]" if code else ""
+            message_text = f": {message}" if message else ""  # a parser may say nothing
             raise ConnectorError(self.system,
-                                 f"{operation}: HTTP {status}{code_text}: {message}{hint}",
+                                 f"{operation}: HTTP {status}{code_text}{message_text}{hint}",
                                  status=status, code=code)
+
+    def _check_origin(self, method: str, url: str, params: Mapping[str, Any] | None,
+                      operation: str) -> None:
+        """Refuse, before any header is built or byte sent, a URL that would leave the
+        base URL's scheme, host and port (the URL httpx would really send to)."""
+        target = self._client.build_request(method, url, params=params).url
+        scheme, host, port = origin(target)
+        if (scheme, host, port) == self._origin:
+            return
+        where = f"{host}:{port}" if scheme == self._origin[0] else f"{scheme}://{host}:{port}"
+        raise ConnectorError(self.system, f"{operation}: the server's next-page link points "
+                             f"to another host ({where}); not followed")
 
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None,
               content: bytes | None, headers: Mapping[str, str]) -> httpx.Response:
