@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
+import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--full", action="store_true",
                       help="reload everything, whatever its date (also the default for the "
                       "first sync of a cache)")
+    sync.add_argument("--allow-mass-delete", action="store_true",
+                      help="go ahead even when the sync would delete more than [sync] "
+                      "max_delete_percent (default 5%%) of one side's records; without it "
+                      "such a sync stops before writing anything")
 
     resync = sub.add_parser("resync", help="refetch one invoice from both systems",
                             description="Refetch one invoice (PSA number or ledger doc "
@@ -152,13 +158,30 @@ def _load(args: argparse.Namespace) -> tuple[Config, bool, Path]:
     return config, demo, resolve_cache_path(args.db, demo=demo)
 
 
-def _open_cache(path: Path) -> Cache:
+def _open_cache(path: Path, *, read_only: bool = False) -> Cache:
+    """The cache; read-only commands create nothing (no folder, no file)."""
     from recon_tui.cache import Cache, CacheError
 
     try:
-        return Cache(path)
+        return Cache(path, read_only=read_only)
     except CacheError as exc:
         raise CliError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _signals_cancel() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal, a stopped service) end a sync the way
+    Ctrl+C does: at once, recorded "cancelled", nothing written."""
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, interrupt) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _sample_dir() -> Path:
@@ -216,9 +239,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
 
         started = time.monotonic()
+        allow = args.allow_mass_delete
         try:
-            run = run_full_sync(cache, backend.psa, backend.ledger, since=since,
-                                progress=progress)
+            with _signals_cancel():
+                run = run_full_sync(
+                    cache, backend.psa, backend.ledger, since=since, progress=progress,
+                    max_delete_percent=config.sync.max_delete_percent,
+                    confirm_mass_delete=(lambda _excess: True) if allow else None)
         except SyncBusy as exc:
             raise CliError(str(exc), status=1) from exc
         finally:
@@ -258,25 +285,50 @@ def cmd_resync(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from recon_tui.cache import CacheMissing
     from recon_tui.describe import describe_run, run_line
+    from recon_tui.sync import sync_in_progress
 
     _config, _demo, cache_path = _load(args)
-    cache = _open_cache(cache_path)
     try:
+        cache = _open_cache(cache_path, read_only=True)
+    except CliError as exc:
+        if isinstance(exc.__cause__, CacheMissing):
+            print(f"no syncs recorded: there is no cache at {cache_path} yet")
+            return 0
+        raise
+    try:
+        live = sync_in_progress(cache_path)
         if args.run is not None:
             run = cache.sync_run(args.run)
             if run is None:
                 raise CliError(f"history: no sync run #{args.run} in {cache_path}")
-            print(describe_run(run, cache.sync_changes(args.run)))
+            print(describe_run(_honest(run, live), cache.sync_changes(args.run)))
             return 0
         runs = cache.sync_runs(args.limit)
         if not runs:
             print(f"no syncs recorded in {cache_path}")
         for run in runs:
-            print(run_line(run))
+            print(run_line(_honest(run, live)))
         return 0
     finally:
         cache.close()
+
+
+def _honest(run: SyncRun, sync_live: bool) -> SyncRun:
+    """A run recorded "running" while no process holds the sync lock was killed:
+    show it as the next sync will record it (this command only reads)."""
+    from recon_tui.models import SyncStatus
+    from recon_tui.sync import INTERRUPTED
+
+    if sync_live or run.status is not SyncStatus.RUNNING:
+        return run
+    run.status = SyncStatus.FAILED
+    run.error = INTERRUPTED
+    for step in run.steps:
+        if step.status in (SyncStatus.RUNNING, SyncStatus.PENDING):
+            step.status = SyncStatus.CANCELLED
+    return run
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -365,7 +417,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ReportOptionError as exc:
         raise CliError(str(exc)) from exc
     config, demo, cache_path = _load(args)
-    cache = _open_cache(cache_path)
+    cache = _open_cache(cache_path, read_only=True)
     try:
         try:
             client = resolve_client(cache, args.client) if args.client else None
@@ -430,15 +482,45 @@ COMMANDS = {"sync": cmd_sync, "resync": cmd_resync, "history": cmd_history,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from recon_tui.scrub import install_log_scrubber
+
+    install_log_scrubber()
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except CliError as exc:
-        print(f"recon-tui: {exc}", file=sys.stderr)
+        _say(str(exc))
         return exc.status
-    except KeyboardInterrupt:
-        print("recon-tui: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "SIGINT"
+        _say(f"interrupted ({how}); a sync in progress was cancelled and wrote nothing")
+        number = getattr(signal.Signals, how, signal.SIGINT)
+        return 128 + int(number)
+    except Exception as exc:  # the promise: one line, never a traceback
+        from recon_tui.cache import CacheError
+        from recon_tui.cache.files import translate
+
+        if isinstance(exc, CacheError):
+            _say(str(exc))
+            return 2
+        if isinstance(exc, sqlite3.Error):
+            _say(str(translate(exc, Path(getattr(args, "db", None) or "the cache"))))
+            return 2
+        if isinstance(exc, OSError):
+            _say(f"{exc.filename or 'a file'}: {exc.strerror or exc}")
+            return 2
+        raise
+
+
+def _say(message: str) -> None:
+    """One line (or the config's list of lines) on stderr: no secret, no terminal
+    control sequence from the data."""
+    from recon_tui.scrub import scrub
+    from recon_tui.text import printable
+
+    lines = [printable(scrub(line)) for line in message.splitlines() or [""]]
+    print("\n".join(f"recon-tui: {line}" if i == 0 else line
+                    for i, line in enumerate(lines)), file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -79,9 +79,22 @@ def test_out_dash_writes_to_stdout(db: str, fmt: str,
         assert captured.out.startswith("# Reconciliation snapshot 2026-01-01 to 2026-12-31")
 
 
+def test_a_missing_cache_is_one_line_and_nothing_is_created(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The report only reads: no folder, no empty cache file left behind."""
+    db = tmp_path / "not" / "yet" / "cache.db"
+    assert main(["report", "--demo", "--db", str(db), "--out", "-", "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no cache here yet" in captured.err and "recon-tui sync" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert not (tmp_path / "not").exists()
+
+
 def test_an_unsynced_cache_gets_a_hint(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "empty.db"
+    Cache(db).close()  # created (say by the app) but never synced
     assert main(["report", "--demo", "--db", str(db), "--out", "-", "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["rows"] == []
