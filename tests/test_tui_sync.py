@@ -122,3 +122,36 @@ async def test_resync_shows_before_and_after_for_the_seed_001_credit(tmp_path: P
             assert app.cache.sync_runs()[0].kind == "resync"
             assert date.today() >= app.cache.sync_runs()[0].started_at.date()
 
+
+
+async def test_a_sync_that_would_delete_many_records_asks_first(tmp_path: Path) -> None:
+    from recon_tui.tui.screens.confirm import ConfirmScreen
+
+    with running_emulator() as (server, book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            before = app.cache.counts()
+            for invoice_id in sorted(book.qbo["Invoice"])[:120]:  # a read gone short
+                del book.qbo["Invoice"][invoice_id]
+
+            async def sync_everything() -> None:
+                await pilot.press("s")
+                await pilot.pause()
+                app.screen.query_one("#since").value = ""
+                await pilot.press("enter")
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+                assert "would delete 120 of the" in screen_text(app)
+
+            await sync_everything()
+            await pilot.press("n")
+            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None)
+            assert app.screen.run.status.value == "cancelled"
+            assert app.cache.counts() == before
+            await pilot.press("escape")
+            await pilot.pause()
+            await sync_everything()
+            await pilot.press("y")
+            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None)
+            assert app.screen.run.status.value == "succeeded"
+            assert app.cache.counts()["ledger_invoice"] == before["ledger_invoice"] - 120

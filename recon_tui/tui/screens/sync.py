@@ -15,12 +15,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from recon_tui.cache import Cache
+from recon_tui.cache import Cache, CacheError
 from recon_tui.models import SyncRun, SyncStatus
-from recon_tui.sync import SyncBusy, SyncProgress, default_since, parse_since, plan_step_names
+from recon_tui.sync import (
+    MassDeletion,
+    SyncBusy,
+    SyncProgress,
+    default_since,
+    parse_since,
+    plan_step_names,
+)
+from recon_tui.text import printable
 from recon_tui.tui.formatting import progress_text
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.confirm import ConfirmScreen
 
 STATUS_MARK = {
     SyncStatus.PENDING: ("·", "dim"),
@@ -96,14 +105,14 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
                     name, status, detail = side[index]
                     mark, style = STATUS_MARK[status]
                     cells += [Text(mark, style=style), Text(f"{system} {name}"),
-                              Text(detail, style="dim")]
+                              Text(printable(detail), style="dim")]
                 else:
                     cells += [Text(""), Text(""), Text("")]
             table.add_row(*cells)
         self.query_one("#sync-steps", Static).update(table)
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#sync-status", Static).update(Text(text, style=style))
+        self.query_one("#sync-status", Static).update(Text(printable(text), style=style))
 
     # -- start
     @on(Input.Submitted, "#since")
@@ -116,7 +125,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         try:
             since = parse_since(event.value) if event.value.strip() else None
         except ValueError as exc:
-            self.query_one("#since-error", Static).update(Text(str(exc), style="bold red"))
+            self.query_one("#since-error", Static).update(Text(printable(exc), style="bold red"))
             return
         self.query_one("#since-error", Static).update("")
         self.query_one("#since", Input).disabled = True
@@ -136,14 +145,42 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
             run = run_full_sync(
                 cache, backend.psa, backend.ledger, since=since, cancel=self.cancel_event,
                 progress=lambda p: None if worker.is_cancelled
-                else app.call_from_thread(self._progress, p))
+                else app.call_from_thread(self._progress, p),
+                max_delete_percent=app.config.sync.max_delete_percent,
+                confirm_mass_delete=self._confirm_mass_delete)
             app.call_from_thread(self._finished, run, None)
-        except SyncBusy as exc:
+        except (SyncBusy, CacheError) as exc:
             app.call_from_thread(self._finished, None, str(exc))
         except Exception as exc:  # shown to the operator, never swallowed
             app.call_from_thread(self._finished, None, f"{type(exc).__name__}: {exc}")
         finally:
             cache.close()
+
+    def _confirm_mass_delete(self, excess: list[MassDeletion]) -> bool:
+        """From the sync's thread: ask on the screen, wait for the answer (Escape on
+        the sync dialog meanwhile cancels, which is a no)."""
+        answered = threading.Event()
+        answer: list[bool] = []
+
+        def ask() -> None:
+            body = "\n".join(f"The {m.side} side {m.describe()}." for m in excess) + (
+                "\n\nA read that came back short looks exactly like this. Nothing has "
+                "been written yet. Delete them only if they really were deleted in the "
+                "system; otherwise keep them and look at the history.")
+
+            def done(result: bool | None) -> None:
+                answer.append(bool(result))
+                answered.set()
+
+            self.app.push_screen(ConfirmScreen("Delete this many records?", body,
+                                               yes="Delete them", no="Keep them"), done)
+            self._status("Waiting for your answer: delete that many records?", "bold yellow")
+
+        self.app.call_from_thread(ask)
+        while not answered.wait(0.2):
+            if self.cancel_event.is_set():
+                return False
+        return answer[0]
 
     def _progress(self, progress: SyncProgress) -> None:
         """Fetch phase: earlier steps read, this one reading. Apply phase: earlier
