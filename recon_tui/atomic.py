@@ -13,6 +13,29 @@ import tempfile
 from pathlib import Path
 
 
+class NotReplaceable(OSError):
+    """The target exists and is not a regular file of ours to replace."""
+
+
+def check_replaceable(path: Path) -> None:
+    """A new path or an existing regular file only: renaming a temporary file over
+    a device (``/dev/full``), a symlink or a folder would replace what is not
+    ours to replace. Raises NotReplaceable (an OSError) with the reason."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        what = "a symbolic link (name the file it points to)"
+    elif stat.S_ISDIR(info.st_mode):
+        what = "a folder"
+    elif not stat.S_ISREG(info.st_mode):
+        what = "a device or special file"
+    else:
+        return
+    raise NotReplaceable(1, f"is {what}, not a regular file; nothing was written", str(path))
+
+
 def write_private_file(path: Path, payload: bytes) -> None:
     """Temp file in the same directory (mode 0600), fsync, rename over ``path``,
     fsync the directory. Raises OSError; the temp file never lingers."""

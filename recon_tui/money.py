@@ -13,7 +13,7 @@ ZERO = Decimal("0.00")
 #: The largest amount read from a system (100 billion). Far above any invoice an
 #: MSP writes, and low enough that 200,000 of them still sum inside SQLite's
 #: 64-bit integer cents: ``1e30`` in a payload is a fault, not money.
-MAX_AMOUNT = Decimal("100000000000")
+MAX_AMOUNT = Decimal("100000000000")  # checked where amounts enter: to_api_money
 
 
 class MoneyError(ValueError):
@@ -35,9 +35,18 @@ def to_money(value: object) -> Decimal:
         raise MoneyError(f"not an amount: {value!r}") from exc
     if not amount.is_finite():
         raise MoneyError(f"not an amount: {value!r}")
+    try:
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than Decimal's context holds (1e30)
+        raise MoneyError("amount out of range (more digits than any amount has)") from None
+
+
+def to_api_money(value: object) -> Decimal:
+    """An amount read from a system: as :func:`to_money`, and within MAX_AMOUNT."""
+    amount = to_money(value)
     if abs(amount) >= MAX_AMOUNT:
         raise MoneyError(f"amount out of range (at most {MAX_AMOUNT:,} either way)")
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount
 
 
 def to_cents(amount: Decimal) -> int:

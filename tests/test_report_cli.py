@@ -204,3 +204,26 @@ def test_help_says_what_exit_3_means() -> None:
     top = subprocess.run([sys.executable, "-m", "recon_tui", "--help"], capture_output=True,
                          text=True, timeout=60, cwd=ROOT)
     assert "report" in top.stdout and "3 report --fail-on-discrepancy" in top.stdout
+
+
+@pytest.mark.parametrize("kind", ["symlink", "device", "folder"])
+def test_a_report_never_replaces_what_is_not_a_regular_file(
+        db: str, tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Renaming the temporary file over /dev/full, a symlink or a folder would
+    replace what is not ours to replace."""
+    victim = tmp_path / "victim.csv"
+    victim.write_text("keep me", encoding="utf-8")
+    target = {"symlink": tmp_path / "link.csv", "device": Path("/dev/null"),
+              "folder": tmp_path / "folder.csv"}[kind]
+    if kind == "symlink":
+        target.symlink_to(victim)
+    elif kind == "folder":
+        target.mkdir()
+    assert report(db, "--out", str(target), "--format", "csv") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not a regular file" in err
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    if kind == "symlink":
+        assert target.is_symlink()
+    if kind == "device":
+        assert target.is_char_device()

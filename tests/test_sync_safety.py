@@ -165,3 +165,25 @@ def test_disk_full_at_commit_is_named_and_writes_nothing(tmp_path: Path) -> None
     cache.conn.execute("PRAGMA max_page_count=1073741823")
     assert data_of(cache) == before
     cache.close()
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1e20", "-123456789012.00"])
+def test_an_absurd_amount_fails_the_step_naming_record_and_field(
+        tmp_path: Path, amount: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from recon_tui.cli import main
+    from tests.emulator import config_file_for, running_emulator
+
+    with running_emulator() as (server, book, _plan):
+        invoice = next(iter(book.qbo["Invoice"].values()))
+        invoice["TotalAmt"] = Decimal(amount)
+        config = config_file_for(server, tmp_path)
+        db = tmp_path / "cache.db"
+        assert main(["sync", "--config", str(config), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"qbo invoice {invoice['Id']}" in err.lower() and "'TotalAmt'" in err
+    assert "out of range" in err and "nothing written" in err
+    with Cache(db) as cache:
+        [run] = cache.sync_runs(1)
+        assert run.status is SyncStatus.FAILED
+        assert cache.counts()["ledger_invoice"] == 0

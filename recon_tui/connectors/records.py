@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from recon_tui.money import MoneyError, to_money
+from recon_tui.money import MoneyError, to_api_money
 
 _MISSING = object()
 
@@ -69,7 +69,7 @@ class EntityReader:
     def money(self, path: str, default: Any = _MISSING) -> Decimal:
         value = self.get(path, default)
         try:
-            return to_money(value)
+            return to_api_money(value)
         except MoneyError as exc:
             raise self.error(path, f"bad amount {value!r} ({exc}) for") from exc
 

@@ -8,6 +8,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+from recon_tui.atomic import NotReplaceable, check_replaceable
 from recon_tui.cache import Cache
 from recon_tui.models import ClientSummary
 from recon_tui.report.writers import FORMATS, TEXT_FORMATS, format_from_path
@@ -75,9 +76,16 @@ def check_writable(path: Path) -> Path:
     """Fail before any work if ``path`` cannot be written; the absolute path."""
     target = path.expanduser().absolute()
     directory = target.parent
-    if target.is_dir():
-        raise ReportOptionError(f"{target}: is a directory")
-    if not directory.is_dir():
+    try:
+        check_replaceable(target)
+    except NotReplaceable as exc:
+        raise ReportOptionError(f"{target}: {exc.strerror}") from None
+    try:
+        folder_ok = directory.is_dir()
+    except OSError as exc:  # a parent folder that cannot be searched
+        raise ReportOptionError(f"{target}: cannot reach folder {directory} "
+                                f"({exc.strerror or exc})") from None
+    if not folder_ok:
         raise ReportOptionError(f"{target}: folder {directory} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise ReportOptionError(f"{target}: folder {directory} is not writable")

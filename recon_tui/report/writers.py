@@ -39,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from recon_tui.atomic import check_replaceable
 from recon_tui.money import ZERO, format_money, money_str
 from recon_tui.report.hygiene import NOT_CHECKED
 from recon_tui.report.snapshot import (
@@ -810,8 +811,7 @@ def write_report(snapshot: Snapshot, fmt: str, path: str | os.PathLike[str],
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(2, "no such directory", str(directory))
-    if target.is_dir():
-        raise IsADirectoryError(21, "is a directory", str(target))
+    check_replaceable(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     tmp = Path(tmp_name)
     try:
@@ -822,6 +822,7 @@ def write_report(snapshot: Snapshot, fmt: str, path: str | os.PathLike[str],
             encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
             with open(fd, "w", encoding=encoding, newline="") as handle:
                 _write_text(snapshot, fmt, handle)
+        check_replaceable(target)  # again: it may have changed while we wrote
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
