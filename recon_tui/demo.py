@@ -11,13 +11,15 @@ import hashlib
 import threading
 from pathlib import Path
 
-from recon_tui.backend import Backend
-from recon_tui.cache import Cache
+from recon_tui.backend import SANDBOX_REALM, Backend
+from recon_tui.cache import Cache, CacheError
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.models import SyncRun, SyncStatus
 from recon_tui.sync import ProgressCallback, run_full_sync
 
 FINGERPRINT_KEY = "demo_fingerprint"
+#: The book id the demo's emulator serves (see backend.SANDBOX_REALM).
+DEMO_LEDGER_BOOK = f"qbo:{SANDBOX_REALM}"
 
 
 def sample_fingerprint(data_dir: Path) -> str:
@@ -36,7 +38,20 @@ def demo_is_loaded(cache: Cache, data_dir: Path | None = None) -> bool:
 
 
 def reset_demo_cache(path: Path) -> None:
-    """Remove a demo cache (and its WAL files) so the next load starts clean."""
+    """Remove a demo cache (and its WAL files) so the next load starts clean.
+
+    Only a demo's own cache: one that holds a real company's books (an explicit
+    ``--db`` naming the real cache with ``--demo``) raises CacheError and stays."""
+    if path.is_file():
+        try:
+            with Cache(path, read_only=True) as cache:
+                held = cache.get_meta("book_ledger")
+        except CacheError:
+            held = None  # unreadable or an older schema: nothing to protect we can see
+        if held is not None and held != DEMO_LEDGER_BOOK:
+            raise CacheError(f"{path}: holds the books of {held}, not the demo's; the demo "
+                             "never replaces it. Run the demo without --db (it has its own "
+                             "cache) or name a new file")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 

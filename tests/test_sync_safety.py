@@ -187,3 +187,27 @@ def test_an_absurd_amount_fails_the_step_naming_record_and_field(
         [run] = cache.sync_runs(1)
         assert run.status is SyncStatus.FAILED
         assert cache.counts()["ledger_invoice"] == 0
+
+
+def test_the_demo_never_removes_a_real_companys_cache(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`--demo --reset-demo --db real.db` (or a stale demo fingerprint) must not
+    delete a cache that holds a real company's books."""
+    from recon_tui.cli import main
+    from recon_tui.demo import reset_demo_cache
+
+    real = tmp_path / "real.db"
+    psa, ledger = books()
+    with Cache(real) as cache:
+        run_full_sync(cache, psa, ledger, since=None)
+    with pytest.raises(CacheError, match="the demo never replaces it"):
+        reset_demo_cache(real)
+    assert main(["--demo", "--reset-demo", "--db", str(real)]) == 2
+    assert "the demo never replaces it" in capsys.readouterr().err
+    with Cache(real) as cache:
+        assert cache.counts()["ledger_invoice"] == INVOICES
+    demo = tmp_path / "demo.db"
+    with Cache(demo) as cache:
+        cache.check_book("ledger", "qbo:9130355377388383", claim=True)
+    reset_demo_cache(demo)
+    assert not demo.exists()
