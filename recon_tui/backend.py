@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recon_tui.config import Config, LedgerConfig, PsaConfig, Secret
+from recon_tui.config import Config, LedgerConfig, PsaConfig, Secret, unresolved_secrets
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 from recon_tui.paths import data_dir
 
@@ -108,6 +108,12 @@ def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None) 
         where = config.path or "the configuration"
         raise BackendError(f"{where}: {missing} is not configured; both the PSA and the "
                            "ledger are needed to sync (see config.example.toml)")
+    # Every secret now, before any connector exists: an unset env: variable found
+    # only when the ledger step first needs it would cost a whole PSA read.
+    problems = unresolved_secrets(config)
+    if problems:
+        others = "".join(f"; {p.key}: {p.problem}" for p in problems[1:])
+        raise BackendError(f"{problems[0]}{others}")
     psa, ledger = connect(config.ledger, config.psa,
                           token_path=data_dir() / "tokens" / f"qbo-{config.ledger.realm_id}.json")
     return Backend(psa, ledger, f"{config.psa.kind} + {config.ledger.kind}")

@@ -1,4 +1,9 @@
-"""Sync runs, their steps and changed records, and each side's last sync."""
+"""Sync runs, their steps and changed records, and each side's last sync.
+
+Error texts are scrubbed of secrets before they are stored: the cache file
+outlives the process and is copied around, so a token a server echoed into an
+error must not land in ``sync_run.error`` or ``sync_step.error``.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +24,20 @@ from recon_tui.models import (
     SyncStatus,
     SyncStep,
 )
+from recon_tui.scrub import scrub
+
+
+def _clean(error: str | None) -> str | None:
+    return scrub(error) if error else error
 
 
 class HistoryQueries:
-    """Sync runs, their steps and changed records, and each side's last sync."""
+    """Sync runs, their steps and changed records, and each side's last sync.
+
+Error texts are scrubbed of secrets before they are stored: the cache file
+outlives the process and is copied around, so a token a server echoed into an
+error must not land in ``sync_run.error`` or ``sync_step.error``.
+"""
 
     conn: sqlite3.Connection
 
@@ -51,12 +66,12 @@ class HistoryQueries:
     def _write_run(self, run: SyncRun) -> None:
         self.conn.execute(
             "UPDATE sync_run SET status=?, finished_at=?, error=? WHERE id=?",
-            (run.status.value, iso_text(run.finished_at), run.error, run.id))
+            (run.status.value, iso_text(run.finished_at), _clean(run.error), run.id))
         for i, s in enumerate(run.steps):
             self.conn.execute(
                 "UPDATE sync_step SET status=?, created=?, updated=?, unchanged=?, deleted=?, "
                 "error=? WHERE run_id=? AND position=?",
-                (s.status.value, s.created, s.updated, s.unchanged, s.deleted, s.error,
+                (s.status.value, s.created, s.updated, s.unchanged, s.deleted, _clean(s.error),
                  run.id, i))
 
     def record_changes(self, run_id: int, step: str, changes: Sequence[Change]) -> None:
@@ -121,6 +136,6 @@ class HistoryQueries:
         with self.transaction():
             cur = self.conn.execute(
                 "UPDATE sync_run SET status=?, error=?, finished_at=? WHERE status IN (?, ?)",
-                (SyncStatus.FAILED.value, message, iso_text(datetime.now(UTC)),
+                (SyncStatus.FAILED.value, _clean(message), iso_text(datetime.now(UTC)),
                  SyncStatus.RUNNING.value, SyncStatus.PENDING.value))
         return cur.rowcount

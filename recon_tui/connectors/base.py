@@ -21,6 +21,7 @@ from recon_tui.models import (
     PsaCompany,
     PsaInvoice,
 )
+from recon_tui.scrub import scrub
 
 if TYPE_CHECKING:
     from recon_tui.config import PsaConfig
@@ -29,15 +30,17 @@ if TYPE_CHECKING:
 class ConnectorError(RuntimeError):
     """A system answered with an error or could not be reached.
 
-    Messages name the system and the operation and never carry a secret.
+    Messages name the system and the operation and never carry a secret: the
+    text is scrubbed here, at birth (known secret values and credential-shaped
+    text masked), whatever a server echoed into it.
     """
 
     def __init__(self, system: str, message: str, *, status: int | None = None,
                  code: str | None = None) -> None:
-        super().__init__(f"{system}: {message}")
+        super().__init__(scrub(f"{system}: {message}"))
         self.system = system
         self.status = status
-        self.code = code
+        self.code = scrub(code) if code is not None else None
 
 
 def require_psa_settings(config: PsaConfig, kind: str, names: tuple[str, ...],
@@ -55,6 +58,8 @@ class PsaConnector(Protocol):
     """ConnectWise PSA, Autotask, or the sample book."""
 
     kind: str
+    #: Whose books these are (``connectwise:acme``): a cache holds one PSA's data.
+    book: str
 
     def companies(self, since: datetime | None = None) -> Iterator[PsaCompany]: ...
 
@@ -88,6 +93,8 @@ class LedgerConnector(Protocol):
     """QuickBooks Online, or the sample book."""
 
     kind: str
+    #: Whose books these are (``qbo:<realm id>``): a cache holds one company's data.
+    book: str
 
     def customers(self, since: datetime | None = None) -> Iterator[LedgerCustomer]: ...
 

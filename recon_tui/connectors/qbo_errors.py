@@ -1,9 +1,11 @@
 """QuickBooks Online error envelopes: the ``Fault`` (or lowercase auth ``fault``)
-body turned into (message, code), shared by the API client and the token client."""
+body turned into (message, code) for the API client, and the token endpoint's
+answers reduced to a safe error code for the token client."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -11,7 +13,12 @@ import httpx
 
 from recon_tui.connectors.http import default_error_parser
 
-__all__ = ["fault_parts", "is_qbo_fault", "qbo_error_parser"]
+__all__ = ["fault_parts", "is_qbo_fault", "qbo_error_parser", "safe_token_code",
+           "token_error_parser"]
+
+#: What an OAuth error code looks like (RFC 6749 section 5.2: ``invalid_grant``,
+#: ``temporarily_unavailable``...). Anything else is not shown at all.
+SAFE_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 def fault_parts(body: object) -> tuple[str, str | None] | None:
@@ -56,3 +63,26 @@ def is_qbo_fault(response: httpx.Response) -> bool:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return False
     return fault_parts(body) is not None
+
+
+def safe_token_code(body: object) -> str | None:
+    """The ``error`` of an OAuth error body if it looks like an error code, else None.
+
+    The token endpoint received our refresh token and client secret: a server (or
+    a proxy) that echoes the request could put them into any other field, the
+    reason phrase or an oversized ``error``, so nothing but a short code is shown.
+    """
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, str) and SAFE_CODE.fullmatch(error):
+        return error
+    return None
+
+
+def token_error_parser(response: httpx.Response) -> tuple[str, str | None]:
+    """For the token endpoint: no message at all (never its body or reason phrase),
+    only a safe error code, so errors read ``HTTP 503 [code temporarily_unavailable]``."""
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return "", None
+    return "", safe_token_code(body)
