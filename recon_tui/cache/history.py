@@ -28,16 +28,12 @@ from recon_tui.scrub import scrub
 
 
 def _clean(error: str | None) -> str | None:
+    """An error text as it may be stored: no secret in it."""
     return scrub(error) if error else error
 
 
 class HistoryQueries:
-    """Sync runs, their steps and changed records, and each side's last sync.
-
-Error texts are scrubbed of secrets before they are stored: the cache file
-outlives the process and is copied around, so a token a server echoed into an
-error must not land in ``sync_run.error`` or ``sync_step.error``.
-"""
+    """Sync runs, their steps and changed records, and each side's last sync."""
 
     conn: sqlite3.Connection
 
