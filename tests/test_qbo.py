@@ -427,7 +427,9 @@ def test_refresh_token_is_rotated_and_persisted_before_use(sandbox: Sandbox) -> 
     assert c.invoice_by_id("9065") is not None
     assert store.api_requests_at_save == [0]  # saved before the first API request
     assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
-    assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]  # no temp left
+    # No temp file left: only the tokens and the lock file refreshes take.
+    assert sorted(p.name for p in store.path.parent.iterdir()) == [
+        store.path.name, store.lock_path.name]
     saved = json.loads(store.path.read_text())
     assert saved["refresh_token"] == sandbox.state.auth.current_refresh != SEED_REFRESH_TOKEN
     assert saved["seeded_from"] == token_fingerprint(SEED_REFRESH_TOKEN)
@@ -812,10 +814,27 @@ def test_query_parser_subset(sample_book: SandboxBook) -> None:
     assert [r["Id"] for r in inactive["Customer"]] == ["102"]
 
 
-def test_a_rotated_token_that_cannot_be_saved_is_never_used(sandbox: Sandbox) -> None:
+def test_a_refresh_token_is_not_spent_when_its_successor_cannot_be_saved(
+    sandbox: Sandbox,
+) -> None:
     blocker = sandbox.tmp_path / "not-a-directory"
     blocker.write_text("")
     c = sandbox.connector(store=TokenStore(blocker / "qbo.json"))
+    with pytest.raises(ConnectorError, match="cannot save the rotated refresh token") as caught:
+        c.invoice_by_id("9065")
+    assert "no refresh was attempted" in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1
+    # Checked before the token endpoint was called: the refresh token is unspent.
+    assert sandbox.plan.requests_seen("token") == 0 and sandbox.plan.requests_seen("qbo") == 0
+    assert sandbox.state.auth.grants == []
+
+
+def test_a_rotated_token_that_cannot_be_saved_is_never_used(sandbox: Sandbox) -> None:
+    class FullDisk(TokenStore):
+        def save(self, state: TokenState) -> None:  # the folder was writable a moment ago
+            raise OSError(28, "No space left on device")
+
+    c = sandbox.connector(store=FullDisk(sandbox.tmp_path / "full" / "qbo.json"))
     with pytest.raises(ConnectorError, match="cannot save the rotated refresh token") as caught:
         c.invoice_by_id("9065")
     assert sandbox.plan.requests_seen("qbo") == 0

@@ -1,32 +1,53 @@
 """OAuth 2.0 for QuickBooks Online: the access token every API request carries,
 refreshed before it expires and once after a 401, and the rotated refresh token
-saved (atomically, 0600) before the access token it came with is used."""
+saved (atomically, 0600) before the access token it came with is used.
+
+Intuit rotates the refresh token and the previous one stops working ("use the
+latest refresh_token returned to you from the previous request",
+https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq),
+so two processes refreshing with the same token would leave one with
+``invalid_grant``. A refresh therefore holds the token file's lock across
+processes, re-reads the file under it, and refuses to start when the rotated
+token could not be saved.
+
+Whatever the token endpoint answers, an error shows its HTTP status and, when it
+looks like one, its OAuth error code, never its body or reason phrase: the
+request carried the refresh token and the client secret, and an echoing server
+would hand them back."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from recon_tui import scrub
 from recon_tui.config import ConfigError, LedgerConfig
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import ApiClient, RetryPolicy
-from recon_tui.connectors.qbo_errors import qbo_error_parser
-from recon_tui.connectors.tokens import TokenState, TokenStore
+from recon_tui.connectors.qbo_errors import safe_token_code, token_error_parser
+from recon_tui.connectors.tokens import (
+    TokenLockTimeout,
+    TokenState,
+    TokenStore,
+    token_fingerprint,
+)
 
 __all__ = ["QboOAuth"]
 
 log = logging.getLogger(__name__)
 SYSTEM = "qbo"
+OPERATION = "refresh access token"
 
 
 class QboOAuth:
@@ -50,7 +71,7 @@ class QboOAuth:
         self.oauth = ApiClient(
             SYSTEM,
             config.token_url,
-            error_parser=qbo_error_parser,
+            error_parser=token_error_parser,
             retry=retry,
             timeout=timeout,
             sleep=sleep,
@@ -84,21 +105,30 @@ class QboOAuth:
     def _refresh(self, stale_access: str | None) -> TokenState:
         """Get a working access token, saving any rotated refresh token first.
 
-        Holds the store's lock and re-reads the file, so when another connector
-        on the same company refreshed meanwhile its token is adopted instead of
-        spending the (now invalid) older refresh token.
+        Holds the in-process lock and then the token file's lock (other
+        processes), and re-reads the file under them: when another connector or
+        process refreshed meanwhile, its access token is adopted instead of
+        spending the (now invalid) older refresh token. A refused token is
+        retried once with the file's newest one (a process that does not take
+        the lock may have rotated it), and last with the config's own.
         """
         config_token = self._config_refresh_token()
-        with self.token_store.lock:
+        with self.token_store.lock, self._process_lock():
             state = self.token_store.resolve(config_token)
-            if state.access_valid() and state.access_token != stale_access:
+            if self._adoptable(state, stale_access):
                 self._state = state
                 return state
-            try:
-                state = self._grant(state, state.refresh_token)
-            except _InvalidGrant:
-                if state.refresh_token == config_token:
-                    raise self._reauthorise_error() from None
+            self._check_writable()
+            tried: set[str] = set()
+            fresh = self._attempt(state, tried)
+            if fresh is None:
+                newest = self.token_store.resolve(config_token)
+                if newest.refresh_token not in tried:
+                    if self._adoptable(newest, stale_access):
+                        self._state = newest
+                        return newest
+                    fresh = self._attempt(newest, tried)
+            if fresh is None and config_token not in tried:
                 # The stored (rotated) token was refused: the server forgot it, or the
                 # file came from elsewhere. The config's own token is the last resort.
                 log.warning(
@@ -106,12 +136,56 @@ class QboOAuth:
                     "trying the one in the config",
                     self.config.realm_id,
                 )
-                try:
-                    state = self._grant(state, config_token)
-                except _InvalidGrant:
-                    raise self._reauthorise_error() from None
-            self._state = state
-            return state
+                seed = TokenState(refresh_token=config_token,
+                                  seeded_from=token_fingerprint(config_token))
+                fresh = self._attempt(seed, tried)
+            if fresh is None:
+                raise self._reauthorise_error()
+            self._state = fresh
+            return fresh
+
+    @staticmethod
+    def _adoptable(state: TokenState, stale_access: str | None) -> bool:
+        return state.access_valid() and state.access_token != stale_access
+
+    def _attempt(self, state: TokenState, tried: set[str]) -> TokenState | None:
+        """One grant with ``state``'s refresh token; None when it was refused."""
+        tried.add(state.refresh_token)
+        try:
+            return self._grant(state, state.refresh_token)
+        except _InvalidGrant:
+            return None
+
+    @contextlib.contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        try:
+            with self.token_store.process_lock():
+                yield
+        except TokenLockTimeout:
+            raise ConnectorError(
+                SYSTEM,
+                f"{OPERATION}: another recon-tui process has been refreshing the token "
+                f"for a long time (lock {self.token_store.lock_path} still held); "
+                "try again when it has finished",
+            ) from None
+        except OSError as exc:
+            raise self._unsaveable(exc) from None
+
+    def _check_writable(self) -> None:
+        """Before a refresh token is spent: can its successor be saved?"""
+        try:
+            self.token_store.check_writable()
+        except OSError as exc:
+            raise self._unsaveable(exc) from None
+
+    def _unsaveable(self, exc: OSError) -> ConnectorError:
+        return ConnectorError(
+            SYSTEM,
+            f"{OPERATION}: cannot save the rotated refresh token in "
+            f"{self.token_store.path.parent} ({exc.strerror or type(exc).__name__}); "
+            "no refresh was attempted, so the current token still works: fix the "
+            "folder or its permissions and try again",
+        )
 
     def _reauthorise_error(self) -> ConnectorError:
         return ConnectorError(
@@ -126,7 +200,7 @@ class QboOAuth:
 
     def _grant(self, state: TokenState, refresh_token: str) -> TokenState:
         """POST the refresh grant; persist the answer before anyone uses it."""
-        operation = "refresh access token"
+        operation = OPERATION
         try:
             secret = self.config.client_secret.reveal()
         except ConfigError as exc:
@@ -134,6 +208,7 @@ class QboOAuth:
         form = urllib.parse.urlencode(
             {"grant_type": "refresh_token", "refresh_token": refresh_token}
         ).encode()
+        scrub.register_basic(self.config.client_id, secret)
         credentials = base64.b64encode(f"{self.config.client_id}:{secret}".encode()).decode()
         auth_header = f"Basic {credentials}"
         response = self.oauth.request(
@@ -149,7 +224,7 @@ class QboOAuth:
         )
         body = self._token_body(response, operation)
         if response.status_code != 200:
-            error = str(body.get("error", "")) if isinstance(body, Mapping) else ""
+            error = safe_token_code(body)
             if error == "invalid_grant":
                 raise _InvalidGrant
             if response.status_code == 401 or error == "invalid_client":
@@ -160,11 +235,12 @@ class QboOAuth:
                     status=response.status_code,
                     code="invalid_client",
                 )
+            code_text = f" [code {error}]" if error else ""
             raise ConnectorError(
                 SYSTEM,
-                f"{operation}: HTTP {response.status_code}: {error or 'token request refused'}",
+                f"{operation}: HTTP {response.status_code}{code_text}",
                 status=response.status_code,
-                code=error or None,
+                code=error,
             )
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
@@ -172,6 +248,7 @@ class QboOAuth:
         rotated = body.get("refresh_token")
         if not isinstance(rotated, str) or not rotated:
             rotated = refresh_token  # not rotated this time: keep the one that worked
+        scrub.register(access, rotated)
         expires_in = body.get("expires_in", 3600)
         try:
             lifetime = int(expires_in)

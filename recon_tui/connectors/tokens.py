@@ -13,7 +13,14 @@ config token a stored state descends from: same hash, the stored token is newer
 and wins; a different hash means the user re-authorised and pasted a new token,
 so the config's wins.
 
-No token ever reaches a ``repr``, a log line or an exception message here.
+Two processes (a cron sync while the TUI is open) share the file, so a refresh
+holds :meth:`TokenStore.process_lock`, a lock file beside it
+(``<token file>.lock``), around read-refresh-save: the second one re-reads the
+store under the lock and adopts the first one's fresh access token instead of
+spending the refresh token the first one just rotated away.
+
+No token ever reaches a ``repr``, a log line or an exception message here, and
+every token read from the file is registered with the scrubber.
 """
 
 from __future__ import annotations
@@ -22,22 +29,37 @@ import contextlib
 import hashlib
 import json
 import logging
+import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import filelock
+
+from recon_tui import scrub
 from recon_tui.atomic import write_private_file
 from recon_tui.paths import data_dir
 
-__all__ = ["TokenState", "TokenStore", "default_token_path", "token_fingerprint"]
+__all__ = [
+    "TokenLockTimeout",
+    "TokenState",
+    "TokenStore",
+    "default_token_path",
+    "token_fingerprint",
+]
 
 log = logging.getLogger(__name__)
 
 # Refresh a little before the access token runs out, so a request never
 # leaves with a token that expires in flight.
 EXPIRY_MARGIN = timedelta(seconds=60)
+
+#: How long a refresh waits for another process's refresh (which retries a slow
+#: token endpoint for a while) before giving up.
+PROCESS_LOCK_TIMEOUT_SECONDS = 120.0
 
 _LOCKS: dict[Path, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -104,12 +126,18 @@ class TokenState:
             expires = datetime.fromisoformat(expires_text)
             if expires.tzinfo is None:
                 expires = expires.replace(tzinfo=UTC)
-        return cls(
+        state = cls(
             refresh_token=refresh,
             seeded_from=seeded,
             access_token=access if isinstance(access, str) and access else None,
             access_expires_at=expires,
         )
+        scrub.register(state.refresh_token, state.access_token)
+        return state
+
+
+class TokenLockTimeout(Exception):
+    """Another process held the token file's lock past the timeout."""
 
 
 class TokenStore:
@@ -124,6 +152,43 @@ class TokenStore:
         key = self.path.absolute()
         with _LOCKS_GUARD:
             self.lock = _LOCKS.setdefault(key, threading.RLock())
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def process_lock(self, timeout: float = PROCESS_LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+        """Hold ``<token file>.lock`` (an OS file lock, released if the process
+        dies) so no other process refreshes this company's token meanwhile.
+
+        Take ``lock`` (the in-process one) first. Raises OSError when the lock
+        file cannot be created and TokenLockTimeout after ``timeout`` seconds.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = filelock.FileLock(self.lock_path, timeout=timeout, mode=0o600)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise TokenLockTimeout(self.lock_path) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def check_writable(self) -> None:
+        """Raise OSError unless a new token file can be written beside this one.
+
+        Called before a refresh token is spent: Intuit invalidates it once the
+        rotated one is issued, so a rotated token that cannot be saved locks the
+        user out. A real probe (create and remove a temp file), not a permission
+        guess, so a read-only file system or a file in the way is caught too.
+        """
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.TemporaryFile(prefix=f".{self.path.name}.", suffix=".probe",
+                                    dir=directory):
+            pass
 
     def __repr__(self) -> str:
         return f"TokenStore({str(self.path)!r})"

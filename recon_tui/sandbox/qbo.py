@@ -5,7 +5,9 @@ It behaves the way the real service does where connectors tend to go wrong:
 
 * refresh tokens rotate on every refresh and the previous one stops working
   (``invalid_grant``); the seed token ``sandbox-refresh-token`` is always
-  accepted so a restarted emulator still lets the demo in;
+  accepted so a restarted emulator still lets the demo in (unless
+  ``QboAuth.seed_reusable`` is off); ``--faults slow@token:1+N`` with
+  ``--slow-ms 500`` makes the token endpoint as slow as Intuit's;
 * queries go through a real parser of QBO's SQL-like subset: a default page
   of 100, at most 1000, no ``OR``, inactive customers hidden unless the WHERE
   clause mentions ``Active``, no entity key in an empty answer;
@@ -99,9 +101,21 @@ STALE_DETAIL = (
 @dataclass
 class QboAuth:
     """Issued tokens. A restarted emulator starts empty, like a new process would,
-    but still accepts the seed refresh token."""
+    but still accepts the seed refresh token.
+
+    Like Intuit, every refresh rotates the refresh token and the previous one
+    stops working: clients must "use the latest refresh_token returned to you
+    from the previous request"
+    (https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq),
+    and a spent one is answered ``{"error": "invalid_grant"}`` with HTTP 400.
+    Only the seed is kept usable, so a restarted demo gets in; ``seed_reusable``
+    False makes it single-use too, exactly as Intuit treats every token (tests of
+    concurrent refreshes need that, or a spent seed would hide the race).
+    """
 
     current_refresh: str | None = None
+    seed_reusable: bool = True
+    seed_spent: bool = False
     access: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch s)
     #: One entry per refresh attempt: "seed", "latest" or "rejected" (tests read it).
     grants: list[str] = field(default_factory=list)
@@ -111,8 +125,10 @@ class QboAuth:
     def grant(self, refresh_token: str) -> dict[str, Any] | None:
         """Rotate: a new refresh and access token, or None for an unknown refresh token."""
         with self.lock:
-            if refresh_token == SEED_REFRESH_TOKEN:
+            if refresh_token == SEED_REFRESH_TOKEN and (self.seed_reusable
+                                                        or not self.seed_spent):
                 self.grants.append("seed")
+                self.seed_spent = True
             elif self.current_refresh is not None and refresh_token == self.current_refresh:
                 self.grants.append("latest")
             else:
