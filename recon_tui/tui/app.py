@@ -1,28 +1,52 @@
-"""The Textual application: screens over the cache, I/O in thread workers."""
+"""The Textual application: screens over the cache, I/O in thread workers.
+
+A cache that cannot be used (damaged, a table gone, locked, the disk full) is the
+operator's to fix: wherever it surfaces, in a screen's handler, a table's render or
+a worker, the app shows one line and the way out instead of Textual's traceback,
+and stays usable to quit.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
 from textual import work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.worker import get_current_worker
+from textual.worker import WorkerFailed, get_current_worker
 
 from recon_tui.backend import Backend, open_backend
-from recon_tui.cache import Cache
+from recon_tui.cache import Cache, CacheError
+from recon_tui.cache.files import translate
 from recon_tui.config import Config
 from recon_tui.models import SyncStatus
 from recon_tui.text import printable
 from recon_tui.tui.commands import ClientCommands
 from recon_tui.tui.messages import CacheChanged, LoadProgress
+from recon_tui.tui.screens.cache_error import CacheErrorScreen
 from recon_tui.tui.screens.clients import ClientsScreen
 from recon_tui.tui.screens.help import HelpScreen
+
+
+def is_cache_failure(exc: BaseException) -> bool:
+    """A CacheError, or an ``sqlite3.DatabaseError`` (OperationalError, ...) escaping
+    a cache call: the file, not the code, is at fault. SQLite's class is matched by
+    name because only ``recon_tui/cache`` imports sqlite3."""
+    return isinstance(exc, CacheError) or any(
+        kind.__module__ == "sqlite3" and kind.__name__ == "DatabaseError"
+        for kind in type(exc).__mro__)
+
+
+#: The app's actions that need a working cache; refused once it has failed.
+NEEDS_CACHE = frozenset({"sync", "history", "checklists", "why", "map_companies", "settings",
+                         "command_palette"})
 
 
 class ReconApp(App[None]):
@@ -62,6 +86,7 @@ class ReconApp(App[None]):
         self.cache: Cache | None = None
         self.loading = False
         self.load_error: str | None = None
+        self.cache_error: str | None = None
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
         self._backend_factory = backend_factory or (
@@ -70,13 +95,62 @@ class ReconApp(App[None]):
     # -- lifecycle
     def on_mount(self) -> None:
         self.sub_title = "demo book" if self.demo else printable(self.cache_path)
-        self.cache = Cache(self.cache_path)
-        if self.demo and not self._demo_ready():
+        try:
+            self.cache = Cache(self.cache_path)
+            load = self.demo and not self._demo_ready()
+        except Exception as exc:
+            if not is_cache_failure(exc):
+                raise
+            self.show_cache_error(exc)
+            return
+        if load:
             self.loading = True
             self.push_screen(ClientsScreen())
             self._load_demo()
         else:
             self.push_screen(ClientsScreen())
+
+    # -- a cache that cannot be used
+    def cache_error_text(self, exc: BaseException) -> str:
+        """One line naming the file, the cause and the way out."""
+        return str(translate(exc, self.cache_path)).replace("\n", " ")
+
+    def show_cache_error(self, exc: BaseException) -> None:
+        """Cover every screen with the error; a second failure updates the line."""
+        self.cache_error = self.cache_error_text(exc)
+        if isinstance(self.screen, CacheErrorScreen):
+            self.screen.show(self.cache_error)
+            return
+        self.push_screen(CacheErrorScreen(self.cache_error))
+        self.refresh_bindings()
+
+    async def run_action(self, action: str | ActionParseResult,
+                         default_namespace: DOMNode | None = None,
+                         namespaces: Mapping[str, DOMNode] | None = None) -> bool:
+        """Every key binding and palette command runs here, in the app's own message
+        loop, which Textual stops for good after an exception: a cache failure is
+        caught first, so the keys (q at least) keep working."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as exc:
+            if not is_cache_failure(exc):
+                raise
+            self.show_cache_error(exc)
+            return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's last stop for an exception from a handler, a render or a worker:
+        a cache failure becomes the error screen; anything else is a bug and still
+        ends the app with its traceback."""
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if is_cache_failure(cause) and self.is_running:
+            self.show_cache_error(cause)
+            return
+        super()._handle_exception(error)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Once the cache has failed only quitting (and Textual's own keys) is left."""
+        return self.cache_error is None or action not in NEEDS_CACHE
 
     def _demo_ready(self) -> bool:
         from recon_tui.demo import demo_is_loaded
@@ -86,7 +160,11 @@ class ReconApp(App[None]):
 
     def on_unmount(self) -> None:
         if self.cache is not None:
-            self.cache.close()
+            try:
+                self.cache.close()
+            except Exception as exc:  # a damaged file may fail to close: nothing to lose
+                if not is_cache_failure(exc):
+                    raise
         with self._backend_lock:
             if self._backend is not None:
                 self._backend.close()
@@ -109,7 +187,11 @@ class ReconApp(App[None]):
         assert self.cache is not None
         if self.cache.counts()["psa_invoice"]:
             # The sample files changed since this cache was built: start clean.
-            self.call_from_thread(self._swap_cache, reset_demo_cache)
+            try:
+                self.call_from_thread(self._swap_cache, reset_demo_cache)
+            except CacheError as exc:  # a real company's cache named with --demo
+                self.call_from_thread(self._demo_loaded, str(exc))
+                return
         cache = Cache(self.cache_path)
         error: str | None = None
         try:
@@ -129,8 +211,10 @@ class ReconApp(App[None]):
     def _swap_cache(self, reset: Callable[[Path], None]) -> None:
         assert self.cache is not None
         self.cache.close()
-        reset(self.cache_path)
-        self.cache = Cache(self.cache_path)
+        try:
+            reset(self.cache_path)
+        finally:
+            self.cache = Cache(self.cache_path)
 
     def _demo_loaded(self, error: str | None) -> None:
         self.loading = False
