@@ -16,10 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recon_tui import __version__
+from recon_tui.cli_common import (
+    CliError,
+    common_options,
+    load_settings,
+    open_cache,
+    say,
+)
+from recon_tui.cli_report import cmd_report, report_parser
 
 if TYPE_CHECKING:
     from recon_tui.backend import Backend
-    from recon_tui.cache import Cache
     from recon_tui.config import Config
     from recon_tui.models import SyncRun
     from recon_tui.sync import SyncProgress
@@ -57,32 +64,13 @@ keys in the app: ? for help, ctrl+p for the command palette, q to quit.
 """
 
 
-class CliError(Exception):
-    """One line for stderr, and the exit status to end with."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """Global options, accepted before or after the subcommand."""
-    default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--config", metavar="PATH", default=default,
-                        help="configuration file (TOML)")
-    parser.add_argument("--db", metavar="PATH", default=default, help="cache file (SQLite)")
-    parser.add_argument("--demo", action="store_true",
-                        default=argparse.SUPPRESS if suppress else False,
-                        help="use the bundled demo book even when a configuration exists")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recon-tui", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"recon-tui {__version__}")
-    _common(parser, suppress=False)
+    common_options(parser, suppress=False)
     parser.add_argument("--reset-demo", action="store_true",
                         help="rebuild the demo cache from the bundled sample data")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -94,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "The first sync of a cache reads everything, whatever its date; "
                           "later ones read what changed since the last. All steps are "
                           "written together or not at all.")
-    _common(sync, suppress=True)
+    common_options(sync, suppress=True)
     when = sync.add_mutually_exclusive_group()
     when.add_argument("--since", metavar="YYYY-MM-DD",
                       help="look again at what changed since this date (default: since the "
@@ -111,17 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Refetch one invoice (PSA number or ledger doc "
                             "number) from both systems, with the customer's credits, and "
                             "print before -> after.")
-    _common(resync, suppress=True)
+    common_options(resync, suppress=True)
     resync.add_argument("number", help="the invoice number")
 
     history = sub.add_parser("history", help="recorded syncs",
                              description="List recorded syncs, newest first, or show one "
                              "run's steps and changed records.")
-    _common(history, suppress=True)
+    common_options(history, suppress=True)
     history.add_argument("run", nargs="?", type=int, help="a run id to show in detail")
     history.add_argument("--limit", type=int, default=20, help="runs to list (default 20)")
 
-    _report_parser(sub)
+    report_parser(sub)
 
     sandbox = sub.add_parser("sandbox", help="run the API emulator on loopback",
                              description="Serve the QuickBooks Online, ConnectWise PSA and "
@@ -144,30 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------- helpers
-def _load(args: argparse.Namespace) -> tuple[Config, bool, Path]:
-    from recon_tui.config import Config, ConfigError, load_config, resolve_config_path
-    from recon_tui.paths import resolve_cache_path
-
-    try:
-        config = Config.default() if args.demo else load_config(
-            resolve_config_path(args.config))
-    except ConfigError as exc:
-        lines = [str(e) for e in getattr(exc, "errors", None) or [exc]]
-        raise CliError("\n".join(lines)) from exc
-    demo = args.demo or config.is_demo
-    return config, demo, resolve_cache_path(args.db, demo=demo)
-
-
-def _open_cache(path: Path, *, read_only: bool = False) -> Cache:
-    """The cache; read-only commands create nothing (no folder, no file)."""
-    from recon_tui.cache import Cache, CacheError
-
-    try:
-        return Cache(path, read_only=read_only)
-    except CacheError as exc:
-        raise CliError(str(exc)) from exc
-
-
 @contextlib.contextmanager
 def _signals_cancel() -> Iterator[None]:
     """SIGTERM and SIGHUP (a closed terminal, a stopped service) end a sync the way
@@ -218,8 +182,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from recon_tui.models import SyncStatus
     from recon_tui.sync import SyncBusy, default_since, parse_since, run_full_sync
 
-    config, demo, cache_path = _load(args)
-    cache = _open_cache(cache_path)
+    config, demo, cache_path = load_settings(args)
+    cache = open_cache(cache_path)
     try:
         if args.since:
             try:
@@ -265,8 +229,8 @@ def cmd_resync(args: argparse.Namespace) -> int:
     from recon_tui.resync import ResyncError, resync_invoice
     from recon_tui.sync import SyncBusy
 
-    config, demo, cache_path = _load(args)
-    cache = _open_cache(cache_path)
+    config, demo, cache_path = load_settings(args)
+    cache = open_cache(cache_path)
     backend = None
     try:
         backend = _backend(config, demo)
@@ -289,9 +253,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     from recon_tui.describe import describe_run, run_line
     from recon_tui.sync import sync_in_progress
 
-    _config, _demo, cache_path = _load(args)
+    _config, _demo, cache_path = load_settings(args)
     try:
-        cache = _open_cache(cache_path, read_only=True)
+        cache = open_cache(cache_path, read_only=True)
     except CliError as exc:
         if isinstance(exc.__cause__, CacheMissing):
             print(f"no syncs recorded: there is no cache at {cache_path} yet")
@@ -358,106 +322,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_parser(sub: argparse._SubParsersAction) -> None:
-    report = sub.add_parser(
-        "report", help="write the reconciliation snapshot (xlsx, csv, json or md)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Write the reconciliation snapshot of the cache for an invoice-date "
-        "range: one row per invoice pair with both sides and the differences (ledger "
-        "minus PSA), the totals with their self-check (residual 0.00) and the rows that "
-        "make up any difference, organizational credits, unmapped ledger customers, "
-        "contacts without portal access and data-hygiene findings. Run it after "
-        "`recon-tui sync`; it reads the cache only.",
-        epilog="exit status: 0 written; 2 bad usage (dates, path, client, format) or an\n"
-        "unusable cache; 3 with --fail-on-discrepancy when any invoice is discrepant or\n"
-        "the invoice difference is not 0.00 (the report is still written).\n\n"
-        "example (crontab: sync, then a daily zero-mismatch check at 06:30):\n"
-        "  30 6 * * * recon-tui sync && recon-tui report --out /srv/recon/today.json "
-        "--fail-on-discrepancy\n")
-    _common(report, suppress=True)
-    report.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
-                        help="first invoice date (default: 12 months before --to)")
-    report.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
-                        help="last invoice date (default: today)")
-    report.add_argument("--format", choices=("xlsx", "csv", "json", "md"),
-                        help="output format (default: from the --out extension, else xlsx; "
-                        "csv for --out -)")
-    report.add_argument("--out", metavar="PATH",
-                        help="file to write (replaced atomically), or - for stdout (csv, "
-                        "json, md); default recon-<today>.<format> in the current folder")
-    report.add_argument("--client", metavar="NAME_OR_KEY",
-                        help="only this client: its key (psa:12, ledger:58), its name, or a "
-                        "part of the name only one client has")
-    report.add_argument("--fail-on-discrepancy", action="store_true",
-                        help="exit 3 when any invoice is discrepant (status other than "
-                        "Matched, or totals or balances differ) or the invoice difference is "
-                        "not 0.00; the report is still written")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from datetime import date
-
-    from recon_tui.report.options import (
-        ReportOptionError,
-        check_writable,
-        resolve_client,
-        resolve_format,
-        resolve_period,
-    )
-    from recon_tui.report.snapshot import build_snapshot
-    from recon_tui.report.writers import default_report_name, render_text, write_report
-
-    try:
-        start, end = resolve_period(args.date_from, args.date_to)
-        fmt = resolve_format(args.format, args.out)
-        target = None
-        if args.out != "-":
-            target = check_writable(Path(args.out) if args.out
-                                    else Path(default_report_name(date.today(), fmt)))
-    except ReportOptionError as exc:
-        raise CliError(str(exc)) from exc
-    config, demo, cache_path = _load(args)
-    cache = _open_cache(cache_path, read_only=True)
-    try:
-        try:
-            client = resolve_client(cache, args.client) if args.client else None
-            if client is not None and target is not None and not args.out:
-                target = check_writable(Path(default_report_name(date.today(), fmt,
-                                                                 client.name)))
-        except ReportOptionError as exc:
-            raise CliError(str(exc)) from exc
-        snapshot = build_snapshot(
-            cache, start, end, client=client,
-            portal_level=config.portal.client_admin_security_level,
-            psa_kind=config.psa.kind if config.psa else ("connectwise" if demo else None),
-            ledger_kind=config.ledger.kind if config.ledger else ("qbo" if demo else None))
-    finally:
-        cache.close()
-    if snapshot.header.psa_as_of is None and snapshot.header.ledger_as_of is None:
-        print(f"recon-tui: note: nothing has been synced into {cache_path} yet; run "
-              "`recon-tui sync` first", file=sys.stderr)
-    t = snapshot.totals
-    summary = (f"{snapshot.header.row_count:,} rows, {len(snapshot.discrepant_rows):,} "
-               f"discrepant; invoice difference {t.invoice_difference:,.2f} "
-               f"(residual {t.residual:,.2f}); reconciliation id "
-               f"{snapshot.header.reconciliation_id}")
-    if target is None:
-        sys.stdout.write(render_text(snapshot, fmt))
-        sys.stdout.flush()
-    else:
-        try:
-            written = write_report(snapshot, fmt, target)
-        except OSError as exc:
-            raise CliError(f"{target}: cannot write ({exc.strerror or exc})") from exc
-        print(f"wrote {written} ({fmt}, {start} to {end}): {summary}")
-    if args.fail_on_discrepancy and snapshot.has_discrepancy:
-        print(f"recon-tui: report: discrepancies found: {summary}", file=sys.stderr)
-        return 3
-    return 0
-
-
 def cmd_tui(args: argparse.Namespace) -> int:
-    config, demo, cache_path = _load(args)
+    config, demo, cache_path = load_settings(args)
     if args.reset_demo:
         if not demo:
             raise CliError("--reset-demo only applies to the demo (no [ledger]/[psa] "
@@ -489,11 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except CliError as exc:
-        _say(str(exc))
+        say(str(exc))
         return exc.status
     except KeyboardInterrupt as exc:
         how = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "SIGINT"
-        _say(f"interrupted ({how}); a sync in progress was cancelled and wrote nothing")
+        say(f"interrupted ({how}); a sync in progress was cancelled and wrote nothing")
         number = getattr(signal.Signals, how, signal.SIGINT)
         return 128 + int(number)
     except Exception as exc:  # the promise: one line, never a traceback
@@ -501,26 +367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from recon_tui.cache.files import translate
 
         if isinstance(exc, CacheError):
-            _say(str(exc))
+            say(str(exc))
             return 2
         if isinstance(exc, sqlite3.Error):
-            _say(str(translate(exc, Path(getattr(args, "db", None) or "the cache"))))
+            say(str(translate(exc, Path(getattr(args, "db", None) or "the cache"))))
             return 2
         if isinstance(exc, OSError):
-            _say(f"{exc.filename or 'a file'}: {exc.strerror or exc}")
+            say(f"{exc.filename or 'a file'}: {exc.strerror or exc}")
             return 2
         raise
-
-
-def _say(message: str) -> None:
-    """One line (or the config's list of lines) on stderr: no secret, no terminal
-    control sequence from the data."""
-    from recon_tui.scrub import scrub
-    from recon_tui.text import printable
-
-    lines = [printable(scrub(line)) for line in message.splitlines() or [""]]
-    print("\n".join(f"recon-tui: {line}" if i == 0 else line
-                    for i, line in enumerate(lines)), file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,107 @@
+"""``recon-tui report``: the reconciliation snapshot from the cache, read only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from recon_tui.cli_common import CliError, common_options, load_settings, open_cache
+
+
+def report_parser(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser(
+        "report", help="write the reconciliation snapshot (xlsx, csv, json or md)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write the reconciliation snapshot of the cache for an invoice-date "
+        "range: one row per invoice pair with both sides and the differences (ledger "
+        "minus PSA), the totals with their self-check (residual 0.00) and the rows that "
+        "make up any difference, organizational credits, unmapped ledger customers, "
+        "contacts without portal access and data-hygiene findings. Run it after "
+        "`recon-tui sync`; it reads the cache only.",
+        epilog="exit status: 0 written; 2 bad usage (dates, path, client, format) or an\n"
+        "unusable cache; 3 with --fail-on-discrepancy when any invoice is discrepant or\n"
+        "the invoice difference is not 0.00 (the report is still written).\n\n"
+        "example (crontab: sync, then a daily zero-mismatch check at 06:30):\n"
+        "  30 6 * * * recon-tui sync && recon-tui report --out /srv/recon/today.json "
+        "--fail-on-discrepancy\n")
+    common_options(report, suppress=True)
+    report.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
+                        help="first invoice date (default: 12 months before --to)")
+    report.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
+                        help="last invoice date (default: today)")
+    report.add_argument("--format", choices=("xlsx", "csv", "json", "md"),
+                        help="output format (default: from the --out extension, else xlsx; "
+                        "csv for --out -)")
+    report.add_argument("--out", metavar="PATH",
+                        help="file to write (replaced atomically), or - for stdout (csv, "
+                        "json, md); default recon-<today>.<format> in the current folder")
+    report.add_argument("--client", metavar="NAME_OR_KEY",
+                        help="only this client: its key (psa:12, ledger:58), its name, or a "
+                        "part of the name only one client has")
+    report.add_argument("--fail-on-discrepancy", action="store_true",
+                        help="exit 3 when any invoice is discrepant (status other than "
+                        "Matched, or totals or balances differ) or the invoice difference is "
+                        "not 0.00; the report is still written")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from recon_tui.report.options import (
+        ReportOptionError,
+        check_writable,
+        resolve_client,
+        resolve_format,
+        resolve_period,
+    )
+    from recon_tui.report.snapshot import build_snapshot
+    from recon_tui.report.writers import default_report_name, render_text, write_report
+
+    try:
+        start, end = resolve_period(args.date_from, args.date_to)
+        fmt = resolve_format(args.format, args.out)
+        target = None
+        if args.out != "-":
+            target = check_writable(Path(args.out) if args.out
+                                    else Path(default_report_name(date.today(), fmt)))
+    except ReportOptionError as exc:
+        raise CliError(str(exc)) from exc
+    config, demo, cache_path = load_settings(args)
+    cache = open_cache(cache_path, read_only=True)
+    try:
+        try:
+            client = resolve_client(cache, args.client) if args.client else None
+            if client is not None and target is not None and not args.out:
+                target = check_writable(Path(default_report_name(date.today(), fmt,
+                                                                 client.name)))
+        except ReportOptionError as exc:
+            raise CliError(str(exc)) from exc
+        snapshot = build_snapshot(
+            cache, start, end, client=client,
+            portal_level=config.portal.client_admin_security_level,
+            psa_kind=config.psa.kind if config.psa else ("connectwise" if demo else None),
+            ledger_kind=config.ledger.kind if config.ledger else ("qbo" if demo else None))
+    finally:
+        cache.close()
+    if snapshot.header.psa_as_of is None and snapshot.header.ledger_as_of is None:
+        print(f"recon-tui: note: nothing has been synced into {cache_path} yet; run "
+              "`recon-tui sync` first", file=sys.stderr)
+    t = snapshot.totals
+    summary = (f"{snapshot.header.row_count:,} rows, {len(snapshot.discrepant_rows):,} "
+               f"discrepant; invoice difference {t.invoice_difference:,.2f} "
+               f"(residual {t.residual:,.2f}); reconciliation id "
+               f"{snapshot.header.reconciliation_id}")
+    if target is None:
+        sys.stdout.write(render_text(snapshot, fmt))
+        sys.stdout.flush()
+    else:
+        try:
+            written = write_report(snapshot, fmt, target)
+        except OSError as exc:
+            raise CliError(f"{target}: cannot write ({exc.strerror or exc})") from exc
+        print(f"wrote {written} ({fmt}, {start} to {end}): {summary}")
+    if args.fail_on_discrepancy and snapshot.has_discrepancy:
+        print(f"recon-tui: report: discrepancies found: {summary}", file=sys.stderr)
+        return 3
+    return 0
