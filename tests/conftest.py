@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from recon_tui.cache import Cache
+from tests.chaos.summary import pytest_terminal_summary  # noqa: F401  (the chaos table)
 
 
 @pytest.fixture(autouse=True)

@@ -60,7 +60,8 @@ class FaultMiddleware(BaseHTTPMiddleware):
         system = system_for(request.url.path)
         if system is None:
             return await call_next(request)
-        fault = self.plan.next_fault(system, page_kinds(system, request))
+        kinds = page_kinds(system, request)
+        fault = self.plan.next_fault(system, kinds, page_list(system, request) if kinds else "")
         if fault is None:
             return await call_next(request)
         if fault == "slow":
@@ -131,6 +132,22 @@ def page_kinds(system: str, request: Request) -> frozenset[str]:
     return frozenset()
 
 
+def page_list(system: str, request: Request) -> str:
+    """What a list page lists, for the plan's page log: ``Invoice``, ``Invoice ids``,
+    ``company/companies``, ``Companies``."""
+    path, params = request.url.path, request.query_params
+    if system == "qbo":
+        match = _QBO_FROM.search(params.get("query", ""))
+        if match is None:
+            return "query"
+        return match.group(2) + (" ids" if match.group(1).strip().lower() == "id" else "")
+    if system == "connectwise":
+        name = path.split("/apis/3.0/", 1)[-1]
+        return name + (" ids" if params.get("fields") == "id" else "")
+    return path.split("/v1.0/", 1)[-1].split("/query", 1)[0]
+
+
+_QBO_FROM = re.compile(r"SELECT\s+(.+?)\s+FROM\s+(\w+)", re.IGNORECASE)
 _QBO_COUNT = re.compile(r"\s*SELECT\s+COUNT\s*\(", re.IGNORECASE)
 _QBO_START = re.compile(r"\bSTARTPOSITION\s+(\d+)", re.IGNORECASE)
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 import re
 import threading
 import urllib.parse
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,14 +112,20 @@ class FaultPlan:
     foreign_origin: str = "http://127.0.0.1:9"
     #: The HTTP status of an ``echo`` answer.
     echo_status: int = 502
+    #: Every list page served, in order: (system, later page?, what it lists), so
+    #: a test can aim a page fault at one read's N-th page.
+    pages: deque[tuple[str, bool, str]] = field(default_factory=lambda: deque(maxlen=10_000))
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_fault(self, system: str, kinds: frozenset[str] = frozenset()) -> str | None:
-        """Count one request to ``system`` (of ``kinds`` besides ANY: PAGE, LATER)
-        and say which fault, if any, it gets."""
+    def next_fault(self, system: str, kinds: frozenset[str] = frozenset(),
+                   what: str = "") -> str | None:
+        """Count one request to ``system`` (of ``kinds`` besides ANY: PAGE, LATER;
+        ``what`` names a page's list) and say which fault, if any, it gets."""
         counted = {ANY, *kinds}
         with self._lock:
+            if PAGE in kinds:
+                self.pages.append((system, LATER in kinds, what))
             for kind in counted:
                 self._seen[system, kind] += 1
             nth = {kind: self._seen[system, kind] for kind in counted}
@@ -145,6 +151,7 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
             self._seen.clear()
+            self.pages.clear()
 
 
 def parse_faults(spec: str | None) -> FaultPlan:
