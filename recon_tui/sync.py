@@ -408,7 +408,7 @@ def _run_full_sync(
                          f"internal error ({type(exc).__name__}: {exc}); nothing written")
     except KeyboardInterrupt as exc:
         if not committed:
-            how = exc.args[0] if exc.args else "Ctrl+C"
+            how = exc.args[0] if exc.args else "SIGINT"
             _mark_unfinished(run, SyncStatus.CANCELLED, f"cancelled ({how}); nothing written")
             run.finished_at = datetime.now(UTC)
             with contextlib.suppress(CacheError):

@@ -254,3 +254,51 @@ def test_a_daily_sync_refreshes_only_what_it_touched_and_agrees_with_a_full_refr
     assert cache.pairs_for_number("10005")[0].status is ReconStatus.EXPECTED_NOT_FOUND
     refresh_reconciliation(cache)
     assert snapshot() == incremental
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signalled_sync_ends_cancelled_at_once(cache: Cache, tmp_path: Path,
+                                                 signum: signal.Signals) -> None:
+    """SIGTERM (a stopped service), SIGHUP (a closed terminal) and Ctrl+C end the
+    run "cancelled" in the history right away, not "running" until the next sync."""
+    from recon_tui.cli import main as cli_main
+
+    with running_emulator() as (server, _book, plan):
+        sync(cache, server)
+        before = cache.counts()
+        plan.slow_ms = 3000
+        plan.add(FaultRule("slow", "qbo", 1, 50))
+        config = config_file_for(server, tmp_path)
+        baseline = plan.requests_seen("qbo")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "recon_tui", "sync", "--since", "2025-01-01",
+             "--config", str(config), "--db", str(cache.path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        deadline = time.monotonic() + 20
+        while plan.requests_seen("qbo") < baseline + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 128 + signum
+        assert err.decode().strip().splitlines()[-1] == (
+            f"recon-tui: interrupted ({signum.name}); a sync in progress was cancelled "
+            "and wrote nothing")
+        assert cache.counts() == before
+        stopped = cache.sync_runs()[0]
+        assert stopped.status is SyncStatus.CANCELLED
+        assert stopped.error == f"cancelled ({signum.name}); nothing written"
+        assert cli_main(["history", "--config", str(config), "--db", str(cache.path)]) == 0
+
+
+def test_history_shows_a_killed_run_as_interrupted_without_writing(
+        cache: Cache, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from recon_tui.cli import main as cli_main
+
+    run = SyncRun(kind="full", since=None, started_at=datetime.now(UTC))
+    cache.start_sync_run(run)
+    run.status = SyncStatus.RUNNING
+    cache.save_sync_progress(run)  # as a SIGKILLed process leaves it
+    assert cli_main(["history", "--demo", "--db", str(cache.path)]) == 0
+    assert "interrupted" in capsys.readouterr().out
+    assert cache.sync_run(run.id).status is SyncStatus.RUNNING  # history only reads
