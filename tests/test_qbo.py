@@ -841,6 +841,74 @@ def test_a_rotated_token_that_cannot_be_saved_is_never_used(sandbox: Sandbox) ->
     assert sandbox.state.auth.current_refresh not in str(caught.value)
 
 
+class StaleOnce(TokenStore):
+    """A store whose first read returns what the file held before another process
+    (one that does not take the lock) refreshed: the race the re-read covers."""
+
+    def __init__(self, path: Path, stale: TokenState) -> None:
+        super().__init__(path)
+        self._stale: TokenState | None = stale
+
+    def load(self) -> TokenState | None:
+        stale, self._stale = self._stale, None
+        return stale if stale is not None else super().load()
+
+
+def _rotated_elsewhere(sandbox: Sandbox, *, keep_access: bool) -> TokenState:
+    """Refresh twice through the store; return the state of the first refresh
+    (its refresh token now spent), with the file holding the second's."""
+    sandbox.state.auth.seed_reusable = False  # strict, like Intuit
+    assert sandbox.connector().invoice_by_id("9065") is not None
+    first = sandbox.store.load()
+    assert first is not None
+    sandbox.store.save(dataclasses.replace(first, access_token=None, access_expires_at=None))
+    assert sandbox.connector(store=TokenStore(sandbox.store.path)).invoice_by_id("9065")
+    second = sandbox.store.load()
+    assert second is not None and second.refresh_token != first.refresh_token
+    if not keep_access:
+        sandbox.store.save(dataclasses.replace(second, access_token=None,
+                                               access_expires_at=None))
+    return dataclasses.replace(first, access_token=None, access_expires_at=None)
+
+
+def test_a_refused_token_is_retried_with_the_files_newest(sandbox: Sandbox) -> None:
+    stale = _rotated_elsewhere(sandbox, keep_access=False)
+    c = sandbox.connector(store=StaleOnce(sandbox.store.path, stale))
+    assert c.invoice_by_id("9065") is not None
+    assert sandbox.state.auth.grants == ["seed", "latest", "rejected", "latest"]
+    stored = sandbox.store.load()
+    assert stored is not None and stored.refresh_token == sandbox.state.auth.current_refresh
+
+
+def test_a_refused_token_adopts_the_access_token_another_process_saved(
+    sandbox: Sandbox,
+) -> None:
+    stale = _rotated_elsewhere(sandbox, keep_access=True)
+    c = sandbox.connector(store=StaleOnce(sandbox.store.path, stale))
+    assert c.invoice_by_id("9065") is not None
+    assert sandbox.state.auth.grants == ["seed", "latest", "rejected"]  # no second spend
+
+
+def test_a_refresh_waits_for_another_process_holding_the_lock(sandbox: Sandbox) -> None:
+    """The lock file is a real OS lock: while it is held elsewhere, no refresh
+    starts, and one that waits too long says so in one line."""
+    import filelock
+
+    class Impatient(TokenStore):
+        def process_lock(self, timeout: float = 0.05) -> Any:
+            return super().process_lock(timeout)
+
+    store = Impatient(sandbox.store.path)
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    held = filelock.FileLock(store.lock_path, thread_local=False)  # "another process"
+    with held, pytest.raises(ConnectorError, match="another recon-tui process has been "
+                             "refreshing the token") as caught:
+        sandbox.connector(store=store).invoice_by_id("9065")
+    assert len(str(caught.value).splitlines()) == 1
+    assert sandbox.plan.requests_seen("token") == 0
+    assert sandbox.connector(store=store).invoice_by_id("9065") is not None  # free again
+
+
 def test_customer_credits_for_a_per_invoice_resync(sandbox: Sandbox) -> None:
     c = sandbox.connector()
     credits = list(c.customer_credits("97"))
