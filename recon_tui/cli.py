@@ -58,8 +58,9 @@ cache:
   --db PATH, else $RECON_TUI_DB, else ~/.local/share/recon-tui/cache.db
   (the demo uses demo.db beside it, never your real cache).
 
-exit status: 0 success, 1 a sync or resync failed, 2 bad usage or configuration,
-3 report --fail-on-discrepancy found a discrepancy.
+exit status: 0 success, 1 a sync or resync failed, 2 bad usage, configuration or
+an unusable cache, 3 report --fail-on-discrepancy found a discrepancy, 128+N a
+signal N stopped it (130 Ctrl+C, 143 SIGTERM; a sync is recorded cancelled).
 keys in the app: ? for help, ctrl+p for the command palette, q to quit.
 """
 
