@@ -105,10 +105,16 @@ def _prepare_private(path: Path) -> None:
     """Create the folder (0700) and an empty file (0600) if need be; tighten an
     older cache's modes on open."""
     folder = path.parent
-    try:
-        if not folder.exists():
+    if not folder.exists():
+        try:
             folder.mkdir(parents=True, mode=PRIVATE_DIR)
             os.chmod(folder, PRIVATE_DIR)  # mkdir's mode is masked by the umask
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise CacheError(f"{path}: cannot create the folder {folder} "
+                             f"({exc.strerror or exc})") from None
+    try:
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
             os.close(fd)
