@@ -8,7 +8,7 @@ import pytest
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     rows = [value for reports in terminalreporter.stats.values() for report in reports
-            if report.when == "call"
+            if getattr(report, "when", None) == "call"
             for name, value in getattr(report, "user_properties", ()) if name == "chaos"]
     if rows:
         from tests.chaos.table import LEGEND, render, tally  # late: keeps conftest light
