@@ -125,6 +125,7 @@ class AutotaskConnector:
         if not 1 <= page_size <= MAX_RECORDS:
             raise ValueError(f"page_size must be 1..{MAX_RECORDS}")
         self._config = config
+        self.book = f"autotask:{(config.username or '').strip().casefold()}"
         self.page_size = page_size
         self._levels: Mapping[int, int] | None = portal_levels
         self.api = ApiClient(

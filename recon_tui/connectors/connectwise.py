@@ -152,6 +152,7 @@ class ConnectWiseConnector:
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
         self._config = config
+        self.book = f"connectwise:{(config.company_id or '').strip().casefold()}"
         self.page_size = page_size
         self._unexported_read: set[str] | None = None
         self.api = ApiClient(

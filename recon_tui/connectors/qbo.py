@@ -123,6 +123,7 @@ class QboConnector:
         rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config
+        self.book = f"qbo:{config.realm_id}"
         self.token_store = token_store
         self.auth = QboOAuth(config, token_store, transport=transport, sleep=sleep,
                              retry=retry, timeout=timeout)
