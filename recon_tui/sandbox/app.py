@@ -12,7 +12,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
@@ -55,6 +55,14 @@ class FaultMiddleware(BaseHTTPMiddleware):
         self.latency_ms = latency_ms
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        try:
+            return await self._dispatch(request, call_next)
+        except ClientDisconnect:
+            # A client killed mid-request (the chaos suite's SIGKILLs): nobody to
+            # answer, and no traceback for the emulator's terminal.
+            return Response(status_code=499)
+
+    async def _dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         system = system_for(request.url.path)

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             record(case.row, verdict.outcome, case.name, verdict.problems, verdict.error)
         for trial in range(kills):
             row, outcome, problems = kill_trial(world, trial, rng)
-            record(row, outcome, f"kill #{trial + 1}", problems)
+            record(row, outcome, f"kill #{trial + 1} {row}", problems)
         for trial in range(races):
             row, outcome, problems = race_trial(world)
             record(row, outcome, f"race #{trial + 1}", problems)

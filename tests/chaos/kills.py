@@ -53,7 +53,7 @@ def phase_of(path: Path, after_run: int) -> str:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as conn:
             run = conn.execute("SELECT id, status FROM sync_run WHERE id > ? ORDER BY id DESC "
                                "LIMIT 1", (after_run,)).fetchone()
-            if run is None:
+            if run is None or run[1] == SyncStatus.PENDING.value:
                 return "start"
             if run[1] != SyncStatus.RUNNING.value:
                 return "done"
@@ -92,11 +92,17 @@ def kill_trial(world: World, trial: int, rng: random.Random) -> tuple[str, str, 
             world.plan.rules.append(FaultRule("slow", system, 1, 1_000_000))
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=isolated_env(home))
-        phase = _kill_when(proc, path, after_run, target, delay)
+        phase, killed = _kill_when(proc, path, after_run, target, delay)
         _, stderr = proc.communicate(timeout=60)
         world.plan.reset()
-        row = f"SIGKILL ({phase})" if phase != "done" else "SIGKILL (too late: done)"
+        if not killed:
+            row = "SIGKILL (too late: it had exited)"
+        else:
+            row = "SIGKILL (after the commit)" if phase == "done" else f"SIGKILL ({phase})"
         problems = [] if integrity_ok(path) else ["PRAGMA integrity_check is not ok"]
+        own = _killed_run(path, after_run)
+        if own is not None and own[0] in (SyncStatus.FAILED.value, SyncStatus.CANCELLED.value):
+            problems.append(f"the sync ended {own[0]} by itself: {own[1]}")
         ref = world.refs[f"{scenario}/connectwise"]
         if checksum(path, strict=True) == before:
             outcome = REPORTED
@@ -105,8 +111,8 @@ def kill_trial(world: World, trial: int, rng: random.Random) -> tuple[str, str, 
         else:
             outcome = LOST
             problems.append("the cache is neither as before nor as a clean sync leaves it")
-        problems += _next_sync_completes(world, path, scenario, ref, after_run)
         text = stderr.decode("utf-8", "replace")
+        problems += _next_sync_completes(world, path, scenario, ref, after_run)
         if any(secret in text for secret in world.secrets()):
             problems.append("a secret on stderr")
         if any(secret in e for secret in world.secrets() for e in run_errors(path)):
@@ -116,10 +122,18 @@ def kill_trial(world: World, trial: int, rng: random.Random) -> tuple[str, str, 
     return row, outcome, problems
 
 
+def _killed_run(path: Path, after_run: int) -> tuple[str, str] | None:
+    """(status, error) of the run the child started, as it left it."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        row = conn.execute("SELECT status, COALESCE(error, '') FROM sync_run WHERE id > ? "
+                           "ORDER BY id LIMIT 1", (after_run,)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
 def _kill_when(proc: subprocess.Popen[bytes], path: Path, after_run: int, target: str,
-               delay: float) -> str:
+               delay: float) -> tuple[str, bool]:
     """SIGKILL ``delay`` s after the sync enters ``target`` (or at once if it got
-    past it); the phase seen last before the kill."""
+    past it): (the phase seen last before the kill, whether it was killed)."""
     phase, deadline, fire_at = "start", time.monotonic() + 60, None
     order = ("start", "read", "write", "done")
     while proc.poll() is None and time.monotonic() < deadline:
@@ -131,8 +145,8 @@ def _kill_when(proc: subprocess.Popen[bytes], path: Path, after_run: int, target
         time.sleep(POLL_SECONDS)
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
-        return phase
-    return "done"
+        return phase, True
+    return "done", False
 
 
 def _next_sync_completes(world: World, path: Path, scenario: str, ref: str,

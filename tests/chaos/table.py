@@ -24,9 +24,17 @@ def tally(rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
     return out
 
 
+ORDER = ("empty", "short", "nokey", "repeat", "foreign", "echo 502", "echo 403", "truncated",
+         "SIGKILL (read)", "SIGKILL (write)", "SIGKILL (after the commit)")
+
+
+def _position(row: str) -> tuple[int, str]:
+    return (ORDER.index(row) if row in ORDER else len(ORDER), row)
+
+
 def render(counts: dict[str, dict[str, int]]) -> str:
-    """A markdown table (it reads as plain text too)."""
+    """A markdown table (it reads as plain text too), rows in a fixed order."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for row, values in counts.items():
+    for row, values in sorted(counts.items(), key=lambda item: _position(item[0])):
         lines.append(f"| {row} | " + " | ".join(str(values[c]) for c in COLUMNS[1:]) + " |")
     return "\n".join(lines)
