@@ -136,8 +136,14 @@ def _kill_when(proc: subprocess.Popen[bytes], path: Path, after_run: int, target
     past it): (the phase seen last before the kill, whether it was killed)."""
     phase, deadline, fire_at = "start", time.monotonic() + 60, None
     order = ("start", "read", "write", "done")
+    seen_read = False
     while proc.poll() is None and time.monotonic() < deadline:
         phase = phase_of(path, after_run)
+        # A new run's steps all read pending for a moment before the first one
+        # starts fetching: that is the start, not the write phase.
+        seen_read = seen_read or phase == "read"
+        if phase == "write" and not seen_read:
+            phase = "start"
         if fire_at is None and order.index(phase) >= order.index(target):
             fire_at = time.monotonic() + (delay if phase == target else 0)
         if fire_at is not None and time.monotonic() >= fire_at:
