@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -365,12 +364,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + int(number)
     except Exception as exc:  # the promise: one line, never a traceback
         from recon_tui.cache import CacheError
-        from recon_tui.cache.files import translate
+        from recon_tui.cache.files import is_database_error, translate
 
         if isinstance(exc, CacheError):
             say(str(exc))
             return 2
-        if isinstance(exc, sqlite3.Error):
+        if is_database_error(exc):
             say(str(translate(exc, Path(getattr(args, "db", None) or "the cache"))))
             return 2
         if isinstance(exc, OSError):

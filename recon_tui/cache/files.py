@@ -148,3 +148,9 @@ def tighten_folder(folder: Path) -> None:
 def _mine(info: os.stat_result) -> bool:
     """Owned by this user (always true where there are no POSIX owners)."""
     return not hasattr(os, "getuid") or info.st_uid == os.getuid()
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """An SQLite failure escaping a cache call (callers outside this layer never
+    import sqlite3)."""
+    return isinstance(exc, sqlite3.Error)

@@ -28,7 +28,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static(Text(printable(self.title_text), style="bold"), id="confirm-title")
-            yield Static(Text(printable(self.body)), id="confirm-body")
+            yield Static(Text("\n".join(printable(line) for line in self.body.split("\n"))),
+                         id="confirm-body")
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.no} (n)", id="confirm-no", variant="primary")
                 yield Button(f"{self.yes} (y)", id="confirm-yes", variant="error")

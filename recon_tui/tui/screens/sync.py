@@ -163,7 +163,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         answer: list[bool] = []
 
         def ask() -> None:
-            body = "\n".join(f"The {m.side} side {m.describe()}." for m in excess) + (
+            body = "\n".join(f"This sync {m.describe()}." for m in excess) + (
                 "\n\nA read that came back short looks exactly like this. Nothing has "
                 "been written yet. Delete them only if they really were deleted in the "
                 "system; otherwise keep them and look at the history.")
