@@ -140,18 +140,18 @@ async def test_a_sync_that_would_delete_many_records_asks_first(tmp_path: Path) 
                 await pilot.pause()
                 app.screen.query_one("#since").value = ""
                 await pilot.press("enter")
-                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 1800)
                 assert "would delete 120 of the" in screen_text(app)
 
             await sync_everything()
             await pilot.press("n")
-            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None)
+            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
             assert app.screen.run.status.value == "cancelled"
             assert app.cache.counts() == before
             await pilot.press("escape")
             await pilot.pause()
             await sync_everything()
             await pilot.press("y")
-            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None)
+            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
             assert app.screen.run.status.value == "succeeded"
             assert app.cache.counts()["ledger_invoice"] == before["ledger_invoice"] - 120
