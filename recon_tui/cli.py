@@ -121,9 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--data", metavar="DIR", help="sample book directory "
                          "(default: the bundled sample_data)")
     sandbox.add_argument("--faults", metavar="SPEC",
-                         help="inject faults: FAULT@SYSTEM[:N][+COUNT],... with FAULT in "
-                         "429, 500, 503, 401, slow, garbage and SYSTEM in qbo, token, "
-                         "connectwise, autotask (e.g. 429@qbo:2,500@connectwise:1+2)")
+                         help="inject faults: FAULT@SYSTEM[:N][+COUNT],... with FAULT 429, "
+                         "500, 503, 401, slow or garbage (N counts every request); empty, "
+                         "short, nokey, repeat or foreign (rewrite list pages: N counts list "
+                         "pages; foreign on connectwise/autotask only); echo or truncated "
+                         "(token only). SYSTEM qbo, token, connectwise or autotask (e.g. "
+                         "429@qbo:2,500@connectwise:1+2,empty@qbo:3,echo@token)")
     sandbox.add_argument("--latency", metavar="MS", type=int, default=0,
                          help="delay every response by MS milliseconds")
     sandbox.add_argument("--slow-ms", type=int, default=2000,
