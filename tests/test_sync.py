@@ -20,7 +20,7 @@ from recon_tui.config import load_config
 from recon_tui.connectors.http import RetryPolicy
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.models import CreditKind, ReconStatus, SyncRun, SyncStatus
-from recon_tui.sandbox.faults import FaultRule
+from recon_tui.sandbox.faults import FaultPlan, FaultRule
 from recon_tui.sandbox.server import SandboxServer
 from recon_tui.sync import INTERRUPTED, SyncBusy, default_since, run_full_sync, sync_lock
 from tests.emulator import backend_for, config_file_for, running_emulator
@@ -154,20 +154,28 @@ def test_only_one_sync_at_a_time(cache: Cache) -> None:
         sync(cache, server)
 
 
+def start_slow_cli_sync(cache: Cache, config: Path,
+                        plan: FaultPlan) -> tuple[subprocess.Popen[bytes], int]:
+    """`recon-tui sync` in its own process against a slowed QBO (so a signal lands
+    mid-read), and how many QBO requests the emulator had seen before it."""
+    plan.slow_ms = 3000
+    plan.add(FaultRule("slow", "qbo", 1, 50))
+    baseline = plan.requests_seen("qbo")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recon_tui", "sync", "--since", "2025-01-01",
+         "--config", str(config), "--db", str(cache.path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return proc, baseline
+
+
 def test_a_sync_killed_halfway_leaves_the_cache_as_it_was(cache: Cache,
                                                           tmp_path: Path) -> None:
     with running_emulator() as (server, _book, plan):
         sync(cache, server)
         before = cache.counts()
-        plan.slow_ms = 3000
-        plan.add(FaultRule("slow", "qbo", 1, 50))
         config = config_file_for(server, tmp_path)
-        baseline = plan.requests_seen("qbo")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "recon_tui", "sync", "--since", "2025-01-01",
-             "--config", str(config), "--db", str(cache.path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        proc, baseline = start_slow_cli_sync(cache, config, plan)
         deadline = time.monotonic() + 20
         # Kill it while it is mid-way through reading the ledger (PSA already read).
         while plan.requests_seen("qbo") < baseline + 2 and time.monotonic() < deadline:
@@ -266,15 +274,8 @@ def test_a_signalled_sync_ends_cancelled_at_once(cache: Cache, tmp_path: Path,
     with running_emulator() as (server, _book, plan):
         sync(cache, server)
         before = cache.counts()
-        plan.slow_ms = 3000
-        plan.add(FaultRule("slow", "qbo", 1, 50))
         config = config_file_for(server, tmp_path)
-        baseline = plan.requests_seen("qbo")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "recon_tui", "sync", "--since", "2025-01-01",
-             "--config", str(config), "--db", str(cache.path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        proc, baseline = start_slow_cli_sync(cache, config, plan)
         deadline = time.monotonic() + 20
         while plan.requests_seen("qbo") < baseline + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
