@@ -353,6 +353,9 @@ class ChecklistState(StrEnum):
     APPLIED = "applied"
     RESYNCED = "resynced"
     FULL_SYNCED = "full synced"
+    #: The ledger shows the credit applied, the PSA does not yet (it has to be
+    #: recorded there): open until a re-check finds both sides agreeing.
+    LEDGER_DONE_PSA_LAGS = "ledger done, PSA lags"
     DONE = "done"
     FAILED_VERIFICATION = "failed verification"
     CANCELLED = "cancelled"
