@@ -19,7 +19,14 @@ from enum import StrEnum
 
 from recon_tui.models import ReconStatus
 from recon_tui.money import ZERO
-from recon_tui.transactions import InvoiceTxn, Side, TxnKind, match_txns, total
+from recon_tui.transactions import (
+    SAME_PAYMENT_DAYS,
+    InvoiceTxn,
+    Side,
+    TxnKind,
+    match_txns,
+    total,
+)
 
 #: A difference this small is rounding (a cent on a line, a tax computed twice).
 ROUNDING_LIMIT = Decimal("0.01")
@@ -283,9 +290,37 @@ def _reversed(removed: tuple[InvoiceTxn, ...], still: tuple[InvoiceTxn, ...],
     return None
 
 
+def _partly(more: tuple[InvoiceTxn, ...], less: tuple[InvoiceTxn, ...],
+            gap: Decimal) -> tuple[InvoiceTxn, InvoiceTxn] | None:
+    """One payment both sides list, applying ``gap`` less on one side (partly
+    unapplied or edited there)."""
+    for big in more:
+        for small in less:
+            if (big.amount - small.amount == gap
+                    and abs((big.date - small.date).days) <= SAME_PAYMENT_DAYS):
+                return big, small
+    return None
+
+
+def _partly_diagnosis(row: RowFacts, big: InvoiceTxn, small: InvoiceTxn, gap: Decimal,
+                      compared: str, reduced_in: str, wrong: Side) -> Diagnosis:
+    return Diagnosis(
+        Cause.PAYMENT_REVERSED,
+        f"{small.label} applies {_money(small.amount)} in {reduced_in}, {big.label} "
+        f"{_money(big.amount)} on the other side: {_money(gap)} of it was unapplied or "
+        f"edited in {reduced_in}",
+        (compared,), FixKind.BY_HAND,
+        f"Check the payment in {reduced_in}: re-apply the {_money(gap)} to this invoice if "
+        "the change was a mistake, or correct the other system if it was right", wrong, gap)
+
+
 def _psa_applied_more(row: RowFacts, gap: Decimal, psa_only: tuple[InvoiceTxn, ...],
                       compared: str) -> Diagnosis:
     removed = tuple(t for t in row.ledger_txns if not t.live)
+    ledger_only = match_txns(row.psa_txns, row.ledger_txns).ledger_only
+    partly = _partly(psa_only, ledger_only, gap)
+    if partly is not None:
+        return _partly_diagnosis(row, *partly, gap, compared, row.ledger_name, Side.LEDGER)
     hit = _reversed(removed, psa_only, gap)
     if hit is not None:
         gone, _ = hit
@@ -328,6 +363,10 @@ def _psa_applied_more(row: RowFacts, gap: Decimal, psa_only: tuple[InvoiceTxn, .
 def _ledger_applied_more(row: RowFacts, gap: Decimal, ledger_only: tuple[InvoiceTxn, ...],
                          compared: str) -> Diagnosis:
     removed = tuple(t for t in row.psa_txns if not t.live)
+    psa_only = match_txns(row.psa_txns, row.ledger_txns).psa_only
+    partly = _partly(ledger_only, psa_only, gap)
+    if partly is not None:
+        return _partly_diagnosis(row, *partly, gap, compared, row.psa_name, Side.PSA)
     hit = _reversed(removed, ledger_only, gap)
     if hit is not None:
         gone, _ = hit

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from recon_tui.cache import Cache, Change, PairRow
+from recon_tui.cache import ApplyResult, Cache, Change, PairRow
 from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.models import (
@@ -19,7 +19,9 @@ from recon_tui.models import (
     SyncStep,
 )
 from recon_tui.refresh import refresh_documents
+from recon_tui.row_diagnosis import diagnose_pending
 from recon_tui.sync import check_books, sync_lock
+from recon_tui.transactions import LedgerPayment, Side
 
 
 class ResyncError(RuntimeError):
@@ -83,7 +85,7 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     before = cache.pairs_for_number(number)
     run = SyncRun(kind="resync", target=number, started_at=datetime.now(UTC),
                   steps=[SyncStep("invoice", "psa"), SyncStep("invoice", "ledger"),
-                         SyncStep("credits", "ledger")])
+                         SyncStep("credits", "ledger"), SyncStep("payments", "psa")])
     cache.start_sync_run(run)
     assert run.id is not None
     current = run.steps[0]
@@ -98,8 +100,14 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         customer_ids = sorted({i.customer_id for i in (*ledger_invoices, *ledger_memos)}
                               | {r.ledger_customer_id for r in before if r.ledger_customer_id})
         credits: list[OrganizationalCredit] = []
+        payments: list[LedgerPayment] = []
         for customer_id in customer_ids:
-            credits.extend(ledger.customer_credits(customer_id))
+            credits.extend(ledger.customer_memo_credits(customer_id))
+            payments.extend(ledger.customer_payments(customer_id))
+        credits.extend(p.credit for p in payments)
+        current = run.steps[3]
+        psa_payments = (psa.invoice_payments(psa_invoice.id)
+                        if psa_invoice is not None and psa.lists_payments else None)
     except (ConnectorError, ConfigError) as exc:
         current.status = SyncStatus.FAILED
         current.error = str(exc)
@@ -121,10 +129,20 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         ledger_result.merge(cache.upsert_ledger_credit_memos(ledger_memos))
         ledger_result.merge(cache.delete_ledger_invoices(vanished))
         ledger_result.merge(cache.delete_ledger_credit_memos(vanished_memos))
+        ledger_ids = sorted({i.id for i in ledger_invoices} | set(vanished))
+        applied = cache.replace_txns(
+            Side.LEDGER, "invoice_id", ledger_ids,
+            [t for p in payments for t in p.applications if t.invoice_id in ledger_ids],
+            removed_how="no longer in the ledger (deleted, voided or unapplied)")
+        ledger_result.changes.extend(applied.changes)
+        psa_result = (cache.replace_txns(Side.PSA, "invoice_id", [psa_invoice.id], psa_payments,
+                                         removed_how="no longer listed in the PSA")
+                      if psa_invoice is not None and psa_payments is not None else ApplyResult())
         results = [
             cache.upsert_psa_invoices([psa_invoice] if psa_invoice else []),
             ledger_result,
             cache.upsert_credits(credits),
+            psa_result,
         ]
         for step, result in zip(run.steps, results, strict=True):
             step.status = SyncStatus.SUCCEEDED
@@ -143,6 +161,10 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             numbers=[number],
             customer_ids=customers,
         )
+        cache.clear_causes_for(Side.LEDGER, ledger_ids)
+        if psa_invoice is not None:
+            cache.clear_causes_for(Side.PSA, [psa_invoice.id])
+        diagnose_pending(cache)
         run.status = SyncStatus.SUCCEEDED
     run.finished_at = datetime.now(UTC)
     cache.save_sync_progress(run)

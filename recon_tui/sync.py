@@ -42,7 +42,9 @@ from recon_tui.models import (
     SyncStatus,
     SyncStep,
 )
+from recon_tui.psa_payments import invoices_to_read, read_payments
 from recon_tui.refresh import SyncChanges, refresh_after_sync
+from recon_tui.row_diagnosis import diagnose_pending
 from recon_tui.sync_safety import (
     INTERRUPTED,
     MASS_DELETE_FLOOR,
@@ -57,6 +59,7 @@ from recon_tui.sync_safety import (
     sync_in_progress,
     sync_lock,
 )
+from recon_tui.transactions import InvoiceTxn, LedgerPayment, Side
 
 __all__ = [
     "INTERRUPTED", "MASS_DELETE_FLOOR", "ConfirmMassDelete", "MassDeleteRefused",
@@ -132,7 +135,7 @@ STEP_NAMES: tuple[tuple[str, str], ...] = (
     ("psa", "companies"), ("psa", "contacts"), ("psa", "invoices"), ("psa", "export status"),
     ("psa", "deleted invoices"),
     ("ledger", "customers"), ("ledger", "invoices"), ("ledger", "credit memos"),
-    ("ledger", "payments"), ("ledger", "deletions"),
+    ("ledger", "payments"), ("ledger", "deletions"), ("psa", "invoice payments"),
 )
 
 #: Ledger entity names as QBO spells them, for the deletion step.
@@ -153,13 +156,39 @@ def _apply_credit_memos(cache: Cache, memos: list[LedgerInvoice]) -> ApplyResult
     return result
 
 
+def _apply_payments(cache: Cache, payments: list[LedgerPayment]) -> ApplyResult:
+    """Each payment's unapplied amount as a credit, and its applications to
+    invoices (an application it no longer lists is kept, marked removed)."""
+    result = cache.upsert_credits(p.credit for p in payments)
+    applied = cache.replace_txns(
+        Side.LEDGER, "txn_id", [p.credit.id for p in payments],
+        [txn for p in payments for txn in p.applications],
+        removed_how="no longer applied in the ledger (edited, voided or unapplied)")
+    cache.clear_causes_for(Side.LEDGER, sorted(applied.touched))
+    result.changes.extend(applied.changes)
+    return result
+
+
 def _apply_ledger_deletions(cache: Cache, deleted: list[tuple[str, str]]) -> ApplyResult:
     by_entity: dict[str, list[str]] = {}
     for entity, record_id in deleted:
         by_entity.setdefault(entity, []).append(record_id)
     result = cache.delete_ledger_invoices(by_entity.get(LEDGER_INVOICE, []))
     result.merge(cache.delete_ledger_credit_memos(by_entity.get(LEDGER_CREDIT_MEMO, [])))
-    result.merge(cache.delete_payment_credits(by_entity.get(LEDGER_PAYMENT, [])))
+    payments = by_entity.get(LEDGER_PAYMENT, [])
+    result.merge(cache.delete_payment_credits(payments))
+    removed = cache.remove_txns(Side.LEDGER, payments, removed_how="deleted in the ledger")
+    cache.clear_causes_for(Side.LEDGER, sorted(removed.touched))
+    result.changes.extend(removed.changes)
+    return result
+
+
+def _apply_psa_payments(cache: Cache, read: list[tuple[str, list[InvoiceTxn]]]) -> ApplyResult:
+    """The payment lists read: each replaces what the cache held for its invoice."""
+    result = cache.replace_txns(Side.PSA, "invoice_id", [i for i, _ in read],
+                                [txn for _, txns in read for txn in txns],
+                                removed_how="no longer listed in the PSA")
+    cache.clear_causes_for(Side.PSA, [i for i, _ in read])
     return result
 
 
@@ -196,12 +225,12 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         pulled = {
             LEDGER_INVOICE: {i.id for i in read["ledger invoices"]},
             LEDGER_CREDIT_MEMO: {m.id for m in read["ledger credit memos"]},
-            LEDGER_PAYMENT: {p.id for p in read["ledger payments"]},
+            LEDGER_PAYMENT: {p.credit.id for p in read["ledger payments"]},
         }
         known = {
             LEDGER_INVOICE: cache.ledger_invoice_ids(),
             LEDGER_CREDIT_MEMO: cache.ledger_credit_memo_ids(),
-            LEDGER_PAYMENT: cache.payment_credit_ids(),
+            LEDGER_PAYMENT: cache.payment_credit_ids() | cache.ledger_payment_ids(),
         }
         if since is None:
             deleted = {entity: known[entity] - pulled[entity] for entity in known}
@@ -227,9 +256,11 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                   lambda c, rows: c.upsert_ledger_invoices(rows)),
         _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
                   _apply_credit_memos),
-        _StepPlan("payments", "ledger", lambda _: ledger.payment_credits(moment),
-                  lambda c, rows: c.upsert_credits(rows)),
+        _StepPlan("payments", "ledger", lambda _: ledger.payments(moment), _apply_payments),
         _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions),
+        _StepPlan("invoice payments", "psa", lambda read: read_payments(
+            psa, invoices_to_read(cache, read["psa invoices"], read["ledger invoices"])),
+            _apply_psa_payments),
     ]
     assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
     return plans
@@ -369,6 +400,7 @@ def _run_full_sync(
                 cache.add_mappings(new_mappings)
                 refresh_after_sync(cache, _changes(results, fetched["ledger deletions"],
                                                    new_mappings), full=since is None)
+                diagnose_pending(cache)
                 finished = datetime.now(UTC)
                 cache.mark_synced("psa", psa.kind, finished)
                 cache.mark_synced("ledger", ledger.kind, finished)

@@ -117,7 +117,7 @@ def check_mass_deletions(cache: Cache, fetched: Mapping[str, list[Any]], percent
     empty the cache."""
     held = {"psa": len(cache.psa_invoice_ids()),
             "ledger": (len(cache.ledger_invoice_ids()) + len(cache.ledger_credit_memo_ids())
-                       + len(cache.payment_credit_ids()))}
+                       + len(cache.payment_credit_ids() | cache.ledger_payment_ids()))}
     steps = {"psa": "psa deleted invoices", "ledger": "ledger deletions"}
     excess = [MassDeletion(side, len(fetched[key]), held[side], percent)
               for side, key in steps.items()

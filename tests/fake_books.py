@@ -21,6 +21,7 @@ from recon_tui.models import (
     PsaCompany,
     PsaInvoice,
 )
+from recon_tui.transactions import InvoiceTxn, LedgerPayment
 
 
 def _changed(updated: datetime | None, since: datetime | None) -> bool:
@@ -37,6 +38,9 @@ class FakePsa:
     contacts_by_id: dict[str, Contact] = field(default_factory=dict)
     documents: dict[str, PsaInvoice] = field(default_factory=dict)
     unexported: set[str] = field(default_factory=set)
+    #: invoice id -> its payments, and every invoice whose payments were read
+    payments: dict[str, tuple[InvoiceTxn, ...]] = field(default_factory=dict)
+    payment_reads: list[str] = field(default_factory=list)
 
     def touch(self, invoice: PsaInvoice) -> None:
         self.documents[invoice.id] = replace(invoice, updated_at=datetime.now(UTC))
@@ -62,6 +66,12 @@ class FakePsa:
     def missing_invoice_ids(self, expected: set[str]) -> set[str]:
         return {i for i in expected if i not in self.documents}
 
+    lists_payments = True
+
+    def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
+        self.payment_reads.append(invoice_id)
+        return list(self.payments.get(invoice_id, ()))
+
     def close(self) -> None:
         pass
 
@@ -78,6 +88,8 @@ class FakeLedger:
     memos_by_id: dict[str, LedgerInvoice] = field(default_factory=dict)
     payments_by_id: dict[str, OrganizationalCredit] = field(default_factory=dict)
     deleted: list[tuple[str, str, datetime]] = field(default_factory=list)
+    #: payment id -> what it applies to each invoice
+    applications: dict[str, tuple[InvoiceTxn, ...]] = field(default_factory=dict)
 
     def table(self, kind: DocKind) -> dict[str, LedgerInvoice]:
         return self.memos_by_id if kind is DocKind.CREDIT_MEMO else self.invoices_by_id
@@ -102,6 +114,18 @@ class FakeLedger:
 
     def payment_credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
         return iter([p for p in self.payments_by_id.values() if _changed(p.updated_at, since)])
+
+    def payments(self, since: datetime | None = None) -> Iterator[LedgerPayment]:
+        return iter([LedgerPayment(p, self.applications.get(p.id, ()))
+                     for p in self.payment_credits(since)])
+
+    def customer_payments(self, customer_id: str) -> Iterator[LedgerPayment]:
+        return iter([LedgerPayment(p, self.applications.get(p.id, ()))
+                     for p in self.payments_by_id.values() if p.customer_id == customer_id])
+
+    def customer_memo_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:
+        return iter([OrganizationalCredit.from_credit_memo(m) for m in self.memos_by_id.values()
+                     if m.customer_id == customer_id])
 
     def deleted_ids(self, expected: Mapping[str, set[str]],
                     since: datetime | None) -> dict[str, set[str]]:

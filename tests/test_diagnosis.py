@@ -171,3 +171,11 @@ def test_qbo_credit_memo_application_splits_the_invoice_line():
     assert [(t.kind, t.amount, t.credit_id) for t in txns] == [
         (TxnKind.CREDIT, D("10"), "11261"), (TxnKind.PAYMENT, D("90"), "")]
     assert txns[0].reference == "CM-1004" and txns[1].reference == "4471"
+
+
+def test_a_payment_partly_unapplied_on_one_side():
+    found = diagnose(row(doc("80", "0"), doc("80", "30"),
+                         psa_txns=[pay(Side.PSA, "c1", "80")],
+                         ledger_txns=[pay(Side.LEDGER, "900", "50")]))
+    assert found.cause is Cause.PAYMENT_REVERSED
+    assert "30.00 of it was unapplied or edited in QuickBooks" in found.summary

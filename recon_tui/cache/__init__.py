@@ -26,6 +26,7 @@ from recon_tui.cache.records import (
 from recon_tui.cache.report import ReportQueries
 from recon_tui.cache.schema import SCHEMA_VERSION
 from recon_tui.cache.sources import SourceQueries
+from recon_tui.cache.transactions import TransactionQueries
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -44,6 +45,6 @@ __all__ = [
 
 
 class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
-            ChecklistQueries, ReportQueries, CacheCore):
+            ChecklistQueries, ReportQueries, TransactionQueries, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""

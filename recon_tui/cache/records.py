@@ -289,6 +289,9 @@ class PairRow:
     difference_owing: Decimal
     discrepant: bool
     kind: DocKind = DocKind.INVOICE
+    #: The diagnosis's cause (a ``recon_tui.diagnosis.Cause`` value) of a
+    #: discrepant row; None for a row that agrees or one not diagnosed yet.
+    cause: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +334,7 @@ def pair_row_from(row: sqlite3.Row) -> PairRow:
         difference_owing=from_cents(row["diff_owing_cents"]),
         discrepant=bool(row["discrepant"]),
         kind=DocKind(row["kind"]),
+        cause=row["cause"],
     )
 
 

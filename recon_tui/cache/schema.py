@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHUNK = 500
 MAX_CHANGES_PER_RUN = 20_000
 
@@ -143,6 +143,25 @@ MIGRATIONS: list[Sequence[str]] = [
         "ALTER TABLE invoice_pair ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'",
         "CREATE INDEX idx_pair_kind_ledger ON invoice_pair(kind, ledger_invoice_id)",
         "ALTER TABLE ledger_invoice ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'",
+    ),
+    # 4: each invoice's payments and credits on both sides (QBO Payment lines, the
+    # PSA's invoice payments), kept when a system stops listing one (marked removed:
+    # a payment reversed after a sync); when the PSA's payments of an invoice were
+    # last read; each discrepant row's cause. The ledger's payments were read
+    # before only for their unapplied amounts, so the next sync reads everything.
+    (
+        """CREATE TABLE invoice_txn (
+            side TEXT NOT NULL, invoice_id TEXT NOT NULL, txn_id TEXT NOT NULL,
+            kind TEXT NOT NULL, credit_id TEXT NOT NULL DEFAULT '', date TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL, reference TEXT NOT NULL DEFAULT '',
+            method TEXT NOT NULL DEFAULT '', updated_at TEXT, removed_at TEXT,
+            removed_how TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (side, txn_id, invoice_id, kind, credit_id))""",
+        "CREATE INDEX idx_txn_invoice ON invoice_txn(side, invoice_id)",
+        "ALTER TABLE psa_invoice ADD COLUMN payments_read_at TEXT",
+        "ALTER TABLE invoice_pair ADD COLUMN cause TEXT",
+        "CREATE INDEX idx_pair_cause ON invoice_pair(cause)",
+        "DELETE FROM meta WHERE key = 'complete_through'",
     ),
 ]
 

@@ -54,6 +54,7 @@ from recon_tui.connectors.autotask_records import (
 from recon_tui.connectors.base import ConnectorError, require_psa_settings
 from recon_tui.connectors.http import ApiClient, RateLimiter, RetryPolicy, decode_json
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
+from recon_tui.transactions import InvoiceTxn
 
 __all__ = [
     "IN_BATCH",
@@ -354,6 +355,15 @@ class AutotaskConnector:
         present = {str(item.get("id"))
                    for item in self._query("Invoices", [], operation, include=("id",))}
         return {invoice_id for invoice_id in expected if invoice_id not in present}
+
+    #: Autotask's REST API has no payment entity: an invoice records only that it
+    #: was paid (``paidDate``), so the diagnosis works from the balances alone and
+    #: a payment is recorded in Autotask by hand.
+    lists_payments = False
+
+    def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
+        """Nothing: Autotask's API exposes no payments (see ``lists_payments``)."""
+        return []
 
     def invoice_by_number(self, number: str) -> PsaInvoice | None:
         """The invoice Autotask shows as ``number``: its invoiceNumber, or its id when

@@ -22,6 +22,7 @@ from recon_tui.models import (
     PsaInvoice,
 )
 from recon_tui.scrub import scrub
+from recon_tui.transactions import InvoiceTxn, LedgerPayment
 
 if TYPE_CHECKING:
     from recon_tui.config import PsaConfig
@@ -85,6 +86,13 @@ class PsaConnector(Protocol):
         id list that proves itself by the count. Raises rather than guess."""
         ...
 
+    #: Whether ``invoice_payments`` can list anything (ConnectWise yes, Autotask no).
+    lists_payments: bool
+
+    def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
+        """Every payment and credit the PSA applied to one invoice (one request)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -117,6 +125,18 @@ class LedgerConnector(Protocol):
         ledger's own record of deletions (QBO's change data capture, 30 days back
         at most) or from complete id lists that prove themselves by a count,
         never inferred from a failed read."""
+        ...
+
+    def payments(self, since: datetime | None = None) -> Iterator[LedgerPayment]:
+        """Payments (as ``payment_credits``) with what each applies to each invoice."""
+        ...
+
+    def customer_payments(self, customer_id: str) -> Iterator[LedgerPayment]:
+        """One customer's payments with their applications, for a resync."""
+        ...
+
+    def customer_memo_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:
+        """One customer's credit memos as credits, for a resync."""
         ...
 
     def customer_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:

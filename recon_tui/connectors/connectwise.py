@@ -27,7 +27,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -35,6 +35,11 @@ import httpx
 
 from recon_tui.config import PsaConfig
 from recon_tui.connectors.base import ConnectorError, require_psa_settings
+from recon_tui.connectors.connectwise_payments import (
+    parse_payments,
+    payment_body,
+    payments_path,
+)
 from recon_tui.connectors.connectwise_records import (
     RecordError,
     company_from_cw,
@@ -43,6 +48,7 @@ from recon_tui.connectors.connectwise_records import (
 )
 from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
+from recon_tui.transactions import InvoiceTxn
 
 __all__ = [
     "ACCEPT",
@@ -383,6 +389,33 @@ class ConnectWiseConnector:
                                   self._invoice_parser(self._read_unexported())))
         exact = [invoice for invoice in found if invoice.number == number]
         return (exact or found or [None])[0]
+
+    #: ConnectWise lists each invoice's payments (the diagnosis can name them).
+    lists_payments = True
+
+    def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
+        """Every payment and credit ConnectWise applied to one invoice."""
+        operation = f"list payments of invoice {invoice_id}"
+        records = self._pages(payments_path(invoice_id), operation, None,
+                              forward_only=False)
+        try:
+            return parse_payments(records, invoice_id)
+        except RecordError as exc:
+            raise ConnectorError(SYSTEM, f"{operation}: {exc}") from exc
+
+    def record_payment(self, invoice_id: str, amount: Decimal, payment_date: date) -> InvoiceTxn:
+        """POST one payment on the invoice. Sent once: ConnectWise has no request id,
+        so a lost answer is never blindly re-sent (see connectwise_payments)."""
+        operation = f"record a payment of {amount} on invoice {invoice_id}"
+        body, _ = self.api.post_json(payments_path(invoice_id),
+                                     payment_body(invoice_id, amount, payment_date),
+                                     operation=operation, idempotent=False)
+        if not isinstance(body, Mapping):
+            raise ConnectorError(SYSTEM, f"{operation}: the answer is not a payment")
+        try:
+            return parse_payments([body], invoice_id)[0]
+        except RecordError as exc:
+            raise ConnectorError(SYSTEM, f"{operation}: {exc}") from exc
 
     def close(self) -> None:
         self.api.close()

@@ -202,10 +202,16 @@ class ApiClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         ok_statuses: frozenset[int] = frozenset(),
+        idempotent: bool = True,
     ) -> httpx.Response:
         """Send with retries; return a 2xx (or an ``ok_statuses``) response or raise
         ConnectorError. ``url`` may be relative to the base or absolute (next-page
-        links), but only on the base URL's origin."""
+        links), but only on the base URL's origin.
+
+        A write the server cannot de-duplicate (``idempotent=False``: a ConnectWise
+        POST has no request id) is retried only when it never left (no connection,
+        a 429 refusal); a timeout, a dropped answer or a 5xx after sending may have
+        applied it, so the caller must re-read before trying again."""
         self._check_origin(method, url, params, operation)
         refreshed = False
         attempt = 0
@@ -218,13 +224,15 @@ class ApiClient:
             try:
                 response = self._send(method, url, params, content, merged)
             except httpx.TimeoutException as exc:
-                if attempt < self.retry.max_attempts:
+                unsent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+                if attempt < self.retry.max_attempts and (idempotent or unsent):
                     self._sleep(self.retry.delay_seconds(attempt, None))
                     continue
                 raise ConnectorError(self.system, f"{operation}: timed out after "
                                      f"{attempt} attempts ({type(exc).__name__})") from exc
             except httpx.TransportError as exc:
-                if attempt < self.retry.max_attempts:
+                unsent = isinstance(exc, httpx.ConnectError)
+                if attempt < self.retry.max_attempts and (idempotent or unsent):
                     self._sleep(self.retry.delay_seconds(attempt, None))
                     continue
                 raise ConnectorError(self.system, f"{operation}: cannot reach the server "
@@ -238,7 +246,8 @@ class ApiClient:
                 self._refresh()
                 attempt -= 1  # a refresh is not a failed attempt
                 continue
-            if status in RETRY_STATUSES and attempt < self.retry.max_attempts:
+            if (status in RETRY_STATUSES and attempt < self.retry.max_attempts
+                    and (idempotent or status == 429)):
                 wait = self.retry.delay_seconds(
                     attempt, parse_retry_after(response.headers.get("Retry-After")))
                 self._sleep(wait)
@@ -288,9 +297,10 @@ class ApiClient:
 
     def post_json(self, url: str, body: Any, *, operation: str,
                   params: Mapping[str, Any] | None = None,
-                  headers: Mapping[str, str] | None = None) -> tuple[Any, httpx.Response]:
+                  headers: Mapping[str, str] | None = None,
+                  idempotent: bool = True) -> tuple[Any, httpx.Response]:
         response = self.request("POST", url, operation=operation, params=params,
-                                json_body=body, headers=headers)
+                                json_body=body, headers=headers, idempotent=idempotent)
         return decode_json(response, self.system, operation), response
 
 

@@ -45,15 +45,16 @@ from recon_tui.connectors.qbo_records import (
     credit_memo_from_qbo,
     customer_from_qbo,
     invoice_from_qbo,
+    payment_from_qbo,
 )
+from recon_tui.connectors.qbo_writes import QboWrites
 from recon_tui.connectors.tokens import TokenStore
 from recon_tui.models import (
-    CreditKind,
     LedgerCustomer,
     LedgerInvoice,
     OrganizationalCredit,
 )
-from recon_tui.money import ZERO, MoneyError, to_money
+from recon_tui.transactions import LedgerPayment
 
 __all__ = ["PAGE_SIZE", "QboConnector", "qbo_error_parser", "qbo_quote", "shared_rate_limiter"]
 
@@ -106,7 +107,7 @@ def _as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-class QboConnector:
+class QboConnector(QboWrites):
     """The ledger: one QuickBooks Online company (realm)."""
 
     kind = "qbo"
@@ -289,6 +290,22 @@ class QboConnector:
         for row in self._query_all("Payment", self._since_clause(since)):
             yield credit_from_payment(row)
 
+    def payments(self, since: datetime | None = None) -> Iterator[LedgerPayment]:
+        """Payments with their unapplied amount and their applications to invoices
+        (the same pages ``payment_credits`` reads: no extra request)."""
+        for row in self._query_all("Payment", self._since_clause(since)):
+            yield payment_from_qbo(row)
+
+    def customer_payments(self, customer_id: str) -> Iterator[LedgerPayment]:
+        """One customer's payments with their applications, for a per-invoice resync."""
+        for row in self._query_all("Payment", f"CustomerRef = {qbo_quote(customer_id)}"):
+            yield payment_from_qbo(row)
+
+    def customer_memo_credits(self, customer_id: str) -> Iterator[OrganizationalCredit]:
+        """One customer's credit memos as credits (used-up ones included)."""
+        for row in self._query_all("CreditMemo", f"CustomerRef = {qbo_quote(customer_id)}"):
+            yield credit_from_credit_memo(row)
+
     def credits(self, since: datetime | None = None) -> Iterator[OrganizationalCredit]:
         """Credit memos (RemainingCredit) and payments (UnappliedAmt) as credits."""
         for memo in self.credit_memos(since):
@@ -423,100 +440,3 @@ class QboConnector:
             )
             return None
         return deleted
-
-    # ------------------------------------------------------------------ writes
-    def apply_credit(
-        self,
-        customer_id: str,
-        invoice_id: str,
-        credit_kind: CreditKind | str,
-        credit_id: str,
-        amount: Decimal,
-        request_id: str,
-    ) -> LedgerInvoice:
-        """Apply an organizational credit to one invoice, then return the invoice as QBO
-        now has it.
-
-        A credit memo is applied the way QBO's UI does it: a Payment of total 0 whose
-        lines link the invoice and the credit memo. An unapplied payment gets a line
-        linking the invoice (sparse update; QBO replaces the whole Line array, so the
-        existing lines are sent back too). ``request_id`` goes out as ``requestid``:
-        the same id sent again (a retry, or this call repeated after a crash) is not
-        applied twice.
-        """
-        kind = CreditKind(credit_kind)
-        try:
-            value = to_money(amount)
-        except MoneyError as exc:
-            raise ConnectorError(SYSTEM, f"apply credit: {exc}") from None
-        if value <= ZERO:
-            raise ConnectorError(SYSTEM, f"apply credit: the amount must be positive, got {value}")
-        if not request_id:
-            raise ConnectorError(SYSTEM, "apply credit: a request id is required")
-        invoice_line = {"Amount": value, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
-        params = {"requestid": request_id}
-        if kind is CreditKind.CREDIT_MEMO:
-            operation = f"apply credit memo {credit_id} to invoice {invoice_id}"
-            payment = {
-                "CustomerRef": {"value": customer_id},
-                "TotalAmt": ZERO,
-                "PrivateNote": f"recon-tui: credit memo {credit_id} applied to invoice "
-                f"{invoice_id}",
-                "Line": [
-                    invoice_line,
-                    {"Amount": value, "LinkedTxn": [{"TxnId": credit_id, "TxnType": "CreditMemo"}]},
-                ],
-            }
-            self._post("payment", payment, operation, params)
-        else:
-            operation = f"apply unapplied payment {credit_id} to invoice {invoice_id}"
-            self._apply_unapplied_payment(customer_id, credit_id, invoice_line, params, operation)
-        refreshed = self.invoice_by_id(invoice_id)
-        if refreshed is None:
-            raise ConnectorError(
-                SYSTEM,
-                f"{operation}: invoice {invoice_id} is gone from "
-                "QuickBooks after the credit was applied",
-            )
-        return refreshed
-
-    def _apply_unapplied_payment(
-        self,
-        customer_id: str,
-        payment_id: str,
-        invoice_line: dict[str, Any],
-        params: dict[str, str],
-        operation: str,
-    ) -> None:
-        """Read the payment, add the invoice line, sparse-update it; once more on a
-        stale SyncToken (someone edited the payment between our read and write)."""
-        for attempt in (1, 2):
-            current = self._read(
-                "payment", "Payment", payment_id, f"{operation}: read payment {payment_id}"
-            )
-            if current is None:
-                raise ConnectorError(
-                    SYSTEM,
-                    f"{operation}: payment {payment_id} does not exist in QuickBooks",
-                    code=NOT_FOUND_CODE,
-                )
-            owner = (current.get("CustomerRef") or {}).get("value")
-            if str(owner) != customer_id:
-                raise ConnectorError(
-                    SYSTEM,
-                    f"{operation}: payment {payment_id} belongs to "
-                    f"customer {owner}, not {customer_id}",
-                )
-            lines = [line for line in current.get("Line") or [] if isinstance(line, dict)]
-            update = {
-                "Id": payment_id,
-                "SyncToken": current.get("SyncToken"),
-                "sparse": True,
-                "Line": [*lines, invoice_line],
-            }
-            try:
-                self._post("payment", update, operation, params)
-                return
-            except ConnectorError as exc:
-                if exc.code != STALE_OBJECT_CODE or attempt == 2:
-                    raise

@@ -9,6 +9,7 @@ entity, its Id and the field, so a sync failure points at the exact record.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from recon_tui.connectors.records import EntityReader, parse_utc_datetime
@@ -20,6 +21,7 @@ from recon_tui.models import (
     OrganizationalCredit,
 )
 from recon_tui.money import ZERO
+from recon_tui.transactions import LedgerPayment, applications_from_lines
 
 __all__ = [
     "credit_from_credit_memo",
@@ -27,6 +29,7 @@ __all__ = [
     "credit_memo_from_qbo",
     "customer_from_qbo",
     "invoice_from_qbo",
+    "payment_from_qbo",
 ]
 
 
@@ -103,3 +106,34 @@ def credit_from_payment(d: Mapping[str, Any]) -> OrganizationalCredit:
         doc_number=r.text("PaymentRefNum", ""),
         updated_at=r.moment("MetaData.LastUpdatedTime", parse_utc_datetime),
     )
+
+
+def _lines(r: EntityReader) -> list[tuple[str, str, Decimal]]:
+    """A Payment's ``Line`` array as (TxnType, TxnId, Amount): each line links the
+    transaction its Amount applies to (QBO: Payment.Line[].LinkedTxn)."""
+    lines = r.get("Line", [])
+    if not isinstance(lines, list):
+        raise r.error("Line", "is not a list")
+    out: list[tuple[str, str, Decimal]] = []
+    for index, line in enumerate(lines):
+        lr = EntityReader("QBO", "Payment", line, "Id")
+        amount = lr.money("Amount", ZERO)
+        linked = lr.get("LinkedTxn", [])
+        if not isinstance(linked, list):
+            raise r.error(f"Line[{index}].LinkedTxn", "is not a list")
+        for txn in linked:
+            tr = EntityReader("QBO", "Payment", txn, "TxnId")
+            out.append((tr.text("TxnType", ""), tr.required_text("TxnId"), amount))
+    return out
+
+
+def payment_from_qbo(d: Mapping[str, Any]) -> LedgerPayment:
+    """A Payment: its unapplied amount as a credit on account, and what each of its
+    lines applies to an invoice (part of it a credit memo, when a line links one)."""
+    credit = credit_from_payment(d)
+    r = _reader("Payment", d)
+    applications = applications_from_lines(
+        credit.id, credit.date, _lines(r), reference=credit.doc_number,
+        method=r.text("PaymentMethodRef.name", "") or "",
+        updated_at=credit.updated_at)
+    return LedgerPayment(credit, applications)
