@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from recon_tui.connectors.base import ConnectorError
 from recon_tui.models import (
     Contact,
     CreditKind,
@@ -21,7 +22,7 @@ from recon_tui.models import (
     PsaCompany,
     PsaInvoice,
 )
-from recon_tui.transactions import InvoiceTxn, LedgerPayment
+from recon_tui.transactions import InvoiceTxn, LedgerPayment, Side, TxnKind
 
 
 def _changed(updated: datetime | None, since: datetime | None) -> bool:
@@ -67,10 +68,25 @@ class FakePsa:
         return {i for i in expected if i not in self.documents}
 
     lists_payments = True
+    #: The next record_payment applies, then fails as if its answer were lost.
+    drop_next_answer: bool = False
+    posts: int = 0
 
     def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
         self.payment_reads.append(invoice_id)
         return list(self.payments.get(invoice_id, ()))
+
+    def record_payment(self, invoice_id: str, amount: Decimal, payment_date: date) -> InvoiceTxn:
+        self.posts += 1
+        invoice = self.documents[invoice_id]
+        txn = InvoiceTxn(Side.PSA, invoice_id, f"cw{self.posts}", TxnKind.PAYMENT,
+                         payment_date, amount)
+        self.payments[invoice_id] = (*self.payments.get(invoice_id, ()), txn)
+        self.touch(replace(invoice, owing=invoice.owing - amount))
+        if self.drop_next_answer:
+            self.drop_next_answer = False
+            raise ConnectorError("connectwise", "record payment: the connection dropped")
+        return txn
 
     def close(self) -> None:
         pass
@@ -90,6 +106,7 @@ class FakeLedger:
     deleted: list[tuple[str, str, datetime]] = field(default_factory=list)
     #: payment id -> what it applies to each invoice
     applications: dict[str, tuple[InvoiceTxn, ...]] = field(default_factory=dict)
+    requests: dict[str, str] = field(default_factory=dict)
 
     def table(self, kind: DocKind) -> dict[str, LedgerInvoice]:
         return self.memos_by_id if kind is DocKind.CREDIT_MEMO else self.invoices_by_id
@@ -157,6 +174,21 @@ class FakeLedger:
         found = sorted((m for m in self.memos_by_id.values() if m.doc_number == doc_number),
                        key=lambda m: m.id)
         return found[-1] if found else None
+
+    def record_payment(self, customer_id: str, invoice_id: str, amount: Decimal,
+                       txn_date: date, reference: str, note: str,
+                       request_id: str) -> LedgerInvoice:
+        """Applied once per request id, like QBO's requestid."""
+        if request_id not in self.requests:
+            self.requests[request_id] = payment_id = f"pay{len(self.requests) + 1}"
+            invoice = self.invoices_by_id[invoice_id]
+            self.payments_by_id[payment_id] = OrganizationalCredit(
+                payment_id, CreditKind.UNAPPLIED_PAYMENT, customer_id, txn_date, Decimal(0),
+                amount, reference, datetime.now(UTC))
+            self.applications[payment_id] = (InvoiceTxn(
+                Side.LEDGER, invoice_id, payment_id, TxnKind.PAYMENT, txn_date, amount),)
+            self.touch(replace(invoice, balance=invoice.balance - amount))
+        return self.invoices_by_id[invoice_id]
 
     def apply_credit(self, customer_id: str, invoice_id: str, credit_kind: CreditKind | str,
                      credit_id: str, amount: Decimal, request_id: str) -> LedgerInvoice:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from recon_tui.cache.checklists import ChecklistQueries
 from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
+from recon_tui.cache.fixes import FixQueries
 from recon_tui.cache.history import HistoryQueries
 from recon_tui.cache.mapper import MapperQueries
 from recon_tui.cache.reconciliation import ReconciliationQueries
@@ -45,6 +46,6 @@ __all__ = [
 
 
 class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
-            ChecklistQueries, ReportQueries, TransactionQueries, CacheCore):
+            ChecklistQueries, ReportQueries, TransactionQueries, FixQueries, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""

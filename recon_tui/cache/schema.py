@@ -162,6 +162,26 @@ MIGRATIONS: list[Sequence[str]] = [
         "ALTER TABLE invoice_pair ADD COLUMN cause TEXT",
         "CREATE INDEX idx_pair_cause ON invoice_pair(cause)",
         "DELETE FROM meta WHERE key = 'complete_through'",
+        # Guided payment fixes (record a missing payment in the system that lacks
+        # it, or a by-hand fix verified by a resync) and their audit trail. The
+        # request id (QBO) or the PSA's payment ids before the first POST
+        # (ConnectWise has no request id) are stored before any write is sent.
+        """CREATE TABLE payment_fix (
+            id INTEGER PRIMARY KEY, state TEXT NOT NULL, kind TEXT NOT NULL,
+            target TEXT NOT NULL, cause TEXT NOT NULL, number TEXT NOT NULL,
+            psa_invoice_id TEXT, ledger_invoice_id TEXT, ledger_customer_id TEXT,
+            amount_cents INTEGER, txn_date TEXT, reference TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '', request_id TEXT UNIQUE, known_before TEXT,
+            posted_id TEXT, method TEXT, finding TEXT, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL, closed_at TEXT,
+            CHECK (amount_cents IS NULL OR amount_cents > 0))""",
+        "CREATE INDEX idx_fix_number ON payment_fix(number, state)",
+        """CREATE TABLE payment_fix_event (
+            id INTEGER PRIMARY KEY,
+            fix_id INTEGER NOT NULL REFERENCES payment_fix(id) ON DELETE CASCADE,
+            at TEXT NOT NULL, step INTEGER NOT NULL, outcome TEXT NOT NULL,
+            state TEXT NOT NULL, message TEXT NOT NULL)""",
+        "CREATE INDEX idx_fix_event ON payment_fix_event(fix_id, id)",
     ),
 ]
 

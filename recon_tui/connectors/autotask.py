@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -364,6 +364,11 @@ class AutotaskConnector:
     def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
         """Nothing: Autotask's API exposes no payments (see ``lists_payments``)."""
         return []
+
+    def record_payment(self, invoice_id: str, amount: Decimal, payment_date: date) -> InvoiceTxn:
+        """Autotask's API has no payment to create: always a clear refusal."""
+        raise ConnectorError(SYSTEM, "Autotask's API cannot record payments; record this "
+                             f"one of {amount} on invoice {invoice_id} by hand")
 
     def invoice_by_number(self, number: str) -> PsaInvoice | None:
         """The invoice Autotask shows as ``number``: its invoiceNumber, or its id when

@@ -8,7 +8,7 @@ the CLI calls them directly. Each fetch yields records changed since a moment
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -93,6 +93,10 @@ class PsaConnector(Protocol):
         """Every payment and credit the PSA applied to one invoice (one request)."""
         ...
 
+    def record_payment(self, invoice_id: str, amount: Decimal, payment_date: date) -> InvoiceTxn:
+        """Add one payment to the invoice (sent once: see connectwise_payments)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -156,6 +160,12 @@ class LedgerConnector(Protocol):
         ...
 
     def credit_memo_by_doc_number(self, doc_number: str) -> LedgerInvoice | None: ...
+
+    def record_payment(self, customer_id: str, invoice_id: str, amount: Decimal,
+                       txn_date: date, reference: str, note: str,
+                       request_id: str) -> LedgerInvoice:
+        """Receive a payment against one invoice; the same ``request_id`` applies once."""
+        ...
 
     def apply_credit(self, customer_id: str, invoice_id: str, credit_kind: CreditKind | str,
                      credit_id: str, amount: Decimal, request_id: str) -> LedgerInvoice:
