@@ -305,6 +305,12 @@ class ReconApp(App[None]):
 
         self.push_screen(ClientDetailScreen(client_key))
 
+    def start_fix(self, pair_id: int) -> None:
+        """The guided fix of one invoice row (its diagnosis decides which)."""
+        from recon_tui.tui.screens.fix import FixScreen
+
+        self.push_screen(FixScreen(pair_id))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action with a description, on the current screen, is a command."""
         seen: set[str] = set()
