@@ -22,6 +22,7 @@ from recon_tui.cli_common import (
     open_cache,
     say,
 )
+from recon_tui.cli_find import cmd_find, find_parser
 from recon_tui.cli_report import cmd_report, report_parser
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20, help="runs to list (default 20)")
 
     report_parser(sub)
+    find_parser(sub)
 
     sandbox = sub.add_parser("sandbox", help="run the API emulator on loopback",
                              description="Serve the QuickBooks Online, ConnectWise PSA and "
@@ -346,7 +348,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
-COMMANDS = {"sync": cmd_sync, "resync": cmd_resync, "history": cmd_history,
+COMMANDS = {"sync": cmd_sync, "resync": cmd_resync, "history": cmd_history, "find": cmd_find,
             "report": cmd_report, "sandbox": cmd_sandbox, None: cmd_tui}
 
 
