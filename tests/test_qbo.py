@@ -922,3 +922,26 @@ def test_customer_credits_for_a_per_invoice_resync(sandbox: Sandbox) -> None:
     )
     assert len(credits) == expected
     assert all("WHERE CustomerRef = '97'" in q for q in sandbox.state.queries())
+
+
+def test_record_payment_retried_with_its_requestid_is_applied_once(sandbox: Sandbox) -> None:
+    """A payment whose first answer is lost after QBO committed it: the connector
+    retries with the same requestid and QBO answers from the first write."""
+    from datetime import date as day
+
+    invoice_id = _open_invoice_of(sandbox.book, "60")
+    balance = Decimal(sandbox.book.qbo["Invoice"][invoice_id]["Balance"])
+    c = sandbox.connector()
+    payments_before = len(sandbox.book.qbo["Payment"])
+    sandbox.state.fail_after_commit = 1
+    invoice = c.record_payment("60", invoice_id, Decimal("40.00"), day(2026, 6, 12),
+                               "ConnectWise 77", "recon-tui: portal payment", "fix-1-pay")
+    assert invoice.balance == balance - Decimal("40.00")
+    again = c.record_payment("60", invoice_id, Decimal("40.00"), day(2026, 6, 12),
+                             "ConnectWise 77", "recon-tui: portal payment", "fix-1-pay")
+    assert again.balance == invoice.balance  # the same step run again: still once
+    assert len(sandbox.book.qbo["Payment"]) == payments_before + 1
+    (new,) = [p for p in sandbox.book.qbo["Payment"].values()
+              if p.get("PaymentRefNum") == "ConnectWise 77"]
+    assert new["TotalAmt"] == Decimal("40.00") and new["TxnDate"] == "2026-06-12"
+    assert new["Line"][0]["LinkedTxn"] == [{"TxnId": invoice_id, "TxnType": "Invoice"}]

@@ -673,3 +673,31 @@ def test_at_invoices_query_example_through_the_connector() -> None:
     assert invoice_from_at(load("autotask/invoices_query.json")["items"][0]) == open_
     by_id = invoice_from_at(load("autotask/invoices_query.json")["items"][0], numbering="id")
     assert by_id.number == "5410"
+
+
+# =========================================================================== payments
+def test_qbo_payment_lines_become_applications_to_invoices() -> None:
+    """The documented Payment: 500.00 of its 637.50 applied to invoice 1187 (the
+    rest unapplied); the credit-memo application: invoice 1187 paid by memo 1195."""
+    from recon_tui.connectors.qbo_records import payment_from_qbo
+    from recon_tui.transactions import TxnKind
+
+    read = payment_from_qbo(load("qbo/payment_read.json")["Payment"])
+    assert read.credit.amount == Decimal("137.50")
+    assert [(t.invoice_id, t.kind, t.amount) for t in read.applications] == [
+        ("1187", TxnKind.PAYMENT, Decimal("500.00"))]
+    memo = payment_from_qbo(load("qbo/payment_credit_memo_applied.json")["Payment"])
+    assert [(t.invoice_id, t.kind, t.amount, t.credit_id, t.txn_id)
+            for t in memo.applications] == [
+        ("1187", TxnKind.CREDIT, Decimal("174.25"), "1195", "1209")]
+
+
+def test_connectwise_invoice_payments_parse() -> None:
+    from recon_tui.connectors.connectwise_payments import parse_payments
+    from recon_tui.transactions import TxnKind
+
+    txns = parse_payments(load("connectwise/invoice_payments.json"), "8812")
+    assert [(t.txn_id, t.kind, t.amount, t.date.isoformat(), t.credit_id, t.reference)
+            for t in txns] == [
+        ("4410", TxnKind.PAYMENT, Decimal("250.00"), "2024-03-20", "", ""),
+        ("4417", TxnKind.CREDIT, Decimal("42.50"), "2024-03-22", "8830", "CM-24-017")]
