@@ -37,6 +37,7 @@ from recon_tui.models import (
     PsaInvoice,
 )
 from recon_tui.refresh import SyncChanges, refresh_after_sync, refresh_reconciliation
+from recon_tui.row_diagnosis import diagnose_pending
 
 WORDS = ("North", "Blue", "Atlas", "Quantum", "River", "Summit", "Pixel", "Harbor", "Cedar",
          "Falcon", "Granite", "Lumen", "Orbit", "Prairie", "Vertex", "Willow")
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             auto_mappings(customers, companies, cache.mapping())))
         timed("reconcile + materialise (refresh)", lambda: refresh_reconciliation(cache))
         print(f"  peak memory after refresh: {peak_rss_mb():.0f} MB")
+        discrepant = cache.conn.execute(
+            "SELECT count(*) FROM invoice_pair WHERE discrepant").fetchone()[0]
+        timed(f"diagnose every discrepant row ({discrepant:,})",
+              lambda: diagnose_pending(cache))
 
         def daily_change() -> str:
             """A day's sync: 500 ledger balances changed, then the refresh a sync runs."""
