@@ -37,6 +37,7 @@ from recon_tui.scrub import register as register_secret
 
 __all__ = [
     "APP_NAME",
+    "BOOLEAN_KEYS",
     "CONFIG_ENV_VAR",
     "DEFAULT_MINOR_VERSION",
     "DEFAULT_PORTAL_LEVEL",
@@ -263,6 +264,9 @@ class LedgerConfig:
     base_url: str = DEFAULT_QBO_BASE_URL
     token_url: str = DEFAULT_QBO_TOKEN_URL
     minor_version: int = DEFAULT_MINOR_VERSION
+    #: Off unless the file says so: recon-tui then only reads QuickBooks, and every
+    #: fix (the credit checklist's "apply via the API" included) is done by hand.
+    allow_writes: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,8 @@ class PsaConfig:
     invoice_numbering: str | None = None
     #: ConnectWise: caption of an invoice custom field holding the QBO invoice id.
     ledger_link_field: str | None = None
+    #: Off unless the file says so: recon-tui then only reads the PSA.
+    allow_writes: bool = False
 
 
 @dataclass(frozen=True)
@@ -329,7 +335,7 @@ class Config:
 
 # --------------------------------------------------------------------------- schema
 
-_Kind = Literal["str", "int", "secret", "url", "date", "choice"]
+_Kind = Literal["str", "int", "bool", "secret", "url", "date", "choice"]
 
 
 @dataclass(frozen=True)
@@ -350,6 +356,7 @@ _SCHEMA: dict[str, dict[str, _Spec]] = {
         "client_secret": _Spec("secret"),
         "refresh_token": _Spec("secret"),
         "minor_version": _Spec("int"),
+        "allow_writes": _Spec("bool"),
     },
     "psa": {
         "kind": _Spec("choice"),
@@ -363,6 +370,7 @@ _SCHEMA: dict[str, dict[str, _Spec]] = {
         "integration_code": _Spec("secret", "autotask"),
         "invoice_numbering": _Spec("choice", "autotask"),
         "ledger_link_field": _Spec("str", "connectwise"),
+        "allow_writes": _Spec("bool"),
     },
     "portal": {"client_admin_security_level": _Spec("int")},
     "sync": {"default_since": _Spec("date"), "max_delete_percent": _Spec("int")},
@@ -447,6 +455,12 @@ class _Parser:
     def value(self, section: str, name: str, raw: object, spec: _Spec) -> Any:
         """Check one value against its spec; return the cleaned value or None if bad."""
         key = _key(section, name)
+        if spec.kind == "bool":
+            if not isinstance(raw, bool):
+                quoted = " (unquoted)" if isinstance(raw, str) else ""
+                self.fail(key, f"expected true or false{quoted}, got {_describe(raw)}")
+                return None
+            return raw
         if spec.kind == "int":
             if isinstance(raw, bool) or not isinstance(raw, int):
                 self.fail(key, f"expected an integer, got {_describe(raw)}")
@@ -865,11 +879,18 @@ def redacted_summary(config: Config) -> dict[str, dict[str, str]]:
     for name in ("ledger", "psa"):
         section = getattr(config, name)
         values = _section_dict(section, lambda s: s.display) if section is not None else {}
-        summary[name] = {k: str(v) for k, v in values.items()}
+        summary[name] = {k: _text(v) for k, v in values.items()}
     summary["portal"] = {
         "client_admin_security_level": str(config.portal.client_admin_security_level)
     }
     return summary
+
+
+def _text(value: object) -> str:
+    """A value as a screen shows it; booleans the way TOML spells them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _secrets(config: Config) -> Iterator[Secret]:
@@ -899,10 +920,13 @@ def unresolved_secrets(
 #: What the settings screen may edit, per section; secrets are never editable there.
 EDITABLE_KEYS: dict[str, tuple[str, ...]] = {
     "portal": ("client_admin_security_level",),
-    "ledger": ("base_url", "token_url", "realm_id", "client_id", "minor_version"),
-    "psa": ("base_url", "company_id", "public_key", "client_id", "username"),
+    "ledger": ("base_url", "token_url", "realm_id", "client_id", "minor_version",
+               "allow_writes"),
+    "psa": ("base_url", "company_id", "public_key", "client_id", "username", "allow_writes"),
 }
 _INTEGER_KEYS = frozenset({"client_admin_security_level", "minor_version"})
+#: Edited as a switch (the text "true" or "false" here).
+BOOLEAN_KEYS = frozenset({"allow_writes"})
 
 
 def editable_values(config: Config) -> dict[str, dict[str, str]]:
@@ -913,8 +937,7 @@ def editable_values(config: Config) -> dict[str, dict[str, str]]:
         if section not in doc:
             continue
         values = {k: doc[section][k] for k in keys if k in doc[section]}
-        out[section] = {k: v.isoformat() if isinstance(v, date) else str(v)
-                        for k, v in values.items()}
+        out[section] = {k: _text(v) for k, v in values.items()}
     return out
 
 
@@ -932,6 +955,9 @@ def with_edits(config: Config, edits: Mapping[str, Mapping[str, str]]) -> Config
                     doc[section][key] = int(text)
                 except ValueError:
                     doc[section][key] = text  # the parser reports the wrong type
+            elif key in BOOLEAN_KEYS:
+                flag = {"true": True, "false": False}.get(text.casefold())
+                doc[section][key] = text if flag is None else flag
             elif text == "" and key != "client_admin_security_level":
                 doc[section].pop(key, None)
             else:

@@ -589,6 +589,7 @@ def test_redacted_summary(tmp_path: Path) -> None:
         "realm_id": "123145",
         "refresh_token": "env:QBO_REFRESH",
         "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "allow_writes": "false",
     }
     assert summary["psa"]["private_key"] == "********"
     assert summary["psa"]["company_id"] == "acme"
@@ -765,3 +766,76 @@ def test_secret_refuses_pickling() -> None:
 def test_problems_are_listed_in_file_order(tmp_path: Path) -> None:
     err = error_for(tmp_path, "[extra]\nx = 1\n[sync]\ndefault_since = 'no'\n")
     assert [e.key for e in err.errors] == ["[extra]", "[sync] default_since"]
+
+
+# --------------------------------------------------------------------------- allow_writes
+
+
+def test_allow_writes_defaults_to_off_for_real_accounts(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, LEDGER + CONNECTWISE))
+    assert config.ledger is not None and config.ledger.allow_writes is False
+    assert config.psa is not None and config.psa.allow_writes is False
+    example = load_config(EXAMPLE)  # documented, commented out
+    assert example.ledger is not None and example.ledger.allow_writes is False
+    assert example.psa is not None and example.psa.allow_writes is False
+
+
+def test_allow_writes_is_read_per_system_and_survives_a_save(tmp_path: Path) -> None:
+    text = LEDGER + "allow_writes = true\n" + AUTOTASK + "allow_writes = false\n"
+    config = load_config(write(tmp_path, text))
+    assert config.ledger is not None and config.ledger.allow_writes is True
+    assert config.psa is not None and config.psa.allow_writes is False
+    save_config(config, tmp_path / "saved.toml")
+    saved = (tmp_path / "saved.toml").read_text(encoding="utf-8")
+    assert "allow_writes = true" in saved and "allow_writes = false" in saved
+    assert load_config(tmp_path / "saved.toml") == replace(config, path=tmp_path / "saved.toml")
+    assert redacted_summary(config)["ledger"]["allow_writes"] == "true"
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ('"yes"', 'expected true or false (unquoted), got string "yes"'),
+    ('"true"', 'expected true or false (unquoted), got string "true"'),
+    ("1", "expected true or false, got integer 1"),
+])
+def test_a_bad_allow_writes_is_one_line_naming_the_key(tmp_path: Path, value: str,
+                                                        problem: str) -> None:
+    error = error_for(tmp_path, LEDGER + f"allow_writes = {value}\n")
+    assert str(error) == f"{tmp_path / 'config.toml'}: [ledger] allow_writes: {problem}"
+    assert "\n" not in str(error)
+    error = error_for(tmp_path, CONNECTWISE + f"allow_writes = {value}\n")
+    assert str(error) == f"{tmp_path / 'config.toml'}: [psa] allow_writes: {problem}"
+
+
+def test_allow_writes_is_editable_as_a_switch(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, LEDGER + CONNECTWISE))
+    assert cfg.editable_values(config)["ledger"]["allow_writes"] == "false"
+    on = cfg.with_edits(config, {"ledger": {"allow_writes": "true"}})
+    assert on.ledger is not None and on.ledger.allow_writes is True
+    assert on.psa is not None and on.psa.allow_writes is False
+    with pytest.raises(ConfigError, match=r"\[psa\] allow_writes: expected true or false"):
+        cfg.with_edits(config, {"psa": {"allow_writes": "maybe"}})
+
+
+def test_write_policy_follows_the_config_and_the_demo_writes(tmp_path: Path) -> None:
+    from recon_tui.workflows.write_policy import WritePolicy, WritesOff
+
+    path = write(tmp_path, LEDGER + CONNECTWISE)
+    off = WritePolicy.from_config(load_config(path), demo=False)
+    assert (off.ledger, off.psa) == (False, False)
+    assert off.why_off("ledger") == (f"writes to QuickBooks are off: set [ledger] allow_writes "
+                                     f"= true in {path}, or do it by hand")
+    assert off.why_off("psa") == (f"writes to ConnectWise are off: set [psa] allow_writes = "
+                                  f"true in {path}, or do it by hand")
+    with pytest.raises(WritesOff, match=r"writes to QuickBooks are off"):
+        off.require("ledger")
+    ledger_only = WritePolicy.from_config(
+        load_config(write(tmp_path, LEDGER + "allow_writes = true\n" + AUTOTASK)), demo=False)
+    assert (ledger_only.ledger, ledger_only.psa) == (True, False)
+    ledger_only.require("ledger")  # allowed: no exception
+    assert ledger_only.why_off("psa").startswith("writes to Autotask are off: set [psa]")
+    # The demo (no accounts at all, or --demo over a real config) writes to its emulator.
+    assert WritePolicy.from_config(Config.default(), demo=False).ledger is True
+    demo = WritePolicy.from_config(load_config(path), demo=True)
+    assert (demo.ledger, demo.psa) == (True, True)
+    # No file loaded: the line names where the tech would create one.
+    assert str(cfg.default_config_path()) in WritePolicy(False, False).why_off("ledger")

@@ -56,3 +56,33 @@ async def test_settings_save_validate_and_apply(tmp_path: Path) -> None:
             await pilot.pause()
             assert isinstance(app.screen, ClientDetailScreen)
             assert "portal level 2+ can see invoices" in screen_text(app)
+
+
+async def test_allow_writes_is_a_switch_per_system_saved_and_in_effect(tmp_path: Path) -> None:
+    from textual.widgets import Checkbox, Label
+
+    from recon_tui.workflows.write_policy import WritePolicy
+
+    with running_emulator() as (server, _book, _plan):
+        path = config_file_for(server, tmp_path)
+        app = ReconApp(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("comma")
+            await pilot.pause()
+            assert isinstance(app.screen, SettingsScreen)
+            labels = [str(label.content) for label in app.screen.query(Label)]
+            assert any(t.startswith("Allow writes to QuickBooks") for t in labels)
+            assert any(t.startswith("Allow writes to the PSA") for t in labels)
+            ledger = app.screen.query_one(f"#{field_id('ledger', 'allow_writes')}", Checkbox)
+            psa = app.screen.query_one(f"#{field_id('psa', 'allow_writes')}", Checkbox)
+            assert (ledger.value, psa.value) == (False, False)  # off unless the file says so
+            assert not WritePolicy.from_config(app.config, demo=False).ledger
+            ledger.value = True
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "Saved to" in screen_text(app)
+            saved = load_config(path)
+            assert saved.ledger.allow_writes is True and saved.psa.allow_writes is False
+            assert "allow_writes = true" in path.read_text(encoding="utf-8")
+            policy = WritePolicy.from_config(app.config, demo=False)
+            assert (policy.ledger, policy.psa) == (True, False)  # in effect at once

@@ -1,4 +1,5 @@
-"""Settings: portal level, endpoints and account ids.
+"""Settings: portal level, endpoints and account ids, and whether recon-tui may
+write to each system (``allow_writes``, a switch).
 
 Secrets are shown masked (or as their ``env:VAR`` reference) and are never
 editable here. Saving validates like loading a file, writes atomically with
@@ -15,9 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Checkbox, Footer, Header, Input, Label, Static
 
 from recon_tui.config import (
+    BOOLEAN_KEYS,
     ConfigError,
     Secret,
     default_config_path,
@@ -35,6 +37,9 @@ LABELS = {
     ("portal", "client_admin_security_level"): "Portal security level considered client "
                                                "admin (1-6): contacts below it cannot see "
                                                "invoices",
+    ("ledger", "allow_writes"): "Allow writes to QuickBooks (fixes you confirm; off: "
+                                "by hand only)",
+    ("psa", "allow_writes"): "Allow writes to the PSA (off: by hand only)",
 }
 SECTION_TITLES = {"portal": "Portal", "ledger": "Ledger (QuickBooks Online)",
                   "psa": "PSA"}
@@ -76,6 +81,10 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
                 for key, value in keys.items():
                     with Horizontal(classes="settings-row"):
                         yield Label(LABELS.get((section, key), key), classes="settings-label")
+                        if key in BOOLEAN_KEYS:
+                            yield Checkbox("on", value=value == "true",
+                                           id=field_id(section, key))
+                            continue
                         # Shown safely, kept exact: saving rewrites what the file said.
                         yield PrintableInput(value=value, id=field_id(section, key))
                 for key, shown in summary.get(section, {}).items():
@@ -97,6 +106,10 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
         edits: dict[str, dict[str, str]] = {}
         for section, keys in editable_values(self.recon_app.config).items():
             for key in keys:
+                if key in BOOLEAN_KEYS:
+                    on = self.query_one(f"#{field_id(section, key)}", Checkbox).value
+                    edits.setdefault(section, {})[key] = "true" if on else "false"
+                    continue
                 edits.setdefault(section, {})[key] = self.query_one(
                     f"#{field_id(section, key)}", Input).value
         return edits
