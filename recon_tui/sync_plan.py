@@ -1,0 +1,199 @@
+"""The steps of a full sync: what each reads and how it is written.
+
+PSA companies, contacts, invoices and credit memos, their export status and
+deletions; then ledger customers, invoices, credit memos, payments (with what
+each applies to which invoice) and deletions; last, the PSA's payments of the
+invoices whose balances disagree (ConnectWise lists them one invoice per
+request, so only where they can explain something). ``recon_tui.sync`` runs
+them: every fetch first, then every apply in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from recon_tui.cache import ApplyResult, Cache
+from recon_tui.connectors.base import LedgerConnector, PsaConnector
+from recon_tui.models import CompanyMapping, DocKind, LedgerInvoice, OrganizationalCredit
+from recon_tui.psa_payments import invoices_to_read, read_payments
+from recon_tui.refresh import SyncChanges
+from recon_tui.transactions import InvoiceTxn, LedgerPayment, Side
+
+
+@dataclass(frozen=True, slots=True)
+class _StepPlan:
+    name: str
+    system: str
+    #: Reads the step's records; gets what the earlier steps read, by "system name".
+    fetch: Callable[[Mapping[str, list[Any]]], Iterable[Any]]
+    apply: Callable[[Cache, list[Any]], ApplyResult]
+
+    @property
+    def key(self) -> str:
+        return f"{self.system} {self.name}"
+
+
+def _since_datetime(since: date | None) -> datetime | None:
+    return datetime.combine(since, time.min, tzinfo=UTC) if since else None
+
+
+STEP_NAMES: tuple[tuple[str, str], ...] = (
+    ("psa", "companies"), ("psa", "contacts"), ("psa", "invoices"), ("psa", "export status"),
+    ("psa", "deleted invoices"),
+    ("ledger", "customers"), ("ledger", "invoices"), ("ledger", "credit memos"),
+    ("ledger", "payments"), ("ledger", "deletions"), ("psa", "invoice payments"),
+)
+
+#: Ledger entity names as QBO spells them, for the deletion step.
+LEDGER_INVOICE, LEDGER_CREDIT_MEMO, LEDGER_PAYMENT = "Invoice", "CreditMemo", "Payment"
+
+
+def plan_step_names() -> list[tuple[str, str]]:
+    """(system, step) in the order a full sync runs them, for progress displays."""
+    return list(STEP_NAMES)
+
+
+def _apply_credit_memos(cache: Cache, memos: list[LedgerInvoice]) -> ApplyResult:
+    """The memos as documents (they pair with the PSA's credit memos) and what is
+    left of each as a credit on account; the history lists the memo changes once."""
+    result = cache.upsert_ledger_credit_memos(memos)
+    credits = cache.upsert_credits(OrganizationalCredit.from_credit_memo(m) for m in memos)
+    result.owners |= credits.owners
+    return result
+
+
+def _apply_payments(cache: Cache, payments: list[LedgerPayment]) -> ApplyResult:
+    """Each payment's unapplied amount as a credit, and its applications to
+    invoices (an application it no longer lists is kept, marked removed)."""
+    result = cache.upsert_credits(p.credit for p in payments)
+    applied = cache.replace_txns(
+        Side.LEDGER, "txn_id", [p.credit.id for p in payments],
+        [txn for p in payments for txn in p.applications],
+        removed_how="no longer applied in the ledger (edited, voided or unapplied)")
+    cache.clear_causes_for(Side.LEDGER, sorted(applied.touched))
+    result.changes.extend(applied.changes)
+    return result
+
+
+def _apply_ledger_deletions(cache: Cache, deleted: list[tuple[str, str]]) -> ApplyResult:
+    by_entity: dict[str, list[str]] = {}
+    for entity, record_id in deleted:
+        by_entity.setdefault(entity, []).append(record_id)
+    result = cache.delete_ledger_invoices(by_entity.get(LEDGER_INVOICE, []))
+    result.merge(cache.delete_ledger_credit_memos(by_entity.get(LEDGER_CREDIT_MEMO, [])))
+    payments = by_entity.get(LEDGER_PAYMENT, [])
+    result.merge(cache.delete_payment_credits(payments))
+    removed = cache.remove_txns(Side.LEDGER, payments, removed_how="deleted in the ledger")
+    cache.clear_causes_for(Side.LEDGER, sorted(removed.touched))
+    result.changes.extend(removed.changes)
+    return result
+
+
+def _apply_psa_payments(cache: Cache, read: list[tuple[str, list[InvoiceTxn]]]) -> ApplyResult:
+    """The payment lists read: each replaces what the cache held for its invoice."""
+    result = cache.replace_txns(Side.PSA, "invoice_id", [i for i, _ in read],
+                                [txn for _, txns in read for txn in txns],
+                                removed_how="no longer listed in the PSA")
+    cache.clear_causes_for(Side.PSA, [i for i, _ in read])
+    return result
+
+
+def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
+                   since: date | None) -> list[_StepPlan]:
+    """The ordered steps. Master data (companies, contacts, customers) is read in
+    full every time: an old company can own a new invoice, and a dated pull of
+    companies would miss it. Documents are read from ``since``, or all of them
+    when it is None (a first sync, or a complete reload).
+
+    Deletions are decided from complete reads only: with ``since`` None the
+    documents just read are the whole book (each read proved it against the
+    system's own count); otherwise the PSA compares counts and, when they
+    disagree, a complete id list, and QBO reports its own deletions (CDC).
+    """
+    moment = _since_datetime(since)
+    unexported: dict[str, set[str] | None] = {}
+
+    def fetch_unexported(_: Mapping[str, list[Any]]) -> list[str]:
+        unexported["ids"] = ids = psa.unexported_invoice_numbers()
+        return sorted(ids) if ids is not None else []
+
+    def apply_unexported(c: Cache, ids: list[str]) -> ApplyResult:
+        return ApplyResult() if unexported.get("ids") is None else c.mark_unexported(set(ids))
+
+    def fetch_psa_deleted(read: Mapping[str, list[Any]]) -> list[str]:
+        pulled = {invoice.id for invoice in read["psa invoices"]}
+        known = cache.psa_invoice_ids()
+        if since is None:
+            return sorted(known - pulled)
+        return sorted(psa.missing_invoice_ids(known | pulled))
+
+    def fetch_ledger_deleted(read: Mapping[str, list[Any]]) -> list[tuple[str, str]]:
+        pulled = {
+            LEDGER_INVOICE: {i.id for i in read["ledger invoices"]},
+            LEDGER_CREDIT_MEMO: {m.id for m in read["ledger credit memos"]},
+            LEDGER_PAYMENT: {p.credit.id for p in read["ledger payments"]},
+        }
+        known = {
+            LEDGER_INVOICE: cache.ledger_invoice_ids(),
+            LEDGER_CREDIT_MEMO: cache.ledger_credit_memo_ids(),
+            LEDGER_PAYMENT: cache.payment_credit_ids() | cache.ledger_payment_ids(),
+        }
+        if since is None:
+            deleted = {entity: known[entity] - pulled[entity] for entity in known}
+        else:
+            expected = {entity: known[entity] | pulled[entity] for entity in known}
+            deleted = ledger.deleted_ids(expected, moment)
+        return sorted((entity, record_id) for entity, ids in deleted.items()
+                      for record_id in ids)
+
+    plans = [
+        _StepPlan("companies", "psa", lambda _: psa.companies(None),
+                  lambda c, rows: c.upsert_companies(rows)),
+        _StepPlan("contacts", "psa", lambda _: psa.contacts(None),
+                  lambda c, rows: c.upsert_contacts(rows)),
+        _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
+                  lambda c, rows: c.upsert_psa_invoices(rows)),
+        _StepPlan("export status", "psa", fetch_unexported, apply_unexported),
+        _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
+                  lambda c, ids: c.delete_psa_invoices(ids)),
+        _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
+                  lambda c, rows: c.upsert_customers(rows)),
+        _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
+                  lambda c, rows: c.upsert_ledger_invoices(rows)),
+        _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
+                  _apply_credit_memos),
+        _StepPlan("payments", "ledger", lambda _: ledger.payments(moment), _apply_payments),
+        _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions),
+        _StepPlan("invoice payments", "psa", lambda read: read_payments(
+            psa, invoices_to_read(cache, read["psa invoices"], read["ledger invoices"])),
+            _apply_psa_payments),
+    ]
+    assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
+    return plans
+
+
+def _changes(results: Mapping[str, ApplyResult], deleted_ledger: list[tuple[str, str]],
+             new_mappings: list[CompanyMapping]) -> SyncChanges:
+    """What the refresh needs to know of the applied steps."""
+    credits = ApplyResult()
+    for key in ("ledger credit memos", "ledger payments", "ledger deletions"):
+        credits.owners |= results[key].owners
+    deleted = {entity: {i for e, i in deleted_ledger if e == entity}
+               for entity in (LEDGER_INVOICE, LEDGER_CREDIT_MEMO)}
+    return SyncChanges(
+        companies=results["psa companies"],
+        contacts=results["psa contacts"],
+        customers=results["ledger customers"],
+        credits=credits,
+        psa_documents=(results["psa invoices"].touched | results["psa export status"].touched
+                       | results["psa deleted invoices"].touched),
+        ledger_documents={
+            DocKind.INVOICE: results["ledger invoices"].touched | deleted[LEDGER_INVOICE],
+            DocKind.CREDIT_MEMO: (results["ledger credit memos"].touched
+                                  | deleted[LEDGER_CREDIT_MEMO]),
+        },
+        new_mappings=new_mappings,
+    )
