@@ -14,6 +14,7 @@ from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
 from recon_tui.cache.fixes import FixQueries
 from recon_tui.cache.history import HistoryQueries
+from recon_tui.cache.lookup import LookupQueries
 from recon_tui.cache.mapper import MapperQueries
 from recon_tui.cache.reconciliation import ReconciliationQueries
 from recon_tui.cache.records import (
@@ -46,6 +47,7 @@ __all__ = [
 
 
 class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
-            ChecklistQueries, ReportQueries, TransactionQueries, FixQueries, CacheCore):
+            ChecklistQueries, ReportQueries, TransactionQueries, FixQueries, LookupQueries,
+            CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""

@@ -28,7 +28,7 @@ from recon_tui.cache.files import translate
 from recon_tui.config import Config
 from recon_tui.models import SyncStatus
 from recon_tui.text import printable
-from recon_tui.tui.commands import ClientCommands
+from recon_tui.tui.commands import ClientCommands, NumberCommands
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.cache_error import CacheErrorScreen
 from recon_tui.tui.screens.clients import ClientsScreen
@@ -55,7 +55,7 @@ class ReconApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "recon-tui"
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = App.COMMANDS | {ClientCommands}
+    COMMANDS = App.COMMANDS | {ClientCommands, NumberCommands}
     BINDINGS = [
         Binding("s", "sync", "Sync", id="sync",
                 tooltip="Full sync from a date: the PSA first, then the ledger"),
@@ -299,11 +299,13 @@ class ReconApp(App[None]):
 
         self.push_screen(ResyncScreen(number))
 
-    def open_client(self, client_key: str) -> None:
-        """Open a client's screen from anywhere (palette, links between screens)."""
+    def open_client(self, client_key: str, *, pair_id: int | None = None,
+                    credit_key: str | None = None) -> None:
+        """Open a client's screen from anywhere (palette, links between screens),
+        with the cursor on one of its invoice rows or credits when given."""
         from recon_tui.tui.screens.client_detail import ClientDetailScreen
 
-        self.push_screen(ClientDetailScreen(client_key))
+        self.push_screen(ClientDetailScreen(client_key, pair_id=pair_id, credit_key=credit_key))
 
     def start_fix(self, pair_id: int) -> None:
         """The guided fix of one invoice row (its diagnosis decides which)."""

@@ -1,4 +1,5 @@
-"""Command palette provider: open any client by typing part of its name."""
+"""Command palette providers: open a client by typing part of its name, or open
+it at an invoice (or credit) by typing the number the articles start from."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rich.text import Text
 from textual.command import Hit, Hits, Provider
 
 from recon_tui.text import printable
+from recon_tui.tui.sources import hit_details, hit_title
 
 if TYPE_CHECKING:
     from recon_tui.tui.app import ReconApp
@@ -34,4 +36,28 @@ class ClientCommands(Provider):
                 # Hit.help is parsed as markup: only numbers go in it.
                 help=f"difference {summary.difference:,.2f}, "
                      f"{summary.discrepant_count} discrepant invoices",
+            )
+
+
+class NumberCommands(Provider):
+    """"Open invoice 110273 — Redwood Family Law (difference 10.00, payment
+    reversed)" for each invoice, ledger document or credit of that number (exact,
+    or starting with it from four characters); it opens the client at that row."""
+
+    async def search(self, query: str) -> Hits:
+        app: ReconApp = self.app  # type: ignore[assignment]
+        if app.cache is None or not query.strip():
+            return
+        for hit in app.cache.find_number(query):
+            title = f"Open {hit_title(hit)} — "
+            label = Text(title)
+            label.append(printable(hit.client_name or hit.client_key))  # plain, never markup
+            label.append(f" ({hit_details(hit)})")
+            yield Hit(
+                # Above a fuzzy name match: the number was typed to the character.
+                score=1.0 if hit.exact else 0.9,
+                match_display=label,
+                command=lambda h=hit: app.open_client(h.client_key, pair_id=h.pair_id,
+                                                      credit_key=h.credit_key),
+                text=label.plain,
             )

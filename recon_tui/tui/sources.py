@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from recon_tui.cache import Cache, PairRow
+from recon_tui.cache.lookup import NumberHit
+from recon_tui.diagnosis import Cause
 from recon_tui.models import ClientSummary, Contact, DocKind, OrganizationalCredit, ReconStatus
 from recon_tui.text import printable
 from recon_tui.tui.formatting import literal, money
@@ -72,12 +74,64 @@ def client_row(s: ClientSummary, *, company_deleted: bool = False) -> TableRow:
     )
 
 
+#: A clients-table row found by number carries its target after the client key.
+HIT_SEPARATOR = "\x1f"
+
+
+def hit_key(hit: NumberHit) -> str:
+    """The row key of a number hit: the client, then the invoice row or the credit."""
+    target = (f"pair{HIT_SEPARATOR}{hit.pair_id}" if hit.pair_id is not None
+              else f"credit{HIT_SEPARATOR}{hit.credit_key}")
+    return f"{hit.client_key}{HIT_SEPARATOR}{target}"
+
+
+def parse_row_key(key: str) -> tuple[str, int | None, str | None]:
+    """(client key, pair id, credit key) of a clients-table row key."""
+    client_key, _, target = key.partition(HIT_SEPARATOR)
+    kind, _, value = target.partition(HIT_SEPARATOR)
+    if kind == "pair" and value.isdigit():
+        return client_key, int(value), None
+    if kind == "credit" and value:
+        return client_key, None, value
+    return client_key, None, None
+
+
+def hit_title(hit: NumberHit) -> str:
+    """'invoice 110273' / 'credit memo CM-7' / 'credit 11261', as rows and the palette say."""
+    return f"{hit.what} {printable(hit.number)}"
+
+
+def hit_details(hit: NumberHit) -> str:
+    """'difference 10.00, payment reversed' / 'remaining 10.00'."""
+    if hit.pair_id is None:
+        return f"remaining {hit.amount:,.2f}"
+    if not hit.discrepant:
+        return "both sides agree"
+    details = f"difference {hit.amount:,.2f}"
+    return f"{details}, {hit.cause}" if hit.cause else details
+
+
+def hit_row(hit: NumberHit, summary: ClientSummary | None) -> TableRow:
+    """A client found by one of its numbers: the name says which row matched."""
+    name = literal(hit.client_name or hit.client_key)
+    name.append(f"  ▸ {hit_title(hit)}", style="bold cyan")
+    name.append(f" ({hit_details(hit)})", style="dim")
+    if summary is None:
+        return TableRow(key=hit_key(hit), cells=(name,))
+    row = client_row(summary)
+    return TableRow(key=hit_key(hit), cells=(name, *row.cells[1:]), style=row.style)
+
+
 class ClientSource:
-    """Clients, worst difference first, narrowed by a filter."""
+    """Clients, worst difference first, narrowed by a filter. When the filter text
+    is also an invoice, ledger or credit number, the rows holding it come first,
+    one per match (each opens the client at that row)."""
 
     def __init__(self, cache: Cache, client_filter: ClientFilter) -> None:
         self.cache = cache
         self.filter = client_filter
+        self.hits: list[NumberHit] = []
+        self._hit_rows: list[TableRow] = []
 
     def _kwargs(self) -> dict:
         return {"discrepant_only": self.filter.discrepant_only,
@@ -85,13 +139,32 @@ class ClientSource:
                 "portal_below": self.filter.portal_below}
 
     def count(self) -> int:
+        """Also re-reads the number matches: a resync gives rows new ids."""
+        self.hits = self.cache.find_number(self.filter.text) if self.filter.text else []
+        self._hit_rows = [hit_row(hit, self.cache.client(hit.client_key)) for hit in self.hits]
+        return len(self._hit_rows) + self.name_count()
+
+    def name_count(self) -> int:
         return self.cache.count_clients(self.filter.text, **self._kwargs())
 
+    @property
+    def opens_directly(self) -> NumberHit | None:
+        """The hit Enter in the filter opens at once: an exact number, or the only match."""
+        if self.hits and (self.hits[0].exact or len(self.hits) == 1):
+            return self.hits[0]
+        return None
+
     def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
-        page = self.cache.client_page(self.filter.text, offset, limit, **self._kwargs())
+        found = self._hit_rows[offset:offset + limit]
+        start = max(0, offset - len(self._hit_rows))
+        wanted = limit - len(found)
+        if wanted <= 0:
+            return found
+        page = self.cache.client_page(self.filter.text, start, wanted, **self._kwargs())
         deleted = self.cache.deleted_company_ids([s.psa_company_id for s in page
                                                   if s.psa_company_id])
-        return [client_row(s, company_deleted=s.psa_company_id in deleted) for s in page]
+        return [*found, *(client_row(s, company_deleted=s.psa_company_id in deleted)
+                          for s in page)]
 
 
 INVOICE_COLUMNS = (
@@ -105,8 +178,37 @@ INVOICE_COLUMNS = (
     Column("ledger_owing", "Ledger bal.", 11, align="right"),
     Column("diff_total", "Δ total", 10, align="right"),
     Column("diff_owing", "Δ owing", 10, align="right"),
+    Column("cause", "Cause", 19),
     Column("status", "Sync status", 24, flex=True),
 )
+
+#: The Cause column's words (the help and the history view say them in full).
+SHORT_CAUSES: dict[str, str] = {
+    Cause.PAYMENT_LEDGER_ONLY: "payment ledger only",
+    Cause.PAYMENT_PSA_ONLY: "payment PSA only",
+    Cause.CREDIT_LEDGER_ONLY: "credit ledger only",
+    Cause.CREDIT_PSA_ONLY: "credit PSA only",
+    Cause.PAYMENT_REVERSED: "payment reversed",
+    Cause.AMOUNT_EDITED: "amount edited",
+    Cause.VOIDED_ONE_SIDE: "voided one side",
+    Cause.ROUNDING: "rounding",
+    Cause.CURRENCY: "currency mismatch",
+    Cause.NEVER_EXPORTED: "never exported",
+    Cause.MISSING_IN_LEDGER: "exported, missing",
+    Cause.DELETED_IN_LEDGER: "deleted in ledger",
+    Cause.CREATED_IN_LEDGER: "created in ledger",
+    Cause.CUSTOMER_UNMAPPED: "customer unmapped",
+    Cause.UNKNOWN: "unknown",
+}
+
+
+def cause_cell(p: PairRow) -> Text:
+    """The row's stored cause, short; a discrepant row not diagnosed yet says so."""
+    if not p.discrepant:
+        return Text("")
+    if p.cause is None:
+        return Text("not diagnosed", style="dim")
+    return literal(SHORT_CAUSES.get(p.cause, p.cause))
 
 
 def invoice_row(p: PairRow) -> TableRow:
@@ -135,6 +237,7 @@ def invoice_row(p: PairRow) -> TableRow:
             money(p.ledger_owing),
             money(p.difference_total, colour=True) if p.difference_total else Text(""),
             money(p.difference_owing, colour=True) if p.difference_owing else Text(""),
+            cause_cell(p),
             Text(p.status.value),
         ),
         style=style,
@@ -155,6 +258,15 @@ class InvoiceSource:
     def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
         return [invoice_row(p) for p in self.cache.client_pairs(self.client_key, offset, limit,
                                                                  self.kind)]
+
+    def index_of(self, key: str) -> int | None:
+        """Where a row is, in one query (a client may have thousands of invoices)."""
+        if not key.isdigit():
+            return None
+        row = self.cache.pair_row(int(key))
+        if row is None or row.client_key != self.client_key or row.kind is not self.kind:
+            return None
+        return self.cache.client_pair_index(row.pair_id)
 
 
 CREDIT_COLUMNS = (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from recon_tui.cache import PairRow
 from recon_tui.models import ClientSummary, DocKind
 from recon_tui.money import ZERO, format_money
 from recon_tui.text import printable
@@ -25,6 +27,14 @@ from recon_tui.tui.sources import (
     credit_rows,
 )
 from recon_tui.tui.widgets.virtual_table import ListRowSource, VirtualTable
+
+
+class PairTable(VirtualTable):
+    """An invoices (or credit memos) table: Enter opens the row's history."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "History", id="invoice_history",
+                        tooltip="Both systems' timelines of the invoice under the cursor, "
+                                "where they part, the cause and the fix")]
 
 
 class ClientDetailScreen(ReconScreenMixin, Screen[None]):
@@ -45,16 +55,20 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         Binding("shift+tab", "focus_previous", "Previous panel", show=False),
     ]
 
-    def __init__(self, client_key: str) -> None:
+    def __init__(self, client_key: str, *, pair_id: int | None = None,
+                 credit_key: str | None = None) -> None:
         super().__init__()
         self.client_key = client_key
+        #: Where the cursor starts: an invoice row (found by its number) or a credit.
+        self.start_pair_id = pair_id
+        self.start_credit_key = credit_key
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="client-header")
-        yield VirtualTable(INVOICE_COLUMNS, id="invoices")
+        yield PairTable(INVOICE_COLUMNS, id="invoices")
         yield Static("Credit memos", classes="panel-title", id="memos-title")
-        yield VirtualTable(INVOICE_COLUMNS, id="memos")
+        yield PairTable(INVOICE_COLUMNS, id="memos")
         with Horizontal(id="panels"):
             with Vertical(id="credits-panel"):
                 yield Static("Organizational credits", classes="panel-title", id="credits-title")
@@ -72,8 +86,71 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         self.query_one("#contacts", VirtualTable).empty_text = "No PSA contacts"
         self.load()
         self.query_one("#invoices", VirtualTable).focus()
+        if self.start_pair_id is not None:
+            self.show_pair(self.start_pair_id)
+        elif self.start_credit_key is not None:
+            self.show_credit(self.start_credit_key)
+
+    def show_pair(self, pair_id: int) -> bool:
+        """Put the cursor on an invoice (or credit-memo) row and focus its table."""
+        row = self.cache.pair_row(pair_id)
+        if row is None or row.client_key != self.client_key:
+            self.notify("That invoice row is no longer in the cache (a sync changed it).",
+                        severity="warning")
+            return False
+        table = self.query_one("#memos" if row.kind is DocKind.CREDIT_MEMO else "#invoices",
+                               VirtualTable)
+        index = table.source.index_of(str(pair_id)) if isinstance(
+            table.source, InvoiceSource) else None
+        if index is None:
+            return False
+        table.move_cursor(index)
+        table.focus()
+        return True
+
+    def show_credit(self, credit_key: str) -> bool:
+        """Put the cursor on an organizational credit (a applies it)."""
+        table = self.query_one("#credits", VirtualTable)
+        source = table.source
+        index = source.index_of(credit_key) if isinstance(source, ListRowSource) else None
+        if index is None:
+            self.notify("That credit is no longer open (applied or refunded since).",
+                        severity="warning")
+            return False
+        table.move_cursor(index)
+        table.focus()
+        return True
+
+    def _row_under_cursor(self, table_id: str) -> PairRow | None:
+        row = self.query_one(table_id, VirtualTable).current_row
+        return self.cache.pair_row(int(row.key)) if row is not None else None
 
     def load(self) -> None:
+        """(Re)read the client; after a resync the cursors stay on the same invoices
+        (a resync gives their rows new ids) and the same credit."""
+        keep = {table_id: self._row_under_cursor(table_id)
+                for table_id in ("#invoices", "#memos")}
+        credit_row = self.query_one("#credits", VirtualTable).current_row
+        self._load()
+        for table_id, pair in keep.items():
+            if pair is None:
+                continue
+            pair_id = self.cache.pair_id_for(pair.kind, pair.psa_invoice_id,
+                                             pair.ledger_invoice_id)
+            table = self.query_one(table_id, VirtualTable)
+            index = (table.source.index_of(str(pair_id))
+                     if pair_id is not None and isinstance(table.source, InvoiceSource)
+                     else None)
+            if index is not None:
+                table.move_cursor(index)
+        if credit_row is not None:
+            table = self.query_one("#credits", VirtualTable)
+            index = (table.source.index_of(credit_row.key)
+                     if isinstance(table.source, ListRowSource) else None)
+            if index is not None:
+                table.move_cursor(index)
+
+    def _load(self) -> None:
         summary = self.cache.client(self.client_key)
         self.query_one("#client-header", Static).update(self._header(summary))
         self.query_one("#invoices", VirtualTable).set_source(
@@ -140,9 +217,24 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
     def on_cache_changed(self, _: CacheChanged) -> None:
         self.load()
 
+    def _pair_table(self) -> VirtualTable:
+        """The invoices table, or the credit memos' when that one has the keyboard."""
+        memos = self.query_one("#memos", VirtualTable)
+        return memos if memos.has_focus else self.query_one("#invoices", VirtualTable)
+
+    @on(VirtualTable.RowSelected, "#invoices, #memos")
+    def _pair_selected(self, event: VirtualTable.RowSelected) -> None:
+        event.stop()
+        self.open_history(int(event.row.key))
+
+    def open_history(self, pair_id: int) -> None:
+        from recon_tui.tui.screens.invoice_history import InvoiceHistoryScreen
+
+        self.app.push_screen(InvoiceHistoryScreen(pair_id))
+
     def action_resync(self) -> None:
         """Refetch the invoice under the cursor from both systems."""
-        row = self.query_one("#invoices", VirtualTable).current_row
+        row = self._pair_table().current_row
         if row is None:
             self.notify("No invoice selected.")
             return

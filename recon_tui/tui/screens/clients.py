@@ -15,7 +15,13 @@ from recon_tui.text import printable
 from recon_tui.tui.formatting import progress_text, when
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.base import ReconScreenMixin
-from recon_tui.tui.sources import CLIENT_COLUMNS, ClientFilter, ClientSource
+from recon_tui.tui.sources import (
+    CLIENT_COLUMNS,
+    ClientFilter,
+    ClientSource,
+    hit_title,
+    parse_row_key,
+)
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 
@@ -68,9 +74,10 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="book-header")
+        yield Static(id="cause-line")
         with Horizontal(id="filter-bar"):
-            yield FilterInput(placeholder="/ to filter clients by name — narrows as you type",
-                              id="filter")
+            yield FilterInput(placeholder="/ filters by client name or invoice, ledger or "
+                              "credit number — narrows as you type", id="filter")
             yield Static(id="filter-status")
         yield ClientTable(CLIENT_COLUMNS, id="clients")
         yield Footer(compact=True)
@@ -109,13 +116,39 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         line.append("   Ledger synced ", style="dim")
         line.append(when(ledger.last_synced_at if ledger else None))
         self.query_one("#book-header", Static).update(line)
+        self._update_cause_line()
         self._update_filter_status()
+
+    def _update_cause_line(self) -> None:
+        """Discrepant rows per cause, most first; the line ends in "…" where the
+        terminal is too narrow, and its tooltip (and the help) lists them all."""
+        counts = self.cache.cause_counts()
+        line = Text("Causes: ", style="dim")
+        if not counts:
+            line.append("none — no discrepant row has a diagnosed cause")
+        for position, (cause, count) in enumerate(counts.items()):
+            if position:
+                line.append(" · ", style="dim")
+            line.append(f"{count:,}", style="bold")
+            line.append(f" {printable(cause)}")
+        widget = self.query_one("#cause-line", Static)
+        widget.update(line)
+        full = Text("\n".join(f"{count:,}  {printable(cause)}" for cause, count in counts.items())
+                    or "No discrepant row has a diagnosed cause")
+        widget.tooltip = full
 
     def _update_filter_status(self) -> None:
         table = self.query_one("#clients", VirtualTable)
         table.empty_text = self._empty_text()
         described = self.client_filter.describe()
         text = f"{table.row_count:,} clients" + (f" {described}" if described else "")
+        source = table.source
+        if isinstance(source, ClientSource) and source.hits:
+            names = table.row_count - len(source.hits)
+            text = f"{len(source.hits)} by number, {names:,} by name"
+            direct = source.opens_directly
+            if direct is not None:
+                text += f" — Enter opens {hit_title(direct)}"
         self.query_one("#filter-status", Static).update(Text(text))
 
     def reload(self) -> None:
@@ -151,7 +184,15 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        self.query_one("#clients", VirtualTable).focus()
+        """A number that names one row opens its client at that row at once;
+        otherwise the keyboard goes to the list."""
+        table = self.query_one("#clients", VirtualTable)
+        source = table.source
+        direct = source.opens_directly if isinstance(source, ClientSource) else None
+        table.focus()
+        if direct is not None:
+            self.recon_app.open_client(direct.client_key, pair_id=direct.pair_id,
+                                       credit_key=direct.credit_key)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
@@ -196,5 +237,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         event.stop()
         self._open(event.row.key)
 
-    def _open(self, client_key: str) -> None:
-        self.recon_app.open_client(client_key)
+    def _open(self, key: str) -> None:
+        """A client row opens the client; a number match opens it at that row."""
+        client_key, pair_id, credit_key = parse_row_key(key)
+        self.recon_app.open_client(client_key, pair_id=pair_id, credit_key=credit_key)

@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from recon_tui.diagnosis import Cause
+
 STATUS_HELP = (
     ("Matched", "In both systems. Totals and balances may still differ: see the Δ columns."),
     ("Not in Ledger", "In the PSA, no ledger copy ever found by its number (not exported "
@@ -39,9 +41,11 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(self._keys(), id="help-keys")
             yield Static(self._statuses(), id="help-statuses")
+            yield Static(self._causes(), id="help-causes")
             yield Static(Text(
                 "Differences are always ledger minus PSA. Press ctrl+p for the command "
-                "palette: every action above is there too, and you can open a client by name.\n"
+                "palette: every action above is there too, and you can open a client by name, or "
+                "at an invoice by its PSA, ledger or credit number (so can the / filter).\n"
                 "Escape closes this help.", style="dim"))
 
     def _keys(self) -> Table:
@@ -72,4 +76,22 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Meaning")
         for status, meaning in STATUS_HELP:
             table.add_row(Text(status), Text(meaning))
+        return table
+
+    def _causes(self) -> Table:
+        """Every cause a discrepant row can have, with how many rows have it now
+        (the clients header shows the same counts, cut to the screen's width)."""
+        cache = getattr(self.app, "cache", None)
+        counts: dict[str, int] = {}
+        if cache is not None and getattr(self.app, "cache_error", None) is None:
+            counts = cache.cause_counts()
+        table = Table(title="Causes (the Cause column; Enter on an invoice shows the evidence)",
+                      expand=True, show_edge=False)
+        table.add_column("Cause", style="bold", no_wrap=True)
+        table.add_column("Rows", justify="right", no_wrap=True)
+        table.add_column("Meaning")
+        for cause in sorted(Cause, key=lambda c: (-counts.get(c.value, 0), list(Cause).index(c))):
+            count = counts.get(cause.value, 0)
+            table.add_row(Text(cause.value), Text(f"{count:,}" if count else ""),
+                          Text(cause.meaning))
         return table
