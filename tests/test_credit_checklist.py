@@ -1,6 +1,11 @@
 """The credit-application checklist (seed 001) as a workflow, without the UI, against
 the emulator over real sockets: Atomar's Best Tackle (QBO customer 97), credit memo
-11261 ($10), invoice 10040 ($120, QBO id 9065), the older open invoice 10005."""
+11261 ($10), invoice 10040 ($120, QBO id 9065), the older open invoice 10005.
+
+The emulator's ConnectWise never hears of a ledger payment (nor does the real one):
+after the ledger is verified the checklist waits in "ledger done, PSA lags" until
+the credit is recorded in ConnectWise (here: written into the emulator's book, as
+the tech would by hand) and a re-check finds both sides agreeing."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,16 +24,23 @@ import pytest
 from recon_tui.backend import Backend
 from recon_tui.cache import SCHEMA_VERSION, Cache
 from recon_tui.cache.schema import MIGRATIONS
-from recon_tui.models import ChecklistState, CreditKind, SyncStatus
+from recon_tui.models import ChecklistState, CreditChecklist, CreditKind, SyncStatus
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sync import run_full_sync
 from recon_tui.workflows import credit_checklist as wf
 from recon_tui.workflows.credit_checklist import ChecklistError
+from recon_tui.workflows.write_policy import READ_ONLY, WritePolicy
 from tests.emulator import backend_for, running_emulator
 
 CREDIT = "CreditMemo:11261"
 INVOICE_ID = "9065"  # invoice 10040
 OLDER_ID = "9005"  # invoice 10005, the oldest open one
+WRITES = WritePolicy(ledger=True, psa=False)  # [ledger] allow_writes = true
+LAGS = ChecklistState.LEDGER_DONE_PSA_LAGS
+LEDGER_OK = "ledger: invoice 10040 110.00 of 120.00 ✓, credit memo 11261 used up ✓"
+PSA_LAGS = ("PSA: ConnectWise still shows 120.00 owing on invoice 10040 ✗ — the PSA has "
+            "not received the credit")
+PSA_OK = "PSA: ConnectWise shows 110.00 owing on invoice 10040 ✓"
 
 
 @dataclass
@@ -46,6 +58,20 @@ class World:
 
     def payments(self) -> int:
         return len(self.book.qbo["Payment"])
+
+    def psa_owing(self, number: str = "10040") -> Decimal:
+        return Decimal(self._psa_invoice(number)["balance"])
+
+    def record_in_connectwise(self, amount: str, number: str = "10040") -> None:
+        """What the tech does by hand in ConnectWise (Finance > Invoices > the invoice
+        > Payments): the invoice's balance drops by the payment."""
+        with self.book.lock:
+            invoice = self._psa_invoice(number)
+            invoice["balance"] = Decimal(invoice["balance"]) - Decimal(amount)
+
+    def _psa_invoice(self, number: str) -> dict[str, Any]:
+        return next(i for i in self.book.connectwise["invoices"].values()
+                    if i["invoiceNumber"] == number)
 
     def reopen(self) -> Cache:
         """A new process over the same cache file."""
@@ -95,6 +121,18 @@ def _events(w: World, checklist_id: int) -> list[str]:
     return [f"{e.step}:{e.outcome}:{e.message}" for e in w.cache.checklist_events([checklist_id])]
 
 
+def _snapshot(state: ChecklistState) -> CreditChecklist:
+    """A checklist as stored after step 2 (credit memo 11261, 10.00 to 10040 at 120.00)."""
+    now = datetime.now(UTC)
+    return CreditChecklist(id=1, state=state, customer_id="97", customer_name="x",
+                           credit_kind=CreditKind.CREDIT_MEMO, credit_id="11261",
+                           credit_doc_number="CM-1004", credit_date=date(2026, 1, 1),
+                           credit_amount=Decimal("10.00"), created_at=now, updated_at=now,
+                           invoice_id="9065", invoice_number="10040",
+                           invoice_total=Decimal("120.00"), invoice_balance=Decimal("120.00"),
+                           amount=Decimal("10.00"))
+
+
 # --------------------------------------------------------------------------- the scenario
 def test_step_1_notes_the_credit_and_preselects_the_oldest_open_invoice(world: World) -> None:
     checklist = wf.start_checklist(world.cache, CREDIT)
@@ -123,14 +161,13 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert (checklist.invoice_number, checklist.amount) == ("10040", Decimal("10.00"))
     assert checklist.invoice_balance == Decimal("120.00")
 
-    applied = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    applied = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     assert applied.state is ChecklistState.APPLIED and applied.request_id
     assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
 
     seen: list[str] = []
-    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
-                      progress=seen.append)
-    assert done.state is ChecklistState.DONE, done.finding
+    lagging = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
+                         progress=seen.append)
     assert seen == ["resyncing invoice 10040 from both systems…"]
     # $110 of $120, and the credit is gone: in the ledger and in the cache.
     assert world.balance() == Decimal("110.00") and world.remaining() == Decimal("0.00")
@@ -138,20 +175,51 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert pair.ledger_owing == Decimal("110.00") and pair.ledger_total == Decimal("120.00")
     assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
     assert all(c.id != "11261" for c in world.cache.client_credits(["97"]))
-    # The emulator's PSA never hears of ledger payments: said, not failed.
-    assert done.note == ("the PSA still shows 120.00 owing on invoice 10040; it learns of "
-                         "payments when it next syncs from the ledger")
+    # ... but ConnectWise still bills 120.00: the ledger side is verified, the PSA
+    # side is not, and the checklist says so instead of "both sides agree".
+    assert pair.psa_owing == Decimal("120.00") == world.psa_owing()
+    assert lagging.state is LAGS, lagging.finding
+    assert (lagging.note, lagging.finding) == (LEDGER_OK, PSA_LAGS)
+    assert lagging.closed_at is None and lagging.failed_step is None
     events = _events(world, checklist_id)
-    assert events[-1].startswith("6:ok:credit memo 11261 is gone; invoice 10040 shows "
-                                 "110.00 of 120.00; the PSA still shows 120.00 owing")
+    assert events[-1] == (f"6:lag:{LEDGER_OK}; {PSA_LAGS}. Next: record the credit in "
+                          "ConnectWise by hand, then re-check (v)")
     assert any(e.startswith("4:ok:invoice 10040 balance 120.00 -> 110.00 of 120.00")
                for e in events)
     assert any(e.startswith("3:ok:applied via qbo (request id ") for e in events)
+    views = wf.step_views(lagging, world.cache.checklist_events([checklist_id]))
+    assert [v.status for v in views] == ["done", "done", "done", "done", "skipped", "lagging"]
+    assert views[5].detail.startswith(f"{LEDGER_OK}; {PSA_LAGS}")
+    assert all(v.at is not None for v in views if v.status == "done")
+    assert [c.id for c in world.cache.open_checklists()] == [checklist_id]  # still open
+    assert world.cache.sync_runs()[0].kind == "resync"
+    # Nothing moves it on by itself: advancing again leaves it waiting for the PSA.
+    again = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert again.state is LAGS and len(_events(world, checklist_id)) == len(events)
+
+    # The tech records the $10 in ConnectWise by hand, then re-checks: a resync reads
+    # both sides again and only then is it done.
+    steps = " ".join(wf.psa_steps(lagging, "connectwise"))
+    assert "Finance > Invoices, search for invoice 10040 and open it" in steps
+    assert "Payments tab and add a payment of 10.00" in steps
+    assert "credit memo 11261 (CM-1004) as its reference" in steps
+    world.record_in_connectwise("10.00")
+    wf.recheck(world.cache, checklist_id)
+    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert done.state is ChecklistState.DONE, done.finding
+    assert done.note == f"{LEDGER_OK}\n{PSA_OK}" and done.finding is None
+    assert done.closed_at is not None
+    [pair] = world.cache.pairs_for_number("10040")
+    assert (pair.psa_owing, pair.ledger_owing) == (Decimal("110.00"), Decimal("110.00"))
+    assert not pair.discrepant
+    events = _events(world, checklist_id)
+    assert ("4:info:re-check of the PSA requested: resync and verify both sides again"
+            in events)
+    assert events[-1] == f"6:ok:{LEDGER_OK}; {PSA_OK}"
     views = wf.step_views(done, world.cache.checklist_events([checklist_id]))
     assert [v.status for v in views] == ["done", "done", "done", "done", "skipped", "done"]
-    assert all(v.at is not None for v in views if v.status == "done")
     assert world.cache.open_checklists() == []
-    assert world.cache.sync_runs()[0].kind == "resync"
+    assert world.payments() == payments + 1  # the re-check wrote nothing to the ledger
 
 
 def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
@@ -170,7 +238,7 @@ def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
     confirmed = wf.confirm_manual(world.cache, checklist_id)
     assert confirmed.state is ChecklistState.APPLIED and confirmed.request_id is None
     done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
-    assert done.state is ChecklistState.DONE, done.finding
+    assert done.state is LAGS and done.finding == PSA_LAGS
     assert world.balance() == Decimal("110.00")
     assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
     assert "3:ok:the operator applied 10.00 of credit memo 11261 to invoice 10040 by hand" in (
@@ -193,22 +261,22 @@ def test_confirming_an_application_that_never_happened_fails_verification(world:
                                       str(uuid.uuid4()))
     wf.recheck(world.cache, checklist_id)
     done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
-    assert done.state is ChecklistState.DONE and done.finding is None
+    assert done.state is LAGS and done.note == LEDGER_OK
 
 
 # --------------------------------------------------------------------------- resuming
 def test_killed_after_the_apply_was_recorded_resumes_at_the_resync(world: World) -> None:
     payments = world.payments()
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     cache = world.reopen()  # the app is killed here; a new one opens the same file
     resumed = cache.checklist(checklist_id)
     assert resumed.state is ChecklistState.APPLIED
     assert wf.current_step(resumed) == 4
     with pytest.raises(ChecklistError, match="nothing to apply"):
-        wf.apply_via_api(cache, world.backend.ledger, checklist_id)
+        wf.apply_via_api(cache, world.backend.ledger, checklist_id, policy=WRITES)
     done = wf.advance(cache, world.backend.psa, world.backend.ledger, checklist_id)
-    assert done.state is ChecklistState.DONE
+    assert done.state is LAGS and done.note == LEDGER_OK
     assert world.balance() == Decimal("110.00")  # not 100.00
     assert world.payments() == payments + 1
 
@@ -226,15 +294,15 @@ def test_killed_after_qbo_applied_it_but_before_the_app_recorded_it(world: World
 
     with pytest.raises(Killed):
         wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=apply_then_die),
-                         checklist_id)
+                         checklist_id, policy=WRITES)
     cache = world.reopen()
     stuck = cache.checklist(checklist_id)
     assert stuck.state is ChecklistState.APPLYING and stuck.request_id
     assert world.balance() == Decimal("110.00")
     sent: list[tuple] = []
     watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a) or real.apply_credit(*a))
-    done = wf.advance(cache, world.backend.psa, watching, checklist_id)
-    assert done.state is ChecklistState.DONE, done.finding
+    done = wf.advance(cache, world.backend.psa, watching, checklist_id, policy=WRITES)
+    assert done.state is LAGS and done.note == LEDGER_OK, done.finding
     assert sent == []  # never sent twice
     assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
     assert any("had already applied it; not sent again" in e for e in _events(world, checklist_id))
@@ -249,14 +317,15 @@ def test_killed_before_the_call_left_resends_the_stored_request_id(world: World)
         raise Killed()
 
     with pytest.raises(Killed):
-        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=die), checklist_id)
+        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=die), checklist_id,
+                         policy=WRITES)
     cache = world.reopen()
     stored = cache.checklist(checklist_id).request_id
     assert stored and world.balance() == Decimal("120.00")
     sent: list[tuple] = []
     watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a) or real.apply_credit(*a))
-    done = wf.advance(cache, world.backend.psa, watching, checklist_id)
-    assert done.state is ChecklistState.DONE, done.finding
+    done = wf.advance(cache, world.backend.psa, watching, checklist_id, policy=WRITES)
+    assert done.state is LAGS and done.note == LEDGER_OK, done.finding
     assert [a[-1] for a in sent] == [stored]  # the id generated before the crash
     # Sending it once more (a retry whose answer was lost) changes nothing: QBO
     # applies a request id once.
@@ -268,7 +337,7 @@ def test_a_refused_application_goes_back_to_the_choice(world: World) -> None:
     checklist_id = _ready(world)
     # Someone used half the credit in QuickBooks since the last sync.
     world.book.qbo["CreditMemo"]["11261"]["RemainingCredit"] = Decimal("5.00")
-    back = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    back = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     assert back.state is ChecklistState.READY_TO_APPLY and back.request_id is None
     assert world.balance() == Decimal("120.00")
     assert any(e.startswith("3:fail:the ledger refused it: qbo:") for e in
@@ -280,12 +349,13 @@ def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) 
     """A ledger that is slow to show the credit used (the resync's credit read is
     stale): the full sync from the day before the application settles it."""
     real = world.backend.ledger
-    stale = FlakyLedger(real, customer_credits=lambda _customer_id: iter(()))
+    stale = FlakyLedger(real, customer_credits=lambda _customer_id: iter(()),
+                        customer_memo_credits=lambda _customer_id: iter(()))
     checklist_id = _ready(world)
-    applied = wf.apply_via_api(world.cache, real, checklist_id)
+    applied = wf.apply_via_api(world.cache, real, checklist_id, policy=WRITES)
     seen: list[str] = []
     done = wf.advance(world.cache, world.backend.psa, stale, checklist_id, progress=seen.append)
-    assert done.state is ChecklistState.DONE, done.finding
+    assert done.state is LAGS and done.note == LEDGER_OK, done.finding
     since = (applied.applied_at - timedelta(days=1)).date()
     assert done.sync_since == since
     run = world.cache.sync_runs()[0]
@@ -298,7 +368,7 @@ def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) 
                for e in events)
     assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
     views = wf.step_views(done, world.cache.checklist_events([checklist_id]))
-    assert [v.status for v in views] == ["done"] * 6
+    assert [v.status for v in views] == ["done"] * 5 + ["lagging"]
 
 
 def test_a_credit_still_showing_after_the_full_sync_fails_verification(world: World) -> None:
@@ -312,10 +382,10 @@ def test_a_credit_still_showing_after_the_full_sync_fails_verification(world: Wo
     def frozen_document(*_args: Any) -> Iterator[Any]:
         yield document
 
-    stale = FlakyLedger(real, customer_credits=frozen, credits=frozen,
-                        credit_memos=frozen_document)
+    stale = FlakyLedger(real, customer_credits=frozen, customer_memo_credits=frozen,
+                        credits=frozen, credit_memos=frozen_document)
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, real, checklist_id)
+    wf.apply_via_api(world.cache, real, checklist_id, policy=WRITES)
     failed = wf.advance(world.cache, world.backend.psa, stale, checklist_id)
     assert failed.state is ChecklistState.FAILED_VERIFICATION
     assert failed.finding == ("credit memo 11261 still shows 10.00 remaining after a full "
@@ -330,13 +400,13 @@ def test_a_failed_resync_leaves_the_checklist_ready_to_continue(world: World) ->
         raise ConnectorError("connectwise", "unreachable")
 
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     broken_psa = FlakyLedger(world.backend.psa, invoice_by_number=down)
     with pytest.raises(ChecklistError, match="resync of invoice 10040 failed"):
         wf.advance(world.cache, broken_psa, world.backend.ledger, checklist_id)
     assert world.cache.checklist(checklist_id).state is ChecklistState.APPLIED
     done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
-    assert done.state is ChecklistState.DONE
+    assert done.state is LAGS
 
 
 # --------------------------------------------------------------------------- validation
@@ -414,6 +484,143 @@ def test_a_stale_transition_is_refused(world: World) -> None:
         at=stale.updated_at)
 
 
+# --------------------------------------------------------------------------- writes off
+def test_with_ledger_writes_off_the_workflow_refuses_the_api_and_keeps_by_hand(
+        world: World) -> None:
+    payments = world.payments()
+    checklist_id = _ready(world)
+    before = _events(world, checklist_id)
+    off = WritePolicy(ledger=False, psa=False, config_path=Path("/etc/recon.toml"))
+    line = ("writes to QuickBooks are off: set [ledger] allow_writes = true in "
+            "/etc/recon.toml, or do it by hand")
+    with pytest.raises(ChecklistError) as refused:
+        wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=off)
+    assert str(refused.value) == line
+    stored = world.cache.checklist(checklist_id)
+    assert stored.state is ChecklistState.READY_TO_APPLY and stored.request_id is None
+    assert stored.method is None and _events(world, checklist_id) == before
+    assert world.balance() == Decimal("120.00") and world.payments() == payments
+    # The by-hand path stays, all the way to the verification.
+    world.backend.ledger.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261",
+                                      Decimal("10.00"), str(uuid.uuid4()))
+    wf.confirm_manual(world.cache, checklist_id)
+    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
+                      policy=off)
+    assert done.state is LAGS and done.note == LEDGER_OK
+
+
+def test_a_stored_request_is_not_resent_once_writes_are_off(world: World) -> None:
+    real = world.backend.ledger
+
+    def die(*_args: Any) -> Any:
+        raise Killed()
+
+    checklist_id = _ready(world)
+    with pytest.raises(Killed):  # the id was stored, the call never left
+        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=die), checklist_id,
+                         policy=WRITES)
+    sent: list[tuple] = []
+    watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a))
+    with pytest.raises(ChecklistError, match=r"writes to QuickBooks are off.*was not sent "
+                                             r"again \(x cancels\)"):
+        wf.advance(world.cache, world.backend.psa, watching, checklist_id)  # READ_ONLY
+    assert sent == [] and world.balance() == Decimal("120.00")
+    assert world.cache.checklist(checklist_id).state is ChecklistState.APPLYING
+    # Had it landed, the read-only check would have seen it and moved on.
+    real.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261", Decimal("10.00"),
+                      world.cache.checklist(checklist_id).request_id)
+    done = wf.advance(world.cache, world.backend.psa, watching, checklist_id, policy=READ_ONLY)
+    assert done.state is LAGS and sent == []
+    assert any("had already applied it; not sent again" in e for e in _events(world, checklist_id))
+
+
+# --------------------------------------------------------------------------- the PSA side
+def test_a_psa_that_shows_something_else_again_is_named_not_agreed(world: World) -> None:
+    checklist_id = _ready(world)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    world.record_in_connectwise("20.00")  # someone recorded twice the credit there
+    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    assert done.state is LAGS
+    assert done.finding == ("PSA: ConnectWise shows 100.00 owing on invoice 10040, the ledger "
+                            "110.00 ✗ — they differ by 10.00")
+
+
+def test_a_ledger_invoice_with_no_psa_copy_has_nothing_to_compare() -> None:
+    from recon_tui.workflows.credit_verification import PsaVerdict, check_psa
+
+    class NoPairs:
+        def pairs_for_number(self, _number: str) -> list:
+            return []
+
+    c = _snapshot(ChecklistState.FULL_SYNCED)
+    verdict = check_psa(NoPairs(), c, "ConnectWise")  # type: ignore[arg-type]
+    assert verdict.verdict is PsaVerdict.NOT_PAIRED and verdict.ok
+    assert verdict.text == ("PSA: no ConnectWise invoice is paired with invoice 10040, "
+                            "nothing to compare")
+
+
+def test_cancelling_while_the_psa_lags_says_what_is_left(world: World) -> None:
+    checklist_id = _ready(world)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    cancelled = wf.cancel(world.cache, checklist_id)
+    assert cancelled.state is ChecklistState.CANCELLED
+    assert _events(world, checklist_id)[-1] == (
+        "6:info:cancelled by the operator; the ledger shows the credit applied and the PSA "
+        "did not: record it in the PSA by hand")
+    with pytest.raises(ChecklistError, match="nothing to re-check"):
+        wf.recheck(world.cache, checklist_id)
+
+
+def test_autotask_steps_say_its_api_cannot_and_what_can_be_done() -> None:
+    c = _snapshot(LAGS)
+    part = " ".join(wf.psa_steps(c, "autotask", ledger_balance=Decimal("110.00")))
+    assert "Autotask's API cannot record a payment" in part
+    assert "Nothing can be recorded in Autotask for a part-payment" in part
+    paid = " ".join(wf.psa_steps(c, "autotask", ledger_balance=Decimal("0.00")))
+    assert "find invoice 10040 in Invoice History and mark it paid" in paid
+    assert wf.psa_kind_of("autotask:api@example.com") == "autotask"
+    assert wf.psa_kind_of(None) == ""
+
+
+# --------------------------------------------------------------------------- history, rows
+def test_the_history_records_the_credit_used_up_and_a_deletion_as_deleted(
+        world: World) -> None:
+    from recon_tui.describe import change_line
+
+    checklist_id = _ready(world)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    run = next(r for r in world.cache.sync_runs() if r.kind == "resync")
+    [change] = [c for c in world.cache.sync_changes(run.id) if c.record_type == "credit"]
+    assert change_line(change) == "credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00"
+    step = next(s for s in run.steps if s.name == "credits")
+    assert (step.updated, step.deleted) == (1, 0)
+    # A credit memo really deleted in QuickBooks is still a deletion.
+    other = next(c for c in world.cache.credits() if c.kind is CreditKind.CREDIT_MEMO)
+    gone = world.cache.delete_ledger_credit_memos([other.id])
+    assert [(c.record_type, c.action) for c in gone.changes if c.record_type == "credit"] == [
+        ("credit", "deleted")]
+
+
+def test_the_client_row_stays_when_its_only_credit_is_used_up(world: World) -> None:
+    from recon_tui.refresh import refresh_reconciliation
+
+    row = world.cache.client("ledger:97")
+    assert row is not None and row.unapplied_credits == Decimal("10.00")
+    assert row.invoice_count == 0  # its invoices pair under the PSA company, by number
+    checklist_id = _ready(world)
+    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    incremental = world.cache.client("ledger:97")
+    assert incremental is not None, "the row vanished with the credit"
+    assert (incremental.name, incremental.unapplied_credits) == ("Atomar's Best Tackle",
+                                                                 Decimal("0.00"))
+    assert world.cache.count_clients("Atomar's") == 1
+    refresh_reconciliation(world.cache)  # a full recompute keeps it too
+    assert world.cache.client("ledger:97") == incremental
+
+
 # --------------------------------------------------------------------------- storage
 def test_migration_2_adds_the_checklist_tables_to_a_schema_1_cache(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
@@ -422,7 +629,7 @@ def test_migration_2_adds_the_checklist_tables_to_a_schema_1_cache(tmp_path: Pat
             old.execute(statement)
         old.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
     with Cache(path) as cache:
-        assert cache.schema_version == SCHEMA_VERSION == 3
+        assert cache.schema_version == SCHEMA_VERSION >= 3
         assert {"checklist", "checklist_event"} <= set(cache.db.table_names())
         fks = cache.db["checklist_event"].foreign_keys
         assert [(f.column, f.other_table) for f in fks] == [("checklist_id", "checklist")]

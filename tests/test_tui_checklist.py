@@ -1,7 +1,12 @@
 """The credit checklist (seed 001) driven from the TUI, against the emulator over real
 sockets: Atomar's Best Tackle (QBO customer 97), credit memo 11261 ($10), invoice
 10040 ($120, QBO id 9065); the older open invoice 10005 is preselected and the
-operator picks 10040 instead."""
+operator picks 10040 instead.
+
+The emulator's ConnectWise, like the real one, never hears of the ledger's credit:
+once the ledger side is verified the screen says the PSA lags and how to record the
+credit there; after the tech has (here: in the emulator's book), v re-checks both
+sides and only then is the checklist done."""
 
 from __future__ import annotations
 
@@ -53,6 +58,19 @@ def manual_text(screen: ChecklistScreen) -> str:
     return str(screen.query_one("#checklist-manual", Static).content)
 
 
+def status_text(screen: ChecklistScreen) -> str:
+    return str(screen.query_one("#checklist-status", Static).content)
+
+
+def record_in_connectwise(book, number: str, amount: Decimal) -> None:
+    """What the tech does by hand in ConnectWise (Finance > Invoices > the invoice >
+    Payments): the invoice's balance drops by the payment."""
+    with book.lock:
+        invoice = next(i for i in book.connectwise["invoices"].values()
+                       if i["invoiceNumber"] == number)
+        invoice["balance"] = Decimal(invoice["balance"]) - amount
+
+
 async def pick_10040(pilot, screen: ChecklistScreen) -> None:
     """The ledger's default (the oldest, 10005) is preselected; the operator moves to
     10040 and the amount follows: min(credit 10.00, balance 120.00)."""
@@ -81,14 +99,43 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             await pilot.pause()
             await settle(pilot, screen)
             assert screen.error is None, screen.error
-            assert screen.checklist.state is ChecklistState.DONE
+            # The ledger is right, ConnectWise still bills 120.00: not "both sides agree".
+            assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
             text = screen_text(app)
-            assert "✓ Done. credit memo 11261 is gone; invoice 10040 shows 110.00 of 120.00" \
+            assert "◐ 6. Verify each side: the ledger, then the PSA" in text
+            assert "Verification, each side on its own (step 6)" in text
+            assert "ledger: invoice 10040 110.00 of 120.00 ✓, credit memo 11261 used up ✓" \
                 in text
-            assert "the PSA still shows 120.00 owing on invoice 10040" in text
+            assert "PSA: ConnectWise still shows 120.00 owing on invoice 10040 ✗" in text
+            assert "the PSA has not received the credit" in text
+            assert "◐ The ledger is done; the PSA lags" in text
+            assert "Done" not in status_text(screen)
             assert "applied via qbo (request id" in text
             assert "not needed: the resync already removed the credit" in text
+            manual = manual_text(screen)
+            assert "Next: record the credit in ConnectWise by hand:" in manual
+            assert "Finance > Invoices, search for invoice 10040 and open it" in manual
+            assert "Payments tab and add a payment of 10.00" in manual
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
+            [pair] = app.cache.pairs_for_number("10040")
+            assert (pair.ledger_owing, pair.psa_owing) == (Decimal("110.00"), Decimal("120.00"))
+            stored = app.cache.checklist(screen.checklist.id)
+            assert stored.state is ChecklistState.LEDGER_DONE_PSA_LAGS
+            assert stored.closed_at is None and [c.id for c in app.cache.open_checklists()] == [1]
+            # The tech records the $10 in ConnectWise as shown, then v re-checks.
+            record_in_connectwise(book, "10040", Decimal("10.00"))
+            await pilot.press("v")
+            await pilot.pause()
+            await settle(pilot, screen)
+            assert screen.error is None, screen.error
+            assert screen.checklist.state is ChecklistState.DONE
+            text = screen_text(app)
+            assert "✓ Done, both sides agree." in status_text(screen)
+            assert "✓ 6. Verify each side: the ledger, then the PSA" in text
+            assert "PSA: ConnectWise shows 110.00 owing on invoice 10040 ✓" in text
+            [pair] = app.cache.pairs_for_number("10040")
+            assert (pair.ledger_owing, pair.psa_owing) == (Decimal("110.00"), Decimal("110.00"))
+            assert app.cache.open_checklists() == []
             # Back on the client: the credit is gone, the audit trail is there.
             await pilot.press("escape")
             await pilot.pause()
@@ -98,8 +145,15 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             assert ("#1 credit memo 11261 (CM-1004) → invoice 10040, 10.00 via the API — done"
                     in text)
             assert app.screen.query_one("#credits", VirtualTable).row_count == 0
-            [pair] = app.cache.pairs_for_number("10040")
-            assert pair.ledger_owing == Decimal("110.00")
+            # ... and the client stays in the list, its audit trail one Enter away.
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("slash", *"Atomar's", "enter")
+            await pilot.pause()
+            text = screen_text(app)
+            assert "Atomar's Best Tackle" in text and "ledger only" in text
+            row = app.cache.client(CLIENT)
+            assert row is not None and row.unapplied_credits == Decimal("0.00")
 
 
 async def test_seed_001_applied_by_hand_then_confirmed(tmp_path: Path) -> None:
@@ -121,9 +175,10 @@ async def test_seed_001_applied_by_hand_then_confirmed(tmp_path: Path) -> None:
             await pilot.pause()
             await settle(pilot, screen)
             assert screen.error is None, screen.error
-            assert screen.checklist.state is ChecklistState.DONE
+            assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
             assert screen.checklist.method.value == "manual"
-            assert "✓ Done. credit memo 11261 is gone" in screen_text(app)
+            assert "ledger: invoice 10040 110.00 of 120.00 ✓" in screen_text(app)
+            assert "PSA: ConnectWise still shows 120.00 owing" in screen_text(app)
             assert "by hand in the ledger" in screen_text(app)
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
             assert app.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
@@ -226,15 +281,17 @@ async def test_a_checklist_interrupted_after_the_apply_resumes_in_a_new_app(
             assert isinstance(screen, ChecklistScreen)
             await settle(pilot, screen)
             assert screen.error is None, screen.error
-            assert screen.checklist.state is ChecklistState.DONE
+            assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
             text = screen_text(again)
-            assert "✓ Done. credit memo 11261 is gone; invoice 10040 shows 110.00" in text
+            assert "ledger: invoice 10040 110.00 of 120.00 ✓" in text
             events = again.cache.checklist_events([screen.checklist.id])
             assert [e.step for e in events if e.message.startswith("applied via qbo")] == [3]
             assert "Continuing where the checklist stopped" not in text  # finished, redrawn
             await pilot.press("escape")
             await pilot.pause()
-            assert again.screen.query_one("#checklists", VirtualTable).row_count == 0
+            # Still open (the PSA lags), and listed as such.
+            assert again.screen.query_one("#checklists", VirtualTable).row_count == 1
+            assert "ledger done, PSA lags: PSA: ConnectWise still shows" in screen_text(again)
         # Applied once: 110.00, not 100.00, and one payment.
         assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
         assert len(book.qbo["Payment"]) == payments + 1
@@ -274,10 +331,10 @@ async def test_leaving_the_screen_while_it_runs_loses_nothing(tmp_path: Path) ->
             assert screen.busy
             await pilot.press("escape")  # back to the client while the worker runs
             await wait_until(pilot, lambda: app.cache.checklist(1).state
-                             is ChecklistState.DONE)
+                             is ChecklistState.LEDGER_DONE_PSA_LAGS)
             await pilot.pause()
             assert isinstance(app.screen, ClientDetailScreen)
-            assert "via the API — done" in screen_text(app)
+            assert "via the API — ledger done, PSA lags" in screen_text(app)
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
 
 
@@ -296,5 +353,90 @@ async def test_a_on_the_credit_of_an_interrupted_checklist_continues_it(
         again = demo_app(tmp_path, server)
         async with again.run_test(size=SIZE) as pilot:
             screen = await open_checklist(again, pilot)  # `a` on credit 11261 again
-            assert screen.checklist.id == 1 and screen.checklist.state is ChecklistState.DONE
+            assert screen.checklist.id == 1
+            assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
         assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
+
+
+async def test_with_ledger_writes_off_the_api_path_is_off_and_by_hand_stays(
+        tmp_path: Path) -> None:
+    """Real accounts (here the emulator behind a config file) with no allow_writes:
+    `p` and its button are disabled, the screen says which key turns them on, and
+    applying by hand still works through to the verification."""
+    from textual.widgets import Button
+
+    from recon_tui.cache import Cache
+    from recon_tui.config import load_config
+    from recon_tui.sync import run_full_sync
+    from tests.emulator import config_file_for
+
+    with running_emulator() as (server, book, _plan):
+        config_path = config_file_for(server, tmp_path)
+        cache_path = tmp_path / "real.db"
+        with Cache(cache_path) as cache, backend_for(server) as b:
+            run_full_sync(cache, b.psa, b.ledger, since=None)
+        payments = len(book.qbo["Payment"])
+        app = ReconApp(config=load_config(config_path), cache_path=cache_path, demo=False,
+                       backend_factory=lambda: backend_for(server))
+        off = (f"writes to QuickBooks are off: set [ledger] allow_writes = true in "
+               f"{config_path}, or do it by hand")
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(app, pilot)
+            await pick_10040(pilot, screen)
+            assert screen.query_one("#btn-apply-api", Button).disabled
+            assert not screen.query_one("#btn-by-hand", Button).disabled
+            assert off in status_text(screen).replace("\n  ", " ")
+            assert "apply it by hand and press b" in status_text(screen)
+            assert f"The API path is off: {off}." in manual_text(screen)
+            assert screen.check_action("apply_api", ()) is None  # greyed in the footer
+            await pilot.press("p")  # a disabled key does nothing
+            await pilot.pause()
+            screen.action_apply_api()  # as the palette would: refused with the line
+            await pilot.pause()
+            assert screen.error == off
+            assert off in str(screen.query_one("#amount-error", Static).content)
+            assert screen.checklist.state is ChecklistState.CHOOSE_INVOICE
+            assert screen.checklist.request_id is None
+            assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("120.00")
+            assert len(book.qbo["Payment"]) == payments
+            # By hand: the tech applies it in QuickBooks, presses b, the app verifies.
+            with backend_for(server) as b:
+                b.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
+                                      Decimal("10.00"), str(uuid.uuid4()))
+            await pilot.press("b")
+            await pilot.pause()
+            await settle(pilot, screen)
+            assert screen.error is None, screen.error
+            assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
+            assert screen.checklist.method.value == "manual"
+            assert "ledger: invoice 10040 110.00 of 120.00 ✓" in screen_text(app)
+            assert len(book.qbo["Payment"]) == payments + 1  # the tech's, none of ours
+
+
+async def test_history_calls_the_applied_credit_used_up_not_deleted(tmp_path: Path) -> None:
+    from recon_tui.tui.screens.history import HistoryScreen, RunScreen
+
+    with running_emulator() as (server, _book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_checklist(app, pilot)
+            await pick_10040(pilot, screen)
+            await pilot.press("p")
+            await pilot.pause()
+            await settle(pilot, screen)
+            await pilot.press("h")
+            await pilot.pause()
+            assert isinstance(app.screen, HistoryScreen)
+            assert "resync of 10040" in screen_text(app)
+            await pilot.press("enter")  # the newest run: the checklist's resync
+            await pilot.pause()
+            assert isinstance(app.screen, RunScreen)
+            text = screen_text(app)
+            assert "credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00" in text
+            assert "ledger invoice 10040: balance 120.00 -> 110.00" in text
+            assert "CreditMemo:11261: deleted" not in text
+            [run] = [r for r in app.cache.sync_runs() if r.kind == "resync"]
+            credits = next(s for s in run.steps if s.name == "credits")
+            assert (credits.updated, credits.deleted) == (1, 0)
+            [change] = [c for c in app.cache.sync_changes(run.id) if c.record_type == "credit"]
+            assert (change.action, change.old, change.new) == ("used up", "10.00", "0.00")

@@ -122,6 +122,16 @@ class ChecklistQueries:
         rows = self._in("SELECT * FROM checklist WHERE customer_id IN ({marks})", customer_ids)
         return sorted((self._checklist_from(r) for r in rows), key=lambda c: -c.id)
 
+    def checklist_customer_ids(self, customer_ids: Sequence[str] | None = None) -> set[str]:
+        """Ledger customers with a checklist (of those given, or all): their client
+        row is kept while unmapped, since the audit trail is shown on it."""
+        if customer_ids is None:
+            return {r[0] for r in self.conn.execute(
+                "SELECT DISTINCT customer_id FROM checklist")}
+        return {r[0] for r in self._in(
+            "SELECT DISTINCT customer_id FROM checklist WHERE customer_id IN ({marks})",
+            customer_ids)}
+
     def open_checklist_for_credit(self, kind: CreditKind | str,
                                   credit_id: str) -> CreditChecklist | None:
         row = self.conn.execute(
