@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from recon_tui.cache import Change, PairRow
+from recon_tui.cache.records import USED_UP
 from recon_tui.models import SyncRun
 from recon_tui.money import format_money
 from recon_tui.text import printable
@@ -52,10 +53,13 @@ def run_line(run: SyncRun) -> str:
 
 
 def change_line(change: Change) -> str:
-    """'ledger invoice 10040: balance 120.00 -> 110.00'."""
+    """'ledger invoice 10040: balance 120.00 -> 110.00'; a credit used up reads
+    'credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00', never
+    'deleted' (that is for a credit memo or payment deleted in the ledger)."""
     record = f"{printable(change.record_type)} {printable(change.label)}"
-    if change.action == "updated":
-        return (f"{record}: {printable(change.field)} "
+    if change.action in ("updated", USED_UP):
+        verb = "used up (applied): " if change.action == USED_UP else ""
+        return (f"{record}: {verb}{printable(change.field)} "
                 f"{printable(change.old) if change.old is not None else '—'} -> "
                 f"{printable(change.new) if change.new is not None else '—'}")
     return f"{record}: {printable(change.action)}"

@@ -91,7 +91,9 @@ def test_used_up_credits_are_removed(cache: Cache) -> None:
     result = cache.upsert_credits([OrganizationalCredit(
         "11261", CreditKind.CREDIT_MEMO, "59", date(2026, 2, 1), Decimal("0"),
         Decimal("10.00"))])
-    assert result.deleted == 1
+    # Used up is a change of the credit (it was applied), not a deletion.
+    assert (result.updated, result.deleted) == (1, 0)
+    assert [(c.action, c.old, c.new) for c in result.changes] == [("used up", "10.00", "0.00")]
     assert cache.credits() == []
 
 

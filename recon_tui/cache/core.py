@@ -28,6 +28,7 @@ from recon_tui.cache.records import (
     LEDGER_CREDIT_MEMO,
     LEDGER_INVOICE,
     PSA_INVOICE,
+    USED_UP,
     ApplyResult,
     Change,
     TableSpec,
@@ -270,7 +271,10 @@ class CacheCore:
                 flush()
         return result
 
-    def _delete(self, spec: TableSpec, ids: Iterable[str]) -> ApplyResult:
+    def _delete(self, spec: TableSpec, ids: Iterable[str], *,
+                used_up: bool = False) -> ApplyResult:
+        """Remove these rows; ``used_up`` credits are changes of the credit (counted
+        as updated, recorded as USED_UP with the amount that was left), not deletions."""
         result = ApplyResult()
         with self.transaction():
             for record_id in ids:
@@ -279,8 +283,14 @@ class CacheCore:
                 if row is None:
                     continue
                 self.conn.execute(f"DELETE FROM {spec.table} WHERE id=?", (record_id,))
-                result.deleted += 1
                 result.touch(row)
+                if used_up:
+                    result.updated += 1
+                    result.changes.append(Change(
+                        spec.record_type, record_id, str(row[spec.label_column]), USED_UP,
+                        "amount", display_value("amount_cents", row["amount_cents"]), "0.00"))
+                    continue
+                result.deleted += 1
                 result.changes.append(Change(spec.record_type, record_id,
                                              str(row[spec.label_column]), "deleted"))
         return result
@@ -324,7 +334,7 @@ class CacheCore:
         with self.transaction():
             result = self._apply(CREDIT, map(credit_row, live),
                                  track_created=self._has_rows(CREDIT.table))
-            gone = self._delete(CREDIT, used_up)
+            gone = self._delete(CREDIT, used_up, used_up=True)
         result.merge(gone)
         return result
 

@@ -208,6 +208,12 @@ def credit_from(row: sqlite3.Row) -> OrganizationalCredit:
 
 
 # --------------------------------------------------------------------------- results
+#: A credit whose remaining amount reached 0 (applied to an invoice, or refunded):
+#: the cache stops listing it, but the ledger still has it, so the history must not
+#: call it deleted (that is for a credit memo or payment deleted in QuickBooks).
+USED_UP = "used up"
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One changed field of one record, as the sync history shows it."""
@@ -215,7 +221,7 @@ class Change:
     record_type: str
     record_id: str
     label: str
-    action: str  # created | updated | deleted
+    action: str  # created | updated | deleted | used up (USED_UP)
     field: str | None = None
     old: str | None = None
     new: str | None = None
