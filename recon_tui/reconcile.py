@@ -269,6 +269,7 @@ def rollup_clients(
     customers: Mapping[str, LedgerCustomer],
     mapping: Mapping[str, str],
     credits: Iterable[OrganizationalCredit],
+    keep: Iterable[str] = (),
 ) -> list[ClientSummary]:
     """One row per client, worst first, so the clients screen opens on the problems.
 
@@ -277,6 +278,10 @@ def rollup_clients(
     money is never hidden. Balances and the invoice count sum the invoice rows (a
     credit memo's remaining credit is money on account, shown with the credits);
     a discrepant credit-memo row still counts as a discrepancy.
+
+    ``keep``: ledger customers whose own row stays while they are unmapped even with
+    nothing left on it (a credit checklist's audit trail lives on it: the row must
+    not vanish when the checklist uses up the customer's only credit).
     """
     accs: dict[str, _Acc] = defaultdict(_Acc)
     for pair in pairs:
@@ -295,6 +300,10 @@ def rollup_clients(
             key = f"psa:{company_id}"
             if key not in accs:  # a mapped customer alone earns its company a row
                 accs[key] = _Acc()
+
+    for customer_id in keep:
+        if not mapping.get(customer_id) and customer_id in customers:
+            accs.setdefault(f"ledger:{customer_id}", _Acc())
 
     for credit in credits:
         if credit.amount > 0:

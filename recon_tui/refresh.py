@@ -37,6 +37,7 @@ def refresh_reconciliation(cache: Cache) -> int:
         customers=cache.customers(),
         mapping=mapping,
         credits=cache.credits(),
+        keep=cache.checklist_customer_ids(),
     )
     with cache.transaction():
         cache.replace_reconciliation(keyed, summaries)
@@ -161,6 +162,7 @@ def refresh_clients(cache: Cache, client_keys: Sequence[str]) -> list[ClientSumm
             customers=cache.customers_by_id(customer_ids),
             mapping=mapping,
             credits=cache.client_credits(customer_ids),
+            keep=cache.checklist_customer_ids(loose_customers),
         )
         if s.client_key in wanted
     ]
