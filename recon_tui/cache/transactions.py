@@ -45,10 +45,18 @@ def _values(txn: InvoiceTxn) -> tuple:
             iso_text(txn.updated_at), None, "")
 
 
-def _label(txn: InvoiceTxn | sqlite3.Row) -> str:
+def _kind(txn: InvoiceTxn | sqlite3.Row) -> str:
+    """The history's record type: 'ledger payment', 'psa credit'."""
     if isinstance(txn, InvoiceTxn):
-        return f"{txn.side.value} {txn.label} on invoice {txn.invoice_id}"
-    return f"{txn['side']} {txn['kind']} {txn['txn_id']} on invoice {txn['invoice_id']}"
+        return f"{txn.side.value} {txn.kind.value}"
+    return f"{txn['side']} {txn['kind']}"
+
+
+def _label(txn: InvoiceTxn | sqlite3.Row) -> str:
+    """'12002 on invoice id 10126' (the system's own invoice id)."""
+    if isinstance(txn, InvoiceTxn):
+        return f"{txn.txn_id} on invoice id {txn.invoice_id}"
+    return f"{txn['txn_id']} on invoice id {txn['invoice_id']}"
 
 
 class TransactionQueries:
@@ -82,14 +90,14 @@ class TransactionQueries:
                 old = held.get(key)
                 if old is None:
                     result.created += 1
-                    result.changes.append(Change("payment", txn.txn_id, _label(txn), "created",
+                    result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn), "created",
                                                  "amount", None, money_str(txn.amount)))
                 elif (old["removed_at"] is not None or old["amount_cents"] != to_cents(txn.amount)
                       or old["date"] != txn.date.isoformat()):
                     result.updated += 1
                     old_amount = ("removed" if old["removed_at"] is not None
                                   else money_str(from_cents(old["amount_cents"])))
-                    result.changes.append(Change("payment", txn.txn_id, _label(txn), "updated",
+                    result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn), "updated",
                                                  "amount", old_amount, money_str(txn.amount)))
                 else:
                     result.unchanged += 1
@@ -102,7 +110,7 @@ class TransactionQueries:
             for row in gone:
                 result.deleted += 1
                 result.touched.add(row["invoice_id"])
-                result.changes.append(Change("payment", row["txn_id"], _label(row), "removed",
+                result.changes.append(Change(_kind(row), row["txn_id"], _label(row), "removed",
                                              "amount", money_str(from_cents(row["amount_cents"])),
                                              removed_how))
             self.conn.executemany(_UPSERT, writes)

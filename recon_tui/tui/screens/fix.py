@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from recon_tui.cache import Cache
 from recon_tui.fixes import FixKind, FixState, PaymentFix
@@ -35,6 +35,16 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         Binding("x", "cancel_fix", "Cancel fix", id="fix_cancel"),
     ]
 
+    DEFAULT_CSS = """
+    FixScreen { align: center middle; }
+    #fix-dialog {
+        width: 96%; max-width: 120; height: auto; max-height: 95%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    #fix-title { margin-bottom: 1; }
+    #fix-trail { margin-top: 1; }
+    """
+
     def __init__(self, pair_id: int) -> None:
         super().__init__()
         self.pair_id = pair_id
@@ -49,6 +59,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
             yield Static(id="fix-body")
             yield Static(id="fix-trail")
             yield Static(id="fix-status")
+        yield Footer(compact=True)
 
     @property
     def policy(self) -> WritePolicy:
@@ -81,7 +92,10 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
             body.append("  " + printable(line) + "\n", style="dim")
         body.append("\n")
         body.append(printable(plan.writes) + "\n", style="bold")
-        if plan.kind is not FixKind.BY_HAND:
+        finished = self.fix is not None and not self.fix.state.is_open
+        if finished:
+            pass
+        elif plan.kind is not FixKind.BY_HAND:
             if plan.api_blocked:
                 body.append(f"Enter is off: {printable(plan.api_blocked)}\n", style="yellow")
             else:
@@ -98,9 +112,14 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
                 trail.append(f"  {mark} {event.at:%H:%M:%S} {printable(event.message)}\n",
                              style="red" if event.outcome == "fail" else "")
         self.query_one("#fix-trail", Static).update(trail)
-        status = self.message or Text(
-            "Working…" if self.busy else "Esc closes; the fix is kept and resumes here.",
-            style="dim")
+        hint = ("Esc closes." if finished else
+                "Esc closes; the fix is kept and resumes here. Keys: Enter write · h done by "
+                "hand · v verify · x cancel the fix")
+        status = Text()
+        if self.message is not None:
+            status.append_text(self.message)
+            status.append("\n")
+        status.append("Working…" if self.busy else hint, style="dim")
         self.query_one("#fix-status", Static).update(status)
         self.refresh_bindings()
 
