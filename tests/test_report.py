@@ -430,9 +430,10 @@ def test_xlsx_reads_back_with_exact_money_formats_frozen_header_and_filter(
 
     ws = wb["Invoices"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:M9"
+    assert ws.auto_filter.ref == "A1:N9"
     header = [c.value for c in ws[1]]
-    assert header[0] == "Invoice date" and header[-1] == "Sync status" and len(header) == 13
+    assert header[0] == "Invoice date" and header[-2:] == ["Sync status", "Cause"]
+    assert len(header) == 14
     assert all(c.font.b for c in ws[1])
     rows = {(r[3].value or r[7].value): r for r in ws.iter_rows(min_row=2)}
     paid = rows["220499-1"]
@@ -458,8 +459,8 @@ def test_xlsx_reads_back_with_exact_money_formats_frozen_header_and_filter(
     diff = wb["Difference rows"]
     last = [c.value for c in diff[diff.max_row]]
     assert last[0] == "Invoice Difference (sum of contributions)"
-    assert D(repr(last[13])) == D("-925.25")
-    assert diff.freeze_panes == "A2" and diff.auto_filter.ref == "A1:N4"
+    assert D(repr(last[14])) == D("-925.25")
+    assert diff.freeze_panes == "A2" and diff.auto_filter.ref == "A1:O4"
 
 
 def test_formula_injection_is_inert_in_xlsx_and_negative_money_stays_a_number(
@@ -578,9 +579,14 @@ def test_demo_totals_equal_the_manifest(demo_snapshot: Snapshot, scenarios: dict
         key = (d["status"], d["invoice_number"] or d["doc_number"], d["difference_total"],
                d["difference_owing"])
         assert key in listed, key
-    # The two invoices deleted in QBO before the first sync were never linked: Not in
-    # Ledger, outside the Invoice Difference (they count in Not Downloaded to Ledger).
-    assert {r.psa_invoice_number for r in demo_snapshot.difference_rows} == {"10410", "10413"}
+    # The rows of the Invoice Difference are the manifest's matched rows whose totals
+    # differ and its expected-but-not-found ones; the two invoices deleted in QBO before
+    # the first sync were never linked: Not in Ledger, outside the Invoice Difference
+    # (they count in Not Downloaded to Ledger).
+    assert {r.psa_invoice_number for r in demo_snapshot.difference_rows} == {
+        d["invoice_number"] for d in expected["discrepant"]
+        if (d["status"] == "Matched" and D(d["difference_total"]) != 0)
+        or d["status"] == "Ledger Invoice Expected but not Found"}
 
 
 def test_demo_sections_find_the_seeded_problems(demo_snapshot: Snapshot,
@@ -615,3 +621,19 @@ def test_a_report_reads_one_state_of_the_cache(book: Cache) -> None:
         assert book.report_pair_count(START, END) == before
         assert len(list(book.iter_report_pairs(START, END))) == before
     assert book.report_pair_count(START, END) == before + 1
+
+
+def test_demo_rows_carry_the_causes_the_manifest_names(demo_snapshot: Snapshot,
+                                                       scenarios: dict) -> None:
+    """After the demo's first sync every discrepant invoice has its cause in the
+    report, the block accounts for all of them, and each cause the manifest stages
+    in the first book names its invoice (staged ones show after a later sync)."""
+    assert all(r.cause is not None for r in demo_snapshot.discrepant_rows)
+    assert demo_snapshot.causes.not_diagnosed.count == 0
+    assert demo_snapshot.causes_agree
+    causes = {r.psa_invoice_number or r.ledger_invoice_number: r.cause
+              for r in demo_snapshot.rows}
+    staged = set(scenarios.get("causes_staged", {}))
+    first_book = {c: n for c, n in scenarios["causes"].items() if c not in staged}
+    assert first_book, "the manifest names the demo's causes"
+    assert {c: causes.get(n) for c, n in first_book.items()} == {c: c for c in first_book}

@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
 
 from recon_tui.models import (
     DocKind,
@@ -15,6 +17,24 @@ from recon_tui.models import (
     ReconStatus,
 )
 from recon_tui.money import from_cents
+
+#: One report row: the pair, its client key, PSA company name, ledger customer
+#: name, and its stored cause (None for a row that agrees or one not diagnosed).
+ReportPair = tuple[InvoicePair, str, str | None, str | None, str | None]
+
+
+class CauseGroup(NamedTuple):
+    """Discrepant rows of one kind, cause and status, summed (the report's causes
+    block folds these; the status decides what a group adds to the Invoice
+    Difference)."""
+
+    kind: DocKind
+    cause: str | None
+    status: ReconStatus
+    count: int
+    difference_total: Decimal
+    difference_owing: Decimal
+    psa_total: Decimal
 
 
 class ReportQueries:
@@ -52,11 +72,29 @@ class ReportQueries:
         return self.conn.execute(f"SELECT count(*) FROM invoice_pair p WHERE {where}",
                                  params).fetchone()[0]
 
+    def report_cause_groups(self, start: date, end: date,
+                            client_key: str | None = None) -> list[CauseGroup]:
+        """The discrepant rows dated in [start, end] counted and summed per kind,
+        cause and status: one GROUP BY, whatever the size of the book. A row not
+        diagnosed yet has cause None."""
+        where, params = self._report_where(start, end, client_key)
+        return [
+            CauseGroup(DocKind(kind), cause, ReconStatus(status), count,
+                       from_cents(diff_total), from_cents(diff_owing), from_cents(psa_total))
+            for kind, cause, status, count, diff_total, diff_owing, psa_total
+            in self.conn.execute(
+                "SELECT kind, cause, status, count(*), coalesce(sum(diff_total_cents), 0), "
+                "coalesce(sum(diff_owing_cents), 0), coalesce(sum(psa_total_cents), 0) "
+                f"FROM invoice_pair p WHERE {where} AND discrepant "
+                "GROUP BY kind, cause, status ORDER BY kind, cause, status", params)
+        ]
+
     def iter_report_pairs(self, start: date, end: date, client_key: str | None = None
-                          ) -> Iterator[tuple[InvoicePair, str, str | None, str | None]]:
+                          ) -> Iterator[ReportPair]:
         """The materialised pairs dated in [start, end] (optionally one client's) as
-        domain pairs, each with its client key, its PSA company name and its ledger
-        customer name. A side missing from the row stays None; the names fall back to
+        domain pairs, each with its client key, its PSA company name, its ledger
+        customer name and its cause (read with the row: only a discrepant row has
+        one). A side missing from the row stays None; the names fall back to
         the client's mapped counterpart (a PSA-only row of a mapped company gets the
         mapped ledger customers' names, a mapped customer's ledger-only row its
         company's name). Names and currencies come from small lookups rather than
@@ -86,11 +124,12 @@ class ReportQueries:
             "SELECT status, client_key, invoice_date, psa_invoice_id, ledger_invoice_id, "
             "psa_company_id, ledger_customer_id, psa_number, ledger_number, psa_status, "
             "psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents, "
-            f"ledger_voided, kind FROM invoice_pair p WHERE {where}", params)
+            "ledger_voided, kind, CASE WHEN discrepant THEN cause END "
+            f"FROM invoice_pair p WHERE {where}", params)
         expected_not_found = ReconStatus.EXPECTED_NOT_FOUND
         for (status_text, client, day_text, psa_id, ledger_id, company_id, customer_id,
              psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
-             ledger_owing, voided, kind_text) in cursor:
+             ledger_owing, voided, kind_text, cause) in cursor:
             status = ReconStatus(status_text)
             kind = kinds[kind_text]
             day = days.get(day_text)
@@ -116,4 +155,4 @@ class ReportQueries:
             company = companies.get(company_id) or (
                 client_name if client.startswith("psa:") else None)
             customer = customers.get(customer_id) or client_ledger_name or None
-            yield InvoicePair(status, psa, ledger), client, company, customer
+            yield InvoicePair(status, psa, ledger), client, company, customer, cause

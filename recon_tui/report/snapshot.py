@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from recon_tui.cache import Cache
+from recon_tui.cache.report import ReportPair
 from recon_tui.config import DEFAULT_PORTAL_LEVEL
 from recon_tui.models import ClientSummary, DocKind, InvoicePair, ReconStatus, ReportTotals
 from recon_tui.money import ZERO, format_money
@@ -33,10 +34,21 @@ from recon_tui.reconcile import (
     pair_sort_key,
     report_totals,
 )
+from recon_tui.report.causes import CauseSummary, causes_agree, summarise_causes
 from recon_tui.report.hygiene import HygieneCheck, HygieneFinding, run_checks
+from recon_tui.report.sections import (
+    CreditLine,
+    PortalClient,
+    PortalContact,
+    UnmappedCustomer,
+    credit_lines,
+    portal_sections,
+    unmapped_customers,
+)
 
 __all__ = [
     "STATUS_ORDER",
+    "CauseSummary",
     "CreditLine",
     "PortalClient",
     "PortalContact",
@@ -77,6 +89,9 @@ class ReportRow:
     difference_total: Decimal
     difference_owing: Decimal
     sync_status: ReconStatus
+    #: The diagnosis's cause stored with the row (a ``Cause`` value); None for a
+    #: row that agrees, or a discrepant one not diagnosed yet.
+    cause: str | None = None
     # Not in the row contract, used by the sections and the writers.
     client_key: str = ""
     psa_invoice_id: str | None = None
@@ -112,60 +127,6 @@ class SnapshotHeader:
         return f"client {self.client_name}" if self.client_key else "whole book"
 
 
-@dataclass(frozen=True, slots=True)
-class CreditLine:
-    """Money on account in the ledger: a credit memo's remaining credit or a
-    payment's unapplied amount."""
-
-    customer_id: str
-    customer: str
-    psa_company: str | None
-    source: str  # "Credit memo" | "Unapplied payment"
-    credit_id: str
-    doc_number: str
-    date: date
-    amount: Decimal
-    total: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class UnmappedCustomer:
-    """A ledger customer no PSA company is mapped to: its invoices sit apart from
-    any client's view until someone maps it."""
-
-    customer_id: str
-    name: str
-    active: bool
-    invoice_count: int
-    invoices_in_period: int
-    balance: Decimal
-    unapplied_credits: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class PortalContact:
-    """An active PSA contact below the portal level that may see invoices."""
-
-    company_id: str
-    company: str
-    contact_id: str
-    name: str
-    email: str | None
-    level: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class PortalClient:
-    """A PSA company none of whose contacts can see invoices in the portal."""
-
-    company_id: str
-    company: str
-    active_contacts: int
-    highest_level: int | None
-    deleted: bool
-    reason: str
-
-
 @dataclass(slots=True)
 class Snapshot:
     header: SnapshotHeader
@@ -182,6 +143,9 @@ class Snapshot:
     #: have a totals block of their own, amounts as positive credit.
     credit_memo_rows: list[ReportRow] = field(default_factory=list)
     credit_memo_totals: ReportTotals = field(default_factory=lambda: report_totals(()))
+    #: The discrepant rows per cause, from one GROUP BY of the cache.
+    causes: CauseSummary = field(default_factory=CauseSummary)
+    credit_memo_causes: CauseSummary = field(default_factory=CauseSummary)
 
     @property
     def status_counts(self) -> dict[ReconStatus, int]:
@@ -207,6 +171,13 @@ class Snapshot:
     @property
     def identity(self) -> str:
         return identity_text(self.totals)
+
+    @property
+    def causes_agree(self) -> bool:
+        """The causes block (one GROUP BY) counts every discrepant row once, and
+        what it adds to the Invoice Difference is the Invoice Difference."""
+        return causes_agree(self.causes, len(self.discrepant_rows),
+                            self.totals.invoice_difference)
 
 
 def identity_text(totals: ReportTotals) -> str:
@@ -252,7 +223,7 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
     if progress is not None:
         progress("reading", 0, total)
 
-    keyed: list[tuple[InvoicePair, str, str | None, str | None]] = []
+    keyed: list[ReportPair] = []
     for item in cache.iter_report_pairs(start, end, client_key):
         keyed.append(item)
         if progress is not None and len(keyed) % PROGRESS_EVERY == 0:
@@ -261,7 +232,7 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
     memos = [item for item in keyed if item[0].kind is DocKind.CREDIT_MEMO]
     keyed = [item for item in keyed if item[0].kind is DocKind.INVOICE]
     pairs = [item[0] for item in keyed]
-    rows = [_row(pair, key, company, customer) for pair, key, company, customer in keyed]
+    rows = [_row(*item) for item in keyed]
     if progress is not None:
         progress("reading", len(rows), max(total, len(rows)))
 
@@ -296,10 +267,14 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
     snapshot = Snapshot(header=header, rows=rows, totals=totals, difference_rows=contributions)
     snapshot.credit_memo_rows = [_row(*item) for item in memos]
     snapshot.credit_memo_totals = report_totals(item[0] for item in memos)
-    snapshot.credits = _credits(cache, companies, customers, mapping, customer_scope)
-    snapshot.unmapped_customers = _unmapped(cache, rows, customer_scope)
-    snapshot.portal_contacts, snapshot.portal_clients = _portal(cache, companies, portal_level,
-                                                                company_scope)
+    groups = cache.report_cause_groups(start, end, client_key)
+    snapshot.causes = summarise_causes(groups, DocKind.INVOICE)
+    snapshot.credit_memo_causes = summarise_causes(groups, DocKind.CREDIT_MEMO)
+    snapshot.credits = credit_lines(cache, companies, customers, mapping, customer_scope)
+    snapshot.unmapped_customers = unmapped_customers(
+        cache, (row.ledger_customer_id for row in rows), customer_scope)
+    snapshot.portal_contacts, snapshot.portal_clients = portal_sections(
+        cache, companies, portal_level, company_scope)
     snapshot.hygiene_checks, snapshot.hygiene_findings = run_checks(
         companies=companies, customers=customers, pairs=pairs,
         company_scope=company_scope, customer_scope=customer_scope)
@@ -307,7 +282,7 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
 
 
 def _row(pair: InvoicePair, client_key: str, company: str | None,
-         customer: str | None) -> ReportRow:
+         customer: str | None, cause: str | None = None) -> ReportRow:
     psa, ledger = pair.psa, pair.ledger
     return ReportRow(
         invoice_date=pair.invoice_date,
@@ -323,6 +298,7 @@ def _row(pair: InvoicePair, client_key: str, company: str | None,
         difference_total=pair.difference_total,
         difference_owing=pair.difference_owing,
         sync_status=pair.status,
+        cause=cause,
         client_key=client_key,
         psa_invoice_id=psa.id if psa else None,
         ledger_invoice_id=ledger.id if ledger else (psa.ledger_invoice_id if psa else None),
@@ -346,89 +322,3 @@ def reconciliation_id(rows: list[ReportRow]) -> str:
                 r.ledger_total, r.ledger_owing, r.sync_status.value)).encode())
         digest.update(b"\x1e")
     return digest.hexdigest()[:12]
-
-
-def _credits(cache: Cache, companies: dict, customers: dict, mapping: dict[str, str],
-             scope: set[str] | None) -> list[CreditLine]:
-    credits = cache.credits() if scope is None else cache.client_credits(sorted(scope))
-    lines = []
-    for credit in credits:
-        customer = customers.get(credit.customer_id)
-        company = companies.get(mapping.get(credit.customer_id, ""))
-        lines.append(CreditLine(
-            customer_id=credit.customer_id,
-            customer=customer.display_name if customer else credit.customer_id,
-            psa_company=company.name if company else None,
-            source=credit.source, credit_id=credit.id, doc_number=credit.doc_number,
-            date=credit.date, amount=credit.amount, total=credit.total))
-    lines.sort(key=lambda c: (c.customer.casefold(), c.date, c.credit_id))
-    return lines
-
-
-def _unmapped(cache: Cache, rows: list[ReportRow],
-              scope: set[str] | None) -> list[UnmappedCustomer]:
-    in_period: Counter[str] = Counter()
-    for row in rows:
-        if row.ledger_customer_id is not None:
-            in_period[row.ledger_customer_id] += 1
-    credit_sums: dict[str, Decimal] = {}
-    for credit in cache.credits():
-        if credit.amount > 0:
-            credit_sums[credit.customer_id] = credit_sums.get(credit.customer_id, ZERO) \
-                + credit.amount
-    result = []
-    for customer, invoice_count, balance in cache.unmapped_customer_queue():
-        if scope is not None and customer.id not in scope:
-            continue
-        result.append(UnmappedCustomer(
-            customer_id=customer.id, name=customer.display_name, active=customer.active,
-            invoice_count=invoice_count, invoices_in_period=in_period.get(customer.id, 0),
-            balance=balance, unapplied_credits=credit_sums.get(customer.id, ZERO)))
-    return result
-
-
-def _portal(cache: Cache, companies: dict, level: int,
-            scope: set[str] | None) -> tuple[list[PortalContact], list[PortalClient]]:
-    by_company: dict[str, list] = {}
-    for contact in cache.contacts():
-        by_company.setdefault(contact.company_id, []).append(contact)
-    contacts: list[PortalContact] = []
-    clients: list[PortalClient] = []
-    company_ids = sorted(companies) if scope is None else sorted(scope)
-    for company_id in company_ids:
-        company = companies.get(company_id)
-        if company is None:
-            continue
-        active = [c for c in by_company.get(company_id, []) if not c.inactive]
-        shut_out = [c for c in active if c.portal_login_disabled or not company.portal_active]
-        below = [c for c in active if (c.portal_security_level or 0) < level
-                 or c in shut_out]
-        for c in below:
-            contacts.append(PortalContact(company_id, company.name, c.id, c.full_name,
-                                          c.email, c.portal_security_level))
-        if len(below) == len(active):
-            levels = [c.portal_security_level for c in active
-                      if c.portal_security_level is not None]
-            highest = max(levels) if levels else None
-            reason = _nobody_sees_why(active, shut_out, level, company.portal_active)
-            clients.append(PortalClient(company_id, company.name, len(active), highest,
-                                        company.deleted, reason))
-    contacts.sort(key=lambda c: (c.company.casefold(), c.name.casefold(), c.contact_id))
-    clients.sort(key=lambda c: (c.company.casefold(), c.company_id))
-    return contacts, clients
-
-
-def _nobody_sees_why(active: list, shut_out: list, level: int, portal_active: bool) -> str:
-    """Why no contact of a company can see invoices, in the portal's own terms."""
-    if not portal_active:
-        return "the company's client portal is switched off in the PSA"
-    if not active:
-        return "no active contacts"
-    if shut_out:
-        names = ", ".join(c.full_name or c.id for c in shut_out)
-        rest = len(active) - len(shut_out)
-        tail = f"; the other {rest} are below level {level}" if rest else ""
-        return f"portal login disabled for {names}{tail}"
-    if len(active) == 1:
-        return f"its only active contact is below level {level}"
-    return f"all {len(active)} active contacts are below level {level}"

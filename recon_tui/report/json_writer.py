@@ -1,0 +1,137 @@
+"""The report as JSON: the contract's keys (period, generated_at, systems, rows,
+totals, credits, unmapped_customers, hygiene) and more beside them. Money as
+exact two-place strings; every string exact, a character that would act on a
+terminal written as its ``\\uXXXX`` escape."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any, TextIO
+
+from recon_tui.report.causes import CauseLine, CauseSummary, causes_agree
+from recon_tui.report.fields import TOTAL_FIELDS, iso_moment, money, row_dict
+from recon_tui.report.snapshot import Snapshot
+from recon_tui.text import UNSAFE_CHARACTERS, character_class
+
+__all__ = ["causes_dict", "snapshot_dict", "write_json"]
+
+
+def _cause_sums(line: CauseLine | CauseSummary) -> dict[str, Any]:
+    return {"count": line.count, "difference_total": money(line.difference_total),
+            "difference_owing": money(line.difference_owing),
+            "contribution": money(line.contribution)}
+
+
+def causes_dict(causes: CauseSummary, discrepant: int,
+                invoice_difference: Decimal) -> dict[str, Any]:
+    """The causes block: every cause of the closed set (0 rows where none has it),
+    the rows not diagnosed yet, their sum, and whether the sum checks out."""
+    return {
+        "note": "discrepant rows per the cause stored with each row; contribution is "
+                "what they add to the Invoice Difference; holds: the counts add up to "
+                "the discrepant rows and the contributions to the Invoice Difference",
+        "by_cause": {line.label: _cause_sums(line) | {"meaning": line.meaning}
+                     for line in causes.every_cause()},
+        "not_diagnosed": _cause_sums(causes.not_diagnosed)
+        | {"meaning": causes.not_diagnosed.meaning},
+        "total": _cause_sums(causes),
+        "holds": causes_agree(causes, discrepant, invoice_difference),
+    }
+
+
+def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
+    """Everything in the snapshot, in the JSON contract's shape (extra keys beside
+    the contract's: as_of, scope, reconciliation_id, row_count, status_counts,
+    discrepant_count, identity, difference_rows, causes, portal)."""
+    h, t = snapshot.header, snapshot.totals
+    return {
+        "period": {"from": h.period_from.isoformat(), "to": h.period_to.isoformat()},
+        "generated_at": iso_moment(h.generated_at),
+        "systems": {"psa": h.psa_kind, "ledger": h.ledger_kind},
+        "as_of": {"psa": iso_moment(h.psa_as_of), "ledger": iso_moment(h.ledger_as_of)},
+        "scope": {"client_key": h.client_key, "client": h.client_name},
+        "reconciliation_id": h.reconciliation_id,
+        "row_count": h.row_count,
+        "status_counts": {s.value: n for s, n in snapshot.status_counts.items()},
+        "discrepant_count": len(snapshot.discrepant_rows),
+        "rows": [row_dict(row) for row in snapshot.rows],
+        "totals": {key: money(getattr(t, key)) for key, _label in TOTAL_FIELDS},
+        "identity": {
+            "matched_difference": money(t.matched_difference),
+            "expected_not_found": money(t.expected_not_found),
+            "explained_difference": money(t.explained_difference),
+            "invoice_difference": money(t.invoice_difference),
+            "residual": money(t.residual),
+            "holds": t.residual == 0,
+            "text": snapshot.identity,
+        },
+        "difference_rows": [row_dict(row) | {"contribution": money(row.contribution)}
+                            for row in snapshot.difference_rows],
+        "causes": causes_dict(snapshot.causes, len(snapshot.discrepant_rows),
+                              t.invoice_difference),
+        "credit_memos": {
+            "note": "PSA credit memos paired with the ledger's by number; amounts are the "
+                    "credit and what is left of it (owing), positive on both sides",
+            "status_counts": {s.value: n for s, n in snapshot.credit_memo_status_counts.items()},
+            "rows": [row_dict(row) for row in snapshot.credit_memo_rows],
+            "totals": {key: money(getattr(snapshot.credit_memo_totals, key))
+                       for key, _label in TOTAL_FIELDS},
+            "causes": causes_dict(
+                snapshot.credit_memo_causes,
+                sum(1 for row in snapshot.credit_memo_rows if row.discrepant),
+                snapshot.credit_memo_totals.invoice_difference),
+        },
+        "credits": [{
+            "customer_id": c.customer_id, "customer": c.customer,
+            "psa_company": c.psa_company, "source": c.source, "credit_id": c.credit_id,
+            "doc_number": c.doc_number, "date": c.date.isoformat(),
+            "amount": money(c.amount), "total": money(c.total),
+        } for c in snapshot.credits],
+        "unmapped_customers": [{
+            "customer_id": u.customer_id, "name": u.name, "active": u.active,
+            "invoice_count": u.invoice_count, "invoices_in_period": u.invoices_in_period,
+            "balance": money(u.balance), "unapplied_credits": money(u.unapplied_credits),
+        } for u in snapshot.unmapped_customers],
+        "portal": {
+            "client_admin_security_level": h.portal_level,
+            "contacts_below_level": [{
+                "company_id": c.company_id, "company": c.company, "contact_id": c.contact_id,
+                "name": c.name, "email": c.email, "level": c.level,
+            } for c in snapshot.portal_contacts],
+            "clients_without_portal_access": [{
+                "company_id": c.company_id, "company": c.company,
+                "active_contacts": c.active_contacts, "highest_level": c.highest_level,
+                "deleted": c.deleted, "reason": c.reason,
+            } for c in snapshot.portal_clients],
+        },
+        "hygiene": {
+            "checks": [{
+                "code": c.code, "title": c.title, "status": c.status, "findings": c.findings,
+                "rule": c.rule, "source": c.source, "note": c.note,
+            } for c in snapshot.hygiene_checks],
+            "findings": [{
+                "check": f.check, "severity": f.severity, "system": f.system,
+                "record_type": f.record_type, "record_id": f.record_id, "name": f.name,
+                "detail": f.detail,
+            } for f in snapshot.hygiene_findings],
+        },
+    }
+
+
+# json.dumps escapes C0 controls itself (and the layout's newlines must stay); with
+# ensure_ascii=False it writes C1 controls, bidi overrides and lone surrogates raw.
+_JSON_UNSAFE = re.compile(character_class(UNSAFE_CHARACTERS - frozenset(range(0x20))))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def write_json(snapshot: Snapshot, out: TextIO) -> None:
+    """Strings exact, accents as themselves; a character that would act on a
+    terminal (or cannot be encoded) as its ``\\uXXXX`` escape: the same string."""
+    text = json.dumps(snapshot_dict(snapshot), ensure_ascii=False, indent=2)
+    out.write(_JSON_UNSAFE.sub(_json_escape, text))
+    out.write("\n")

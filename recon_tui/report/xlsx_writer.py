@@ -1,0 +1,256 @@
+"""The report as an xlsx workbook: a Summary sheet (header, totals, identity,
+counts), the Causes sheet, then one sheet per section, each a filtered table.
+
+Money cells are numbers whose digits in the file are the ``Decimal``'s own (see
+:func:`~recon_tui.report.xlsx_cells.put_money`); text cells are always strings,
+made visible and inert. With a path the workbook streams its rows to disk
+(XlsxWriter's ``constant_memory``), so each sheet is written top to bottom.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+from recon_tui.money import ZERO
+from recon_tui.report.fields import (
+    MONEY_FIELDS,
+    ROW_FIELDS,
+    ROW_TITLES,
+    TOTAL_FIELDS,
+    human_moment,
+    show,
+)
+from recon_tui.report.hygiene import NOT_CHECKED
+from recon_tui.report.snapshot import ProgressCallback, ReportRow, Snapshot
+from recon_tui.report.xlsx_cells import DATE_FORMAT, Formats, put, put_money, table
+
+__all__ = ["write_xlsx"]
+
+
+def _fill(row: ReportRow) -> str:
+    if row.sync_status.value != "Matched":
+        return "bad"
+    return "warn" if row.discrepant else ""
+
+
+ROW_KINDS = tuple("date" if key == "invoice_date" else "money" if key in MONEY_FIELDS
+                  else "text" for key in ROW_FIELDS)
+
+
+def _row_values(row: ReportRow) -> list[object]:
+    return [row.invoice_date, row.customer, row.psa_company, row.psa_invoice_number,
+            row.psa_status, row.psa_total, row.psa_owing, row.ledger_invoice_number,
+            row.ledger_total, row.ledger_owing, row.difference_total, row.difference_owing,
+            row.sync_status.value, row.cause]
+
+
+def _summary(fmt: Formats, snapshot: Snapshot) -> None:
+    h, t = snapshot.header, snapshot.totals
+    ws = fmt.wb.add_worksheet("Summary")
+    ws.set_column(0, 0, 46)
+    ws.set_column(1, 1, 22)
+    ws.set_column(2, 2, 60)
+    r = 0
+    ws.write_string(r, 0, f"Reconciliation snapshot {h.period_from} to {h.period_to}",
+                    fmt.title)
+    r += 2
+    info: list[tuple[str, object, str]] = [
+        ("Period from", h.period_from, "date"),
+        ("Period to", h.period_to, "date"),
+        ("Scope", h.scope, "text"),
+        ("PSA", h.psa_kind, "text"),
+        ("Ledger", h.ledger_kind, "text"),
+        ("PSA as of (last sync)", human_moment(h.psa_as_of), "text"),
+        ("Ledger as of (last sync)", human_moment(h.ledger_as_of), "text"),
+        ("Generated at", human_moment(h.generated_at), "text"),
+        ("Reconciliation id", h.reconciliation_id, "text"),
+        ("Rows", h.row_count, "int"),
+        ("Portal level that can see invoices", h.portal_level, "int"),
+    ]
+    for label, value, kind in info:
+        ws.write_string(r, 0, label, fmt.label)
+        put(ws, fmt, r, 1, kind, value)
+        r += 1
+
+    r += 1
+    ws.write_string(r, 0, "Totals", fmt.section)
+    ws.write_blank(r, 1, None, fmt.section)
+    r += 1
+    for key, label in TOTAL_FIELDS:
+        amount = getattr(t, key)
+        if key == "invoice_difference":
+            ws.write_string(r, 0, label, fmt.grand_label)
+            put_money(ws, r, 1, amount, fmt.grand_money if amount == 0 else fmt.bad_money)
+            ws.write_string(r, 2, "must read 0.00 when every matched invoice agrees",
+                            fmt.note)
+        else:
+            label_format = fmt.total_label if key.startswith("total_expected") else fmt.label
+            money_format = fmt.total_money if key.startswith("total_expected") \
+                else fmt.cell("money")
+            ws.write_string(r, 0, label, label_format)
+            put_money(ws, r, 1, amount, money_format)
+        r += 1
+
+    r += 1
+    ws.write_string(r, 0, "Identity", fmt.section)
+    ws.write_blank(r, 1, None, fmt.section)
+    r += 1
+    identity = [
+        ("Σ total differences of Matched rows", t.matched_difference, ""),
+        ("Σ PSA totals of Expected-but-not-Found rows", t.expected_not_found, ""),
+        ("Explained difference (first minus second)", t.explained_difference,
+         "sum of the Contribution column on the Difference rows sheet"),
+        ("Invoice Difference (from the totals above)", t.invoice_difference, ""),
+        ("Residual (must be 0.00)", t.residual, "0.00: the report proves itself"
+         if t.residual == 0 else "NOT 0.00: the report is unsound, please report a bug"),
+    ]
+    for label, amount, note in identity:
+        last = label.startswith("Residual")
+        ws.write_string(r, 0, label, fmt.total_label if last else fmt.label)
+        put_money(ws, r, 1, amount, fmt.total_money if last else fmt.cell("money"))
+        if note:
+            ws.write_string(r, 2, note, fmt.note)
+        r += 1
+    ws.write_string(r, 0, snapshot.identity, fmt.note)
+    r += 2
+
+    ws.write_string(r, 0, "Rows by sync status", fmt.section)
+    ws.write_blank(r, 1, None, fmt.section)
+    r += 1
+    for status, n in snapshot.status_counts.items():
+        ws.write_string(r, 0, status.value)
+        ws.write_number(r, 1, n)
+        r += 1
+    ws.write_string(r, 0, "Discrepant rows (status or amounts differ)", fmt.label)
+    ws.write_number(r, 1, len(snapshot.discrepant_rows))
+    r += 2
+
+    ws.write_string(r, 0, "Sections (one sheet each)", fmt.section)
+    ws.write_blank(r, 1, None, fmt.section)
+    r += 1
+    sections = [
+        ("Causes", len(snapshot.causes.lines), "discrepant invoices by cause, and what each "
+         "cause means"),
+        ("Difference rows", len(snapshot.difference_rows),
+         "rows that make up the Invoice Difference"),
+        ("Discrepant", len(snapshot.discrepant_rows), "every row needing a look"),
+        ("Credit memos", len(snapshot.credit_memo_rows),
+         "PSA credit memos paired with the ledger's, by number"),
+        ("Credits", len(snapshot.credits), "organizational credits on account"),
+        ("Unmapped customers", len(snapshot.unmapped_customers),
+         "ledger customers mapped to no PSA company"),
+        ("Portal contacts", len(snapshot.portal_contacts),
+         f"active contacts below portal level {h.portal_level}"),
+        ("Portal clients", len(snapshot.portal_clients),
+         "clients none of whose contacts can see invoices"),
+        ("Hygiene", len(snapshot.hygiene_findings), "data-hygiene findings"),
+    ]
+    for name, n, what in sections:
+        ws.write_string(r, 0, name)
+        ws.write_number(r, 1, n)
+        ws.write_string(r, 2, what, fmt.note)
+        r += 1
+    for check in snapshot.hygiene_checks:
+        if check.status == NOT_CHECKED:
+            ws.write_string(r, 0, check.title)
+            ws.write_string(r, 1, "not checked")
+            ws.write_string(r, 2, check.note, fmt.note)
+            r += 1
+
+
+def _causes(fmt: Formats, snapshot: Snapshot) -> None:
+    """The Causes sheet: discrepant invoices per cause with their sums and meaning,
+    a total row, and the line that checks it against the rows and the totals."""
+    causes, t = snapshot.causes, snapshot.totals
+    ws, r = table(
+        fmt, "Causes",
+        ["Cause", "Rows", "Difference total (ledger − PSA)",
+         "Difference owing (ledger − PSA)", "Adds to Invoice Difference", "What it means"],
+        ["text", "int", "money", "money", "money", "text"],
+        (([c.label, c.count, c.difference_total, c.difference_owing, c.contribution,
+           c.meaning], "warn" if c.cause is None else "") for c in causes.lines),
+        total=("Total", {1: causes.count, 2: causes.difference_total,
+                         3: causes.difference_owing, 4: causes.contribution}))
+    discrepant = len(snapshot.discrepant_rows)
+    if snapshot.causes_agree:
+        check = (f"The causes account for all {discrepant:,} discrepant invoices and add up "
+                 f"to the Invoice Difference {show(t.invoice_difference)}.")
+    else:
+        check = (f"NOT SOUND: the causes count {causes.count:,} of {discrepant:,} discrepant "
+                 f"invoices and add {show(causes.contribution)} against the Invoice "
+                 f"Difference {show(t.invoice_difference)}; please report a bug.")
+    ws.write_string(r + 1, 0, check, fmt.note)
+
+
+def write_xlsx(snapshot: Snapshot, target: str | os.PathLike[str] | IO[bytes],
+               progress: ProgressCallback | None = None) -> None:
+    """The workbook: Summary first, then one sheet per section."""
+    import xlsxwriter
+
+    options = {"strings_to_numbers": False, "strings_to_formulas": False,
+               "strings_to_urls": False, "constant_memory": True,
+               "default_date_format": DATE_FORMAT}
+    if not isinstance(target, (str, os.PathLike)):
+        options["in_memory"] = True
+        options["constant_memory"] = False
+    workbook = xlsxwriter.Workbook(target, options)
+    fmt = Formats(workbook)
+    total = len(snapshot.rows)
+
+    def rows_progress(done: int) -> None:
+        if progress is not None:
+            progress("writing", done, total)
+
+    _summary(fmt, snapshot)
+    _causes(fmt, snapshot)
+    table(fmt, "Invoices", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
+           ((_row_values(r), _fill(r)) for r in snapshot.rows), progress=rows_progress)
+    table(fmt, "Difference rows", [*(ROW_TITLES[k] for k in ROW_FIELDS), "Contribution"],
+           (*ROW_KINDS, "money"),
+           (([*_row_values(r), r.contribution], _fill(r)) for r in snapshot.difference_rows),
+           total=("Invoice Difference (sum of contributions)",
+                  {len(ROW_FIELDS): snapshot.totals.explained_difference}))
+    table(fmt, "Discrepant", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
+           ((_row_values(r), _fill(r)) for r in snapshot.discrepant_rows))
+    table(fmt, "Credit memos", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
+           ((_row_values(r), _fill(r)) for r in snapshot.credit_memo_rows))
+    table(fmt, "Credits",
+           ["Customer", "Customer id", "PSA company", "Source", "Credit id", "Doc number",
+            "Date", "Amount on account", "Original total"],
+           ["text", "text", "text", "text", "text", "text", "date", "money", "money"],
+           (([c.customer, c.customer_id, c.psa_company, c.source, c.credit_id,
+              c.doc_number or None, c.date, c.amount, c.total], "")
+            for c in snapshot.credits),
+           total=("Total on account",
+                  {7: sum((c.amount for c in snapshot.credits), start=ZERO)}))
+    table(fmt, "Unmapped customers",
+           ["Customer", "Customer id", "Active", "Invoices", "Invoices in period",
+            "Open balance", "Unapplied credits"],
+           ["text", "text", "bool", "int", "int", "money", "money"],
+           (([u.name, u.customer_id, u.active, u.invoice_count, u.invoices_in_period,
+              u.balance, u.unapplied_credits], "") for u in snapshot.unmapped_customers))
+    table(fmt, "Portal contacts",
+           ["Company", "Company id", "Contact", "Contact id", "Email", "Portal level"],
+           ["text", "text", "text", "text", "text", "int"],
+           (([c.company, c.company_id, c.name, c.contact_id, c.email, c.level], "")
+            for c in snapshot.portal_contacts))
+    table(fmt, "Portal clients",
+           ["Company", "Company id", "Active contacts", "Highest level", "Deleted in PSA",
+            "Why nobody sees invoices"],
+           ["text", "text", "int", "int", "bool", "text"],
+           (([c.company, c.company_id, c.active_contacts, c.highest_level, c.deleted,
+              c.reason], "bad") for c in snapshot.portal_clients))
+    table(fmt, "Hygiene",
+           ["Check", "Severity", "System", "Record", "Record id", "Name", "Detail"],
+           ["text"] * 7,
+           (([f.check, f.severity, f.system, f.record_type, f.record_id, f.name, f.detail],
+             "bad" if f.severity == "error" else "warn") for f in snapshot.hygiene_findings))
+    table(fmt, "Hygiene checks",
+           ["Check", "What", "Status", "Findings", "Rule", "Source", "Note"],
+           ["text", "text", "text", "int", "text", "text", "text"],
+           (([c.code, c.title, c.status, c.findings, c.rule, c.source, c.note or None],
+             "warn" if c.status == NOT_CHECKED else "") for c in snapshot.hygiene_checks))
+    workbook.close()
+    if progress is not None:
+        progress("writing", total, total)
