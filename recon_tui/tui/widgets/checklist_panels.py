@@ -137,7 +137,7 @@ def status_text(checklist: CreditChecklist | None, events: Sequence[ChecklistEve
     elif c.state is State.LEDGER_DONE_PSA_LAGS:
         text.append("◐ The ledger is done; the PSA lags: ", style="bold yellow")
         text.append(printable(c.finding))
-        text.append("\n  Record the credit in the PSA by hand (the steps are above), then "
+        text.append("\n  Record the credit in the PSA by hand (the steps are on the right), then "
                     "v re-checks both sides; x cancels the checklist.", style="dim")
     elif c.state is State.FAILED_VERIFICATION:
         text.append(f"✗ Verification failed: {printable(c.finding)}", style="bold red")
