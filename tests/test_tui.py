@@ -265,3 +265,82 @@ async def test_client_screen_shows_credit_memos_apart_and_disabled_logins(
                    for i in range(invoices.source.count()))
         locked = next(line for line in text.splitlines() if "Lou Locked" in line)
         assert "portal login disabled" in locked
+
+
+def many_causes(cache: Cache) -> None:
+    """Seed 000's reversed payment, plus rows of five more causes: an amount edited,
+    a ledger-only invoice of a mapped customer and one of an unmapped customer, a
+    void on one side, and Quiet Co's invoice never exported."""
+    from recon_tui.row_diagnosis import diagnose_pending
+    from tests.test_tui_invoice_history import reversed_payment_book
+
+    reversed_payment_book(cache)
+    cache.upsert_psa_invoices([psa_invoice("300", "1", "30.00", "30.00"),
+                               psa_invoice("301", "1", "31.00", "31.00")])
+    cache.upsert_ledger_invoices([ledger_invoice("300", "58", "35.00", "35.00"),
+                                  ledger_invoice("301", "58", "31.00", "0.00", voided=True),
+                                  ledger_invoice("L-1", "58", "12.00", "12.00"),
+                                  ledger_invoice("L-2", "59", "13.00", "13.00")])
+    refresh_reconciliation(cache)
+    diagnose_pending(cache)
+
+
+def make_cause_app(tmp_path: Path) -> ReconApp:
+    """make_app recomputes the pairs after ``extra`` (which clears their causes)."""
+    path = tmp_path / "causes.db"
+    with Cache(path) as cache:
+        many_causes(cache)
+    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+
+
+async def test_cause_column_and_counts_per_cause_in_the_header(tmp_path: Path) -> None:
+    app = make_cause_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        counts = app.cache.cause_counts()
+        assert set(counts) >= {"payment reversed", "amount edited", "created in ledger",
+                               "customer unmapped", "voided on one side", "never exported"}
+        causes = next(line for line in screen_text(app).splitlines() if "Causes:" in line)
+        expected = " · ".join(f"{n} {cause}" for cause, n in counts.items())
+        assert causes.strip() == f"Causes: {expected}"
+        tooltip = app.screen.query_one("#cause-line").tooltip
+        assert all(f"{n}  {cause}" in tooltip.plain for cause, n in counts.items())
+        await pilot.press("slash", *"northwind", "enter", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+        text = screen_text(app)
+        header = next(line for line in text.splitlines() if line.startswith("Date "))
+        assert header.index("Δ owing") < header.index("Cause") < header.index("Sync status")
+        for number, cause in (("110273", "payment reversed"), ("300", "amount edited"),
+                              ("301", "voided one side"), ("L-1", "created in ledger")):
+            row = next(line for line in text.splitlines() if f" {number} " in line)
+            assert cause in row, (number, row)
+        invoices = app.screen.query_one("#invoices", VirtualTable)
+        cells = {invoices.get_row(i).cells[1].plain: invoices.get_row(i).cells[10].plain
+                 for i in range(invoices.row_count)}
+        assert cells["110273"] == "payment reversed"
+
+
+async def test_cause_counts_fit_80_columns(tmp_path: Path) -> None:
+    app = make_cause_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        causes = next(line for line in screen_text(app).splitlines() if "Causes:" in line)
+        assert len(causes) <= 80 and causes.rstrip().endswith("…")
+        assert causes.startswith(" Causes: ")
+
+
+async def test_help_explains_every_cause_with_its_count(tmp_path: Path) -> None:
+    from recon_tui.diagnosis import Cause
+
+    app = make_cause_app(tmp_path)
+    async with app.run_test(size=(200, 120)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        for cause in Cause:
+            assert cause.value in text, cause
+        row = next(line for line in text.splitlines()
+                   if "payment reversed" in line and "│" in line)
+        assert "│    1 │" in row and "deleted, voided or unapplied" in row
+        assert "at an invoice by its PSA, ledger or credit number" in text

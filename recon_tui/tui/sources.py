@@ -112,9 +112,10 @@ def hit_details(hit: NumberHit) -> str:
 
 
 def hit_row(hit: NumberHit, summary: ClientSummary | None) -> TableRow:
-    """A client found by one of its numbers: the name says which row matched."""
-    name = literal(hit.client_name or hit.client_key)
-    name.append(f"  ▸ {hit_title(hit)}", style="bold cyan")
+    """A client found by one of its numbers: what matched comes first (the name
+    column is narrow), then the client, then the row's difference and cause."""
+    name = Text(f"{hit_title(hit)} ▸ ", style="bold cyan")
+    name.append(printable(hit.client_name or hit.client_key))
     name.append(f" ({hit_details(hit)})", style="dim")
     if summary is None:
         return TableRow(key=hit_key(hit), cells=(name,))
@@ -251,13 +252,21 @@ class InvoiceSource:
         self.cache = cache
         self.client_key = client_key
         self.kind = kind
+        self._documents: dict[str, tuple[str | None, str | None]] = {}
 
     def count(self) -> int:
         return self.cache.count_client_pairs(self.client_key, self.kind)
 
     def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
-        return [invoice_row(p) for p in self.cache.client_pairs(self.client_key, offset, limit,
-                                                                 self.kind)]
+        pairs = self.cache.client_pairs(self.client_key, offset, limit, self.kind)
+        for p in pairs:
+            self._documents[str(p.pair_id)] = (p.psa_invoice_id, p.ledger_invoice_id)
+        return [invoice_row(p) for p in pairs]
+
+    def documents(self, key: str) -> tuple[str | None, str | None] | None:
+        """(PSA id, ledger id) of a row shown: a resync re-inserts the row under a
+        new id, and this is how the screen finds it again."""
+        return self._documents.get(key)
 
     def index_of(self, key: str) -> int | None:
         """Where a row is, in one query (a client may have thousands of invoices)."""

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from recon_tui.diagnosis import DocFacts
 from recon_tui.money import ZERO
-from recon_tui.transactions import InvoiceTxn, Side
+from recon_tui.transactions import InvoiceTxn, Side, TxnKind, match_txns
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,9 @@ class Event:
     reversal: bool = False
     #: The first point where the two sides' balances differ.
     parts: bool = False
+    #: When it counts in the comparison of the sides: the same payment keyed a
+    #: few days apart on the two sides counts on the earlier day on both.
+    at: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +66,29 @@ class InvoiceHistory:
 
 
 def _detail(txn: InvoiceTxn) -> str:
-    parts = [p for p in (txn.method, txn.reference if txn.kind.value == "payment" else "")
+    parts = [p for p in (txn.method, txn.reference if txn.kind is TxnKind.PAYMENT else "")
              if p]
     return " ".join(parts)
 
 
+def aligned_days(psa: Sequence[InvoiceTxn], ledger: Sequence[InvoiceTxn]
+                 ) -> dict[tuple[str, str, str, str, str], date]:
+    """For each application the other side has too (equal amount, dates close, as
+    the diagnosis matches them, removed ones included), the earlier of the two
+    dates: the day the sides compare it on."""
+    def revived(txns: Sequence[InvoiceTxn]) -> list[InvoiceTxn]:
+        return [replace(t, removed_at=None) for t in txns]
+
+    days: dict[tuple[str, str, str, str, str], date] = {}
+    for p, q in match_txns(revived(psa), revived(ledger)).both:
+        days[p.key] = days[q.key] = min(p.date, q.date)
+    return days
+
+
 def side_timeline(side: Side, system: str, doc: DocFacts, txns: Sequence[InvoiceTxn], *,
-                  itemised: bool) -> Timeline:
+                  itemised: bool,
+                  aligned: dict[tuple[str, str, str, str, str], date] | None = None
+                  ) -> Timeline:
     """A side's history from its document and its applications (removed ones too)."""
     steps: list[tuple[date, int, str, Event]] = []
     for txn in txns:
@@ -80,12 +99,14 @@ def side_timeline(side: Side, system: str, doc: DocFacts, txns: Sequence[Invoice
                        f"{noticed.strftime('%Y-%m-%d %H:%M')}")
             steps.append((noticed.date(), 1, txn.txn_id, Event(
                 noticed.date(), f"{txn.label} removed", txn.amount, ZERO,
-                detail=txn.removed_how, reversal=True)))
+                detail=txn.removed_how, reversal=True, at=noticed.date())))
         steps.append((txn.date, 0, txn.txn_id, Event(
-            txn.date, txn.label, -txn.amount, ZERO, detail=_detail(txn), removed=removed)))
+            txn.date, txn.label, -txn.amount, ZERO, detail=_detail(txn), removed=removed,
+            at=(aligned or {}).get(txn.key, txn.date))))
     steps.sort(key=lambda step: step[:3])
     balance = doc.total
-    events = [Event(doc.date, "issued", doc.total, balance, detail=f"total {doc.total:,.2f}")]
+    events = [Event(doc.date, "issued", doc.total, balance, detail=f"total {doc.total:,.2f}",
+                    at=doc.date)]
     for *_, event in steps:
         balance += event.change
         events.append(replace(event, balance=balance))
@@ -103,11 +124,11 @@ def side_timeline(side: Side, system: str, doc: DocFacts, txns: Sequence[Invoice
 
 
 def _balance_at(timeline: Timeline, day: date | None) -> Decimal:
-    """The balance after every event dated on or before ``day`` (None: all of them)."""
+    """The balance after every event that counts on or before ``day`` (None: all)."""
     balance = timeline.events[0].balance
     for event in timeline.events[1:]:
-        if day is None or (event.day is not None and event.day <= day):
-            balance = event.balance
+        if day is None or (event.at is not None and event.at <= day):
+            balance += event.change
     return balance
 
 
@@ -127,12 +148,12 @@ def invoice_history(psa: Timeline | None, ledger: Timeline | None) -> InvoiceHis
             _mark(psa, lambda i, _: i == 0), _mark(ledger, lambda i, _: i == 0), "issue",
             f"The sides part at the start: {psa.system} bills {psa.events[0].balance:,.2f}, "
             f"{ledger.system} {ledger.events[0].balance:,.2f}.")
-    days = sorted({e.day for tl in (psa, ledger) for e in tl.events[1:] if e.day is not None})
+    days = sorted({e.at for tl in (psa, ledger) for e in tl.events[1:] if e.at is not None})
     for day in days:
         p, q = _balance_at(psa, day), _balance_at(ledger, day)
         if p != q:
             def on_day(i: int, e: Event, day: date = day) -> bool:
-                return i > 0 and e.day == day
+                return i > 0 and e.at == day
 
             return InvoiceHistory(
                 _mark(psa, on_day), _mark(ledger, on_day), "dated",
@@ -141,7 +162,7 @@ def invoice_history(psa: Timeline | None, ledger: Timeline | None) -> InvoiceHis
     p, q = _balance_at(psa, None), _balance_at(ledger, None)
     if p != q:
         def undated(i: int, e: Event) -> bool:
-            return i > 0 and e.day is None
+            return i > 0 and e.at is None
 
         return InvoiceHistory(
             _mark(psa, undated), _mark(ledger, undated), "undated",

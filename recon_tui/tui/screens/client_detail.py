@@ -10,7 +10,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from recon_tui.cache import PairRow
 from recon_tui.models import ClientSummary, DocKind
 from recon_tui.money import ZERO, format_money
 from recon_tui.text import printable
@@ -32,7 +31,7 @@ from recon_tui.tui.widgets.virtual_table import ListRowSource, VirtualTable
 class PairTable(VirtualTable):
     """An invoices (or credit memos) table: Enter opens the row's history."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "History", id="invoice_history",
+    BINDINGS = [Binding("enter", "select_cursor", "Invoice history", id="invoice_history",
                         tooltip="Both systems' timelines of the invoice under the cursor, "
                                 "where they part, the cause and the fix")]
 
@@ -121,22 +120,25 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         table.focus()
         return True
 
-    def _row_under_cursor(self, table_id: str) -> PairRow | None:
-        row = self.query_one(table_id, VirtualTable).current_row
-        return self.cache.pair_row(int(row.key)) if row is not None else None
+    def _documents_under_cursor(self, table_id: str) -> tuple[str | None, str | None] | None:
+        table = self.query_one(table_id, VirtualTable)
+        row = table.current_row
+        if row is None or not isinstance(table.source, InvoiceSource):
+            return None
+        return table.source.documents(row.key)
 
     def load(self) -> None:
         """(Re)read the client; after a resync the cursors stay on the same invoices
         (a resync gives their rows new ids) and the same credit."""
-        keep = {table_id: self._row_under_cursor(table_id)
+        keep = {table_id: self._documents_under_cursor(table_id)
                 for table_id in ("#invoices", "#memos")}
         credit_row = self.query_one("#credits", VirtualTable).current_row
         self._load()
-        for table_id, pair in keep.items():
-            if pair is None:
+        for table_id, documents in keep.items():
+            if documents is None:
                 continue
-            pair_id = self.cache.pair_id_for(pair.kind, pair.psa_invoice_id,
-                                             pair.ledger_invoice_id)
+            kind = DocKind.CREDIT_MEMO if table_id == "#memos" else DocKind.INVOICE
+            pair_id = self.cache.pair_id_for(kind, *documents)
             table = self.query_one(table_id, VirtualTable)
             index = (table.source.index_of(str(pair_id))
                      if pair_id is not None and isinstance(table.source, InvoiceSource)

@@ -27,7 +27,14 @@ from recon_tui.text import printable
 from recon_tui.transactions import Side
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
-from recon_tui.tui.timeline import Event, InvoiceHistory, Timeline, invoice_history, side_timeline
+from recon_tui.tui.timeline import (
+    Event,
+    InvoiceHistory,
+    Timeline,
+    aligned_days,
+    invoice_history,
+    side_timeline,
+)
 
 #: Below this width the two timelines stack (PSA above the ledger).
 SIDE_BY_SIDE_MIN = 100
@@ -173,12 +180,13 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
         self._documents = (row.kind, row.psa_invoice_id, row.ledger_invoice_id)
         facts = row_facts(self.cache, row)
         psa = ledger = None
+        aligned = aligned_days(facts.psa_txns, facts.ledger_txns)
         if facts.psa is not None:
             psa = side_timeline(Side.PSA, facts.psa_name, facts.psa, facts.psa_txns,
-                                itemised=facts.psa_txns_known)
+                                itemised=facts.psa_txns_known, aligned=aligned)
         if facts.ledger is not None:
             ledger = side_timeline(Side.LEDGER, facts.ledger_name, facts.ledger,
-                                   facts.ledger_txns, itemised=True)
+                                   facts.ledger_txns, itemised=True, aligned=aligned)
         self.history = invoice_history(psa, ledger)
         self.diagnosis = diagnose_row(self.cache, row)
         self.query_one("#history-title", Static).update(self._title(row))
