@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +31,20 @@ class Backend:
     ledger: LedgerConnector
     description: str
     _closers: list = field(default_factory=list)
+    #: The demo's emulator: what happens in its systems after the demo's first
+    #: sync (the sample book's events, applied once); None for real accounts.
+    _after_demo_load: Callable[[], list[str]] | None = None
 
     def __enter__(self) -> Backend:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def after_demo_load(self) -> list[str]:
+        """Let the demo world move on after its first sync (the ids of the events
+        applied; none for real accounts or when they already happened)."""
+        return self._after_demo_load() if self._after_demo_load is not None else []
 
     def close(self) -> None:
         for close in (self.psa.close, self.ledger.close, *self._closers):
@@ -89,20 +98,29 @@ class BackendError(RuntimeError):
     """The configuration cannot reach anything (e.g. only one side configured)."""
 
 
-def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None) -> Backend:
-    """Real accounts, or the demo's in-process emulator."""
+def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None,
+                 demo_state: Path | None = None) -> Backend:
+    """Real accounts, or the demo's in-process emulator.
+
+    For the demo, ``demo_state`` is the file its world is kept in across launches
+    (``sandbox.state.state_path_for(<demo cache>)``); None keeps it in memory."""
     if demo:
         from recon_tui.connectors.sample import sample_data_dir
+        from recon_tui.demo import sample_fingerprint
         from recon_tui.sandbox.app import create_app
         from recon_tui.sandbox.server import SandboxServer
+        from recon_tui.sandbox.state import DemoWorld
 
-        server = SandboxServer(create_app(sample_dir or sample_data_dir())).start()
+        data = sample_dir or sample_data_dir()
+        world = DemoWorld.open(data, sample_fingerprint(data), demo_state)
+        server = SandboxServer(create_app(data, book=world.book,
+                                          after_write=world.save)).start()
         tokens = tempfile.TemporaryDirectory(prefix="recon-demo-tokens-")
         ledger_config, psa_config = sandbox_configs(server.url)
         psa, ledger = connect(ledger_config, psa_config,
                               token_path=Path(tokens.name) / "qbo.json")
         return Backend(psa, ledger, f"demo emulator at {server.url}",
-                       [server.stop, tokens.cleanup])
+                       [server.stop, tokens.cleanup], world.apply_events)
     if config.ledger is None or config.psa is None:
         missing = "[ledger]" if config.ledger is None else "[psa]"
         where = config.path or "the configuration"

@@ -162,12 +162,14 @@ def _sample_dir() -> Path:
         raise CliError(str(exc)) from exc
 
 
-def _backend(config: Config, demo: bool) -> Backend:
+def _backend(config: Config, demo: bool, cache_path: Path) -> Backend:
     from recon_tui.backend import BackendError, open_backend
     from recon_tui.connectors.base import ConnectorError
+    from recon_tui.demo import demo_state_path
 
     try:
-        return open_backend(config, demo=demo, sample_dir=_sample_dir() if demo else None)
+        return open_backend(config, demo=demo, sample_dir=_sample_dir() if demo else None,
+                            demo_state=demo_state_path(cache_path) if demo else None)
     except (BackendError, ConnectorError, OSError) as exc:
         raise CliError(str(exc)) from exc
 
@@ -197,7 +199,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 raise CliError(f"--since: {exc}") from exc
         else:
             since = None if args.full else default_since(cache)
-        backend = _backend(config, demo)
+        backend = _backend(config, demo, cache_path)
         tty = sys.stderr.isatty()
 
         def progress(p: SyncProgress) -> None:
@@ -238,7 +240,7 @@ def cmd_resync(args: argparse.Namespace) -> int:
     cache = open_cache(cache_path)
     backend = None
     try:
-        backend = _backend(config, demo)
+        backend = _backend(config, demo, cache_path)
         try:
             result = resync_invoice(cache, backend.psa, backend.ledger, args.number)
         except (ResyncError, SyncBusy) as exc:

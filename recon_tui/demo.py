@@ -2,7 +2,11 @@
 
 The load goes through the emulator of the three APIs, the real connectors and
 the ordinary sync, exactly like a real account, so the demo exercises the code
-a user's data will.
+a user's data will. The emulator's world is kept beside the cache
+(``<cache>.emulator.json``, see :mod:`recon_tui.sandbox.state`) so both stay
+consistent across launches; once the first load has synced, the sample book's
+after-sync events happen in the emulator (seed 000's payment deleted in both
+systems...), which the cache learns of at the next sync or resync.
 """
 
 from __future__ import annotations
@@ -37,8 +41,16 @@ def demo_is_loaded(cache: Cache, data_dir: Path | None = None) -> bool:
     return cache.get_meta(FINGERPRINT_KEY) == sample_fingerprint(data_dir)
 
 
+def demo_state_path(cache_path: Path) -> Path:
+    """Where the emulator world of the demo cache at ``cache_path`` is kept."""
+    from recon_tui.sandbox.state import state_path_for
+
+    return state_path_for(cache_path)
+
+
 def reset_demo_cache(path: Path) -> None:
-    """Remove a demo cache (and its WAL files) so the next load starts clean.
+    """Remove a demo cache (and its WAL files) and its emulator world, so the next
+    load starts clean in both.
 
     Only a demo's own cache: one that holds a real company's books (an explicit
     ``--db`` naming the real cache with ``--demo``) raises CacheError and stays."""
@@ -54,6 +66,7 @@ def reset_demo_cache(path: Path) -> None:
                              "cache) or name a new file")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    demo_state_path(path).unlink(missing_ok=True)
 
 
 def load_demo(
@@ -64,10 +77,13 @@ def load_demo(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> SyncRun:
-    """Sync the demo book into ``cache`` through ``backend`` (the emulator)."""
+    """Sync the demo book into ``cache`` through ``backend`` (the emulator), then
+    let the demo world move on (``backend.after_demo_load``: the events that happen
+    after this sync, applied once per world)."""
     data_dir = data_dir or sample_data_dir()
     run = run_full_sync(cache, backend.psa, backend.ledger, since=None, kind="demo",
                         progress=progress, cancel=cancel)
     if run.status is SyncStatus.SUCCEEDED:
         cache.set_meta(FINGERPRINT_KEY, sample_fingerprint(data_dir))
+        backend.after_demo_load()
     return run

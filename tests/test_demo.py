@@ -12,9 +12,10 @@ from recon_tui.backend import open_backend
 from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.connectors.sample import sample_data_dir
-from recon_tui.demo import demo_is_loaded, load_demo
-from recon_tui.models import DocKind, ReconStatus, SyncStatus
+from recon_tui.demo import demo_is_loaded, demo_state_path, load_demo, reset_demo_cache
+from recon_tui.models import CreditKind, DocKind, ReconStatus, SyncStatus
 from recon_tui.reconcile import pair_documents, report_totals
+from recon_tui.resync import resync_invoice
 from recon_tui.tui.app import ReconApp
 from tests.test_tui import SIZE, screen_text
 
@@ -82,27 +83,97 @@ def test_reconciliation_matches_the_manifest(demo_cache: Cache, scenarios: dict)
     assert stored == len(every)
 
 
-def test_seed_000_invoice_shows_the_ten_dollar_gap(demo_cache: Cache, scenarios: dict) -> None:
+def test_seed_000_at_the_first_sync_both_systems_show_the_ten_dollars(
+        demo_cache: Cache, scenarios: dict) -> None:
     seed = scenarios["seed_000_payment_reversed"]
     [row] = demo_cache.pairs_for_number(seed["invoice_number"])
     assert row.status is ReconStatus.MATCHED
     assert (row.psa_owing, row.ledger_owing, row.difference_owing) == (
-        Decimal("40.00"), Decimal("50.00"), Decimal("10.00"))
+        Decimal("40.00"), Decimal("40.00"), Decimal("0.00"))
+    assert not row.discrepant
+    # The second half: a portal payment the ledger never got, same client.
+    portal = scenarios["seed_000_portal_payment"]
+    [other] = demo_cache.pairs_for_number(portal["invoice_number"])
+    assert other.client_key == row.client_key and other.discrepant
+    assert (other.psa_owing, other.ledger_owing) == (Decimal("0.00"),
+                                                     Decimal(portal["ledger_total"]))
     client = demo_cache.client(row.client_key)
     assert client.name == seed["cw_company_name"] and client.discrepant_count >= 1
 
 
-def test_seed_001_credit_waits_on_the_unmapped_customer(demo_cache: Cache,
-                                                         scenarios: dict) -> None:
-    seed = scenarios["seed_001_unapplied_credit"]
-    ledger_row = demo_cache.client(f"ledger:{seed['qbo_customer_id']}")
-    assert ledger_row is not None and not ledger_row.mapped
-    assert ledger_row.unapplied_credits >= Decimal("10.00")
-    credits = demo_cache.client_credits([seed["qbo_customer_id"]])
-    assert any(c.id == "11261" and c.amount == Decimal("10.00") for c in credits)
-    [row] = demo_cache.pairs_for_number("10040")
-    assert row.client_key == f"psa:{seed['cw_company_id']}"
-    assert (row.psa_total, row.ledger_owing) == (Decimal("120.00"), Decimal("120.00"))
+@pytest.fixture
+def launched_demo(tmp_path: Path):
+    """A first launch of the demo with its world kept beside the cache."""
+    cache_path = tmp_path / "demo.db"
+    cache = Cache(cache_path)
+    backend = open_backend(Config.default(), demo=True,
+                           demo_state=demo_state_path(cache_path))
+    run = load_demo(cache, backend)
+    assert run.status is SyncStatus.SUCCEEDED, run.error
+    yield cache, backend, cache_path
+    backend.close()
+    cache.close()
+
+
+def test_after_the_load_the_cache_says_40_and_both_systems_hold_50(launched_demo,
+                                                                  scenarios: dict) -> None:
+    cache, backend, cache_path = launched_demo
+    number = scenarios["seed_000_payment_reversed"]["invoice_number"]
+    [row] = cache.pairs_for_number(number)
+    assert (row.psa_owing, row.ledger_owing) == (Decimal("40.00"), Decimal("40.00"))
+    psa, ledger = backend.psa.invoice_by_number(number), backend.ledger.invoice_by_doc_number(
+        number)
+    assert (psa.owing, ledger.balance) == (Decimal("50.00"), Decimal("50.00"))
+    state = json.loads(demo_state_path(cache_path).read_text(encoding="utf-8"))
+    assert state["events_applied"] == scenarios["events"]
+    result = resync_invoice(cache, backend.psa, backend.ledger, number)
+    assert result.changed
+    [after] = cache.pairs_for_number(number)
+    assert (after.psa_owing, after.ledger_owing, after.discrepant) == (
+        Decimal("50.00"), Decimal("50.00"), False)
+
+
+def test_a_second_launch_keeps_the_world_and_applies_nothing_again(launched_demo,
+                                                                  scenarios: dict) -> None:
+    _cache, backend, cache_path = launched_demo
+    # A write in the first launch: seed 001's credit applied in QBO.
+    backend.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
+                                Decimal("10.00"), "demo-second-launch")
+    backend.close()  # quit and launch again
+    second = open_backend(Config.default(), demo=True, demo_state=demo_state_path(cache_path))
+    try:
+        assert second.after_demo_load() == []
+        assert second.ledger.invoice_by_doc_number("10040").balance == Decimal("110.00")
+        seed = scenarios["seed_000_payment_reversed"]["invoice_number"]
+        assert second.ledger.invoice_by_doc_number(seed).balance == Decimal("50.00")
+        assert second.psa.invoice_by_number(seed).owing == Decimal("50.00")
+        gone = scenarios["payment_deleted_in_ledger_after_sync"]
+        assert second.ledger.invoice_by_doc_number(gone["doc_number"]).balance == Decimal(
+            gone["after_events"]["ledger_balance"])
+        state = json.loads(demo_state_path(cache_path).read_text(encoding="utf-8"))
+        assert state["events_applied"] == scenarios["events"]  # each once
+        deleted = [d for d in state["qbo_deleted"]
+                   if d["Id"] == scenarios["seed_000_payment_reversed"]["qbo_payment_id"]]
+        assert len(deleted) == 1
+    finally:
+        second.close()
+
+
+def test_reset_demo_removes_the_emulator_world_with_the_cache(
+        launched_demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recon_tui.cli import main
+
+    cache, backend, cache_path = launched_demo
+    backend.close()
+    cache.close()
+    state = demo_state_path(cache_path)
+    assert state.exists()
+    reset_demo_cache(cache_path)  # what the TUI's stale-cache reset calls too
+    assert not state.exists() and not cache_path.exists()
+    state.write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(ReconApp, "run", lambda self: None)  # the CLI, without the TUI
+    assert main(["--demo", "--reset-demo", "--db", str(cache_path)]) == 0
+    assert not state.exists()
 
 
 async def test_demo_opens_in_the_app_and_shows_real_figures(tmp_path: Path,
@@ -122,4 +193,5 @@ async def test_demo_opens_in_the_app_and_shows_real_figures(tmp_path: Path,
         await pilot.pause()
         detail = screen_text(app)
         row = next(line for line in detail.splitlines() if "110273" in line)
-        assert "40.00" in row and "50.00" in row
+        assert "40.00" in row and "50.00" in row  # 50.00 total, 40.00 owing on both sides
+        assert (tmp_path / "demo.db.emulator.json").exists()

@@ -1,5 +1,6 @@
 """The emulator's ASGI app: one Starlette app serving all three APIs, with
-latency and fault injection in front of every route."""
+latency and fault injection in front of every route, and a hook called after
+every write (the demo saves its world there)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,27 @@ import asyncio
 import json
 import re
 import urllib.parse
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from recon_tui.sandbox import autotask, connectwise, qbo
+from recon_tui.sandbox import autotask, connectwise, cw_payments, qbo
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import error_for
 from recon_tui.sandbox.faults import (
     LATER,
     PAGE,
     PAGE_FAULTS,
+    WRITE,
+    WRITE_FAULTS,
     FaultPlan,
     echo_body,
     rewrite_page,
@@ -49,10 +54,12 @@ class FaultMiddleware(BaseHTTPMiddleware):
     Page and token faults (see :mod:`faults`) call the real route and rewrite its
     answer, so the per-API modules know nothing of them."""
 
-    def __init__(self, app: ASGIApp, plan: FaultPlan, latency_ms: int) -> None:
+    def __init__(self, app: ASGIApp, plan: FaultPlan, latency_ms: int,
+                 after_write: Callable[[], None] | None = None) -> None:
         super().__init__(app)
         self.plan = plan
         self.latency_ms = latency_ms
+        self.after_write = after_write
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         try:
@@ -62,14 +69,24 @@ class FaultMiddleware(BaseHTTPMiddleware):
             # answer, and no traceback for the emulator's terminal.
             return Response(status_code=499)
 
-    async def _dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    async def _dispatch(self, request: Request, route: RequestResponseEndpoint) -> Response:
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         system = system_for(request.url.path)
         if system is None:
-            return await call_next(request)
+            return await route(request)
         kinds = page_kinds(system, request)
-        fault = self.plan.next_fault(system, kinds, page_list(system, request) if kinds else "")
+        call_next = route
+        if is_write(system, request):
+            kinds |= {WRITE}
+            call_next = self._writing(route)
+        fault = self.plan.next_fault(system, kinds,
+                                     page_list(system, request) if PAGE in kinds else "")
+        if fault in WRITE_FAULTS:
+            response = await call_next(request)
+            await _body_of(response)  # the route has run to its end: the write is applied
+            request.scope[DROP_ANSWER] = True
+            return Response(status_code=204)  # never sent: DropAnswerMiddleware closes
         if fault is None:
             return await call_next(request)
         if fault == "slow":
@@ -96,6 +113,17 @@ class FaultMiddleware(BaseHTTPMiddleware):
         return JSONResponse(error_for(system, status, message), status_code=status,
                             headers=headers)
 
+    def _writing(self, route: RequestResponseEndpoint) -> RequestResponseEndpoint:
+        """The route, then the after-write hook (a refused write changes nothing, and
+        saving the same world again is harmless)."""
+        async def call(request: Request) -> Response:
+            response = await route(request)
+            if self.after_write is not None:
+                self.after_write()
+            return response
+
+        return call
+
     async def _rewritten_page(self, fault: str, system: str, request: Request,
                               call_next: RequestResponseEndpoint) -> Response:
         """The route's own page, rewritten; an error answer passes unchanged."""
@@ -115,6 +143,55 @@ class FaultMiddleware(BaseHTTPMiddleware):
         if link is not None:
             headers["Link"] = link
         return Response(dumps(body), 200, headers=headers, media_type="application/json")
+
+
+def is_write(system: str, request: Request) -> bool:
+    """A request that may change the book (the token endpoint changes only tokens)."""
+    return system != "token" and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+#: Set on a request's scope when its answer must never reach the client.
+DROP_ANSWER = "recon.drop_answer"
+
+
+class DropAnswerMiddleware:
+    """The outermost layer: a request marked :data:`DROP_ANSWER` gets no answer at
+    all; its connection is closed instead (the ``drop_after_write`` fault)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        dropped = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal dropped
+            if dropped:
+                return
+            if message["type"] == "http.response.start" and scope.get(DROP_ANSWER):
+                dropped = True
+                _close_connection(receive)
+                return
+            await send(message)
+
+        await self.app(scope, receive, guarded)
+        if dropped:
+            # Let the server see the closed connection before this call returns,
+            # so it neither answers 500 nor logs a response it never started.
+            for _ in range(5):
+                await asyncio.sleep(0)
+
+
+def _close_connection(receive: Any) -> None:
+    """Close the client's connection under uvicorn (its ``receive`` is a method of
+    the request cycle, which holds the transport)."""
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("drop_after_write needs the uvicorn server (SandboxServer)")
+    transport.close()
 
 
 def page_kinds(system: str, request: Request) -> frozenset[str]:
@@ -200,17 +277,22 @@ def _headers_without_length(response: Response) -> dict[str, str]:
 
 
 def create_app(data_dir: Path, *, faults: FaultPlan | None = None, latency_ms: int = 0,
-               book: SandboxBook | None = None) -> Starlette:
-    """The emulator over ``data_dir`` (or a prepared ``book``)."""
+               book: SandboxBook | None = None,
+               after_write: Callable[[], None] | None = None) -> Starlette:
+    """The emulator over ``data_dir`` (or a prepared ``book``); ``after_write`` runs
+    after every write request a route answered (the demo saves its world)."""
     book = book or SandboxBook.from_dir(data_dir)
     plan = faults or FaultPlan()
     routes: list[Route] = [Route("/", lambda request: JSONResponse(
         {"service": "recon-tui sandbox", "apis": ["qbo", "connectwise", "autotask"]}))]
     routes += qbo.routes(book)
+    routes += cw_payments.routes(book)
     routes += connectwise.routes(book)
     routes += autotask.routes(book)
     app = Starlette(routes=routes)
-    app.add_middleware(FaultMiddleware, plan=plan, latency_ms=latency_ms)
+    app.add_middleware(FaultMiddleware, plan=plan, latency_ms=latency_ms,
+                       after_write=after_write)
+    app.add_middleware(DropAnswerMiddleware)
     app.state.book = book
     app.state.faults = plan
     return app

@@ -2,11 +2,12 @@
 
 QBO entities are kept in their API shape, keyed by type and Id; ConnectWise
 records likewise (``unpostedinvoices`` is the accounting interface's list of
-what it has not exported yet). ``qbo/deleted.json`` is the emulator's own record
-of QBO hard deletes, which its change data capture reports. Autotask views are
-derived from the ConnectWise book by the Autotask routes, so both PSAs serve the
-same clients. Every mutation holds the
-lock, so concurrent requests see whole changes only.
+what it has not exported yet; ``payments`` holds every invoice's
+``finance/invoices/{id}/payments`` records, keyed by payment id). ``qbo/deleted.json``
+is the emulator's own record of QBO hard deletes, which its change data capture
+reports. Autotask views are derived from the ConnectWise book by the Autotask
+routes, so both PSAs serve the same clients. Every mutation holds the lock, so
+concurrent requests see whole changes only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 QBO_ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
-CW_COLLECTIONS = ("companies", "contacts", "invoices", "unpostedinvoices")
+CW_COLLECTIONS = ("companies", "contacts", "invoices", "unpostedinvoices", "payments")
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -33,6 +34,9 @@ class SandboxBook:
     connectwise: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     #: QBO deletions for CDC: (entity, Id, deleted at ISO time)
     qbo_deleted: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Identity counters that must never hand out an id twice, even after the
+    #: record holding the highest one is deleted (ConnectWise payment ids).
+    counters: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
@@ -51,3 +55,18 @@ class SandboxBook:
             book.qbo_deleted.append((str(entry["entity"]), str(entry["Id"]),
                                      str(entry["deletedAt"])))
         return book
+
+    def next_id(self, counter: str, records: dict[int, Any]) -> int:
+        """The next identity value for ``counter`` (caller holds the lock)."""
+        value = max(self.counters.get(counter, 0), max(records, default=0)) + 1
+        self.counters[counter] = value
+        return value
+
+    def replace_with(self, other: SandboxBook) -> None:
+        """Take ``other``'s records in place: the routes hold this object, so a
+        reset demo world must change what it holds, not which book they see."""
+        with self.lock:
+            self.qbo = other.qbo
+            self.connectwise = other.connectwise
+            self.qbo_deleted = other.qbo_deleted
+            self.counters = other.counters

@@ -43,6 +43,15 @@ Token faults (``token`` only); N counts requests to the token endpoint:
 * ``truncated``: the real answer (the refresh token has rotated on the server)
   as a 200 whose JSON body is cut in the middle of the new refresh token.
 
+Write faults (``qbo``, ``connectwise``, ``autotask``); N counts only SYSTEM's
+*writes* (POST, PUT, PATCH, DELETE):
+
+* ``drop_after_write``: the write is applied (and the demo's state saved), then
+  the connection is closed without a byte of the answer, as when a network drops
+  the response: the client cannot tell whether its write landed. QBO writes keep
+  their ``requestid``, so a retry with the same one is answered from the first;
+  ConnectWise has no such key, so a client must re-read before writing again.
+
 Example: ``429@qbo:2,500@connectwise:1+2,empty@qbo:3,foreign@autotask:2,echo@token``
 """
 
@@ -58,12 +67,13 @@ from typing import Any
 TRANSPORT_FAULTS = ("429", "500", "503", "401", "slow", "garbage")
 PAGE_FAULTS = ("empty", "short", "nokey", "repeat", "foreign")
 TOKEN_FAULTS = ("echo", "truncated")
-FAULTS = TRANSPORT_FAULTS + PAGE_FAULTS + TOKEN_FAULTS
+WRITE_FAULTS = ("drop_after_write",)
+FAULTS = TRANSPORT_FAULTS + PAGE_FAULTS + TOKEN_FAULTS + WRITE_FAULTS
 SYSTEMS = ("qbo", "token", "connectwise", "autotask")
 
 #: What a request is, for counting: every request is ANY; list pages are PAGE too,
-#: and pages after a read's first are LATER as well.
-ANY, PAGE, LATER = "any", "page", "later"
+#: and pages after a read's first are LATER as well; writes are WRITE.
+ANY, PAGE, LATER, WRITE = "any", "page", "later", "write"
 
 
 class FaultSpecError(ValueError):
@@ -74,6 +84,8 @@ def counted_as(fault: str) -> str:
     """Which requests a fault's N counts (see the module docstring)."""
     if fault == "repeat":
         return LATER
+    if fault in WRITE_FAULTS:
+        return WRITE
     if fault in PAGE_FAULTS:
         return PAGE
     return ANY
@@ -83,6 +95,8 @@ def check_applies(fault: str, system: str) -> str | None:
     """Why ``fault`` makes no sense on ``system``, or None when it does."""
     if fault in TOKEN_FAULTS and system != "token":
         return f"'{fault}' is a token endpoint fault (use {fault}@token)"
+    if fault in WRITE_FAULTS and system == "token":
+        return f"'{fault}' drops the answer to a write; use qbo, connectwise or autotask"
     if fault in PAGE_FAULTS and system == "token":
         return f"'{fault}' rewrites list pages; the token endpoint has none"
     if fault == "foreign" and system == "qbo":
@@ -120,7 +134,7 @@ class FaultPlan:
 
     def next_fault(self, system: str, kinds: frozenset[str] = frozenset(),
                    what: str = "") -> str | None:
-        """Count one request to ``system`` (of ``kinds`` besides ANY: PAGE, LATER;
+        """Count one request to ``system`` (of ``kinds`` besides ANY: PAGE, LATER, WRITE;
         ``what`` names a page's list) and say which fault, if any, it gets."""
         counted = {ANY, *kinds}
         with self._lock:
@@ -136,7 +150,8 @@ class FaultPlan:
         return None
 
     def requests_seen(self, system: str, kind: str = ANY) -> int:
-        """Requests (or, with ``kind`` PAGE or LATER, list pages) ``system`` received."""
+        """Requests (or, with ``kind`` PAGE, LATER or WRITE, list pages or writes)
+        ``system`` received."""
         with self._lock:
             return self._seen[system, kind]
 

@@ -26,6 +26,7 @@ from recon_tui.backend import Backend, open_backend
 from recon_tui.cache import Cache, CacheError
 from recon_tui.cache.files import translate
 from recon_tui.config import Config
+from recon_tui.demo import demo_state_path
 from recon_tui.models import SyncStatus
 from recon_tui.text import printable
 from recon_tui.tui.commands import ClientCommands, NumberCommands
@@ -90,7 +91,9 @@ class ReconApp(App[None]):
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
         self._backend_factory = backend_factory or (
-            lambda: open_backend(self.config, demo=self.demo, sample_dir=self.sample_dir))
+            lambda: open_backend(self.config, demo=self.demo, sample_dir=self.sample_dir,
+                                 demo_state=demo_state_path(self.cache_path)
+                                 if self.demo else None))
 
     # -- lifecycle
     def on_mount(self) -> None:
