@@ -266,7 +266,7 @@ def test_since_filters_on_last_updated_time(sandbox: Sandbox) -> None:
 def test_credits_keep_used_up_ones_and_money_is_decimal(sandbox: Sandbox) -> None:
     c = sandbox.connector()
     credits = {(cr.kind, cr.id): cr for cr in c.credits()}
-    assert len(credits) == 4 + 979
+    assert len(credits) == 4 + 980  # 4 credit memos, 980 payments
     assert credits[(CreditKind.CREDIT_MEMO, "11261")].amount == Decimal("10.00")
     assert credits[(CreditKind.CREDIT_MEMO, "10858")].amount == Decimal("0.00")  # used up
     assert credits[(CreditKind.UNAPPLIED_PAYMENT, "10985")].amount == Decimal("400.00")

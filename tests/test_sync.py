@@ -70,13 +70,13 @@ def test_a_balance_changed_in_the_ledger_is_recorded_old_to_new(cache: Cache) ->
         sync(cache, server)
         [row] = cache.pairs_for_number("110273")
         invoice = book.qbo["Invoice"][row.ledger_invoice_id]
-        invoice["Balance"] = Decimal("40.00")
+        invoice["Balance"] = Decimal("50.00")  # the $10 payment reversed in QBO
         invoice["MetaData"]["LastUpdatedTime"] = now_qbo()
         run = sync(cache, server)
         [change] = [c for c in cache.sync_changes(run.id) if c.label == "110273"]
-        assert (change.field, change.old, change.new) == ("balance", "50.00", "40.00")
+        assert (change.field, change.old, change.new) == ("balance", "40.00", "50.00")
         [after] = cache.pairs_for_number("110273")
-        assert after.difference_owing == Decimal("0.00")
+        assert after.difference_owing == Decimal("10.00")
 
 
 def test_a_deleted_ledger_invoice_is_detected_and_reported(cache: Cache) -> None:
