@@ -294,3 +294,17 @@ def test_the_same_payment_keyed_days_apart_keeps_the_sides_together() -> None:
     assert apart.parted == "dated"
     assert apart.parting.startswith("The sides part on 2026-03-10:")
     assert apart.ledger.events[1].parts and not apart.psa.events[1].parts
+
+
+def test_a_side_not_itemised_is_compared_only_as_it_stands_now() -> None:
+    """The demo's 110273 at the first sync: ConnectWise's payments not read, the
+    ledger's payment dated. They agree now; no day can be called the parting."""
+    psa = side_timeline(Side.PSA, "ConnectWise", doc("50.00", "40.00"), (), itemised=False)
+    ledger = side_timeline(Side.LEDGER, "QuickBooks", doc("50.00", "40.00"),
+                           (ledger_payment(invoice_id="l1", day=date(2026, 7, 2)),),
+                           itemised=True)
+    history = invoice_history(psa, ledger)
+    assert history.parted == ""
+    assert history.parting == ("The balances agree now (40.00); not every step is itemised, "
+                               "so the days cannot be compared.")
+    assert not any(e.parts for tl in (history.psa, history.ledger) for e in tl.events)

@@ -118,8 +118,7 @@ def side_timeline(side: Side, system: str, doc: DocFacts, txns: Sequence[Invoice
             what = "applied, not itemised"
         else:
             what = "balance changed, no payment shows why"
-        events.append(Event(None, what, gap, doc.owing,
-                            detail="" if itemised else f"{system} payments not read"))
+        events.append(Event(None, what, gap, doc.owing))
     return Timeline(side, system, doc.number, tuple(events), doc.owing, doc.voided, itemised)
 
 
@@ -148,8 +147,11 @@ def invoice_history(psa: Timeline | None, ledger: Timeline | None) -> InvoiceHis
             _mark(psa, lambda i, _: i == 0), _mark(ledger, lambda i, _: i == 0), "issue",
             f"The sides part at the start: {psa.system} bills {psa.events[0].balance:,.2f}, "
             f"{ledger.system} {ledger.events[0].balance:,.2f}.")
+    # A side with an undated step (payments not read, a void, an edit) cannot be
+    # compared day by day: its balance on any day before "now" is not known.
+    comparable = not any(e.at is None for tl in (psa, ledger) for e in tl.events[1:])
     days = sorted({e.at for tl in (psa, ledger) for e in tl.events[1:] if e.at is not None})
-    for day in days:
+    for day in days if comparable else ():
         p, q = _balance_at(psa, day), _balance_at(ledger, day)
         if p != q:
             def on_day(i: int, e: Event, day: date = day) -> bool:
@@ -166,6 +168,10 @@ def invoice_history(psa: Timeline | None, ledger: Timeline | None) -> InvoiceHis
 
         return InvoiceHistory(
             _mark(psa, undated), _mark(ledger, undated), "undated",
-            f"The dated records agree; the sides part in what is not itemised: "
-            f"{psa.system} balance {p:,.2f}, {ledger.system} {q:,.2f}.")
+            f"The sides part in what is not itemised: {psa.system} balance {p:,.2f}, "
+            f"{ledger.system} {q:,.2f}.")
+    if not comparable:
+        return InvoiceHistory(psa, ledger, "", (
+            f"The balances agree now ({p:,.2f}); not every step is itemised, so the "
+            "days cannot be compared."))
     return InvoiceHistory(psa, ledger, "", "The two sides agree at every step.")

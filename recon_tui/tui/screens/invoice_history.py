@@ -102,8 +102,9 @@ def diagnosis_text(diagnosis: Diagnosis | None, has_fix: bool) -> Text:
     if diagnosis.fix_text:
         text.append("Fix: ", style="bold")
         text.append(printable(diagnosis.fix_text))
-        if diagnosis.amount is not None and diagnosis.fix is not FixKind.NONE:
-            text.append(f" ({format_money(diagnosis.amount)})", style="dim")
+        amount = format_money(diagnosis.amount) if diagnosis.amount is not None else ""
+        if amount and diagnosis.fix is not FixKind.NONE and amount not in diagnosis.fix_text:
+            text.append(f" ({amount})", style="dim")
         text.append("\n")
     keys = []
     if diagnosis.fix is not FixKind.NONE:
