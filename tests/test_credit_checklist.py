@@ -65,9 +65,11 @@ class World:
     def record_in_connectwise(self, amount: str, number: str = "10040") -> None:
         """What the tech does by hand in ConnectWise (Finance > Invoices > the invoice
         > Payments): the invoice's balance drops by the payment."""
+        from recon_tui.sandbox.cw_payments import apply_payment
+
         with self.book.lock:
-            invoice = self._psa_invoice(number)
-            invoice["balance"] = Decimal(invoice["balance"]) - Decimal(amount)
+            invoice_id = self._psa_invoice(number)["id"]
+        apply_payment(self.book, invoice_id, {"amount": Decimal(amount)})
 
     def _psa_invoice(self, number: str) -> dict[str, Any]:
         return next(i for i in self.book.connectwise["invoices"].values()

@@ -65,10 +65,12 @@ def status_text(screen: ChecklistScreen) -> str:
 def record_in_connectwise(book, number: str, amount: Decimal) -> None:
     """What the tech does by hand in ConnectWise (Finance > Invoices > the invoice >
     Payments): the invoice's balance drops by the payment."""
+    from recon_tui.sandbox.cw_payments import apply_payment
+
     with book.lock:
-        invoice = next(i for i in book.connectwise["invoices"].values()
-                       if i["invoiceNumber"] == number)
-        invoice["balance"] = Decimal(invoice["balance"]) - amount
+        invoice_id = next(i["id"] for i in book.connectwise["invoices"].values()
+                          if i["invoiceNumber"] == number)
+    apply_payment(book, invoice_id, {"amount": amount})  # as the payment screen records it
 
 
 async def pick_10040(pilot, screen: ChecklistScreen) -> None:
