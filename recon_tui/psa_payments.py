@@ -18,8 +18,9 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from recon_tui.cache import Cache
-from recon_tui.connectors.base import PsaConnector
+from recon_tui.connectors.base import ConnectorError, PsaConnector
 from recon_tui.models import DocKind, LedgerInvoice, PsaInvoice
+from recon_tui.money import ZERO
 from recon_tui.transactions import InvoiceTxn
 
 
@@ -28,8 +29,9 @@ def _disagree(psa: PsaInvoice, ledger: LedgerInvoice) -> bool:
 
 
 def invoices_to_read(cache: Cache, psa_invoices: Iterable[PsaInvoice],
-                     ledger_invoices: Iterable[LedgerInvoice]) -> list[str]:
-    """PSA invoice ids whose payments this sync should read (sorted)."""
+                     ledger_invoices: Iterable[LedgerInvoice]) -> list[PsaInvoice]:
+    """PSA invoices whose payments this sync should read (by id), as this sync
+    read them or, when it did not, as the cache holds them."""
     psa_read = [p for p in psa_invoices if p.kind is DocKind.INVOICE]
     ledger_read = [i for i in ledger_invoices if i.kind is DocKind.INVOICE]
     ledger_by_id = {i.id: i for i in ledger_read}
@@ -69,17 +71,33 @@ def invoices_to_read(cache: Cache, psa_invoices: Iterable[PsaInvoice],
             wanted.add(psa.id)
 
     wanted.update(cache.psa_payments_unread())
-    return sorted(wanted)
+    held = {p.id: p for p in cache.psa_documents_related(
+        DocKind.INVOICE, ids=sorted(wanted - set(psa_by_id)))}
+    return [psa_by_id.get(i) or held[i] for i in sorted(wanted) if i in psa_by_id or i in held]
 
 
-def read_payments(psa: PsaConnector, invoice_ids: Iterable[str],
+def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice],
                   cancel: threading.Event | None = None
                   ) -> Iterator[tuple[str, list[InvoiceTxn]]]:
     """(invoice id, its payments) for each, one request each; nothing for a PSA
-    whose API lists no payments (Autotask)."""
+    whose API lists no payments (Autotask).
+
+    ConnectWise gives no count for this list, so each is proved against the
+    invoice itself: what the payments add up to must be what the invoice says
+    was applied (its total less its balance), else the read fails (an empty or
+    short answer must never pass for "no payments")."""
     if not getattr(psa, "lists_payments", False):
         return
-    for invoice_id in invoice_ids:
+    for invoice in invoices:
         if cancel is not None and cancel.is_set():
             return  # the sync's own check raises SyncCancelled
-        yield invoice_id, psa.invoice_payments(invoice_id)
+        txns = psa.invoice_payments(invoice.id)
+        listed = sum((t.amount for t in txns), ZERO)
+        applied = invoice.total - invoice.owing
+        if listed != applied:
+            raise ConnectorError(
+                psa.kind, f"list payments of invoice {invoice.number}: the payments listed "
+                f"add up to {listed:,.2f}, the invoice shows {applied:,.2f} applied; the "
+                "answer was incomplete or the invoice changed meanwhile, so nothing was "
+                "taken from it (sync again)")
+        yield invoice.id, txns

@@ -24,6 +24,7 @@ from recon_tui.models import (
     PsaInvoice,
 )
 from recon_tui.reconcile import client_key_for, pair_documents, pair_invoices, rollup_clients
+from recon_tui.row_diagnosis import diagnose_pending
 
 
 def refresh_reconciliation(cache: Cache) -> int:
@@ -42,6 +43,7 @@ def refresh_reconciliation(cache: Cache) -> int:
     with cache.transaction():
         cache.replace_reconciliation(keyed, summaries)
         cache.remember_links(pairs)
+        diagnose_pending(cache)
     return len(keyed)
 
 
@@ -167,6 +169,7 @@ def refresh_clients(cache: Cache, client_keys: Sequence[str]) -> list[ClientSumm
         if s.client_key in wanted
     ]
     cache.replace_client_summaries(list(client_keys), summaries)
+    diagnose_pending(cache)  # rows re-paired or moved since the last diagnosis
     return summaries
 
 

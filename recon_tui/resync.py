@@ -18,6 +18,7 @@ from recon_tui.models import (
     SyncStatus,
     SyncStep,
 )
+from recon_tui.psa_payments import read_payments
 from recon_tui.refresh import refresh_documents
 from recon_tui.row_diagnosis import diagnose_pending
 from recon_tui.sync import check_books, sync_lock
@@ -106,7 +107,7 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             payments.extend(ledger.customer_payments(customer_id))
         credits.extend(p.credit for p in payments)
         current = run.steps[3]
-        psa_payments = (psa.invoice_payments(psa_invoice.id)
+        psa_payments = (dict(read_payments(psa, [psa_invoice])).get(psa_invoice.id)
                         if psa_invoice is not None and psa.lists_payments else None)
     except (ConnectorError, ConfigError) as exc:
         current.status = SyncStatus.FAILED

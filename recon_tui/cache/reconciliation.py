@@ -153,7 +153,7 @@ class ReconciliationQueries:
         """After a mapping change, the customer's ledger-only rows follow it."""
         with self.transaction():
             self.conn.execute(
-                "UPDATE invoice_pair SET client_key=? WHERE ledger_customer_id=? "
+                "UPDATE invoice_pair SET client_key=?, cause=NULL WHERE ledger_customer_id=? "
                 "AND psa_invoice_id IS NULL", (client_key, ledger_customer_id))
 
     def client_invoice_pairs(self, client_key: str) -> list[InvoicePair]:

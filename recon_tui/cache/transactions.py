@@ -85,13 +85,28 @@ class TransactionQueries:
                 for r in self._in(f"SELECT * FROM invoice_txn WHERE side = '{side.value}' "
                                   f"AND {scope} IN ({{marks}})", scope_list)
             }
+            # A first read is not news: the ledger's payment lines on a cache's first
+            # sync, a PSA invoice's payment list the first time it is read. The
+            # history lists what changed after that.
+            if side is Side.LEDGER:
+                first: set[str] | None = None if self.conn.execute(
+                    "SELECT 1 FROM invoice_txn WHERE side = 'ledger' LIMIT 1").fetchone() \
+                    else set(scope_list)
+            else:
+                unread = self._in("SELECT id FROM psa_invoice WHERE payments_read_at IS NULL "
+                                  "AND id IN ({marks})", scope_list) if scope == "invoice_id" \
+                    else []
+                first = {r[0] for r in unread}
             writes = []
             for key, txn in new.items():
                 old = held.get(key)
                 if old is None:
                     result.created += 1
-                    result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn), "created",
-                                                 "amount", None, money_str(txn.amount)))
+                    scope_key = txn.txn_id if scope == "txn_id" else txn.invoice_id
+                    if first is None or scope_key not in first:
+                        result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn),
+                                                     "created", "amount", None,
+                                                     money_str(txn.amount)))
                 elif (old["removed_at"] is not None or old["amount_cents"] != to_cents(txn.amount)
                       or old["date"] != txn.date.isoformat()):
                     result.updated += 1

@@ -16,6 +16,8 @@ CLOCK_COLUMNS = {
     "company_mapping": {"created_at"},
     "invoice_link": {"first_seen"},
     "sync_state": {"last_synced_at"},
+    "psa_invoice": {"payments_read_at"},
+    "invoice_txn": {"removed_at"},
 }
 #: meta rows holding a moment (the rest, e.g. schema_version, are data).
 CLOCK_META_KEYS = frozenset({"complete_through"})

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from recon_tui.models import SyncStatus
 from recon_tui.sandbox import autotask as autotask_emulator
 from recon_tui.sandbox.app import create_app
 from recon_tui.sandbox.book import SandboxBook
+from recon_tui.sandbox.cw_payments import apply_payment
 from recon_tui.sandbox.faults import FaultPlan
 from recon_tui.sandbox.server import SandboxServer
 from recon_tui.sync import run_full_sync
@@ -66,12 +68,15 @@ def edit_book(book: SandboxBook) -> None:
         del invoices[gone]
         book.qbo_deleted.append(("Invoice", gone, EDITED_AT_QBO))
         cw = book.connectwise
-        psa = next(i for _, i in sorted(cw["invoices"].items()) if i["balance"] > 0)
-        psa["balance"] -= 7
-        psa["_info"]["lastUpdated"] = EDITED_AT_CW
+        psa_id = next(key for key, i in sorted(cw["invoices"].items())
+                      if i["balance"] > 0 and i.get("type") != "CreditMemo")
         company = cw["companies"][min(cw["companies"])]
         company["name"] += " (renamed)"
         company["_info"]["lastUpdated"] = EDITED_AT_CW
+    # A PSA balance moves the way ConnectWise moves it: a $7 payment on the invoice.
+    apply_payment(book, psa_id, {"amount": Decimal("7"),
+                                 "paymentDate": "2026-01-15T00:00:00Z"},
+                  now=datetime.fromisoformat(EDITED_AT_QBO))
     autotask_emulator.invalidate(book)
 
 
