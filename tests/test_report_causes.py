@@ -72,6 +72,9 @@ def causes_book(cache: Cache) -> None:
                        [pay(Side.LEDGER, "l220601-1", "q-9", "20.00"),
                         pay(Side.LEDGER, "l220499-1", "q-10", "3717.00")],
                        removed_how="deleted")
+    # As a sync does: rows whose payments were read are diagnosed again.
+    cache.clear_causes_for(Side.PSA, ["p220600-1", "p220601-1", "p220499-1"])
+    cache.clear_causes_for(Side.LEDGER, ["l220601-1", "l220499-1"])
     diagnose_pending(cache)
     (undiagnosed,) = cache.pairs_for_number("220601-1")
     assert undiagnosed.cause == "payment in ledger only"  # diagnosed, then forgotten:
@@ -249,7 +252,11 @@ def test_xlsx_cause_column_and_causes_sheet(snap: Snapshot, tmp_path: Path) -> N
 
 # --------------------------------------------------------------------------- scope, reads
 def test_a_book_never_diagnosed_reports_every_cause_null(cache: Cache) -> None:
-    seed_004_book(cache)  # refreshed, not synced: no row has a cause yet
+    """A cache whose rows have no cause stored (one made before causes were kept)."""
+    seed_004_book(cache)
+    rows = [row for n in ("220499-1", "220399-1", "220500-2", "220510-1", "220520-1", "QB-77")
+            for row in cache.pairs_for_number(n)]
+    cache.set_causes([(row.pair_id, None) for row in rows])
     snap = build_snapshot(cache, START, END)
     data = json.loads(render_text(snap, "json"))
     assert all("cause" in r and r["cause"] is None for r in data["rows"])
