@@ -73,8 +73,18 @@ class FakePsa:
     posts: int = 0
 
     def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
+        """The invoice's payments; an invoice given none explicitly was paid by one
+        payment of what its balance says was applied (a PSA's balance follows its
+        payments)."""
         self.payment_reads.append(invoice_id)
-        return list(self.payments.get(invoice_id, ()))
+        if invoice_id in self.payments:
+            return list(self.payments[invoice_id])
+        invoice = self.documents.get(invoice_id)
+        applied = invoice.total - invoice.owing if invoice else Decimal(0)
+        if invoice is None or applied <= 0:
+            return []
+        return [InvoiceTxn(Side.PSA, invoice_id, f"auto-{invoice_id}", TxnKind.PAYMENT,
+                           invoice.date, applied)]
 
     def record_payment(self, invoice_id: str, amount: Decimal, payment_date: date) -> InvoiceTxn:
         self.posts += 1
