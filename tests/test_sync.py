@@ -20,6 +20,7 @@ from recon_tui.config import load_config
 from recon_tui.connectors.http import RetryPolicy
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.models import CreditKind, ReconStatus, SyncRun, SyncStatus
+from recon_tui.sandbox.cw_payments import apply_payment
 from recon_tui.sandbox.faults import FaultPlan, FaultRule
 from recon_tui.sandbox.server import SandboxServer
 from recon_tui.sync import INTERRUPTED, SyncBusy, default_since, run_full_sync, sync_lock
@@ -225,10 +226,11 @@ def test_a_daily_sync_refreshes_only_what_it_touched_and_agrees_with_a_full_refr
         assert sync(cache, server).status is SyncStatus.SUCCEEDED
         [row] = cache.pairs_for_number("110273")
         ledger = book.qbo["Invoice"][row.ledger_invoice_id]
-        ledger["Balance"], ledger["MetaData"]["LastUpdatedTime"] = Decimal("40.00"), stamp_qbo
+        ledger["Balance"], ledger["MetaData"]["LastUpdatedTime"] = Decimal("50.00"), stamp_qbo
         psa = next(i for i in book.connectwise["invoices"].values()
                    if i["invoiceNumber"] == "10040")
-        psa["balance"], psa["_info"]["lastUpdated"] = Decimal("100.00"), stamp_cw
+        # A payment recorded in ConnectWise (its record and the invoice move together).
+        apply_payment(book, psa["id"], {"amount": Decimal("20.00")})
         company = next(iter(book.connectwise["companies"].values()))
         company["name"] += " (renamed)"
         company["_info"]["lastUpdated"] = stamp_cw
