@@ -1,0 +1,133 @@
+"""Where the config file lives, and reading and writing it safely."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import platformdirs
+import tomli_w
+
+from recon_tui.atomic import write_private_file
+from recon_tui.config.errors import ConfigError
+from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Config, SyncConfig
+from recon_tui.config.parser import parse_config
+from recon_tui.config.secret import Secret
+
+
+def default_config_path() -> Path:
+    """Where recon-tui looks for, and a settings screen should save, the user's config."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def resolve_config_path(
+    cli_path: str | None, environ: Mapping[str, str] = os.environ
+) -> Path | None:
+    """Pick the config file: ``--config``, then ``$RECON_TUI_CONFIG``, then the user config dir.
+
+    None means no file anywhere, i.e. demo mode. A path the user named
+    explicitly must exist, since silently falling back to demo data would hide
+    a typo.
+    """
+    for named, origin in ((cli_path, "--config"), (environ.get(CONFIG_ENV_VAR), CONFIG_ENV_VAR)):
+        if named and named.strip():
+            path = Path(named.strip()).expanduser()
+            if not path.exists():
+                raise ConfigError(path, None, f"file not found (named by {origin})")
+            return path
+    default = default_config_path()
+    return default if default.is_file() else None
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read and validate the config file; None gives :meth:`Config.default` (demo mode)."""
+    if path is None:
+        return Config.default()
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, None, "is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(path, None, "permission denied: cannot read the file") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        # utf-8-sig: tolerate the byte-order mark some Windows editors add.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path, None, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line})"
+        ) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"invalid TOML: {exc}") from None
+    if not doc:
+        # An empty file is a failed save or a full disk far more often than a wish
+        # for the demo; running the demo would sync demo data into the real cache.
+        raise ConfigError(path, None, "the file is empty (a failed save?); fill it in from "
+                          "config.example.toml, or remove it to run the demo")
+    return parse_config(doc, path)
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The TOML document for *config*; secrets in their stored form (inline or ``env:VAR``).
+
+    Meant for :func:`save_config` only: the result holds secret values.
+    """
+    out: dict[str, Any] = {}
+    for name in ("ledger", "psa"):
+        section = getattr(config, name)
+        if section is not None:
+            out[name] = section_dict(section, lambda s: s.stored_form())
+    out["portal"] = {"client_admin_security_level": config.portal.client_admin_security_level}
+    sync: dict[str, Any] = {}
+    if config.sync.default_since is not None:
+        sync["default_since"] = config.sync.default_since
+    if config.sync.max_delete_percent != SyncConfig.max_delete_percent:
+        sync["max_delete_percent"] = config.sync.max_delete_percent
+    if sync:
+        out["sync"] = sync
+    return out
+
+
+def section_dict(section: object, secret: Callable[[Secret], str]) -> dict[str, Any]:
+    """Fields of a section dataclass, None dropped, kind first, secrets mapped by *secret*."""
+    out: dict[str, Any] = {}
+    fields = sorted(dataclasses.fields(cast(Any, section)), key=lambda f: f.name != "kind")
+    for f in fields:
+        value = getattr(section, f.name)
+        if value is None:
+            continue
+        out[f.name] = secret(value) if isinstance(value, Secret) else value
+    return out
+
+
+def save_config(config: Config, path: Path | str) -> None:
+    """Write *config* to *path* atomically with mode 0600.
+
+    The config is validated first, so a file that would not load is never
+    written. A temp file in the same directory is fsynced and renamed over the
+    target, so a crash leaves the old file or the new one, never half of one
+    (this matters when it holds a freshly rotated QBO refresh token). Comments
+    in an existing file are not preserved.
+    """
+    path = Path(path).expanduser()
+    if path.is_symlink():
+        path = path.resolve()  # keep a dotfiles symlink pointing at the real file
+    doc = config_to_dict(config)
+    parse_config(doc, path)
+    payload = tomli_w.dumps(doc).encode("utf-8")
+    try:
+        write_private_file(path, payload)
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot write the file: {exc.strerror or exc}") from None
+
