@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.models import CreditKind
 from recon_tui.tui.app import ReconApp
@@ -141,7 +142,8 @@ async def test_a_sync_that_would_delete_many_records_asks_first(tmp_path: Path) 
                 app.screen.query_one("#since").value = ""
                 await pilot.press("enter")
                 await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 1800)
-                assert "would delete 120 of the" in screen_text(app)
+                # pushed is not yet painted: wait for the question itself
+                await wait_until(pilot, lambda: "would delete 120 of the" in screen_text(app))
 
             await sync_everything()
             await pilot.press("n")
@@ -155,3 +157,32 @@ async def test_a_sync_that_would_delete_many_records_asks_first(tmp_path: Path) 
             await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
             assert app.screen.run.status.value == "succeeded"
             assert app.cache.counts()["ledger_invoice"] == before["ledger_invoice"] - 120
+
+
+async def test_quitting_while_the_sync_asks_leaves_the_cache_and_no_thread_behind(
+        tmp_path: Path) -> None:
+    """A thread left waiting for an answer nobody can give would keep the process
+    from exiting: quitting with the question open is a no, and the sync ends."""
+    import threading
+
+    from recon_tui.tui.screens.confirm import ConfirmScreen
+
+    with running_emulator() as (server, book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            before = app.cache.counts()
+            threads_before = set(threading.enumerate())
+            for invoice_id in sorted(book.qbo["Invoice"])[:120]:
+                del book.qbo["Invoice"][invoice_id]
+            await pilot.press("s")
+            await pilot.pause()
+            app.screen.query_one("#since").value = ""
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 1800)
+            app.exit()
+        for thread in set(threading.enumerate()) - threads_before:
+            thread.join(10)
+            assert not thread.is_alive(), f"{thread.name} is still waiting"
+        with Cache(tmp_path / "demo.db") as cache:
+            assert cache.counts() == before

@@ -176,11 +176,19 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
                                                yes="Delete them", no="Keep them"), done)
             self._status("Waiting for your answer: delete that many records?", "bold yellow")
 
+        worker = get_current_worker()
         self.app.call_from_thread(ask)
         while not answered.wait(0.2):
-            if self.cancel_event.is_set():
+            # Escape, or the app quitting with the question open: a no, and the
+            # thread ends (a thread left waiting would keep the process alive).
+            if self.cancel_event.is_set() or worker.is_cancelled:
                 return False
         return answer[0]
+
+    def on_unmount(self) -> None:
+        """The dialog gone while a sync runs (the app quitting): cancel it, so the
+        cache stays as it was and no thread is left waiting on this screen."""
+        self.cancel_event.set()
 
     def _progress(self, progress: SyncProgress) -> None:
         """Fetch phase: earlier steps read, this one reading. Apply phase: earlier
