@@ -119,6 +119,10 @@ class RowFacts:
     customer_mapped: bool = True
     psa_name: str = "the PSA"
     ledger_name: str = "the ledger"
+    #: A credit-memo row: its "owing" is the credit left to use, not money owed.
+    credit_memo: bool = False
+    #: For a credit-memo row: the invoices the ledger applied it to (numbers).
+    credit_applied_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,12 +273,43 @@ def _applied(row: RowFacts) -> Diagnosis:
                           f"balance {_money(ledger.owing)}",),
                          FixKind.BY_HAND, "Write off the cent in the system that is off",
                          None, abs(gap))
+    if row.credit_memo:
+        return _credit_memo_used(row, gap)
     compared = (f"{row.psa_name} owing {_money(psa.owing)} of {_money(psa.total)}, "
                 f"{row.ledger_name} balance {_money(ledger.owing)} of {_money(ledger.total)}")
     matched = match_txns(row.psa_txns, row.ledger_txns)
     if gap > ZERO:
         return _psa_applied_more(row, gap, matched.psa_only, compared)
     return _ledger_applied_more(row, -gap, matched.ledger_only, compared)
+
+
+def _credit_memo_used(row: RowFacts, gap: Decimal) -> Diagnosis:
+    """A credit memo with less credit left on one side: it was applied to an
+    invoice there and not in the other system (the invoice row shows the same
+    money as a credit on one side)."""
+    assert row.psa is not None and row.ledger is not None
+    number = row.psa.number
+    if gap < ZERO:  # the ledger has less left: it applied the credit
+        cause, used_in, lags, side = (Cause.CREDIT_LEDGER_ONLY, row.ledger_name,
+                                      row.psa_name, Side.PSA)
+    else:
+        cause, used_in, lags, side = (Cause.CREDIT_PSA_ONLY, row.psa_name,
+                                      row.ledger_name, Side.LEDGER)
+    amount = abs(gap)
+    evidence = [f"credit left: {row.psa_name} {_money(row.psa.owing)} of "
+                f"{_money(row.psa.total)}, {row.ledger_name} {_money(row.ledger.owing)} of "
+                f"{_money(row.ledger.total)}"]
+    where = "the invoice it went to there (that invoice's row shows the same credit)"
+    if cause is Cause.CREDIT_LEDGER_ONLY and row.credit_applied_to:
+        numbers = ", ".join(row.credit_applied_to)
+        evidence.append(f"{row.ledger_name} applied it to invoice {numbers}")
+        where = f"invoice {numbers}"
+    return Diagnosis(
+        cause,
+        f"credit memo {number}: {_money(amount)} of it was applied in {used_in} only",
+        tuple(evidence), FixKind.BY_HAND,
+        f"Apply {_money(amount)} of credit memo {number} to {where} in {lags}, then "
+        "resync the invoice", side, amount)
 
 
 def _reversed(removed: tuple[InvoiceTxn, ...], still: tuple[InvoiceTxn, ...],

@@ -57,6 +57,9 @@ def row_facts(cache: Cache, row: PairRow, names: tuple[str, str] | None = None) 
         customer_mapped=mapped,
         psa_name=psa_name,
         ledger_name=ledger_name,
+        credit_memo=row.kind is DocKind.CREDIT_MEMO,
+        credit_applied_to=(tuple(cache.credit_applied_to(Side.LEDGER, ledger.id))
+                           if ledger and row.kind is DocKind.CREDIT_MEMO else ()),
     )
 
 

@@ -42,3 +42,20 @@ def test_find_renders_hostile_names_literally(books, capsys):  # noqa: F811
     main(["find", "110274", "--db", str(cache.path)])
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_a_credit_memo_used_in_the_ledger_only_names_the_invoice_it_went_to(
+        tmp_path: Path, capsys) -> None:
+    """The demo's CM-1002: QuickBooks applied its 10.00 to invoice 10935, ConnectWise
+    still holds the 10.00 as credit left. A credit, not a payment, and the fix says
+    where it goes."""
+    db = str(tmp_path / "demo.db")
+    assert main(["sync", "--demo", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["find", "CM-1002", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "cause       credit in ledger only: credit memo CM-1002: 10.00 of it was applied " \
+        "in QuickBooks only" in out
+    assert "QuickBooks applied it to invoice 10935" in out
+    assert "fix         Apply 10.00 of credit memo CM-1002 to invoice 10935 in ConnectWise" \
+        in out

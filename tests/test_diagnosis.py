@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
@@ -179,3 +180,25 @@ def test_a_payment_partly_unapplied_on_one_side():
                          ledger_txns=[pay(Side.LEDGER, "900", "50")]))
     assert found.cause is Cause.PAYMENT_REVERSED
     assert "30.00 of it was unapplied or edited in QuickBooks" in found.summary
+
+
+def test_a_credit_memo_used_in_one_system_only_is_a_credit_not_a_payment():
+    """CM-1002: QuickBooks applied all 10.00 of it to an invoice, ConnectWise still
+    holds the 10.00 as credit left (the credit memo row's "owing")."""
+    memo = row(DocFacts("CM-1002", D("10.00"), D("10.00")),
+               DocFacts("CM-1002", D("10.00"), D("0.00")), credit_memo=True)
+    found = diagnose(memo)
+    assert found.cause is Cause.CREDIT_LEDGER_ONLY and found.fix is FixKind.BY_HAND
+    assert found.summary == "credit memo CM-1002: 10.00 of it was applied in QuickBooks only"
+    assert found.evidence == ("credit left: ConnectWise 10.00 of 10.00, QuickBooks 0.00 of "
+                              "10.00",)
+    assert found.fix_text.startswith("Apply 10.00 of credit memo CM-1002 to the invoice it "
+                                     "went to there")
+    assert found.amount == D("10.00")
+    named = diagnose(dataclasses.replace(memo, credit_applied_to=("10935",)))
+    assert named.evidence[-1] == "QuickBooks applied it to invoice 10935"
+    assert named.fix_text == ("Apply 10.00 of credit memo CM-1002 to invoice 10935 in "
+                              "ConnectWise, then resync the invoice")
+    other_way = row(DocFacts("CM-9", D("75.00"), D("25.00")),
+                    DocFacts("CM-9", D("75.00"), D("75.00")), credit_memo=True)
+    assert diagnose(other_way).cause is Cause.CREDIT_PSA_ONLY

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CHUNK = 500
 MAX_CHANGES_PER_RUN = 20_000
 
@@ -182,6 +182,11 @@ MIGRATIONS: list[Sequence[str]] = [
             at TEXT NOT NULL, step INTEGER NOT NULL, outcome TEXT NOT NULL,
             state TEXT NOT NULL, message TEXT NOT NULL)""",
         "CREATE INDEX idx_fix_event ON payment_fix_event(fix_id, id)",
+    ),
+    # 5: which invoices a credit memo was applied to (a credit memo whose credit
+    # left differs between the systems names the invoice it went to).
+    (
+        "CREATE INDEX idx_txn_credit ON invoice_txn(side, credit_id) WHERE credit_id != ''",
     ),
 ]
 

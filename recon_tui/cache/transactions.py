@@ -166,6 +166,16 @@ class TransactionQueries:
             out.setdefault(row["invoice_id"], []).append(txn_from(row))
         return out
 
+    def credit_applied_to(self, side: Side, credit_id: str) -> list[str]:
+        """The document numbers of the invoices one credit memo (or credit) is
+        applied to on one side, live applications only."""
+        table = "ledger_invoice" if side is Side.LEDGER else "psa_invoice"
+        number = "doc_number" if side is Side.LEDGER else "number"
+        return [r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT i.{number} FROM invoice_txn t JOIN {table} i ON "
+            "i.id = t.invoice_id WHERE t.side=? AND t.credit_id=? AND t.credit_id != '' "
+            f"AND t.removed_at IS NULL ORDER BY i.{number}", (side.value, credit_id))]
+
     def psa_payments_read(self, invoice_ids: Sequence[str]) -> set[str]:
         """Which of these PSA invoices have had their payment list read."""
         return {r["id"] for r in self._in(
