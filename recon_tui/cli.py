@@ -127,8 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "500, 503, 401, slow or garbage (N counts every request); empty, "
                          "short, nokey, repeat or foreign (rewrite list pages: N counts list "
                          "pages; foreign on connectwise/autotask only); echo or truncated "
-                         "(token only). SYSTEM qbo, token, connectwise or autotask (e.g. "
-                         "429@qbo:2,500@connectwise:1+2,empty@qbo:3,echo@token)")
+                         "(token only); drop_after_write (the write is applied, then the "
+                         "connection is dropped before the answer: N counts writes). "
+                         "SYSTEM qbo, token, connectwise or autotask (e.g. "
+                         "429@qbo:2,500@connectwise:1+2,empty@qbo:3,echo@token,"
+                         "drop_after_write@connectwise:1)")
     sandbox.add_argument("--latency", metavar="MS", type=int, default=0,
                          help="delay every response by MS milliseconds")
     sandbox.add_argument("--slow-ms", type=int, default=2000,

@@ -273,3 +273,7 @@ async def test_demo_seed_000_in_three_keys_besides_the_number(tmp_path: Path) ->
         assert invoices.current_row.cells[1].plain == "110273"
         [row] = app.cache.pairs_for_number("110273")
         assert invoices.current_row.key == str(row.pair_id)
+        # Resolved: the resync brought both systems' 50.00 (the payment reversed on
+        # each side) and the row agrees.
+        assert (row.psa_owing, row.ledger_owing) == (Decimal("50.00"), Decimal("50.00"))
+        assert not row.discrepant and row.cause is None

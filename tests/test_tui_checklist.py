@@ -158,6 +158,21 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             assert row is not None and row.unapplied_credits == Decimal("0.00")
 
 
+async def apply_by_hand_and_confirm(server, app, pilot, screen) -> None:
+    """The tech applies credit 11261 to invoice 10040 in QuickBooks itself (here: the
+    emulator's API), presses b, and the app's verification sees it in the ledger."""
+    with backend_for(server) as b:
+        b.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
+                              Decimal("10.00"), str(uuid.uuid4()))
+    await pilot.press("b")
+    await pilot.pause()
+    await settle(pilot, screen)
+    assert screen.error is None, screen.error
+    assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
+    assert screen.checklist.method.value == "manual"
+    assert "ledger: invoice 10040 110.00 of 120.00 ✓" in screen_text(app)
+
+
 async def test_seed_001_applied_by_hand_then_confirmed(tmp_path: Path) -> None:
     with running_emulator() as (server, book, _plan):
         app = demo_app(tmp_path, server)
@@ -170,16 +185,7 @@ async def test_seed_001_applied_by_hand_then_confirmed(tmp_path: Path) -> None:
                          "Set the amount to 10.00", "Record and Close"):
                 assert step in text
             # The operator follows the steps in QuickBooks (here: the emulator's API).
-            with backend_for(server) as b:
-                b.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
-                                      Decimal("10.00"), str(uuid.uuid4()))
-            await pilot.press("b")
-            await pilot.pause()
-            await settle(pilot, screen)
-            assert screen.error is None, screen.error
-            assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
-            assert screen.checklist.method.value == "manual"
-            assert "ledger: invoice 10040 110.00 of 120.00 ✓" in screen_text(app)
+            await apply_by_hand_and_confirm(server, app, pilot, screen)
             assert "PSA: ConnectWise still shows 120.00 owing" in screen_text(app)
             assert "by hand in the ledger" in screen_text(app)
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
@@ -402,16 +408,7 @@ async def test_with_ledger_writes_off_the_api_path_is_off_and_by_hand_stays(
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("120.00")
             assert len(book.qbo["Payment"]) == payments
             # By hand: the tech applies it in QuickBooks, presses b, the app verifies.
-            with backend_for(server) as b:
-                b.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
-                                      Decimal("10.00"), str(uuid.uuid4()))
-            await pilot.press("b")
-            await pilot.pause()
-            await settle(pilot, screen)
-            assert screen.error is None, screen.error
-            assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
-            assert screen.checklist.method.value == "manual"
-            assert "ledger: invoice 10040 110.00 of 120.00 ✓" in screen_text(app)
+            await apply_by_hand_and_confirm(server, app, pilot, screen)
             assert len(book.qbo["Payment"]) == payments + 1  # the tech's, none of ours
 
 

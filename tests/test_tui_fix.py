@@ -16,7 +16,9 @@ from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.diagnosis import Cause
 from recon_tui.fixes import FixState
 from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screens.client_detail import ClientDetailScreen
 from recon_tui.tui.screens.fix import FixScreen
+from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import wait_until
@@ -38,7 +40,13 @@ async def test_payment_in_psa_only_is_fixed_through_the_api_and_verified(tmp_pat
             await wait_until(pilot, lambda: not app.loading)
             (row,) = app.cache.pairs_for_number(NUMBER)
             assert row.cause == Cause.PAYMENT_PSA_ONLY.value
-            app.start_fix(row.pair_id)
+            # The tech types the number, lands on the row, and f starts its fix.
+            await pilot.press("slash", *NUMBER, "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
+            await pilot.pause()
+            invoices = app.screen.query_one("#invoices", VirtualTable)
+            assert invoices.current_row.key == str(row.pair_id)
+            await pilot.press("f")
             await wait_until(pilot, lambda: isinstance(app.screen, FixScreen))
             await pilot.pause()
             text = screen_text(app)
@@ -77,3 +85,20 @@ async def test_with_writes_off_the_fix_says_so_and_offers_the_hand_path(tmp_path
             await pilot.press("enter")
             await pilot.pause(0.3)
             assert len(book.qbo["Payment"]) == payments_before
+
+
+async def test_f_on_a_row_that_agrees_says_there_is_nothing_to_fix(tmp_path: Path):
+    with running_emulator() as (server, _book, _plan):
+        app = demo_app(tmp_path, server)
+        notes: list[str] = []
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            agreeing = next(r for r in app.cache.pairs_for_number("220477-4"))
+            assert not agreeing.discrepant
+            app.notify = lambda message, **kw: notes.append(message)
+            app.open_client(agreeing.client_key, pair_id=agreeing.pair_id)
+            await pilot.pause()
+            await pilot.press("f")
+            await pilot.pause()
+            assert isinstance(app.screen, ClientDetailScreen)
+            assert notes == ["Nothing to fix: the two sides agree on this invoice."]

@@ -20,7 +20,7 @@ from recon_tui.transactions import InvoiceTxn, Side, TxnKind
 from recon_tui.tui.app import ReconApp
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.client_detail import ClientDetailScreen
-from recon_tui.tui.screens.invoice_history import NO_FIX_YET, InvoiceHistoryScreen
+from recon_tui.tui.screens.invoice_history import InvoiceHistoryScreen
 from recon_tui.tui.screens.resync import ResyncScreen
 from recon_tui.tui.timeline import aligned_days, invoice_history, side_timeline
 from recon_tui.tui.widgets.virtual_table import VirtualTable
@@ -159,21 +159,6 @@ async def test_f_starts_the_guided_fix_and_r_resyncs(tmp_path: Path,
         await pilot.pause()
         assert isinstance(app.screen, ResyncScreen)
         assert app.screen.number == "110273"
-
-
-async def test_f_without_guided_fixes_says_so(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(ReconApp, "start_fix", raising=False)
-    app = make_app(tmp_path)
-    notes: list[str] = []
-    async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
-        await open_history(app, pilot)
-        assert f"f: {NO_FIX_YET}" in screen_text(app)
-        await pilot.press("f")
-        await pilot.pause()
-        assert notes == [NO_FIX_YET]
-        assert isinstance(app.screen, InvoiceHistoryScreen)
 
 
 async def test_history_follows_the_row_through_a_recompute(tmp_path: Path) -> None:

@@ -43,6 +43,9 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         Binding("escape", "back", "Back", id="back"),
         Binding("r", "resync", "Resync", id="resync",
                 tooltip="Refetch the invoice under the cursor from both systems"),
+        Binding("f", "fix", "Fix", id="fix_invoice",
+                tooltip="The guided fix of the invoice under the cursor (its cause decides "
+                        "which)"),
         Binding("a", "apply_credit", "Apply credit", id="apply_credit",
                 tooltip="Start (or continue) the checklist applying the credit under the "
                         "cursor in the credits panel to an invoice"),
@@ -246,6 +249,18 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
             self.notify("This row has no invoice number to resync.", severity="warning")
             return
         self.recon_app.resync(number)
+
+    def action_fix(self) -> None:
+        """The guided fix of the row under the cursor; a row that agrees has none."""
+        row = self._pair_table().current_row
+        pair = self.cache.pair_row(int(row.key)) if row is not None else None
+        if pair is None:
+            self.notify("No invoice selected.")
+            return
+        if not pair.discrepant:
+            self.notify("Nothing to fix: the two sides agree on this invoice.")
+            return
+        self.recon_app.start_fix(pair.pair_id)
 
     def action_unmap(self) -> None:
         """A wrong mapping is undone here, after a confirmation naming the customer."""

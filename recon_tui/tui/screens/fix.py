@@ -204,3 +204,5 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         self.recon_app.broadcast(CacheChanged)
         if self.is_attached:
             self._draw()
+            # The outcome is the last line: on a short terminal, bring it into view.
+            self.query_one("#fix-dialog", VerticalScroll).scroll_end(animate=False)

@@ -39,9 +39,6 @@ from recon_tui.tui.timeline import (
 #: Below this width the two timelines stack (PSA above the ledger).
 SIDE_BY_SIDE_MIN = 100
 PARTS_MARK = "◀ sides part here"
-NO_FIX_YET = "guided fixes: coming in this build"
-
-
 def _side_title(system: str, side: Side) -> str:
     plain = "PSA" if side is Side.PSA else "Ledger"
     return plain if system in ("the PSA", "the ledger") else f"{plain} · {system}"
@@ -88,7 +85,7 @@ def timeline_table(timeline: Timeline, state: str) -> Table:
     return table
 
 
-def diagnosis_text(diagnosis: Diagnosis | None, has_fix: bool) -> Text:
+def diagnosis_text(diagnosis: Diagnosis | None) -> Text:
     """Cause, what it means, the evidence, the fix and the keys."""
     if diagnosis is None:
         return Text("The two sides agree on this invoice: nothing to fix.   "
@@ -108,7 +105,7 @@ def diagnosis_text(diagnosis: Diagnosis | None, has_fix: bool) -> Text:
         text.append("\n")
     keys = []
     if diagnosis.fix is not FixKind.NONE:
-        keys.append("f starts the fix" if has_fix else f"f: {NO_FIX_YET}")
+        keys.append("f starts the fix")
     keys += ["r resyncs the invoice", "Esc goes back"]
     text.append(" · ".join(keys), style="bold cyan")
     return text
@@ -192,7 +189,9 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
         self.diagnosis = diagnose_row(self.cache, row)
         self.query_one("#history-title", Static).update(self._title(row))
         psa_state = row.psa_status or ""
-        ledger_state = "voided" if facts.ledger and facts.ledger.voided else "open"
+        ledger = facts.ledger
+        ledger_state = ("voided" if ledger and ledger.voided else
+                        "paid" if ledger and ledger.total and not ledger.owing else "open")
         self._show_side("#psa-timeline", self.history.psa, psa_state, facts.psa_name)
         self._show_side("#ledger-timeline", self.history.ledger, ledger_state,
                         facts.ledger_name)
@@ -200,7 +199,7 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
                        style="bold red" if self.history.parted else "green")
         self.query_one("#history-parting", Static).update(parting)
         self.query_one("#history-diagnosis", Static).update(
-            diagnosis_text(self.diagnosis, self._start_fix() is not None))
+            diagnosis_text(self.diagnosis))
 
     def _show_side(self, widget_id: str, timeline: Timeline | None, state: str,
                    system: str) -> None:
@@ -236,11 +235,6 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
         self.load()
 
     # -- keys
-    def _start_fix(self):
-        """The lead's guided fixes (``ReconApp.start_fix``) once they are in the app."""
-        start = getattr(self.recon_app, "start_fix", None)
-        return start if callable(start) else None
-
     def action_fix(self) -> None:
         if self.row is None:
             self.notify("This invoice row is no longer in the cache.", severity="warning")
@@ -248,11 +242,7 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
         if self.diagnosis is None or self.diagnosis.fix is FixKind.NONE:
             self.notify("Nothing to fix: the two sides agree on this invoice.")
             return
-        start = self._start_fix()
-        if start is None:
-            self.notify(NO_FIX_YET)
-            return
-        start(self.row.pair_id)
+        self.recon_app.start_fix(self.row.pair_id)
 
     def action_resync(self) -> None:
         number = self.row and (self.row.psa_number or self.row.ledger_number)
