@@ -176,9 +176,13 @@ def diagnose(row: RowFacts) -> Diagnosis | None:
             (f"totals {_money(psa.total)} {psa.currency} and "
              f"{_money(ledger.total)} {ledger.currency}",),
             FixKind.BY_HAND,
-            f"Set the customer's currency in {row.ledger_name} to {psa.currency} and "
-            "re-export the invoice, or bill it in the ledger's currency",
-            Side.LEDGER)
+            # A ledger customer has one currency, fixed once it has a transaction
+            # (QuickBooks Online multicurrency), so the fix is never "change it".
+            f"Bill the invoice in {ledger.currency} in {row.psa_name} (the currency of the "
+            f"customer in {row.ledger_name}) and re-export it; or, if it really is "
+            f"{psa.currency} work, create a {psa.currency} customer for it in "
+            f"{row.ledger_name} and export it there",
+            Side.PSA)
     if psa.voided != ledger.voided:
         return _voided(row)
     if psa.total != ledger.total:

@@ -213,6 +213,8 @@ class Invoice:
     ledger_lines: list[Line] | None = None
     ledger_edited_at: datetime | None = None
     currency: str = "USD"
+    #: Billed in another currency in the PSA than the ledger holds it in.
+    psa_currency: str | None = None
     manual: bool = False
     apps: list[App] = field(default_factory=list)
     qbo_id: str = ""
@@ -1210,6 +1212,7 @@ def plant_real_book(book: Book) -> None:
 # One discrepant invoice per cause the diagnosis names, planted after the ids, by
 # rule and without the random stream, so every other record stays as it was.
 CW_PAYMENT_FIRST_ID = 30001
+CAD_TO_USD = Decimal("0.7300")  # the rate the currency-mismatch story exports at
 CAUSES = (  # the diagnosis's cause names (recon_tui.diagnosis.Cause values)
     "payment in ledger only", "payment in PSA only", "credit in ledger only",
     "credit in PSA only", "payment reversed", "amount edited", "voided on one side",
@@ -1269,6 +1272,16 @@ def plant_causes(book: Book) -> None:
     linked = regular(book, "sterling", "labor", date(2026, 11, 10))
     assert not linked.apps
     sc["ledger_invoice_deleted_after_sync"] = linked
+
+    # Billed in CAD in the PSA (work for its Canadian branch), exported to the USD
+    # customer in the ledger at the day's rate: the same invoice in two currencies.
+    converted = regular(book, "copperline", "monthly", date(2026, 11, 1))
+    assert not converted.apps
+    converted.psa_currency = "CAD"
+    converted.ledger_lines = [Line(line.description, line.item, line.qty,
+                                   (line.rate * CAD_TO_USD).quantize(CENT))
+                              for line in converted.lines]
+    sc["currency_mismatch"] = converted
 
 
 def number_psa_payments(book: Book) -> None:
@@ -1635,7 +1648,7 @@ def emit_cw_invoice(inv: Invoice) -> dict:
     if inv.export_at is not None:
         updated = max(updated, inv.export_at)
     status = psa_status(inv)
-    currency_id, currency_name = CW_CURRENCY[inv.currency]
+    currency_id, currency_name = CW_CURRENCY[inv.psa_currency or inv.currency]
     record: dict = {
         "id": inv.cw_id,
         "invoiceNumber": inv.number,
@@ -1657,7 +1670,7 @@ def emit_cw_invoice(inv: Invoice) -> dict:
         "balance": inv.psa_balance,
         "currency": {
             "id": currency_id,
-            "currencyCode": inv.currency,
+            "currencyCode": inv.psa_currency or inv.currency,
             "name": currency_name,
         },
     }
@@ -1836,6 +1849,7 @@ def causes(book: Book) -> dict[str, str]:
         "amount edited": sc["amount_edited_in_ledger"].number,
         "voided on one side": sc["voided_psa_owing"][0].number,
         "rounding": sc["rounding_cent"].number,
+        "currency mismatch": sc["currency_mismatch"].number,
         "never exported": sc["not_in_ledger"][0].number,
         "exported, not in ledger": sc["expected_not_found"][0].number,
         "deleted in ledger": sc["ledger_invoice_deleted_after_sync"].number,
@@ -1844,7 +1858,7 @@ def causes(book: Book) -> dict[str, str]:
         "customer unmapped": next(i.doc_number for i in sc["not_in_psa"]
                                   if i.client.key == "keystone" and i.ledger_balance),
     }
-    assert set(found) == set(CAUSES) - {"currency mismatch"}
+    assert set(found) == set(CAUSES)
     return {cause: found[cause] for cause in CAUSES if cause in found}
 
 
@@ -2091,6 +2105,10 @@ def build_manifest(book: Book) -> dict:
            "note": "hours cut from 10.25 to 9.75 in QuickBooks Online after export"},
         "rounding_cent": both(sc["rounding_cent"])
         | {"note": "the ledger's line is a cent above the PSA's"},
+        "currency_mismatch": both(sc["currency_mismatch"])
+        | {"psa_currency": "CAD", "ledger_currency": "USD",
+           "note": f"billed in CAD in ConnectWise, exported to the USD customer at "
+                   f"{CAD_TO_USD} USD per CAD"},
         "credit_applied_in_psa_only": both(sc["credit_applied_in_psa_only"]["invoice"])
         | psa_payment_view(sc["credit_applied_in_psa_only"]["invoice"])
         | {"credit_memo_number": sc["credit_applied_in_psa_only"]["memo"].number,
@@ -2116,8 +2134,6 @@ def build_manifest(book: Book) -> dict:
             "resync shows it",
             "deleted in ledger": "events.json: after the demo's first sync; the next sync "
             "shows it (on a first sync with [psa] ledger_link_field, expected_not_found too)",
-            "currency mismatch": None,
-            "note": "currency mismatch has no case: the one CAD invoice is CAD on both sides",
         },
         "credit_memos": [
             {

@@ -120,6 +120,12 @@ def test_a_cent_is_rounding(psa, ledger):
 def test_currency_mismatch():
     found = diagnose(row(doc("100", "100", currency="CAD"), doc("75", "75", currency="USD")))
     assert found.cause is Cause.CURRENCY
+    assert found.summary == "ConnectWise bills in CAD, QuickBooks holds USD"
+    assert found.evidence == ("totals 100.00 CAD and 75.00 USD",)
+    # A QuickBooks customer's currency is fixed once it has transactions: the fix is
+    # in the PSA, or a customer of the other currency, never "change the currency".
+    assert found.fix_text.startswith("Bill the invoice in USD in ConnectWise")
+    assert "create a CAD customer for it in QuickBooks" in found.fix_text
 
 
 def test_never_exported_and_exported_but_missing():

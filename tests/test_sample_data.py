@@ -909,12 +909,12 @@ def test_every_diagnosis_cause_has_a_case(sc, psa_invoices, qbo_invoices) -> Non
     from recon_tui.diagnosis import Cause
 
     causes = sc["causes"]
-    assert set(causes) == {c.value for c in Cause} - {"unknown", "currency mismatch"}
+    assert set(causes) == {c.value for c in Cause} - {"unknown"}
     numbers = set(psa_invoices) | {q.doc_number for q in qbo_invoices.values()}
     assert set(causes.values()) <= numbers
     discrepant = {d["invoice_number"] or d["doc_number"]
                   for d in sc["expected_report"]["discrepant"]}
-    staged = set(sc["causes_staged"]) - {"note", "currency mismatch"}
+    staged = set(sc["causes_staged"])
     for cause, number in causes.items():
         # Staged causes show after the demo's events (the next sync); the rest at once.
         assert (number in discrepant) is (cause not in staged), cause
@@ -927,6 +927,10 @@ def test_planted_amount_and_credit_cases(sc, psa_invoices, qbo_invoices, cw_raw,
     assert raw_q["MetaData"]["LastUpdatedTime"] == sc["amount_edited_in_ledger"]["edited_at"]
     p, q = check_pair(sc["rounding_cent"], psa_invoices, qbo_invoices)
     assert q.total - p.total == m("0.01") and q.balance == q.total
+    # Billed in CAD in ConnectWise, exported to the USD customer at 0.73.
+    p, q = check_pair(sc["currency_mismatch"], psa_invoices, qbo_invoices)
+    assert (p.currency, q.currency) == ("CAD", "USD")
+    assert q.total == (p.total * m("0.73")).quantize(m("0.01")) and q.balance == q.total
     view = sc["credit_applied_in_psa_only"]
     p, q = check_pair(view, psa_invoices, qbo_invoices)
     assert q.balance == q.total and q.total - p.owing == m("45.00")
