@@ -169,3 +169,101 @@ def test_a_company_portal_switched_off_hides_everyone(world) -> None:
         assert company.id not in cache.max_portal_levels()
     finally:
         cache.upsert_companies([company])
+
+
+async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Path) -> None:
+    """Seed 002 on the demo, the tech's way: w and the invoice number, the finding,
+    the fix in the system (or ctrl+o), and w again says it should be visible."""
+    from datetime import UTC, datetime
+
+    from recon_tui.tui.screens.mapper import MapperScreen
+
+    seed = SCENARIOS["seed_002"]
+
+    async def why(pilot, app, number: str) -> str:
+        await pilot.press("w", *number, "enter")
+        await wait_until(pilot, lambda: getattr(app.screen, "explanation", None) is not None)
+        await pilot.pause()
+        return screen_text(app)
+
+    async def close(pilot, app) -> None:
+        while not isinstance(app.screen, ClientsScreen):
+            await pilot.press("escape")
+            await pilot.pause()
+
+    async def sync_from(pilot, app, since: str | None = None) -> None:
+        await pilot.press("s")
+        await pilot.pause()
+        if since is not None:
+            app.screen.query_one("#since").value = since
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
+        assert app.screen.run.status.value == "succeeded"
+
+    from recon_tui.tui.screens.clients import ClientsScreen
+
+    with running_emulator() as (server, book, _plan):
+        app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                       backend_factory=lambda: backend_for(server))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: not app.loading)
+            level = app.config.portal.client_admin_security_level
+
+            # 1. Nobody at Pinecrest Veterinary Clinic may see invoices in the portal.
+            company_id = seed["contact_below_portal_level"]["cw_company_id"]
+            [pair] = app.cache.client_pairs(f"psa:{company_id}", 0, 1)
+            text = await why(pilot, app, pair.psa_number)
+            assert f"level {level} or higher" in text
+            await close(pilot, app)
+            # The tech raises the office manager's portal level in ConnectWise; a sync
+            # brings it, and the same question now says the invoice should be visible.
+            with book.lock:
+                contact = next(c for c in book.connectwise["contacts"].values()
+                               if str(c["company"]["id"]) == company_id
+                               and not c["inactiveFlag"])
+                contact["portalSecurityLevel"] = level
+                contact["_info"]["lastUpdated"] = datetime.now(UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ")
+            await sync_from(pilot, app)
+            await close(pilot, app)
+            assert "it should be visible" in await why(pilot, app, pair.psa_number)
+            await close(pilot, app)
+
+            # 2. Atomar's Best Tackle is not mapped with certainty: ctrl+o opens the
+            # mapper on it, Enter maps it, and invoice 10040 is then the client's.
+            text = await why(pilot, app, "10040")
+            assert "not mapped to a PSA company" in text
+            await pilot.press("ctrl+o")
+            await wait_until(pilot, lambda: isinstance(app.screen, MapperScreen))
+            await pilot.pause()
+            assert "Atomars Best Tackle LLC" in screen_text(app)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: bool(app.cache.mapping_for_customers(
+                [seed["unmapped_customer"]["qbo_customer_id"]])))
+            await close(pilot, app)
+            [memo_pair] = app.cache.pairs_for_number("10040")
+            assert memo_pair.client_key == f"psa:{seed['unmapped_customer']['cw_company_id']}"
+            assert "not mapped" not in await why(pilot, app, "10040")
+            await close(pilot, app)
+
+            # 3. An invoice an earlier, dated sync missed: the why screen proposes a
+            # full sync from the day before it, ctrl+o opens it with that date, and
+            # the invoice is in the cache after it.
+            missed = "10092"
+            [row] = app.cache.pairs_for_number(missed)
+            with app.cache.conn:
+                app.cache.conn.execute("DELETE FROM psa_invoice WHERE number=?", (missed,))
+                app.cache.conn.execute("DELETE FROM ledger_invoice WHERE doc_number=?",
+                                       (missed,))
+                app.cache.conn.execute("DELETE FROM invoice_pair WHERE id=?", (row.pair_id,))
+            text = await why(pilot, app, missed)
+            assert "an earlier sync missed it" in text
+            await pilot.press("ctrl+o")
+            await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+            await pilot.pause()
+            assert app.screen.query_one("#since").value == "2025-12-17"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
+            assert app.screen.run.status.value == "succeeded"
+            [back] = app.cache.pairs_for_number(missed)
+            assert back.status.value == "Matched" and not back.discrepant
