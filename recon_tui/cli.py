@@ -22,6 +22,7 @@ from recon_tui.cli_common import (
     open_cache,
     say,
 )
+from recon_tui.cli_connect import cmd_connect, cmd_doctor, connect_parser, doctor_parser
 from recon_tui.cli_find import cmd_find, find_parser
 from recon_tui.cli_report import cmd_report, report_parser
 
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     report_parser(sub)
     find_parser(sub)
+    connect_parser(sub)
+    doctor_parser(sub)
 
     sandbox = sub.add_parser("sandbox", help="run the API emulator on loopback",
                              description="Serve the QuickBooks Online, ConnectWise PSA and "
@@ -354,7 +357,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"sync": cmd_sync, "resync": cmd_resync, "history": cmd_history, "find": cmd_find,
-            "report": cmd_report, "sandbox": cmd_sandbox, None: cmd_tui}
+            "report": cmd_report, "sandbox": cmd_sandbox, "connect": cmd_connect,
+            "doctor": cmd_doctor, None: cmd_tui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
