@@ -17,6 +17,12 @@ from recon_tui.config.errors import ConfigError
 from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Config, SyncConfig
 from recon_tui.config.parser import parse_config
 from recon_tui.config.secret import Secret
+from recon_tui.config.store import (
+    changes_between,
+    config_file_target,
+    read_document,
+    update_config,
+)
 
 
 def default_config_path() -> Path:
@@ -117,14 +123,23 @@ def save_config(config: Config, path: Path | str) -> None:
     The config is validated first, so a file that would not load is never
     written. A temp file in the same directory is fsynced and renamed over the
     target, so a crash leaves the old file or the new one, never half of one
-    (this matters when it holds a freshly rotated QBO refresh token). Comments
-    in an existing file are not preserved.
+    (this matters when it holds a freshly rotated QBO refresh token).
+
+    An existing file is edited, not rewritten (:func:`update_config`): only
+    the keys whose value changed are touched, so the user's comments, blank
+    lines and key order survive a save from the settings screen.
     """
-    path = Path(path).expanduser()
-    if path.is_symlink():
-        path = path.resolve()  # keep a dotfiles symlink pointing at the real file
+    path = config_file_target(path)  # a dotfiles symlink keeps pointing at the real file
     doc = config_to_dict(config)
     parse_config(doc, path)
+    text, existing = read_document(path)
+    if text is not None and existing:
+        try:
+            before = config_to_dict(parse_config(existing, path))
+        except ConfigError:
+            before = existing  # the file does not load today: diff against what it says
+        update_config(path, changes_between(before, doc))
+        return
     payload = tomli_w.dumps(doc).encode("utf-8")
     try:
         write_private_file(path, payload)

@@ -28,10 +28,13 @@ from recon_tui.config.model import (
     SyncConfig,
 )
 from recon_tui.config.schema import PSA_URL_SUFFIX, REQUIRED, SCHEMA, Spec
-from recon_tui.config.secret import ENV_PREFIX, Secret
+from recon_tui.config.secret import ENV_PREFIX, KEYRING_PREFIX, Secret
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ECHO_LIMIT = 60
+# Same rule as recon_tui.secret_store.parse_reference (kept here so loading a
+# config never imports the keyring library).
+_KEYRING_REF = re.compile(r"keyring:[A-Za-z0-9._@:+-]+(/[A-Za-z0-9._@:+-]+)+")
 
 
 def _type_name(value: object) -> str:
@@ -131,6 +134,13 @@ class _Parser:
                     )
                     return None
                 text = ENV_PREFIX + var
+            elif text.startswith(KEYRING_PREFIX) and not _KEYRING_REF.fullmatch(text):
+                self.fail(
+                    key,
+                    'expected "keyring:SERVICE/NAME" (like keyring:recon-tui/qbo/123/'
+                    "client_secret; letters, digits and ._@:+- in each part)",
+                )
+                return None
             if not text:
                 self.fail(key, "must not be empty")
                 return None

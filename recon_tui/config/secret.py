@@ -14,14 +14,17 @@ from recon_tui.scrub import register as register_secret
 
 MASK = "********"
 ENV_PREFIX = "env:"
+KEYRING_PREFIX = "keyring:"  # same as recon_tui.secret_store.KEYRING_PREFIX
 
 class Secret:
     """A credential that cannot leak by being printed.
 
-    Holds either an inline value or an ``env:VAR_NAME`` reference. ``str``,
-    ``repr`` and f-strings all give ``********``; :meth:`reveal` is the one way
-    to read it, and resolves an environment reference only then, so a missing
-    variable is reported when it matters rather than at load time.
+    Holds an inline value, an ``env:VAR_NAME`` reference or a
+    ``keyring:SERVICE/NAME`` reference (an OS keyring entry, see
+    :mod:`recon_tui.secret_store`). ``str``, ``repr`` and f-strings all give
+    ``********``; :meth:`reveal` is the one way to read it, and resolves a
+    reference only then, so a missing variable or keyring entry is reported
+    when it matters rather than at load time.
     """
 
     __slots__ = ("_file", "_key", "_raw")
@@ -81,10 +84,18 @@ class Secret:
         return None
 
     @property
+    def keyring_ref(self) -> str | None:
+        """The ``keyring:SERVICE/NAME`` reference, else None (names an entry, not a value)."""
+        return self._raw if self._raw.startswith(KEYRING_PREFIX) else None
+
+    @property
     def source(self) -> str:
-        """``"inline"`` or ``"env:VAR_NAME"``: where the value comes from, safe to show."""
+        """``"inline"``, ``"env:VAR_NAME"`` or ``"keyring:SERVICE/NAME"``: where the
+        value comes from, safe to show."""
         var = self.env_var
-        return f"{ENV_PREFIX}{var}" if var is not None else "inline"
+        if var is not None:
+            return f"{ENV_PREFIX}{var}"
+        return self.keyring_ref or "inline"
 
     @property
     def is_set(self) -> bool:
@@ -93,19 +104,23 @@ class Secret:
 
     @property
     def display(self) -> str:
-        """What a UI may show: the env reference, or the mask for an inline value."""
-        return self.source if self.env_var is not None else MASK
+        """What a UI may show: the env or keyring reference, or the mask for an inline value."""
+        return self.source if self.source != "inline" else MASK
 
     def stored_form(self) -> str:
-        """The value as written in the file (inline value or ``env:VAR``), for saving."""
+        """The value as written in the file (inline value or a reference), for saving."""
         return self._raw
 
     def reveal(self, environ: Mapping[str, str] | None = None) -> str:
-        """Return the secret's value, reading ``env:`` references from *environ*.
+        """Return the secret's value, reading ``env:`` references from *environ*
+        and ``keyring:`` references from the OS keyring.
 
-        Raises ConfigError naming the key and the variable (never a value) when
-        the variable is unset or empty.
+        Raises ConfigError naming the key and the variable or keyring entry
+        (never a value) when it is unset, empty or cannot be read.
         """
+        ref = self.keyring_ref
+        if ref is not None:
+            return self._reveal_keyring(ref)
         var = self.env_var
         if var is None:
             register_secret(self._raw)  # scrubbed from every message from now on
@@ -118,3 +133,21 @@ class Secret:
             raise ConfigError(self._file, self._key, f"environment variable {var} is empty")
         register_secret(value.strip())
         return value.strip()
+
+    def _reveal_keyring(self, ref: str) -> str:
+        # Imported here: the keyring library is only loaded when a reference is used.
+        from recon_tui.secret_store import KeyringUnavailable, parse_reference, read_secret
+
+        parsed = parse_reference(ref)
+        if parsed is None:
+            raise ConfigError(self._file, self._key,
+                              f'"{ref}" is not a keyring reference "keyring:SERVICE/NAME"')
+        try:
+            value = read_secret(*parsed)
+        except KeyringUnavailable as exc:
+            raise ConfigError(self._file, self._key, f"cannot read {ref}: {exc}") from None
+        if value is None:
+            raise ConfigError(self._file, self._key,
+                              f"{ref} is not in the OS keyring (run recon-tui connect again, "
+                              "or put the value in the file)")
+        return value
