@@ -180,6 +180,7 @@ async def test_quitting_while_the_sync_asks_leaves_the_cache_and_no_thread_behin
             app.screen.query_one("#since").value = ""
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 1800)
+            await wait_until(pilot, lambda: "would delete 120 of the" in screen_text(app))
             app.exit()
         for thread in set(threading.enumerate()) - threads_before:
             thread.join(10)

@@ -16,6 +16,7 @@ from recon_tui.text import printable
 class ConfirmScreen(ModalScreen[bool]):
     """``y`` answers yes; ``n``, Escape or Enter on the focused "No" answer no."""
 
+    AUTO_FOCUS = "#confirm-no"  # the safe answer has the keyboard
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
@@ -33,9 +34,6 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.no} (n)", id="confirm-no", variant="primary")
                 yield Button(f"{self.yes} (y)", id="confirm-yes", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
