@@ -40,6 +40,7 @@ from recon_tui.connectors.tokens import (
     TokenLockTimeout,
     TokenState,
     TokenStore,
+    expiry_after,
     token_fingerprint,
 )
 
@@ -254,11 +255,21 @@ class QboOAuth:
             lifetime = int(expires_in)
         except (TypeError, ValueError):
             lifetime = 3600
+        now = datetime.now(UTC)
+        # Intuit's refresh tokens now expire (a fixed maximum validity announced in
+        # https://blogs.a.intuit.com/2025/11/12/important-changes-to-refresh-token-policy);
+        # every answer carries the remaining life in x_refresh_token_expires_in
+        # (the field Intuit's own client reads, intuit/oauth-pythonclient AuthClient).
+        # A token not rotated this time keeps the expiry it had when no field came.
+        refresh_expires = expiry_after(body.get("x_refresh_token_expires_in"), now)
+        if refresh_expires is None and rotated == refresh_token:
+            refresh_expires = state.refresh_expires_at
         new_state = TokenState(
             refresh_token=rotated,
             seeded_from=state.seeded_from,
             access_token=access,
-            access_expires_at=datetime.now(UTC) + timedelta(seconds=lifetime),
+            access_expires_at=now + timedelta(seconds=lifetime),
+            refresh_expires_at=refresh_expires,
         )
         try:
             self.token_store.save(new_state)

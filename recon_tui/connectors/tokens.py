@@ -48,6 +48,7 @@ __all__ = [
     "TokenState",
     "TokenStore",
     "default_token_path",
+    "expiry_after",
     "token_fingerprint",
 ]
 
@@ -86,12 +87,17 @@ class TokenState:
     seeded_from: str
     access_token: str | None = None
     access_expires_at: datetime | None = None
+    #: When Intuit stops honouring the refresh token (``x_refresh_token_expires_in``
+    #: of the answer that issued it, made absolute); None when never told (older
+    #: files, or a token endpoint that does not say).
+    refresh_expires_at: datetime | None = None
 
     def __repr__(self) -> str:
         access = "set" if self.access_token else "none"
         return (
             f"TokenState(refresh_token=********, access_token={access}, "
             f"access_expires_at={self.access_expires_at!r}, "
+            f"refresh_expires_at={self.refresh_expires_at!r}, "
             f"seeded_from={self.seeded_from[:12]}...)"
         )
 
@@ -110,6 +116,9 @@ class TokenState:
                 self.access_expires_at.isoformat() if self.access_expires_at else None
             ),
             "seeded_from": self.seeded_from,
+            "refresh_expires_at": (
+                self.refresh_expires_at.isoformat() if self.refresh_expires_at else None
+            ),
         }
 
     @classmethod
@@ -120,20 +129,43 @@ class TokenState:
         if not isinstance(refresh, str) or not refresh or not isinstance(seeded, str):
             raise ValueError("token file lacks refresh_token or seeded_from")
         access = data.get("access_token")
-        expires_text = data.get("access_expires_at")
-        expires = None
-        if isinstance(expires_text, str):
-            expires = datetime.fromisoformat(expires_text)
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=UTC)
         state = cls(
             refresh_token=refresh,
             seeded_from=seeded,
             access_token=access if isinstance(access, str) and access else None,
-            access_expires_at=expires,
+            access_expires_at=_moment(data.get("access_expires_at")),
+            # Absent from files written before refresh tokens expired: None.
+            refresh_expires_at=_moment(data.get("refresh_expires_at")),
         )
         scrub.register(state.refresh_token, state.access_token)
         return state
+
+
+def expiry_after(seconds: object, now: datetime | None = None) -> datetime | None:
+    """``now`` plus a token answer's lifetime field (``expires_in``,
+    ``x_refresh_token_expires_in``: seconds, a number or a numeric string); None
+    when the field is absent or not a positive number."""
+    if isinstance(seconds, bool):
+        return None
+    try:
+        lifetime = int(str(seconds).strip()) if isinstance(seconds, str) else int(seconds)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if lifetime <= 0:
+        return None
+    try:
+        return (now or datetime.now(UTC)) + timedelta(seconds=lifetime)
+    except OverflowError:
+        return None
+
+
+def _moment(text: object) -> datetime | None:
+    """An ISO timestamp from the file (naive means UTC); None when absent.
+    ValueError on a malformed one (the file is then treated as damaged)."""
+    if not isinstance(text, str):
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class TokenLockTimeout(Exception):
