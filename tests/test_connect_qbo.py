@@ -1,0 +1,233 @@
+"""`recon-tui connect qbo`: the authorization URL, the redirect and its state, the
+loopback listener over a real socket, the refresh token's expiry, and the whole
+flow end to end against the emulator (loopback and pasted URL)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.parse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from recon_tui.connectors.tokens import TokenState, TokenStore, token_fingerprint
+from recon_tui.onboarding.loopback import LoopbackError, LoopbackListener
+from recon_tui.onboarding.qbo_authorize import (
+    AUTH_URL,
+    SCOPE,
+    AuthRequest,
+    QboConnectError,
+    check_redirect_uri,
+    new_request,
+    parse_redirect,
+)
+from recon_tui.onboarding.qbo_expiry import (
+    expiry_warning,
+    refresh_token_expiry,
+    warning_for_config,
+)
+from tests.emulator import backend_for, running_emulator
+
+REDIRECT = "http://localhost:8250/callback"
+
+
+def _request(state: str = "s" * 43) -> AuthRequest:
+    return AuthRequest("client-abc", REDIRECT, state)
+
+
+def _redirect(request: AuthRequest, **params: str) -> str:
+    return f"{request.redirect_uri}?{urllib.parse.urlencode(params)}"
+
+
+# ---------------------------------------------------------------- the request
+def test_authorization_url_asks_intuit_for_the_accounting_scope() -> None:
+    request = new_request("client-abc", REDIRECT)
+    url = urllib.parse.urlsplit(request.url())
+    assert f"{url.scheme}://{url.netloc}{url.path}" == AUTH_URL
+    params = urllib.parse.parse_qs(url.query)
+    assert params == {"client_id": ["client-abc"], "response_type": ["code"],
+                      "scope": [SCOPE], "redirect_uri": [REDIRECT],
+                      "state": [request.state]}
+    assert SCOPE == "com.intuit.quickbooks.accounting"
+
+
+def test_every_request_has_its_own_unguessable_state() -> None:
+    states = {new_request("c", REDIRECT).state for _ in range(50)}
+    assert len(states) == 50
+    assert all(len(state) >= 40 for state in states)
+    assert "state" not in repr(new_request("c", REDIRECT)).split("(", 1)[1]
+
+
+@pytest.mark.parametrize(("uri", "production", "problem"), [
+    ("http://localhost:8250/callback", True, "https redirect URI"),
+    ("https://203.0.113.7/callback", True, "IP address"),
+    ("https://localhost/callback", True, "IP address or localhost"),
+    ("http://example.com/callback", False, "http only for localhost"),
+    ("ftp://example.com/callback", False, "http:// or https://"),
+    ("https://example.com/callback?x=1", True, "no user name, query"),
+])
+def test_redirect_uris_intuit_would_refuse_are_refused_first(
+        uri: str, production: bool, problem: str) -> None:
+    with pytest.raises(QboConnectError, match=problem):
+        check_redirect_uri(uri, production=production)
+
+
+def test_redirect_uris_intuit_accepts() -> None:
+    assert check_redirect_uri("http://localhost:8250/callback", production=False)
+    assert check_redirect_uri("http://127.0.0.1:8250/cb", production=False)
+    assert check_redirect_uri("https://books.example.com/recon/callback", production=True)
+
+
+# ---------------------------------------------------------------- the redirect
+def test_the_redirect_gives_the_code_and_the_company() -> None:
+    request = _request()
+    grant = parse_redirect(_redirect(request, code="AB-code", state=request.state,
+                                     realmId="9130355377388383"), request)
+    assert (grant.code, grant.realm_id) == ("AB-code", "9130355377388383")
+    assert "AB-code" not in repr(grant)
+    # Only the query, as some browsers show it, works as well.
+    only_query = f"code=AB-code&state={request.state}&realmId=42"
+    assert parse_redirect(only_query, request).realm_id == "42"
+
+
+@pytest.mark.parametrize("state", ["", "s" * 42, "t" * 43, None])
+def test_a_wrong_or_missing_state_is_refused(state: str | None) -> None:
+    request = _request()
+    params = {"code": "c", "realmId": "1"} | ({"state": state} if state is not None else {})
+    with pytest.raises(QboConnectError, match="state does not match"):
+        parse_redirect(_redirect(request, **params), request)
+
+
+def test_an_error_redirect_is_one_line_and_needs_the_state_too() -> None:
+    request = _request()
+    with pytest.raises(QboConnectError) as denied:
+        parse_redirect(_redirect(request, error="access_denied", state=request.state), request)
+    assert "access_denied" in str(denied.value) and "\n" not in str(denied.value)
+    assert "nothing saved" in str(denied.value)
+    with pytest.raises(QboConnectError, match="state does not match"):
+        parse_redirect(_redirect(request, error="access_denied", state="other"), request)
+    with pytest.raises(QboConnectError, match="invalid_scope") as other:
+        parse_redirect(_redirect(request, error="invalid_scope", state=request.state,
+                                 error_description="bad\x1b[31m"), request)
+    assert "\x1b" not in str(other.value)  # the description is shown literally
+
+
+@pytest.mark.parametrize(("params", "problem"), [
+    ({"realmId": "1"}, "no authorization code"),
+    ({"code": "c"}, "no realmId"),
+    ({"code": "c", "realmId": "../../etc"}, "not a QuickBooks company id"),
+])
+def test_an_incomplete_redirect_is_refused(params: dict[str, str], problem: str) -> None:
+    request = _request()
+    with pytest.raises(QboConnectError, match=problem):
+        parse_redirect(_redirect(request, state=request.state, **params), request)
+
+
+def test_a_repeated_parameter_or_another_pages_url_is_refused() -> None:
+    request = _request()
+    twice = f"{REDIRECT}?code=a&code=b&state={request.state}&realmId=1"
+    with pytest.raises(QboConnectError, match="code twice"):
+        parse_redirect(twice, request)
+    elsewhere = f"https://evil.example/callback?code=a&state={request.state}&realmId=1"
+    with pytest.raises(QboConnectError, match="not the redirect URI"):
+        parse_redirect(elsewhere, request)
+    with pytest.raises(QboConnectError, match="no URL"):
+        parse_redirect("   ", request)
+
+
+# ---------------------------------------------------------------- the listener
+def _listener(answer: str = "Authorized") -> LoopbackListener:
+    return LoopbackListener("http://127.0.0.1:0/callback",
+                            lambda query: (answer, f"You can close this tab ({len(query)})."))
+
+
+def test_the_listener_takes_one_callback_and_answers_the_browser(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    with _listener() as listener:
+        assert listener.port != 0
+        base = f"http://127.0.0.1:{listener.port}"
+        assert listener.redirect_uri == f"{base}/callback"
+        with httpx.Client() as browser:
+            assert browser.get(f"{base}/favicon.ico").status_code == 404
+            page = browser.get(f"{base}/callback?code=SECRETCODE&state=x&realmId=1")
+            again = browser.get(f"{base}/callback?code=OTHER&state=x&realmId=1")
+        got = listener.wait(timeout=5)
+        assert got == f"{base}/callback?code=SECRETCODE&state=x&realmId=1"
+        assert listener.wait(timeout=0.2) is None  # the second visit changed nothing
+    assert page.status_code == 200 and "close this tab" in page.text
+    assert "Authorized" in page.text and "Already done" in again.text
+    out, err = capfd.readouterr()
+    assert "SECRETCODE" not in out + err  # http.server logs request lines unless told not to
+
+
+def test_the_listener_times_out_and_a_taken_port_is_one_line() -> None:
+    with _listener() as listener:
+        assert listener.wait(timeout=0.3) is None
+        taken = LoopbackListener(f"http://127.0.0.1:{listener.port}/callback",
+                                 lambda query: ("", ""))
+        with pytest.raises(LoopbackError, match="another program uses the port"):
+            taken.start()
+    with pytest.raises(OSError):  # the port is closed again after the listener
+        socket.create_connection(("127.0.0.1", listener.port), timeout=1).close()
+
+
+# ---------------------------------------------------------------- refresh-token expiry
+def test_token_files_without_an_expiry_still_load(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path / "qbo-1.json")
+    old = {"refresh_token": "rt-old", "access_token": None, "access_expires_at": None,
+           "seeded_from": token_fingerprint("rt-old")}
+    store.path.write_text(json.dumps(old), encoding="utf-8")
+    state = store.load()
+    assert state is not None and state.refresh_expires_at is None
+    assert refresh_token_expiry(store) is None
+    when = datetime(2031, 5, 1, 12, tzinfo=UTC)
+    store.save(TokenState("rt-new", token_fingerprint("rt-new"), refresh_expires_at=when))
+    assert refresh_token_expiry(store) == when
+    assert refresh_token_expiry(store, "rt-new") == when
+    # A stored state from another token (the user re-authorised) says nothing.
+    assert refresh_token_expiry(store, "rt-pasted-since") is None
+
+
+def test_the_warning_starts_a_month_before() -> None:
+    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    assert expiry_warning(None, now) is None
+    assert expiry_warning(now + timedelta(days=31), now) is None
+    soon = expiry_warning(now + timedelta(days=29), now)
+    assert soon == ("the QuickBooks connection expires on 2026-12-31: run "
+                    "`recon-tui connect qbo` before then")
+    gone = expiry_warning(now - timedelta(days=1), now)
+    assert gone is not None and "expired on 2026-12-01" in gone
+
+
+def test_every_refresh_stores_the_refresh_tokens_expiry() -> None:
+    with running_emulator() as (server, _book, _plan):
+        backend = backend_for(server)
+        try:
+            before = datetime.now(UTC)
+            assert next(iter(backend.ledger.customers())) is not None
+            state = backend.ledger.token_store.load()  # type: ignore[attr-defined]
+        finally:
+            backend.close()
+    assert state is not None and state.refresh_expires_at is not None
+    # The emulator answers x_refresh_token_expires_in = 101 days, as Intuit announces.
+    lifetime = state.refresh_expires_at - before
+    assert timedelta(days=101) - timedelta(minutes=1) < lifetime <= timedelta(days=101, minutes=1)
+
+
+def test_sync_and_doctor_get_the_warning_for_the_configs_company(tmp_path: Path) -> None:
+    from recon_tui.config import load_config
+    from recon_tui.connectors.tokens import default_token_path
+
+    path = tmp_path / "config.toml"
+    path.write_text('[ledger]\nrealm_id = "123"\nclient_id = "c"\nclient_secret = "s"\n'
+                    'refresh_token = "rt-1"\n', encoding="utf-8")
+    config = load_config(path)
+    assert warning_for_config(config) is None  # no token file yet
+    store = TokenStore(default_token_path("123"))
+    soon = datetime.now(UTC) + timedelta(days=10)
+    store.save(TokenState("rt-2", token_fingerprint("rt-1"), refresh_expires_at=soon))
+    warning = warning_for_config(config)
+    assert warning is not None and soon.date().isoformat() in warning
