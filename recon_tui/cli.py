@@ -196,6 +196,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from recon_tui.sync import SyncBusy, default_since, parse_since, run_full_sync
 
     config, demo, cache_path = load_settings(args)
+    if not demo:
+        from recon_tui.onboarding.qbo_expiry import warning_for_config
+
+        expiry = warning_for_config(config)  # a month before the refresh token dies
+        if expiry:
+            say(expiry)
     cache = open_cache(cache_path)
     try:
         if args.since:
