@@ -5,7 +5,10 @@ flow end to end against the emulator (loopback and pasted URL)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -231,3 +234,61 @@ def test_sync_and_doctor_get_the_warning_for_the_configs_company(tmp_path: Path)
     store.save(TokenState("rt-2", token_fingerprint("rt-1"), refresh_expires_at=soon))
     warning = warning_for_config(config)
     assert warning is not None and soon.date().isoformat() in warning
+
+
+# ---------------------------------------------------------------- the command's own checks
+def _cli(tmp_path: Path, *argv: str, stdin: str | None = None,
+         env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """The real command in its own process, with this test's isolated folders."""
+    environ = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+               "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+               "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **(env or {})}
+    environ.pop("RECON_TUI_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "recon_tui", *argv], input=stdin,
+                          capture_output=True, text=True, env=environ, timeout=timeout,
+                          check=False)
+
+
+@pytest.mark.parametrize(("argv", "env", "problem"), [
+    (["--production", "--client-id", "c", "--client-secret-env", "S"], {"S": "x"},
+     "--redirect-uri"),
+    (["--production", "--redirect-uri", "http://localhost:8250/callback", "--client-id", "c",
+      "--client-secret-env", "S"], {"S": "x"}, "https redirect URI"),
+    (["--client-id", "c", "--client-secret-env", "UNSET_SECRET_VAR"], {},
+     "UNSET_SECRET_VAR is not set"),
+    (["--client-id", "c"], {}, "--client-secret-env"),
+    (["--client-id", "c", "--client-secret-env", "S", "--timeout", "0"], {"S": "x"},
+     "--timeout"),
+    (["--client-secret-env", "S"], {"S": "x"}, "no client ID"),
+])
+def test_bad_input_is_one_line_before_any_browser(
+        tmp_path: Path, argv: list[str], env: dict[str, str], problem: str) -> None:
+    config = tmp_path / "config.toml"
+    done = _cli(tmp_path, "connect", "qbo", "--config", str(config), "--no-browser", *argv,
+                stdin="", env=env)
+    assert done.returncode == 2, done.stderr
+    assert problem in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert "appcenter.intuit.com" not in done.stdout  # refused before any URL was shown
+    assert not config.exists()
+
+
+def test_a_config_that_does_not_load_is_named_before_the_browser(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[ledger]\nrealm_id = \n", encoding="utf-8")
+    done = _cli(tmp_path, "connect", "qbo", "--config", str(config), "--client-id", "c",
+                "--client-secret-env", "S", "--no-browser", env={"S": "x"}, stdin="")
+    assert done.returncode == 2 and "invalid TOML" in done.stderr
+    assert str(config) in done.stderr and "appcenter" not in done.stdout
+
+
+def test_the_apps_wrong_secret_is_named_without_its_value() -> None:
+    from recon_tui.onboarding.qbo_authorize import Grant, exchange_code
+
+    with running_emulator() as (server, _book, _plan), \
+            pytest.raises(QboConnectError) as refused:
+        exchange_code(f"{server.url}/oauth2/v1/tokens/bearer", "sandbox-client",
+                      "not-the-secret", Grant("some-code", "1"), REDIRECT)
+    message = str(refused.value)
+    assert "invalid_client" in message and "nothing saved" in message
+    assert "not-the-secret" not in message and "some-code" not in message
