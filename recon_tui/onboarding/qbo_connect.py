@@ -308,8 +308,18 @@ def _read_paste(results: queue.Queue[str]) -> None:
 
 def _save(path: Path, realm: str, client_id: str, secret: str, secret_env: str | None,
           tokens: Tokens, api_url: str, token_url: str) -> None:
+    for line in save_connection(path, realm, client_id, secret, secret_env, tokens, api_url,
+                                token_url):
+        _out(line)
+
+
+def save_connection(path: Path, realm: str, client_id: str, secret: str,
+                    secret_env: str | None, tokens: Tokens, api_url: str,
+                    token_url: str) -> list[str]:
     """Config first (what the sync reads), then the token file (a head start:
-    without it the next sync refreshes with the config's token)."""
+    without it the next sync refreshes with the config's token). Returns the lines
+    saying where each part went (the terminal prints them, a screen shows them)."""
+    lines: list[str] = []
     account = f"qbo/{realm}"
     refresh = stash_secret("ledger", "refresh_token", tokens.refresh_token, account=account)
     if secret_env is not None:
@@ -322,18 +332,20 @@ def _save(path: Path, realm: str, client_id: str, secret: str, secret_env: str |
         "client_secret": secret_form, "refresh_token": refresh.stored_form,
         "base_url": api_url.rstrip("/"), "token_url": token_url.rstrip("/"),
     }})
-    _out(f"Saved [ledger] in {path}")
-    _out(f"  client secret: {secret_where}")
-    _out(f"  refresh token: {refresh.where}")
+    lines.append(f"Saved [ledger] in {path}")
+    lines.append(f"  client secret: {secret_where}")
+    lines.append(f"  refresh token: {refresh.where}")
     store = TokenStore(default_token_path(realm))
     try:
         with store.lock, store.process_lock(timeout=30):
             store.save(tokens.state())
-        _out(f"  access token: {store.path} (0600)")
+        lines.append(f"  access token: {store.path} (0600)")
     except Exception as exc:
         why = getattr(exc, "strerror", None) or type(exc).__name__
-        _out(f"  (could not write the token file {store.path}: {why}; the next sync "
-             "refreshes with the saved refresh token instead)")
+        lines.append(f"  (could not write the token file {store.path}: {why}; the next "
+                     "sync refreshes with the saved refresh token instead)")
     if tokens.refresh_expires_at is not None:
         day = tokens.refresh_expires_at.date().isoformat()
-        _out(f"Intuit lets this connection run until {day}; recon-tui warns a month before.")
+        lines.append(f"Intuit lets this connection run until {day}; recon-tui warns a month "
+                     "before.")
+    return lines

@@ -78,8 +78,11 @@ class ReconApp(App[None]):
 
     def __init__(self, *, config: Config, cache_path: Path, demo: bool,
                  sample_dir: Path | None = None,
-                 backend_factory: Callable[[], Backend] | None = None) -> None:
+                 backend_factory: Callable[[], Backend] | None = None,
+                 welcome: Path | None = None) -> None:
         super().__init__()
+        #: First launch with no config: offer the demo or connecting (the config path).
+        self.welcome = welcome
         self.config = config
         self.cache_path = cache_path
         self.demo = demo
@@ -112,6 +115,10 @@ class ReconApp(App[None]):
             self._load_demo()
         else:
             self.push_screen(ClientsScreen())
+        if self.welcome is not None:
+            from recon_tui.tui.screens.welcome import WelcomeScreen
+
+            self.push_screen(WelcomeScreen(self.welcome))
 
     # -- a cache that cannot be used
     def cache_error_text(self, exc: BaseException) -> str:
@@ -260,6 +267,24 @@ class ReconApp(App[None]):
                 if self._backend is not None:
                     self._backend.close()
                     self._backend = None
+
+    def use_live_config(self, config: Config) -> None:
+        """Leave the demo for the accounts just connected: their own cache, new
+        connectors, a fresh clients screen, and the first sync started."""
+        from recon_tui.paths import resolve_cache_path
+
+        self.apply_config(config, reconnect=True)
+        self.demo = False
+        self.loading = False
+        if self.cache is not None:
+            self.cache.close()
+        self.cache_path = resolve_cache_path(None, demo=False)
+        self.cache = Cache(self.cache_path)
+        self.sub_title = printable(self.cache_path)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(ClientsScreen())
+        self.action_sync()
 
     def action_why(self) -> None:
         from recon_tui.tui.screens.why import WhyScreen
