@@ -118,10 +118,11 @@ def default_since(cache: Cache) -> date | None:
 
 def parse_since(text: str, *, today: date | None = None) -> date:
     """A --since value: YYYY-MM-DD, not in the future."""
-    try:
-        value = date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"expected a date YYYY-MM-DD, got {text.strip()!r}") from None
+    from recon_tui.dates import parse_ymd
+
+    value = parse_ymd(text)
+    if value is None:
+        raise ValueError(f"expected a date YYYY-MM-DD, got {text.strip()!r}")
     if value > (today or date.today()):
         raise ValueError(f"{value.isoformat()} is in the future")
     return value

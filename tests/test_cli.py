@@ -46,7 +46,8 @@ def test_toml_syntax_error_is_one_line(tmp_path: Path) -> None:
     assert "invalid TOML" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("since", ["2026-13-01", "yesterday", "2999-01-01"])
+@pytest.mark.parametrize("since", ["2026-13-01", "yesterday", "2999-01-01", "20260101",
+                                   "2026-W01-1"])
 def test_bad_since_dates_are_refused(tmp_path: Path, since: str,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["sync", "--demo", "--db", str(tmp_path / "c.db"), "--since", since])
