@@ -51,8 +51,9 @@ from recon_tui.connectors.autotask_records import (
     invoice_from_at,
     portal_levels_from_picklist,
 )
+from recon_tui.connectors.autotask_zone import Zone, ZoneAwareClient
 from recon_tui.connectors.base import ConnectorError, require_psa_settings
-from recon_tui.connectors.http import ApiClient, RateLimiter, RetryPolicy, decode_json
+from recon_tui.connectors.http import RateLimiter, RetryPolicy, decode_json
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
 
@@ -121,6 +122,8 @@ class AutotaskConnector:
         portal_levels: Mapping[int, int] | None = None,
         page_size: int = MAX_RECORDS,
         rate_limiter: RateLimiter | None = None,
+        zone_lookup_url: str | None = None,
+        on_zone_move: Callable[[Zone], None] | None = None,
     ) -> None:
         require_psa_settings(config, "autotask", ("username", "secret", "integration_code"), SYSTEM)
         if not 1 <= page_size <= MAX_RECORDS:
@@ -129,9 +132,14 @@ class AutotaskConnector:
         self.book = f"autotask:{(config.username or '').strip().casefold()}"
         self.page_size = page_size
         self._levels: Mapping[int, int] | None = portal_levels
-        self.api = ApiClient(
+        # A 401 asks the zone once more: a tenant moved to another zone is refused
+        # on the old one (see autotask_zone); the client then follows it.
+        self.api = ZoneAwareClient(
             SYSTEM,
             config.base_url,
+            username=str(config.username),
+            lookup_url=zone_lookup_url,
+            on_move=on_zone_move,
             headers=self._headers,
             error_parser=parse_at_error,
             retry=retry,
