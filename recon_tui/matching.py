@@ -5,7 +5,9 @@ company when their normalised names are equal and exactly one PSA company
 has that normalised name, or when the customer's QBO ``CompanyName`` is exactly
 one PSA company's identifier (ConnectWise ``identifier``, Autotask
 ``companyNumber``): a shared identifier someone typed on purpose. Everything else
-waits in the unmapped queue for a person (the company mapper).
+waits in the unmapped queue for a person (the company mapper). The rule is
+:class:`CertainMatch`; the mapper uses the same class to decide which candidate
+maps on one Enter.
 """
 
 from __future__ import annotations
@@ -43,6 +45,48 @@ def normalize_name(name: str) -> str:
     return " ".join(words)
 
 
+class CertainMatch:
+    """The one definition of a *certain* match between a ledger customer and a PSA
+    company, used by the automatic mapping (every sync) and by the company mapper
+    (where only a certain candidate maps on a single Enter).
+
+    A company is certain for a customer when either rule names it alone:
+
+    * **name**: the customer's normalised display name (:func:`normalize_name`)
+      equals the company's, and no other PSA company has that normalised name;
+    * **identifier**: the customer's QBO ``CompanyName`` (stripped) equals the
+      company's identifier (ConnectWise ``identifier``, Autotask ``companyNumber``)
+      exactly, and no other company has that identifier.
+
+    When both rules answer and name different companies, nothing is certain.
+    Deleted (recycle-bin) companies take part: they still own their old invoices.
+    """
+
+    def __init__(self, companies: Iterable[PsaCompany]) -> None:
+        self._by_name: dict[str, list[PsaCompany]] = defaultdict(list)
+        self._by_identifier: dict[str, list[PsaCompany]] = defaultdict(list)
+        for company in companies:
+            self._by_name[normalize_name(company.name)].append(company)
+            if identifier := company.identifier.strip():
+                self._by_identifier[identifier].append(company)
+
+    def company_for(self, customer: LedgerCustomer) -> tuple[PsaCompany, MappingMethod] | None:
+        """The certain company for ``customer`` and the rule that found it, or None."""
+        key = normalize_name(customer.display_name)
+        named = self._by_name.get(key, []) if key else []
+        by_name = named[0] if len(named) == 1 else None
+        shared = customer.company_name.strip()
+        identified = self._by_identifier.get(shared, []) if shared else []
+        by_id = identified[0] if len(identified) == 1 else None
+        if by_name is not None and by_id is not None and by_name.id != by_id.id:
+            return None  # the two rules disagree: not certain
+        if by_name is not None:
+            return by_name, MappingMethod.AUTO_EXACT
+        if by_id is not None:
+            return by_id, MappingMethod.AUTO_IDENTIFIER
+        return None
+
+
 def auto_mappings(
     customers: Iterable[LedgerCustomer],
     companies: Iterable[PsaCompany],
@@ -50,39 +94,18 @@ def auto_mappings(
     *,
     now: datetime | None = None,
 ) -> list[CompanyMapping]:
-    """New certain mappings for customers not mapped yet: the normalised name
-    matches exactly one PSA company, or the customer's ``company_name`` equals
-    exactly one PSA company's identifier. When both rules answer and disagree
-    nothing is certain, so the customer waits for a person. Duplicate customers
-    ("Globex Corp." and "Globex Corporation") may both map to one company; the
-    report flags the duplicate. Existing mappings, manual or automatic, are never
-    touched."""
-    by_norm_company: dict[str, list[PsaCompany]] = defaultdict(list)
-    by_identifier: dict[str, list[PsaCompany]] = defaultdict(list)
-    for company in companies:
-        # Deleted (recycle-bin) companies still own their old invoices: an exact
-        # match to one is still certain, and the client screen flags the deletion.
-        by_norm_company[normalize_name(company.name)].append(company)
-        if identifier := company.identifier.strip():
-            by_identifier[identifier].append(company)
-
+    """New certain mappings (:class:`CertainMatch`) for customers not mapped yet.
+    Duplicate customers ("Globex Corp." and "Globex Corporation") may both map to
+    one company; the report flags the duplicate. Existing mappings, manual or
+    automatic, are never touched."""
+    rule = CertainMatch(companies)
     stamp = now or datetime.now(UTC)
     result = []
     for customer in customers:
         if customer.id in existing:
             continue
-        key = normalize_name(customer.display_name)
-        named = by_norm_company.get(key, []) if key else []
-        by_name = named[0] if len(named) == 1 else None
-        shared = customer.company_name.strip()
-        identified = by_identifier.get(shared, []) if shared else []
-        by_id = identified[0] if len(identified) == 1 else None
-        if by_name is not None and by_id is not None and by_name.id != by_id.id:
-            continue  # the two rules disagree: not certain
-        if by_name is not None:
-            result.append(CompanyMapping(customer.id, by_name.id, MappingMethod.AUTO_EXACT,
-                                         stamp))
-        elif by_id is not None:
-            result.append(CompanyMapping(customer.id, by_id.id, MappingMethod.AUTO_IDENTIFIER,
-                                         stamp))
+        found = rule.company_for(customer)
+        if found is not None:
+            company, method = found
+            result.append(CompanyMapping(customer.id, company.id, method, stamp))
     return result
