@@ -20,6 +20,7 @@ are not serialised: the later write wins whole, as with any editor.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -28,6 +29,7 @@ from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
+from tomlkit.items import Comment, Table
 
 from recon_tui.atomic import write_private_file
 from recon_tui.config.errors import ConfigError
@@ -125,9 +127,38 @@ def _apply_section(
         if table is None:
             doc[section] = tomlkit.table()
             table = doc[section]
-        table[key] = _toml_value(value, path, _key(section, key))
+        _set(table, key, _toml_value(value, path, _key(section, key)))
     if removed and table is not None and len(table) == 0:
         del doc[section]
+
+
+def _set(table: Any, key: str, value: object) -> None:
+    """Set *key*; a new key goes where a reader looks for it, not at the table's end.
+
+    tomlkit appends a new key after everything the table holds, and that
+    includes the comment block introducing the *next* section, so a new
+    ``allow_writes`` would land under the ``[psa]`` explanation. Instead it
+    goes right below a commented-out ``# key = ...`` template if the section
+    has one (config.example.toml documents optional keys that way), else right
+    after the section's last key. An existing key keeps its place and its
+    trailing comment (tomlkit replaces the value only).
+    """
+    if key in table or not isinstance(table, Table):
+        table[key] = value
+        return
+    body = table.value.body
+    template = re.compile(rf"#\s*{re.escape(key)}\s*=")
+    at = next((i + 1 for i, (k, item) in enumerate(body) if k is None
+               and isinstance(item, Comment) and template.match(item.as_string().strip())),
+              None)
+    if at is None:
+        at = next((i + 1 for i in range(len(body) - 1, -1, -1) if body[i][0] is not None), None)
+    if at is None or at >= len(body):
+        table[key] = value  # nothing after it: appending is the same place
+        return
+    # Container._insert_at is tomlkit's own positional insert (used by its
+    # dotted-key handling); there is no public one. Covered by the tests.
+    table.value._insert_at(at, key, tomlkit.item(value))
 
 
 def _toml_value(value: object, path: Path, key: str) -> object:
