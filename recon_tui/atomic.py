@@ -44,8 +44,9 @@ def write_private_file(path: Path, payload: bytes) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     tmp = Path(tmp_name)
     try:
+        # mkstemp creates the file readable and writable by its owner only (0600 on
+        # POSIX); os.fchmod would add nothing and does not exist on Windows.
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), stat.S_IRUSR | stat.S_IWUSR)
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())

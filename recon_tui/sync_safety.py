@@ -9,13 +9,13 @@ count, so a cache is never emptied by a fault.
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import filelock
 
 from recon_tui.cache import Cache
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
@@ -54,43 +54,43 @@ class MassDeletion:
 ConfirmMassDelete = Callable[[list[MassDeletion]], bool]
 
 
+def _lock_for(cache_path: Path) -> filelock.BaseFileLock:
+    """The OS lock beside the cache (flock on POSIX, msvcrt on Windows, through
+    filelock): held by an open file, so a killed process never leaves it held."""
+    return filelock.FileLock(f"{cache_path}.sync-lock", mode=0o600)
+
+
 def sync_in_progress(cache_path: Path) -> bool:
     """Whether a live process holds this cache's sync lock (without creating the
     lock file: a read-only command must not write)."""
-    try:
-        fd = os.open(f"{cache_path}.sync-lock", os.O_RDWR)
-    except OSError:
+    if not Path(f"{cache_path}.sync-lock").exists():
         return False
+    lock = _lock_for(cache_path)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
         return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
+    except OSError:
+        return False  # cannot even open it: nobody we could see holds it
+    lock.release()
+    return False
 
 
 @contextmanager
 def sync_lock(cache: Cache) -> Iterator[None]:
-    """One sync at a time per cache file, across processes (an OS file lock, so a
-    killed process never leaves it held). Runs a killed process left 'running'
-    are marked failed once we hold the lock."""
-    lock_path = Path(f"{cache.path}.sync-lock")
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    """One sync at a time per cache file, across processes. Runs a killed process
+    left 'running' are marked failed once we hold the lock."""
+    lock = _lock_for(cache.path)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
         raise SyncBusy("another sync is already running on this cache; "
                        "wait for it to finish") from None
     try:
         cache.fail_interrupted_runs(INTERRUPTED)
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        lock.release()
 
 
 def check_books(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, *,
