@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Callable
 from decimal import Decimal
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +19,41 @@ from starlette.applications import Starlette
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from recon_tui.sandbox import autotask, connectwise, cw_payments, qbo
+from recon_tui.sandbox import autotask, connectwise, cw_payments, onboarding, onboarding_psa, qbo
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import error_for
 from recon_tui.sandbox.faults import (
     LATER,
     PAGE,
     PAGE_FAULTS,
+    STANDING_FAULTS,
     WRITE,
     WRITE_FAULTS,
     FaultPlan,
     echo_body,
+    fault_name,
+    forbidden_body,
     rewrite_page,
+    skew_minutes,
     truncate_token_answer,
 )
 
 
 def system_for(path: str) -> str | None:
+    """Which API a path belongs to, for faults; None (no faults, latency only) for
+    the root and the OAuth consent pages (``/connect/oauth2``: Intuit serves them
+    from appcenter.intuit.com, not the API or token hosts)."""
     if path.startswith("/v3/company/"):
         return "qbo"
     if path.startswith("/oauth2/"):
         return "token"
-    if path.startswith("/v4_6_release/apis/3.0/"):
+    if path.startswith(("/v4_6_release/apis/3.0/", "/login/companyinfo/")):
         return "connectwise"
-    if path.startswith("/atservicesrest/v1.0/"):
+    if path.startswith(("/atservicesrest/v1.0/",
+                        onboarding_psa.ZONE2_PREFIX + "/atservicesrest/v1.0/")):
         return "autotask"
     return None
 
@@ -54,11 +64,12 @@ class FaultMiddleware(BaseHTTPMiddleware):
     Page and token faults (see :mod:`faults`) call the real route and rewrite its
     answer, so the per-API modules know nothing of them."""
 
-    def __init__(self, app: ASGIApp, plan: FaultPlan, latency_ms: int,
+    def __init__(self, app: ASGIApp, plan: FaultPlan, latency_ms: int, book: SandboxBook,
                  after_write: Callable[[], None] | None = None) -> None:
         super().__init__(app)
         self.plan = plan
         self.latency_ms = latency_ms
+        self.book = book
         self.after_write = after_write
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -80,8 +91,13 @@ class FaultMiddleware(BaseHTTPMiddleware):
         if is_write(system, request):
             kinds |= {WRITE}
             call_next = self._writing(route)
-        fault = self.plan.next_fault(system, kinds,
-                                     page_list(system, request) if PAGE in kinds else "")
+        due = self.plan.next_faults(system, kinds,
+                                    page_list(system, request) if PAGE in kinds else "")
+        standing = await self._standing(system, request,
+                                        [f for f in due if fault_name(f) in STANDING_FAULTS])
+        if standing is not None:
+            return standing
+        fault = next((f for f in due if fault_name(f) not in STANDING_FAULTS), None)
         if fault in WRITE_FAULTS:
             response = await call_next(request)
             await _body_of(response)  # the route has run to its end: the write is applied
@@ -112,6 +128,28 @@ class FaultMiddleware(BaseHTTPMiddleware):
                    503: "Service unavailable (injected)"}[status]
         return JSONResponse(error_for(system, status, message), status_code=status,
                             headers=headers)
+
+    async def _standing(self, system: str, request: Request, faults: list[str]
+                        ) -> Response | None:
+        """Apply the standing faults due (skew, zone move, forbidden, expired) and
+        the Autotask zone gate; an answer when the request goes no further."""
+        names = {fault_name(f) for f in faults}
+        for fault in faults:
+            if fault_name(fault) == "skew":
+                request.scope[SKEW_MINUTES] = skew_minutes(fault)
+        if "zone_moved" in names:
+            onboarding_psa.move_zone(self.book)
+        if system == "autotask":
+            refused = onboarding_psa.zone_gate(self.book, request.url.path)
+            if refused is not None:
+                return refused
+        if "forbidden" in names:
+            return JSONResponse(forbidden_body(system), status_code=403)
+        if "expired" in names:
+            form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+            if form.get("grant_type", [""])[0] == "refresh_token":
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        return None
 
     def _writing(self, route: RequestResponseEndpoint) -> RequestResponseEndpoint:
         """The route, then the after-write hook (a refused write changes nothing, and
@@ -152,6 +190,32 @@ def is_write(system: str, request: Request) -> bool:
 
 #: Set on a request's scope when its answer must never reach the client.
 DROP_ANSWER = "recon.drop_answer"
+#: Set on a request's scope by a ``skew`` fault: the Date header's offset.
+SKEW_MINUTES = "recon.skew_minutes"
+
+
+class DateHeaderMiddleware:
+    """Every answer's ``Date`` header, written here (the server's own is off, see
+    server.py) so a ``skew`` fault can move it: RFC 9110 IMF-fixdate."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                moment = time.time() + 60 * int(scope.get(SKEW_MINUTES, 0))
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"date"]
+                headers.append((b"date", formatdate(moment, usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, dated)
 
 
 class DropAnswerMiddleware:
@@ -206,7 +270,8 @@ def page_kinds(system: str, request: Request) -> frozenset[str]:
         return frozenset({PAGE, LATER} if start and int(start.group(1)) > 1 else {PAGE})
     if system == "connectwise":
         last = path.rstrip("/").rsplit("/", 1)[-1]
-        if request.method != "GET" or last == "count" or last.isdigit():
+        if (request.method != "GET" or last == "count" or last.isdigit()
+                or path.startswith("/login/")):
             return frozenset()
         later = params.get("pageId", "0") not in ("", "0") or params.get("page", "1") != "1"
         return frozenset({PAGE, LATER} if later else {PAGE})
@@ -283,15 +348,19 @@ def create_app(data_dir: Path, *, faults: FaultPlan | None = None, latency_ms: i
     after every write request a route answered (the demo saves its world)."""
     book = book or SandboxBook.from_dir(data_dir)
     plan = faults or FaultPlan()
-    routes: list[Route] = [Route("/", lambda request: JSONResponse(
+    routes: list[BaseRoute] = [Route("/", lambda request: JSONResponse(
         {"service": "recon-tui sandbox", "apis": ["qbo", "connectwise", "autotask"]}))]
+    routes += onboarding.routes(book)  # before qbo's {entity}/{id} read
+    routes += onboarding_psa.routes(book)  # before autotask's own zoneInformation
     routes += qbo.routes(book)
     routes += cw_payments.routes(book)
     routes += connectwise.routes(book)
     routes += autotask.routes(book)
     app = Starlette(routes=routes)
-    app.add_middleware(FaultMiddleware, plan=plan, latency_ms=latency_ms,
+    app.add_middleware(FaultMiddleware, plan=plan, latency_ms=latency_ms, book=book,
                        after_write=after_write)
+    app.add_middleware(onboarding_psa.ZoneRootMiddleware)
+    app.add_middleware(DateHeaderMiddleware)
     app.add_middleware(DropAnswerMiddleware)
     app.state.book = book
     app.state.faults = plan

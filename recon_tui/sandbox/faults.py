@@ -52,7 +52,29 @@ Write faults (``qbo``, ``connectwise``, ``autotask``); N counts only SYSTEM's
   their ``requestid``, so a retry with the same one is answered from the first;
   ConnectWise has no such key, so a client must re-read before writing again.
 
-Example: ``429@qbo:2,500@connectwise:1+2,empty@qbo:3,foreign@autotask:2,echo@token``
+Standing faults: from the N-th request SYSTEM receives on, *every* later request
+of SYSTEM gets them (a wrong clock or a missing permission does not fix itself),
+unless ``+COUNT`` limits them; they combine with the faults above:
+
+* ``skew=MINUTES`` (any system; MINUTES a signed whole number, e.g.
+  ``skew=15@qbo``, ``skew=-90@connectwise``): the ``Date`` response header is
+  MINUTES off the real time (the emulator writes ``Date`` itself, RFC 9110
+  format), as a server or client with a wrong clock shows;
+* ``forbidden`` (``qbo``, ``connectwise``, ``autotask``): a 403 in the system's
+  own envelope for a permission the API user lacks (see :func:`forbidden_body`);
+* ``expired`` (``token`` only): every ``grant_type=refresh_token`` request is
+  answered ``400 {"error": "invalid_grant"}``, as Intuit answers an expired or
+  revoked refresh token; authorization-code grants still work (a new
+  authorization gives a new refresh token);
+* ``zone_moved`` (``autotask`` only): the tenant moves to the emulator's second
+  zone (``/zone2/atservicesrest/v1.0``): the old root answers 401 and
+  ``zoneInformation`` names the new URL (see :mod:`recon_tui.sandbox.onboarding`).
+  Permanent for the emulator's life; COUNT does not apply.
+
+A bad key is already a 401 from each API; no fault is needed for it.
+
+Example: ``429@qbo:2,500@connectwise:1+2,empty@qbo:3,foreign@autotask:2,echo@token``,
+``skew=15@qbo,forbidden@connectwise:3,expired@token,zone_moved@autotask:2``
 """
 
 from __future__ import annotations
@@ -68,7 +90,11 @@ TRANSPORT_FAULTS = ("429", "500", "503", "401", "slow", "garbage")
 PAGE_FAULTS = ("empty", "short", "nokey", "repeat", "foreign")
 TOKEN_FAULTS = ("echo", "truncated")
 WRITE_FAULTS = ("drop_after_write",)
-FAULTS = TRANSPORT_FAULTS + PAGE_FAULTS + TOKEN_FAULTS + WRITE_FAULTS
+#: Apply to every request from the N-th on (see the module docstring).
+STANDING_FAULTS = ("skew", "forbidden", "expired", "zone_moved")
+FAULTS = TRANSPORT_FAULTS + PAGE_FAULTS + TOKEN_FAULTS + WRITE_FAULTS + STANDING_FAULTS
+#: A standing fault's COUNT when none is given: for the emulator's whole life.
+FOREVER = 10**9
 SYSTEMS = ("qbo", "token", "connectwise", "autotask")
 
 #: What a request is, for counting: every request is ANY; list pages are PAGE too,
@@ -80,8 +106,19 @@ class FaultSpecError(ValueError):
     """A --faults value that cannot be read; the message says which part and why."""
 
 
+def fault_name(fault: str) -> str:
+    """``skew=15`` -> ``skew``; other faults are their own name."""
+    return fault.partition("=")[0]
+
+
+def skew_minutes(fault: str) -> int:
+    """The minutes of a ``skew=MINUTES`` fault (parse_faults has checked them)."""
+    return int(fault.partition("=")[2])
+
+
 def counted_as(fault: str) -> str:
     """Which requests a fault's N counts (see the module docstring)."""
+    fault = fault_name(fault)
     if fault == "repeat":
         return LATER
     if fault in WRITE_FAULTS:
@@ -93,6 +130,14 @@ def counted_as(fault: str) -> str:
 
 def check_applies(fault: str, system: str) -> str | None:
     """Why ``fault`` makes no sense on ``system``, or None when it does."""
+    fault = fault_name(fault)
+    if fault == "expired" and system != "token":
+        return "'expired' makes refresh tokens expire: use expired@token"
+    if fault == "zone_moved" and system != "autotask":
+        return "only Autotask has zones: use zone_moved@autotask"
+    if fault == "forbidden" and system == "token":
+        return ("'forbidden' is an API permission; the token endpoint refuses with "
+                "invalid_grant (use expired@token)")
     if fault in TOKEN_FAULTS and system != "token":
         return f"'{fault}' is a token endpoint fault (use {fault}@token)"
     if fault in WRITE_FAULTS and system == "token":
@@ -136,6 +181,13 @@ class FaultPlan:
                    what: str = "") -> str | None:
         """Count one request to ``system`` (of ``kinds`` besides ANY: PAGE, LATER, WRITE;
         ``what`` names a page's list) and say which fault, if any, it gets."""
+        faults = self.next_faults(system, kinds, what)
+        return faults[0] if faults else None
+
+    def next_faults(self, system: str, kinds: frozenset[str] = frozenset(),
+                    what: str = "") -> list[str]:
+        """Like :meth:`next_fault`, but every fault due, in rule order (standing
+        faults combine with one transient fault)."""
         counted = {ANY, *kinds}
         with self._lock:
             if PAGE in kinds:
@@ -143,11 +195,9 @@ class FaultPlan:
             for kind in counted:
                 self._seen[system, kind] += 1
             nth = {kind: self._seen[system, kind] for kind in counted}
-        for rule in self.rules:
-            kind = counted_as(rule.fault)
-            if rule.system == system and kind in nth and rule.applies(nth[kind]):
-                return rule.fault
-        return None
+        return [rule.fault for rule in self.rules
+                if rule.system == system and counted_as(rule.fault) in nth
+                and rule.applies(nth[counted_as(rule.fault)])]
 
     def requests_seen(self, system: str, kind: str = ANY) -> int:
         """Requests (or, with ``kind`` PAGE, LATER or WRITE, list pages or writes)
@@ -179,10 +229,8 @@ def parse_faults(spec: str | None) -> FaultPlan:
         fault, sep, rest = part.partition("@")
         if not sep:
             raise FaultSpecError(f"fault '{part}': expected FAULT@SYSTEM[:N][+COUNT]")
-        if fault not in FAULTS:
-            raise FaultSpecError(f"fault '{part}': unknown fault '{fault}' "
-                                 f"(one of {', '.join(FAULTS)})")
-        count = 1
+        _check_name(fault, part)
+        count = FOREVER if fault_name(fault) in STANDING_FAULTS else 1
         if "+" in rest:
             rest, _, count_text = rest.partition("+")
             count = _positive(count_text, part, "COUNT")
@@ -196,6 +244,20 @@ def parse_faults(spec: str | None) -> FaultPlan:
         start = _positive(start_text, part, "N") if start_text else 1
         plan.rules.append(FaultRule(fault, system, start, count))
     return plan
+
+
+def _check_name(fault: str, part: str) -> None:
+    """A known fault; ``skew`` and only ``skew`` with ``=MINUTES``."""
+    name, eq, minutes = fault.partition("=")
+    if name not in FAULTS:
+        raise FaultSpecError(f"fault '{part}': unknown fault '{name}' "
+                             f"(one of {', '.join(FAULTS)})")
+    if name == "skew":
+        if not re.fullmatch(r"[+-]?\d{1,6}", minutes):
+            raise FaultSpecError(f"fault '{part}': skew needs its minutes, e.g. "
+                                 "skew=15@qbo or skew=-90@connectwise")
+    elif eq:
+        raise FaultSpecError(f"fault '{part}': only skew takes a value (skew=MINUTES)")
 
 
 def _positive(text: str, part: str, name: str) -> int:
@@ -285,6 +347,33 @@ def foreign_url(url: str, origin: str) -> str:
     """``url`` with its scheme and host:port replaced by ``origin``'s."""
     parts, other = urllib.parse.urlsplit(url), urllib.parse.urlsplit(origin)
     return urllib.parse.urlunsplit((other.scheme, other.netloc, parts.path, parts.query, ""))
+
+
+def forbidden_body(system: str) -> dict[str, Any]:
+    """A 403 for a permission the API user lacks, in ``system``'s envelope.
+
+    QBO: lowercase ``fault`` with ``AuthorizationFailed``/3100, type SERVICE, as a
+    real 403 body quoted in intuit/oauth-jsclient issue #2 shows. ConnectWise: its
+    ``{"code", "message", "errors"}`` envelope; 403 is "Improper security role
+    settings for the supplied authentication" (ConnectWise Developer Guide, HTTP
+    Response Statuses, https://developer.connectwise.com/Best_Practices/PSA/Developer_Guide,
+    read in a markdown copy); the ``code`` value ``Forbidden`` is not documented
+    (ours, after its ``Unauthorized`` for 401). Autotask: ``{"errors": [...]}``;
+    403 means valid credentials without the permission (a Postman collection's
+    notes for ``Companies/entityInformation``; Autotask's own page not stored).
+    """
+    from recon_tui.sandbox.envelopes import autotask_error, connectwise_error, now_iso
+
+    if system == "qbo":
+        return {"fault": {"error": [{
+            "message": "message=AuthorizationFailed; errorCode=003100; statusCode=403",
+            "detail": "The API user lacks a permission this request needs (injected)",
+            "code": "3100"}], "type": "SERVICE"}, "time": now_iso()}
+    if system == "connectwise":
+        return connectwise_error("Forbidden", "Improper security role settings for the "
+                                 "supplied authentication (injected)")
+    return autotask_error("The API user's security level does not permit this request "
+                          "(injected).")
 
 
 def echo_body(form: str) -> dict[str, str]:

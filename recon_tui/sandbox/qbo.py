@@ -120,6 +120,8 @@ class QboAuth:
     #: One entry per refresh attempt: "seed", "latest" or "rejected" (tests read it).
     grants: list[str] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every token handed out (leak checks)
+    #: What ``x_refresh_token_expires_in`` says (a test sets 20 days to see a warning).
+    refresh_token_seconds: int = REFRESH_TOKEN_SECONDS
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def grant(self, refresh_token: str) -> dict[str, Any] | None:
@@ -134,17 +136,28 @@ class QboAuth:
             else:
                 self.grants.append("rejected")
                 return None
-            self.current_refresh = "sbx-rt-" + secrets.token_urlsafe(24)
-            access = "sbx-at-" + secrets.token_urlsafe(32)
-            self.access[access] = time.time() + ACCESS_TOKEN_SECONDS
-            self.issued += [self.current_refresh, access]
-            return {
-                "token_type": "bearer",
-                "access_token": access,
-                "expires_in": ACCESS_TOKEN_SECONDS,
-                "refresh_token": self.current_refresh,
-                "x_refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
-            }
+            return self._issue()
+
+    def issue(self, how: str) -> dict[str, Any]:
+        """A new token pair for an authorization (``how`` goes into :attr:`grants`);
+        its refresh token becomes the current one (see sandbox/onboarding.py)."""
+        with self.lock:
+            self.grants.append(how)
+            return self._issue()
+
+    def _issue(self) -> dict[str, Any]:
+        """Mint the pair (caller holds the lock)."""
+        self.current_refresh = "sbx-rt-" + secrets.token_urlsafe(24)
+        access = "sbx-at-" + secrets.token_urlsafe(32)
+        self.access[access] = time.time() + ACCESS_TOKEN_SECONDS
+        self.issued += [self.current_refresh, access]
+        return {
+            "token_type": "bearer",
+            "access_token": access,
+            "expires_in": ACCESS_TOKEN_SECONDS,
+            "refresh_token": self.current_refresh,
+            "x_refresh_token_expires_in": self.refresh_token_seconds,
+        }
 
     def access_ok(self, token: str) -> bool:
         with self.lock:
@@ -857,9 +870,13 @@ def routes(book: SandboxBook) -> list[Route]:
             client_id, _, secret = base64.b64decode(encoded.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             client_id = secret = ""
-        if scheme.lower() != "basic" or (client_id, secret) != (CLIENT_ID, CLIENT_SECRET):
+        from recon_tui.sandbox import onboarding  # late: it imports this module
+
+        if scheme.lower() != "basic" or not onboarding.client_ok(book, client_id, secret):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        if form.get("grant_type", [""])[0] == "authorization_code":
+            return onboarding.exchange_code(book, state.auth, client_id, form)
         if form.get("grant_type", [""])[0] != "refresh_token":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         answer = state.auth.grant(form.get("refresh_token", [""])[0])

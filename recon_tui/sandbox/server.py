@@ -27,8 +27,10 @@ class SandboxServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.port = self._socket.getsockname()[1]
+        # date_header off: the app writes Date itself (app.DateHeaderMiddleware), so a
+        # skew fault can move it without a second, true Date beside it.
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1)
+                                timeout_graceful_shutdown=1, date_header=False)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
