@@ -40,6 +40,12 @@ _REFUSED_BACKENDS = frozenset({
 })
 
 
+#: Values read or stored this run, per backend: a connector reveals its key on
+#: every request, and the Secret Service backend opens a D-Bus connection per
+#: read. Same process memory an inline secret lives in anyway.
+_CACHE: dict[tuple[str, str], tuple[object, str]] = {}
+
+
 class KeyringUnavailable(Exception):
     """No usable OS keyring backend (the message names why, never a value)."""
 
@@ -125,6 +131,9 @@ def read_secret(service: str, name: str) -> str | None:
     backend = usable_backend()
     if backend is None:
         raise KeyringUnavailable("no OS keyring is available on this machine")
+    cached = _CACHE.get((service, name))
+    if cached is not None and cached[0] is backend:
+        return cached[1]
     from keyring.errors import KeyringError
 
     try:
@@ -134,8 +143,10 @@ def read_secret(service: str, name: str) -> str | None:
             from None
     if value is None or not value.strip():
         return None
-    scrub.register(value.strip())
-    return value.strip()
+    value = value.strip()
+    scrub.register(value)
+    _CACHE[(service, name)] = (backend, value)
+    return value
 
 
 def stash_secret(section: str, key: str, value: str, *, account: str) -> StashResult:
@@ -162,7 +173,9 @@ def stash_secret(section: str, key: str, value: str, *, account: str) -> StashRe
         try:
             backend.set_password(SERVICE, name, value)
             if backend.get_password(SERVICE, name) == value:
+                _CACHE[(SERVICE, name)] = (backend, value)
                 return StashResult(keyring_reference(name), WHERE_KEYRING)
         except (KeyringError, OSError):
             pass
+    _CACHE.pop((SERVICE, name), None)
     return StashResult(value, WHERE_FILE)

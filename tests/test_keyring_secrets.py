@@ -59,8 +59,10 @@ class DictKeyring(_NotAutoDetected, KeyringBackend):
     def __init__(self) -> None:
         super().__init__()
         self.entries: dict[tuple[str, str], str] = {}
+        self.reads: list[tuple[str, str]] = []
 
     def get_password(self, service: str, username: str) -> str | None:
+        self.reads.append((service, username))
         return self.entries.get((service, username))
 
     def set_password(self, service: str, username: str, password: str) -> None:
@@ -270,8 +272,14 @@ def test_a_connector_authenticates_with_a_key_from_the_keyring(
         assert config.psa is not None
         with ConnectWiseConnector(config.psa) as connector:
             assert any(True for _ in connector.companies())
-        # A wrong key in the keyring is refused by the server, as a wrong inline key is.
-        backend.entries[("recon-tui", "connectwise/127.0.0.1/sandbox/private_key")] = "nope"
+        reads = len(backend.reads)
+        with ConnectWiseConnector(config.psa) as connector:
+            assert any(True for _ in connector.contacts())
+        assert len(backend.reads) == reads  # read once per run, not once per request
+        # A wrong key stored again (a new connect) is refused by the server, as a
+        # wrong inline key is.
+        assert stash_secret("psa", "private_key", "nope",
+                            account="connectwise/127.0.0.1/sandbox").in_keyring
         with ConnectWiseConnector(config.psa) as connector, \
                 pytest.raises(ConnectorError, match="HTTP 401") as info:
             next(iter(connector.companies()))
