@@ -200,6 +200,21 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 
 
+def test_a_windows_file_keeps_crlf_and_loses_only_the_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf# mine\r\n[portal]\r\nclient_admin_security_level = 6 # x\r\n")
+    update_config(path, {"portal": {"client_admin_security_level": 2},
+                         "ledger": {"realm_id": "1", "client_id": 'a"b\\c\u00e9',
+                                    "client_secret": "s'\"", "refresh_token": "r"}})
+    assert path.read_bytes() == (
+        b"# mine\r\n[portal]\r\nclient_admin_security_level = 2 # x\r\n\r\n[ledger]\r\n"
+        b'realm_id = "1"\r\nclient_id = "a\\"b\\\\c\xc3\xa9"\r\n'
+        b'client_secret = "s\'\\""\r\nrefresh_token = "r"\r\n')
+    config = load_config(path)
+    assert config.ledger is not None and config.ledger.client_id == 'a"b\\c\u00e9'
+    assert config.ledger.client_secret.reveal() == "s'\""
+
+
 def test_a_symlinked_config_stays_a_symlink(tmp_path: Path) -> None:
     real = write(tmp_path, HAND_WRITTEN, "real.toml")
     link = tmp_path / "config.toml"

@@ -92,6 +92,8 @@ def update_config(path: Path | str, changes: Changes) -> Config:
     for section, values in changes.items():
         _apply_section(doc, section, values, path)
     payload = tomlkit.dumps(doc)
+    if text and "\r\n" in text and "\n" not in text.replace("\r\n", ""):
+        payload = re.sub(r"(?<!\r)\n", "\r\n", payload)  # a Windows file stays CRLF
     try:
         written = tomllib.loads(payload)
     except tomllib.TOMLDecodeError as exc:  # tomlkit wrote what tomllib cannot read
