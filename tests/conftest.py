@@ -17,6 +17,9 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("RECON_TUI_CONFIG", raising=False)
     monkeypatch.delenv("RECON_TUI_DB", raising=False)
+    # Never the developer's own keyring: a test that wants one installs a backend
+    # (keyring.set_keyring); everything else sees "no keyring" and stores inline.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 
 @pytest.fixture
