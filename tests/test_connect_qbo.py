@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import urllib.parse
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import pytest
 
+from recon_tui.backend import SANDBOX_REALM
+from recon_tui.config import load_config
 from recon_tui.connectors.tokens import TokenState, TokenStore, token_fingerprint
 from recon_tui.onboarding.loopback import LoopbackError, LoopbackListener
 from recon_tui.onboarding.qbo_authorize import (
@@ -32,7 +38,8 @@ from recon_tui.onboarding.qbo_expiry import (
     refresh_token_expiry,
     warning_for_config,
 )
-from tests.emulator import backend_for, running_emulator
+from recon_tui.sandbox.onboarding import DEMO_COMPANY_NAME
+from tests.emulator import backend_for, config_file_for, running_emulator
 
 REDIRECT = "http://localhost:8250/callback"
 
@@ -292,3 +299,244 @@ def test_the_apps_wrong_secret_is_named_without_its_value() -> None:
     message = str(refused.value)
     assert "invalid_client" in message and "nothing saved" in message
     assert "not-the-secret" not in message and "some-code" not in message
+
+
+# ---------------------------------------------------------------- end to end, over the emulator
+class _FormReader(HTMLParser):
+    """The consent page's form, as a browser reads it: action and hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self.buttons: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.action = found.get("action")
+        elif tag == "input" and found.get("type") == "hidden":
+            self.fields[found["name"]] = found.get("value", "")
+        elif tag == "button" and found.get("name") == "decision":
+            self.buttons.add(found.get("value", ""))
+
+
+def _consent(auth_url: str, decision: str = "connect") -> str:
+    """Play the browser on the consent page: open it, press a button; the address
+    the provider sends the browser to."""
+    with httpx.Client() as browser:
+        page = browser.get(auth_url)
+        assert page.status_code == 200, page.text
+        form = _FormReader()
+        form.feed(page.text)
+        assert form.action and decision in form.buttons
+        answer = browser.post(urllib.parse.urljoin(auth_url, form.action),
+                              data={**form.fields, "decision": decision})
+    assert answer.status_code in (302, 303), answer.text
+    return answer.headers["location"]
+
+
+class _Connect:
+    """``recon-tui connect qbo`` running in its own process against the emulator."""
+
+    def __init__(self, tmp_path: Path, server_url: str, config: Path, *extra: str,
+                 paste: bool = False, env: dict[str, str] | None = None) -> None:
+        self.tmp_path = tmp_path
+        argv = [sys.executable, "-m", "recon_tui", "connect", "qbo", "--config", str(config),
+                "--client-id", "sandbox-client", "--client-secret-env", "QBO_SECRET",
+                "--no-browser", "--timeout", "30",
+                "--auth-url", f"{server_url}/connect/oauth2",
+                "--token-url", f"{server_url}/oauth2/v1/tokens/bearer",
+                "--api-url", server_url, *extra]
+        argv += ["--paste"] if paste else ["--redirect-uri", "http://127.0.0.1:0/callback"]
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE if paste else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_environment(tmp_path, env))
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def auth_url(self) -> str:
+        """The authorization URL the command prints (read as the user would)."""
+        while True:
+            line = self.lines.get(timeout=30)
+            if "/connect/oauth2?" in line:
+                return line.strip()
+
+    def paste(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text + "\n")
+        self.process.stdin.flush()
+
+    def finish(self) -> tuple[int, str, str]:
+        code = self.process.wait(timeout=60)
+        assert self.process.stderr is not None
+        err = self.process.stderr.read()
+        out = []
+        while not self.lines.empty():
+            out.append(self.lines.get())
+        return code, "".join(out), err
+
+
+def _environment(tmp_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    environ = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+               "XDG_DATA_HOME": str(tmp_path / "xdg-data"), "QBO_SECRET": "sandbox-secret",
+               # No OS keyring on a test machine: secrets go inline into the 0600 config.
+               "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **(extra or {})}
+    environ.pop("RECON_TUI_CONFIG", None)
+    return environ
+
+
+def _psa_only_config(server_url: str, directory: Path) -> Path:
+    """config.example.toml at the emulator with its [ledger] section taken out: a
+    new user who has set up the PSA and not QuickBooks yet."""
+    path = config_file_for(_Url(server_url), directory)
+    text = path.read_text(encoding="utf-8")
+    start = text.index("\n[ledger]\n")
+    end = text.index("\n# ---", start)
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    return path
+
+
+@dataclass
+class _Url:
+    url: str
+
+
+def _token_file(tmp_path: Path, realm: str = SANDBOX_REALM) -> Path:
+    return tmp_path / "xdg-data" / "recon-tui" / "tokens" / f"qbo-{realm}.json"
+
+
+def _sync(tmp_path: Path, config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "recon_tui", "sync", "--config", str(config),
+         "--db", str(tmp_path / "cache.db")],
+        capture_output=True, text=True, env=_environment(tmp_path), timeout=120, check=False)
+
+
+def test_loopback_connect_then_sync_uses_the_stored_token(tmp_path: Path) -> None:
+    with running_emulator() as (server, book, _plan):
+        config = config_file_for(server, tmp_path)  # the example's [ledger], comments and all
+        connect = _Connect(tmp_path, server.url, config)
+        url = connect.auth_url()
+        params = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        assert params["scope"] == ["com.intuit.quickbooks.accounting"]
+        landing = _consent(url)
+        assert landing.startswith(params["redirect_uri"][0] + "?")
+        page = httpx.get(landing)  # the browser follows the redirect to the listener
+        code, out, err = connect.finish()
+        assert code == 0, err
+        assert "close this tab" in page.text
+        assert f"Connected to {DEMO_COMPANY_NAME} (realm {SANDBOX_REALM})" in out
+        assert "client secret: environment variable QBO_SECRET" in out
+        assert "refresh token: config file (0600)" in out
+
+        auth = book.qbo_state.auth  # type: ignore[attr-defined]
+        issued = auth.current_refresh
+        saved = load_config(config)
+        assert saved.ledger is not None
+        assert saved.ledger.refresh_token.reveal() == issued
+        assert saved.ledger.client_secret.stored_form() == "env:QBO_SECRET"
+        assert (saved.ledger.base_url, saved.ledger.realm_id) == (server.url, SANDBOX_REALM)
+        text = config.read_text(encoding="utf-8")
+        assert "# The QuickBooks company ID" in text  # the user's comments are kept
+        assert oct(config.stat().st_mode & 0o777) == "0o600"
+        state = TokenStore(_token_file(tmp_path)).load()
+        assert state is not None and state.refresh_token == issued
+        assert state.access_valid() and state.refresh_expires_at is not None
+        for secret in (issued, "sandbox-secret", state.access_token or "-"):
+            assert secret not in out + err
+
+        grants = list(auth.grants)
+        synced = _sync(tmp_path, config)
+        assert synced.returncode == 0, synced.stderr
+        assert auth.grants == grants  # the stored access token, no refresh
+        assert "expires on" not in synced.stderr  # 101 days left: no warning yet
+
+
+def test_pasted_url_connects_a_config_without_a_ledger(tmp_path: Path) -> None:
+    with running_emulator() as (server, book, _plan):
+        book.qbo_state.auth.refresh_token_seconds = 20 * 86400  # type: ignore[attr-defined]
+        config = _psa_only_config(server.url, tmp_path)
+        connect = _Connect(tmp_path, server.url, config, "--redirect-uri",
+                           "http://localhost:8250/callback", paste=True)
+        landing = _consent(connect.auth_url())
+        connect.paste(landing)  # the address the browser ended on (nothing listened)
+        code, out, err = connect.finish()
+        assert code == 0, err
+        assert f"Connected to {DEMO_COMPANY_NAME} (realm {SANDBOX_REALM})" in out
+        saved = load_config(config)
+        assert saved.ledger is not None and saved.psa is not None
+        assert saved.ledger.token_url == f"{server.url}/oauth2/v1/tokens/bearer"
+        synced = _sync(tmp_path, config)
+        assert synced.returncode == 0, synced.stderr
+        # 20 days left: the sync says so first, in one line.
+        expires = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()
+        assert (f"the QuickBooks connection expires on {expires}: run `recon-tui connect "
+                "qbo` before then") in synced.stderr
+
+
+def test_a_redirect_with_another_state_is_refused_and_nothing_saved(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        config = config_file_for(server, tmp_path)
+        before = config.read_bytes()
+        connect = _Connect(tmp_path, server.url, config)
+        landing = _consent(connect.auth_url())
+        parts = urllib.parse.urlsplit(landing)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        forged = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(
+            {**query, "state": "someone-elses-session"})))
+        page = httpx.get(forged)
+        code, out, err = connect.finish()
+    assert code == 2 and "state does not match" in err and "nothing saved" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "Not connected" in page.text
+    assert "Connected to" not in out
+    assert config.read_bytes() == before and not _token_file(tmp_path).exists()
+
+
+def test_cancel_on_the_consent_page_is_one_line(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        config = _psa_only_config(server.url, tmp_path)
+        before = config.read_bytes()
+        connect = _Connect(tmp_path, server.url, config)
+        landing = _consent(connect.auth_url(), decision="cancel")
+        assert "error=access_denied" in landing
+        httpx.get(landing)
+        code, _out, err = connect.finish()
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "access_denied" in err and "nothing saved" in err
+    assert config.read_bytes() == before and not _token_file(tmp_path).exists()
+
+
+def test_an_old_redirect_replayed_is_refused_and_its_code_is_spent(tmp_path: Path) -> None:
+    from recon_tui.onboarding.qbo_authorize import Grant, exchange_code
+
+    with running_emulator() as (server, _book, _plan):
+        config = _psa_only_config(server.url, tmp_path)
+        before = config.read_bytes()
+        first = _Connect(tmp_path, server.url, config, paste=True)
+        landing = _consent(first.auth_url())
+        first.paste(landing)
+        assert first.finish()[0] == 0
+        config.write_bytes(before)
+        _token_file(tmp_path).unlink()
+        # The same redirect again, to a new session: its state is not this one's.
+        second = _Connect(tmp_path, server.url, config, paste=True)
+        second.auth_url()
+        second.paste(landing)
+        code, _out, err = second.finish()
+        assert code == 2 and "state does not match" in err
+        assert config.read_bytes() == before and not _token_file(tmp_path).exists()
+        # And its code, already exchanged once, is refused by the token endpoint.
+        spent = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(landing).query))["code"]
+        with pytest.raises(QboConnectError, match="invalid_grant") as refused:
+            exchange_code(f"{server.url}/oauth2/v1/tokens/bearer", "sandbox-client",
+                          "sandbox-secret", Grant(spent, SANDBOX_REALM),
+                          "http://localhost:8250/callback")
+        assert spent not in str(refused.value)

@@ -161,9 +161,13 @@ class LoopbackListener:
                 url = f"{listener.redirect_uri}?{target.query}"
                 try:
                     page = listener._answer(target.query)
-                finally:
-                    listener._results.put(url)
+                except Exception:  # the flow's verdict failed: still hand over the URL
+                    page = ("recon-tui", "The terminal says what happened. You can close "
+                            "this tab.")
+                # The page first: once the URL is handed over the flow may close the
+                # listener (and the process exit) at once.
                 self._page(200, page)
+                listener._results.put(url)
 
             def _page(self, status: int, page: Page) -> None:
                 title, text = (html.escape(part) for part in page)
