@@ -98,10 +98,12 @@ def check_user(config: PsaConfig, lookup_url: str, *,
 
 
 def run(args: argparse.Namespace, *, transport: httpx.BaseTransport | None = None) -> int:
-    user = ask("Autotask API user name (e-mail)", args.user, flag="--user")
     lookup_url = args.zone_lookup_url
     if not lookup_url.lower().startswith(("http://", "https://")):
         raise CliError(f"--zone-lookup-url {lookup_url!r}: expected an http(s) URL")
+    if args.integration_code_env:
+        _env_code(args.integration_code_env)  # an unset variable fails before any prompt
+    user = ask("Autotask API user name (e-mail)", args.user, flag="--user")
     try:
         zone = lookup_zone(user, lookup_url, transport=transport)
     except ConnectorError as exc:

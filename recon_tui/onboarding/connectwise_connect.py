@@ -167,6 +167,11 @@ def check_keys(config: PsaConfig, *, transport: httpx.BaseTransport | None = Non
 
 
 def run(args: argparse.Namespace, *, transport: httpx.BaseTransport | None = None) -> int:
+    if args.client_id is not None and _is_guid(args.client_id.strip()):
+        # Before any prompt or request: a flag known to be wrong wastes nothing.
+        raise CliError(f"--client-id {args.client_id.strip()!r}: {_is_guid(args.client_id)}")
+    if args.site is not None:
+        site_origin(args.site)
     site = ask("ConnectWise site (e.g. na.myconnectwise.net)", args.site, flag="--site")
     origin = site_origin(site)
     company = ask("Company id (as on the login screen)", args.company, flag="--company")
