@@ -154,8 +154,8 @@ def _run(args: argparse.Namespace) -> int:
     tokens = exchange_code(args.token_url, client_id, secret, grant, request.redirect_uri)
     company = read_company_name(api_url, grant.realm_id, tokens.access_token,
                                 DEFAULT_MINOR_VERSION)
-    _save(path, grant.realm_id, client_id, secret, secret_env, tokens, api_url, args.token_url)
     _out(f"Connected to {printable(company)} (realm {grant.realm_id})")
+    _save(path, grant.realm_id, client_id, secret, secret_env, tokens, api_url, args.token_url)
     return 0
 
 
