@@ -70,6 +70,16 @@ class CertainMatch:
             if identifier := company.identifier.strip():
                 self._by_identifier[identifier].append(company)
 
+    def named(self, name: str) -> list[PsaCompany]:
+        """Every company whose normalised name equals ``name``'s."""
+        key = normalize_name(name)
+        return list(self._by_name.get(key, [])) if key else []
+
+    def identified(self, identifier: str) -> list[PsaCompany]:
+        """Every company with exactly this identifier."""
+        key = identifier.strip()
+        return list(self._by_identifier.get(key, [])) if key else []
+
     def company_for(self, customer: LedgerCustomer) -> tuple[PsaCompany, MappingMethod] | None:
         """The certain company for ``customer`` and the rule that found it, or None."""
         key = normalize_name(customer.display_name)

@@ -50,7 +50,9 @@ def candidate_names(app: ReconApp) -> list[str]:
     return [table.get_row(i).cells[1].plain for i in range(table.row_count)]
 
 
-async def test_twenty_companies_mapped_in_at_most_40_keys_with_undo(tmp_path: Path) -> None:
+async def test_twenty_doubtful_companies_cost_two_keys_each_with_undo(tmp_path: Path) -> None:
+    """Every name in the book only nearly matches, so every mapping is doubtful: the
+    first Enter asks (and maps nothing), the second maps. 20 mappings, 2 keys each."""
     app = app_for(tmp_path, mapper_book)
     async with app.run_test(size=SIZE) as raw:
         pilot = CountingPilot(raw)
@@ -60,8 +62,12 @@ async def test_twenty_companies_mapped_in_at_most_40_keys_with_undo(tmp_path: Pa
         assert "Atomar's Best Tackle" in text and "1 of 20" in text
         assert "2 invoices" in text and "open balance 2,100.00" in text
         assert candidate_names(app)[0] == "Atomars Best Tackle LLC"
-        await pilot.press("enter")                      # Atomar's -> Atomars Best Tackle LLC
-        await pilot.press("enter")                      # Brightline
+        await pilot.press("enter")                      # asks about Atomars Best Tackle LLC
+        assert customer_id(0) not in app.cache.mapping()
+        assert "Enter again maps it" in screen_text(app)
+        await pilot.press("enter")                      # ... and maps
+        assert app.cache.mapping()[customer_id(0)] == company_id(0)
+        await pilot.press("enter", "enter")             # Brightline
         assert app.cache.mapping()[customer_id(1)] == company_id(1)
         rows_with_brightline = snapshot(app.cache)
 
@@ -70,7 +76,7 @@ async def test_twenty_companies_mapped_in_at_most_40_keys_with_undo(tmp_path: Pa
         assert screen.session.current.customer.display_name == "Brightline Architechts"
         assert app.cache.client(f"ledger:{customer_id(1)}") is not None  # rows are back
         assert "Undone" in screen_text(app)
-        await pilot.press("enter")                      # ... and redo it
+        await pilot.press("enter", "enter")             # ... and redo it
         assert snapshot(app.cache) == rows_with_brightline
 
         await pilot.press("ctrl+k")                     # skip Cedar Valley CU ...
@@ -79,19 +85,28 @@ async def test_twenty_companies_mapped_in_at_most_40_keys_with_undo(tmp_path: Pa
         assert screen.session.current.customer.display_name == "Cedar Valley CU"
 
         while screen.session.current is not None:
+            current = screen.session.current.customer.id
             name = screen.session.current.customer.display_name
             if name == "Riverbend Auto":               # a true tie: "... Body" ranks level
+                assert "Tied at" in screen_text(app)
                 await pilot.press("down")
                 assert app.screen.query_one("#mapper-candidates",
                                             VirtualTable).current_row.cells[1].plain \
                     == "Riverbend Auto Group"
             await pilot.press("enter")
+            assert screen.session.current.customer.id == current  # asked, nothing mapped
+            if name == "Globex Corp East":             # its company is taken: Enter refuses
+                assert "already mapped to Globex Corporation" in screen_text(app)
+                await pilot.press("ctrl+y")
+            else:
+                await pilot.press("enter")
+            assert current in app.cache.mapping()
         assert "Queue empty" in screen_text(app)
         await pilot.press("escape")
         assert isinstance(app.screen, ClientsScreen)
 
-        assert len(pilot.keys) <= 40, pilot.keys
-        assert len(pilot.keys) == 27  # m, 20 maps, undo + redo, skip + undo, ↓, Esc
+        # m; 20 mappings at 2 keys each; undo + its 2-key redo; skip + undo; ↓; Esc.
+        assert len(pilot.keys) == 1 + 20 * 2 + 3 + 2 + 1 + 1, pilot.keys
         mapping = app.cache.mapping()
         assert {k: v for k, v in mapping.items() if k != "G1"} == intended()
         for i in range(len(PAIRS)):
@@ -133,7 +148,11 @@ async def test_typing_searches_every_company_and_narrows(tmp_path: Path) -> None
         await pilot.press("enter")  # nothing highlighted: nothing happens
         await pilot.pause()
         assert customer_id(0) not in app.cache.mapping()
-        await pilot.press("ctrl+u", *"freight", "enter")  # clear, search, map
+        await pilot.press("ctrl+u", *"freight", "enter")  # clear, search, asked
+        await pilot.pause()
+        assert customer_id(0) not in app.cache.mapping()
+        assert "Harbor Freight Movers is not a certain match" in screen_text(app)
+        await pilot.press("enter")  # confirmed
         await pilot.pause()
         assert app.cache.mapping()[customer_id(0)] == "208"
         assert mapper(app).query_one("#mapper-search").value == ""  # fresh for the next one
@@ -240,7 +259,7 @@ async def test_help_and_footer_name_the_mapper_keys(tmp_path: Path) -> None:
 async def test_demo_book_map_then_sync_keeps_the_mapping_and_flags_deleted(
         tmp_path: Path) -> None:
     """End to end on the demo book through the emulator: map Atomar's from its own
-    client screen in one key, run a full sync from the app, and the mapping stays;
+    client screen (doubtful: two keys), run a full sync from the app, and the mapping stays;
     Umbrella Health Partners (mapped exactly to a recycle-bin company) is flagged."""
     from tests.emulator import running_emulator
     from tests.test_tui_sync import demo_app, wait_until
@@ -262,7 +281,7 @@ async def test_demo_book_map_then_sync_keeps_the_mapping_and_flags_deleted(
             await pilot.pause()
             assert mapper(app).session.current.customer.id == "97"
             assert candidate_names(app)[0] == "Atomars Best Tackle LLC"
-            await pilot.press("enter", "escape", "escape")
+            await pilot.press("enter", "enter", "escape", "escape")
             await pilot.pause()
             assert isinstance(app.screen, ClientsScreen)
             assert app.cache.mapping()["97"] == "436"

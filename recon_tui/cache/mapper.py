@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from recon_tui.cache.records import (
@@ -16,6 +17,22 @@ from recon_tui.models import (
     MappingMethod,
 )
 from recon_tui.money import from_cents
+
+#: Shared invoice numbers listed per company; the count is always exact.
+SHARED_NUMBERS_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyFacts:
+    """What the cache knows of a PSA company that can tell a person whether it is
+    the ledger customer in front of them (the mapper's "why it ranks")."""
+
+    company_id: str
+    email_domains: tuple[str, ...] = ()  # its contacts' e-mail domains, most used first
+    psa_invoice_count: int = 0
+    psa_owing: Decimal = Decimal("0.00")  # what the PSA says the company owes
+    shared_count: int = 0  # invoice numbers both in its PSA invoices and the customer's
+    shared_numbers: tuple[str, ...] = ()  # the first few of them, natural order
 
 
 class MapperQueries:
@@ -51,3 +68,44 @@ class MapperQueries:
         """Which of these PSA companies sit in the PSA's recycle bin (one query per page)."""
         return {r[0] for r in self._in(
             "SELECT id FROM psa_company WHERE deleted = 1 AND id IN ({marks})", company_ids)}
+
+    def company_facts(self, company_ids: Sequence[str],
+                      customer_id: str) -> dict[str, CompanyFacts]:
+        """Each company's contacts' e-mail domains, its PSA invoices and open balance,
+        and the invoice numbers it shares with the ledger customer's invoices (the
+        same exact number the pairing uses: ConnectWise invoiceNumber = QBO DocNumber).
+        A few indexed queries for the handful of candidates on screen."""
+        ids = list(dict.fromkeys(company_ids))
+        domains: dict[str, list[str]] = {}
+        for row in self._in(
+                "SELECT company_id, lower(trim(substr(email, instr(email, '@') + 1))) AS d, "
+                "count(*) AS n FROM psa_contact WHERE company_id IN ({marks}) "
+                "AND instr(email, '@') > 0 GROUP BY company_id, d "
+                "HAVING d != '' ORDER BY company_id, n DESC, d", ids):
+            domains.setdefault(row["company_id"], []).append(row["d"])
+        invoices = {r["company_id"]: (r["n"], r["owing"]) for r in self._in(
+            "SELECT company_id, count(*) AS n, coalesce(sum(owing_cents), 0) AS owing "
+            "FROM psa_invoice WHERE kind = 'invoice' AND company_id IN ({marks}) "
+            "GROUP BY company_id", ids)}
+        shared: dict[str, list[str]] = {}
+        for row in self.conn.execute(
+                "SELECT DISTINCT p.company_id, p.number FROM ledger_invoice l "
+                "JOIN psa_invoice p ON p.number = l.doc_number AND p.kind = 'invoice' "
+                "WHERE l.customer_id = ? AND l.doc_number != ''", (customer_id,)):
+            shared.setdefault(row["company_id"], []).append(row["number"])
+        result = {}
+        for cid in ids:
+            count, owing = invoices.get(cid, (0, 0))
+            numbers = sorted(shared.get(cid, ()), key=_natural)
+            result[cid] = CompanyFacts(cid, tuple(domains.get(cid, ())), count,
+                                       from_cents(owing), len(numbers),
+                                       tuple(numbers[:SHARED_NUMBERS_SHOWN]))
+        return result
+
+
+def _natural(number: str) -> tuple[int, int, str]:
+    """"9" before "10", numbers before other text."""
+    digits = number.strip()
+    if digits.isascii() and digits.isdigit():
+        return 0, int(digits), digits
+    return 1, 0, digits

@@ -23,7 +23,7 @@ from enum import StrEnum
 from rapidfuzz import fuzz, process
 
 from recon_tui.cache import Cache
-from recon_tui.matching import normalize_name
+from recon_tui.matching import CertainMatch, normalize_name
 from recon_tui.models import CompanyMapping, LedgerCustomer, MappingMethod, PsaCompany
 from recon_tui.refresh import refresh_clients
 
@@ -104,17 +104,48 @@ class QueueEntry:
         return f"ledger:{self.customer.id}"
 
 
+class Verdict(StrEnum):
+    """How many keys a candidate costs: the mapper's safety rule."""
+
+    CERTAIN = "certain"    # the certain match (matching.CertainMatch), clean: one Enter
+    DOUBTFUL = "doubtful"  # anything else: Enter asks, a second Enter maps
+    PROBLEM = "problem"    # deleted or already mapped: Enter refuses, ctrl+y maps anyway
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A PSA company offered for the current customer, scored 0-100."""
+    """A PSA company offered for the current customer, scored 0-100.
+
+    ``score`` ranks the list (similarity to what was typed, else to the customer);
+    ``name_score`` is always the similarity to the customer's name; ``certain``
+    says :class:`~recon_tui.matching.CertainMatch` names this company.
+    """
 
     company: PsaCompany
     score: int
     mapped_to: tuple[str, ...] = ()  # ledger customers already mapped to it
+    name_score: int = 0
+    certain: bool = False
 
     @property
     def deleted(self) -> bool:
         return self.company.deleted
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What must be confirmed by name before mapping to this company."""
+        found = []
+        if self.company.deleted:
+            found.append("deleted in the PSA")
+        if self.mapped_to:
+            found.append("already mapped to " + ", ".join(self.mapped_to))
+        return tuple(found)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.problems:
+            return Verdict.PROBLEM
+        return Verdict.CERTAIN if self.certain else Verdict.DOUBTFUL
 
     @property
     def note(self) -> str:
@@ -175,6 +206,7 @@ class MapperSession:
         self._names = {cid: normalize_name(c.name) for cid, c in self.companies.items()}
         self._identifiers = {cid: c.identifier.casefold()
                              for cid, c in self.companies.items() if c.identifier}
+        self.certainty = CertainMatch(self.companies.values())
         self._scored_for: str | None = None
         self._customer_scores: dict[str, float] = {}
         self._settle()
@@ -238,15 +270,35 @@ class MapperSession:
             key=lambda cid: (-round(scores[cid]), -by_customer.get(cid, 0.0),
                              self.companies[cid].deleted, self._names[cid], cid),
         )[: self.limit]
-        taken = self.cache.mapping_for_companies(ranked)
+        mapped_to = self._mapped_to(ranked)
+        certain = self.certain_company_id()
+        return [Candidate(self.companies[cid], round(scores[cid]), mapped_to.get(cid, ()),
+                          round(by_customer.get(cid, 0.0)), cid == certain)
+                for cid in ranked]
+
+    def recheck(self, candidate: Candidate) -> Candidate:
+        """The candidate as the cache has it now: a sync or another screen may have
+        deleted or mapped the company since the list was drawn."""
+        company = self.cache.company(candidate.company.id) or candidate.company
+        mapped_to = self._mapped_to([company.id]).get(company.id, ())
+        return Candidate(company, candidate.score, mapped_to, candidate.name_score,
+                         company.id == self.certain_company_id())
+
+    def _mapped_to(self, company_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """The names of the ledger customers already mapped to each company."""
+        taken = self.cache.mapping_for_companies(company_ids)
         owners = self.cache.customers_by_id(sorted(taken))
         mapped_to: dict[str, list[str]] = {}
         for customer_id, company_id in sorted(taken.items()):
             name = owners[customer_id].display_name if customer_id in owners else customer_id
             mapped_to.setdefault(company_id, []).append(name)
-        return [Candidate(self.companies[cid], round(scores[cid]),
-                          tuple(sorted(mapped_to.get(cid, ()), key=str.casefold)))
-                for cid in ranked]
+        return {cid: tuple(sorted(names, key=str.casefold)) for cid, names in mapped_to.items()}
+
+    def certain_company_id(self) -> str | None:
+        """The company :class:`CertainMatch` names for the current customer, if any."""
+        entry = self.current
+        found = self.certainty.company_for(entry.customer) if entry is not None else None
+        return found[0].id if found is not None else None
 
     def _score_customer(self, customer: LedgerCustomer) -> dict[str, float]:
         """Every company's similarity to the customer, computed once per customer."""
@@ -331,6 +383,7 @@ __all__ = [
     "QueueEntry",
     "Step",
     "StepKind",
+    "Verdict",
     "map_customer",
     "mapped_customers",
     "queue_summary",

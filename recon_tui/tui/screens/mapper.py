@@ -1,10 +1,13 @@
-"""The company mapper screen (seed 002) and the unmap confirmation.
+"""The company mapper screen (seed 002); the unmap dialog (unmap.py) is re-exported.
 
-The screen only drives a :class:`~recon_tui.workflows.mapper.MapperSession`. The
-search box keeps the keyboard the whole time, so every key that acts is one that
-typing never produces: Enter maps the highlighted candidate and moves on (one key
-when the top candidate is right), Up/Down choose another, ctrl+k skips, ctrl+z
-undoes, Escape leaves.
+The screen only drives a :class:`~recon_tui.workflows.mapper.MapperSession` and
+its :class:`~recon_tui.workflows.mapper_confirm.Confirmation`. The search box keeps
+the keyboard the whole time, so every key that acts is one that typing never
+produces: Enter maps a certain candidate and moves on (one key), asks before a
+doubtful one (Enter again maps: two keys) and refuses a deleted or already-mapped
+one, naming the problem (ctrl+y then maps anyway); Up/Down choose another, ctrl+k
+skips, ctrl+z undoes, Escape leaves. The panel under the list says why the
+highlighted candidate ranks and, for a tie, what tells the tied companies apart.
 """
 
 from __future__ import annotations
@@ -13,18 +16,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
 
-from recon_tui.cache import Cache
-from recon_tui.models import ClientSummary
 from recon_tui.money import format_money
 from recon_tui.text import printable
 from recon_tui.tui.formatting import literal
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.mapper_why import hint_for, why_panel
+from recon_tui.tui.screens.unmap import UnmapScreen, tell_other_screens
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 from recon_tui.workflows.mapper import (
@@ -32,9 +33,15 @@ from recon_tui.workflows.mapper import (
     MapperSession,
     Step,
     StepKind,
-    mapped_customers,
+    Verdict,
     queue_summary,
-    unmap_customer,
+)
+from recon_tui.workflows.mapper_confirm import (
+    Answer,
+    Confirmation,
+    Outcome,
+    evidence_for,
+    tied_with,
 )
 
 CANDIDATE_COLUMNS = (
@@ -46,21 +53,18 @@ CANDIDATE_COLUMNS = (
 
 
 def candidate_row(candidate: Candidate) -> TableRow:
-    """Deleted companies read red, companies already mapped yellow: allowed, but look twice."""
+    """Deleted companies read red, companies already mapped yellow: allowed, but look
+    twice; the certain match says so."""
     style = "bad" if candidate.deleted else ("warn" if candidate.mapped_to else "")
+    note = literal(candidate.note)
+    if candidate.verdict is Verdict.CERTAIN:
+        note = Text("certain match", style="green")
     return TableRow(
         key=candidate.company.id,
         cells=(Text(str(candidate.score)), literal(candidate.company.name),
-               literal(candidate.company.identifier), literal(candidate.note)),
+               literal(candidate.company.identifier), note),
         style=style,
     )
-
-
-def tell_other_screens(screen: Screen) -> None:
-    """Every other open screen re-queries; the mapper itself already shows the change."""
-    for other in screen.app.screen_stack:
-        if other is not screen:
-            other.post_message(CacheChanged())
 
 
 class MapperSearch(PrintableInput):
@@ -69,6 +73,8 @@ class MapperSearch(PrintableInput):
     BINDINGS = [
         Binding("enter", "screen.map_highlighted", "Map to highlighted", key_display="Enter",
                 id="mapper_map"),
+        Binding("ctrl+y", "screen.map_anyway", "Map anyway", key_display="^y",
+                id="mapper_anyway"),
         Binding("down", "screen.candidate(1)", "Next candidate", key_display="↓",
                 id="mapper_down"),
         Binding("up", "screen.candidate(-1)", "Previous candidate", key_display="↑",
@@ -98,6 +104,13 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
     }
     MapperScreen #mapper-candidates {
         height: 1fr;
+        min-height: 4;
+    }
+    MapperScreen #mapper-why {
+        height: auto;
+        max-height: 10;
+        padding: 0 1;
+        border-top: solid $primary;
     }
     MapperScreen #mapper-last {
         height: auto;
@@ -112,6 +125,8 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         super().__init__()
         self.start_customer_id = start_customer_id
         self.session: MapperSession | None = None
+        self.confirmation: Confirmation | None = None
+        self._shown: list[Candidate] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,15 +136,15 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
                                        "identifier — the list narrows as you type",
                            id="mapper-search")
         yield CandidateTable(CANDIDATE_COLUMNS, id="mapper-candidates")
+        yield Static(id="mapper-why")
         yield Static(id="mapper-last")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.session = MapperSession(self.cache, start_customer_id=self.start_customer_id)
-        self.query_one("#mapper-last", Static).update(Text(
-            "Enter maps the customer to the highlighted PSA company and moves on · ↑↓ choose · "
-            "type to search · ctrl+k skip · ctrl+z undo · Esc back", style="dim"))
+        self.confirmation = Confirmation(self.session)
         self.show()
+        self.say(Text(hint_for(self._shown), style="dim"))
         self.query_one("#mapper-search", Input).focus()
 
     # -- view
@@ -152,7 +167,9 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
                         f"session. ctrl+z undoes the last one; Esc goes back.")
             self.query_one("#mapper-customer", Static).update(done)
             table.empty_text = "Nothing left to map"
+            self._shown = []
             table.set_source(ListRowSource([]))
+            self.show_why()
             return
         customer = entry.customer
         line = Text("Ledger customer ", style="dim")
@@ -176,14 +193,52 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
                             else "No PSA companies")
         if self.session.current is None:
             return
-        table.set_source(ListRowSource([candidate_row(c)
-                                        for c in self.session.candidates(query)]))
+        self._shown = self.session.candidates(query)
+        table.set_source(ListRowSource([candidate_row(c) for c in self._shown]))
+        self.show_why()
+
+    def highlighted(self) -> Candidate | None:
+        """The candidate under the cursor, as ranked when it was shown."""
+        row = self.query_one("#mapper-candidates", VirtualTable).current_row
+        if row is None:
+            return None
+        return next((c for c in self._shown if c.company.id == row.key), None)
+
+    def show_why(self) -> None:
+        """The evidence of the highlighted candidate (and of those tied with it)."""
+        why = self.query_one("#mapper-why", Static)
+        session, candidate = self.session, self.highlighted()
+        entry = session.current if session is not None else None
+        if session is None or entry is None or candidate is None:
+            why.update("")
+            why.display = False
+            return
+        tied = tied_with(candidate, self._shown)
+        evidence = evidence_for(self.cache, session, [candidate, *tied])
+        assert self.confirmation is not None
+        why.update(why_panel(entry, evidence[candidate.company.id],
+                             [evidence[c.company.id] for c in tied],
+                             asked=self.confirmation.asked_about(candidate.company.id)))
+        why.display = True
+
+    @on(VirtualTable.RowHighlighted, "#mapper-candidates")
+    def _highlighted(self, event: VirtualTable.RowHighlighted) -> None:
+        """Another candidate: a question asked about the previous one is dropped."""
+        event.stop()
+        confirmation = self.confirmation
+        if confirmation is not None and not confirmation.asked_about(event.row_key) \
+                and confirmation.pending:
+            confirmation.forget()
+            self.say(Text(hint_for(self._shown), style="dim"))
+        self.show_why()
 
     def say(self, text: Text | str) -> None:
         self.query_one("#mapper-last", Static).update(text)
 
     def _next(self) -> None:
-        """After any decision: a fresh search for the next customer."""
+        """After any decision: a fresh search for the next customer, no question."""
+        if self.confirmation is not None:
+            self.confirmation.forget()
         search = self.query_one("#mapper-search", Input)
         search.value = ""
         self.show()
@@ -210,24 +265,39 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         self.action_map_highlighted()
 
     def action_map_highlighted(self) -> None:
-        """Map the current customer to the highlighted company, then the next customer."""
-        session = self.session
-        assert session is not None
+        """Enter: map a certain candidate, ask about a doubtful one (Enter again maps),
+        refuse a deleted or already-mapped one and say why."""
+        self._decide(anyway=False)
+
+    def action_map_anyway(self) -> None:
+        """ctrl+y: the explicit confirm Enter asked for (a deleted or already-mapped
+        company, or a doubtful one)."""
+        self._decide(anyway=True)
+
+    def _decide(self, *, anyway: bool) -> None:
+        session, confirmation = self.session, self.confirmation
+        assert session is not None and confirmation is not None
         if session.current is None:
             self.notify("The queue is empty: Esc goes back.")
             return
-        row = self.query_one("#mapper-candidates", VirtualTable).current_row
-        if row is None:
+        candidate = self.highlighted()
+        if candidate is None:
             self.notify("No candidate: type part of the PSA company's name.",
                         severity="warning")
             return
         try:
-            step = session.map(row.key)
+            candidate = session.recheck(candidate)
+            outcome = (confirmation.map_anyway(candidate) if anyway
+                       else confirmation.enter(candidate))
         except Exception as exc:  # e.g. another process's sync holds the cache: say so
             self.notify(f"The mapping was not saved: {printable(exc)}", severity="error",
                         markup=False)
             return
-        assert step.company is not None
+        if outcome.answer is not Answer.MAPPED:
+            self._ask(outcome)
+            return
+        step = outcome.step
+        assert step is not None and step.company is not None
         said = Text("Mapped ", style="green")
         said.append(printable(step.customer.display_name), style="bold")
         said.append(" → ", style="green")
@@ -236,6 +306,12 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         self.say(said)
         tell_other_screens(self)
         self._next()
+
+    def _ask(self, outcome: Outcome) -> None:
+        """The question or the refusal, on the bottom line and in the panel."""
+        style = "bold red" if outcome.answer is Answer.REFUSED else "bold yellow"
+        self.say(Text(printable(outcome.message), style=style))
+        self.show_why()
 
     def action_skip(self) -> None:
         session = self.session
@@ -275,82 +351,4 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         self.app.pop_screen()
 
 
-class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
-    """Confirm which ledger customer to unmap from a PSA company; Esc cancels."""
-
-    DEFAULT_CSS = """
-    UnmapScreen {
-        align: center middle;
-    }
-    #unmap-dialog {
-        width: 90;
-        max-width: 95%;
-        height: auto;
-        max-height: 90%;
-        border: thick $warning;
-        background: $surface;
-        padding: 1 2;
-    }
-    #unmap-dialog > Static {
-        margin-bottom: 1;
-    }
-    #unmap-customers {
-        height: auto;
-        max-height: 12;
-    }
-    """
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="unmap_cancel")]
-
-    def __init__(self, summary: ClientSummary) -> None:
-        super().__init__()
-        self.summary = summary
-
-    @property
-    def cache(self) -> Cache:
-        cache = self.app.cache  # type: ignore[attr-defined]
-        assert cache is not None
-        return cache
-
-    def compose(self) -> ComposeResult:
-        assert self.summary.psa_company_id is not None
-        options = []
-        for customer, mapping in mapped_customers(self.cache, self.summary.psa_company_id):
-            label = literal(customer.display_name, style="bold")
-            stamp = mapping.created_at.date().isoformat() if mapping.created_at else ""
-            label.append(f"   mapped {mapping.method.value} {stamp}".rstrip(), style="dim")
-            options.append(Option(label, id=customer.id))
-        title = Text("Unmap a ledger customer from ", style="bold")
-        title.append(printable(self.summary.name), style="bold")
-        with Vertical(id="unmap-dialog"):
-            yield Static(title)
-            yield Static(Text("Its invoices and credits go back to an unmapped client of their "
-                              "own, until someone maps it again (m).", style="dim"))
-            yield OptionList(*options, id="unmap-customers")
-            yield Static(Text("Enter unmaps the highlighted customer. Esc cancels.",
-                              style="dim"))
-
-    def on_mount(self) -> None:
-        self.query_one("#unmap-customers", OptionList).focus()
-
-    @on(OptionList.OptionSelected, "#unmap-customers")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        customer_id = event.option.id
-        assert customer_id is not None
-        customer = self.cache.customer(customer_id)
-        try:
-            removed = unmap_customer(self.cache, customer_id)
-        except Exception as exc:  # e.g. another process's sync holds the cache
-            self.notify(f"Nothing was unmapped: {printable(exc)}", severity="error",
-                        markup=False)
-            self.dismiss(None)
-            return
-        name = customer.display_name if customer else customer_id
-        if removed is not None:
-            self.notify(f"Unmapped {printable(name)} from {printable(self.summary.name)}.",
-                        markup=False)
-        tell_other_screens(self)
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+__all__ = ["MapperScreen", "UnmapScreen", "candidate_row"]
