@@ -4,6 +4,8 @@ flow end to end against the emulator (loopback and pasted URL)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import queue
@@ -540,3 +542,60 @@ def test_an_old_redirect_replayed_is_refused_and_its_code_is_spent(tmp_path: Pat
                           "sandbox-secret", Grant(spent, SANDBOX_REALM),
                           "http://localhost:8250/callback")
         assert spent not in str(refused.value)
+
+
+def test_with_an_os_keyring_the_config_holds_only_a_reference(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process (a keyring backend lives in one process): the refresh token goes to
+    the keyring, the config gets its keyring: reference, the output says where."""
+    import keyring
+
+    from recon_tui.cli import main
+    from tests.test_keyring_secrets import DictKeyring
+
+    written: list[str] = []
+    url_shown = threading.Event()
+
+    class Screen(io.TextIOBase):
+        def write(self, text: str) -> int:
+            written.append(text)
+            if "/connect/oauth2?" in "".join(written):
+                url_shown.set()
+            return len(text)
+
+    backend, previous = DictKeyring(), keyring.get_keyring()
+    keyring.set_keyring(backend)
+    monkeypatch.setenv("QBO_SECRET", "sandbox-secret")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # nothing pasted
+    try:
+        with running_emulator() as (server, book, _plan):
+            config = _psa_only_config(server.url, tmp_path)
+            result: dict[str, int] = {}
+
+            def connect() -> None:
+                with contextlib.redirect_stdout(Screen()):
+                    result["code"] = main([
+                        "connect", "qbo", "--config", str(config), "--client-id",
+                        "sandbox-client", "--client-secret-env", "QBO_SECRET", "--no-browser",
+                        "--redirect-uri", "http://127.0.0.1:0/callback", "--timeout", "30",
+                        "--auth-url", f"{server.url}/connect/oauth2",
+                        "--token-url", f"{server.url}/oauth2/v1/tokens/bearer",
+                        "--api-url", server.url])
+
+            worker = threading.Thread(target=connect)
+            worker.start()
+            assert url_shown.wait(timeout=30)
+            url = next(line.strip() for line in "".join(written).splitlines()
+                       if "/connect/oauth2?" in line)
+            httpx.get(_consent(url))
+            worker.join(timeout=60)
+            issued = book.qbo_state.auth.current_refresh  # type: ignore[attr-defined]
+    finally:
+        keyring.set_keyring(previous)
+    out = "".join(written)
+    assert result == {"code": 0}, out
+    assert "refresh token: OS keyring" in out
+    name = f"qbo/{SANDBOX_REALM}/refresh_token"
+    assert backend.entries == {("recon-tui", name): issued}
+    text = config.read_text(encoding="utf-8")
+    assert f'refresh_token = "keyring:recon-tui/{name}"' in text and issued not in text
