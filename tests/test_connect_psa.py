@@ -269,3 +269,47 @@ def test_the_zone_lookup_sends_no_secret(monkeypatch: pytest.MonkeyPatch) -> Non
             assert list(connector.companies())
     assert len(seen) == 1
     assert not {"secret", "apiintegrationcode", "username"} & {k.lower() for k in seen[0]}
+
+
+# --------------------------------------------------------------------------- the URLs
+def test_connectwise_api_root_from_companyinfo() -> None:
+    from recon_tui.onboarding.connectwise_connect import CompanyInfo, api_root, site_origin
+
+    cloud = CompanyInfo("Acme", "v2024_1/", "v2024.1", is_cloud=True)
+    premise = CompanyInfo("Acme", "v4_6_release/", "v2024.1", is_cloud=False)
+    assert site_origin("na.myconnectwise.net") == "https://na.myconnectwise.net"
+    assert site_origin("https://eu.myconnectwise.net/v4_6_release/") == \
+        "https://eu.myconnectwise.net"
+    # The developer guide: a cloud site is reached through api- in front of it.
+    assert api_root("https://na.myconnectwise.net", cloud) == \
+        "https://api-na.myconnectwise.net/v2024_1/apis/3.0"
+    assert api_root("https://api-na.myconnectwise.net", cloud) == \
+        "https://api-na.myconnectwise.net/v2024_1/apis/3.0"
+    assert api_root("https://cw.example.com", premise) == \
+        "https://cw.example.com/v4_6_release/apis/3.0"
+
+
+def test_autotask_zone_urls_and_untrusted_answers() -> None:
+    from recon_tui.connectors.autotask_zone import (
+        ZONE_LOOKUP_URL,
+        _zone_from,
+        lookup_url_for,
+        rest_root,
+    )
+
+    assert rest_root("https://webservices5.autotask.net/ATServicesRest/") == \
+        "https://webservices5.autotask.net/ATServicesRest/v1.0"
+    assert rest_root("https://webservices5.autotask.net/atservicesrest/v1.0") == \
+        "https://webservices5.autotask.net/atservicesrest/v1.0"
+    assert lookup_url_for("https://webservices14.autotask.net/atservicesrest/v1.0") == \
+        ZONE_LOOKUP_URL
+    assert lookup_url_for("http://127.0.0.1:8765/zone2/atservicesrest/v1.0") == \
+        "http://127.0.0.1:8765/atservicesrest/v1.0/zoneInformation"
+    zone = _zone_from({"zoneName": "Pre-Release", "url":
+                       "https://webservices2.autotask.net/ATServicesRest/"},
+                      ZONE_LOOKUP_URL, "u")
+    assert zone.api_url == "https://webservices2.autotask.net/ATServicesRest/v1.0"
+    with pytest.raises(ConnectorError, match="not an Autotask host; not followed"):
+        _zone_from({"url": "https://evil.example.com/ATServicesRest/"}, ZONE_LOOKUP_URL, "u")
+    with pytest.raises(ConnectorError, match="no zone URL"):
+        _zone_from({"errors": ["nope"]}, ZONE_LOOKUP_URL, "u")
