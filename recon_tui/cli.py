@@ -131,10 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "short, nokey, repeat or foreign (rewrite list pages: N counts list "
                          "pages; foreign on connectwise/autotask only); echo or truncated "
                          "(token only); drop_after_write (the write is applied, then the "
-                         "connection is dropped before the answer: N counts writes). "
+                         "connection is dropped before the answer: N counts writes); "
+                         "standing faults, on every request from the N-th on unless "
+                         "+COUNT: skew=MINUTES (the Date header MINUTES off, e.g. "
+                         "skew=15@qbo or skew=-90@connectwise), forbidden (a 403 in the "
+                         "API's own envelope; not token), expired (token only: refresh "
+                         "answers invalid_grant), zone_moved (autotask only: the tenant "
+                         "moves to /zone2, the old root answers 401). "
                          "SYSTEM qbo, token, connectwise or autotask (e.g. "
                          "429@qbo:2,500@connectwise:1+2,empty@qbo:3,echo@token,"
-                         "drop_after_write@connectwise:1)")
+                         "drop_after_write@connectwise:1,skew=15@qbo,expired@token)")
     sandbox.add_argument("--latency", metavar="MS", type=int, default=0,
                          help="delay every response by MS milliseconds")
     sandbox.add_argument("--slow-ms", type=int, default=2000,
@@ -336,6 +342,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"recon-tui sandbox on {server.url}  (QBO {server.url}/v3/company/..., "
           f"ConnectWise {server.url}/v4_6_release/apis/3.0, "
           f"Autotask {server.url}/atservicesrest/v1.0); Ctrl+C stops it", flush=True)
+    from recon_tui.sandbox.onboarding import banner
+
+    print(banner(server.url), flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0
