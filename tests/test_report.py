@@ -1,4 +1,4 @@
-"""The reconciliation snapshot report (issue #5): rows, totals, identity, sections,
+"""The reconciliation snapshot report (issue #5): rows, totals, self-check, sections,
 and the xlsx, csv, json and markdown writers.
 
 The hand-built book carries the ServiceBox article's examples (seed 004): an
@@ -176,7 +176,7 @@ def test_every_row_has_its_status_and_differences(snap: Snapshot) -> None:
     assert [r.invoice_date for r in snap.rows] == sorted(r.invoice_date for r in snap.rows)
 
 
-def test_totals_to_the_cent_with_the_identity_and_its_rows(snap: Snapshot) -> None:
+def test_totals_to_the_cent_with_the_self_check_and_its_rows(snap: Snapshot) -> None:
     t = snap.totals
     assert t.total_psa == D("13018.05")  # 7030.80+3717+1250+860.25+100+55+5
     assert t.total_ledger == D("11322.80")  # 7030.80+3717+480+90+0+5
@@ -187,9 +187,9 @@ def test_totals_to_the_cent_with_the_identity_and_its_rows(snap: Snapshot) -> No
     assert t.invoice_difference == D("-925.25")
     assert (t.matched_difference, t.expected_not_found) == (D("-65.00"), D("860.25"))
     assert t.residual == D("0.00")
-    assert snap.identity == (
-        "Invoice Difference = Σ matched total differences − Σ PSA totals of "
-        "Expected-but-not-Found rows = -65.00 − 860.25 = -925.25; residual 0.00 (sound)")
+    assert snap.self_check == (
+        "Invoice Difference -925.25: these 3 invoices make up the -925.25.")
+    assert snap.accounted_for
     # The rows that make it up, biggest first, adding up to the difference.
     made_of = [(r.psa_invoice_number, r.contribution) for r in snap.difference_rows]
     assert made_of == [("220500-2", D("-860.25")), ("220520-1", D("-55.00")),
@@ -313,7 +313,7 @@ def random_books(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_books())
-def test_identity_holds_through_the_snapshot_on_random_books(book) -> None:
+def test_self_check_holds_through_the_snapshot_on_random_books(book) -> None:
     psa_invoices, ledger_invoices, start, end = book
     cache = Cache(":memory:")
     try:
@@ -338,7 +338,7 @@ def test_identity_holds_through_the_snapshot_on_random_books(book) -> None:
         assert start <= row.invoice_date <= end
     data = snapshot_dict(snap)
     assert D(data["totals"]["invoice_difference"]) == snap.totals.invoice_difference
-    assert data["identity"]["residual"] == "0.00"
+    assert data["self_check"]["not_accounted_for"] == "0.00"
 
 
 # --------------------------------------------------------------------------- json
@@ -376,7 +376,9 @@ def test_json_matches_the_contract(snap: Snapshot) -> None:
     assert (not_in_ledger["ledger_invoice_number"], not_in_ledger["ledger_total"],
             not_in_ledger["ledger_owing"]) == (None, None, None)
     assert rows["QB-77"]["psa_total"] is None and rows["QB-77"]["customer"] == EVIL
-    assert data["identity"]["residual"] == "0.00" and data["identity"]["holds"] is True
+    assert data["self_check"]["not_accounted_for"] == "0.00"
+    assert data["self_check"]["holds"] is True
+    assert data["self_check"]["text"] == snap.self_check
     assert [r["contribution"] for r in data["difference_rows"]] == ["-860.25", "-55.00",
                                                                    "-10.00"]
     assert data["credits"][0]["amount"] in ("10.00", "-3.50")
@@ -420,9 +422,11 @@ def test_xlsx_reads_back_with_exact_money_formats_frozen_header_and_filter(
     summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(values_only=True) if row[0]}
     assert summary["Total PSA"] == 13018.05 and summary["Total Ledger"] == 11322.80
     assert summary["Invoice Difference"] == -925.25
-    assert summary["Residual (must be 0.00)"] == 0
+    assert summary["Not accounted for (must be 0.00)"] == 0
     assert summary["Rows"] == 8 and summary["Scope"] == "whole book"
-    assert any(str(k).startswith("Invoice Difference = Σ matched") for k in summary)
+    assert "Invoice Difference -925.25: these 3 invoices make up the -925.25." in summary
+    assert "invoice 220500-2 (Globex Corporation): -860.25, the ledger no longer has the " \
+        "invoice it was linked to" in summary
     cells = {row[0].value: row[1] for row in wb["Summary"].iter_rows() if row[0].value}
     assert cells["Invoice Difference"].number_format == MONEY_FORMAT
     assert cells["Invoice Difference"].font.b  # totals styled
@@ -501,7 +505,9 @@ def test_markdown_is_readable_in_a_ticket(snap: Snapshot) -> None:
                  "| Not Downloaded to Ledger | 1,250.00 |", "| Not in PSA | 480.00 |",
                  "| **Invoice Difference** | **-925.25** |"):
         assert line in md
-    assert "residual 0.00 (sound)" in md and "-65.00 − 860.25 = -925.25" in md
+    assert ("**Self-check:** Invoice Difference -925.25: these 3 invoices make up the "
+            "-925.25.") in md
+    assert "- invoice 220510-1" in md
     assert "## Rows that make up the Invoice Difference" in md
     assert "| 220500-2 |" in md and "| -860.25 |" in md
     assert "Reconciliation id" in md and "8 rows" in md

@@ -66,6 +66,18 @@ class ReportQueries:
             params.append(client_key)
         return where, params
 
+    def report_date_range(self, client_key: str | None = None) -> tuple[date, date] | None:
+        """The first and last invoice dates of the materialised pairs (one client's,
+        or the whole book's); None when there are none. The report's default period
+        covers them all."""
+        where, params = ("WHERE client_key = ?", [client_key]) if client_key else ("", [])
+        first, last = self.conn.execute(
+            f"SELECT min(invoice_date), max(invoice_date) FROM invoice_pair {where}",
+            params).fetchone()
+        if first is None or last is None:
+            return None
+        return date.fromisoformat(first), date.fromisoformat(last)
+
     def report_pair_count(self, start: date, end: date, client_key: str | None = None) -> int:
         """Rows of the snapshot report: materialised pairs dated in [start, end]."""
         where, params = self._report_where(start, end, client_key)

@@ -54,6 +54,7 @@ from recon_tui.config.model import (
     PortalConfig,
     PsaConfig,
     PsaKind,
+    ReportConfig,
     SyncConfig,
 )
 from recon_tui.config.parser import parse_config
@@ -79,6 +80,7 @@ __all__ = [
     "PortalConfig",
     "PsaConfig",
     "PsaKind",
+    "ReportConfig",
     "Secret",
     "SyncConfig",
     "config_to_dict",

@@ -102,6 +102,8 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         sync["max_delete_percent"] = config.sync.max_delete_percent
     if sync:
         out["sync"] = sync
+    if config.report.folder is not None:
+        out["report"] = {"folder": str(config.report.folder)}
     return out
 
 

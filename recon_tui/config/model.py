@@ -91,6 +91,14 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """Report settings. ``folder``: where the export dialog and ``recon-tui report``
+    write files when no path is given (None: the user's Documents folder, else home)."""
+
+    folder: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the file it came from (None in demo mode)."""
 
@@ -98,6 +106,7 @@ class Config:
     psa: PsaConfig | None = None
     portal: PortalConfig = field(default_factory=PortalConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     path: Path | None = None
 
     @property

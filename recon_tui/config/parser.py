@@ -25,6 +25,7 @@ from recon_tui.config.model import (
     LedgerConfig,
     PortalConfig,
     PsaConfig,
+    ReportConfig,
     SyncConfig,
 )
 from recon_tui.config.schema import PSA_URL_SUFFIX, REQUIRED, SCHEMA, Spec
@@ -252,6 +253,7 @@ class _Parser:
             "psa": self.psa,
             "portal": self.portal,
             "sync": self.sync,
+            "report": self.report,
         }
         parsed: dict[str, Any] = {}
         for name, value in doc.items():
@@ -275,6 +277,7 @@ class _Parser:
             psa=parsed.get("psa"),
             portal=parsed.get("portal") or PortalConfig(),
             sync=parsed.get("sync") or SyncConfig(),
+            report=parsed.get("report") or ReportConfig(),
             path=self.file,
         )
 
@@ -368,6 +371,13 @@ class _Parser:
                       f"expected an integer from 0 to 100, got {percent}")
             values.pop("max_delete_percent")
         return SyncConfig(**values)
+
+
+    def report(self, doc: Mapping[str, Any]) -> ReportConfig:
+        """``folder``: ``~`` expanded; whether it exists is checked when a report is
+        written (one line naming the folder), not on every start."""
+        folder = (self.section(doc, "report") or {}).get("folder")
+        return ReportConfig(folder=Path(folder).expanduser() if folder else None)
 
 
 def _parse_ymd(text: str) -> date | None:

@@ -44,6 +44,7 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     },
     "portal": {"client_admin_security_level": Spec("int")},
     "sync": {"default_since": Spec("date"), "max_delete_percent": Spec("int")},
+    "report": {"folder": Spec("str")},
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {

@@ -18,10 +18,10 @@ from decimal import Decimal
 from recon_tui.cache.report import CauseGroup
 from recon_tui.diagnosis import Cause
 from recon_tui.models import DocKind, ReconStatus
-from recon_tui.money import ZERO
+from recon_tui.money import ZERO, format_money
 
 __all__ = ["NOT_DIAGNOSED", "CauseLine", "CauseSummary", "cause_meaning", "causes_agree",
-           "summarise_causes"]
+           "causes_check_text", "summarise_causes"]
 
 #: How the block names the rows no diagnosis has named yet.
 NOT_DIAGNOSED = "not diagnosed"
@@ -110,6 +110,20 @@ def causes_agree(causes: CauseSummary, discrepant: int, invoice_difference: Deci
     rows once, and what they add to the Invoice Difference is the Invoice
     Difference (every row that adds to it is discrepant)."""
     return causes.count == discrepant and causes.contribution == invoice_difference
+
+
+def causes_check_text(causes: CauseSummary, discrepant: int,
+                      invoice_difference: Decimal) -> str:
+    """The line under the causes block, in plain words: it covers every discrepant
+    invoice and the whole Invoice Difference, or (a bug) it does not."""
+    difference = format_money(invoice_difference)
+    if causes_agree(causes, discrepant, invoice_difference):
+        return (f"The causes account for all {discrepant:,} discrepant invoice"
+                f"{'' if discrepant == 1 else 's'} and add up to the Invoice Difference "
+                f"{difference}.")
+    return (f"The causes do not add up: they cover {causes.count:,} of {discrepant:,} "
+            f"discrepant invoices and add {format_money(causes.contribution)} against the "
+            f"Invoice Difference {difference}. That is a bug in recon-tui; please report it.")
 
 
 def _contribution(status: ReconStatus, group: CauseGroup) -> Decimal:

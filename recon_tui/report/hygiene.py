@@ -131,20 +131,22 @@ CHECKS: dict[str, HygieneCheck] = {
         HygieneCheck(
             "duplicates", "Duplicate or near-duplicate customers and companies",
             "names equal after normalising case, punctuation, spacing and legal "
-            f"suffixes, or fuzz.ratio >= {NEAR_DUPLICATE_SCORE} between normalised names",
-            "QBO DisplayName must be unique (error 6240); seed 003 (duplicate customers)"),
+            f"suffixes, or at least {NEAR_DUPLICATE_SCORE}% alike once normalised",
+            "QBO DisplayName must be unique (error 6240); a duplicate customer splits a "
+            "client's invoices between two names"),
         HygieneCheck(
             "line-types", "Invoices with line types the ledger cannot take",
             "every invoice line maps to an item type the ledger accepts",
-            "seed 003 (unsupported invoice line items)"),
+            "invoice lines of a type the ledger has no item for cannot be exported"),
         HygieneCheck(
             "voided-owing", "Voided ledger invoices still owing in the PSA",
             "a ledger invoice that is voided has nothing owing in the PSA",
-            "GUIDE known traps (voided invoices)"),
+            "a voided invoice has total and balance 0 in QBO, so the PSA's owing "
+            "amount is no longer owed anywhere"),
         HygieneCheck(
             "currency", "Invoices in another currency",
             "amounts in the report's totals share one currency",
-            "GUIDE known traps (multi-currency invoices)"),
+            "the totals add amounts as they are, whatever their currency"),
     )
 }
 
@@ -338,5 +340,5 @@ def _duplicate_findings(system: str, record_type: str, names: Mapping[str, str],
                 findings.append(HygieneFinding(
                     "duplicates", WARNING, system, record_type, record_id, names[record_id],
                     f"near-duplicate of {label} {names[other]!r} (id {other}), "
-                    f"similarity {score}"))
+                    f"{score}% alike"))
     return findings

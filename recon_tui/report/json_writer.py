@@ -44,7 +44,7 @@ def causes_dict(causes: CauseSummary, discrepant: int,
 def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
     """Everything in the snapshot, in the JSON contract's shape (extra keys beside
     the contract's: as_of, scope, reconciliation_id, row_count, status_counts,
-    discrepant_count, identity, difference_rows, causes, portal)."""
+    discrepant_count, self_check, difference_rows, causes, portal)."""
     h, t = snapshot.header, snapshot.totals
     return {
         "period": {"from": h.period_from.isoformat(), "to": h.period_to.isoformat()},
@@ -58,14 +58,14 @@ def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
         "discrepant_count": len(snapshot.discrepant_rows),
         "rows": [row_dict(row) for row in snapshot.rows],
         "totals": {key: money(getattr(t, key)) for key, _label in TOTAL_FIELDS},
-        "identity": {
+        "self_check": {
             "matched_difference": money(t.matched_difference),
             "expected_not_found": money(t.expected_not_found),
-            "explained_difference": money(t.explained_difference),
+            "accounted_for": money(t.explained_difference),
             "invoice_difference": money(t.invoice_difference),
-            "residual": money(t.residual),
+            "not_accounted_for": money(t.residual),
             "holds": t.residual == 0,
-            "text": snapshot.identity,
+            "text": snapshot.self_check,
         },
         "difference_rows": [row_dict(row) | {"contribution": money(row.contribution)}
                             for row in snapshot.difference_rows],

@@ -9,9 +9,10 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from recon_tui.money import ZERO
+from recon_tui.report.causes import causes_check_text
 from recon_tui.report.fields import TOTAL_FIELDS, human_moment, rows_text, show
 from recon_tui.report.hygiene import NOT_CHECKED
-from recon_tui.report.snapshot import STATUS_ORDER, ReportRow, Snapshot
+from recon_tui.report.snapshot import STATUS_ORDER, ReportRow, Snapshot, invoice_label
 from recon_tui.text import printable
 
 __all__ = ["MD_LIST_LIMIT", "write_markdown"]
@@ -52,7 +53,7 @@ def _md_table(headers: Sequence[str], rows: Iterable[Sequence[str]],
 
 def _md_invoice_rows(rows: Sequence[ReportRow], *, contribution: bool = False) -> list[str]:
     headers = ["Date", "Customer", "PSA #", "PSA total", "PSA owing", "Ledger #",
-               "Ledger total", "Ledger owing", "Δ total", "Δ owing", "Status", "Cause"]
+               "Ledger total", "Ledger owing", "Diff. total", "Diff. owing", "Status", "Cause"]
     if contribution:
         headers.append("Adds to difference")
     body = []
@@ -86,20 +87,25 @@ def _md_causes(snapshot: Snapshot) -> list[str]:
     body.append(["**Total**", f"**{causes.count:,}**", f"**{show(causes.difference_total)}**",
                  f"**{show(causes.difference_owing)}**", f"**{show(causes.contribution)}**",
                  ""])
-    lines = _md_table(["Cause", "Rows", "Δ total", "Δ owing", "Adds to difference",
+    lines = _md_table(["Cause", "Rows", "Diff. total", "Diff. owing", "Adds to difference",
                        "What it means"], body, right=[1, 2, 3, 4])
-    if snapshot.causes_agree:
-        check = (f"The causes account for all {discrepant:,} discrepant invoices and add "
-                 f"up to the Invoice Difference {show(t.invoice_difference)}.")
-    else:
-        check = (f"NOT SOUND: the causes count {causes.count:,} of {discrepant:,} discrepant "
-                 f"invoices and add {show(causes.contribution)} against the Invoice "
-                 f"Difference {show(t.invoice_difference)}; please report a bug.")
+    check = causes_check_text(causes, discrepant, t.invoice_difference)
     return [*lines, "", check]
 
 
+def _md_self_check_list(snapshot: Snapshot) -> list[str]:
+    """The invoices that make up a non-zero Invoice Difference, one bullet each
+    (the first ``MD_LIST_LIMIT``; the table below has their columns)."""
+    if snapshot.totals.invoice_difference == 0 and snapshot.accounted_for:
+        return []
+    shown = snapshot.difference_rows[:MD_LIST_LIMIT]
+    lines = [f"- {_md(invoice_label(row))}" for row in shown]
+    lines += _more(len(shown), len(snapshot.difference_rows))
+    return [*lines, ""] if lines else []
+
+
 def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
-    """The report for a ticket or a chat: header, totals with their identity, the
+    """The report for a ticket or a chat: header, totals with their self-check, the
     causes, then each section (long lists cut at ``MD_LIST_LIMIT``)."""
     h, t = snapshot.header, snapshot.totals
     lines = [f"# Reconciliation snapshot {h.period_from} to {h.period_to}", ""]
@@ -117,7 +123,8 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
          f"**{show(getattr(t, key))}**" if key == "invoice_difference"
          else show(getattr(t, key))]
         for key, label in TOTAL_FIELDS], right=[1])
-    lines += ["", f"**Identity:** {printable(snapshot.identity)}", ""]
+    lines += ["", f"**Self-check:** {printable(snapshot.self_check)}", ""]
+    lines += _md_self_check_list(snapshot)
     counts = snapshot.status_counts
     discrepant = snapshot.discrepant_rows
     lines += ["Rows: " + ", ".join(f"{s.value} {counts[s]:,}" for s in STATUS_ORDER)
@@ -132,8 +139,8 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
         shown = snapshot.difference_rows[:MD_LIST_LIMIT]
         lines += _md_invoice_rows(shown, contribution=True)
         lines += _more(len(shown), len(snapshot.difference_rows))
-        lines += ["", f"Sum of the contributions: {show(t.explained_difference)} = "
-                      f"Invoice Difference {show(t.invoice_difference)}."]
+        lines += ["", f"Together they add {show(t.explained_difference)}; the Invoice "
+                      f"Difference is {show(t.invoice_difference)}."]
     else:
         lines.append("None: every matched invoice agrees on its total and no linked "
                      "ledger invoice is missing.")

@@ -3,8 +3,8 @@
 ServiceBox's "Accounting Reconciliation" report (seed 004) with the PSA in
 ServiceBox's place, and then some: a header that says when each side was last
 synced and names the snapshot (a hash of its rows), one row per invoice pair, the
-totals block from :func:`recon_tui.reconcile.report_totals` with its identity
-spelled out and the rows that make up any difference, and the sections a tech
+totals block from :func:`recon_tui.reconcile.report_totals` with its self-check
+in plain words and the invoices that make up any difference, and the sections a tech
 needs next: organizational credits, unmapped ledger customers, contacts without
 portal access and data-hygiene findings.
 
@@ -58,7 +58,8 @@ __all__ = [
     "SnapshotHeader",
     "UnmappedCustomer",
     "build_snapshot",
-    "identity_text",
+    "invoice_label",
+    "self_check_text",
 ]
 
 STATUS_ORDER = (ReconStatus.MATCHED, ReconStatus.NOT_IN_LEDGER, ReconStatus.NOT_IN_PSA,
@@ -169,8 +170,14 @@ class Snapshot:
                 or any(r.discrepant for r in (*self.rows, *self.credit_memo_rows)))
 
     @property
-    def identity(self) -> str:
-        return identity_text(self.totals)
+    def self_check(self) -> str:
+        """The self-check under the totals, in a tech's words."""
+        return self_check_text(self.totals, len(self.difference_rows))
+
+    @property
+    def accounted_for(self) -> bool:
+        """The invoices listed as making up the difference add up to it exactly."""
+        return self.totals.residual == 0
 
     @property
     def causes_agree(self) -> bool:
@@ -180,16 +187,36 @@ class Snapshot:
                             self.totals.invoice_difference)
 
 
-def identity_text(totals: ReportTotals) -> str:
-    """The self-check printed under the totals, with its numbers."""
-    residual = totals.residual
-    return (
-        "Invoice Difference = Σ matched total differences − Σ PSA totals of "
-        "Expected-but-not-Found rows = "
-        f"{format_money(totals.matched_difference)} − {format_money(totals.expected_not_found)}"
-        f" = {format_money(totals.explained_difference)}; residual "
-        f"{format_money(residual)}" + (" (sound)" if residual == 0 else " (UNSOUND)")
-    )
+def self_check_text(totals: ReportTotals, invoices: int) -> str:
+    """The totals' self-check as a tech reads it: the Invoice Difference and the
+    invoices that make it up (``invoices``: how many rows add to it). When the rows
+    do not add up to the difference, say so: that is a bug, never a data problem."""
+    difference = format_money(totals.invoice_difference)
+    if totals.residual != 0:
+        return (f"Invoice Difference {difference}, but the invoices listed add up to "
+                f"{format_money(totals.explained_difference)}: "
+                f"{format_money(totals.residual)} is not accounted for. That is a bug in "
+                "recon-tui; please report it.")
+    if totals.invoice_difference == 0:
+        tail = "" if invoices == 0 else (
+            f" ({invoices:,} invoice{'' if invoices == 1 else 's'} differ"
+            f"{'s' if invoices == 1 else ''}, and the differences cancel out)")
+        return f"Invoice Difference {difference}: every amount is accounted for{tail}."
+    if invoices == 1:
+        return f"Invoice Difference {difference}: this invoice makes up the {difference}."
+    return f"Invoice Difference {difference}: these {invoices:,} invoices make up the {difference}."
+
+
+def invoice_label(row: ReportRow) -> str:
+    """One invoice as the self-check lists it: its number, its customer and what it
+    adds to the Invoice Difference, and why."""
+    number = row.psa_invoice_number or row.ledger_invoice_number or "(no number)"
+    who = row.customer or row.psa_company
+    why = ("the ledger no longer has the invoice it was linked to"
+           if row.sync_status is ReconStatus.EXPECTED_NOT_FOUND
+           else "the ledger's total differs from the PSA's")
+    return (f"invoice {number}" + (f" ({who})" if who else "")
+            + f": {format_money(row.contribution)}, {why}")
 
 
 # --------------------------------------------------------------------------- building

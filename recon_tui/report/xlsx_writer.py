@@ -1,4 +1,4 @@
-"""The report as an xlsx workbook: a Summary sheet (header, totals, identity,
+"""The report as an xlsx workbook: a Summary sheet (header, totals, self-check,
 counts), the Causes sheet, then one sheet per section, each a filtered table.
 
 Money cells are numbers whose digits in the file are the ``Decimal``'s own (see
@@ -13,19 +13,24 @@ import os
 from typing import IO
 
 from recon_tui.money import ZERO
+from recon_tui.report.causes import causes_check_text
 from recon_tui.report.fields import (
     MONEY_FIELDS,
     ROW_FIELDS,
     ROW_TITLES,
     TOTAL_FIELDS,
     human_moment,
-    show,
+    neutralise,
 )
 from recon_tui.report.hygiene import NOT_CHECKED
-from recon_tui.report.snapshot import ProgressCallback, ReportRow, Snapshot
+from recon_tui.report.snapshot import ProgressCallback, ReportRow, Snapshot, invoice_label
 from recon_tui.report.xlsx_cells import DATE_FORMAT, Formats, put, put_money, table
+from recon_tui.text import printable
 
-__all__ = ["write_xlsx"]
+__all__ = ["SUMMARY_LIST_LIMIT", "write_xlsx"]
+
+#: The invoices making up the difference listed on the Summary (all on their sheet).
+SUMMARY_LIST_LIMIT = 20
 
 
 def _fill(row: ReportRow) -> str:
@@ -93,27 +98,38 @@ def _summary(fmt: Formats, snapshot: Snapshot) -> None:
         r += 1
 
     r += 1
-    ws.write_string(r, 0, "Identity", fmt.section)
+    ws.write_string(r, 0, "Self-check", fmt.section)
     ws.write_blank(r, 1, None, fmt.section)
     r += 1
-    identity = [
-        ("Σ total differences of Matched rows", t.matched_difference, ""),
-        ("Σ PSA totals of Expected-but-not-Found rows", t.expected_not_found, ""),
-        ("Explained difference (first minus second)", t.explained_difference,
-         "sum of the Contribution column on the Difference rows sheet"),
+    check = [
+        ("Matched invoices whose totals differ (ledger − PSA)", t.matched_difference, ""),
+        ("Linked invoices the ledger no longer has (their PSA totals)",
+         ZERO - t.expected_not_found, "taken away: the ledger is missing them"),
+        ("Accounted for by these invoices", t.explained_difference,
+         "the Contribution column of the Difference rows sheet, added up"),
         ("Invoice Difference (from the totals above)", t.invoice_difference, ""),
-        ("Residual (must be 0.00)", t.residual, "0.00: the report proves itself"
-         if t.residual == 0 else "NOT 0.00: the report is unsound, please report a bug"),
+        ("Not accounted for (must be 0.00)", t.residual, "0.00: every amount is accounted for"
+         if t.residual == 0 else "NOT 0.00: a bug in recon-tui, please report it"),
     ]
-    for label, amount, note in identity:
-        last = label.startswith("Residual")
+    for label, amount, note in check:
+        last = label.startswith("Not accounted")
         ws.write_string(r, 0, label, fmt.total_label if last else fmt.label)
         put_money(ws, r, 1, amount, fmt.total_money if last else fmt.cell("money"))
         if note:
             ws.write_string(r, 2, note, fmt.note)
         r += 1
-    ws.write_string(r, 0, snapshot.identity, fmt.note)
-    r += 2
+    ws.write_string(r, 0, snapshot.self_check, fmt.note)
+    r += 1
+    listed = snapshot.difference_rows[:SUMMARY_LIST_LIMIT]
+    if t.invoice_difference != 0 or not snapshot.accounted_for:
+        for row in listed:
+            ws.write_string(r, 0, neutralise(printable(invoice_label(row))))
+            r += 1
+        if len(snapshot.difference_rows) > len(listed):
+            ws.write_string(r, 0, f"… and {len(snapshot.difference_rows) - len(listed):,} "
+                            "more on the Difference rows sheet", fmt.note)
+            r += 1
+    r += 1
 
     ws.write_string(r, 0, "Rows by sync status", fmt.section)
     ws.write_blank(r, 1, None, fmt.section)
@@ -173,13 +189,7 @@ def _causes(fmt: Formats, snapshot: Snapshot) -> None:
         total=("Total", {1: causes.count, 2: causes.difference_total,
                          3: causes.difference_owing, 4: causes.contribution}))
     discrepant = len(snapshot.discrepant_rows)
-    if snapshot.causes_agree:
-        check = (f"The causes account for all {discrepant:,} discrepant invoices and add up "
-                 f"to the Invoice Difference {show(t.invoice_difference)}.")
-    else:
-        check = (f"NOT SOUND: the causes count {causes.count:,} of {discrepant:,} discrepant "
-                 f"invoices and add {show(causes.contribution)} against the Invoice "
-                 f"Difference {show(t.invoice_difference)}; please report a bug.")
+    check = causes_check_text(causes, discrepant, t.invoice_difference)
     ws.write_string(r + 1, 0, check, fmt.note)
 
 
