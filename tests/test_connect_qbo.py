@@ -599,3 +599,15 @@ def test_with_an_os_keyring_the_config_holds_only_a_reference(
     assert backend.entries == {("recon-tui", name): issued}
     text = config.read_text(encoding="utf-8")
     assert f'refresh_token = "keyring:recon-tui/{name}"' in text and issued not in text
+
+
+def test_no_answer_from_the_browser_times_out_in_one_line(tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        config = _psa_only_config(server.url, tmp_path)
+        before = config.read_bytes()
+        connect = _Connect(tmp_path, server.url, config, "--timeout", "0.5")
+        connect.auth_url()
+        code, _out, err = connect.finish()
+    assert code == 2 and "no answer from the browser within 0.5 s" in err
+    assert len(err.strip().splitlines()) == 1
+    assert config.read_bytes() == before and not _token_file(tmp_path).exists()

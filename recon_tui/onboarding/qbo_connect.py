@@ -32,6 +32,7 @@ from recon_tui.cli_common import CliError
 from recon_tui.config import (
     CONFIG_ENV_VAR,
     DEFAULT_MINOR_VERSION,
+    Config,
     ConfigError,
     default_config_path,
     load_config,
@@ -115,11 +116,15 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     except ConfigError as exc:
         raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        raise CliError("interrupted; nothing saved", status=130) from None
 
 
 def _run(args: argparse.Namespace) -> int:
     path = config_path(getattr(args, "config", None))
-    _check_existing(path)
+    existing = _check_existing(path)
+    minor_version = (existing.ledger.minor_version if existing and existing.ledger
+                     else DEFAULT_MINOR_VERSION)
     production = bool(args.production)
     for name in ("auth_url", "token_url", "api_url"):
         _check_url(f"--{name.replace('_', '-')}", getattr(args, name))
@@ -152,8 +157,7 @@ def _run(args: argparse.Namespace) -> int:
     grant = parse_redirect(answer, request)
     _out("Authorized; exchanging the code with Intuit...")
     tokens = exchange_code(args.token_url, client_id, secret, grant, request.redirect_uri)
-    company = read_company_name(api_url, grant.realm_id, tokens.access_token,
-                                DEFAULT_MINOR_VERSION)
+    company = read_company_name(api_url, grant.realm_id, tokens.access_token, minor_version)
     _out(f"Connected to {printable(company)} (realm {grant.realm_id})")
     _save(path, grant.realm_id, client_id, secret, secret_env, tokens, api_url, args.token_url)
     return 0
@@ -168,10 +172,9 @@ def config_path(named: str | None) -> Path:
     return default_config_path()
 
 
-def _check_existing(path: Path) -> None:
+def _check_existing(path: Path) -> Config | None:
     """An existing config that does not load is fixed first, before any browser."""
-    if path.exists():
-        load_config(path)  # ConfigError: one line naming the file and the key
+    return load_config(path) if path.exists() else None  # ConfigError: one line
 
 
 def _check_url(flag: str, value: str | None) -> None:
