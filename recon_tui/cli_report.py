@@ -15,9 +15,9 @@ def report_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Write the reconciliation snapshot of the cache for an invoice-date "
         "range: one row per invoice pair with both sides and the differences (ledger "
-        "minus PSA), the totals with their self-check (residual 0.00) and the rows that "
-        "make up any difference, organizational credits, unmapped ledger customers, "
-        "contacts without portal access and data-hygiene findings. Run it after "
+        "minus PSA), the totals with their self-check (every amount accounted for) and "
+        "the invoices that make up any difference, organizational credits, unmapped "
+        "ledger customers, contacts without portal access and data-hygiene findings. Run it after "
         "`recon-tui sync`; it reads the cache only.",
         epilog="exit status: 0 written; 2 bad usage (dates, path, client, format) or an\n"
         "unusable cache; 3 with --fail-on-discrepancy when any invoice is discrepant or\n"
@@ -27,15 +27,18 @@ def report_parser(sub: argparse._SubParsersAction) -> None:
         "--fail-on-discrepancy\n")
     common_options(report, suppress=True)
     report.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
-                        help="first invoice date (default: 12 months before --to)")
+                        help="first invoice date (default: the cache's first invoice "
+                        "date, so the report covers the whole cache)")
     report.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
-                        help="last invoice date (default: today)")
+                        help="last invoice date (default: today, or the cache's last "
+                        "invoice date when later)")
     report.add_argument("--format", choices=("xlsx", "csv", "json", "md"),
                         help="output format (default: from the --out extension, else xlsx; "
                         "csv for --out -)")
     report.add_argument("--out", metavar="PATH",
                         help="file to write (replaced atomically), or - for stdout (csv, "
-                        "json, md); default recon-<today>.<format> in the current folder")
+                        "json, md); default recon-<today>.<format> in the [report] folder "
+                        "of the config (default: your Documents folder, else home)")
     report.add_argument("--client", metavar="NAME_OR_KEY",
                         help="only this client: its key (psa:12, ledger:58), its name, or a "
                         "part of the name only one client has")
@@ -48,9 +51,11 @@ def report_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from datetime import date
 
+    from recon_tui.report.fields import rows_text
     from recon_tui.report.options import (
         ReportOptionError,
         check_writable,
+        default_folder,
         resolve_client,
         resolve_format,
         resolve_period,
@@ -58,13 +63,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from recon_tui.report.snapshot import build_snapshot
     from recon_tui.report.writers import default_report_name, render_text, write_report
 
-    try:
-        start, end = resolve_period(args.date_from, args.date_to)
+    try:  # bad usage is refused before the cache is opened
+        resolve_period(args.date_from, args.date_to)
         fmt = resolve_format(args.format, args.out)
-        target = None
-        if args.out != "-":
-            target = check_writable(Path(args.out) if args.out
-                                    else Path(default_report_name(date.today(), fmt)))
+        if args.out and args.out != "-":
+            check_writable(Path(args.out))
     except ReportOptionError as exc:
         raise CliError(str(exc)) from exc
     config, demo, cache_path = load_settings(args)
@@ -72,9 +75,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         try:
             client = resolve_client(cache, args.client) if args.client else None
-            if client is not None and target is not None and not args.out:
-                target = check_writable(Path(default_report_name(date.today(), fmt,
-                                                                 client.name)))
+            span = cache.report_date_range(client.client_key if client else None)
+            start, end = resolve_period(args.date_from, args.date_to, span=span)
+            target = None
+            if args.out != "-":
+                name = default_report_name(date.today(), fmt,
+                                           client.name if client else None)
+                target = check_writable(
+                    Path(args.out) if args.out
+                    else default_folder(config.report.folder) / name)
         except ReportOptionError as exc:
             raise CliError(str(exc)) from exc
         snapshot = build_snapshot(
@@ -87,11 +96,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if snapshot.header.psa_as_of is None and snapshot.header.ledger_as_of is None:
         print(f"recon-tui: note: nothing has been synced into {cache_path} yet; run "
               "`recon-tui sync` first", file=sys.stderr)
-    t = snapshot.totals
-    summary = (f"{snapshot.header.row_count:,} rows, {len(snapshot.discrepant_rows):,} "
-               f"discrepant; invoice difference {t.invoice_difference:,.2f} "
-               f"(residual {t.residual:,.2f}); reconciliation id "
-               f"{snapshot.header.reconciliation_id}")
+    summary = (f"{rows_text(snapshot.header.row_count)}, "
+               f"{len(snapshot.discrepant_rows):,} discrepant; "
+               f"{snapshot.self_check.removesuffix('.')} (reconciliation id "
+               f"{snapshot.header.reconciliation_id})")
     if target is None:
         sys.stdout.write(render_text(snapshot, fmt))
         sys.stdout.flush()

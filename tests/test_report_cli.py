@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openpyxl
+import platformdirs
 import pytest
 
 from recon_tui.cache import Cache
@@ -21,6 +22,7 @@ from recon_tui.refresh import refresh_reconciliation
 from recon_tui.report.options import (
     ReportOptionError,
     check_writable,
+    default_folder,
     months_back,
     resolve_period,
 )
@@ -52,7 +54,7 @@ def test_each_format_is_written_from_the_extension(db: str, tmp_path: Path, fmt:
     assert report(db, "--out", str(out)) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"wrote {out} ({fmt}, 2026-01-01 to 2026-12-31): 8 rows")
-    assert "invoice difference -925.25 (residual 0.00)" in line
+    assert "Invoice Difference -925.25: these 3 invoices make up the -925.25" in line
     if fmt == "xlsx":
         assert openpyxl.load_workbook(out).sheetnames[0] == "Summary"
     elif fmt == "json":
@@ -114,7 +116,7 @@ def test_fail_on_discrepancy_exits_3_but_still_writes(db: str, tmp_path: Path,
     assert report(db, "--out", str(out), "--fail-on-discrepancy") == 3
     assert out.exists()
     err = capsys.readouterr().err
-    assert "discrepancies found" in err and "residual 0.00" in err
+    assert "discrepancies found" in err and "these 3 invoices make up the -925.25" in err
     # A clean client (every invoice agrees) passes.
     with Cache(db) as cache:
         cache.upsert_companies([PsaCompany("9", "CLEAN", "Clean Co")])
@@ -174,17 +176,45 @@ def test_unwritable_folder_message(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         check_writable(tmp_path / "r.csv")
 
 
-def test_default_name_and_period(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_default_folder_name_and_period(db: str, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """No --out: the user's Documents folder (the full path printed), the whole cache's
+    period; a [report] folder in the config wins; without Documents, home."""
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    monkeypatch.setattr(platformdirs, "user_documents_dir", lambda: str(documents))
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     assert main(["report", "--demo", "--db", db, "--format", "md"]) == 0
     today = date.today()
-    written = tmp_path / f"recon-{today.isoformat()}.md"
-    assert written.exists()
+    written = documents / f"recon-{today.isoformat()}.md"
+    assert written.exists() and not any(elsewhere.iterdir())
+    with Cache(db) as cache:
+        first, _last = cache.report_date_range()
+    assert first == date(2025, 6, 1)  # OLD-1: the book's first invoice, kept in
     assert capsys.readouterr().out.startswith(
-        f"wrote {written} (md, {months_back(today)} to {today}): 8 rows")
+        f"wrote {written} (md, {first} to {today}): 9 rows")
     assert main(["report", "--demo", "--db", db, "--client", "psa:1"]) == 0
-    assert (tmp_path / f"recon-contoso-ltd-{today.isoformat()}.xlsx").exists()
+    assert (documents / f"recon-contoso-ltd-{today.isoformat()}.xlsx").exists()
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[report]\nfolder = "{folder}"\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main(["report", "--config", str(config), "--db", db, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {folder / f'recon-{today}.csv'} ")
+
+    config.write_text(f'[report]\nfolder = "{tmp_path / "gone"}"\n', encoding="utf-8")
+    assert main(["report", "--config", str(config), "--db", db, "--format", "csv"]) == 2
+    err = capsys.readouterr().err
+    assert "gone does not exist" in err and len(err.strip().splitlines()) == 1
+
+    monkeypatch.setattr(platformdirs, "user_documents_dir", lambda: str(tmp_path / "none"))
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+    assert default_folder() == tmp_path
 
 
 def test_period_defaults() -> None:
@@ -192,6 +222,16 @@ def test_period_defaults() -> None:
     assert resolve_period(None, None, today=date(2024, 2, 29)) == (date(2023, 2, 28),
                                                                    date(2024, 2, 29))
     assert months_back(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    # With a cache: its first invoice date to today (or its last date, when later).
+    span = (date(2026, 1, 5), date(2026, 11, 21))
+    assert resolve_period(None, None, today=date(2026, 12, 2), span=span) == (
+        date(2026, 1, 5), date(2026, 12, 2))
+    assert resolve_period(None, None, today=date(2026, 6, 1), span=span) == (
+        date(2026, 1, 5), date(2026, 11, 21))
+    assert resolve_period(None, "2025-12-31", span=span) == (date(2024, 12, 31),
+                                                            date(2025, 12, 31))
+    assert resolve_period("2026-03-01", None, today=date(2026, 12, 2), span=span) == (
+        date(2026, 3, 1), date(2026, 12, 2))
 
 
 def test_help_says_what_exit_3_means() -> None:

@@ -1,5 +1,6 @@
 """Choices a report run needs, validated the same way for the CLI and the TUI:
-the period, the format, the output path, the client."""
+the period (default: the whole cache), the format, the output folder and path,
+the client."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import re
 from datetime import date
 from pathlib import Path
+
+import platformdirs
 
 from recon_tui.atomic import NotReplaceable, check_replaceable
 from recon_tui.cache import Cache
@@ -43,14 +46,42 @@ def months_back(end: date, months: int = 12) -> date:
     raise AssertionError("unreachable")
 
 
+def default_period(span: tuple[date, date] | None, today: date) -> tuple[date, date]:
+    """The whole cache: its first invoice date to today (or to its last invoice
+    date, when that is later); the 12 months to today when the cache has none."""
+    if span is None:
+        return months_back(today), today
+    return span[0], max(today, span[1])
+
+
 def resolve_period(date_from: str | None, date_to: str | None, *,
-                   today: date | None = None) -> tuple[date, date]:
-    """--from/--to with their defaults: to today, from 12 months before --to."""
-    end = parse_report_date(date_to, "--to") if date_to else (today or date.today())
-    start = parse_report_date(date_from, "--from") if date_from else months_back(end)
+                   today: date | None = None,
+                   span: tuple[date, date] | None = None) -> tuple[date, date]:
+    """--from/--to with their defaults: the whole cache (``span``, its first and last
+    invoice dates) up to today; without a span, the 12 months before --to."""
+    first, last = default_period(span, today or date.today())
+    end = parse_report_date(date_to, "--to") if date_to else last
+    if date_from:
+        start = parse_report_date(date_from, "--from")
+    else:
+        start = first if span is not None and first <= end else months_back(end)
     if start > end:
         raise ReportOptionError(f"--from {start} is after --to {end}")
     return start, end
+
+
+def default_folder(configured: Path | None = None) -> Path:
+    """Where a report goes when no path is given: the ``[report] folder`` setting,
+    else the user's Documents folder (when it exists), else the home folder."""
+    if configured is not None:
+        return configured.expanduser()
+    documents = Path(platformdirs.user_documents_dir())
+    try:
+        if documents.is_dir():
+            return documents
+    except OSError:
+        pass
+    return Path.home()
 
 
 def resolve_format(fmt: str | None, out: str | None) -> str:
