@@ -19,7 +19,7 @@ from recon_tui.models import (
 from recon_tui.money import from_cents
 
 #: Shared invoice numbers listed per company; the count is always exact.
-SHARED_NUMBERS_SHOWN = 5
+SHARED_NUMBERS_SHOWN = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,8 @@ class Confirmation:
         self._ask(candidate)
         why = why_doubtful(self.session, candidate)
         return Outcome(Answer.ASKED, candidate,
-                       f"{name} is not a certain match ({why}). "
+                       f"{name} is not a certain match (name score {candidate.name_score}: "
+                       f"{why}). "
                        f"Enter again maps it; ↑↓ or typing picks another.")
 
     def map_anyway(self, candidate: Candidate) -> Outcome:
@@ -136,7 +137,7 @@ def why_doubtful(session: MapperSession, candidate: Candidate) -> str:
         owners = session.certainty.identified(customer.company_name)
         if len(owners) == 1 and owners[0].id != candidate.company.id:
             return f"the ledger's company name is the identifier of {owners[0].name}"
-    return f"name score {candidate.name_score}, the names differ"
+    return "the names differ"
 
 
 # --------------------------------------------------------------------------- the evidence
@@ -174,11 +175,12 @@ def _rows(session: MapperSession, candidate: Candidate, facts: CompanyFacts,
     by_identifier = bool(company.identifier.strip()) and \
         company.identifier.strip() == customer.company_name.strip()
     if candidate.certain:
-        match = ("certain: the ledger's company name is its identifier" if by_identifier
+        match = ("certain, the ledger's company name is its identifier" if by_identifier
                  and not same_name(customer, candidate)
-                 else "certain: the same name once normalised")
+                 else "certain, the same name once normalised")
     else:
-        match = "doubtful: " + why_doubtful(session, candidate)
+        match = "not certain, " + why_doubtful(session, candidate)
+    match = f"name score {candidate.name_score}, {match}"
     identifier = company.identifier or "none"
     if by_identifier:
         identifier += " (= the ledger's company name)"

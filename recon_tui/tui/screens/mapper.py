@@ -47,8 +47,8 @@ from recon_tui.workflows.mapper_confirm import (
 CANDIDATE_COLUMNS = (
     Column("score", "Score", 5, align="right"),
     Column("name", "PSA company", 36, flex=True),
-    Column("identifier", "Identifier", 16),
-    Column("note", "Note", 40),
+    Column("identifier", "Identifier", 14),
+    Column("note", "Note", 28),
 )
 
 

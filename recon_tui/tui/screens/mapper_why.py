@@ -28,37 +28,43 @@ VERDICT_STYLE = {Verdict.CERTAIN: "bold green", Verdict.DOUBTFUL: "bold yellow",
 
 def why_panel(entry: QueueEntry, chosen: Evidence, tied: Sequence[Evidence],
               *, asked: bool) -> Text:
-    """The panel for the highlighted candidate (``asked``: Enter was pressed on it)."""
+    """The panel for the highlighted candidate (``asked``: Enter was pressed on it
+    and is waiting for its confirmation)."""
     candidate = chosen.candidate
     text = Text()
     text.append(printable(candidate.company.name), style="bold")
-    text.append("  ")
+    text.append(" — ", style="dim")
     if candidate.verdict is Verdict.PROBLEM:
-        text.append("⚠ " + "; ".join(candidate.problems) + " — ", style="bold red")
-    text.append(ENTER_SAYS[candidate.verdict], style=VERDICT_STYLE[candidate.verdict])
+        text.append("⚠ " + printable("; ".join(candidate.problems)) + " — ", style="bold red")
     if asked:
-        text.append("  (asked: " + ("ctrl+y maps anyway" if candidate.verdict is
-                                    Verdict.PROBLEM else "Enter again maps") + ")",
+        text.append("waiting for you: " + ("ctrl+y maps anyway" if candidate.verdict
+                                           is Verdict.PROBLEM else "Enter again maps"),
                     style="reverse")
+    else:
+        text.append(ENTER_SAYS[candidate.verdict], style=VERDICT_STYLE[candidate.verdict])
     rows = dict(chosen.rows)
-    text.append("\n")
-    _facts(text, (("match", rows["match"]), ("identifier", rows["identifier"]),
-                  ("contacts' e-mail", rows["contacts' e-mail"])))
-    text.append("\n")
-    _facts(text, (("invoice numbers shared", rows["invoice numbers shared"]),))
-    text.append("\n")
-    text.append("open balance: ", style="dim")
-    text.append(f"ledger customer {format_money(entry.balance)} on "
-                f"{entry.invoice_count:,} invoice{'s' if entry.invoice_count != 1 else ''}")
-    text.append(" · ", style="dim")
-    text.append("PSA company " + rows["PSA owes"])
-    if rows["status"] not in ("Active", "deleted"):
-        text.append(" · ", style="dim")
-        text.append(printable(rows["status"]).casefold(), style="yellow")
+    text.append("\n" + printable(rows["match"]))
     if tied:
         text.append("\n")
         text.append(tie_text(chosen, tied))
+    else:
+        text.append("\n")
+        _facts(text, (("identifier", rows["identifier"]),
+                      ("contacts' e-mail", rows["contacts' e-mail"])))
+        text.append("\n")
+        _facts(text, (("invoice numbers shared", rows["invoice numbers shared"]),))
+        if rows["status"] not in ("Active", "deleted"):
+            text.append(" · ", style="dim")
+            text.append("PSA status " + printable(rows["status"]), style="yellow")
+        text.append("\n")
+        text.append("open balance: ", style="dim")
+        text.append(f"ledger {_balance(entry)} · PSA {rows['PSA owes']}")
     return text
+
+
+def _balance(entry: QueueEntry) -> str:
+    count = entry.invoice_count
+    return f"{format_money(entry.balance)} on {count:,} invoice{'s' if count != 1 else ''}"
 
 
 def _facts(text: Text, pairs: Sequence[tuple[str, str]]) -> None:
@@ -70,8 +76,8 @@ def _facts(text: Text, pairs: Sequence[tuple[str, str]]) -> None:
 
 
 def tie_text(chosen: Evidence, tied: Sequence[Evidence]) -> Text:
-    """"Tied at 100 with X: identifier Northwind | NorthwindLLC · ...", or that
-    nothing in the cache tells them apart."""
+    """"Tied at 100 with X; what differs: identifier Northwind | NorthwindLLC ...",
+    the facts they share on one line, or that nothing in the cache tells them apart."""
     candidate = chosen.candidate
     text = Text(f"Tied at {candidate.score} with ", style="bold yellow")
     text.append(", ".join(printable(e.candidate.company.name) for e in tied),
@@ -81,19 +87,24 @@ def tie_text(chosen: Evidence, tied: Sequence[Evidence]) -> Text:
         text.append(": nothing in the cache tells them apart; check both in the PSA.",
                     style="yellow")
         return text
-    text.append(" — what differs (this one first):", style="yellow")
+    text.append("; what differs (this one first):", style="yellow")
     for label, values in differing:
         text.append(f"\n  {label}: ", style="dim")
         text.append(" | ".join(printable(v) for v in values))
+    labels = {label for label, _ in differing}
+    same = [(label, value) for label, value in chosen.rows
+            if label not in labels and label != "match"]
+    if same:
+        text.append("\n  the same for all: ", style="dim")
+        text.append(printable(" · ".join(f"{label} {value}" for label, value in same)))
     return text
 
 
 def hint_for(candidates: Sequence[Candidate]) -> str:
     """The bottom line before any decision."""
     if not candidates:
-        return "Type part of the PSA company's name · ctrl+k skip · ctrl+z undo · Esc back"
-    return ("Enter maps the highlighted company (a doubtful one asks first) · ↑↓ choose · "
-            "type to search · ctrl+k skip · ctrl+z undo · Esc back")
+        return "Type part of the PSA company's name · ^k skip · ^z undo · Esc back"
+    return "Enter map · ↑↓ choose · type to search · ^k skip · ^z undo · Esc back"
 
 
 __all__ = ["ENTER_SAYS", "hint_for", "tie_text", "why_panel"]
