@@ -379,6 +379,11 @@ def test_every_answer_has_one_true_date_and_skew_moves_only_its_system() -> None
                 minutes=1)
 
 
+CW_HEADERS = {"Authorization": "Basic " + base64.b64encode(
+    b"sandbox+sandbox-public:sandbox-private").decode(),
+    "clientId": "00000000-0000-0000-0000-000000000000"}
+
+
 @pytest.mark.parametrize(("system", "check"), [
     ("qbo", lambda body: body["fault"]["error"][0]["code"] == "3100"),
     ("connectwise", lambda body: set(body) == {"code", "message", "errors"}),
@@ -386,23 +391,38 @@ def test_every_answer_has_one_true_date_and_skew_moves_only_its_system() -> None
 ])
 def test_forbidden_is_a_403_in_the_systems_envelope(system: str, check) -> None:
     with running_emulator() as (server, _, plan):
-        backend_ledger, backend_psa = sandbox_configs(server.url)
+        token = exchange(server.url, authorized_code(server.url)).json()["access_token"]
+        url, headers = {
+            "qbo": (f"{server.url}/v3/company/{SANDBOX_REALM}/query",
+                    {"Authorization": "Bearer " + token}),
+            "connectwise": (f"{server.url}/v4_6_release/apis/3.0/company/companies",
+                            CW_HEADERS),
+            "autotask": (f"{server.url}/atservicesrest/v1.0/Companies/query", AT_HEADERS),
+        }[system]
+        params = {"query": "SELECT COUNT(*) FROM Customer", "search": json.dumps(EVERYTHING)}
+        assert httpx.get(url, params=params, headers=headers).status_code == 200
+        plan.add(FaultRule("forbidden", system, 1, 10**9))
+        for _ in range(2):  # standing: every request from then on
+            answer = httpx.get(url, params=params, headers=headers)
+            assert answer.status_code == 403
+            assert check(answer.json())
+        # A caller the server does not know still gets its 401, not a 403.
+        assert httpx.get(url, params=params).status_code == 401
+        if system == "connectwise":  # the unauthenticated look-up is not refused
+            assert httpx.get(server.url + "/login/companyinfo/sandbox").status_code == 200
+
+
+def test_qbo_connector_fails_cleanly_on_forbidden() -> None:
+    with running_emulator() as (server, _, plan):
+        ledger_config, psa_config = sandbox_configs(server.url)
         with tempfile.TemporaryDirectory() as tokens:
-            psa, ledger = connect(backend_ledger, backend_psa,
+            psa, ledger = connect(ledger_config, psa_config,
                                   token_path=Path(tokens) / "t.json")
             try:
-                ledger.count("Customer")  # fine before the fault
-                plan.add(FaultRule("forbidden", system, 1, 10**9))
-                url = {"qbo": f"{server.url}/v3/company/{SANDBOX_REALM}/query",
-                       "connectwise": f"{server.url}/v4_6_release/apis/3.0/company/companies",
-                       "autotask": f"{server.url}/atservicesrest/v1.0/Companies/query"}[system]
-                for _ in range(2):  # standing: every request from then on
-                    answer = httpx.get(url, params={"query": "SELECT * FROM Customer"})
-                    assert answer.status_code == 403
-                    assert check(answer.json())
-                if system == "qbo":
-                    with pytest.raises(ConnectorError):
-                        ledger.count("Customer")
+                assert ledger.count("Customer") > 0
+                plan.add(FaultRule("forbidden", "qbo", 1, 10**9))
+                with pytest.raises(ConnectorError):
+                    ledger.count("Customer")
             finally:
                 psa.close()
                 ledger.close()

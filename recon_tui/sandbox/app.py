@@ -143,13 +143,26 @@ class FaultMiddleware(BaseHTTPMiddleware):
             refused = onboarding_psa.zone_gate(self.book, request.url.path)
             if refused is not None:
                 return refused
-        if "forbidden" in names:
+        if "forbidden" in names and self._authenticated(system, request):
             return JSONResponse(forbidden_body(system), status_code=403)
         if "expired" in names:
             form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
             if form.get("grant_type", [""])[0] == "refresh_token":
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
         return None
+
+    def _authenticated(self, system: str, request: Request) -> bool:
+        """Whether the request's credentials are good: a server refuses a permission
+        only to a caller it knows (a bad key stays a 401; the unauthenticated
+        look-ups get no 403)."""
+        if system == "qbo":
+            auth = getattr(getattr(self.book, "qbo_state", None), "auth", None)
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            return (auth is not None and scheme.lower() == "bearer"
+                    and auth.access_ok(token.strip()))
+        if system == "connectwise":
+            return connectwise._authorized(request)
+        return system == "autotask" and autotask._authorized(request) is None
 
     def _writing(self, route: RequestResponseEndpoint) -> RequestResponseEndpoint:
         """The route, then the after-write hook (a refused write changes nothing, and
