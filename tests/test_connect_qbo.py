@@ -342,7 +342,8 @@ class _Connect:
     """``recon-tui connect qbo`` running in its own process against the emulator."""
 
     def __init__(self, tmp_path: Path, server_url: str, config: Path, *extra: str,
-                 paste: bool = False, env: dict[str, str] | None = None) -> None:
+                 paste: bool = False, paste_flag: bool = True,
+                 env: dict[str, str] | None = None) -> None:
         self.tmp_path = tmp_path
         argv = [sys.executable, "-m", "recon_tui", "connect", "qbo", "--config", str(config),
                 "--client-id", "sandbox-client", "--client-secret-env", "QBO_SECRET",
@@ -350,7 +351,10 @@ class _Connect:
                 "--auth-url", f"{server_url}/connect/oauth2",
                 "--token-url", f"{server_url}/oauth2/v1/tokens/bearer",
                 "--api-url", server_url, *extra]
-        argv += ["--paste"] if paste else ["--redirect-uri", "http://127.0.0.1:0/callback"]
+        if not paste:
+            argv += ["--redirect-uri", "http://127.0.0.1:0/callback"]
+        elif paste_flag:
+            argv += ["--paste"]
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE if paste else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -611,3 +615,26 @@ def test_no_answer_from_the_browser_times_out_in_one_line(tmp_path: Path) -> Non
     assert code == 2 and "no answer from the browser within 0.5 s" in err
     assert len(err.strip().splitlines()) == 1
     assert config.read_bytes() == before and not _token_file(tmp_path).exists()
+
+
+def test_production_keys_take_the_pasted_address_of_an_https_redirect(tmp_path: Path) -> None:
+    from recon_tui.sandbox.onboarding import state_of
+
+    redirect = "https://books.example.com/recon-tui/callback"
+    with running_emulator() as (server, book, _plan):
+        state_of(book).register_redirect_uri(redirect)  # as registered in the Intuit app
+        config = _psa_only_config(server.url, tmp_path)
+        connect = _Connect(tmp_path, server.url, config, "--production", "--redirect-uri",
+                           redirect, paste=True, paste_flag=False)  # https: pasted anyway
+        url = connect.auth_url()
+        assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect_uri"] == [
+            redirect]
+        landing = _consent(url)
+        assert landing.startswith(redirect + "?")  # a page this machine never serves
+        connect.paste(landing)
+        code, out, err = connect.finish()
+    assert code == 0, err
+    assert "Waiting for the browser" not in out and "copy that whole address" in out
+    assert f"Connected to {DEMO_COMPANY_NAME}" in out
+    saved = load_config(config)
+    assert saved.ledger is not None and saved.ledger.base_url == server.url
