@@ -11,9 +11,11 @@ What Intuit documents, and this follows:
   intuit/oauth-pythonclient ``AuthClient.get_authorization_url``; "Set up OAuth
   2.0", https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0);
 * the redirect: ``code``, ``state`` ("should match the state sent in the
-  original authorization request") and ``realmId`` (the company id), same page,
-  step "Get the authorization code"; a refusal comes back as ``error`` (and
-  ``state``), RFC 6749 section 4.1.2.1;
+  original authorization request") and ``realmId`` (the company id), that page's
+  table as quoted in intuit/oauth-pythonclient issue #28; "If the user doesn't
+  grant the permission, the server returns an error" (the Authorization FAQ,
+  https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq),
+  as ``error`` and ``state`` on the redirect (RFC 6749 section 4.1.2.1);
 * the exchange: ``POST`` to the token endpoint
   (``https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer``), form
   ``grant_type=authorization_code``, ``code``, ``redirect_uri``, HTTP Basic
@@ -24,11 +26,11 @@ What Intuit documents, and this follows:
   of https://oauth-pythonclient.readthedocs.io/en/latest/user-guide.html; entity
   https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companyinfo),
   ``CompanyInfo.CompanyName``;
-* redirect URIs: ``http://localhost`` is accepted for development (sandbox) keys
-  only, production apps need https
-  (https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/set-redirect-uri,
-  https://developer.intuit.com/hub/blog/2017/08/11/oauth-2-0-integration-tips-testing-redirect-url),
-  on a host name, not an IP address.
+* redirect URIs: "You can add localhost (no HTTPS) as a URI for sandbox
+  environments"; otherwise "The Intuit OAuth 2.0 Server can only redirect to URIs
+  beginning with https. IP addresses aren't allowed"
+  (https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/set-redirect-uri;
+  also https://developer.intuit.com/hub/blog/2017/08/11/oauth-2-0-integration-tips-testing-redirect-url).
 
 An authorization code is single use, so the exchange is never retried once sent;
 no message here ever carries the code, a token or the client secret.
