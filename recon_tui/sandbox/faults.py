@@ -61,7 +61,9 @@ unless ``+COUNT`` limits them; they combine with the faults above:
   MINUTES off the real time (the emulator writes ``Date`` itself, RFC 9110
   format), as a server or client with a wrong clock shows;
 * ``forbidden`` (``qbo``, ``connectwise``, ``autotask``): a 403 in the system's
-  own envelope for a permission the API user lacks (see :func:`forbidden_body`);
+  own envelope for a permission the API user lacks (see :func:`forbidden_body`),
+  to callers whose credentials are good only (a bad key stays a 401; the
+  unauthenticated look-ups are never refused);
 * ``expired`` (``token`` only): every ``grant_type=refresh_token`` request is
   answered ``400 {"error": "invalid_grant"}``, as Intuit answers an expired or
   revoked refresh token; authorization-code grants still work (a new
@@ -71,7 +73,8 @@ unless ``+COUNT`` limits them; they combine with the faults above:
   ``zoneInformation`` names the new URL (see :mod:`recon_tui.sandbox.onboarding`).
   Permanent for the emulator's life; COUNT does not apply.
 
-A bad key is already a 401 from each API; no fault is needed for it.
+A bad key is already a 401 from each API; no fault is needed for it. Tests adding
+a standing fault with :meth:`FaultPlan.add` pass ``count=FOREVER`` themselves.
 
 Example: ``429@qbo:2,500@connectwise:1+2,empty@qbo:3,foreign@autotask:2,echo@token``,
 ``skew=15@qbo,forbidden@connectwise:3,expired@token,zone_moved@autotask:2``
