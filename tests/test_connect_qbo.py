@@ -76,7 +76,6 @@ def test_every_request_has_its_own_unguessable_state() -> None:
 @pytest.mark.parametrize(("uri", "production", "problem"), [
     ("http://localhost:8250/callback", True, "https redirect URI"),
     ("https://203.0.113.7/callback", True, "IP address"),
-    ("https://localhost/callback", True, "IP address or localhost"),
     ("http://example.com/callback", False, "http only for localhost"),
     ("ftp://example.com/callback", False, "http:// or https://"),
     ("https://example.com/callback?x=1", True, "no user name, query"),

@@ -148,10 +148,10 @@ def check_redirect_uri(uri: str, *, production: bool) -> str:
                 "host name (http://localhost works for development keys only); register "
                 "one such as https://example.com/recon-tui/callback and pass it with "
                 "--redirect-uri")
-        if _is_ip(host) or host == "localhost":
+        if _is_ip(host):
             raise QboConnectError(
-                "--production: Intuit does not accept an IP address or localhost as a "
-                "production redirect URI; use an https URL on a domain name")
+                "--production: Intuit does not accept an IP address in a redirect URI; "
+                "use an https URL on a domain name")
     return text
 
 
