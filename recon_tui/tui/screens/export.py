@@ -1,9 +1,10 @@
-"""The export dialog: the reconciliation snapshot report for a date range, the
-whole book or one client, as xlsx, csv, json or markdown."""
+"""The export dialog: the reconciliation snapshot report for a date range (by
+default the whole cache), the whole book or one client, as xlsx, csv, json or
+markdown, into the export folder (``[report] folder``, else Documents, else home).
+Enter exports from any field; the progress bar moves only while it works."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,38 +13,35 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from recon_tui.cache import Cache
-from recon_tui.money import format_money
+from recon_tui.report.fields import rows_text
 from recon_tui.report.options import (
     ReportOptionError,
     check_writable,
-    months_back,
+    default_folder,
+    default_period,
     parse_report_date,
 )
 from recon_tui.report.writers import EXTENSIONS, FORMATS, default_report_name, format_from_path
 from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.format_picker import FormatPicker
 from recon_tui.tui.widgets.printable_input import PrintableInput
 
 if TYPE_CHECKING:
     from recon_tui.report.snapshot import Snapshot
 
 FORMAT_LABELS = {
-    "xlsx": "xlsx — workbook, one sheet per section",
-    "csv": "csv — the invoice rows",
-    "json": "json — everything, for other tools",
-    "md": "md — readable in a ticket",
+    "xlsx": "workbook, a sheet per section",
+    "csv": "the invoice rows",
+    "json": "everything, for other tools",
+    "md": "readable in a ticket",
 }
-
-
-def default_folder() -> Path:
-    """The current folder when it can be written, else the home folder."""
-    cwd = Path.cwd()
-    return cwd if os.access(cwd, os.W_OK | os.X_OK) else Path.home()
+HINT = "Enter exports (from any field). Escape closes."
 
 
 class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
@@ -55,19 +53,18 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
     }
     #export-dialog {
         width: 100;
-        max-width: 95%;
+        max-width: 100%;
         height: auto;
-        max-height: 90%;
+        max-height: 100%;
         border: thick $primary;
         background: $surface;
-        padding: 1 2;
-    }
-    #export-dialog > * {
-        margin-bottom: 1;
+        padding: 0 2;
     }
     #export-dialog Label {
         width: 100%;
-        margin-bottom: 0;
+    }
+    #export-title {
+        margin-bottom: 1;
     }
     #export-dates {
         height: auto;
@@ -76,22 +73,35 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         width: 1fr;
     }
     #export-format {
-        width: 100%;
+        margin-bottom: 1;
     }
     #export-error {
         height: auto;
-        margin: 0;
+    }
+    #export-run {
+        height: auto;
     }
     #export-bar {
-        width: 100%;
+        width: 1fr;
+        height: 3;
+        padding: 1 2 0 0;
+    }
+    #export-bar Bar {
+        width: 1fr;
     }
     #export-go {
         width: auto;
+    }
+    #export-status {
+        height: auto;
     }
     """
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="export_close"),
+        # The format line leaves Enter alone; the inputs and the button submit
+        # themselves, so Enter exports wherever the focus is.
+        Binding("enter", "export", "Export", id="export_go", show=False),
     ]
 
     def __init__(self, client_key: str | None = None, client_name: str | None = None, *,
@@ -106,31 +116,43 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         scope = f"client {printable(self.client_name)}" if self.client_key else "the whole book"
-        with Vertical(id="export-dialog"):
+        with VerticalScroll(id="export-dialog"):
             yield Static(Text.assemble(("Export the reconciliation report", "bold"),
                                        f" for {scope}"), id="export-title")
             yield Label("Invoice dates from / to (YYYY-MM-DD, inclusive):")
             with Horizontal(id="export-dates"):
                 yield Input(id="export-from", placeholder="YYYY-MM-DD")
                 yield Input(id="export-to", placeholder="YYYY-MM-DD")
-            yield Label("Format:")
-            yield Select([(FORMAT_LABELS[f], f) for f in FORMATS], value="xlsx",
-                         allow_blank=False, id="export-format")
-            yield Label("File (replaced if it exists):")
+            yield Label("Format (←/→, or x c j m):")
+            yield FormatPicker(FORMAT_LABELS, "xlsx", id="export-format")
+            yield Label(id="export-folder")
             yield PrintableInput(id="export-path")  # a folder's name may hold anything
             yield Static(id="export-error")
-            yield ProgressBar(total=None, show_eta=False, id="export-bar")
-            yield Button("Export", id="export-go", variant="primary")
-            yield Static(Text("Enter exports. Escape closes.", style="dim"),
-                         id="export-status")
+            with Horizontal(id="export-run"):
+                # A known total from the start: an indeterminate bar animates while idle.
+                yield ProgressBar(total=1, show_eta=False, show_percentage=False,
+                                  id="export-bar")
+                yield Button("Export", id="export-go", variant="primary")
+            yield Static(Text(HINT, style="dim"), id="export-status")
 
     def on_mount(self) -> None:
-        self.query_one("#export-from", Input).value = months_back(self.today).isoformat()
-        self.query_one("#export-to", Input).value = self.today.isoformat()
-        folder = self.folder or default_folder()
+        span = self.cache.report_date_range(self.client_key)
+        start, end = default_period(span, self.today)
+        self.query_one("#export-from", Input).value = start.isoformat()
+        self.query_one("#export-to", Input).value = end.isoformat()
+        folder = self.export_folder
+        self.query_one("#export-folder", Label).update(Text.assemble(
+            "File (replaced if it exists; a name alone goes in ",
+            (printable(folder), "bold"), "):"))
         name = default_report_name(self.today, "xlsx", self.client_name)
         self.query_one("#export-path", Input).value = str(folder / name)
+        self.query_one("#export-bar", ProgressBar).display = False
         self.query_one("#export-from", Input).focus()
+
+    @property
+    def export_folder(self) -> Path:
+        """The folder given, else ``[report] folder``, else Documents, else home."""
+        return self.folder or default_folder(self.recon_app.config.report.folder)
 
     # -- helpers
     def _status(self, text: str, style: str = "") -> None:
@@ -139,8 +161,8 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
     def _error(self, text: str) -> None:
         self.query_one("#export-error", Static).update(Text(printable(text), style="bold red"))
 
-    @on(Select.Changed, "#export-format")
-    def _format_changed(self, event: Select.Changed) -> None:
+    @on(FormatPicker.Changed, "#export-format")
+    def _format_changed(self, event: FormatPicker.Changed) -> None:
         """A new format renames the default file's extension."""
         field = self.query_one("#export-path", Input)
         path = Path(field.value)
@@ -148,6 +170,9 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
             field.value = str(path.with_suffix(f".{event.value}"))
 
     # -- start
+    def action_export(self) -> None:
+        self._submit()
+
     @on(Input.Submitted)
     @on(Button.Pressed, "#export-go")
     def _submit(self) -> None:
@@ -164,13 +189,14 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
             raw = self.query_one("#export-path", Input).value.strip()
             if not raw:
                 raise ReportOptionError("File: give a file name")
-            fmt = str(self.query_one("#export-format", Select).value)
+            picker = self.query_one("#export-format", FormatPicker)
+            fmt = picker.value
             path = Path(raw).expanduser()
             by_name = format_from_path(path)
             if by_name is not None and by_name != fmt:
                 fmt = by_name  # the file name's extension wins, as on the command line
-                self.query_one("#export-format", Select).value = fmt
-            target = check_writable(path if path.is_absolute() else Path.cwd() / path)
+                picker.value = fmt
+            target = check_writable(path if path.is_absolute() else self.export_folder / path)
         except ReportOptionError as exc:
             self._error(str(exc))
             return
@@ -178,8 +204,11 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         self.running = True
         for widget in self.query(Input):
             widget.disabled = True
-        self.query_one("#export-format", Select).disabled = True
+        self.query_one("#export-format", FormatPicker).disabled = True
         self.query_one("#export-go", Button).disabled = True
+        bar = self.query_one("#export-bar", ProgressBar)
+        bar.update(total=1, progress=0)
+        bar.display = True
         self._status("Reading the invoices…")
         self._export(start, end, fmt, target)
 
@@ -221,8 +250,11 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
             cache.close()
 
     def _progress(self, phase: str, done: int, total: int) -> None:
+        """Reading fills the first half of the bar, writing the second (csv, json and
+        md are written in one go: their half fills at the end)."""
         bar = self.query_one("#export-bar", ProgressBar)
-        bar.update(total=max(total, 1), progress=done)
+        rows = max(total, 1)
+        bar.update(total=2 * rows, progress=done if phase == "reading" else rows + done)
         verb = "Reading invoices" if phase == "reading" else "Writing rows"
         self._status(f"{verb}: {done:,} of {total:,}…")
 
@@ -231,23 +263,22 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         self.running = False
         if error is not None or path is None or snapshot is None:
             self._status(f"Export failed: {error}", "bold red")
+            self.query_one("#export-bar", ProgressBar).display = False
             for widget in self.query(Input):
                 widget.disabled = False
-            self.query_one("#export-format", Select).disabled = False
+            self.query_one("#export-format", FormatPicker).disabled = False
             self.query_one("#export-go", Button).disabled = False
             return
         self.written = path
-        t = snapshot.totals
         bar = self.query_one("#export-bar", ProgressBar)
         bar.update(total=1, progress=1)
         text = Text()
         text.append(f"Wrote {printable(path)}", style="bold green")
         if replaced:
             text.append(" (replaced the old file)", style="dim")
-        text.append(f"\n{snapshot.header.row_count:,} rows, "
-                    f"{len(snapshot.discrepant_rows):,} discrepant; invoice difference "
-                    f"{format_money(t.invoice_difference)}, residual "
-                    f"{format_money(t.residual)}.")
+        text.append(f"\n{rows_text(snapshot.header.row_count)}, "
+                    f"{len(snapshot.discrepant_rows):,} discrepant. "
+                    f"{printable(snapshot.self_check)}")
         text.append("\nEnter or Escape closes.", style="dim")
         self.query_one("#export-status", Static).update(text)
         self.query_one("#export-go", Button).label = "Close"
