@@ -199,3 +199,21 @@ def test_cache_checks_after_a_sync(tmp_path: Path, capsys: pytest.CaptureFixture
     assert by_name["ledger counts"].status == OK and "customers" in by_name["ledger counts"].detail
     assert db.stat().st_mtime_ns == before  # looked at, not written
     assert not [c for c in checks if c.failed]
+
+
+def test_a_bad_autotask_secret_asks_the_zone_once_and_fails_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with running_emulator() as (server, _book, plan):
+        config = config_file_for(server, tmp_path, psa="autotask")
+        config.write_text(config.read_text().replace('secret = "sandbox-secret"\nintegration',
+                                                     'secret = "wrong-at-secret"\nintegration'))
+        code, lines, _err = _doctor(capsys, "--config", str(config), "--db",
+                                    str(tmp_path / "c.db"))
+        seen = plan.requests_seen("autotask")
+    assert code == 1
+    [line] = _lines(lines, FAIL)
+    assert line.startswith("FAIL autotask authenticated: autotask: read Companies: HTTP 401")
+    assert "-> fix: check [psa] username, secret and integration_code" in line
+    assert "wrong-at-secret" not in "\n".join(lines)
+    assert seen == 2  # the refused query and one zone lookup; nothing after
+    assert 'base_url = "' + server.url + '/atservicesrest/v1.0"' in config.read_text()
