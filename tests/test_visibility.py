@@ -230,14 +230,15 @@ async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Pat
             await close(pilot, app)
 
             # 2. Atomar's Best Tackle is not mapped with certainty: ctrl+o opens the
-            # mapper on it, Enter maps it, and invoice 10040 is then the client's.
+            # mapper on it, Enter asks (a near match), Enter again maps it, and invoice
+            # 10040 is then the client's.
             text = await why(pilot, app, "10040")
             assert "not mapped to a PSA company" in text
             await pilot.press("ctrl+o")
             await wait_until(pilot, lambda: isinstance(app.screen, MapperScreen))
             await pilot.pause()
             assert "Atomars Best Tackle LLC" in screen_text(app)
-            await pilot.press("enter")
+            await pilot.press("enter", "enter")
             await wait_until(pilot, lambda: bool(app.cache.mapping_for_customers(
                 [seed["unmapped_customer"]["qbo_customer_id"]])))
             await close(pilot, app)
