@@ -11,6 +11,7 @@ from recon_tui.cache.records import (
     customer_from,
     parse_datetime,
 )
+from recon_tui.cache.schema import CHUNK
 from recon_tui.models import (
     CompanyMapping,
     LedgerCustomer,
@@ -88,11 +89,14 @@ class MapperQueries:
             "FROM psa_invoice WHERE kind = 'invoice' AND company_id IN ({marks}) "
             "GROUP BY company_id", ids)}
         shared: dict[str, list[str]] = {}
-        for row in self.conn.execute(
-                "SELECT DISTINCT p.company_id, p.number FROM ledger_invoice l "
-                "JOIN psa_invoice p ON p.number = l.doc_number AND p.kind = 'invoice' "
-                "WHERE l.customer_id = ? AND l.doc_number != ''", (customer_id,)):
-            shared.setdefault(row["company_id"], []).append(row["number"])
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            for row in self.conn.execute(
+                    "SELECT DISTINCT p.company_id, p.number FROM ledger_invoice l "
+                    "JOIN psa_invoice p ON p.number = l.doc_number AND p.kind = 'invoice' "
+                    "WHERE l.customer_id = ? AND l.doc_number != '' AND p.company_id IN "
+                    f"({', '.join('?' for _ in chunk)})", (customer_id, *chunk)):
+                shared.setdefault(row["company_id"], []).append(row["number"])
         result = {}
         for cid in ids:
             count, owing = invoices.get(cid, (0, 0))
