@@ -113,7 +113,8 @@ def lookup_zone(user: str, lookup_url: str = ZONE_LOOKUP_URL, *,
                                   operation="zone lookup")
         return _zone_from(decode_json(response, SYSTEM, "zone lookup"), lookup_url, user)
     finally:
-        client.close()
+        if transport is None:  # a caller's transport is the caller's to close
+            client.close()
 
 
 class ZoneAwareClient(ApiClient):

@@ -120,7 +120,8 @@ def company_info(origin: str, company: str, *,
     except ConnectorError as exc:
         raise CliError(f"{exc}; check --site", 1) from exc
     finally:
-        client.close()
+        if transport is None:  # a caller's transport is the caller's to close
+            client.close()
     codebase = data.get("Codebase") if isinstance(data, dict) else None
     if not isinstance(codebase, str) or not _CODEBASE.fullmatch(codebase.strip()):
         raise CliError(f"{operation}: the answer holds no Codebase; is {origin} a "
