@@ -500,8 +500,7 @@ def test_invalid_grant_asks_to_reauthorise(sandbox: Sandbox) -> None:
     with pytest.raises(ConnectorError) as caught:
         sandbox.connector(sandbox.config(refresh=bad)).invoice_by_id("9065")
     message = str(caught.value)
-    assert "invalid_grant" in message and "Re-authorise" in message
-    assert "[ledger] refresh_token" in message
+    assert "invalid_grant" in message and "recon-tui connect qbo" in message
     assert bad not in message
     assert caught.value.code == "invalid_grant"
     assert sandbox.plan.requests_seen("qbo") == 0

@@ -191,10 +191,9 @@ class QboOAuth:
     def _reauthorise_error(self) -> ConnectorError:
         return ConnectorError(
             SYSTEM,
-            "refresh access token: QuickBooks refused the refresh token (invalid_grant). "
-            "Re-authorise recon-tui with your QuickBooks company (Intuit OAuth playground "
-            "or your app's connect flow) and put the new token in [ledger] refresh_token "
-            "in the config.",
+            "refresh access token: QuickBooks refused the refresh token (invalid_grant: "
+            "expired, revoked or already rotated away). Run `recon-tui connect qbo` to "
+            "authorise recon-tui with your QuickBooks company again.",
             status=400,
             code="invalid_grant",
         )

@@ -72,6 +72,9 @@ class ReconApp(App[None]):
                 tooltip="Portal level, default sync date, endpoints and account ids"),
         Binding("question_mark", "help", "Help", key_display="?", id="help",
                 tooltip="Every key of this screen and what each sync status means"),
+        Binding("ctrl+d", "doctor", "Check connections", id="doctor", show=False,
+                tooltip="The recon-tui doctor checks: config, each system reachable, "
+                        "authenticated and permitted, clock skew, token expiry, the cache"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+p", "command_palette", "Commands", id="palette", show=False),
     ]
@@ -115,10 +118,20 @@ class ReconApp(App[None]):
             self._load_demo()
         else:
             self.push_screen(ClientsScreen())
+        if not self.demo:
+            self._warn_if_expiring()
         if self.welcome is not None:
             from recon_tui.tui.screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen(self.welcome))
+
+    def _warn_if_expiring(self) -> None:
+        """A month before Intuit ends the QuickBooks connection, say so at launch."""
+        from recon_tui.onboarding.qbo_expiry import warning_for_config
+
+        warning = warning_for_config(self.config)  # never raises
+        if warning:
+            self.notify(printable(warning), severity="warning", timeout=20, markup=False)
 
     # -- a cache that cannot be used
     def cache_error_text(self, exc: BaseException) -> str:
@@ -285,6 +298,12 @@ class ReconApp(App[None]):
             self.pop_screen()
         self.push_screen(ClientsScreen())
         self.action_sync()
+
+    def action_doctor(self, reason: str | None = None) -> None:
+        from recon_tui.tui.screens.doctor import DoctorScreen
+
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen(reason))
 
     def action_why(self) -> None:
         from recon_tui.tui.screens.why import WhyScreen

@@ -40,12 +40,26 @@ STATUS_MARK = {
 }
 
 
+#: What a sync's error says when the cause is a connection or a credential (the
+#: connectors' one-line errors), so the doctor's checks are shown at once.
+_CONNECTION_WORDS = ("HTTP 401", "HTTP 403", "invalid_grant", "cannot connect",
+                     "could not connect", "connection", "timed out", "name resolution",
+                     "certificate", "refused", "keyring", "environment variable")
+
+
+def looks_like_connection(error: str) -> bool:
+    """A failure the connection checks can explain (not a data problem)."""
+    text = error.lower()
+    return any(word.lower() in text for word in _CONNECTION_WORDS)
+
+
 class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
     """Enter starts the sync; Escape cancels it (nothing is written) or closes."""
 
     BINDINGS = [
         Binding("escape", "cancel_or_close", "Cancel / close", id="sync_cancel"),
         Binding("h", "open_history", "History", id="sync_history", show=False),
+        Binding("d", "doctor", "Check connections", id="sync_doctor", show=False),
         Binding("enter", "close_when_done", "Close", show=False),
     ]
 
@@ -237,7 +251,9 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
                          "history.", "bold green")
         else:
             self._status(f"Sync #{run.id} {run.status.value}: {run.error}. Enter or Escape "
-                         "closes; h opens the history.", "bold red")
+                         "closes; h opens the history; d checks the connections.", "bold red")
+            if run.status is SyncStatus.FAILED and looks_like_connection(run.error or ""):
+                self.recon_app.action_doctor(run.error)
         # A finished dialog is read-only: Enter/Escape close it, h opens the history.
         self.set_focus(None)
         self.recon_app.broadcast(CacheChanged)
@@ -253,6 +269,10 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
     def action_close_when_done(self) -> None:
         if self.run is not None and not self.running:
             self.dismiss(self.run)
+
+    def action_doctor(self) -> None:
+        if not self.running:
+            self.recon_app.action_doctor(self.run.error if self.run else None)
 
     def action_open_history(self) -> None:
         if not self.running:
