@@ -5,6 +5,7 @@ reached through the very same connectors."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from pathlib import Path
 from recon_tui.config import Config, LedgerConfig, PsaConfig, Secret, unresolved_secrets
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 from recon_tui.paths import data_dir
+
+log = logging.getLogger(__name__)
 
 # What the emulator accepts (config.example.toml uses the same values).
 SANDBOX_REALM = "9130355377388383"
@@ -75,8 +78,11 @@ def sandbox_configs(url: str) -> tuple[LedgerConfig, PsaConfig]:
 
 
 def connect(ledger_config: LedgerConfig, psa_config: PsaConfig, *,
-            token_path: Path | None = None) -> tuple[PsaConnector, LedgerConnector]:
-    """Build the connectors a config names."""
+            token_path: Path | None = None, config_path: Path | None = None
+            ) -> tuple[PsaConnector, LedgerConnector]:
+    """Build the connectors a config names. With ``config_path``, an Autotask
+    tenant found in a new zone mid-sync has its new ``base_url`` saved there
+    (comments kept), so the next run starts in the right zone."""
     from recon_tui.connectors.qbo import QboConnector
     from recon_tui.connectors.tokens import TokenStore, default_token_path
 
@@ -86,12 +92,28 @@ def connect(ledger_config: LedgerConfig, psa_config: PsaConfig, *,
     if psa_config.kind == "autotask":
         from recon_tui.connectors.autotask import AutotaskConnector
 
-        psa = AutotaskConnector(psa_config)
+        psa = AutotaskConnector(psa_config, on_zone_move=_zone_saver(config_path))
     else:
         from recon_tui.connectors.connectwise import ConnectWiseConnector
 
         psa = ConnectWiseConnector(psa_config)
     return psa, ledger
+
+
+def _zone_saver(config_path: Path | None) -> Callable[[object], None] | None:
+    if config_path is None:
+        return None
+
+    def save(zone) -> None:
+        from recon_tui.config import ConfigError
+        from recon_tui.config.store import update_config
+
+        try:
+            update_config(config_path, {"psa": {"base_url": zone.api_url}})
+        except (ConfigError, OSError) as exc:  # the sync goes on in the new zone
+            log.warning("Autotask moved zones; could not save the new base_url: %s", exc)
+
+    return save
 
 
 class BackendError(RuntimeError):
@@ -133,5 +155,6 @@ def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None,
         others = "".join(f"; {p.key}: {p.problem}" for p in problems[1:])
         raise BackendError(f"{problems[0]}{others}")
     psa, ledger = connect(config.ledger, config.psa,
-                          token_path=data_dir() / "tokens" / f"qbo-{config.ledger.realm_id}.json")
+                          token_path=data_dir() / "tokens" / f"qbo-{config.ledger.realm_id}.json",
+                          config_path=config.path)
     return Backend(psa, ledger, f"{config.psa.kind} + {config.ledger.kind}")

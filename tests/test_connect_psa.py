@@ -313,3 +313,18 @@ def test_autotask_zone_urls_and_untrusted_answers() -> None:
         _zone_from({"url": "https://evil.example.com/ATServicesRest/"}, ZONE_LOOKUP_URL, "u")
     with pytest.raises(ConnectorError, match="no zone URL"):
         _zone_from({"errors": ["nope"]}, ZONE_LOOKUP_URL, "u")
+
+
+def test_a_sync_that_finds_the_tenant_in_a_new_zone_saves_it(tmp_path: Path) -> None:
+    """The zone move mid-sync: followed once, and the config's base_url moved with it
+    (comments kept), so the next run does not start in the old zone."""
+    plan = FaultPlan(retry_after_seconds=0)
+    with running_emulator(faults=plan) as (server, _book, plan):
+        path = config_file_for(server, tmp_path, psa="autotask")
+        comments = [line for line in path.read_text().splitlines() if line.startswith("#")]
+        plan.add(FaultRule("zone_moved", "autotask", 1, 10**9))
+        assert main(["sync", "--config", str(path), "--db", str(tmp_path / "c.db")]) == 0
+        moved = load_config(path).psa.base_url
+        assert moved == f"{server.url}/zone2/atservicesrest/v1.0"
+        assert [line for line in path.read_text().splitlines()
+                if line.startswith("#")] == comments
