@@ -45,6 +45,17 @@ def mapper(app: ReconApp) -> MapperScreen:
     return app.screen
 
 
+async def open_client(pilot, app: ReconApp, name: str) -> None:
+    """/ name Enter opens the client (the list's Enter too, while the filter's Enter
+    only moves to the list)."""
+    await pilot.press("slash", *name, "enter")
+    await pilot.pause()
+    if not isinstance(app.screen, ClientDetailScreen):
+        await pilot.press("enter")
+        await pilot.pause()
+    assert isinstance(app.screen, ClientDetailScreen)
+
+
 def candidate_names(app: ReconApp) -> list[str]:
     table = app.screen.query_one("#mapper-candidates", VirtualTable)
     return [table.get_row(i).cells[1].plain for i in range(table.row_count)]
@@ -161,9 +172,7 @@ async def test_typing_searches_every_company_and_narrows(tmp_path: Path) -> None
 async def test_a_taken_company_is_marked_on_screen(tmp_path: Path) -> None:
     app = app_for(tmp_path, mapper_book)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("slash", *"globex corp east", "enter", "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ClientDetailScreen)
+        await open_client(pilot, app, "globex corp east")
         await pilot.press("m")  # from an unmapped client: the mapper starts on it
         await pilot.pause()
         assert mapper(app).session.current.customer.display_name == "Globex Corp East"
@@ -191,9 +200,7 @@ async def test_a_mapping_to_a_deleted_company_is_flagged(tmp_path: Path) -> None
         north = next(line for line in screen_text(app).splitlines()
                      if "Northwind Traders  " in line)
         assert "deleted" not in north
-        await pilot.press("slash", *"gone", "enter", "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ClientDetailScreen)
+        await open_client(pilot, app, "gone")
         assert "mapped to a DELETED PSA company" in screen_text(app)
 
 
@@ -201,9 +208,7 @@ async def test_unmap_from_the_client_screen_with_confirmation(tmp_path: Path) ->
     app = app_for(tmp_path, seed_book)
     async with app.run_test(size=SIZE) as pilot:
         before = snapshot(app.cache)
-        await pilot.press("slash", *"northwind", "enter", "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ClientDetailScreen)
+        await open_client(pilot, app, "northwind")
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, UnmapScreen)
@@ -238,7 +243,7 @@ async def test_unmap_from_the_client_screen_with_confirmation(tmp_path: Path) ->
         await pilot.pause()
         assert app.cache.mapping()["58"] == "1"
         assert snapshot(app.cache) == before
-        assert "1 unmapped ledger customers" in screen_text(app)
+        assert "1 unmapped ledger customer" in screen_text(app)
 
 
 async def test_help_and_footer_name_the_mapper_keys(tmp_path: Path) -> None:
@@ -268,14 +273,14 @@ async def test_demo_book_map_then_sync_keeps_the_mapping_and_flags_deleted(
         app = demo_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
-            await pilot.press("slash", *"umbrella", "enter")
+            await pilot.press("slash", *"umbrella")  # the list narrows as you type
             await pilot.pause()
             row = next(line for line in screen_text(app).splitlines()
                        if "Umbrella Health Partners" in line and "mapped" in line)
             assert "mapped (PSA co. deleted)" in row
-            await pilot.press("escape", "slash", *"atomar's", "enter", "enter")
+            await pilot.press("escape")  # clears the filter
             await pilot.pause()
-            assert isinstance(app.screen, ClientDetailScreen)
+            await open_client(pilot, app, "atomar's")
             assert app.screen.client_key == "ledger:97"
             await pilot.press("m")
             await pilot.pause()
@@ -299,3 +304,28 @@ async def test_demo_book_map_then_sync_keeps_the_mapping_and_flags_deleted(
             client = app.cache.client("psa:436")
             assert client is not None and "97" in client.ledger_customer_ids
             assert app.cache.client("ledger:97") is None
+
+
+async def test_a_question_is_dropped_by_moving_or_typing(tmp_path: Path) -> None:
+    """Enter asked about one company; the cursor moving away and back, or typing,
+    drops the question, so the next Enter asks again instead of mapping."""
+    app = app_for(tmp_path, mapper_book)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m", "enter")
+        await pilot.pause()
+        assert "Enter again maps it" in screen_text(app)
+        await pilot.press("down", "up")
+        await pilot.pause()
+        assert "Enter again maps it" not in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert customer_id(0) not in app.cache.mapping()  # asked again, not mapped
+        await pilot.press("a", "backspace")  # the same list again, but a new search
+        await pilot.pause()
+        assert "Enter again maps it" not in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert customer_id(0) not in app.cache.mapping()
+        await pilot.press("enter")  # the confirmation
+        await pilot.pause()
+        assert app.cache.mapping()[customer_id(0)] == company_id(0)

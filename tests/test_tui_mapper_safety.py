@@ -8,11 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from recon_tui.models import MappingMethod
-from recon_tui.tui.screens.client_detail import ClientDetailScreen
 from recon_tui.tui.screens.mapper import MapperScreen, UnmapScreen
 from tests.emulator import running_emulator
 from tests.test_tui import SIZE, screen_text
-from tests.test_tui_mapper import CountingPilot, candidate_names, mapper
+from tests.test_tui_mapper import CountingPilot, candidate_names, mapper, open_client
 from tests.test_tui_sync import demo_app, wait_until
 
 NARROW = (80, 24)
@@ -22,9 +21,7 @@ async def open_mapper_on(pilot, app, name: str) -> None:
     """From the clients list: the unmapped client's screen, then m (keys not counted:
     they find the customer, they do not map it)."""
     await wait_until(pilot, lambda: not app.loading)
-    await pilot.press("slash", *name, "enter", "enter")
-    await pilot.pause()
-    assert isinstance(app.screen, ClientDetailScreen)
+    await open_client(pilot, app, name)
     await pilot.press("m")
     await wait_until(pilot, lambda: isinstance(app.screen, MapperScreen))
     await pilot.pause()
@@ -38,7 +35,8 @@ async def test_demo_a_certain_mapping_costs_one_key(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as raw:
             await wait_until(raw, lambda: not app.loading)
             assert app.cache.mapping()["58"] == "254"
-            await raw.press("slash", *"blue ridge", "enter", "enter", "x")
+            await open_client(raw, app, "blue ridge")
+            await raw.press("x")
             await wait_until(raw, lambda: isinstance(app.screen, UnmapScreen))
             await raw.press("enter")
             await wait_until(raw, lambda: "58" not in app.cache.mapping())

@@ -46,9 +46,9 @@ from recon_tui.workflows.mapper_confirm import (
 
 CANDIDATE_COLUMNS = (
     Column("score", "Score", 5, align="right"),
-    Column("name", "PSA company", 36, flex=True),
+    Column("name", "PSA company", 30, flex=True),
     Column("identifier", "Identifier", 14),
-    Column("note", "Note", 28),
+    Column("note", "Note", 28, flex=True),
 )
 
 
@@ -226,11 +226,15 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         """Another candidate: a question asked about the previous one is dropped."""
         event.stop()
         confirmation = self.confirmation
-        if confirmation is not None and not confirmation.asked_about(event.row_key) \
-                and confirmation.pending:
-            confirmation.forget()
-            self.say(Text(hint_for(self._shown), style="dim"))
+        if confirmation is not None and not confirmation.asked_about(event.row_key):
+            self._drop_question()
         self.show_why()
+
+    def _drop_question(self) -> None:
+        """Forget the pending question, and its sentence on the bottom line."""
+        if self.confirmation is not None and self.confirmation.pending:
+            self.confirmation.forget()
+            self.say(Text(hint_for(self._shown), style="dim"))
 
     def say(self, text: Text | str) -> None:
         self.query_one("#mapper-last", Static).update(text)
@@ -245,6 +249,8 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
 
     @on(Input.Changed, "#mapper-search")
     def _search_changed(self) -> None:
+        """Typing is a new search: any question asked is dropped."""
+        self._drop_question()
         self.show_candidates()
 
     def on_cache_changed(self, _: CacheChanged) -> None:
