@@ -15,15 +15,14 @@ from recon_tui.config import Config, LedgerConfig, PsaConfig, Secret, unresolved
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 from recon_tui.paths import data_dir
 
-log = logging.getLogger(__name__)
+# What the emulator accepts (config.example.toml uses the same values); here for
+# the callers that build configs pointing at it.
+from recon_tui.sandbox.accounts import SANDBOX_CONNECTWISE, SANDBOX_LEDGER, SANDBOX_REALM
 
-# What the emulator accepts (config.example.toml uses the same values).
-SANDBOX_REALM = "9130355377388383"
-SANDBOX_LEDGER = {"client_id": "sandbox-client", "client_secret": "sandbox-secret",
-                  "refresh_token": "sandbox-refresh-token"}
-SANDBOX_CONNECTWISE = {"company_id": "sandbox", "public_key": "sandbox-public",
-                       "private_key": "sandbox-private",
-                       "client_id": "00000000-0000-0000-0000-000000000000"}
+__all__ = ["SANDBOX_CONNECTWISE", "SANDBOX_LEDGER", "SANDBOX_REALM", "Backend",
+           "BackendError", "connect", "open_backend", "sandbox_configs"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass

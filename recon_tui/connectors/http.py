@@ -23,7 +23,6 @@ from __future__ import annotations
 import email.utils
 import json
 import random
-import re
 import threading
 import time
 from collections import deque
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 
 from recon_tui.connectors.base import ConnectorError
+from recon_tui.jsonio import dumps_exact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -304,17 +304,4 @@ class ApiClient:
         return decode_json(response, self.system, operation), response
 
 
-_DECIMAL_MARK = "\u0000dec:"
 
-
-def dumps_exact(body: Any) -> str:
-    """json.dumps that writes Decimals as JSON numbers with their exact digits
-    (json's own float path would go through binary floating point)."""
-
-    def mark(value: object) -> object:
-        if isinstance(value, Decimal):
-            return f"{_DECIMAL_MARK}{value:f}"
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-    text = json.dumps(body, default=mark)
-    return re.sub(r'"\\u0000dec:(-?[0-9.]+)"', r"\1", text)

@@ -387,7 +387,7 @@ def json_error(system: str, status: int, message: str) -> JSONResponse:
 
 def dumps(body: object) -> bytes:
     """Decimals out as exact JSON numbers."""
-    from recon_tui.connectors.http import dumps_exact
+    from recon_tui.jsonio import dumps_exact
 
     return dumps_exact(body).encode()
 

@@ -67,7 +67,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from recon_tui.backend import SANDBOX_REALM
+from recon_tui.sandbox.accounts import SANDBOX_REALM
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import now_iso, qbo_auth_fault, qbo_fault
 from recon_tui.sandbox.qbo import CLIENT_ID, CLIENT_SECRET, QboAuth

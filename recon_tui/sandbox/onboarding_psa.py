@@ -40,8 +40,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from recon_tui.backend import SANDBOX_CONNECTWISE
 from recon_tui.sandbox import autotask
+from recon_tui.sandbox.accounts import SANDBOX_CONNECTWISE
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import autotask_error, connectwise_error
 from recon_tui.sandbox.onboarding import DEMO_COMPANY_NAME, state_of

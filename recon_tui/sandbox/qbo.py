@@ -51,7 +51,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from recon_tui.connectors.http import dumps_exact
+from recon_tui.jsonio import dumps_exact
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import error_for, now_iso, qbo_auth_fault, qbo_fault
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from recon_tui.atomic import write_private_file
-from recon_tui.connectors.http import dumps_exact
+from recon_tui.jsonio import dumps_exact
 from recon_tui.sandbox.book import CW_COLLECTIONS, QBO_ENTITIES, SandboxBook
 
 __all__ = ["STATE_SUFFIX", "DemoWorld", "StateError", "state_path_for"]
