@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import queue
 import sys
 import threading
-import time
 import urllib.parse
 import webbrowser
 from pathlib import Path
@@ -39,7 +37,6 @@ from recon_tui.config import (
 )
 from recon_tui.config.store import update_config
 from recon_tui.connectors.tokens import TokenStore, default_token_path
-from recon_tui.onboarding.loopback import LoopbackError, LoopbackListener, Page
 from recon_tui.onboarding.qbo_authorize import (
     AUTH_URL,
     PRODUCTION_API_URL,
@@ -49,12 +46,9 @@ from recon_tui.onboarding.qbo_authorize import (
     QboConnectError,
     Tokens,
     check_redirect_uri,
-    exchange_code,
     is_loopback_uri,
-    new_request,
-    parse_redirect,
-    read_company_name,
 )
+from recon_tui.onboarding.qbo_flow import QboFlow
 from recon_tui.secret_store import stash_secret
 from recon_tui.text import printable
 
@@ -136,30 +130,24 @@ def _run(args: argparse.Namespace) -> int:
     client_id = _client_id(args)
     secret, secret_env = _client_secret(args)
 
-    if listen:
-        holder: dict[str, AuthRequest] = {}
-        listener = LoopbackListener(redirect, lambda query: _browser_page(query, holder))
+    flow = QboFlow(path, client_id, secret, redirect, production=production,
+                   auth_url=args.auth_url, token_url=args.token_url, api_url=api_url,
+                   listen=listen, secret_env=secret_env, minor_version=minor_version,
+                   where="the terminal")
+    try:
         try:
-            listener.start()
-        except LoopbackError as exc:
+            request = flow.start()
+        except QboConnectError as exc:
             raise CliError(f"{exc}; nothing saved") from None
-        try:
-            request = holder["request"] = new_request(client_id, listener.redirect_uri,
-                                                      args.auth_url)
-            _show(request, open_browser=not args.no_browser, listening=True)
-            answer = _wait(listener, args.timeout)
-        finally:
-            listener.close()
-    else:
-        request = new_request(client_id, redirect, args.auth_url)
-        _show(request, open_browser=not args.no_browser, listening=False)
-        answer = _ask("Paste the full address the browser ended on: ")
-    grant = parse_redirect(answer, request)
-    _out("Authorized; exchanging the code with Intuit...")
-    tokens = exchange_code(args.token_url, client_id, secret, grant, request.redirect_uri)
-    company = read_company_name(api_url, grant.realm_id, tokens.access_token, minor_version)
-    _out(f"Connected to {printable(company)} (realm {grant.realm_id})")
-    _save(path, grant.realm_id, client_id, secret, secret_env, tokens, api_url, args.token_url)
+        _show(request, open_browser=not args.no_browser, listening=flow.listens)
+        if flow.listens:
+            answer = _wait(flow, args.timeout)
+        else:
+            answer = _ask("Paste the full address the browser ended on: ")
+    finally:
+        flow.close()
+    for line in flow.finish(answer, _out)[1:]:
+        _out(line)
     return 0
 
 
@@ -271,42 +259,25 @@ def _has_display() -> bool:
     return True
 
 
-def _browser_page(query: str, holder: dict[str, AuthRequest]) -> Page:
-    """What the browser shows on the redirect: the verdict without any detail."""
-    request = holder.get("request")
-    if request is None:
-        return ("Not connected", "recon-tui was not expecting this. You can close this tab.")
-    try:
-        parse_redirect(f"?{query}", request)
-    except QboConnectError:
-        return ("Not connected", "QuickBooks did not authorize recon-tui; the terminal "
-                "says why. You can close this tab.")
-    return ("Authorized", "recon-tui received QuickBooks' answer and is finishing in the "
-            "terminal. You can close this tab.")
-
-
-def _wait(listener: LoopbackListener, timeout: float) -> str:
+def _wait(flow: QboFlow, timeout: float) -> str:
     """The redirect from the listener, or a line pasted on stdin, whichever first."""
-    results = listener.results()
     if sys.stdin is not None and not sys.stdin.closed:
-        threading.Thread(target=_read_paste, args=(results,), daemon=True,
+        threading.Thread(target=_read_paste, args=(flow,), daemon=True,
                          name="oauth-paste").start()
-    deadline = time.monotonic() + timeout
-    try:
-        return results.get(timeout=max(0.0, deadline - time.monotonic()))
-    except queue.Empty:
+    answer = flow.wait(timeout, lambda: False)
+    if answer is None:
         raise CliError(f"no answer from the browser within {timeout:g} s; nothing saved: "
                        "run `recon-tui connect qbo` again (--paste if the browser runs on "
-                       "another machine)") from None
+                       "another machine)")
+    return answer
 
 
-def _read_paste(results: queue.Queue[str]) -> None:
+def _read_paste(flow: QboFlow) -> None:
     try:
         line = sys.stdin.readline()
     except (OSError, ValueError):
         return
-    if line.strip():
-        results.put(line.strip())
+    flow.offer(line)
 
 
 def _save(path: Path, realm: str, client_id: str, secret: str, secret_env: str | None,

@@ -41,7 +41,10 @@ class QboFlow:
 
     def __init__(self, path: Path, client_id: str, client_secret: str, redirect_uri: str, *,
                  production: bool = False, auth_url: str = AUTH_URL,
-                 token_url: str = TOKEN_URL, api_url: str | None = None) -> None:
+                 token_url: str = TOKEN_URL, api_url: str | None = None,
+                 listen: bool = True, secret_env: str | None = None,
+                 minor_version: int = DEFAULT_MINOR_VERSION,
+                 where: str = "recon-tui") -> None:
         client_id, client_secret = client_id.strip(), client_secret.strip()
         if not client_id or any(c.isspace() or not c.isprintable() for c in client_id):
             raise QboConnectError("the client ID is missing or has spaces (developer."
@@ -56,7 +59,13 @@ class QboFlow:
         self.redirect_uri = check_redirect_uri(redirect_uri.strip(), production=production)
         self.auth_url, self.token_url = auth_url, token_url
         self.api_url = api_url or (PRODUCTION_API_URL if production else SANDBOX_API_URL)
-        self.listens = is_loopback_uri(self.redirect_uri)
+        #: A loopback redirect URI is listened on, unless the user pastes (--paste).
+        self.listens = listen and is_loopback_uri(self.redirect_uri)
+        #: The client secret came from this environment variable: the config says so.
+        self.secret_env = secret_env
+        self.minor_version = minor_version
+        #: Where the browser page says the rest happens ("the terminal", "recon-tui").
+        self.where = where
         self.request: AuthRequest | None = None
         self._listener: LoopbackListener | None = None
         self._answers: queue.Queue[str] = queue.Queue()
@@ -94,20 +103,26 @@ class QboFlow:
                 continue
         return None
 
-    def finish(self, answer: str) -> list[str]:
-        """Check, exchange, prove, save: the lines saying what was saved where."""
+    def finish(self, answer: str, say: Callable[[str], None] = lambda line: None
+               ) -> list[str]:
+        """Check, exchange, prove, save: the lines saying what was saved where
+        (``say`` hears progress before the slow steps)."""
         from recon_tui.onboarding.qbo_connect import save_connection
+        from recon_tui.text import printable
 
         assert self.request is not None
         grant = parse_redirect(answer, self.request)
+        say("Authorized; exchanging the code with Intuit...")
         tokens = exchange_code(self.token_url, self.client_id, self.client_secret, grant,
                                self.request.redirect_uri)
         company = read_company_name(self.api_url, grant.realm_id, tokens.access_token,
-                                    DEFAULT_MINOR_VERSION)
+                                    self.minor_version)
+        connected = f"Connected to {printable(company)} (realm {grant.realm_id})"
+        say(connected)
         lines = save_connection(self.path, grant.realm_id, self.client_id,
-                                self.client_secret, None, tokens, self.api_url,
+                                self.client_secret, self.secret_env, tokens, self.api_url,
                                 self.token_url)
-        return [f"Connected to {company} (realm {grant.realm_id})", *lines]
+        return [connected, *lines]
 
     def close(self) -> None:
         if self._listener is not None:
@@ -120,7 +135,7 @@ class QboFlow:
         try:
             parse_redirect(f"?{query}", self.request)
         except QboConnectError:
-            return ("Not connected", "QuickBooks did not authorize recon-tui; recon-tui says "
-                    "why. You can close this tab.")
-        return ("Authorized", "recon-tui received QuickBooks' answer and is finishing. You "
-                "can close this tab.")
+            return ("Not connected", f"QuickBooks did not authorize recon-tui; {self.where} "
+                    "says why. You can close this tab.")
+        return ("Authorized", "recon-tui received QuickBooks' answer and is finishing in "
+                f"{self.where}. You can close this tab.")
