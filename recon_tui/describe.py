@@ -16,7 +16,9 @@ from recon_tui.cache import Change, PairRow
 from recon_tui.cache.records import USED_UP
 from recon_tui.models import SyncRun
 from recon_tui.money import format_money
+from recon_tui.run_status import status_label
 from recon_tui.text import printable
+from recon_tui.wording import counted
 
 if TYPE_CHECKING:
     from recon_tui.resync import ResyncResult
@@ -47,8 +49,9 @@ def duration(run: SyncRun) -> str:
 def run_line(run: SyncRun) -> str:
     """One line per run for `recon-tui history`."""
     counts = sum(s.created + s.updated + s.deleted for s in run.steps)
-    tail = f" — {printable(run.error)}" if run.error else f" — {counts:,} records changed"
-    return (f"#{run.id:<5} {_when(run.started_at)}  {run.status.value:<9} "
+    tail = (f" — {printable(run.error)}" if run.error
+            else f" — {counted(counts, 'record')} changed")
+    return (f"#{run.id:<5} {_when(run.started_at)}  {status_label(run):<9} "
             f"{run_title(run)} {duration(run)}{tail}")
 
 

@@ -149,7 +149,7 @@ def test_step_1_notes_the_credit_and_preselects_the_oldest_open_invoice(world: W
     [event] = world.cache.checklist_events([checklist.id])
     assert event.step == 1 and event.outcome == "ok"
     assert "credit memo 11261 (CM-1004) of 2026-10-28, 10.00 remaining" in event.message
-    assert "3 open invoice(s), oldest 10005" in event.message
+    assert "3 open invoices, oldest 10005" in event.message
     # Pressing `a` again on the same credit resumes this checklist, never a second one.
     assert wf.start_checklist(world.cache, CREDIT).id == checklist.id
     assert [c.id for c in world.cache.open_checklists()] == [checklist.id]
@@ -230,8 +230,9 @@ def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
     steps = wf.manual_steps(checklist, default_number="10005")
     text = " ".join(steps)
     for part in ("Create (+ New) > Receive Payment", "Select the customer Atomar's Best Tackle",
-                 "Select invoice 10040 and clear the other invoices (QuickBooks ticks the "
-                 "oldest, 10005, by default)", "credit memo 11261 (CM-1004)",
+                 "Select invoice 10040 and clear the other invoices (QuickBooks may tick the "
+                 "oldest open invoice for you; at the last sync that was 10005)",
+                 "credit memo 11261 (CM-1004)",
                  "Set the amount to 10.00", "Record and Close"):
         assert part in text
     # The operator does it in QuickBooks (here: through the emulator's API).

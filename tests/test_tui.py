@@ -60,7 +60,8 @@ async def test_clients_screen_shows_the_book_worst_first(tmp_path: Path) -> None
         assert "40.00" in lines[north] and "50.00" in lines[north] and "10.00" in lines[north]
         # Header: totals, unmapped count, last sync of each side.
         assert "PSA owing 259.00" in text and "Ledger balance 170.00" in text
-        assert "1 unmapped ledger customers" in text
+        assert "1 unmapped ledger customer (m maps it)" in text
+        assert "2 of 4 clients discrepant" in text
         assert "PSA synced never" in text
 
 

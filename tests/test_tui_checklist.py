@@ -81,14 +81,14 @@ async def pick_10040(pilot, screen: ChecklistScreen) -> None:
     assert table.has_focus
     assert table.current_row.key == "9005" and amount.value == "10.00"
     text = screen_text(screen.app)
-    assert "oldest: ledger default" in text
+    assert "oldest open at last sync" in text
     assert "credit memo 11261 (CM-1004) of 2026-10-28, 10.00" in text
-    assert "Atomar's Best Tackle (97), 3 open invoice(s)" in text
+    assert "Atomar's Best Tackle (97), 3 open invoices" in text
     await pilot.press("down")
     await pilot.pause()
     assert table.current_row.key == "9065" and amount.value == "10.00"
-    assert ("3. Select invoice 10040 and clear the other invoices (QuickBooks ticks the "
-            "oldest, 10005, by default).") in manual_text(screen)
+    assert ("3. Select invoice 10040 and clear the other invoices (QuickBooks may tick the "
+            "oldest open invoice for you; at the last sync that was 10005).") in manual_text(screen)
 
 
 async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from textual.command import Hit, Hits, Provider
 
 from recon_tui.text import printable
 from recon_tui.tui.sources import hit_details, hit_title
+from recon_tui.wording import noun
 
 if TYPE_CHECKING:
     from recon_tui.tui.app import ReconApp
@@ -35,7 +36,8 @@ class ClientCommands(Provider):
                 text=f"Open client: {name}",
                 # Hit.help is parsed as markup: only numbers go in it.
                 help=f"difference {summary.difference:,.2f}, "
-                     f"{summary.discrepant_count} discrepant invoices",
+                     f"{summary.discrepant_count:,} discrepant "
+                     f"{noun(summary.discrepant_count, 'invoice')}",
             )
 
 

@@ -10,6 +10,7 @@ from rich.text import Text
 from recon_tui.money import format_money
 from recon_tui.sync import SyncProgress
 from recon_tui.text import printable
+from recon_tui.wording import counted
 
 
 def literal(value: object, style: str = "") -> Text:
@@ -39,4 +40,5 @@ def progress_text(progress: SyncProgress) -> str:
     """'reading ledger invoices (5/7) 1,250 records'."""
     verb = {"fetch": "reading", "apply": "writing", "done": "done"}[progress.phase]
     return (f"{verb} {printable(progress.system)} {printable(progress.step)} "
-            f"({progress.step_index + 1}/{progress.step_count}) {progress.fetched:,} records")
+            f"({progress.step_index + 1}/{progress.step_count}) "
+            f"{counted(progress.fetched, 'record')}")

@@ -50,6 +50,7 @@ from recon_tui.models import ApplyMethod, ChecklistState, CreditChecklist, Credi
 from recon_tui.money import ZERO, money_str
 from recon_tui.resync import ResyncError, resync_invoice
 from recon_tui.sync import SyncBusy, SyncProgress, run_full_sync
+from recon_tui.wording import counted
 from recon_tui.workflows.credit_steps import (
     STEP_TITLES,
     ChecklistError,
@@ -151,7 +152,7 @@ def start_checklist(cache: Cache, credit_key: str) -> CreditChecklist:
     oldest = default_invoice(invoices)
     message = (f"{label} {credit.id}{doc} of {credit.date.isoformat()}, "
                f"{money_str(credit.amount)} remaining; customer {customer.display_name} "
-               f"({customer.id}); {len(invoices)} open invoice(s)"
+               f"({customer.id}); {counted(len(invoices), 'open invoice')}"
                + (f", oldest {oldest.doc_number}" if oldest else ""))
     checklist_id = cache.create_checklist(credit, customer.display_name, message=message,
                                           at=_now())
@@ -178,7 +179,7 @@ def choose_target(cache: Cache, checklist_id: int, invoice_id: str,
     amount = parse_amount(amount_text, credit_remaining=credit.amount,
                           invoice_balance=invoice.balance, invoice_number=invoice.doc_number)
     oldest = default_invoice(cache.open_ledger_invoices(checklist.customer_id))
-    which = " (the ledger's default, the oldest open invoice)" if (
+    which = " (the oldest open invoice as of the last sync)" if (
         oldest is not None and oldest.id == invoice.id) else ""
     return _move(
         cache, checklist, (State.CHOOSE_INVOICE, State.READY_TO_APPLY),

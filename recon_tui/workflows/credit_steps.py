@@ -54,7 +54,10 @@ class ChecklistError(ValueError):
 
 # --------------------------------------------------------------------------- the choice
 def default_invoice(invoices: list[LedgerInvoice]) -> LedgerInvoice | None:
-    """What the ledger's Receive Payment preselects: the oldest open invoice."""
+    """The oldest open invoice of ``invoices`` (the cache's, as of the last sync):
+    where QuickBooks puts a credit when "Automatically apply credits" is on
+    (Account and Settings > Advanced > Automation). The cache can be behind
+    QuickBooks after a partial sync, so the screens say "as of the last sync"."""
     return invoices[0] if invoices else None
 
 
@@ -101,7 +104,8 @@ def manual_steps(checklist: CreditChecklist, invoice_number: str | None = None,
     customer = checklist.customer_name
     if checklist.credit_kind is CreditKind.CREDIT_MEMO:
         doc = f" ({checklist.credit_doc_number})" if checklist.credit_doc_number else ""
-        preselected = (f" (QuickBooks ticks the oldest, {default_number}, by default)"
+        preselected = (f" (QuickBooks may tick the oldest open invoice for you; at the "
+                       f"last sync that was {default_number})"
                        if default_number and default_number != number else "")
         return [
             "In QuickBooks Online: Create (+ New) > Receive Payment.",

@@ -30,6 +30,7 @@ from recon_tui.fixes import FixKind, FixMethod, FixState, PaymentFix
 from recon_tui.resync import ResyncError, resync_invoice
 from recon_tui.row_diagnosis import system_names
 from recon_tui.transactions import Side
+from recon_tui.wording import counted
 from recon_tui.workflows.write_policy import WritePolicy, WritesOff
 
 
@@ -216,7 +217,8 @@ def _send_to_psa(cache: Cache, fix: PaymentFix, psa: PsaConnector) -> PaymentFix
             known = {t.txn_id for t in current}
             fix = cache.update_fix(fix.id, step=2, outcome="info", state=FixState.SENDING,
                                    method=FixMethod.API, known_before=known,
-                                   message=f"the invoice has {len(known)} payment(s); posting")
+                                   message=f"the invoice has "
+                                   f"{counted(len(known), 'payment')}; posting")
         posted = psa.record_payment(fix.psa_invoice_id, fix.amount, fix.txn_date)
     except ConnectorError as exc:
         cache.update_fix(fix.id, step=2, outcome="fail", finding=str(exc),

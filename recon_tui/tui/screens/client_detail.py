@@ -26,6 +26,7 @@ from recon_tui.tui.sources import (
     credit_rows,
 )
 from recon_tui.tui.widgets.virtual_table import ListRowSource, VirtualTable
+from recon_tui.wording import counted
 
 
 class PairTable(VirtualTable):
@@ -215,7 +216,8 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         text.append(format_money(diff), style="bold red" if diff else "bold green")
         text.append("   Unapplied credits ", style="dim")
         text.append(format_money(summary.unapplied_credits), style="bold")
-        text.append(f"   {summary.discrepant_count} of {summary.invoice_count} invoices discrepant",
+        text.append(f"   {summary.discrepant_count:,} of "
+                    f"{counted(summary.invoice_count, 'invoice')} discrepant",
                     style="dim")
         return text
 

@@ -24,6 +24,7 @@ from recon_tui.tui.sources import (
 )
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import VirtualTable
+from recon_tui.wording import counted, noun
 
 
 class FilterInput(PrintableInput):
@@ -106,11 +107,13 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         line.append(format_money(totals.unapplied_credits), style="bold")
         line.append("\n")
         line.append(f"{totals.discrepant_clients:,}", style="bold")
-        line.append(f" of {totals.clients:,} clients discrepant   ", style="dim")
+        line.append(f" of {counted(totals.clients, 'client')} discrepant   ", style="dim")
         line.append(f"{totals.unmapped_customers:,}",
                     style="bold yellow" if totals.unmapped_customers else "bold")
-        line.append(" unmapped ledger customers", style="dim")
-        line.append(" (m maps them)   " if totals.unmapped_customers else "   ", style="dim")
+        line.append(f" unmapped ledger {noun(totals.unmapped_customers, 'customer')}",
+                    style="dim")
+        line.append((" (m maps it)   " if totals.unmapped_customers == 1 else " (m maps them)   ")
+                    if totals.unmapped_customers else "   ", style="dim")
         line.append("PSA synced ", style="dim")
         line.append(when(psa.last_synced_at if psa else None))
         line.append("   Ledger synced ", style="dim")
@@ -141,7 +144,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         table = self.query_one("#clients", VirtualTable)
         table.empty_text = self._empty_text()
         described = self.client_filter.describe()
-        text = f"{table.row_count:,} clients" + (f" {described}" if described else "")
+        text = counted(table.row_count, "client") + (f" {described}" if described else "")
         source = table.source
         if isinstance(source, ClientSource) and source.hits:
             names = table.row_count - len(source.hits)

@@ -1,4 +1,8 @@
-"""Sync history: every recorded run; Enter opens its steps and changed records."""
+"""Sync history: every recorded run; Enter opens its steps and changed records.
+
+A run recorded "running" whose process is gone (no one holds the sync lock) reads
+"interrupted" at once, not at the next sync; while a run shows as running the
+screen checks the lock every second, so a sync killed elsewhere turns over live."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from recon_tui.describe import change_line, duration, run_title
-from recon_tui.models import SyncStatus
+from recon_tui.models import SyncRun, SyncStatus
+from recon_tui.run_status import honest_run, status_label
+from recon_tui.sync_safety import sync_in_progress
 from recon_tui.text import printable
 from recon_tui.tui.formatting import literal, when
 from recon_tui.tui.messages import CacheChanged
@@ -20,7 +26,7 @@ from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow,
 RUN_COLUMNS = (
     Column("id", "Run", 6, align="right"),
     Column("started", "Started", 16),
-    Column("status", "Status", 10),
+    Column("status", "Status", 11),
     Column("what", "What", 34),
     Column("took", "Took", 7, align="right"),
     Column("changed", "Changed", 8, align="right"),
@@ -41,6 +47,17 @@ CHANGE_COLUMNS = (
 )
 STATUS_STYLE = {SyncStatus.FAILED: "bad", SyncStatus.CANCELLED: "warn",
                 SyncStatus.RUNNING: "warn", SyncStatus.PENDING: "muted"}
+#: How often a screen showing a running run asks whether its process still lives.
+LIVE_CHECK_SECONDS = 1.0
+
+
+def runs_as_they_are(screen: ReconScreenMixin, runs: list[SyncRun]) -> list[SyncRun]:
+    """The runs with any unfinished one whose process is gone shown as interrupted
+    (the lock is only looked at when a run claims to be running)."""
+    if not any(run.status in (SyncStatus.RUNNING, SyncStatus.PENDING) for run in runs):
+        return runs
+    live = sync_in_progress(screen.recon_app.cache_path)
+    return [honest_run(run, live) for run in runs]
 
 
 class RunsTable(VirtualTable):
@@ -51,6 +68,8 @@ class HistoryScreen(ReconScreenMixin, Screen[None]):
     """Newest first; failed runs in red with the step and error that stopped them."""
 
     BINDINGS = [Binding("escape", "back", "Back", id="history_back")]
+    #: Whether a run shows as running (then the lock is checked every second).
+    running: bool = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,17 +81,25 @@ class HistoryScreen(ReconScreenMixin, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#runs", VirtualTable).empty_text = "No syncs recorded yet (s syncs)"
         self.load()
+        self.set_interval(LIVE_CHECK_SECONDS, self._check_running)
         self.query_one("#runs", VirtualTable).focus()
+
+    def _check_running(self) -> None:
+        """While a run shows as running, see whether its process still holds the lock."""
+        if self.running and not sync_in_progress(self.recon_app.cache_path):
+            self.load()
 
     def load(self) -> None:
         cache = self.recon_app.cache
         assert cache is not None
         rows = []
-        for run in cache.sync_runs(500):
+        runs = runs_as_they_are(self, cache.sync_runs(500))
+        self.running = any(run.status is SyncStatus.RUNNING for run in runs)
+        for run in runs:
             changed = sum(s.created + s.updated + s.deleted for s in run.steps)
             rows.append(TableRow(
                 key=str(run.id),
-                cells=(Text(f"#{run.id}"), Text(when(run.started_at)), Text(run.status.value),
+                cells=(Text(f"#{run.id}"), Text(when(run.started_at)), Text(status_label(run)),
                        literal(run_title(run)), Text(duration(run)), Text(f"{changed:,}"),
                        literal(run.error)),
                 style=STATUS_STYLE.get(run.status, ""),
@@ -112,11 +139,12 @@ class RunScreen(ReconScreenMixin, Screen[None]):
     def on_mount(self) -> None:
         cache = self.recon_app.cache
         assert cache is not None
-        run = cache.sync_run(self.run_id)
-        if run is None:
+        found = cache.sync_run(self.run_id)
+        if found is None:
             self.query_one("#run-title", Static).update(Text("This run no longer exists"))
             return
-        title = Text(f"Run #{run.id}: {printable(run_title(run))}, {run.status.value}",
+        run = runs_as_they_are(self, [found])[0]
+        title = Text(f"Run #{run.id}: {printable(run_title(run))}, {status_label(run)}",
                      style="bold")
         title.append(f"   started {when(run.started_at)}, took {duration(run) or '—'}",
                      style="dim")

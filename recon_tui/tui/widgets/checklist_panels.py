@@ -22,6 +22,7 @@ from recon_tui.cache import Cache
 from recon_tui.models import ChecklistEvent, ChecklistState, CreditChecklist, LedgerInvoice
 from recon_tui.money import format_money
 from recon_tui.text import printable
+from recon_tui.wording import counted
 from recon_tui.workflows.credit_steps import (
     ChecklistError,
     default_invoice,
@@ -112,7 +113,7 @@ def title_text(checklist: CreditChecklist, credit_remaining: Decimal | None,
         text.append(", no longer in the cache", style="dim")
     text.append("\nCustomer ")
     text.append(printable(c.customer_name), style="bold")
-    text.append(f" ({printable(c.customer_id)}), {open_invoices} open invoice(s)   ")
+    text.append(f" ({printable(c.customer_id)}), {counted(open_invoices, 'open invoice')}   ")
     text.append_text(state_text(c))
     return text
 

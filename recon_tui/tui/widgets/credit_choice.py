@@ -1,6 +1,7 @@
-"""Step 2 of a credit checklist on screen: the customer's open invoices (the
-ledger's default, the oldest, preselected) and the amount to apply to the one
-under the cursor."""
+"""Step 2 of a credit checklist on screen: the customer's open invoices as the
+cache holds them since the last sync (the oldest preselected: QuickBooks applies a
+credit to the oldest open invoice when its "Automatically apply credits" setting
+is on) and the amount to apply to the one under the cursor."""
 
 from __future__ import annotations
 
@@ -93,14 +94,14 @@ class CreditChoice(Vertical):
     def show(self, checklist: CreditChecklist, invoices: list[LedgerInvoice], credit: Decimal,
              *, reset: bool, choosing: bool) -> None:
         """Fresh rows; on the first draw the cursor goes to the chosen invoice (else
-        the ledger's default) and the amount follows it."""
+        the oldest open one) and the amount follows it."""
         self.invoices = invoices
         default = default_invoice(invoices)
         rows = []
         for invoice in invoices:
             note = Text()
             if default is not None and invoice.id == default.id:
-                note.append("oldest: ledger default", style="italic")
+                note.append("oldest open at last sync", style="italic")
             if invoice.id == checklist.invoice_id:
                 note.append("  chosen" if note else "chosen", style="bold")
             rows.append(TableRow(key=invoice.id, cells=(
