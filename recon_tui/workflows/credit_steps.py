@@ -57,7 +57,10 @@ def default_invoice(invoices: list[LedgerInvoice]) -> LedgerInvoice | None:
     """The oldest open invoice of ``invoices`` (the cache's, as of the last sync):
     where QuickBooks puts a credit when "Automatically apply credits" is on
     (Account and Settings > Advanced > Automation). The cache can be behind
-    QuickBooks after a partial sync, so the screens say "as of the last sync"."""
+    QuickBooks after a partial sync, so the screens say "as of the last sync".
+    The setting and what it does: Intuit's community answer
+    https://quickbooks.intuit.com/learn-support/en-us/payments/qbo-turn-off-auto-apply-for-customer-payments/01/1509006/highlight/true
+    """
     return invoices[0] if invoices else None
 
 
