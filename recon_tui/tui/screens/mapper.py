@@ -28,6 +28,7 @@ from recon_tui.tui.screens.mapper_why import hint_for, why_panel
 from recon_tui.tui.screens.unmap import UnmapScreen, tell_other_screens
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
+from recon_tui.wording import counted
 from recon_tui.workflows.mapper import (
     Candidate,
     MapperSession,
@@ -179,7 +180,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
             line.append(printable(customer.company_name))
         if not customer.active:
             line.append("   inactive in the ledger", style="yellow")
-        line.append(f"\n{entry.invoice_count:,} invoices   ", style="dim")
+        line.append(f"\n{counted(entry.invoice_count, 'invoice')}   ", style="dim")
         line.append("open balance ", style="dim")
         line.append(format_money(entry.balance), style="bold")
         self.query_one("#mapper-customer", Static).update(line)
