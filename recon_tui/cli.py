@@ -307,17 +307,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 def _honest(run: SyncRun, sync_live: bool) -> SyncRun:
     """A run recorded "running" while no process holds the sync lock was killed:
     show it as the next sync will record it (this command only reads)."""
-    from recon_tui.models import SyncStatus
-    from recon_tui.sync import INTERRUPTED
+    from recon_tui.run_status import honest_run
 
-    if sync_live or run.status is not SyncStatus.RUNNING:
-        return run
-    run.status = SyncStatus.FAILED
-    run.error = INTERRUPTED
-    for step in run.steps:
-        if step.status in (SyncStatus.RUNNING, SyncStatus.PENDING):
-            step.status = SyncStatus.CANCELLED
-    return run
+    return honest_run(run, sync_live)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
