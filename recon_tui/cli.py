@@ -342,6 +342,19 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_launch(args: argparse.Namespace, config, demo: bool, cache_path: Path
+                  ) -> Path | None:
+    """The config path to offer connecting to, on the very first launch only: no
+    config anywhere, the demo not asked for, and no demo cache yet."""
+    if not demo or getattr(args, "demo", False) or config.path is not None:
+        return None
+    if cache_path.exists():
+        return None
+    from recon_tui.onboarding.psa_answers import config_target
+
+    return config_target(getattr(args, "config", None))
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     config, demo, cache_path = load_settings(args)
     if args.reset_demo:
@@ -355,8 +368,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from recon_tui.cache import CacheError
     from recon_tui.tui.app import ReconApp
 
+    welcome = _first_launch(args, config, demo, cache_path)
     try:
-        app = ReconApp(config=config, cache_path=cache_path, demo=demo, sample_dir=sample_dir)
+        app = ReconApp(config=config, cache_path=cache_path, demo=demo, sample_dir=sample_dir,
+                       welcome=welcome)
         app.run()
     except CacheError as exc:
         raise CliError(str(exc)) from exc

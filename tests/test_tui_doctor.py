@@ -35,7 +35,7 @@ async def test_a_sync_refused_on_the_key_shows_the_checks_with_the_fix(tmp_path:
             text = checks_text(doctor)
             assert "✗" in text and "fix:" in text
             assert "authenticated" in text and "not-the-key" not in screen_text(app)
-            assert "check(s) failed" in str(doctor.query_one("#doctor-status").content)
+            assert " failed." in str(doctor.query_one("#doctor-status").content)
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, SyncScreen)

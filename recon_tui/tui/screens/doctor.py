@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 
 from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.wording import counted
 
 STYLES = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "FAIL": ("✗", "bold red")}
 
@@ -104,7 +105,8 @@ class DoctorScreen(ReconScreenMixin, ModalScreen[None]):
             status = Text(printable(error), style="bold red")
         elif self.done:
             failed = sum(1 for line in self.lines if line.plain.startswith("✗"))
-            status = Text(f"{failed} check(s) failed. " if failed else "Every check passed. ",
+            status = Text(f"{counted(failed, 'check')} failed. " if failed
+                          else "Every check passed. ",
                           style="bold red" if failed else "bold green")
             status.append("r runs them again · Esc closes", style="dim")
         else:
