@@ -43,8 +43,8 @@ def status_text(dialog) -> str:
 async def test_e_exports_the_whole_book_to_the_chosen_file(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "e Export" in screen_text(app).splitlines()[-1]  # in the footer
+        # in the footer, once it is painted (a loaded machine paints later)
+        await wait_until(pilot, lambda: "e Export" in screen_text(app).splitlines()[-1])
         await pilot.press("e")
         await pilot.pause()
         dialog = app.screen
