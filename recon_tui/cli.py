@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from recon_tui.backend import Backend
     from recon_tui.config import Config
     from recon_tui.models import SyncRun
+    from recon_tui.session import Session
     from recon_tui.sync import SyncProgress
 
 DESCRIPTION = """\
@@ -174,14 +175,19 @@ def _sample_dir() -> Path:
         raise CliError(str(exc)) from exc
 
 
+def _session(config: Config, demo: bool, cache_path: Path) -> Session:
+    """The composition root every command and the TUI work through."""
+    from recon_tui.session import Session
+
+    return Session(config, cache_path, demo=demo, sample_dir=_sample_dir() if demo else None)
+
+
 def _backend(config: Config, demo: bool, cache_path: Path) -> Backend:
-    from recon_tui.backend import BackendError, open_backend
+    from recon_tui.backend import BackendError
     from recon_tui.connectors.base import ConnectorError
-    from recon_tui.demo import demo_state_path
 
     try:
-        return open_backend(config, demo=demo, sample_dir=_sample_dir() if demo else None,
-                            demo_state=demo_state_path(cache_path) if demo else None)
+        return _session(config, demo, cache_path).open_systems()
     except (BackendError, ConnectorError, OSError) as exc:
         raise CliError(str(exc)) from exc
 
@@ -357,21 +363,18 @@ def _first_launch(args: argparse.Namespace, config, demo: bool, cache_path: Path
 
 def cmd_tui(args: argparse.Namespace) -> int:
     config, demo, cache_path = load_settings(args)
+    if args.reset_demo and not demo:
+        raise CliError("--reset-demo only applies to the demo (no [ledger]/[psa] "
+                       "configured)")
+    session = _session(config, demo, cache_path)
     if args.reset_demo:
-        if not demo:
-            raise CliError("--reset-demo only applies to the demo (no [ledger]/[psa] "
-                           "configured)")
-        from recon_tui.demo import reset_demo_cache
-
-        reset_demo_cache(cache_path)
-    sample_dir = _sample_dir() if demo else None
+        session.reset_demo()
     from recon_tui.cache import CacheError
     from recon_tui.tui.app import ReconApp
 
     welcome = _first_launch(args, config, demo, cache_path)
     try:
-        app = ReconApp(config=config, cache_path=cache_path, demo=demo, sample_dir=sample_dir,
-                       welcome=welcome)
+        app = ReconApp(session, welcome=welcome)
         app.run()
     except CacheError as exc:
         raise CliError(str(exc)) from exc

@@ -14,10 +14,10 @@ import pytest
 
 from recon_tui.config import ConfigError, Secret, load_config, save_config, with_edits
 from recon_tui.config.store import changes_between, update_config
-from recon_tui.tui.app import ReconApp
 from recon_tui.tui.screens.settings import SettingsScreen, field_id
 from tests.emulator import EXAMPLE_CONFIG, config_file_for, running_emulator
 from tests.test_tui import SIZE, screen_text
+from tests.tui_app import recon_app
 
 # Comments everywhere, blank lines, odd spacing, a literal string, an unquoted
 # realm id, keys out of the schema's order, a trailing comment at the end.
@@ -274,7 +274,7 @@ async def test_the_settings_screen_keeps_the_users_comments(tmp_path: Path) -> N
     with running_emulator() as (server, _book, _plan):
         path = config_file_for(server, tmp_path)
         before = path.read_text(encoding="utf-8")
-        app = ReconApp(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
+        app = recon_app(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("comma")
             await pilot.pause()

@@ -18,6 +18,7 @@ from recon_tui.reconcile import pair_documents, report_totals
 from recon_tui.resync import resync_invoice
 from recon_tui.tui.app import ReconApp
 from tests.test_tui import SIZE, screen_text
+from tests.tui_app import recon_app
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +179,8 @@ def test_reset_demo_removes_the_emulator_world_with_the_cache(
 
 async def test_demo_opens_in_the_app_and_shows_real_figures(tmp_path: Path,
                                                             scenarios: dict) -> None:
-    app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                   sample_dir=sample_data_dir())
+    app = recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                    sample_dir=sample_data_dir())
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()

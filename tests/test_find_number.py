@@ -21,6 +21,7 @@ from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.books import ledger_invoice, psa_invoice, seed_book
 from tests.test_tui import MARKUP_NAME, SIZE, add_markup_client, screen_text
 from tests.test_tui_invoice_history import reversed_payment_book
+from tests.tui_app import recon_app
 
 DAY = date(2026, 3, 1)
 
@@ -52,7 +53,7 @@ def make_app(tmp_path: Path, build=busy_northwind) -> ReconApp:
     path = tmp_path / "book.db"
     with Cache(path) as cache:
         build(cache)
-    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+    return recon_app(config=Config.default(), cache_path=path, demo=False)
 
 
 # -- the cache
@@ -246,8 +247,8 @@ async def test_palette_numbers_of_hostile_clients_stay_literal(tmp_path: Path) -
 
 # -- seed 000 on the demo: / 110273 Enter r
 async def test_demo_seed_000_in_three_keys_besides_the_number(tmp_path: Path) -> None:
-    app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                   sample_dir=sample_data_dir())
+    app = recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                    sample_dir=sample_data_dir())
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()

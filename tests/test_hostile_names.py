@@ -53,6 +53,7 @@ from recon_tui.tui.screens.resync import ResyncScreen
 from recon_tui.tui.screens.why import WhyScreen
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.fake_books import FakeLedger, FakePsa
+from tests.tui_app import recon_app
 
 SIZE = (80, 24)
 TITLE = "\x1b]0;pwned\x07"
@@ -138,8 +139,8 @@ def book(tmp_path: Path) -> tuple[Path, FailingPsa, FakeLedger]:
 
 
 def make_app(path: Path, psa: FakePsa, ledger: FakeLedger) -> ReconApp:
-    return ReconApp(config=Config.default(), cache_path=path, demo=False,
-                    backend_factory=lambda: Backend(psa, ledger, "hostile fakes"))
+    return recon_app(config=Config.default(), cache_path=path, demo=False,
+                     backend_factory=lambda: Backend(psa, ledger, "hostile fakes"))
 
 
 # --------------------------------------------------------------------------- capture

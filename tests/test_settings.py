@@ -6,19 +6,19 @@ import stat
 from pathlib import Path
 
 from recon_tui.config import load_config
-from recon_tui.tui.app import ReconApp
 from recon_tui.tui.screens.client_detail import ClientDetailScreen
 from recon_tui.tui.screens.settings import SettingsScreen, field_id
 from tests.emulator import config_file_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import wait_until
+from tests.tui_app import recon_app
 
 
 async def test_settings_save_validate_and_apply(tmp_path: Path) -> None:
     with running_emulator() as (server, _book, _plan):
         path = config_file_for(server, tmp_path)
         before = path.read_text(encoding="utf-8")
-        app = ReconApp(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
+        app = recon_app(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("comma")
             await pilot.pause()
@@ -65,7 +65,7 @@ async def test_allow_writes_is_a_switch_per_system_saved_and_in_effect(tmp_path:
 
     with running_emulator() as (server, _book, _plan):
         path = config_file_for(server, tmp_path)
-        app = ReconApp(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
+        app = recon_app(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("comma")
             await pilot.pause()

@@ -18,7 +18,6 @@ from recon_tui.config import Config
 from recon_tui.describe import run_line
 from recon_tui.models import ChecklistState, SyncRun, SyncStatus, SyncStep
 from recon_tui.run_status import honest_run, status_label
-from recon_tui.tui.app import ReconApp
 from recon_tui.tui.screens.client_detail import ClientDetailScreen
 from recon_tui.tui.screens.history import HistoryScreen, RunScreen
 from recon_tui.tui.widgets.virtual_table import VirtualTable
@@ -29,6 +28,7 @@ from tests.emulator import running_emulator
 from tests.test_tui import SIZE, make_app, screen_text
 from tests.test_tui_checklist import open_checklist, pick_10040, status_text
 from tests.test_tui_sync import demo_app, wait_until
+from tests.tui_app import recon_app
 
 
 # --------------------------------------------------------------------------- plurals
@@ -156,7 +156,7 @@ async def test_history_reads_interrupted_as_soon_as_the_lock_holder_dies(
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        app = ReconApp(config=Config.default(), cache_path=path, demo=False)
+        app = recon_app(config=Config.default(), cache_path=path, demo=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             await pilot.press("h")

@@ -16,6 +16,7 @@ from recon_tui.tui.screens.clients import ClientsScreen
 from recon_tui.tui.screens.help import HelpScreen
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.books import ledger_invoice, psa_invoice, seed_book
+from tests.tui_app import recon_app
 
 SIZE = (160, 45)
 MARKUP_NAME = "Refund [/] pending [bold]x"
@@ -33,7 +34,7 @@ def make_app(tmp_path: Path, *, extra=None) -> ReconApp:
         if extra:
             extra(cache)
             refresh_reconciliation(cache)
-    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+    return recon_app(config=Config.default(), cache_path=path, demo=False)
 
 
 def add_markup_client(cache: Cache) -> None:
@@ -292,7 +293,7 @@ def make_cause_app(tmp_path: Path) -> ReconApp:
     path = tmp_path / "causes.db"
     with Cache(path) as cache:
         many_causes(cache)
-    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+    return recon_app(config=Config.default(), cache_path=path, demo=False)
 
 
 async def test_cause_column_and_counts_per_cause_in_the_header(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from recon_tui.tui.screens.cache_error import CacheErrorScreen
 from recon_tui.tui.screens.clients import ClientsScreen
 from recon_tui.tui.screens.why import WhyScreen
 from tests.books import seed_book
+from tests.tui_app import recon_app
 
 SIZE = (80, 24)
 
@@ -53,7 +54,7 @@ async def assert_only_quit_is_left(app: ReconApp, pilot) -> None:  # type: ignor
 async def test_a_file_of_garbage_is_a_message_and_q_quits(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     path.write_bytes(b"\x00this is not SQLite\xff" * 400)
-    app = ReconApp(config=Config.default(), cache_path=path, demo=False)
+    app = recon_app(config=Config.default(), cache_path=path, demo=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         line = one_line(app)
@@ -67,7 +68,7 @@ async def test_a_file_of_garbage_is_a_message_and_q_quits(tmp_path: Path) -> Non
 async def test_a_dropped_table_is_a_message_and_q_quits(tmp_path: Path) -> None:
     path = good_cache(tmp_path / "cache.db")
     drop_table(path)
-    app = ReconApp(config=Config.default(), cache_path=path, demo=False)
+    app = recon_app(config=Config.default(), cache_path=path, demo=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         line = one_line(app)
@@ -78,7 +79,7 @@ async def test_a_dropped_table_is_a_message_and_q_quits(tmp_path: Path) -> None:
 async def test_a_table_dropped_while_the_app_runs_stops_at_the_next_query(
         tmp_path: Path) -> None:
     path = good_cache(tmp_path / "cache.db")
-    app = ReconApp(config=Config.default(), cache_path=path, demo=False)
+    app = recon_app(config=Config.default(), cache_path=path, demo=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, ClientsScreen)
@@ -92,8 +93,8 @@ async def test_a_table_dropped_while_the_app_runs_stops_at_the_next_query(
 
 async def test_a_cache_failure_in_a_worker_is_a_message_too(tmp_path: Path) -> None:
     path = good_cache(tmp_path / "cache.db")
-    app = ReconApp(config=Config.default(), cache_path=path, demo=False,
-                   backend_factory=lambda: (_ for _ in ()).throw(RuntimeError("offline")))
+    app = recon_app(config=Config.default(), cache_path=path, demo=False,
+                    backend_factory=lambda: (_ for _ in ()).throw(RuntimeError("offline")))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         drop_table(path, "invoice_pair")
@@ -107,7 +108,7 @@ async def test_a_cache_failure_in_a_worker_is_a_message_too(tmp_path: Path) -> N
 
 async def test_a_screen_that_cannot_mount_leaves_the_message(tmp_path: Path) -> None:
     path = good_cache(tmp_path / "cache.db")
-    app = ReconApp(config=Config.default(), cache_path=path, demo=False)
+    app = recon_app(config=Config.default(), cache_path=path, demo=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         drop_table(path, "invoice_pair")

@@ -26,6 +26,7 @@ from recon_tui.workflows import credit_checklist as wf
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import demo_app, wait_until
+from tests.tui_app import recon_app
 
 CLIENT = "ledger:97"  # "Atomar's Best Tackle": unmapped on purpose, so a client of its own
 
@@ -384,8 +385,8 @@ async def test_with_ledger_writes_off_the_api_path_is_off_and_by_hand_stays(
         with Cache(cache_path) as cache, backend_for(server) as b:
             run_full_sync(cache, b.psa, b.ledger, since=None)
         payments = len(book.qbo["Payment"])
-        app = ReconApp(config=load_config(config_path), cache_path=cache_path, demo=False,
-                       backend_factory=lambda: backend_for(server))
+        app = recon_app(config=load_config(config_path), cache_path=cache_path, demo=False,
+                        backend_factory=lambda: backend_for(server))
         off = (f"writes to QuickBooks are off: set [ledger] allow_writes = true in "
                f"{config_path}, or do it by hand")
         async with app.run_test(size=SIZE) as pilot:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from recon_tui.config import load_config
-from recon_tui.tui.app import ReconApp
 from recon_tui.tui.screens.doctor import DoctorScreen
 from recon_tui.tui.screens.sync import SyncScreen, looks_like_connection
 from tests.emulator import config_file_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import wait_until
+from tests.tui_app import recon_app
 
 
 def checks_text(screen: DoctorScreen) -> str:
@@ -21,7 +21,7 @@ def checks_text(screen: DoctorScreen) -> str:
 async def test_a_sync_refused_on_the_key_shows_the_checks_with_the_fix(tmp_path: Path) -> None:
     with running_emulator() as (server, _book, _plan):
         path = config_file_for(server, tmp_path, private_key="not-the-key")
-        app = ReconApp(config=load_config(path), cache_path=tmp_path / "live.db", demo=False)
+        app = recon_app(config=load_config(path), cache_path=tmp_path / "live.db", demo=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             await pilot.press("s")
@@ -45,7 +45,7 @@ async def test_a_sync_refused_on_the_key_shows_the_checks_with_the_fix(tmp_path:
 async def test_ctrl_d_runs_the_checks_on_a_healthy_book(tmp_path: Path) -> None:
     with running_emulator() as (server, _book, _plan):
         path = config_file_for(server, tmp_path)
-        app = ReconApp(config=load_config(path), cache_path=tmp_path / "live.db", demo=False)
+        app = recon_app(config=load_config(path), cache_path=tmp_path / "live.db", demo=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             await pilot.press("ctrl+d")

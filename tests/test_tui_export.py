@@ -21,6 +21,7 @@ from recon_tui.tui.widgets.format_picker import FormatPicker
 from tests.test_report import seed_004_book
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import wait_until
+from tests.tui_app import recon_app
 
 
 def make_app(tmp_path: Path, folder: Path | None = None) -> ReconApp:
@@ -31,8 +32,8 @@ def make_app(tmp_path: Path, folder: Path | None = None) -> ReconApp:
         seed_004_book(cache)
     folder = folder or tmp_path / "exports"
     folder.mkdir(exist_ok=True)
-    return ReconApp(config=Config(report=ReportConfig(folder=folder)), cache_path=path,
-                    demo=False)
+    return recon_app(config=Config(report=ReportConfig(folder=folder)), cache_path=path,
+                     demo=False)
 
 
 def status_text(dialog) -> str:

@@ -22,14 +22,15 @@ from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import wait_until
+from tests.tui_app import recon_app
 
 NUMBER = json.loads((sample_data_dir() / "scenarios.json").read_text())["causes"][
     Cause.PAYMENT_PSA_ONLY.value]
 
 
 def demo_app(tmp_path: Path, server) -> ReconApp:
-    return ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                    backend_factory=lambda: backend_for(server))
+    return recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                     backend_factory=lambda: backend_for(server))
 
 
 async def test_payment_in_psa_only_is_fixed_through_the_api_and_verified(tmp_path: Path):
@@ -73,7 +74,7 @@ async def test_with_writes_off_the_fix_says_so_and_offers_the_hand_path(tmp_path
         app = demo_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
-            app.config, app.demo = real, False  # as for a real account
+            app.session.config, app.session.demo = real, False  # as for a real account
             (row,) = app.cache.pairs_for_number(NUMBER)
             payments_before = len(book.qbo["Payment"])
             app.start_fix(row.pair_id)

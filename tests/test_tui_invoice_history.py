@@ -26,6 +26,7 @@ from recon_tui.tui.timeline import aligned_days, invoice_history, side_timeline
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.books import psa_invoice, seed_book
 from tests.test_tui import SIZE, screen_text
+from tests.tui_app import recon_app
 
 REMOVED_AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 HOSTILE_NAME = "Evil [bold]Co[/] \x1b]0;pwned\x07"
@@ -58,7 +59,7 @@ def make_app(tmp_path: Path, build=reversed_payment_book) -> ReconApp:
     path = tmp_path / "book.db"
     with Cache(path) as cache:
         build(cache)
-    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+    return recon_app(config=Config.default(), cache_path=path, demo=False)
 
 
 async def open_history(app: ReconApp, pilot, number: str = "110273") -> None:

@@ -18,6 +18,7 @@ from tests.books import ledger_invoice, seed_book
 from tests.test_mapper import PAIRS, company_id, customer_id, intended, mapper_book
 from tests.test_refresh import snapshot
 from tests.test_tui import SIZE, screen_text
+from tests.tui_app import recon_app
 
 
 class CountingPilot:
@@ -37,7 +38,7 @@ def app_for(tmp_path: Path, build) -> ReconApp:
     path = tmp_path / "book.db"
     with Cache(path) as cache:
         build(cache)
-    return ReconApp(config=Config.default(), cache_path=path, demo=False)
+    return recon_app(config=Config.default(), cache_path=path, demo=False)
 
 
 def mapper(app: ReconApp) -> MapperScreen:

@@ -17,6 +17,7 @@ from recon_tui.tui.screens.resync import ResyncScreen
 from recon_tui.tui.screens.sync import SyncScreen
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
+from tests.tui_app import recon_app
 
 
 async def wait_until(pilot, condition, tries: int = 600) -> None:
@@ -28,8 +29,8 @@ async def wait_until(pilot, condition, tries: int = 600) -> None:
 
 
 def demo_app(tmp_path: Path, server) -> ReconApp:
-    return ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                    backend_factory=lambda: backend_for(server))
+    return recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                     backend_factory=lambda: backend_for(server))
 
 
 async def test_sync_dialog_validates_the_date_runs_and_records_history(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from recon_tui.tui.screens.connect import ConnectScreen
 from recon_tui.tui.screens.welcome import WelcomeScreen
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import wait_until
+from tests.tui_app import recon_app
 
 
 def args(**kw) -> argparse.Namespace:
@@ -34,8 +35,8 @@ def test_the_offer_is_made_on_the_very_first_launch_only(tmp_path: Path) -> None
 
 
 def demo_app(tmp_path: Path) -> ReconApp:
-    return ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                    sample_dir=sample_data_dir(), welcome=tmp_path / "config.toml")
+    return recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                     sample_dir=sample_data_dir(), welcome=tmp_path / "config.toml")
 
 
 async def test_enter_explores_the_demo_loading_behind(tmp_path: Path) -> None:
@@ -119,8 +120,8 @@ async def test_connect_both_systems_from_the_tui_then_open_the_book(tmp_path: Pa
 
     target = tmp_path / "config.toml"
     with running_emulator() as (server, _book, _plan):
-        app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                       sample_dir=sample_data_dir(), welcome=target)
+        app = recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                        sample_dir=sample_data_dir(), welcome=target)
         async with app.run_test(size=(120, 50)) as pilot:
             await pilot.pause()
             await pilot.press("c")

@@ -12,13 +12,13 @@ from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.sync import run_full_sync
-from recon_tui.tui.app import ReconApp
 from recon_tui.tui.screens.sync import SyncScreen
 from recon_tui.tui.screens.why import WhyScreen
 from recon_tui.workflows.visibility import Action, explain_invoice
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.test_tui_sync import wait_until
+from tests.tui_app import recon_app
 
 SCENARIOS = json.loads((sample_data_dir() / "scenarios.json").read_text(encoding="utf-8"))
 LEVEL = 5
@@ -94,8 +94,8 @@ def test_unknown_everywhere_and_offline(world) -> None:
 
 async def test_why_screen_explains_and_offers_the_sync(tmp_path: Path) -> None:
     with running_emulator() as (server, _book, _plan):
-        app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                       backend_factory=lambda: backend_for(server))
+        app = recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                        backend_factory=lambda: backend_for(server))
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
             # Forget an invoice as if an earlier sync had missed it.
@@ -121,8 +121,8 @@ async def test_why_screen_offers_the_mapper_on_that_customer(tmp_path: Path) -> 
     from recon_tui.tui.screens.mapper import MapperScreen
 
     with running_emulator() as (server, _book, _plan):
-        app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                       backend_factory=lambda: backend_for(server))
+        app = recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                        backend_factory=lambda: backend_for(server))
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
             await pilot.press("w", *"10040", "enter")
@@ -203,8 +203,8 @@ async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Pat
     from recon_tui.tui.screens.clients import ClientsScreen
 
     with running_emulator() as (server, book, _plan):
-        app = ReconApp(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
-                       backend_factory=lambda: backend_for(server))
+        app = recon_app(config=Config.default(), cache_path=tmp_path / "demo.db", demo=True,
+                        backend_factory=lambda: backend_for(server))
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
             level = app.config.portal.client_admin_security_level

@@ -8,7 +8,6 @@ and stays usable to quit.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -22,13 +21,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import WorkerFailed, get_current_worker
 
-from recon_tui.backend import Backend, open_backend
 from recon_tui.cache import Cache, CacheError
 from recon_tui.cache.files import translate
 from recon_tui.config import Config
-from recon_tui.demo import demo_state_path
 from recon_tui.models import SyncStatus
 from recon_tui.text import printable
+from recon_tui.tui.app_session import AppSession, Systems
 from recon_tui.tui.commands import ClientCommands, NumberCommands
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.cache_error import CacheErrorScreen
@@ -79,27 +77,33 @@ class ReconApp(App[None]):
         Binding("ctrl+p", "command_palette", "Commands", id="palette", show=False),
     ]
 
-    def __init__(self, *, config: Config, cache_path: Path, demo: bool,
-                 sample_dir: Path | None = None,
-                 backend_factory: Callable[[], Backend] | None = None,
-                 welcome: Path | None = None) -> None:
+    def __init__(self, session: AppSession, *, welcome: Path | None = None) -> None:
         super().__init__()
+        #: Built by the CLI (recon_tui.session): config, cache path, systems, demo.
+        self.session = session
         #: First launch with no config: offer the demo or connecting (the config path).
         self.welcome = welcome
-        self.config = config
-        self.cache_path = cache_path
-        self.demo = demo
-        self.sample_dir = sample_dir
         self.cache: Cache | None = None
         self.loading = False
         self.load_error: str | None = None
         self.cache_error: str | None = None
-        self._backend: Backend | None = None
-        self._backend_lock = threading.Lock()
-        self._backend_factory = backend_factory or (
-            lambda: open_backend(self.config, demo=self.demo, sample_dir=self.sample_dir,
-                                 demo_state=demo_state_path(self.cache_path)
-                                 if self.demo else None))
+
+    # -- the session's settings, as the screens read them
+    @property
+    def config(self) -> Config:
+        return self.session.config
+
+    @property
+    def cache_path(self) -> Path:
+        return self.session.cache_path
+
+    @property
+    def demo(self) -> bool:
+        return self.session.demo
+
+    @property
+    def sample_dir(self) -> Path | None:
+        return self.session.sample_dir
 
     # -- lifecycle
     def on_mount(self) -> None:
@@ -176,10 +180,8 @@ class ReconApp(App[None]):
         return self.cache_error is None or action not in NEEDS_CACHE
 
     def _demo_ready(self) -> bool:
-        from recon_tui.demo import demo_is_loaded
-
         assert self.cache is not None
-        return demo_is_loaded(self.cache, self.sample_dir)
+        return self.session.demo_ready(self.cache)
 
     def on_unmount(self) -> None:
         if self.cache is not None:
@@ -188,38 +190,30 @@ class ReconApp(App[None]):
             except Exception as exc:  # a damaged file may fail to close: nothing to lose
                 if not is_cache_failure(exc):
                     raise
-        with self._backend_lock:
-            if self._backend is not None:
-                self._backend.close()
-                self._backend = None
+        self.session.close()
 
-    def get_backend(self) -> Backend:
-        """The connectors (and, for the demo, the in-process emulator), opened on
-        first use from a worker thread: opening may touch the network."""
-        with self._backend_lock:
-            if self._backend is None:
-                self._backend = self._backend_factory()
-            return self._backend
+    def get_backend(self) -> Systems:
+        """The session's connectors (and, for the demo, its in-process emulator),
+        opened on first use from a worker thread: opening may touch the network."""
+        return self.session.systems()
 
     @work(thread=True, exclusive=True, group="sync", name="load demo")
     def _load_demo(self) -> None:
         """First run: sync the demo book from the emulator through the connectors."""
-        from recon_tui.demo import load_demo, reset_demo_cache
-
         worker = get_current_worker()
         assert self.cache is not None
         if self.cache.counts()["psa_invoice"]:
             # The sample files changed since this cache was built: start clean.
             try:
-                self.call_from_thread(self._swap_cache, reset_demo_cache)
+                self.call_from_thread(self._swap_cache, self.session.reset_demo)
             except CacheError as exc:  # a real company's cache named with --demo
                 self.call_from_thread(self._demo_loaded, str(exc))
                 return
         cache = Cache(self.cache_path)
         error: str | None = None
         try:
-            run = load_demo(
-                cache, self.get_backend(), data_dir=self.sample_dir,
+            run = self.session.load_demo(
+                cache,
                 progress=lambda p: None if worker.is_cancelled
                 else self.call_from_thread(self.broadcast, lambda: LoadProgress(p)),
             )
@@ -231,11 +225,11 @@ class ReconApp(App[None]):
             cache.close()
         self.call_from_thread(self._demo_loaded, error)
 
-    def _swap_cache(self, reset: Callable[[Path], None]) -> None:
+    def _swap_cache(self, reset: Callable[[], None]) -> None:
         assert self.cache is not None
         self.cache.close()
         try:
-            reset(self.cache_path)
+            reset()
         finally:
             self.cache = Cache(self.cache_path)
 
@@ -274,24 +268,15 @@ class ReconApp(App[None]):
 
     def apply_config(self, config: Config, *, reconnect: bool) -> None:
         """Use a saved configuration at once; new endpoints mean new connectors."""
-        self.config = config
-        if reconnect:
-            with self._backend_lock:
-                if self._backend is not None:
-                    self._backend.close()
-                    self._backend = None
+        self.session.use_config(config, reconnect=reconnect)
 
     def use_live_config(self, config: Config) -> None:
         """Leave the demo for the accounts just connected: their own cache, new
         connectors, a fresh clients screen, and the first sync started."""
-        from recon_tui.paths import resolve_cache_path
-
-        self.apply_config(config, reconnect=True)
-        self.demo = False
+        self.session.go_live(config)
         self.loading = False
         if self.cache is not None:
             self.cache.close()
-        self.cache_path = resolve_cache_path(None, demo=False)
         self.cache = Cache(self.cache_path)
         self.sub_title = printable(self.cache_path)
         while len(self.screen_stack) > 1:
