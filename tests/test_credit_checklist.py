@@ -27,6 +27,7 @@ from recon_tui.cache.schema import MIGRATIONS
 from recon_tui.models import ChecklistState, CreditChecklist, CreditKind, SyncStatus
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sync import run_full_sync
+from recon_tui.verifier import SystemsVerifier
 from recon_tui.workflows import credit_checklist as wf
 from recon_tui.workflows.credit_checklist import ChecklistError
 from recon_tui.workflows.write_policy import READ_ONLY, WritePolicy
@@ -94,6 +95,13 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield w
         w.cache.close()
         backend.close()
+
+
+def advance(cache: Cache, psa: Any, ledger: Any, checklist_id: int,
+            **options: Any) -> CreditChecklist:
+    """``wf.advance``, verified by resyncing the same systems (as the session does)."""
+    return wf.advance(cache, psa, ledger, checklist_id,
+                      verifier=SystemsVerifier(cache, psa, ledger), **options)
 
 
 class Killed(BaseException):
@@ -168,8 +176,8 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
 
     seen: list[str] = []
-    lagging = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
-                         progress=seen.append)
+    lagging = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
+                      progress=seen.append)
     assert seen == ["resyncing invoice 10040 from both systems…"]
     # $110 of $120, and the credit is gone: in the ledger and in the cache.
     assert world.balance() == Decimal("110.00") and world.remaining() == Decimal("0.00")
@@ -196,7 +204,7 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert [c.id for c in world.cache.open_checklists()] == [checklist_id]  # still open
     assert world.cache.sync_runs()[0].kind == "resync"
     # Nothing moves it on by itself: advancing again leaves it waiting for the PSA.
-    again = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    again = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert again.state is LAGS and len(_events(world, checklist_id)) == len(events)
 
     # The tech records the $10 in ConnectWise by hand, then re-checks: a resync reads
@@ -207,7 +215,7 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert "credit memo 11261 (CM-1004) as its reference" in steps
     world.record_in_connectwise("10.00")
     wf.recheck(world.cache, checklist_id)
-    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is ChecklistState.DONE, done.finding
     assert done.note == f"{LEDGER_OK}\n{PSA_OK}" and done.finding is None
     assert done.closed_at is not None
@@ -240,7 +248,7 @@ def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
                                       Decimal("10.00"), str(uuid.uuid4()))
     confirmed = wf.confirm_manual(world.cache, checklist_id)
     assert confirmed.state is ChecklistState.APPLIED and confirmed.request_id is None
-    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS and done.finding == PSA_LAGS
     assert world.balance() == Decimal("110.00")
     assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
@@ -251,7 +259,7 @@ def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
 def test_confirming_an_application_that_never_happened_fails_verification(world: World) -> None:
     checklist_id = _ready(world)
     wf.confirm_manual(world.cache, checklist_id)  # ... but nobody touched QuickBooks
-    failed = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    failed = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert failed.state is ChecklistState.FAILED_VERIFICATION
     assert failed.finding == "invoice 10040 balance is 120.00, expected 110.00"
     assert failed.failed_step == 4
@@ -263,7 +271,7 @@ def test_confirming_an_application_that_never_happened_fails_verification(world:
     world.backend.ledger.apply_credit("97", INVOICE_ID, "CreditMemo", "11261", Decimal("10"),
                                       str(uuid.uuid4()))
     wf.recheck(world.cache, checklist_id)
-    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS and done.note == LEDGER_OK
 
 
@@ -278,7 +286,7 @@ def test_killed_after_the_apply_was_recorded_resumes_at_the_resync(world: World)
     assert wf.current_step(resumed) == 4
     with pytest.raises(ChecklistError, match="nothing to apply"):
         wf.apply_via_api(cache, world.backend.ledger, checklist_id, policy=WRITES)
-    done = wf.advance(cache, world.backend.psa, world.backend.ledger, checklist_id)
+    done = advance(cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS and done.note == LEDGER_OK
     assert world.balance() == Decimal("110.00")  # not 100.00
     assert world.payments() == payments + 1
@@ -304,7 +312,7 @@ def test_killed_after_qbo_applied_it_but_before_the_app_recorded_it(world: World
     assert world.balance() == Decimal("110.00")
     sent: list[tuple] = []
     watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a) or real.apply_credit(*a))
-    done = wf.advance(cache, world.backend.psa, watching, checklist_id, policy=WRITES)
+    done = advance(cache, world.backend.psa, watching, checklist_id, policy=WRITES)
     assert done.state is LAGS and done.note == LEDGER_OK, done.finding
     assert sent == []  # never sent twice
     assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
@@ -327,7 +335,7 @@ def test_killed_before_the_call_left_resends_the_stored_request_id(world: World)
     assert stored and world.balance() == Decimal("120.00")
     sent: list[tuple] = []
     watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a) or real.apply_credit(*a))
-    done = wf.advance(cache, world.backend.psa, watching, checklist_id, policy=WRITES)
+    done = advance(cache, world.backend.psa, watching, checklist_id, policy=WRITES)
     assert done.state is LAGS and done.note == LEDGER_OK, done.finding
     assert [a[-1] for a in sent] == [stored]  # the id generated before the crash
     # Sending it once more (a retry whose answer was lost) changes nothing: QBO
@@ -357,7 +365,7 @@ def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) 
     checklist_id = _ready(world)
     applied = wf.apply_via_api(world.cache, real, checklist_id, policy=WRITES)
     seen: list[str] = []
-    done = wf.advance(world.cache, world.backend.psa, stale, checklist_id, progress=seen.append)
+    done = advance(world.cache, world.backend.psa, stale, checklist_id, progress=seen.append)
     assert done.state is LAGS and done.note == LEDGER_OK, done.finding
     since = (applied.applied_at - timedelta(days=1)).date()
     assert done.sync_since == since
@@ -389,7 +397,7 @@ def test_a_credit_still_showing_after_the_full_sync_fails_verification(world: Wo
                         credits=frozen, credit_memos=frozen_document)
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, real, checklist_id, policy=WRITES)
-    failed = wf.advance(world.cache, world.backend.psa, stale, checklist_id)
+    failed = advance(world.cache, world.backend.psa, stale, checklist_id)
     assert failed.state is ChecklistState.FAILED_VERIFICATION
     assert failed.finding == ("credit memo 11261 still shows 10.00 remaining after a full "
                               "sync, expected 0.00")
@@ -406,9 +414,9 @@ def test_a_failed_resync_leaves_the_checklist_ready_to_continue(world: World) ->
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     broken_psa = FlakyLedger(world.backend.psa, invoice_by_number=down)
     with pytest.raises(ChecklistError, match="resync of invoice 10040 failed"):
-        wf.advance(world.cache, broken_psa, world.backend.ledger, checklist_id)
+        advance(world.cache, broken_psa, world.backend.ledger, checklist_id)
     assert world.cache.checklist(checklist_id).state is ChecklistState.APPLIED
-    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS
 
 
@@ -507,8 +515,8 @@ def test_with_ledger_writes_off_the_workflow_refuses_the_api_and_keeps_by_hand(
     world.backend.ledger.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261",
                                       Decimal("10.00"), str(uuid.uuid4()))
     wf.confirm_manual(world.cache, checklist_id)
-    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
-                      policy=off)
+    done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
+                   policy=off)
     assert done.state is LAGS and done.note == LEDGER_OK
 
 
@@ -526,13 +534,13 @@ def test_a_stored_request_is_not_resent_once_writes_are_off(world: World) -> Non
     watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a))
     with pytest.raises(ChecklistError, match=r"writes to QuickBooks are off.*was not sent "
                                              r"again \(x cancels\)"):
-        wf.advance(world.cache, world.backend.psa, watching, checklist_id)  # READ_ONLY
+        advance(world.cache, world.backend.psa, watching, checklist_id)  # READ_ONLY
     assert sent == [] and world.balance() == Decimal("120.00")
     assert world.cache.checklist(checklist_id).state is ChecklistState.APPLYING
     # Had it landed, the read-only check would have seen it and moved on.
     real.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261", Decimal("10.00"),
                       world.cache.checklist(checklist_id).request_id)
-    done = wf.advance(world.cache, world.backend.psa, watching, checklist_id, policy=READ_ONLY)
+    done = advance(world.cache, world.backend.psa, watching, checklist_id, policy=READ_ONLY)
     assert done.state is LAGS and sent == []
     assert any("had already applied it; not sent again" in e for e in _events(world, checklist_id))
 
@@ -542,7 +550,7 @@ def test_a_psa_that_shows_something_else_again_is_named_not_agreed(world: World)
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     world.record_in_connectwise("20.00")  # someone recorded twice the credit there
-    done = wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS
     assert done.finding == ("PSA: ConnectWise shows 100.00 owing on invoice 10040, the ledger "
                             "110.00 ✗ — they differ by 10.00")
@@ -565,7 +573,7 @@ def test_a_ledger_invoice_with_no_psa_copy_has_nothing_to_compare() -> None:
 def test_cancelling_while_the_psa_lags_says_what_is_left(world: World) -> None:
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
-    wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     cancelled = wf.cancel(world.cache, checklist_id)
     assert cancelled.state is ChecklistState.CANCELLED
     assert _events(world, checklist_id)[-1] == (
@@ -593,7 +601,7 @@ def test_the_history_records_the_credit_used_up_and_a_deletion_as_deleted(
 
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
-    wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     run = next(r for r in world.cache.sync_runs() if r.kind == "resync")
     [change] = [c for c in world.cache.sync_changes(run.id) if c.record_type == "credit"]
     assert change_line(change) == "credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00"
@@ -614,7 +622,7 @@ def test_the_client_row_stays_when_its_only_credit_is_used_up(world: World) -> N
     assert row.invoice_count == 0  # its invoices pair under the PSA company, by number
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
-    wf.advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
+    advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     incremental = world.cache.client("ledger:97")
     assert incremental is not None, "the row vanished with the credit"
     assert (incremental.name, incremental.unapplied_credits) == ("Atomar's Best Tackle",

@@ -12,6 +12,7 @@ from recon_tui.diagnosis import Cause
 from recon_tui.fixes import FixKind, FixState
 from recon_tui.row_diagnosis import diagnose_row
 from recon_tui.transactions import InvoiceTxn, Side, TxnKind
+from recon_tui.verifier import SystemsVerifier
 from recon_tui.workflows import payment_fix as wf
 from recon_tui.workflows.write_policy import WritePolicy
 from tests.test_sync_payments import books, psa_doc, row_for, sync  # noqa: F401
@@ -34,7 +35,8 @@ def test_payment_in_ledger_only_is_recorded_in_the_psa_once_and_verified(books):
     assert plan.api_blocked is None
     fix = wf.start_fix(cache, plan)
     assert fix.state is FixState.PLANNED
-    done = wf.apply_via_api(cache, fix.id, psa, ledger, BOTH)
+    done = wf.apply_via_api(cache, fix.id, psa, ledger, BOTH,
+                            SystemsVerifier(cache, psa, ledger))
     assert done.state is FixState.DONE and psa.posts == 1
     assert row_for(cache, "110273").discrepant is False
     trail = [e.message for e in cache.fix_events(fix.id)]
@@ -48,11 +50,13 @@ def test_a_lost_connectwise_answer_is_not_posted_twice(books):  # noqa: F811
     fix = wf.start_fix(cache, plan_for(cache, "110273", psa=psa))
     psa.drop_next_answer = True
     with pytest.raises(wf.FixError, match="dropped"):
-        wf.apply_via_api(cache, fix.id, psa, ledger, BOTH)
+        wf.apply_via_api(cache, fix.id, psa, ledger, BOTH,
+                         SystemsVerifier(cache, psa, ledger))
     held = cache.fix(fix.id)
     assert held.state is FixState.SENDING and held.known_before == ()
     assert psa.posts == 1
-    again = wf.apply_via_api(cache, fix.id, psa, ledger, BOTH)  # the retry
+    again = wf.apply_via_api(cache, fix.id, psa, ledger, BOTH,
+                             SystemsVerifier(cache, psa, ledger))  # the retry
     assert again.state is FixState.DONE
     assert psa.posts == 1  # the retry found the first payment instead of posting again
     assert len(psa.payments["p2"]) == 1
@@ -72,7 +76,8 @@ def test_payment_in_psa_only_is_recorded_in_the_ledger_with_one_request_id(books
     plan = plan_for(cache, "110273")
     assert plan.kind is FixKind.RECORD_IN_LEDGER and plan.reference == "the PSA 77"
     fix = wf.start_fix(cache, plan)
-    done = wf.apply_via_api(cache, fix.id, psa, ledger, BOTH)
+    done = wf.apply_via_api(cache, fix.id, psa, ledger, BOTH,
+                            SystemsVerifier(cache, psa, ledger))
     assert done.state is FixState.DONE
     assert len(ledger.requests) == 1
     # The same step run again (a crash after the send): the same request id.
@@ -90,7 +95,8 @@ def test_writes_off_refuse_with_one_line_and_keep_the_hand_path(books):  # noqa:
     assert any("Payments tab" in step for step in plan.steps)
     fix = wf.start_fix(cache, plan)
     with pytest.raises(wf.FixError, match=r"\[psa\] allow_writes = true"):
-        wf.apply_via_api(cache, fix.id, psa, ledger, off)
+        wf.apply_via_api(cache, fix.id, psa, ledger, off,
+                         SystemsVerifier(cache, psa, ledger))
     assert psa.posts == 0 and cache.fix(fix.id).state is FixState.PLANNED
 
 
@@ -99,11 +105,12 @@ def test_by_hand_is_verified_by_a_resync_never_ticked(books):  # noqa: F811
     sync(cache, psa, ledger)
     fix = wf.start_fix(cache, plan_for(cache, "110273", psa=psa))
     with pytest.raises(wf.FixError, match="not verified"):
-        wf.done_by_hand(cache, fix.id, psa, ledger)  # nothing was done yet
+        # nothing was done yet
+        wf.done_by_hand(cache, fix.id, SystemsVerifier(cache, psa, ledger))
     assert cache.fix(fix.id).state is FixState.FAILED_VERIFICATION
     # The tech records it in the PSA by hand, then verifies again.
     psa.record_payment("p2", D("10"), date(2026, 6, 10))
-    assert wf.verify(cache, fix.id, psa, ledger).state is FixState.DONE
+    assert wf.verify(cache, fix.id, SystemsVerifier(cache, psa, ledger)).state is FixState.DONE
 
 
 def test_an_open_fix_is_resumed_not_duplicated(books):  # noqa: F811

@@ -16,6 +16,7 @@ from recon_tui.fixes import FixKind, FixState
 from recon_tui.row_diagnosis import diagnose_row
 from recon_tui.sandbox.faults import FaultRule
 from recon_tui.sync import run_full_sync
+from recon_tui.verifier import SystemsVerifier
 from recon_tui.workflows import payment_fix as wf
 from recon_tui.workflows.write_policy import WritePolicy
 from tests.emulator import backend_for, running_emulator
@@ -46,9 +47,11 @@ def test_a_connectwise_payment_whose_answer_is_lost_is_posted_once(tmp_path) -> 
         fix = wf.start_fix(cache, fix_plan)
         plan.add(FaultRule("drop_after_write", "connectwise"))
         with pytest.raises(wf.FixError):
-            wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH)
+            wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH,
+                             SystemsVerifier(cache, backend.psa, backend.ledger))
         assert cache.fix(fix.id).state is FixState.SENDING
-        done = wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH)  # retry
+        done = wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH,
+                                SystemsVerifier(cache, backend.psa, backend.ledger))  # retry
         assert done.state is FixState.DONE, cache.fix_events(fix.id)
         with book.lock:
             after = [p for p in book.connectwise["payments"].values()
@@ -72,7 +75,8 @@ def test_a_quickbooks_payment_whose_answer_is_lost_is_applied_once(tmp_path) -> 
         # The connector re-sends on its own: a QBO write carries its requestid, and
         # QBO answers a repeated requestid from the first request instead of applying
         # it again, so the fix completes in one go.
-        done = wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH)
+        done = wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH,
+                                SystemsVerifier(cache, backend.psa, backend.ledger))
         assert done.state is FixState.DONE and done.request_id
         assert plan.requests_seen("qbo", "write") == 2
         assert len(book.qbo["Payment"]) == payments + 1

@@ -10,7 +10,8 @@ one.
 ConnectWise has no request id for a POST: a payment whose answer was lost may
 still have been applied. ``post_payment`` is therefore sent once (never
 retried after it left), and a caller that retries first re-reads the list
-(``find_posted``) to see whether it is already there.
+(``recon_tui.workflows.payment_fix.find_posted``) to see whether it is
+already there.
 """
 
 from __future__ import annotations
@@ -70,16 +71,5 @@ def payment_body(invoice_id: str, amount: Decimal, payment_date: date) -> dict[s
             "amount": amount, "paymentDate": f"{payment_date.isoformat()}T00:00:00Z"}
 
 
-def find_posted(payments: Iterable[InvoiceTxn], amount: Decimal, payment_date: date,
-                known_before: set[str]) -> InvoiceTxn | None:
-    """A payment of this amount and date that was not there before the first
-    attempt: the earlier POST went through although its answer was lost."""
-    for txn in payments:
-        if (txn.txn_id not in known_before and txn.amount == amount
-                and txn.date == payment_date and txn.kind is TxnKind.PAYMENT):
-            return txn
-    return None
-
-
-__all__ = ["RecordError", "find_posted", "parse_payments", "payment_body", "payment_from_cw",
+__all__ = ["RecordError", "parse_payments", "payment_body", "payment_from_cw",
            "payments_path"]

@@ -31,9 +31,11 @@ Why it is built this way:
   (:mod:`recon_tui.workflows.credit_verification`): a ledger that shows the credit
   does not make a PSA that still shows the old balance agree.
 
-The functions take a :class:`Cache` (one per thread) and the connectors; the TUI
-runs them in thread workers. What a checklist shows (step views, amounts, the
-by-hand instructions) is in :mod:`recon_tui.workflows.credit_steps`.
+The functions take a :class:`Cache` (one per thread), the connectors and, to
+verify, a :class:`~recon_tui.workflows.verify.Verifier` (the resync and the full
+sync, from the session); the TUI runs them in thread workers. What a checklist
+shows (step views, amounts, the by-hand instructions) is in
+:mod:`recon_tui.workflows.credit_steps`.
 """
 
 from __future__ import annotations
@@ -44,12 +46,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from recon_tui.cache import Cache
-from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.models import ApplyMethod, ChecklistState, CreditChecklist, CreditKind, SyncStatus
 from recon_tui.money import ZERO, money_str
-from recon_tui.resync import ResyncError, resync_invoice
-from recon_tui.sync import SyncBusy, SyncProgress, run_full_sync
 from recon_tui.wording import counted
 from recon_tui.workflows.credit_steps import (
     STEP_TITLES,
@@ -73,6 +72,7 @@ from recon_tui.workflows.credit_verification import (
     invoice_finding,
     ledger_shows_applied,
 )
+from recon_tui.workflows.verify import SyncStepProgress, Verifier, VerifyError
 from recon_tui.workflows.write_policy import READ_ONLY, WritePolicy, psa_display_name
 
 __all__ = [
@@ -301,15 +301,15 @@ def _fail(cache: Cache, checklist: CreditChecklist, from_state: State, step: int
                  step=step, outcome="fail", message=finding)
 
 
-def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
-            checklist: CreditChecklist, progress: Progress | None) -> CreditChecklist:
+def _resync(cache: Cache, verifier: Verifier, checklist: CreditChecklist,
+            progress: Progress | None) -> CreditChecklist:
     """Step 4: resync the invoice from both systems (the PSA's copy too, for step
     6), then check the ledger balance dropped by the amount."""
     if progress:
         progress(f"resyncing invoice {checklist.invoice_number} from both systems…")
     try:
-        result = resync_invoice(cache, psa, ledger, checklist.invoice_number or "")
-    except (ResyncError, SyncBusy, ConnectorError, ConfigError) as exc:
+        result = verifier.resync(checklist.invoice_number or "")
+    except VerifyError as exc:
         cache.add_checklist_event(checklist.id, step=4, outcome="fail", at=_now(),
                                   message=f"resync failed: {exc}; continue to retry")
         raise ChecklistError(f"resync of invoice {checklist.invoice_number} failed: {exc}") \
@@ -331,7 +331,7 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                  message=message)
 
 
-def _full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
+def _full_sync(cache: Cache, verifier: Verifier,
                checklist: CreditChecklist, progress: Progress | None,
                cancel_event: threading.Event | None) -> CreditChecklist:
     """Step 5: a full sync (PSA first, then the ledger) from the day before the
@@ -339,7 +339,7 @@ def _full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     applied = checklist.applied_at or _now()
     since: date = (applied - FULL_SYNC_MARGIN).date()
 
-    def relay(p: SyncProgress) -> None:
+    def relay(p: SyncStepProgress) -> None:
         if progress:
             verb = {"fetch": "reading", "apply": "writing", "done": "done"}[p.phase]
             progress(f"full sync since {since.isoformat()}: {verb} {p.system} {p.step} "
@@ -348,9 +348,8 @@ def _full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     if progress:
         progress(f"full sync since {since.isoformat()}: PSA first, then the ledger…")
     try:
-        run = run_full_sync(cache, psa, ledger, since=since, progress=relay,
-                            cancel=cancel_event)
-    except SyncBusy as exc:
+        run = verifier.full_sync(since, progress=relay, cancel=cancel_event)
+    except VerifyError as exc:
         cache.add_checklist_event(checklist.id, step=5, outcome="fail", at=_now(),
                                   message=f"full sync could not start: {exc}")
         raise ChecklistError(str(exc)) from exc
@@ -389,13 +388,14 @@ def _verify(cache: Cache, checklist: CreditChecklist, psa_kind: str) -> CreditCh
 
 
 def advance(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, checklist_id: int, *,
-            policy: WritePolicy = READ_ONLY, progress: Progress | None = None,
+            verifier: Verifier, policy: WritePolicy = READ_ONLY, progress: Progress | None = None,
             cancel_event: threading.Event | None = None) -> CreditChecklist:
     """Run every automatic step from where the checklist stands (steps 3 to 6 after
     the operator's choice) until it is done, fails a verification, waits for the
     PSA, or needs the operator. A step that cannot run (network, a sync already
     running, writes off) raises ChecklistError and leaves the checklist where it
-    was, ready to continue. ``policy`` only matters to a resumed APPLYING one."""
+    was, ready to continue. ``policy`` only matters to a resumed APPLYING one;
+    ``verifier`` resyncs and syncs the same systems as ``psa`` and ``ledger``."""
     checklist = _load(cache, checklist_id)
     while True:
         state = checklist.state
@@ -404,10 +404,10 @@ def advance(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, checklist_
             if checklist.state is State.READY_TO_APPLY:  # refused: back to the operator
                 return checklist
         elif state is State.APPLIED:
-            checklist = _resync(cache, psa, ledger, checklist, progress)
+            checklist = _resync(cache, verifier, checklist, progress)
         elif state is State.RESYNCED:
             if credit_shows(cache, checklist):
-                checklist = _full_sync(cache, psa, ledger, checklist, progress, cancel_event)
+                checklist = _full_sync(cache, verifier, checklist, progress, cancel_event)
                 continue
             if checklist.needs_full_sync:  # resumed after something else synced it away
                 checklist = _move(cache, checklist, (State.RESYNCED,),

@@ -11,26 +11,28 @@ Idempotent on retry and after a crash:
   same amount and date, takes it as the earlier POST's instead of posting again.
 
 A fix shows what it will write, to which system, before it writes (the
-caller confirms), and writes only where the :class:`WritePolicy` allows.
+caller confirms), and writes only where the :class:`WritePolicy` allows. The
+resync that verifies it comes from a :class:`~recon_tui.workflows.verify.Verifier`
+the caller passes (the session's), over the same systems as the connectors.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from recon_tui.cache import Cache, PairRow
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
-from recon_tui.connectors.connectwise_payments import find_posted
 from recon_tui.diagnosis import Diagnosis
 from recon_tui.diagnosis import FixKind as DiagnosisFix
 from recon_tui.fixes import FixKind, FixMethod, FixState, PaymentFix
-from recon_tui.resync import ResyncError, resync_invoice
 from recon_tui.row_diagnosis import system_names
-from recon_tui.transactions import Side
+from recon_tui.transactions import InvoiceTxn, Side, TxnKind
 from recon_tui.wording import counted
+from recon_tui.workflows.verify import Verifier, VerifyError
 from recon_tui.workflows.write_policy import WritePolicy, WritesOff
 
 
@@ -150,11 +152,11 @@ def start_fix(cache: Cache, plan: FixPlan) -> PaymentFix:
 
 
 def apply_via_api(cache: Cache, fix_id: int, psa: PsaConnector, ledger: LedgerConnector,
-                  policy: WritePolicy) -> PaymentFix:
+                  policy: WritePolicy, verifier: Verifier) -> PaymentFix:
     """Send the fix's write (once, whatever happened before), then verify it."""
     fix = _open(cache, fix_id)
     if fix.state in (FixState.SENT, FixState.FAILED_VERIFICATION):
-        return verify(cache, fix.id, psa, ledger)
+        return verify(cache, fix.id, verifier)
     try:
         policy.require("ledger" if fix.target == "ledger" else "psa")
     except WritesOff as exc:
@@ -165,7 +167,7 @@ def apply_via_api(cache: Cache, fix_id: int, psa: PsaConnector, ledger: LedgerCo
         fix = _send_to_psa(cache, fix, psa)
     else:
         raise FixError("this fix is made by hand: do the steps, then press v to verify")
-    return verify(cache, fix.id, psa, ledger)
+    return verify(cache, fix.id, verifier)
 
 
 def _open(cache: Cache, fix_id: int) -> PaymentFix:
@@ -195,6 +197,17 @@ def _send_to_ledger(cache: Cache, fix: PaymentFix, ledger: LedgerConnector) -> P
         raise FixError(str(exc)) from exc
     return cache.update_fix(fix.id, step=3, outcome="ok", state=FixState.SENT,
                             message="the ledger accepted the payment")
+
+
+def find_posted(payments: Iterable[InvoiceTxn], amount: Decimal, payment_date: date,
+                known_before: set[str]) -> InvoiceTxn | None:
+    """A payment of this amount and date that was not there before the first
+    attempt: the earlier POST went through although its answer was lost."""
+    for txn in payments:
+        if (txn.txn_id not in known_before and txn.amount == amount
+                and txn.date == payment_date and txn.kind is TxnKind.PAYMENT):
+            return txn
+    return None
 
 
 def _send_to_psa(cache: Cache, fix: PaymentFix, psa: PsaConnector) -> PaymentFix:
@@ -230,21 +243,20 @@ def _send_to_psa(cache: Cache, fix: PaymentFix, psa: PsaConnector) -> PaymentFix
                             message=f"the PSA recorded payment {posted.txn_id}")
 
 
-def done_by_hand(cache: Cache, fix_id: int, psa: PsaConnector,
-                 ledger: LedgerConnector) -> PaymentFix:
+def done_by_hand(cache: Cache, fix_id: int, verifier: Verifier) -> PaymentFix:
     """The tech says the by-hand steps are done: verify them."""
     fix = _open(cache, fix_id)
     cache.update_fix(fix.id, step=3, outcome="info", state=FixState.AWAITING_HAND,
                      method=FixMethod.HAND, message="the tech reports the steps done")
-    return verify(cache, fix.id, psa, ledger)
+    return verify(cache, fix.id, verifier)
 
 
-def verify(cache: Cache, fix_id: int, psa: PsaConnector, ledger: LedgerConnector) -> PaymentFix:
+def verify(cache: Cache, fix_id: int, verifier: Verifier) -> PaymentFix:
     """Resync the invoice from both systems; done only when the row agrees."""
     fix = _open(cache, fix_id)
     try:
-        result = resync_invoice(cache, psa, ledger, fix.number)
-    except ResyncError as exc:
+        result = verifier.resync(fix.number)
+    except VerifyError as exc:
         cache.update_fix(fix.id, step=4, outcome="fail", finding=str(exc),
                          message=f"verification could not read both systems: {exc}")
         raise FixError(str(exc)) from exc
@@ -281,4 +293,4 @@ def cancel(cache: Cache, fix_id: int) -> PaymentFix:
 
 
 __all__ = ["FixError", "FixPlan", "Side", "apply_via_api", "cancel", "done_by_hand",
-           "plan_fix", "start_fix", "verify"]
+           "find_posted", "plan_fix", "start_fix", "verify"]

@@ -252,7 +252,8 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
                     checklist_id = checklist.id
             if advance and checklist_id is not None:
                 backend = app.get_backend()
-                wf.advance(cache, backend.psa, backend.ledger, checklist_id, policy=policy,
+                wf.advance(cache, backend.psa, backend.ledger, checklist_id,
+                           verifier=app.session.verifier(cache), policy=policy,
                            progress=lambda text: app.call_from_thread(self._progress, text))
         except ChecklistError as exc:
             error = str(exc)

@@ -21,6 +21,7 @@ from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.workflows import payment_fix as wf
+from recon_tui.workflows.verify import Verifier
 from recon_tui.workflows.write_policy import WritePolicy
 
 
@@ -144,18 +145,22 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
 
     def action_apply(self) -> None:
         self._run("Writing…", lambda c, b: wf.apply_via_api(
-            c, self._fix_id(c), b.psa, b.ledger, self.policy))
+            c, self._fix_id(c), b.psa, b.ledger, self.policy, self._verifier(c)))
 
     def action_by_hand(self) -> None:
         self._run("Verifying the by-hand fix (resync)…",
-                  lambda c, b: wf.done_by_hand(c, self._fix_id(c), b.psa, b.ledger))
+                  lambda c, b: wf.done_by_hand(c, self._fix_id(c), self._verifier(c)))
 
     def action_verify(self) -> None:
         self._run("Verifying (resync)…",
-                  lambda c, b: wf.verify(c, self._fix_id(c), b.psa, b.ledger))
+                  lambda c, b: wf.verify(c, self._fix_id(c), self._verifier(c)))
 
     def action_cancel_fix(self) -> None:
         self._run("Cancelling…", lambda c, b: wf.cancel(c, self._fix_id(c)), backend=False)
+
+    def _verifier(self, cache: Cache) -> Verifier:
+        """The session's resync of this thread's cache: how a fix is verified."""
+        return self.recon_app.session.verifier(cache)
 
     def _fix_id(self, cache: Cache) -> int:
         """The stored fix, created on first use (the plan is what the tech saw)."""
