@@ -62,3 +62,15 @@ def test_ruff_is_clean() -> None:
     result = subprocess.run([ruff, "check", "recon_tui", "tests", "sample_data"], cwd=root,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layer_contracts_are_kept() -> None:
+    """The import-linter contracts in pyproject.toml ([tool.importlinter]): the
+    layers import only what README's "How the code is laid out" says they may.
+    import-linter is in the test extra, so a missing one fails rather than skips."""
+    lint = Path(sys.executable).parent / "lint-imports"
+    assert lint.exists(), f"{lint} is missing: pip install -e '.[test]' (import-linter)"
+    root = PACKAGE.parent
+    result = subprocess.run([str(lint), "--no-cache", "--no-logo", str(root / "pyproject.toml")],
+                            cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
