@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from recon_tui.cache.report_spool import EXPECTED_NOT_FOUND, MATCHED, PAGE, ReportSpool
 from recon_tui.models import (
     DocKind,
     InvoicePair,
@@ -17,6 +18,7 @@ from recon_tui.models import (
     ReconStatus,
 )
 from recon_tui.money import from_cents
+from recon_tui.reconcile import natural_key
 
 #: One report row: the pair, its client key, PSA company name, ledger customer
 #: name, and its stored cause (None for a row that agrees or one not diagnosed).
@@ -100,6 +102,88 @@ class ReportQueries:
                 f"FROM invoice_pair p WHERE {where} AND discrepant "
                 "GROUP BY kind, cause, status ORDER BY kind, cause, status", params)
         ]
+
+    def _main_currency(self) -> str:
+        """The currency most invoices are in (a missing one reads as it)."""
+        counts: dict[str, int] = {}
+        for table in ("psa_invoice", "ledger_invoice"):
+            for currency, n in self.conn.execute(
+                    f"SELECT currency, count(*) FROM {table} GROUP BY currency"):
+                counts[currency] = counts.get(currency, 0) + n
+        return max(counts, key=lambda c: (counts[c], c)) if counts else "USD"
+
+    def spool_report(self, start: date, end: date, client_key: str | None = None,
+                     progress: Callable[[int], None] | None = None) -> ReportSpool:
+        """The report's rows dated in [start, end] copied into a new spool, in the
+        report's order (:func:`recon_tui.reconcile.pair_sort_key`: date, natural
+        invoice number, PSA rows first, ids, status), every column a row prints
+        computed here: names with the client's fallbacks, both sides, the
+        differences (ledger minus PSA, a missing side 0), what a row adds to the
+        Invoice Difference, whether it is discrepant. Read in pages; the sort is
+        SQLite's (spilling to disk), so memory stays flat on any book."""
+        where = "p.invoice_date BETWEEN :start AND :end" + (
+            " AND p.client_key = :client" if client_key is not None else "")
+        self.conn.create_function("recon_natural_key", 1,
+                                  lambda text: natural_key(text)[0], deterministic=True)
+        main = self._main_currency()
+        psa = "p.psa_invoice_id IS NOT NULL"
+        ledger = "p.ledger_total_cents IS NOT NULL"
+        number = (f"CASE WHEN {psa} THEN coalesce(p.psa_number, '') "
+                  "ELSE coalesce(p.ledger_number, '') END")
+        diff_total = "coalesce(p.ledger_total_cents, 0) - coalesce(p.psa_total_cents, 0)"
+        diff_owing = "coalesce(p.ledger_owing_cents, 0) - coalesce(p.psa_owing_cents, 0)"
+        sql = (
+            "SELECT p.invoice_date, "
+            "coalesce(nullif(cu.display_name, ''), nullif(s.ledger_name, '')), "
+            "coalesce(nullif(co.name, ''), "
+            "CASE WHEN substr(p.client_key, 1, 4) = 'psa:' THEN s.name END), "
+            f"CASE WHEN {psa} THEN coalesce(p.psa_number, '') END, "
+            f"CASE WHEN {psa} THEN coalesce(p.psa_status, '') END, "
+            f"CASE WHEN {psa} THEN coalesce(p.psa_total_cents, 0) END, "
+            f"CASE WHEN {psa} THEN coalesce(p.psa_owing_cents, 0) END, "
+            f"CASE WHEN {ledger} THEN coalesce(p.ledger_number, '') END, "
+            f"CASE WHEN {ledger} THEN p.ledger_total_cents END, "
+            f"CASE WHEN {ledger} THEN coalesce(p.ledger_owing_cents, 0) END, "
+            f"{diff_total}, {diff_owing}, p.status, "
+            "CASE WHEN p.discrepant THEN p.cause END, p.client_key, p.psa_invoice_id, "
+            f"CASE WHEN {ledger} THEN coalesce(p.ledger_invoice_id, '') "
+            "WHEN p.status = :enf THEN p.ledger_invoice_id END, "
+            f"CASE WHEN {ledger} THEN coalesce(p.ledger_customer_id, '') END, "
+            f"CASE WHEN {ledger} THEN coalesce(p.ledger_voided, 0) != 0 ELSE 0 END, "
+            f"CASE WHEN {ledger} THEN coalesce(li.currency, :main) "
+            "ELSE coalesce(pi.currency, :main) END, "
+            f"CASE p.status WHEN :matched THEN {diff_total} "
+            "WHEN :enf THEN -coalesce(p.psa_total_cents, 0) ELSE 0 END, "
+            f"p.kind, (p.status != :matched OR {diff_total} != 0 OR {diff_owing} != 0) "
+            "FROM invoice_pair p "
+            "LEFT JOIN psa_company co ON co.id = p.psa_company_id "
+            "LEFT JOIN ledger_customer cu ON cu.id = p.ledger_customer_id "
+            "LEFT JOIN client_summary s ON s.client_key = p.client_key "
+            "LEFT JOIN psa_invoice pi ON pi.id = p.psa_invoice_id "
+            "LEFT JOIN ledger_invoice li ON li.id = p.ledger_invoice_id "
+            f"WHERE {where} "
+            f"ORDER BY p.invoice_date, recon_natural_key({number}), {number}, {psa} = 0, "
+            f"coalesce(p.psa_invoice_id, ''), "
+            f"CASE WHEN {ledger} THEN coalesce(p.ledger_invoice_id, '') ELSE '' END, "
+            "p.status, p.id")
+        named = {"enf": EXPECTED_NOT_FOUND, "matched": MATCHED, "main": main,
+                 "start": start.isoformat(), "end": end.isoformat(), "client": client_key}
+        spool = ReportSpool()
+        try:
+            cursor = self.conn.cursor()
+            cursor.row_factory = None  # plain tuples: the hot path
+            cursor.arraysize = PAGE
+            cursor.execute(sql, named)
+
+            def pages() -> Iterator[tuple]:
+                while batch := cursor.fetchmany():
+                    yield from batch
+
+            spool.fill(pages(), progress)
+        except BaseException:
+            spool.close()
+            raise
+        return spool
 
     def iter_report_pairs(self, start: date, end: date, client_key: str | None = None
                           ) -> Iterator[ReportPair]:

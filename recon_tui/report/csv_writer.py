@@ -6,20 +6,25 @@ starts a formula); money is the exact two-place string."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from typing import TextIO
 
 from recon_tui.report.fields import ROW_FIELDS, TEXT_FIELDS, neutralise, row_dict
-from recon_tui.report.snapshot import Snapshot
+from recon_tui.report.snapshot import PROGRESS_EVERY, Snapshot
 from recon_tui.text import printable
 
 __all__ = ["write_csv"]
 
 
-def write_csv(snapshot: Snapshot, out: TextIO) -> None:
-    """The rows, one line each, under a header of the JSON row keys."""
+def write_csv(snapshot: Snapshot, out: TextIO,
+              progress: Callable[[int], None] | None = None) -> None:
+    """The rows, one line each, under a header of the JSON row keys, written as they
+    are read from the snapshot's spool; ``progress(rows_written)`` now and then."""
     writer = csv.writer(out)
     writer.writerow(ROW_FIELDS)
-    for row in snapshot.rows:
+    for count, row in enumerate(snapshot.rows, start=1):
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
         values = row_dict(row)
         writer.writerow([
             "" if values[key] is None else (

@@ -54,11 +54,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Protocol
 
 from recon_tui.matching import normalize_name
-from recon_tui.models import InvoicePair, LedgerCustomer, PsaCompany
+from recon_tui.models import LedgerCustomer, PsaCompany
 
 try:  # another engineer adds rapidfuzz to the dependencies; work without it too
     from rapidfuzz import fuzz as _fuzz
@@ -235,16 +237,31 @@ def fuzzy_available() -> bool:
     return _process is not None
 
 
+class InvoiceRow(Protocol):
+    """What the invoice checks read of a report row (a side missing: its id None)."""
+
+    psa_invoice_id: str | None
+    psa_invoice_number: str | None
+    psa_status: str | None
+    psa_owing: Decimal | None
+    ledger_invoice_id: str | None
+    ledger_invoice_number: str | None
+    ledger_total: Decimal | None
+    ledger_voided: bool
+    currency: str
+
+
 # --------------------------------------------------------------------------- the run
 def run_checks(
     *,
     companies: Mapping[str, PsaCompany],
     customers: Mapping[str, LedgerCustomer],
-    pairs: Sequence[InvoicePair],
+    pairs: Collection[InvoiceRow],
     company_scope: Iterable[str] | None = None,
     customer_scope: Iterable[str] | None = None,
 ) -> tuple[list[HygieneCheck], list[HygieneFinding]]:
-    """Every check over the book's names and the report's pairs.
+    """Every check over the book's names and the report's rows (``pairs``: read
+    once, twice when the book mixes currencies; a streamed view is enough).
 
     Duplicates are looked for across the whole book (a client's duplicate lives
     elsewhere); with a scope, only findings touching the scoped companies and
@@ -278,30 +295,35 @@ def run_checks(
                                         customers_in))
 
     currencies: Counter[str] = Counter()
-    for pair in pairs:
-        psa, ledger = pair.psa, pair.ledger
-        if psa is not None and len(psa.number) > QBO_DOC_NUMBER_MAX:
+    for row in pairs:
+        psa = row.psa_invoice_id is not None
+        number = row.psa_invoice_number or ""
+        if psa and len(number) > QBO_DOC_NUMBER_MAX:
             findings.append(HygieneFinding(
-                "doc-number", ERROR, "psa", "invoice", psa.id, psa.number,
-                f"{len(psa.number)} characters: QBO DocNumber takes at most "
+                "doc-number", ERROR, "psa", "invoice", row.psa_invoice_id or "", number,
+                f"{len(number)} characters: QBO DocNumber takes at most "
                 f"{QBO_DOC_NUMBER_MAX}"))
-        if ledger is not None and ledger.voided and psa is not None and psa.owing != 0:
+        if (row.ledger_total is not None and row.ledger_voided and psa
+                and row.psa_owing is not None and row.psa_owing != 0):
             findings.append(HygieneFinding(
-                "voided-owing", ERROR, "psa", "invoice", psa.id, psa.number,
-                f"ledger invoice {ledger.doc_number or ledger.id} is voided but the PSA "
-                f"still shows {psa.owing:,.2f} owing (status {psa.status or 'unknown'})"))
-        currencies[(ledger or psa).currency] += 1  # type: ignore[union-attr]
+                "voided-owing", ERROR, "psa", "invoice", row.psa_invoice_id or "", number,
+                f"ledger invoice {row.ledger_invoice_number or row.ledger_invoice_id} is "
+                f"voided but the PSA still shows {row.psa_owing:,.2f} owing (status "
+                f"{row.psa_status or 'unknown'})"))
+        currencies[row.currency] += 1
     if len(currencies) > 1:
         main, _count = currencies.most_common(1)[0]
-        for pair in pairs:
-            invoice = pair.ledger or pair.psa
-            assert invoice is not None
-            if invoice.currency != main:
-                system, number = (("ledger", pair.ledger.doc_number) if pair.ledger
-                                  else ("psa", pair.psa.number))  # type: ignore[union-attr]
+        for row in pairs:
+            if row.currency != main:
+                if row.ledger_total is not None:
+                    system, record = "ledger", row.ledger_invoice_id or ""
+                    number = row.ledger_invoice_number or ""
+                else:
+                    system, record = "psa", row.psa_invoice_id or ""
+                    number = row.psa_invoice_number or ""
                 findings.append(HygieneFinding(
-                    "currency", WARNING, system, "invoice", invoice.id, number,
-                    f"in {invoice.currency}, summed with {main} amounts as they are"))
+                    "currency", WARNING, system, "invoice", record, number,
+                    f"in {row.currency}, summed with {main} amounts as they are"))
 
     counts = Counter(f.check for f in findings)
     checks = []

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, TextIO
 
 from recon_tui.report.causes import CauseLine, CauseSummary, causes_agree
 from recon_tui.report.fields import TOTAL_FIELDS, iso_moment, money, row_dict
-from recon_tui.report.snapshot import Snapshot
+from recon_tui.report.snapshot import PROGRESS_EVERY, RowView, Snapshot
 from recon_tui.text import UNSAFE_CHARACTERS, character_class
 
 __all__ = ["causes_dict", "snapshot_dict", "write_json"]
@@ -41,10 +42,41 @@ def causes_dict(causes: CauseSummary, discrepant: int,
     }
 
 
+class _Rows:
+    """A list of row objects written as it is read (the spool's pages), with the
+    layout ``json.dumps(..., indent=2)`` gives a list."""
+
+    def __init__(self, view: RowView, contribution: bool = False) -> None:
+        self.view, self.contribution = view, contribution
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.view:
+            item = row_dict(row)
+            if self.contribution:
+                item["contribution"] = money(row.contribution)
+            yield item
+
+
 def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
     """Everything in the snapshot, in the JSON contract's shape (extra keys beside
     the contract's: as_of, scope, reconciliation_id, row_count, status_counts,
-    discrepant_count, self_check, difference_rows, causes, portal)."""
+    discrepant_count, self_check, difference_rows, causes, portal). Every row in
+    memory: :func:`write_json` streams the same document instead."""
+    return _materialise(_document(snapshot))
+
+
+def _materialise(value: Any) -> Any:
+    if isinstance(value, _Rows):
+        return list(value)
+    if isinstance(value, dict):
+        return {key: _materialise(item) for key, item in value.items()}
+    return value
+
+
+def _document(snapshot: Snapshot) -> dict[str, Any]:
     h, t = snapshot.header, snapshot.totals
     return {
         "period": {"from": h.period_from.isoformat(), "to": h.period_to.isoformat()},
@@ -56,7 +88,7 @@ def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
         "row_count": h.row_count,
         "status_counts": {s.value: n for s, n in snapshot.status_counts.items()},
         "discrepant_count": len(snapshot.discrepant_rows),
-        "rows": [row_dict(row) for row in snapshot.rows],
+        "rows": _Rows(snapshot.rows),
         "totals": {key: money(getattr(t, key)) for key, _label in TOTAL_FIELDS},
         "self_check": {
             "matched_difference": money(t.matched_difference),
@@ -67,20 +99,19 @@ def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
             "holds": t.residual == 0,
             "text": snapshot.self_check,
         },
-        "difference_rows": [row_dict(row) | {"contribution": money(row.contribution)}
-                            for row in snapshot.difference_rows],
+        "difference_rows": _Rows(snapshot.difference_rows, contribution=True),
         "causes": causes_dict(snapshot.causes, len(snapshot.discrepant_rows),
                               t.invoice_difference),
         "credit_memos": {
             "note": "PSA credit memos paired with the ledger's by number; amounts are the "
                     "credit and what is left of it (owing), positive on both sides",
             "status_counts": {s.value: n for s, n in snapshot.credit_memo_status_counts.items()},
-            "rows": [row_dict(row) for row in snapshot.credit_memo_rows],
+            "rows": _Rows(snapshot.credit_memo_rows),
             "totals": {key: money(getattr(snapshot.credit_memo_totals, key))
                        for key, _label in TOTAL_FIELDS},
             "causes": causes_dict(
                 snapshot.credit_memo_causes,
-                sum(1 for row in snapshot.credit_memo_rows if row.discrepant),
+                snapshot.credit_memo_discrepant,
                 snapshot.credit_memo_totals.invoice_difference),
         },
         "credits": [{
@@ -129,9 +160,42 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
-def write_json(snapshot: Snapshot, out: TextIO) -> None:
+def write_json(snapshot: Snapshot, out: TextIO,
+               progress: Callable[[int], None] | None = None) -> None:
     """Strings exact, accents as themselves; a character that would act on a
-    terminal (or cannot be encoded) as its ``\\uXXXX`` escape: the same string."""
-    text = json.dumps(snapshot_dict(snapshot), ensure_ascii=False, indent=2)
-    out.write(_JSON_UNSAFE.sub(_json_escape, text))
+    terminal (or cannot be encoded) as its ``\\uXXXX`` escape: the same string.
+    The rows are written as they are read, a page at a time; the bytes are those of
+    ``json.dumps(snapshot_dict(snapshot), ensure_ascii=False, indent=2)``.
+    ``progress(rows_written)`` every few thousand invoice rows."""
+    def write(text: str) -> None:
+        out.write(_JSON_UNSAFE.sub(_json_escape, text))
+
+    written = 0
+
+    def emit(value: Any, level: int) -> None:
+        nonlocal written
+        pad = "  " * (level + 1)
+        if isinstance(value, dict) and value:
+            write("{\n")
+            for index, (key, item) in enumerate(value.items()):
+                write(f"{pad}{json.dumps(key, ensure_ascii=False)}: ")
+                emit(item, level + 1)
+                write(",\n" if index < len(value) - 1 else "\n")
+            write("  " * level + "}")
+        elif isinstance(value, _Rows) and len(value):
+            write("[\n")
+            for index, item in enumerate(value):
+                write(("" if index == 0 else ",\n") + pad + _dumps(item, level + 1))
+                written += 1
+                if progress is not None and written % PROGRESS_EVERY == 0:
+                    progress(written)
+            write("\n" + "  " * level + "]")
+        else:
+            write(_dumps([] if isinstance(value, _Rows) else value, level))
+
+    emit(_document(snapshot), 0)
     out.write("\n")
+
+
+def _dumps(value: Any, level: int) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * level)

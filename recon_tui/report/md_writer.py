@@ -4,6 +4,7 @@ controls made visible, markdown punctuation escaped."""
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Sequence
 from typing import TextIO
@@ -146,9 +147,10 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
                      "ledger invoice is missing.")
     lines += ["", "## Discrepant invoices", ""]
     if discrepant:
-        ordered = sorted(discrepant, key=lambda r: (
+        # The largest gaps, read as the rows stream (the same rows, in the same
+        # order, as sorting every discrepant row and keeping the first ones).
+        shown = heapq.nsmallest(MD_LIST_LIMIT, discrepant, key=lambda r: (
             -max(abs(r.difference_owing), abs(r.difference_total)), r.invoice_date))
-        shown = ordered[:MD_LIST_LIMIT]
         lines.append("Every row whose status is not Matched or whose amounts differ, "
                      "largest gap first.")
         lines.append("")

@@ -4,8 +4,7 @@ PSA's portal. Read from the cache, scoped to one client or the whole book."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -88,10 +87,9 @@ def credit_lines(cache: Cache, companies: dict, customers: dict, mapping: dict[s
     return lines
 
 
-def unmapped_customers(cache: Cache, in_period_ids: Iterable[str | None],
+def unmapped_customers(cache: Cache, in_period: Mapping[str, int],
                        scope: set[str] | None) -> list[UnmappedCustomer]:
-    """``in_period_ids``: the ledger customer of each row in the period."""
-    in_period: Counter[str] = Counter(i for i in in_period_ids if i is not None)
+    """``in_period``: the invoice rows in the period per ledger customer."""
     credit_sums: dict[str, Decimal] = {}
     for credit in cache.credits():
         if credit.amount > 0:

@@ -17,25 +17,19 @@ the cache to the writers.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from recon_tui.cache import Cache
-from recon_tui.cache.report import ReportPair
+from recon_tui.cache.report_spool import ReportSpool, StatusSums
 from recon_tui.config import DEFAULT_PORTAL_LEVEL
-from recon_tui.models import ClientSummary, DocKind, InvoicePair, ReconStatus, ReportTotals
-from recon_tui.money import ZERO, format_money
-from recon_tui.reconcile import (
-    difference_contribution,
-    difference_rows,
-    pair_sort_key,
-    report_totals,
-)
+from recon_tui.models import ClientSummary, DocKind, ReconStatus, ReportTotals
+from recon_tui.money import ZERO, format_money, from_cents
 from recon_tui.report.causes import CauseSummary, causes_agree, summarise_causes
 from recon_tui.report.hygiene import HygieneCheck, HygieneFinding, run_checks
+from recon_tui.report.row_view import RowView
 from recon_tui.report.sections import (
     CreditLine,
     PortalClient,
@@ -54,6 +48,7 @@ __all__ = [
     "PortalContact",
     "ProgressCallback",
     "ReportRow",
+    "RowView",
     "Snapshot",
     "SnapshotHeader",
     "UnmappedCustomer",
@@ -130,44 +125,44 @@ class SnapshotHeader:
 
 @dataclass(slots=True)
 class Snapshot:
+    """The report: its header, totals and sections in memory; its rows in a private
+    spool file (a frozen copy of the cache's rows, deleted with the snapshot), read
+    in pages each time a writer walks them."""
+
     header: SnapshotHeader
-    rows: list[ReportRow]
+    rows: RowView
     totals: ReportTotals
-    difference_rows: list[ReportRow]
+    difference_rows: RowView
+    discrepant_rows: RowView
+    #: Credit memos pair apart from invoices (PSA credit memo with the ledger's) and
+    #: have a totals block of their own, amounts as positive credit.
+    credit_memo_rows: RowView
+    status_counts: dict[ReconStatus, int]
+    credit_memo_status_counts: dict[ReconStatus, int]
+    credit_memo_totals: ReportTotals
+    credit_memo_discrepant: int = 0
     credits: list[CreditLine] = field(default_factory=list)
     unmapped_customers: list[UnmappedCustomer] = field(default_factory=list)
     portal_contacts: list[PortalContact] = field(default_factory=list)
     portal_clients: list[PortalClient] = field(default_factory=list)
     hygiene_checks: list[HygieneCheck] = field(default_factory=list)
     hygiene_findings: list[HygieneFinding] = field(default_factory=list)
-    #: Credit memos pair apart from invoices (PSA credit memo with the ledger's) and
-    #: have a totals block of their own, amounts as positive credit.
-    credit_memo_rows: list[ReportRow] = field(default_factory=list)
-    credit_memo_totals: ReportTotals = field(default_factory=lambda: report_totals(()))
     #: The discrepant rows per cause, from one GROUP BY of the cache.
     causes: CauseSummary = field(default_factory=CauseSummary)
     credit_memo_causes: CauseSummary = field(default_factory=CauseSummary)
+    spool: ReportSpool | None = None
 
-    @property
-    def status_counts(self) -> dict[ReconStatus, int]:
-        counts = Counter(row.sync_status for row in self.rows)
-        return {status: counts.get(status, 0) for status in STATUS_ORDER}
-
-    @property
-    def credit_memo_status_counts(self) -> dict[ReconStatus, int]:
-        counts = Counter(row.sync_status for row in self.credit_memo_rows)
-        return {status: counts.get(status, 0) for status in STATUS_ORDER}
-
-    @property
-    def discrepant_rows(self) -> list[ReportRow]:
-        return [row for row in self.rows if row.discrepant]
+    def close(self) -> None:
+        """Delete the rows' spool now (it goes with the snapshot otherwise)."""
+        if self.spool is not None:
+            self.spool.close()
 
     @property
     def has_discrepancy(self) -> bool:
         """What ``--fail-on-discrepancy`` fails on: any discrepant row, or an
         Invoice Difference other than 0.00."""
-        return (self.totals.invoice_difference != 0
-                or any(r.discrepant for r in (*self.rows, *self.credit_memo_rows)))
+        return (self.totals.invoice_difference != 0 or len(self.discrepant_rows) > 0
+                or self.credit_memo_discrepant > 0)
 
     @property
     def self_check(self) -> str:
@@ -249,23 +244,45 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
     total = cache.report_pair_count(start, end, client_key)
     if progress is not None:
         progress("reading", 0, total)
+    spool = cache.spool_report(
+        start, end, client_key,
+        None if progress is None else (lambda done: progress("reading", done, total)))
+    try:
+        return _assemble(cache, spool, start, end, client, portal_level, psa_kind,
+                         ledger_kind, now)
+    except BaseException:
+        spool.close()
+        raise
 
-    keyed: list[ReportPair] = []
-    for item in cache.iter_report_pairs(start, end, client_key):
-        keyed.append(item)
-        if progress is not None and len(keyed) % PROGRESS_EVERY == 0:
-            progress("reading", len(keyed), total)
-    keyed.sort(key=lambda item: pair_sort_key(item[0]))
-    memos = [item for item in keyed if item[0].kind is DocKind.CREDIT_MEMO]
-    keyed = [item for item in keyed if item[0].kind is DocKind.INVOICE]
-    pairs = [item[0] for item in keyed]
-    rows = [_row(*item) for item in keyed]
-    if progress is not None:
-        progress("reading", len(rows), max(total, len(rows)))
 
-    totals = report_totals(pairs)
-    row_of = {id(pair): row for pair, row in zip(pairs, rows, strict=True)}
-    contributions = [row_of[id(pair)] for pair in difference_rows(pairs)]
+def _totals(sums: dict[str, StatusSums]) -> ReportTotals:
+    """The totals block from the spool's per-status sums (one GROUP BY): the same
+    figures :func:`recon_tui.reconcile.report_totals` adds up pair by pair."""
+    def of(status: ReconStatus, column: str) -> Decimal:
+        line = sums.get(status.value)
+        return from_cents(getattr(line, column) if line else 0)
+
+    return ReportTotals(
+        total_psa=from_cents(sum(s.psa_total for s in sums.values())),
+        total_ledger=from_cents(sum(s.ledger_total for s in sums.values())),
+        not_downloaded_to_ledger=of(ReconStatus.NOT_IN_LEDGER, "psa_total"),
+        not_in_psa=of(ReconStatus.NOT_IN_PSA, "ledger_total"),
+        matched_difference=of(ReconStatus.MATCHED, "diff_total"),
+        expected_not_found=of(ReconStatus.EXPECTED_NOT_FOUND, "psa_total"),
+    )
+
+
+def _counts(sums: dict[str, StatusSums]) -> dict[ReconStatus, int]:
+    return {status: sums[status.value].count if status.value in sums else 0
+            for status in STATUS_ORDER}
+
+
+def _assemble(cache: Cache, spool: ReportSpool, start: date, end: date,
+              client: ClientSummary | None, portal_level: int, psa_kind: str | None,
+              ledger_kind: str | None, now: datetime | None) -> Snapshot:
+    client_key = client.client_key if client is not None else None
+    rows = RowView(spool, "invoice")
+    invoice_sums, memo_sums = spool.status_sums("invoice"), spool.status_sums("memo")
 
     states = cache.sync_states()
     psa_state, ledger_state = states.get("psa"), states.get("ledger")
@@ -291,52 +308,30 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
         company_scope = {client.psa_company_id} if client.psa_company_id else set()
         customer_scope = set(client.ledger_customer_ids)
 
-    snapshot = Snapshot(header=header, rows=rows, totals=totals, difference_rows=contributions)
-    snapshot.credit_memo_rows = [_row(*item) for item in memos]
-    snapshot.credit_memo_totals = report_totals(item[0] for item in memos)
+    snapshot = Snapshot(
+        header=header, rows=rows, totals=_totals(invoice_sums),
+        difference_rows=RowView(spool, "diff"),
+        discrepant_rows=RowView(spool, "invoice", discrepant_only=True),
+        credit_memo_rows=RowView(spool, "memo"),
+        status_counts=_counts(invoice_sums), credit_memo_status_counts=_counts(memo_sums),
+        credit_memo_totals=_totals(memo_sums),
+        credit_memo_discrepant=sum(s.discrepant for s in memo_sums.values()),
+        spool=spool)
     groups = cache.report_cause_groups(start, end, client_key)
     snapshot.causes = summarise_causes(groups, DocKind.INVOICE)
     snapshot.credit_memo_causes = summarise_causes(groups, DocKind.CREDIT_MEMO)
     snapshot.credits = credit_lines(cache, companies, customers, mapping, customer_scope)
     snapshot.unmapped_customers = unmapped_customers(
-        cache, (row.ledger_customer_id for row in rows), customer_scope)
+        cache, spool.customer_counts(), customer_scope)
     snapshot.portal_contacts, snapshot.portal_clients = portal_sections(
         cache, companies, portal_level, company_scope)
     snapshot.hygiene_checks, snapshot.hygiene_findings = run_checks(
-        companies=companies, customers=customers, pairs=pairs,
+        companies=companies, customers=customers, pairs=rows,
         company_scope=company_scope, customer_scope=customer_scope)
     return snapshot
 
 
-def _row(pair: InvoicePair, client_key: str, company: str | None,
-         customer: str | None, cause: str | None = None) -> ReportRow:
-    psa, ledger = pair.psa, pair.ledger
-    return ReportRow(
-        invoice_date=pair.invoice_date,
-        customer=customer,
-        psa_company=company,
-        psa_invoice_number=psa.number if psa else None,
-        psa_status=psa.status if psa else None,
-        psa_total=psa.total if psa else None,
-        psa_owing=psa.owing if psa else None,
-        ledger_invoice_number=ledger.doc_number if ledger else None,
-        ledger_total=ledger.total if ledger else None,
-        ledger_owing=ledger.balance if ledger else None,
-        difference_total=pair.difference_total,
-        difference_owing=pair.difference_owing,
-        sync_status=pair.status,
-        cause=cause,
-        client_key=client_key,
-        psa_invoice_id=psa.id if psa else None,
-        ledger_invoice_id=ledger.id if ledger else (psa.ledger_invoice_id if psa else None),
-        ledger_customer_id=ledger.customer_id if ledger else None,
-        ledger_voided=bool(ledger and ledger.voided),
-        currency=(ledger or psa).currency,  # type: ignore[union-attr]
-        contribution=difference_contribution(pair),
-    )
-
-
-def reconciliation_id(rows: list[ReportRow]) -> str:
+def reconciliation_id(rows: Iterable[ReportRow]) -> str:
     """A short hash of the rows: two snapshots with the same id hold the same
     invoices with the same amounts and statuses (ServiceBox prints a record count
     there; the count is in the header too)."""

@@ -92,11 +92,15 @@ def render_text(snapshot: Snapshot, fmt: str) -> str:
     return buffer.getvalue()
 
 
-def _write_text(snapshot: Snapshot, fmt: str, out: TextIO) -> None:
+def _write_text(snapshot: Snapshot, fmt: str, out: TextIO,
+                progress: ProgressCallback | None = None) -> None:
+    total = len(snapshot.rows)
+    rows_written = None if progress is None else (
+        lambda done: progress("writing", min(done, total), total))
     if fmt == "csv":
-        write_csv(snapshot, out)
+        write_csv(snapshot, out, rows_written)
     elif fmt == "json":
-        write_json(snapshot, out)
+        write_json(snapshot, out, rows_written)
     elif fmt == "md":
         write_markdown(snapshot, out)
     else:
@@ -127,7 +131,9 @@ def write_report(snapshot: Snapshot, fmt: str, path: str | os.PathLike[str],
         else:
             encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
             with open(fd, "w", encoding=encoding, newline="") as handle:
-                _write_text(snapshot, fmt, handle)
+                _write_text(snapshot, fmt, handle, progress)
+            if progress is not None:
+                progress("writing", len(snapshot.rows), len(snapshot.rows))
         check_replaceable(target)  # again: it may have changed while we wrote
         os.replace(tmp, target)
     except BaseException:

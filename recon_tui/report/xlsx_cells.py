@@ -117,6 +117,10 @@ def put_money(ws: Any, row: int, col: int, value: Decimal, cell_format: Any) -> 
         ws.write_string(row, col, money_str(exact), cell_format)
 
 
+#: Rows between two progress reports of a table.
+PROGRESS_EVERY = 2_000
+
+
 def table(fmt: Formats, name: str, titles: Sequence[str], kinds: Sequence[str],
           rows: Iterable[tuple[Sequence[object], str]], *,
           total: tuple[str, dict[int, object]] | None = None,
@@ -134,7 +138,7 @@ def table(fmt: Formats, name: str, titles: Sequence[str], kinds: Sequence[str],
         for col, value in enumerate(values):
             put(ws, fmt, count, col, kinds[col], value, fill)
             sheet.fit(col, value)
-        if progress is not None and count % 2_000 == 0:
+        if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(count, 1), len(titles) - 1)
