@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from recon_tui.cli_common import CliError, common_options, load_settings, open_cache
@@ -48,6 +49,28 @@ def report_parser(sub: argparse._SubParsersAction) -> None:
                         "not 0.00; the report is still written")
 
 
+def _progress_line() -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
+    """A progress line on stderr (only when it is a terminal: a cron job's log stays
+    clean), and the call that ends it."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    shown = [""]
+
+    def progress(phase: str, done: int, total: int) -> None:
+        line = f"\r{phase} {done:,} of {total:,} rows"
+        if shown[0] != line:
+            shown[0] = line
+            sys.stderr.write(line + "\x1b[K")
+            sys.stderr.flush()
+
+    def end() -> None:
+        if shown[0]:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    return progress, end
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -86,8 +109,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                     else default_folder(config.report.folder) / name)
         except ReportOptionError as exc:
             raise CliError(str(exc)) from exc
+        progress, end_progress = _progress_line()
         snapshot = build_snapshot(
-            cache, start, end, client=client,
+            cache, start, end, client=client, progress=progress,
             portal_level=config.portal.client_admin_security_level,
             psa_kind=config.psa.kind if config.psa else ("connectwise" if demo else None),
             ledger_kind=config.ledger.kind if config.ledger else ("qbo" if demo else None))
@@ -101,14 +125,18 @@ def cmd_report(args: argparse.Namespace) -> int:
                f"{snapshot.self_check.removesuffix('.')} (reconciliation id "
                f"{snapshot.header.reconciliation_id})")
     if target is None:
+        end_progress()
         sys.stdout.write(render_text(snapshot, fmt))
         sys.stdout.flush()
     else:
         try:
-            written = write_report(snapshot, fmt, target)
+            written = write_report(snapshot, fmt, target, progress)
         except OSError as exc:
             raise CliError(f"{target}: cannot write ({exc.strerror or exc})") from exc
+        finally:
+            end_progress()
         print(f"wrote {written} ({fmt}, {start} to {end}): {summary}")
+    snapshot.close()
     if args.fail_on_discrepancy and snapshot.has_discrepancy:
         print(f"recon-tui: report: discrepancies found: {summary}", file=sys.stderr)
         return 3

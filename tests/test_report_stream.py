@@ -241,3 +241,48 @@ def test_progress_moves_while_rows_are_written(tmp_path: Path, fmt: str,
     if fmt == "xlsx":
         ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["Invoices"]
         assert ws.max_row == 26
+
+
+def test_the_command_line_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal stderr carries the progress line (cleared at the end); piped,
+    as in cron, stderr stays empty."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from tests.test_report import seed_004_book
+
+    with Cache(tmp_path / "book.db") as cache:
+        seed_004_book(cache)
+        cache.mark_synced("psa", "connectwise", datetime(2026, 11, 21, tzinfo=UTC))
+        cache.mark_synced("ledger", "qbo", datetime(2026, 11, 21, tzinfo=UTC))
+    command = [sys.executable, "-m", "recon_tui", "report", "--demo", "--db",
+               str(tmp_path / "book.db"), "--out", str(tmp_path / "r.json")]
+    env = os.environ | {"TERM": "dumb"}
+    piped = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+    leader, follower = pty.openpty()
+    try:
+        ran = subprocess.run(command, stdout=subprocess.PIPE, stderr=follower, timeout=60,
+                             env=env)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    seen = b"".join(chunks).decode()
+    assert ran.returncode == 0
+    import re
+
+    total = re.search(r"reading 0 of (\d+) rows", seen)
+    assert total and f"writing {total[1]} of {total[1]} rows" in seen, seen
+    assert seen.endswith("\r\x1b[K")
