@@ -1,0 +1,379 @@
+"""One benchmark: every figure of issue 12 beside its floor, measured in one run.
+
+    python benchmarks/bench.py [--clients N --invoices N] [--latency MS]
+
+Builds a book at that scale from the sample data's records (each client a copy of
+a sample company and its QuickBooks customer, each invoice a copy of a sample
+invoice on both sides with a few differences), serves it from the emulator in a
+child process (so its CPU is not counted as recon-tui's), runs the real
+connectors and the real sync against it, then reports, recomputes and launches.
+For each figure it prints the value, a floor measured in the same run and their
+ratio. It prints; it asserts nothing. Memory: ``peak RSS`` is the process's
+(``getrusage``, the sync runs first so it is the sync's), the report and recompute
+figures are ``tracemalloc`` peaks (Python allocations; their floors measured the
+same way, so the ratio is fair).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import platform
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+# --------------------------------------------------------------------------- the book
+def scaled_book(clients: int, invoices: int) -> Any:
+    """The emulator's book at scale: QBO customers and ConnectWise companies one to
+    one (same names, so auto-mapping maps them), three contacts each, each invoice
+    on both sides; every 50th differs by a cent on the ledger, every 97th is
+    missing there."""
+    from recon_tui.connectors.sample import sample_data_dir
+    from recon_tui.sandbox.book import SandboxBook
+
+    sample = SandboxBook.from_dir(sample_data_dir())
+    book = SandboxBook()
+    company_t = next(iter(sample.connectwise["companies"].values()))
+    customer_t = next(iter(sample.qbo["Customer"].values()))
+    cw_invoice_t = next(iter(sample.connectwise["invoices"].values()))
+    qbo_invoice_t = next(iter(sample.qbo["Invoice"].values()))
+    book.qbo = {key: {} for key in sample.qbo}
+    book.connectwise = {key: {} for key in sample.connectwise}
+    for i in range(1, clients + 1):
+        name = f"Client {i:05d} Services"
+        company = copy.deepcopy(company_t)
+        company.update(id=100_000 + i, identifier=f"C{i:05d}", name=name)
+        book.connectwise["companies"][100_000 + i] = company
+        customer = copy.deepcopy(customer_t)
+        customer.update(Id=str(50_000 + i), DisplayName=name, CompanyName=name,
+                        FullyQualifiedName=name)
+        book.qbo["Customer"][str(50_000 + i)] = customer
+    contact_t = next(iter(sample.connectwise["contacts"].values()))
+    for i in range(1, 3 * clients + 1):
+        client = (i - 1) // 3 + 1
+        contact = copy.deepcopy(contact_t)
+        contact.update(id=3_000_000 + i, firstName=f"Contact{i}", lastName="Bench")
+        contact["company"] = {"id": 100_000 + client, "identifier": f"C{client:05d}",
+                              "name": f"Client {client:05d} Services"}
+        contact["communicationItems"] = []
+        book.connectwise["contacts"][3_000_000 + i] = contact
+    for n in range(1, invoices + 1):
+        client = n % clients + 1
+        day = f"2026-{(n % 12) + 1:02d}-{(n % 28) + 1:02d}"
+        total = Decimal(100 + n % 900) + Decimal(n % 100) / 100
+        cw = copy.deepcopy(cw_invoice_t)
+        cw.update(id=1_000_000 + n, invoiceNumber=str(500_000 + n), date=f"{day}T00:00:00Z",
+                  dueDate=f"{day}T00:00:00Z", total=total, subtotal=total, salesTax=0,
+                  payments=Decimal(0), balance=total)
+        cw["company"] = {"id": 100_000 + client, "identifier": f"C{client:05d}",
+                         "name": f"Client {client:05d} Services"}
+        book.connectwise["invoices"][1_000_000 + n] = cw
+        if n % 97 == 0:
+            continue
+        qbo = copy.deepcopy(qbo_invoice_t)
+        ledger_total = total + (Decimal("0.01") if n % 50 == 0 else 0)
+        qbo.update(Id=str(2_000_000 + n), DocNumber=str(500_000 + n), TxnDate=day,
+                   DueDate=day, TotalAmt=ledger_total, Balance=ledger_total)
+        qbo["CustomerRef"] = {"value": str(50_000 + client),
+                              "name": f"Client {client:05d} Services"}
+        qbo.pop("LinkedTxn", None)
+        book.qbo["Invoice"][str(2_000_000 + n)] = qbo
+    return book
+
+
+def serve(args: argparse.Namespace) -> int:
+    """The child process: the emulator serving the scaled book, each request
+    delayed by ``--latency`` ms (the network a real API is behind)."""
+    from recon_tui.connectors.sample import sample_data_dir
+    from recon_tui.sandbox.app import create_app
+    from recon_tui.sandbox.faults import FaultPlan
+    from recon_tui.sandbox.server import SandboxServer
+
+    app = create_app(sample_data_dir(), book=scaled_book(args.clients, args.invoices),
+                     faults=FaultPlan(retry_after_seconds=0))
+    delay = args.latency / 1000
+
+    async def delayed(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and delay:
+            await asyncio.sleep(delay)
+        await app(scope, receive, send)
+
+    server = SandboxServer(delayed).start()  # type: ignore[arg-type]
+    Path(args.serve).write_text(server.url, encoding="utf-8")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+# --------------------------------------------------------------------------- measuring
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def traced(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """Wall seconds and tracemalloc peak (MB) of ``fn``."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        result = fn()
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    return elapsed, peak, result
+
+
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def line(figure: str, value: float, unit: str, floor: float | None, floor_what: str) -> None:
+    ratio = f"{value / floor:6.2f}x" if floor else "     -"
+    shown_floor = f"{floor:10.2f} {unit}" if floor is not None else " " * 11 + " " * len(unit)
+    print(f"  {figure:<38}{value:10.2f} {unit}  floor {shown_floor}  {ratio}  {floor_what}")
+    ROWS.append((figure, f"{value:.2f} {unit}",
+                 f"{floor:.2f} {unit} ({floor_what})" if floor is not None else floor_what,
+                 ratio.strip()))
+
+
+class Counting:
+    """Counts the connectors' requests and how many were in flight at once, and
+    keeps the JSON pages they read (the parse + insert floor works on them)."""
+
+    def __init__(self) -> None:
+        import httpx
+
+        self.requests = 0
+        self.in_flight = self.most_in_flight = 0
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+        self._send = original = httpx.Client.send
+        counter = self
+
+        def send(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            with counter._lock:
+                counter.requests += 1
+                counter.in_flight += 1
+                counter.most_in_flight = max(counter.most_in_flight, counter.in_flight)
+            try:
+                response = original(client, request, *args, **kwargs)
+                response.read()
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    counter.bodies.append(response.content)
+                return response
+            finally:
+                with counter._lock:
+                    counter.in_flight -= 1
+
+        httpx.Client.send = send  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        import httpx
+
+        httpx.Client.send = self._send  # type: ignore[method-assign]
+
+
+def parse_insert_floor(bodies: list[bytes]) -> float:
+    """CPU seconds to parse the same pages (Decimal money) and bulk-insert one row
+    per record (id and its JSON) into a fresh SQLite table in one transaction."""
+    started = cpu()
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE r (id TEXT, body TEXT)")
+    with conn:
+        for body in bodies:
+            data = json.loads(body, parse_float=Decimal)
+            records = data if isinstance(data, list) else next(
+                (v for v in data.get("QueryResponse", {}).values() if isinstance(v, list)), [])
+            conn.executemany("INSERT INTO r VALUES (?, ?)",
+                             [(str(r.get("id", r.get("Id"))), "") for r in records
+                              if isinstance(r, dict)])
+    conn.close()
+    return cpu() - started
+
+
+# --------------------------------------------------------------------------- figures
+def bench_sync(url: str, cache_path: Path, latency_ms: float) -> None:
+    from recon_tui.backend import connect, sandbox_configs
+    from recon_tui.cache import Cache
+    from recon_tui.sync import run_full_sync
+
+    counting = Counting()
+    tokens = tempfile.TemporaryDirectory(prefix="recon-bench-tokens-")
+    ledger_config, psa_config = sandbox_configs(url)
+    psa, ledger = connect(ledger_config, psa_config, token_path=Path(tokens.name) / "q.json")
+    cache = Cache(cache_path)
+    try:
+        cpu0, wall0 = cpu(), time.perf_counter()
+        run = run_full_sync(cache, psa, ledger, since=None)
+        wall, used = time.perf_counter() - wall0, cpu() - cpu0
+    finally:
+        cache.close()
+        counting.close()
+        tokens.cleanup()
+    print(f"  sync ended {run.status.value}" + (f": {run.error}" if run.error else ""))
+    floor_cpu = parse_insert_floor(counting.bodies)
+    line("full sync, requests", counting.requests, "req", None, "the minimum is the pages")
+    line("full sync, recon-tui's CPU", used, "s", floor_cpu, "json parse + bulk insert")
+    line("full sync, peak RSS", peak_rss_mb(), "MB", None, "(process peak)")
+    line("full sync, pages in flight (most)", counting.most_in_flight, "req", 10,
+         "QBO allows 10")
+    serial = counting.requests * latency_ms / 1000 / 10
+    line("full sync, wall time", wall, "s", serial + floor_cpu,
+         f"requests / 10 x {latency_ms:g} ms + floor CPU")
+
+
+def bench_reports(cache_path: Path, out: Path) -> None:
+    import xlsxwriter
+
+    from recon_tui.cache import Cache
+    from recon_tui.money import from_cents
+    from recon_tui.report.snapshot import build_snapshot
+    from recon_tui.report.writers import write_report
+
+    cache = Cache(cache_path, read_only=True)
+    try:
+        span = cache.report_date_range()
+        assert span is not None, "nothing was synced"
+        seconds, peak, snap = traced(lambda: build_snapshot(cache, *span))
+    finally:
+        cache.close()
+    rows = len(snap.rows)  # type: ignore[attr-defined]
+    line(f"report snapshot ({rows:,} rows)", seconds, "s", None, "")
+    line("report snapshot, memory", peak, "MB", None, "")
+
+    def xlsx_alone() -> None:
+        wb = xlsxwriter.Workbook(str(out / "floor.xlsx"), {"constant_memory": True})
+        ws = wb.add_worksheet("Invoices")
+        money = {5, 6, 8, 9, 10, 11}
+        r, after = 1, 0
+        while batch := snap.spool.page("invoice", after, 2000):  # type: ignore[attr-defined]
+            for values in batch:
+                for c, v in enumerate(values[1:15]):
+                    if v is None:
+                        continue
+                    if c in money:
+                        ws.write_number(r, c, from_cents(v))
+                    else:
+                        ws.write_string(r, c, str(v))
+                r += 1
+            after = batch[-1][0]
+        wb.close()
+
+    def json_alone() -> None:
+        with open(out / "floor.json", "w", encoding="utf-8") as handle:
+            after = 0
+            while batch := snap.spool.page("invoice", after, 2000):  # type: ignore[attr-defined]
+                for values in batch:
+                    handle.write(json.dumps(values[1:15]) + ",\n")
+                after = batch[-1][0]
+
+    floor_x, floor_x_mb, _ = traced(xlsx_alone)
+    floor_j, floor_j_mb, _ = traced(json_alone)
+    for fmt, floor, floor_mb, what in (("xlsx", floor_x, floor_x_mb, "XlsxWriter alone"),
+                                       ("json", floor_j, floor_j_mb, "json.dumps per row"),
+                                       ("csv", floor_j, floor_j_mb, "json.dumps per row")):
+        seconds, peak, _ = traced(lambda fmt=fmt: write_report(snap, fmt, out / f"r.{fmt}"))
+        line(f"{fmt} report, time", seconds, "s", floor, what)
+        line(f"{fmt} report, memory", peak, "MB", floor_mb, what)
+    snap.close()  # type: ignore[attr-defined]
+
+
+def bench_recompute(cache_path: Path) -> None:
+    from recon_tui.cache import Cache
+    from recon_tui.refresh import refresh_reconciliation
+
+    cache = Cache(cache_path)
+    try:
+        seconds, peak, _ = traced(lambda: refresh_reconciliation(cache))
+        conn = sqlite3.connect(cache_path)
+        started = time.perf_counter()
+        conn.execute(
+            "SELECT count(*), sum(coalesce(l.total_cents, 0) - p.total_cents) "
+            "FROM psa_invoice p LEFT JOIN ledger_invoice l ON l.doc_number = p.number"
+        ).fetchone()
+        join = time.perf_counter() - started
+        conn.close()
+    finally:
+        cache.close()
+    line("full recompute, time", seconds, "s", join, "a SQL join of the two books")
+    line("full recompute, memory", peak, "MB", None, "")
+
+
+def bench_launch(runs: int) -> None:
+    def run(code: str) -> float:
+        best = float("inf")
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    bare = run("import textual.app")
+    ours = run("import recon_tui.tui.app")
+    line(f"launch: import the TUI (best of {runs})", ours, "s", bare, "bare import textual.app")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--invoices", type=int, default=200_000)
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS")
+    parser.add_argument("--launch-runs", type=int, default=3, metavar="N",
+                        help="launches timed, the best kept (default 3)")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        return serve(args)
+    print(f"recon-tui benchmark: {args.clients:,} clients, {args.invoices:,} invoices a side, "
+          f"latency {args.latency:g} ms; {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory(prefix="recon-bench-") as folder:
+        work = Path(folder)
+        port_file = work / "url"
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file),
+                                  "--clients", str(args.clients), "--invoices",
+                                  str(args.invoices), "--latency", str(args.latency)])
+        try:
+            while not port_file.exists():
+                if child.poll() is not None:
+                    print("bench: the emulator did not start", file=sys.stderr)
+                    return 1
+                time.sleep(0.1)
+            print(f"  emulator built and serving in {time.perf_counter() - started:.1f} s")
+            bench_sync(port_file.read_text(encoding="utf-8"), work / "cache.db", args.latency)
+        finally:
+            child.terminate()
+            child.wait(timeout=10)
+        bench_reports(work / "cache.db", work)
+        bench_recompute(work / "cache.db")
+        bench_launch(args.launch_runs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
