@@ -52,6 +52,10 @@ class ReconApp(App[None]):
     """recon-tui: PSA versus ledger, side by side."""
 
     CSS_PATH = "app.tcss"
+    #: Screen classes app.tcss lays out by (README, "Layout"): panels stack below
+    #: 110 columns, the filter box and panels shrink below 32 rows.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     TITLE = "recon-tui"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {ClientCommands, NumberCommands}

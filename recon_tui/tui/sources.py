@@ -19,16 +19,18 @@ from recon_tui.text import printable
 from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.widgets.virtual_table import Column, TableRow
 
+#: Narrow terminals (README, "Layout"): the client name is pinned and keeps 30
+#: cells; columns leave in ``drop_order`` (ledger customer first), → scrolls to them.
 CLIENT_COLUMNS = (
-    Column("name", "Client", 34, flex=True),
-    Column("ledger", "Ledger customer", 28),
-    Column("psa_owing", "PSA owing", 13, align="right"),
-    Column("ledger_balance", "Ledger balance", 14, align="right"),
+    Column("name", "Client", 34, flex=True, min_width=30, pinned=True),
+    Column("ledger", "Ledger customer", 28, drop_order=1),
+    Column("psa_owing", "PSA owing", 13, align="right", drop_order=5),
+    Column("ledger_balance", "Ledger balance", 14, align="right", drop_order=6),
     Column("difference", "Difference", 12, align="right"),
-    Column("credits", "Unapplied cr.", 13, align="right"),
-    Column("discrepant", "Discrep.", 8, align="right"),
+    Column("credits", "Unapplied cr.", 13, align="right", drop_order=4),
+    Column("discrepant", "Discrep.", 8, align="right", drop_order=3),
     # Flexible and last, so on a narrow terminal it gives up width before the names do.
-    Column("mapped", "Mapping", 24, flex=True),
+    Column("mapped", "Mapping", 24, flex=True, drop_order=2),
 )
 
 
@@ -168,19 +170,21 @@ class ClientSource:
                           for s in page)]
 
 
+#: Narrow terminals: the PSA number is pinned; the totals leave first, then the
+#: date, the statuses and the cause; both numbers and the owing amounts stay.
 INVOICE_COLUMNS = (
-    Column("date", "Date", 10),
-    Column("psa_number", "PSA #", 11),
-    Column("psa_status", "PSA status", 14),
-    Column("psa_total", "PSA total", 11, align="right"),
+    Column("date", "Date", 10, drop_order=4),
+    Column("psa_number", "PSA #", 11, pinned=True),
+    Column("psa_status", "PSA status", 14, drop_order=5),
+    Column("psa_total", "PSA total", 11, align="right", drop_order=1),
     Column("psa_owing", "PSA owing", 11, align="right"),
     Column("ledger_number", "Ledger #", 11),
-    Column("ledger_total", "Ledger total", 12, align="right"),
+    Column("ledger_total", "Ledger total", 12, align="right", drop_order=2),
     Column("ledger_owing", "Ledger bal.", 11, align="right"),
-    Column("diff_total", "Δ total", 10, align="right"),
+    Column("diff_total", "Δ total", 10, align="right", drop_order=3),
     Column("diff_owing", "Δ owing", 10, align="right"),
-    Column("cause", "Cause", 19),
-    Column("status", "Sync status", 24, flex=True),
+    Column("cause", "Cause", 19, drop_order=7),
+    Column("status", "Sync status", 24, flex=True, min_width=13, drop_order=6),
 )
 
 #: The Cause column's words (the help and the history view say them in full).

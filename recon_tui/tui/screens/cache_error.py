@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from recon_tui.text import printable
+from recon_tui.tui.widgets.key_footer import KeyFooter
 
 
 class CacheErrorScreen(Screen[None]):
@@ -44,7 +45,7 @@ class CacheErrorScreen(Screen[None]):
             yield Static(Text(printable(self.message)), id="cache-error-message")
             yield Static(Text("Nothing more can be shown from this cache. q quits.",
                               style="dim"))
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def show(self, message: str) -> None:
         """A later failure replaces the line (the newest cause is the one to read)."""

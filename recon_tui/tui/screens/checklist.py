@@ -23,9 +23,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Header, Input, Static
 
 from recon_tui.cache import Cache
 from recon_tui.models import ChecklistEvent, ChecklistState, CreditChecklist, LedgerInvoice
@@ -45,6 +45,7 @@ from recon_tui.tui.widgets.checklist_panels import (
     trail_lines,
 )
 from recon_tui.tui.widgets.credit_choice import CreditChoice
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from recon_tui.workflows import credit_checklist as wf
 from recon_tui.workflows.credit_checklist import ChecklistError
@@ -81,8 +82,16 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
     ChecklistScreen #checklist-buttons { height: 3; }
     ChecklistScreen #checklist-buttons Button { margin-right: 1; }
     ChecklistScreen #checklist-status { height: auto; padding: 0 1; }
-    ChecklistScreen #checklist-trail { height: 1fr; border-top: solid $primary-darken-2;
-                                       padding: 0 1; }
+    ChecklistScreen #checklist-body { height: 1fr; }
+    ChecklistScreen #checklist-trail { height: auto; min-height: 3;
+                                       border-top: solid $primary-darken-2; padding: 0 1; }
+    /* Below 110 columns the invoice choice and the manual steps stack, and the
+       buttons go two by two (README, "Layout"). */
+    ChecklistScreen.-narrow #checklist-work { layout: vertical; height: auto; }
+    ChecklistScreen.-narrow CreditChoice { width: 100%; height: 10; }
+    ChecklistScreen.-narrow #checklist-manual { width: 100%; height: auto; }
+    ChecklistScreen.-narrow #checklist-buttons { layout: grid; grid-size: 2;
+                                                 grid-rows: 3; height: auto; }
     """
 
     def __init__(self, *, checklist_id: int | None = None, credit_key: str | None = None) -> None:
@@ -103,21 +112,23 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
     # -- layout
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(Text("Starting the checklist…"), id="checklist-title")
-        yield StepsPanel(id="checklist-steps")
-        with Horizontal(id="checklist-work"):
-            yield CreditChoice(id="checklist-choice")
-            yield ManualStepsPanel(id="checklist-manual")
-        yield VerificationPanel(id="checklist-verification")
-        with Horizontal(id="checklist-buttons"):
-            yield Button("Apply via QuickBooks (p)", id="btn-apply-api", variant="primary")
-            yield Button("I applied it by hand (b)", id="btn-by-hand")
-            yield Button("Continue / re-check (v)", id="btn-continue")
-            yield Button("Cancel checklist (x)", id="btn-cancel", variant="error")
-        yield Static(id="checklist-status")
-        with VerticalScroll(id="checklist-trail"):
-            yield Static(id="checklist-trail-body")
-        yield Footer(compact=True)
+        # One scrolling body: on a small terminal nothing is squeezed or cut off.
+        with VerticalScroll(id="checklist-body"):
+            yield Static(Text("Starting the checklist…"), id="checklist-title")
+            yield StepsPanel(id="checklist-steps")
+            with Horizontal(id="checklist-work"):
+                yield CreditChoice(id="checklist-choice")
+                yield ManualStepsPanel(id="checklist-manual")
+            yield VerificationPanel(id="checklist-verification")
+            with Horizontal(id="checklist-buttons"):
+                yield Button("Apply via QuickBooks (p)", id="btn-apply-api", variant="primary")
+                yield Button("I applied it by hand (b)", id="btn-by-hand")
+                yield Button("Continue / re-check (v)", id="btn-continue")
+                yield Button("Cancel checklist (x)", id="btn-cancel", variant="error")
+            yield Static(id="checklist-status")
+            with Vertical(id="checklist-trail"):
+                yield Static(id="checklist-trail-body")
+        yield KeyFooter()
 
     @property
     def choice(self) -> CreditChoice:

@@ -10,13 +10,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from recon_tui.models import ChecklistState
 from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.widgets.checklist_panels import stamp, state_text
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 from recon_tui.workflows.credit_steps import current_step
 
@@ -48,7 +49,7 @@ class ChecklistsScreen(ReconScreenMixin, Screen[None]):
                           style="bold"), classes="screen-title")
         yield ChecklistList(LIST_COLUMNS, id="checklists", empty_text=(
             "No open checklists. On a client's screen, a on a credit starts one."))
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()

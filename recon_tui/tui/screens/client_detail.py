@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from recon_tui.models import ClientSummary, DocKind
 from recon_tui.money import ZERO, format_money
@@ -25,6 +25,7 @@ from recon_tui.tui.sources import (
     contact_rows,
     credit_rows,
 )
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.virtual_table import ListRowSource, VirtualTable
 from recon_tui.wording import counted
 
@@ -80,7 +81,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
                 yield Static("Contacts", classes="panel-title", id="contacts-title")
                 yield VirtualTable(CONTACT_COLUMNS, id="contacts")
         yield ChecklistTrail(id="client-checklists")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#invoices", VirtualTable).empty_text = "No invoices"

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from recon_tui.money import format_money
 from recon_tui.text import printable
@@ -22,6 +22,7 @@ from recon_tui.tui.sources import (
     hit_title,
     parse_row_key,
 )
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from recon_tui.wording import counted, noun
@@ -81,7 +82,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
                               "credit number — narrows as you type", id="filter")
             yield Static(id="filter-status")
         yield ClientTable(CLIENT_COLUMNS, id="clients")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#clients", VirtualTable)

@@ -20,12 +20,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Checkbox, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from recon_tui.config import ConfigError, load_config
 from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
 
 #: How long the screen waits for the browser before it gives up (the code expires).
@@ -112,7 +113,7 @@ class ConnectScreen(ReconScreenMixin, Screen[None]):
             yield Button("Connect the PSA", id="psa-go", variant="primary")
             yield Static(id="psa-status", classes="connect-status")
             yield Static(id="connect-next", classes="connect-status")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#at-fields").display = False

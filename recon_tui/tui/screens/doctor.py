@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from recon_tui.text import printable
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.wording import counted
 
 STYLES = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "FAIL": ("✗", "bold red")}
@@ -46,7 +47,7 @@ class DoctorScreen(ReconScreenMixin, ModalScreen[None]):
             yield Static(id="doctor-title")
             yield Static(id="doctor-checks")
             yield Static(id="doctor-status")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         title = Text("Connection checks (recon-tui doctor)", style="bold")

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from recon_tui.cache import Cache
 from recon_tui.fixes import FixKind, FixState, PaymentFix
@@ -20,6 +20,7 @@ from recon_tui.row_diagnosis import diagnose_row
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.workflows import payment_fix as wf
 from recon_tui.workflows.verify import Verifier
 from recon_tui.workflows.write_policy import WritePolicy
@@ -60,7 +61,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
             yield Static(id="fix-body")
             yield Static(id="fix-trail")
             yield Static(id="fix-status")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     @property
     def policy(self) -> WritePolicy:

@@ -51,7 +51,7 @@ class HelpScreen(ModalScreen[None]):
     def _keys(self) -> Table:
         table = Table(title="Keys on this screen", expand=True, show_edge=False)
         table.add_column("Key", style="bold cyan", no_wrap=True)
-        table.add_column("Action")
+        table.add_column("Action", ratio=1)  # the key column keeps its own width
         seen: set[str] = set()
         for key, active in self.origin.active_bindings.items():
             binding = active.binding
@@ -73,7 +73,7 @@ class HelpScreen(ModalScreen[None]):
     def _statuses(self) -> Table:
         table = Table(title="Sync statuses", expand=True, show_edge=False)
         table.add_column("Status", style="bold", no_wrap=True)
-        table.add_column("Meaning")
+        table.add_column("Meaning", ratio=1)
         for status, meaning in STATUS_HELP:
             table.add_row(Text(status), Text(meaning))
         return table
@@ -89,7 +89,7 @@ class HelpScreen(ModalScreen[None]):
                       expand=True, show_edge=False)
         table.add_column("Cause", style="bold", no_wrap=True)
         table.add_column("Rows", justify="right", no_wrap=True)
-        table.add_column("Meaning")
+        table.add_column("Meaning", ratio=1)
         for cause in sorted(Cause, key=lambda c: (-counts.get(c.value, 0), list(Cause).index(c))):
             count = counts.get(cause.value, 0)
             table.add_row(Text(cause.value), Text(f"{count:,}" if count else ""),

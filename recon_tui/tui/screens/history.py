@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from recon_tui.describe import change_line, duration, run_title
 from recon_tui.models import SyncRun, SyncStatus
@@ -21,6 +21,7 @@ from recon_tui.text import printable
 from recon_tui.tui.formatting import literal, when
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 
 RUN_COLUMNS = (
@@ -76,7 +77,7 @@ class HistoryScreen(ReconScreenMixin, Screen[None]):
         yield Static(Text("Sync history: newest first. Enter opens a run.", style="bold"),
                      classes="screen-title")
         yield RunsTable(RUN_COLUMNS, id="runs")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#runs", VirtualTable).empty_text = "No syncs recorded yet (s syncs)"
@@ -134,7 +135,7 @@ class RunScreen(ReconScreenMixin, Screen[None]):
         yield VirtualTable(STEP_COLUMNS, id="steps")
         yield Static("Changed records", classes="panel-title", id="changes-title")
         yield VirtualTable(CHANGE_COLUMNS, id="changes")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         cache = self.recon_app.cache

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from recon_tui.cache import PairRow
 from recon_tui.diagnosis import Diagnosis, FixKind
@@ -35,6 +35,7 @@ from recon_tui.tui.timeline import (
     invoice_history,
     side_timeline,
 )
+from recon_tui.tui.widgets.key_footer import KeyFooter
 
 #: Below this width the two timelines stack (PSA above the ledger).
 SIDE_BY_SIDE_MIN = 100
@@ -141,7 +142,7 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
                 yield Static(id="psa-timeline", classes="timeline")
                 yield Static(id="ledger-timeline", classes="timeline")
             yield Static(id="history-diagnosis")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._layout(self.app.size.width)

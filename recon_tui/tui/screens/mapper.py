@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from recon_tui.money import format_money
 from recon_tui.text import printable
@@ -26,6 +26,7 @@ from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.screens.mapper_why import hint_for, why_panel
 from recon_tui.tui.screens.unmap import UnmapScreen, tell_other_screens
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 from recon_tui.wording import counted
@@ -139,7 +140,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         yield CandidateTable(CANDIDATE_COLUMNS, id="mapper-candidates")
         yield Static(id="mapper-why")
         yield Static(id="mapper-last")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.session = MapperSession(self.cache, start_customer_id=self.start_customer_id)

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import Checkbox, Header, Input, Label, Static
 
 from recon_tui.config import (
     BOOLEAN_KEYS,
@@ -31,6 +31,7 @@ from recon_tui.config import (
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
 
 LABELS = {
@@ -96,7 +97,7 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
             if config.is_demo:
                 yield Static(Text("Demo mode: connect real accounts by writing [ledger] and "
                                   "[psa] in the file (see config.example.toml).", style="dim"))
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         first = self.query(Input).first()

@@ -10,22 +10,28 @@ and keeps two small LRU caches (row pages and rendered strips). Scrolling throug
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
-from typing import ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from collections.abc import Sequence
+from typing import ClassVar, Literal
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from recon_tui.text import UNSAFE_CHARACTERS, printable
+from recon_tui.text import printable
+from recon_tui.tui.widgets.row_source import (
+    LRU,
+    KeyedRowSource,
+    ListRowSource,
+    RowPages,
+    RowSource,
+    TableRow,
+)
+from recon_tui.tui.widgets.table_layout import Column, TableLayout, fit_cell, layout_columns
+from recon_tui.tui.widgets.table_messages import RowHighlighted, RowSelected
 
 __all__ = [
     "Column",
@@ -38,120 +44,11 @@ __all__ = [
 
 RowStyle = Literal["", "warn", "bad", "muted"]
 
-# A last guard for ``Text`` cells built without ``literal``: the characters
-# ``printable`` would replace (C0/C1 controls, bidi overrides...) would break a
-# one-line strip or reach the terminal as escape sequences, so they are shown as
-# spaces. Mapping one char to one char keeps the offsets of a Text's spans valid.
-_CONTROL_TO_SPACE = dict.fromkeys(UNSAFE_CHARACTERS, " ")
-
 _ROW_STYLE_COMPONENTS: dict[str, str] = {
     "warn": "virtual-table--warn",
     "bad": "virtual-table--bad",
     "muted": "virtual-table--muted",
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column definition.
-
-    ``width`` is in terminal cells. Columns with ``flex=True`` (or the last column,
-    when none is flexible) absorb spare width and are the first to shrink when the
-    widget is narrower than the natural table width.
-    """
-
-    key: str
-    label: str
-    width: int
-    align: Literal["left", "right"] = "left"
-    flex: bool = False
-
-
-@dataclass(frozen=True)
-class TableRow:
-    """One row as delivered by a ``RowSource``.
-
-    ``str`` cells are always literal text (never markup); ``Text`` cells keep their
-    own styles. ``style`` selects a row colour: "" | "warn" | "bad" | "muted".
-    """
-
-    key: str
-    cells: Sequence[str | Text]
-    style: str = ""
-
-
-@runtime_checkable
-class RowSource(Protocol):
-    """Where rows come from (typically a SQLite query with LIMIT/OFFSET)."""
-
-    def count(self) -> int:
-        """Total number of rows; called once per ``set_source``/``reload``."""
-        ...
-
-    def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
-        """Rows ``offset .. offset+limit-1``; offset is always within ``[0, count)``."""
-        ...
-
-
-@runtime_checkable
-class KeyedRowSource(RowSource, Protocol):
-    """Optional extension: lets ``reload`` find a row key anywhere in O(1)/one query.
-
-    Without it ``reload`` only searches a few pages around the old cursor position.
-    """
-
-    def index_of(self, key: str) -> int | None:
-        """Index of the row with ``key``, or None when it is gone."""
-        ...
-
-
-class ListRowSource:
-    """A ``RowSource`` over an in-memory list; handy for small tables and tests."""
-
-    def __init__(self, rows: Sequence[TableRow]) -> None:
-        self._rows = list(rows)
-        self._index = {row.key: index for index, row in enumerate(self._rows)}
-
-    def count(self) -> int:
-        return len(self._rows)
-
-    def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
-        return self._rows[offset : offset + limit]
-
-    def index_of(self, key: str) -> int | None:
-        return self._index.get(key)
-
-
-_K = TypeVar("_K", bound=Hashable)
-_V = TypeVar("_V")
-
-
-class _LRU(Generic[_K, _V]):
-    """Minimal LRU mapping; bounded so memory stays flat however far the user scrolls."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[_K, _V] = OrderedDict()
-
-    def get(self, key: _K) -> _V | None:
-        try:
-            value = self._data[key]
-        except KeyError:
-            return None
-        self._data.move_to_end(key)
-        return value
-
-    def set(self, key: _K, value: _V) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.maxsize:
-            self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -169,6 +66,8 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("pagedown", "cursor_page_down", "Page down", show=False),
         Binding("home,ctrl+home", "cursor_first", "First row", show=False),
         Binding("end,ctrl+end", "cursor_last", "Last row", show=False),
+        Binding("left", "scroll_columns(-1)", "Columns left", show=False),
+        Binding("right", "scroll_columns(1)", "Columns right", show=False),
         Binding("enter", "select_cursor", "Select"),
     ]
 
@@ -224,41 +123,8 @@ class VirtualTable(ScrollView, can_focus=True):
     """Pages either side of the old cursor that ``reload`` scans for the cursor key
     when the source has no ``index_of``."""
 
-    class RowHighlighted(Message):
-        """The cursor moved to a row (also sent after ``set_source`` when rows exist)."""
-
-        def __init__(self, table: VirtualTable, row_index: int, row: TableRow) -> None:
-            self.table = table
-            self.row_index = row_index
-            self.row = row
-            super().__init__()
-
-        @property
-        def control(self) -> VirtualTable:
-            """Alias so ``@on(VirtualTable.RowHighlighted, "#id")`` works."""
-            return self.table
-
-        @property
-        def row_key(self) -> str:
-            return self.row.key
-
-    class RowSelected(Message):
-        """The user pressed Enter on (or clicked the cursor) row."""
-
-        def __init__(self, table: VirtualTable, row_index: int, row: TableRow) -> None:
-            self.table = table
-            self.row_index = row_index
-            self.row = row
-            super().__init__()
-
-        @property
-        def control(self) -> VirtualTable:
-            """Alias so ``@on(VirtualTable.RowSelected, "#id")`` works."""
-            return self.table
-
-        @property
-        def row_key(self) -> str:
-            return self.row.key
+    RowHighlighted = RowHighlighted
+    RowSelected = RowSelected
 
     def __init__(
         self,
@@ -281,12 +147,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self._source: RowSource | None = None
         self._row_count = 0
         self._cursor_row = 0
-        self._pages: _LRU[int, Sequence[TableRow]] = _LRU(self.PAGE_CACHE_SIZE)
-        self._strips: _LRU[tuple[int, int, bool, bool], Strip] = _LRU(self.STRIP_CACHE_SIZE)
-        self._header_strips: _LRU[tuple[int, bool], Strip] = _LRU(4)
-        self._layouts: _LRU[int, tuple[int, ...]] = _LRU(4)
-        natural = sum(max(0, c.width) for c in self._columns) + max(0, len(self._columns) - 1)
-        self._natural_width = natural
+        self._rows = RowPages(None, page_size, self.PAGE_CACHE_SIZE)
+        self._strips: LRU[tuple[int, int, int, bool, bool], Strip] = LRU(self.STRIP_CACHE_SIZE)
+        self._header_strips: LRU[tuple[int, int, bool], Strip] = LRU(4)
+        self._layouts: LRU[int, TableLayout] = LRU(4)
+        self._natural_width = (sum(max(0, c.width) for c in self._columns)
+                               + max(0, len(self._columns) - 1))
+        self._hscroll = 0
         if source is not None:
             self._load_source(source)
         else:
@@ -305,6 +172,26 @@ class VirtualTable(ScrollView, can_focus=True):
     @property
     def page_size(self) -> int:
         return self._page_size
+
+    @property
+    def hscroll(self) -> int:
+        """How many scrollable columns are scrolled off to the left (→ and ←)."""
+        return self._hscroll
+
+    def layout(self, width: int | None = None) -> TableLayout:
+        """The columns' layout at ``width`` (default: the widget's own)."""
+        width = self.scrollable_content_region.width if width is None else width
+        cached = self._layouts.get(width)
+        if cached is None:
+            cached = layout_columns(self._columns, width)
+            self._layouts.set(width, cached)
+        return cached
+
+    def visible_columns(self) -> list[Column]:
+        """The columns on screen now, left to right (only the first scrollable one
+        may be cut)."""
+        width = self.scrollable_content_region.width
+        return [self._columns[i] for i in self._shown(self.layout(width), width)[0]]
 
     @property
     def row_count(self) -> int:
@@ -394,6 +281,14 @@ class VirtualTable(ScrollView, can_focus=True):
     def action_cursor_last(self) -> None:
         self.move_cursor(self._row_count - 1)
 
+    def action_scroll_columns(self, step: int) -> None:
+        """Scroll sideways by whole columns; the pinned ones stay put."""
+        width = self.scrollable_content_region.width
+        target = max(0, min(self._hscroll + step, self.layout(width).max_scroll(width)))
+        if target != self._hscroll:
+            self._hscroll = target
+            self.refresh()
+
     def action_select_cursor(self) -> None:
         row = self.current_row
         if row is not None:
@@ -405,6 +300,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._post_highlighted()
 
     def _on_resize(self, _event: events.Resize) -> None:
+        width = self.scrollable_content_region.width
+        self._hscroll = min(self._hscroll, self.layout(width).max_scroll(width))
         # Moves made before the first layout (no height yet) are scrolled into view here.
         self._scroll_cursor_into_view()
 
@@ -442,7 +339,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if not 0 <= index < self._row_count:
             return Strip.blank(width, base_style)
         is_cursor = index == self._cursor_row
-        key = (index, width, is_cursor, self.has_focus)
+        key = (index, width, self._hscroll, is_cursor, self.has_focus)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row(index, width, is_cursor, base_style)
@@ -450,12 +347,12 @@ class VirtualTable(ScrollView, can_focus=True):
         return strip
 
     def _render_header(self, width: int, base_style: Style) -> Strip:
-        key = (width, self.has_focus)
+        key = (width, self._hscroll, self.has_focus)
         strip = self._header_strips.get(key)
         if strip is None:
             style = base_style + self.get_component_rich_style("virtual-table--header")
             labels = [column.label for column in self._columns]
-            strip = self._render_cells(labels, width, style)
+            strip = self._render_cells(labels, width, style, header=True)
             self._header_strips.set(key, strip)
         return strip
 
@@ -472,17 +369,41 @@ class VirtualTable(ScrollView, can_focus=True):
         strip = self._render_cells(row.cells, width, style)
         return strip.apply_meta({"virtual_table_row": index})
 
-    def _render_cells(self, cells: Sequence[str | Text], width: int, style: Style) -> Strip:
-        """Lay out cells into one line: truncate with an ellipsis, pad, align."""
+    def _render_cells(self, cells: Sequence[str | Text], width: int, style: Style,
+                      *, header: bool = False) -> Strip:
+        """Lay out cells into one line: the pinned columns, then the scrollable ones
+        from the first not scrolled off, each whole (truncated with an ellipsis,
+        padded, aligned). The header marks columns off either side with ← and →."""
+        layout = self.layout(width)
+        shown, more_right = self._shown(layout, width)
         line = Text(style=style, no_wrap=True, end="")
-        for position, (column, column_width) in enumerate(
-            zip(self._columns, self._column_widths(width), strict=True)
-        ):
+        for position, i in enumerate(shown):
             if position:
                 line.append(" ")
-            cell = cells[position] if position < len(cells) else ""
-            line.append_text(_fit_cell(cell, column_width, column.align))
+            column = self._columns[i]
+            cell = cells[i] if i < len(cells) else ""
+            if header and position == layout.pinned and self._hscroll:
+                cell = "← " + printable(cell)
+            line.append_text(fit_cell(cell, layout.widths[i], column.align))
+        if header and more_right:
+            line.truncate(max(0, width - 1))
+            line.pad_right(max(0, width - 1 - line.cell_len))
+            line.append("→")
         return self._text_to_strip(line, width, style)
+
+    def _shown(self, layout: TableLayout, width: int) -> tuple[list[int], bool]:
+        """The columns drawn (pinned, then whole scrollable ones from the scroll
+        point; the first of those even if cut) and whether more lie to the right."""
+        start = layout.pinned + min(self._hscroll, layout.max_scroll(width))
+        order = layout.order[: layout.pinned] + layout.order[start:]
+        shown: list[int] = []
+        used = -1
+        for position, i in enumerate(order):
+            used += layout.widths[i] + 1
+            if used > width and position > layout.pinned:
+                return shown, True
+            shown.append(i)
+        return shown, used > width
 
     def _text_to_strip(self, text: Text, width: int, style: Style) -> Strip:
         segments = [
@@ -495,76 +416,24 @@ class VirtualTable(ScrollView, can_focus=True):
         strip = Strip(segments).apply_style(style)
         return strip.crop_extend(0, width, style).simplify()
 
-    def _column_widths(self, width: int) -> tuple[int, ...]:
-        """Widths that fill ``width``: flex (or last) columns grow, then shrink first."""
-        cached = self._layouts.get(width)
-        if cached is not None:
-            return cached
-        widths = [max(0, column.width) for column in self._columns]
-        flexible = [i for i, column in enumerate(self._columns) if column.flex]
-        if not flexible and widths:
-            flexible = [len(widths) - 1]
-        extra = width - self._natural_width
-        if extra > 0 and flexible:
-            share, remainder = divmod(extra, len(flexible))
-            for position, i in enumerate(flexible):
-                widths[i] += share + (1 if position < remainder else 0)
-        elif extra < 0:
-            for i in reversed(flexible):
-                give = min(-extra, max(0, widths[i] - 1))
-                widths[i] -= give
-                extra += give
-                if extra >= 0:
-                    break
-        result = tuple(widths)
-        self._layouts.set(width, result)
-        return result
-
     # ----------------------------------------------------------------- data access
 
     def _load_source(self, source: RowSource) -> None:
         self._source = source
-        self._pages.clear()
+        self._rows = RowPages(source, self._page_size, self.PAGE_CACHE_SIZE)
         self._clear_render_caches()
-        self._row_count = max(0, int(source.count()))
+        self._row_count = self._rows.count
         self._cursor_row = self._clamp(self._cursor_row)
         self._update_virtual_size()
 
     def _get_row(self, index: int) -> TableRow | None:
         if self._source is None or not 0 <= index < self._row_count:
             return None
-        page_number, offset_in_page = divmod(index, self._page_size)
-        page = self._get_page(page_number)
-        return page[offset_in_page] if offset_in_page < len(page) else None
-
-    def _get_page(self, page_number: int) -> Sequence[TableRow]:
-        page = self._pages.get(page_number)
-        if page is None:
-            assert self._source is not None
-            offset = page_number * self._page_size
-            limit = min(self._page_size, self._row_count - offset)
-            page = list(self._source.rows(offset, limit)) if limit > 0 else []
-            self._pages.set(page_number, page)
-        return page
+        return self._rows.get(index)
 
     def _find_key(self, key: str, near: int) -> int | None:
         """Locate ``key`` without loading the whole source."""
-        source = self._source
-        if source is None or self._row_count == 0:
-            return None
-        if isinstance(source, KeyedRowSource):
-            found = source.index_of(key)
-            return found if found is not None and 0 <= found < self._row_count else None
-        last_page = (self._row_count - 1) // self._page_size
-        centre = min(self._clamp(near) // self._page_size, last_page)
-        for distance in range(self.RELOAD_SEARCH_PAGES + 1):
-            for page_number in {centre - distance, centre + distance}:
-                if not 0 <= page_number <= last_page:
-                    continue
-                for offset, row in enumerate(self._get_page(page_number)):
-                    if row.key == key:
-                        return page_number * self._page_size + offset
-        return None
+        return self._rows.find(key, self._clamp(near), self.RELOAD_SEARCH_PAGES)
 
     # --------------------------------------------------------------------- helpers
 
@@ -576,7 +445,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._header_strips.clear()
 
     def _update_virtual_size(self) -> None:
-        # +1 for the header line; width is the natural width (no horizontal scroll).
+        # +1 for the header line; sideways scrolling is by whole columns (hscroll),
+        # not Textual's scroll_x, so the width is only nominal.
         self.virtual_size = Size(self._natural_width, self._row_count + 1)
 
     @property
@@ -612,29 +482,3 @@ class VirtualTable(ScrollView, can_focus=True):
         if row is not None:
             self.post_message(self.RowHighlighted(self, self._cursor_row, row))
 
-
-def _fit_cell(cell: str | Text, width: int, align: Literal["left", "right"]) -> Text:
-    """Make a cell exactly ``width`` cells wide (wide CJK/emoji count double)."""
-    if width <= 0:
-        return Text()
-    if isinstance(cell, Text):
-        text = cell.copy()
-        plain = text.plain
-        clean = plain.translate(_CONTROL_TO_SPACE)
-        if clean != plain:
-            text.plain = clean
-    else:
-        # Text(...) never parses markup, so "[bold]" stays literal.
-        text = Text(printable(cell))
-    text.end = ""
-    text.no_wrap = True
-    length = cell_len(text.plain)
-    if length > width:
-        text.truncate(width, overflow="ellipsis")
-        length = cell_len(text.plain)
-    if length < width:
-        if align == "right":
-            text.pad_left(width - length)
-        else:
-            text.pad_right(width - length)
-    return text
