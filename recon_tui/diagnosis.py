@@ -165,7 +165,12 @@ def diagnose(row: RowFacts) -> Diagnosis | None:
             f"Restore or re-create invoice {row.psa.number} in {row.ledger_name} (re-export "
             f"it from {row.psa_name}), or void it in {row.psa_name} if the deletion was right",
             Side.LEDGER)
-    assert row.psa is not None and row.ledger is not None
+    if row.psa is None or row.ledger is None:
+        # A matched row whose document the cache cannot read back: say so, never
+        # fail the sync or refresh that is diagnosing it.
+        missing = row.psa_name if row.psa is None else row.ledger_name
+        return Diagnosis(Cause.UNKNOWN, f"{missing}'s copy of this row is not in the cache",
+                         ("resync the invoice to read both systems",), FixKind.RESYNC)
     psa, ledger = row.psa, row.ledger
     if psa.total == ledger.total and psa.owing == ledger.owing and psa.voided == ledger.voided:
         return None

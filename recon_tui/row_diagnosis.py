@@ -40,9 +40,11 @@ def row_facts(cache: Cache, row: PairRow, names: tuple[str, str] | None = None) 
     psa = cache.psa_invoice(row.psa_invoice_id) if row.psa_invoice_id else None
     ledger: LedgerInvoice | None = None
     if row.ledger_invoice_id and row.status.value != "Ledger Invoice Expected but not Found":
+        # A credit memo lives in its own table; a ledger that lists credit memos
+        # among its invoices has them in the invoice table: look in both.
         ledger = (cache.ledger_credit_memo(row.ledger_invoice_id)
-                  if row.kind is DocKind.CREDIT_MEMO
-                  else cache.ledger_invoice(row.ledger_invoice_id))
+                  if row.kind is DocKind.CREDIT_MEMO else None) \
+            or cache.ledger_invoice(row.ledger_invoice_id)
     mapped = True
     if row.ledger_customer_id:
         mapped = bool(cache.mapping_for_customers([row.ledger_customer_id]))

@@ -208,3 +208,32 @@ def test_a_credit_memo_used_in_one_system_only_is_a_credit_not_a_payment():
     other_way = row(DocFacts("CM-9", D("75.00"), D("25.00")),
                     DocFacts("CM-9", D("75.00"), D("75.00")), credit_memo=True)
     assert diagnose(other_way).cause is Cause.CREDIT_PSA_ONLY
+
+
+def test_a_matched_row_missing_a_document_is_unknown_not_a_crash():
+    found = diagnose(row(doc("10", "10"), None))
+    assert found.cause is Cause.UNKNOWN and found.fix is FixKind.RESYNC
+    assert "QuickBooks's copy of this row is not in the cache" in found.summary
+
+
+def test_a_refresh_diagnoses_a_credit_memo_the_ledger_keeps_among_its_invoices():
+    """Found by the report benchmark: a ledger credit memo stored with the invoices
+    (kind credit memo) paired with the PSA's, differing by a cent, stopped the
+    refresh on an assertion."""
+    from recon_tui.cache import Cache
+    from recon_tui.models import DocKind, LedgerCustomer, LedgerInvoice, PsaCompany, PsaInvoice
+    from recon_tui.refresh import refresh_reconciliation
+
+    cache = Cache(":memory:")
+    cache.upsert_companies([PsaCompany("2", "C2", "Company 2")])
+    cache.upsert_customers([LedgerCustomer("2", "Customer 2")])
+    zero = D("0.00")
+    cache.upsert_psa_invoices([PsaInvoice(id="P2", number="CM-9", company_id="2", date=DAY,
+                                          total=zero, owing=D("0.01"),
+                                          kind=DocKind.CREDIT_MEMO)])
+    cache.upsert_ledger_invoices([LedgerInvoice(id="L2", doc_number="CM-9", customer_id="2",
+                                                date=DAY, total=zero, balance=zero,
+                                                kind=DocKind.CREDIT_MEMO)])
+    refresh_reconciliation(cache)
+    [pair] = cache.pairs_for_number("CM-9")
+    assert pair.discrepant and pair.cause == Cause.ROUNDING.value
