@@ -21,15 +21,17 @@ from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 from recon_tui.workflows.credit_steps import current_step
 
+#: Narrow terminals: the number is pinned, the customer and state shrink, the
+#: update time and the credit leave first.
 LIST_COLUMNS = (
-    Column("id", "#", 5, align="right"),
-    Column("updated", "Updated", 16),
-    Column("customer", "Customer", 22),
-    Column("credit", "Credit", 18),
+    Column("id", "#", 5, align="right", pinned=True),
+    Column("updated", "Updated", 16, drop_order=1),
+    Column("customer", "Customer", 22, flex=True, min_width=14),
+    Column("credit", "Credit", 18, drop_order=2),
     Column("invoice", "Invoice", 8),
     Column("amount", "Amount", 10, align="right"),
     Column("step", "Step", 4, align="right"),
-    Column("state", "State", 40, flex=True),
+    Column("state", "State", 40, flex=True, min_width=16),
 )
 
 

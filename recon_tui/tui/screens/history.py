@@ -24,17 +24,19 @@ from recon_tui.tui.screens.base import ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.virtual_table import Column, ListRowSource, TableRow, VirtualTable
 
+#: Narrow terminals (README, "Layout"): the run number is pinned, "what" and the
+#: error shrink, the duration and the count of changes leave first.
 RUN_COLUMNS = (
-    Column("id", "Run", 6, align="right"),
+    Column("id", "Run", 6, align="right", pinned=True),
     Column("started", "Started", 16),
     Column("status", "Status", 11),
-    Column("what", "What", 34),
-    Column("took", "Took", 7, align="right"),
-    Column("changed", "Changed", 8, align="right"),
-    Column("error", "Error", 40, flex=True),
+    Column("what", "What", 34, flex=True, min_width=14),
+    Column("took", "Took", 7, align="right", drop_order=1),
+    Column("changed", "Changed", 8, align="right", drop_order=2),
+    Column("error", "Error", 40, flex=True, min_width=20),
 )
 STEP_COLUMNS = (
-    Column("step", "Step", 24),
+    Column("step", "Step", 24, pinned=True),
     Column("status", "Status", 10),
     Column("created", "New", 8, align="right"),
     Column("updated", "Updated", 8, align="right"),
