@@ -190,11 +190,16 @@ async def test_command_palette_lists_every_action(tmp_path: Path) -> None:
 
 async def test_footer_shows_keys_with_descriptions(tmp_path: Path) -> None:
     app = make_app(tmp_path)
+    labels = ("Open", "Filter", "Discrepant", "Sync", "Why hidden?", "Map", "Settings",
+              "Help", "Quit")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        # the footer is painted a frame after the screen: wait for it, then read it
+        for _ in range(200):
+            if "Quit" in screen_text(app).splitlines()[-1]:
+                break
+            await pilot.pause(0.05)
         footer = screen_text(app).splitlines()[-1]
-        for label in ("Open", "Filter", "Discrepant", "Sync", "Why hidden?", "Map",
-                      "Settings", "Help", "Quit"):
+        for label in labels:
             assert label in footer
 
 
