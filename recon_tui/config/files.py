@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -54,28 +53,9 @@ def load_config(path: Path | str | None) -> Config:
     if path is None:
         return Config.default()
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(path, None, "file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(path, None, "is a directory, not a config file") from None
-    except PermissionError:
-        raise ConfigError(path, None, "permission denied: cannot read the file") from None
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        # utf-8-sig: tolerate the byte-order mark some Windows editors add.
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            path, None, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line})"
-        ) from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, None, f"invalid TOML: {exc}") from None
+    text, doc = read_document(path, editing=False)
+    if text is None:
+        raise ConfigError(path, None, "file not found")
     if not doc:
         # An empty file is a failed save or a full disk far more often than a wish
         # for the demo; running the demo would sync demo data into the real cache.

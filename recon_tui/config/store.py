@@ -47,8 +47,10 @@ def config_file_target(path: Path | str) -> Path:
     return path.resolve() if path.is_symlink() else path
 
 
-def read_document(path: Path) -> tuple[str | None, dict[str, Any]]:
-    """The file's text (None when it does not exist) and its tomllib reading.
+def read_document(path: Path, *, editing: bool = True) -> tuple[str | None, dict[str, Any]]:
+    """The file's text (None when it does not exist) and its tomllib reading: the
+    one reader of a config file, for loading it and for editing it (``editing``
+    adds "nothing was changed" to a TOML error).
 
     Raises ConfigError for a file that cannot be read, is not UTF-8 or not TOML.
     """
@@ -58,9 +60,12 @@ def read_document(path: Path) -> tuple[str | None, dict[str, Any]]:
         return None, {}
     except IsADirectoryError:
         raise ConfigError(path, None, "is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(path, None, "permission denied: cannot read the file") from None
     except OSError as exc:
         raise ConfigError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
     try:
+        # utf-8-sig: tolerate the byte-order mark some Windows editors add.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
@@ -70,7 +75,8 @@ def read_document(path: Path) -> tuple[str | None, dict[str, Any]]:
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, None, f"invalid TOML: {exc}; nothing was changed") from None
+        tail = "; nothing was changed" if editing else ""
+        raise ConfigError(path, None, f"invalid TOML: {exc}{tail}") from None
 
 
 def update_config(path: Path | str, changes: Changes) -> Config:
