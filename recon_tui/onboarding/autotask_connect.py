@@ -36,6 +36,7 @@ from recon_tui.onboarding.psa_answers import (
     ask,
     ask_secret,
     config_target,
+    refused,
     save_psa,
     stash,
 )
@@ -85,13 +86,10 @@ def check_user(config: PsaConfig, lookup_url: str, *,
         connector.api.post_json("Companies/query", ONE_COMPANY,
                                 operation="check the API user")
     except ConnectorError as exc:
-        hint = ""
-        if exc.status == 401:
-            hint = ("; check the user name, the secret and the integration code (Admin > "
-                    "Resources (Users) > the API user), and that its security level is API User")
-        elif exc.status == 403:
-            hint = "; give the API user's security level access to Companies"
-        raise CliError(f"{exc}{hint}", 1) from exc
+        raise refused(exc, unauthorised=(
+            "check the user name, the secret and the integration code (Admin > Resources "
+            "(Users) > the API user), and that its security level is API User"),
+            forbidden="give the API user's security level access to Companies") from exc
     finally:
         connector.close()
     return connector.api.moved_to

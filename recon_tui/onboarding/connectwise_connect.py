@@ -41,6 +41,7 @@ from recon_tui.onboarding.psa_answers import (
     ask,
     ask_secret,
     config_target,
+    refused,
     save_psa,
     stash,
 )
@@ -155,14 +156,11 @@ def check_keys(config: PsaConfig, *, transport: httpx.BaseTransport | None = Non
         connector.api.get_json("company/companies", params={"pageSize": 1, "fields": "id"},
                                operation="check the API member's keys")
     except ConnectorError as exc:
-        hint = ""
-        if exc.status == 401:
-            hint = ("; check --company, --public-key and the private key (System > Members "
-                    "> API Members > API Keys), and --client-id")
-        elif exc.status == 403:
-            hint = ("; give the API member's security role Inquire access to Companies "
-                    "(System > Security Roles)")
-        raise CliError(f"{exc}{hint}", 1) from exc
+        raise refused(exc, unauthorised=(
+            "check --company, --public-key and the private key (System > Members > API "
+            "Members > API Keys), and --client-id"), forbidden=(
+            "give the API member's security role Inquire access to Companies (System > "
+            "Security Roles)")) from exc
     finally:
         connector.close()
 

@@ -19,6 +19,7 @@ from typing import TextIO
 from recon_tui.cli_common import CliError
 from recon_tui.config import CONFIG_ENV_VAR, Config, ConfigError, default_config_path
 from recon_tui.config.schema import SCHEMA
+from recon_tui.connectors.base import ConnectorError
 
 _NAME_PART = re.compile(r"[^A-Za-z0-9._@:+-]")
 
@@ -115,3 +116,8 @@ def save_psa(path: Path, kind: str, values: Mapping[str, object]) -> Config:
         lines = [str(e) for e in getattr(exc, "errors", None) or [exc]]
         raise CliError("\n".join(lines)) from exc
 
+
+def refused(exc: ConnectorError, *, unauthorised: str, forbidden: str) -> CliError:
+    """A check call the PSA refused, with what to fix for a 401 or a 403."""
+    hint = {401: unauthorised, 403: forbidden}.get(exc.status or 0, "")
+    return CliError(f"{exc}{'; ' + hint if hint else ''}", 1)
