@@ -23,28 +23,21 @@ from recon_tui.models import (
     LedgerInvoice,
     PsaInvoice,
 )
-from recon_tui.reconcile import client_key_for, pair_documents, pair_invoices, rollup_clients
+from recon_tui.reconcile import client_key_for, pair_invoices, rollup_clients
 from recon_tui.row_diagnosis import diagnose_pending
 
 
 def refresh_reconciliation(cache: Cache) -> int:
-    """Re-pair every document and rebuild every client row; returns the pair count."""
-    pairs = pair_documents(cache.iter_psa_invoices(), cache.iter_ledger_documents())
-    mapping = cache.mapping()
-    keyed = [(client_key_for(pair, mapping), pair) for pair in pairs]
-    summaries = rollup_clients(
-        pairs,
-        companies=cache.companies(),
-        customers=cache.customers(),
-        mapping=mapping,
-        credits=cache.credits(),
-        keep=cache.checklist_customer_ids(),
-    )
+    """Re-pair every document and rebuild every client row; returns the pair count.
+
+    Done by SQLite where the data is (``Cache.recompute_reconciliation``, the rules
+    of ``reconcile.pair_invoices`` in set-based SQL), so a 200,000-invoice book is
+    never loaded into Python; then every discrepant row gets its cause, a page at
+    a time."""
     with cache.transaction():
-        cache.replace_reconciliation(keyed, summaries)
-        cache.remember_links(pairs)
+        count = cache.recompute_reconciliation()
         diagnose_pending(cache)
-    return len(keyed)
+    return count
 
 
 @dataclass(slots=True)

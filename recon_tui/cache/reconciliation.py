@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
+from recon_tui.cache.pairing_sql import client_summaries, pair_all
 from recon_tui.cache.records import (
     PSA_INVOICE_BY_LINK_SELECT,
     PSA_INVOICE_SELECT,
@@ -59,6 +60,17 @@ class ReconciliationQueries:
             self.conn.execute("DELETE FROM client_summary")
             self._insert_pairs(pairs)
             self._insert_summaries(summaries, levels)
+
+    def recompute_reconciliation(self, *, now: datetime | None = None) -> int:
+        """Re-pair both books and re-sum every client in SQL (the full recompute:
+        nothing of the books is loaded into Python), remembering the matched pairs
+        as links; one transaction, so a reader sees the old state or the new.
+        Returns the row count. Every discrepant row is left without a cause."""
+        with self.transaction():
+            count = pair_all(self.conn, iso_text(now or datetime.now(UTC)) or "")
+            self.conn.execute("DELETE FROM client_summary")
+            self._insert_summaries(client_summaries(self.conn), self.max_portal_levels())
+        return count
 
     # -- incremental refresh (one invoice, one mapping) without touching the rest
 
