@@ -18,65 +18,99 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from recon_tui.cache import Cache
+from recon_tui.cache.stage import DocFigures, SyncStage
 from recon_tui.connectors.base import ConnectorError, PsaConnector
 from recon_tui.models import DocKind, LedgerInvoice, PsaInvoice
 from recon_tui.money import ZERO
 from recon_tui.transactions import InvoiceTxn
 
 
-def _disagree(psa: PsaInvoice, ledger: LedgerInvoice) -> bool:
-    return psa.total == ledger.total and psa.owing != ledger.balance
+def _disagree(psa: PsaInvoice | DocFigures, ledger: LedgerInvoice | DocFigures) -> bool:
+    owing = ledger.owing if isinstance(ledger, DocFigures) else ledger.balance
+    return psa.total == ledger.total and psa.owing != owing
 
 
-def invoices_to_read(cache: Cache, psa_invoices: Iterable[PsaInvoice],
-                     ledger_invoices: Iterable[LedgerInvoice]) -> list[PsaInvoice]:
+def psa_figures(invoice: PsaInvoice) -> DocFigures | None:
+    """What the stage keeps of a PSA invoice read this sync (credit memos: nothing)."""
+    if invoice.kind is not DocKind.INVOICE:
+        return None
+    return DocFigures(invoice.id, invoice.number, invoice.ledger_invoice_id, invoice.total,
+                      invoice.owing)
+
+
+def ledger_figures(invoice: LedgerInvoice) -> DocFigures | None:
+    """What the stage keeps of a ledger invoice read this sync."""
+    if invoice.kind is not DocKind.INVOICE:
+        return None
+    return DocFigures(invoice.id, invoice.doc_number or "", None, invoice.total,
+                      invoice.balance)
+
+
+def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
+                     ledger_step: str) -> list[PsaInvoice | DocFigures]:
     """PSA invoices whose payments this sync should read (by id), as this sync
-    read them or, when it did not, as the cache holds them."""
-    psa_read = [p for p in psa_invoices if p.kind is DocKind.INVOICE]
-    ledger_read = [i for i in ledger_invoices if i.kind is DocKind.INVOICE]
-    ledger_by_id = {i.id: i for i in ledger_read}
-    ledger_by_number = {i.doc_number: i for i in ledger_read if i.doc_number}
-    psa_by_id = {p.id: p for p in psa_read}
-    psa_by_number = {p.number: p for p in psa_read}
-    wanted: set[str] = set()
+    read them or, when it did not, as the cache holds them. Walks the pages
+    read, one at a time, looking the other side up in the stage, else the cache,
+    so the choice never holds a whole book."""
+    wanted: dict[str, PsaInvoice | DocFigures] = {}
 
     # PSA invoices read now: their ledger copy (read now, else cached).
-    links = {p.id: p.ledger_invoice_id for p in psa_read if p.ledger_invoice_id}
-    for held in cache.psa_documents_related(DocKind.INVOICE, ids=sorted(psa_by_id)):
-        if held.ledger_invoice_id and held.id not in links:
-            links[held.id] = held.ledger_invoice_id
-    missing_ids = sorted({i for i in links.values() if i not in ledger_by_id})
-    missing_numbers = sorted({p.number for p in psa_read if p.number not in ledger_by_number})
-    cached_ledger = cache.ledger_documents_related(DocKind.INVOICE, ids=missing_ids,
-                                                   numbers=missing_numbers)
-    cached_by_id = {i.id: i for i in cached_ledger}
-    cached_by_number = {i.doc_number: i for i in cached_ledger if i.doc_number}
-    for psa in psa_read:
-        link = links.get(psa.id)
-        ledger = (ledger_by_id.get(link) or cached_by_id.get(link)) if link else None
-        ledger = ledger or ledger_by_number.get(psa.number) or cached_by_number.get(psa.number)
-        if ledger is not None and _disagree(psa, ledger):
-            wanted.add(psa.id)
+    for page in stage.pages(psa_step):
+        psa_read = [f for f in map(psa_figures, page) if f is not None]
+        if not psa_read:
+            continue
+        links = {p.id: p.link for p in psa_read if p.link}
+        for held in cache.psa_documents_related(DocKind.INVOICE,
+                                                ids=[p.id for p in psa_read]):
+            if held.ledger_invoice_id and held.id not in links:
+                links[held.id] = held.ledger_invoice_id
+        numbers = sorted({p.number for p in psa_read})
+        read_ledger = stage.docs(ledger_step, ids=sorted(set(links.values())), numbers=numbers)
+        ledger_by_id = {i.id: i for i in read_ledger}
+        ledger_by_number = {i.number: i for i in read_ledger if i.number}
+        missing_ids = sorted({i for i in links.values() if i not in ledger_by_id})
+        missing_numbers = [n for n in numbers if n not in ledger_by_number]
+        cached_ledger = cache.ledger_documents_related(DocKind.INVOICE, ids=missing_ids,
+                                                       numbers=missing_numbers)
+        cached_by_id = {i.id: i for i in cached_ledger}
+        cached_by_number = {i.doc_number: i for i in cached_ledger if i.doc_number}
+        for psa in psa_read:
+            link = links.get(psa.id)
+            ledger: LedgerInvoice | DocFigures | None = (
+                (ledger_by_id.get(link) or cached_by_id.get(link)) if link else None)
+            ledger = (ledger or ledger_by_number.get(psa.number)
+                      or cached_by_number.get(psa.number))
+            if ledger is not None and _disagree(psa, ledger):
+                wanted[psa.id] = psa
 
     # Ledger invoices read now whose PSA copy did not change: the cached PSA copy.
-    others = [i for i in ledger_read if i.doc_number not in psa_by_number]
-    held_psa = cache.psa_documents_related(
-        DocKind.INVOICE, numbers=sorted({i.doc_number for i in others if i.doc_number}),
-        ledger_ids=sorted({i.id for i in others}))
-    by_link = {p.ledger_invoice_id: p for p in held_psa if p.ledger_invoice_id}
-    by_number = {p.number: p for p in held_psa}
-    for ledger in others:
-        psa = by_link.get(ledger.id) or by_number.get(ledger.doc_number)
-        if psa is not None and psa.id not in psa_by_id and _disagree(psa, ledger):
-            wanted.add(psa.id)
+    for page in stage.pages(ledger_step):
+        ledger_read = [f for f in map(ledger_figures, page) if f is not None]
+        read_numbers = {p.number for p in stage.docs(
+            psa_step, numbers=sorted({i.number for i in ledger_read if i.number}))}
+        others = [i for i in ledger_read if i.number not in read_numbers]
+        if not others:
+            continue
+        held_psa = cache.psa_documents_related(
+            DocKind.INVOICE, numbers=sorted({i.number for i in others if i.number}),
+            ledger_ids=sorted({i.id for i in others}))
+        read_now = stage.has_ids(psa_step, [p.id for p in held_psa])
+        by_link = {p.ledger_invoice_id: p for p in held_psa if p.ledger_invoice_id}
+        by_number = {p.number: p for p in held_psa}
+        for other in others:
+            held = by_link.get(other.id) or by_number.get(other.number)
+            if held is not None and held.id not in read_now and _disagree(held, other):
+                wanted[held.id] = held
 
-    wanted.update(cache.psa_payments_unread())
-    held = {p.id: p for p in cache.psa_documents_related(
-        DocKind.INVOICE, ids=sorted(wanted - set(psa_by_id)))}
-    return [psa_by_id.get(i) or held[i] for i in sorted(wanted) if i in psa_by_id or i in held]
+    unread = [i for i in cache.psa_payments_unread() if i not in wanted]
+    read_now = stage.docs(psa_step, ids=unread)
+    wanted.update((f.id, f) for f in read_now)
+    rest = sorted(set(unread) - {f.id for f in read_now})
+    wanted.update((p.id, p) for p in cache.psa_documents_related(DocKind.INVOICE, ids=rest))
+    return [wanted[i] for i in sorted(wanted)]
 
 
-def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice],
+def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures],
                   cancel: threading.Event | None = None
                   ) -> Iterator[tuple[str, list[InvoiceTxn]]]:
     """(invoice id, its payments) for each, one request each; nothing for a PSA

@@ -8,11 +8,14 @@ a date typed by the user looks again from that date.
 Two phases keep the cache whole whatever happens:
 
 1. *Fetch*: every step pages its records from its system (PSA steps first, as
-   the seeds describe). Nothing is written to the source tables yet, so a
-   network fault or a cancel here leaves the cache exactly as it was.
+   the seeds describe), each page put in a private stage on disk as it arrives
+   (``recon_tui.cache.stage``), so memory holds a page, not the book. Nothing
+   is written to the cache yet, so a network fault, a cancel or a kill here
+   leaves the cache exactly as it was.
 2. *Apply*: one transaction holds every step (each step a savepoint of it),
-   then the certain auto-mappings and the reconciliation refresh. It commits
-   as a whole or not at all.
+   streaming the staged pages back one at a time, then the certain
+   auto-mappings and the reconciliation refresh. It commits as a whole or not
+   at all; until it commits, every reader (the TUI) sees the previous state.
 
 The run itself (status, per-step counts, the error) is recorded in small
 transactions of its own, so the history shows a live, and finally honest,
@@ -24,12 +27,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache, CacheError
+from recon_tui.cache.stage import SyncStage
 from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.matching import auto_mappings
@@ -43,6 +47,7 @@ from recon_tui.row_diagnosis import diagnose_pending
 from recon_tui.sync_plan import (
     STEP_NAMES,
     _changes,
+    _StepPlan,
     plan_full_sync,
     plan_step_names,
 )
@@ -128,20 +133,38 @@ def parse_since(text: str, *, today: date | None = None) -> date:
     return value
 
 
-def _collect(items: Iterable[Any], cancel: threading.Event | None,
-             report: Callable[[int], None]) -> list[Any]:
-    out: list[Any] = []
-    iterator: Iterator[Any] = iter(items)
-    for item in iterator:
-        out.append(item)
-        if len(out) % 250 == 0:
+#: Records per staged page: what the fetch phase holds in memory at a time.
+STAGE_PAGE = 1000
+
+
+def _stage_step(plan: _StepPlan, stage: SyncStage, cancel: threading.Event | None,
+                report: Callable[[int], None]) -> None:
+    """Read one step into the stage, a page at a time, checking for a cancel."""
+    page: list[Any] = []
+    seen = 0
+
+    def flush() -> None:
+        stage.add_page(plan.key, page,
+                       ids=map(plan.id_of, page) if plan.id_of else (),
+                       docs=(f for f in map(plan.figures, page) if f is not None)
+                       if plan.figures else ())
+        page.clear()
+
+    stage.touch(plan.key)
+    for item in plan.fetch(stage):
+        page.append(item)
+        seen += 1
+        if seen % 250 == 0:
             if cancel is not None and cancel.is_set():
                 raise SyncCancelled()
-            report(len(out))
+            report(seen)
+        if len(page) >= STAGE_PAGE:
+            flush()
+    if page:
+        flush()
     if cancel is not None and cancel.is_set():
         raise SyncCancelled()
-    report(len(out))
-    return out
+    report(seen)
 
 
 def run_full_sync(
@@ -198,45 +221,46 @@ def _run_full_sync(
             plan = plans[min(index, len(plans) - 1)]
             progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched))
 
-    fetched: dict[str, list[Any]] = {}
+    stage = SyncStage()
     committed = False
     try:
         for current, plan in enumerate(plans):
             run.steps[current].status = SyncStatus.RUNNING
             cache.save_sync_progress(run)
             try:
-                rows = _collect(plan.fetch(fetched), cancel,
-                                lambda n, i=current: notify(i, "fetch", n))
+                _stage_step(plan, stage, cancel, lambda n, i=current: notify(i, "fetch", n))
             except (SyncCancelled, SyncFailed):
                 raise
             except (ConnectorError, ConfigError, CacheError, OSError, ValueError,
                     ArithmeticError) as exc:
                 raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
-            fetched[plan.key] = rows
             run.steps[current].status = SyncStatus.PENDING  # fetched, not yet applied
             cache.save_sync_progress(run)
 
-        check_mass_deletions(cache, fetched, max_delete_percent, confirm_mass_delete)
+        check_mass_deletions(cache, {p.key: stage.count(p.key) for p in plans},
+                             max_delete_percent, confirm_mass_delete)
         results: dict[str, ApplyResult] = {}
         complete_before = cache.get_meta(COMPLETE_THROUGH)
         try:
             with cache.transaction():
                 for current, plan in enumerate(plans):
-                    rows = fetched[plan.key]
-                    notify(current, "apply", len(rows))
+                    notify(current, "apply", stage.count(plan.key))
                     if cancel is not None and cancel.is_set():
                         raise SyncCancelled()
                     try:
-                        result = plan.apply(cache, rows)
+                        result = plan.apply(cache, lambda key=plan.key: stage.pages(key))
                     except (ValueError, KeyError, ArithmeticError) as exc:
                         raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
-                    results[plan.key] = result
                     assert run.id is not None
                     cache.record_changes(run.id, plan.key, result.changes)
+                    result.changes = []  # in the history now; memory holds counts
+                    if since is None:  # a complete read refreshes everything anyway
+                        result.touched, result.owners = set(), set()
+                    results[plan.key] = result
                 new_mappings = auto_mappings(cache.customers().values(),
                                              cache.companies().values(), cache.mapping())
                 cache.add_mappings(new_mappings)
-                refresh_after_sync(cache, _changes(results, fetched["ledger deletions"],
+                refresh_after_sync(cache, _changes(results, stage.items("ledger deletions"),
                                                    new_mappings), full=since is None)
                 diagnose_pending(cache)
                 finished = datetime.now(UTC)
@@ -284,6 +308,8 @@ def _run_full_sync(
             with contextlib.suppress(CacheError):
                 cache.save_sync_progress(run)
         raise
+    finally:
+        stage.close()
     if not committed:
         run.finished_at = datetime.now(UTC)
         with contextlib.suppress(CacheError):  # a full disk may refuse this too

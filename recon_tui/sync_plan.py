@@ -5,31 +5,47 @@ deletions; then ledger customers, invoices, credit memos, payments (with what
 each applies to which invoice) and deletions; last, the PSA's payments of the
 invoices whose balances disagree (ConnectWise lists them one invoice per
 request, so only where they can explain something). ``recon_tui.sync`` runs
-them: every fetch first, then every apply in one transaction.
+them: every fetch first, each page put in a stage as it arrives
+(``recon_tui.cache.stage``), then every apply in one transaction, streaming the
+pages back one at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from itertools import chain
 from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache
+from recon_tui.cache.stage import DocFigures, SyncStage
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
-from recon_tui.models import CompanyMapping, DocKind, LedgerInvoice, OrganizationalCredit
-from recon_tui.psa_payments import invoices_to_read, read_payments
+from recon_tui.models import CompanyMapping, DocKind, OrganizationalCredit
+from recon_tui.psa_payments import (
+    invoices_to_read,
+    ledger_figures,
+    psa_figures,
+    read_payments,
+)
 from recon_tui.refresh import SyncChanges
 from recon_tui.transactions import InvoiceTxn, LedgerPayment, Side
+
+#: A step's pages as staged, each call a fresh pass from the first page.
+Pages = Callable[[], Iterator[list[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
 class _StepPlan:
     name: str
     system: str
-    #: Reads the step's records; gets what the earlier steps read, by "system name".
-    fetch: Callable[[Mapping[str, list[Any]]], Iterable[Any]]
-    apply: Callable[[Cache, list[Any]], ApplyResult]
+    #: Reads the step's records; the stage holds what the earlier steps read.
+    fetch: Callable[[SyncStage], Iterable[Any]]
+    #: Writes the step's staged pages (inside the sync's one transaction).
+    apply: Callable[[Cache, Pages], ApplyResult]
+    #: What the stage keeps of each record for later steps: its id, its figures.
+    id_of: Callable[[Any], str] | None = None
+    figures: Callable[[Any], DocFigures | None] | None = None
 
     @property
     def key(self) -> str:
@@ -56,48 +72,68 @@ def plan_step_names() -> list[tuple[str, str]]:
     return list(STEP_NAMES)
 
 
-def _apply_credit_memos(cache: Cache, memos: list[LedgerInvoice]) -> ApplyResult:
+def _items(pages: Pages) -> Iterator[Any]:
+    return chain.from_iterable(pages())
+
+
+def _upsert(write: Callable[[Cache, Iterable[Any]], ApplyResult]
+            ) -> Callable[[Cache, Pages], ApplyResult]:
+    """A step written by one streaming upsert over all its pages (the upsert
+    decides once whether creations are news, and writes in chunks)."""
+    return lambda cache, pages: write(cache, _items(pages))
+
+
+def _apply_credit_memos(cache: Cache, pages: Pages) -> ApplyResult:
     """The memos as documents (they pair with the PSA's credit memos) and what is
     left of each as a credit on account; the history lists the memo changes once."""
-    result = cache.upsert_ledger_credit_memos(memos)
-    credits = cache.upsert_credits(OrganizationalCredit.from_credit_memo(m) for m in memos)
+    result = cache.upsert_ledger_credit_memos(_items(pages))
+    credits = cache.upsert_credits(OrganizationalCredit.from_credit_memo(m)
+                                   for m in _items(pages))
     result.owners |= credits.owners
     return result
 
 
-def _apply_payments(cache: Cache, payments: list[LedgerPayment]) -> ApplyResult:
+def _apply_payments(cache: Cache, pages: Pages) -> ApplyResult:
     """Each payment's unapplied amount as a credit, and its applications to
     invoices (an application it no longer lists is kept, marked removed)."""
-    result = cache.upsert_credits(p.credit for p in payments)
-    applied = cache.replace_txns(
-        Side.LEDGER, "txn_id", [p.credit.id for p in payments],
-        [txn for p in payments for txn in p.applications],
-        removed_how="no longer applied in the ledger (edited, voided or unapplied)")
-    cache.clear_causes_for(Side.LEDGER, sorted(applied.touched))
-    result.changes.extend(applied.changes)
+    result = cache.upsert_credits(p.credit for p in _items(pages))
+    first_read = not cache.has_txns(Side.LEDGER)
+    for page in pages():
+        payments: list[LedgerPayment] = page
+        applied = cache.replace_txns(
+            Side.LEDGER, "txn_id", [p.credit.id for p in payments],
+            [txn for p in payments for txn in p.applications], first_read=first_read,
+            removed_how="no longer applied in the ledger (edited, voided or unapplied)")
+        cache.clear_causes_for(Side.LEDGER, sorted(applied.touched))
+        result.changes.extend(applied.changes)
     return result
 
 
-def _apply_ledger_deletions(cache: Cache, deleted: list[tuple[str, str]]) -> ApplyResult:
-    by_entity: dict[str, list[str]] = {}
-    for entity, record_id in deleted:
-        by_entity.setdefault(entity, []).append(record_id)
-    result = cache.delete_ledger_invoices(by_entity.get(LEDGER_INVOICE, []))
-    result.merge(cache.delete_ledger_credit_memos(by_entity.get(LEDGER_CREDIT_MEMO, [])))
-    payments = by_entity.get(LEDGER_PAYMENT, [])
-    result.merge(cache.delete_payment_credits(payments))
-    removed = cache.remove_txns(Side.LEDGER, payments, removed_how="deleted in the ledger")
-    cache.clear_causes_for(Side.LEDGER, sorted(removed.touched))
-    result.changes.extend(removed.changes)
+def _apply_ledger_deletions(cache: Cache, pages: Pages) -> ApplyResult:
+    result = ApplyResult()
+    for page in pages():
+        by_entity: dict[str, list[str]] = {}
+        for entity, record_id in page:
+            by_entity.setdefault(entity, []).append(record_id)
+        result.merge(cache.delete_ledger_invoices(by_entity.get(LEDGER_INVOICE, [])))
+        result.merge(cache.delete_ledger_credit_memos(by_entity.get(LEDGER_CREDIT_MEMO, [])))
+        payments = by_entity.get(LEDGER_PAYMENT, [])
+        result.merge(cache.delete_payment_credits(payments))
+        removed = cache.remove_txns(Side.LEDGER, payments, removed_how="deleted in the ledger")
+        cache.clear_causes_for(Side.LEDGER, sorted(removed.touched))
+        result.changes.extend(removed.changes)
     return result
 
 
-def _apply_psa_payments(cache: Cache, read: list[tuple[str, list[InvoiceTxn]]]) -> ApplyResult:
+def _apply_psa_payments(cache: Cache, pages: Pages) -> ApplyResult:
     """The payment lists read: each replaces what the cache held for its invoice."""
-    result = cache.replace_txns(Side.PSA, "invoice_id", [i for i, _ in read],
-                                [txn for _, txns in read for txn in txns],
-                                removed_how="no longer listed in the PSA")
-    cache.clear_causes_for(Side.PSA, [i for i, _ in read])
+    result = ApplyResult()
+    for page in pages():
+        read: list[tuple[str, list[InvoiceTxn]]] = page
+        result.merge(cache.replace_txns(Side.PSA, "invoice_id", [i for i, _ in read],
+                                        [txn for _, txns in read for txn in txns],
+                                        removed_how="no longer listed in the PSA"))
+        cache.clear_causes_for(Side.PSA, [i for i, _ in read])
     return result
 
 
@@ -116,25 +152,27 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     moment = _since_datetime(since)
     unexported: dict[str, set[str] | None] = {}
 
-    def fetch_unexported(_: Mapping[str, list[Any]]) -> list[str]:
+    def fetch_unexported(_: SyncStage) -> list[str]:
         unexported["ids"] = ids = psa.unexported_invoice_numbers()
         return sorted(ids) if ids is not None else []
 
-    def apply_unexported(c: Cache, ids: list[str]) -> ApplyResult:
-        return ApplyResult() if unexported.get("ids") is None else c.mark_unexported(set(ids))
+    def apply_unexported(c: Cache, pages: Pages) -> ApplyResult:
+        if unexported.get("ids") is None:
+            return ApplyResult()
+        return c.mark_unexported(set(_items(pages)))
 
-    def fetch_psa_deleted(read: Mapping[str, list[Any]]) -> list[str]:
-        pulled = {invoice.id for invoice in read["psa invoices"]}
+    def fetch_psa_deleted(stage: SyncStage) -> list[str]:
+        pulled = stage.ids("psa invoices")
         known = cache.psa_invoice_ids()
         if since is None:
             return sorted(known - pulled)
         return sorted(psa.missing_invoice_ids(known | pulled))
 
-    def fetch_ledger_deleted(read: Mapping[str, list[Any]]) -> list[tuple[str, str]]:
+    def fetch_ledger_deleted(stage: SyncStage) -> list[tuple[str, str]]:
         pulled = {
-            LEDGER_INVOICE: {i.id for i in read["ledger invoices"]},
-            LEDGER_CREDIT_MEMO: {m.id for m in read["ledger credit memos"]},
-            LEDGER_PAYMENT: {p.credit.id for p in read["ledger payments"]},
+            LEDGER_INVOICE: stage.ids("ledger invoices"),
+            LEDGER_CREDIT_MEMO: stage.ids("ledger credit memos"),
+            LEDGER_PAYMENT: stage.ids("ledger payments"),
         }
         known = {
             LEDGER_INVOICE: cache.ledger_invoice_ids(),
@@ -151,38 +189,43 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
 
     plans = [
         _StepPlan("companies", "psa", lambda _: psa.companies(None),
-                  lambda c, rows: c.upsert_companies(rows)),
+                  _upsert(lambda c, rows: c.upsert_companies(rows))),
         _StepPlan("contacts", "psa", lambda _: psa.contacts(None),
-                  lambda c, rows: c.upsert_contacts(rows)),
+                  _upsert(lambda c, rows: c.upsert_contacts(rows))),
         _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
-                  lambda c, rows: c.upsert_psa_invoices(rows)),
+                  _upsert(lambda c, rows: c.upsert_psa_invoices(rows)),
+                  id_of=lambda i: i.id, figures=psa_figures),
         _StepPlan("export status", "psa", fetch_unexported, apply_unexported),
         _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
-                  lambda c, ids: c.delete_psa_invoices(ids)),
+                  _upsert(lambda c, ids: c.delete_psa_invoices(ids))),
         _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
-                  lambda c, rows: c.upsert_customers(rows)),
+                  _upsert(lambda c, rows: c.upsert_customers(rows))),
         _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
-                  lambda c, rows: c.upsert_ledger_invoices(rows)),
+                  _upsert(lambda c, rows: c.upsert_ledger_invoices(rows)),
+                  id_of=lambda i: i.id, figures=ledger_figures),
         _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
-                  _apply_credit_memos),
-        _StepPlan("payments", "ledger", lambda _: ledger.payments(moment), _apply_payments),
+                  _apply_credit_memos, id_of=lambda m: m.id),
+        _StepPlan("payments", "ledger", lambda _: ledger.payments(moment), _apply_payments,
+                  id_of=lambda p: p.credit.id),
         _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions),
-        _StepPlan("invoice payments", "psa", lambda read: read_payments(
-            psa, invoices_to_read(cache, read["psa invoices"], read["ledger invoices"])),
+        _StepPlan("invoice payments", "psa", lambda stage: read_payments(
+            psa, invoices_to_read(cache, stage, "psa invoices", "ledger invoices")),
             _apply_psa_payments),
     ]
     assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
     return plans
 
 
-def _changes(results: Mapping[str, ApplyResult], deleted_ledger: list[tuple[str, str]],
+def _changes(results: Mapping[str, ApplyResult], deleted_ledger: Iterable[tuple[str, str]],
              new_mappings: list[CompanyMapping]) -> SyncChanges:
     """What the refresh needs to know of the applied steps."""
     credits = ApplyResult()
     for key in ("ledger credit memos", "ledger payments", "ledger deletions"):
         credits.owners |= results[key].owners
-    deleted = {entity: {i for e, i in deleted_ledger if e == entity}
-               for entity in (LEDGER_INVOICE, LEDGER_CREDIT_MEMO)}
+    deleted: dict[str, set[str]] = {LEDGER_INVOICE: set(), LEDGER_CREDIT_MEMO: set()}
+    for entity, record_id in deleted_ledger:
+        if entity in deleted:
+            deleted[entity].add(record_id)
     return SyncChanges(
         companies=results["psa companies"],
         contacts=results["psa contacts"],

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import filelock
 
@@ -110,19 +109,19 @@ class SyncFailed(Exception):
 
 
 
-def check_mass_deletions(cache: Cache, fetched: Mapping[str, list[Any]], percent: int,
-                          confirm: ConfirmMassDelete | None) -> None:
+def check_mass_deletions(cache: Cache, deleting: Mapping[str, int], percent: int,
+                         confirm: ConfirmMassDelete | None) -> None:
     """Stop before writing when a side would lose more than ``percent`` of its
     records, unless the caller confirms: a read that came back short must never
-    empty the cache."""
+    empty the cache. ``deleting`` counts the records each deletion step read."""
     held = {"psa": len(cache.psa_invoice_ids()),
             "ledger": (len(cache.ledger_invoice_ids()) + len(cache.ledger_credit_memo_ids())
                        + len(cache.payment_credit_ids() | cache.ledger_payment_ids()))}
     steps = {"psa": "psa deleted invoices", "ledger": "ledger deletions"}
-    excess = [MassDeletion(side, len(fetched[key]), held[side], percent)
+    excess = [MassDeletion(side, deleting[key], held[side], percent)
               for side, key in steps.items()
-              if len(fetched[key]) > MASS_DELETE_FLOOR
-              and len(fetched[key]) * 100 > percent * held[side]]
+              if deleting[key] > MASS_DELETE_FLOOR
+              and deleting[key] * 100 > percent * held[side]]
     if not excess:
         return
     text = "; ".join(f"{m.side}: {m.describe()}" for m in excess)

@@ -42,7 +42,13 @@ from recon_tui.cache.records import (
     ledger_invoice_row,
     psa_invoice_row,
 )
-from recon_tui.cache.schema import CHUNK, MIGRATIONS, SCHEMA_VERSION, TABLES
+from recon_tui.cache.schema import (
+    CHUNK,
+    MAX_CHANGES_PER_RUN,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    TABLES,
+)
 from recon_tui.models import (
     Contact,
     CreditKind,
@@ -235,12 +241,15 @@ class CacheCore:
             }
             to_write = []
             for row in batch:
+                # The history keeps at most this many changes of a run: a reload that
+                # changes a whole book counts every row but lists only the first ones.
+                listing = len(result.changes) < MAX_CHANGES_PER_RUN
                 old = existing.get(row["id"])
                 if old is None:
                     result.created += 1
                     result.touch(row)
                     to_write.append(row)
-                    if track_created:
+                    if track_created and listing:
                         result.changes.append(Change(spec.record_type, row["id"],
                                                      str(row[spec.label_column]), "created"))
                     continue
@@ -254,7 +263,7 @@ class CacheCore:
                 result.touch(row)
                 result.touch(old)  # a record that moved leaves its old owner too
                 to_write.append(row)
-                for c in diffs:
+                for c in diffs if listing else ():
                     result.changes.append(Change(
                         spec.record_type, row["id"], str(row[spec.label_column]), "updated",
                         column_field(c), display_value(c, old[c]), display_value(c, row[c])))
@@ -328,12 +337,17 @@ class CacheCore:
     def upsert_credits(self, items: Iterable[OrganizationalCredit]) -> ApplyResult:
         """Credits with something left are kept; used-up ones are removed, so the
         credits panel only ever shows money still on account."""
-        items = list(items)
-        live = [c for c in items if c.amount != 0]
-        used_up = [credit_key(c.kind, c.id) for c in items if c.amount == 0]
+        used_up: list[str] = []
+
+        def live() -> Iterator[dict]:  # streams: a sync's credits come page by page
+            for credit in items:
+                if credit.amount == 0:
+                    used_up.append(credit_key(credit.kind, credit.id))
+                else:
+                    yield credit_row(credit)
+
         with self.transaction():
-            result = self._apply(CREDIT, map(credit_row, live),
-                                 track_created=self._has_rows(CREDIT.table))
+            result = self._apply(CREDIT, live(), track_created=self._has_rows(CREDIT.table))
             gone = self._delete(CREDIT, used_up, used_up=True)
         result.merge(gone)
         return result

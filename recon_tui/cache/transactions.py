@@ -69,11 +69,14 @@ class TransactionQueries:
     # -- writes
     def replace_txns(self, side: Side, scope: str, scope_ids: Iterable[str],
                      txns: Iterable[InvoiceTxn], *, removed_how: str,
-                     now: datetime | None = None) -> ApplyResult:
+                     now: datetime | None = None,
+                     first_read: bool | None = None) -> ApplyResult:
         """The applications read for ``scope_ids`` (``scope`` is ``"txn_id"``: the
         payments read, or ``"invoice_id"``: the invoices whose lists were read)
         replace what the cache held for them. ``touched`` holds the invoice ids
-        whose applications changed."""
+        whose applications changed. ``first_read`` says whether these are the
+        ledger's first payment lines in this cache (None: decide from the cache;
+        a sync writing page by page decides once, before its first page)."""
         assert scope in ("txn_id", "invoice_id")
         moment = iso_text(now or datetime.now(UTC))
         result = ApplyResult()
@@ -89,9 +92,9 @@ class TransactionQueries:
             # sync, a PSA invoice's payment list the first time it is read. The
             # history lists what changed after that.
             if side is Side.LEDGER:
-                first: set[str] | None = None if self.conn.execute(
-                    "SELECT 1 FROM invoice_txn WHERE side = 'ledger' LIMIT 1").fetchone() \
-                    else set(scope_list)
+                if first_read is None:
+                    first_read = not self.has_txns(Side.LEDGER)
+                first: set[str] | None = set(scope_list) if first_read else None
             else:
                 unread = self._in("SELECT id FROM psa_invoice WHERE payments_read_at IS NULL "
                                   "AND id IN ({marks})", scope_list) if scope == "invoice_id" \
@@ -138,6 +141,11 @@ class TransactionQueries:
                 self.conn.executemany("UPDATE psa_invoice SET payments_read_at=? WHERE id=?",
                                       [(moment, i) for i in scope_list])
         return result
+
+    def has_txns(self, side: Side) -> bool:
+        """Whether the cache holds any payment line of this side yet."""
+        return self.conn.execute("SELECT 1 FROM invoice_txn WHERE side = ? LIMIT 1",
+                                 (side.value,)).fetchone() is not None
 
     def remove_txns(self, side: Side, txn_ids: Iterable[str], *, removed_how: str,
                     now: datetime | None = None) -> ApplyResult:

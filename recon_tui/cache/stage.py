@@ -1,0 +1,139 @@
+"""What a sync has read but not yet applied, page by page, outside the cache.
+
+A full sync reads every step before it writes anything (a fault or a cancel
+while reading must leave the cache as it was), but holding 200,000 invoices a
+side in memory until the write costs most of a gigabyte. So each page read is
+put here as it arrives, in a private temporary SQLite database (an empty file
+name: SQLite deletes it when the connection closes, and it is on disk, not in
+memory), and the apply phase streams the pages back, one at a time, into the
+cache's single write transaction. The cache itself is untouched until then, so
+the TUI keeps reading the previous state and a killed sync leaves nothing.
+
+Beside the pages, the stage keeps what later steps ask of the earlier ones: the
+ids each step read (the deletion steps compare them with the cache) and, for
+the invoice steps, the figures the PSA-payments step compares (number, link,
+total, what is open), looked up by id or number without loading the book.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+#: Lookups are split so no statement exceeds SQLite's parameter limit.
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DocFigures:
+    """One invoice as read this sync, as the PSA-payments choice compares it:
+    ``owing`` is the PSA's amount owing or the ledger's open balance."""
+
+    id: str
+    number: str
+    link: str | None
+    total: Decimal
+    owing: Decimal
+
+
+class SyncStage:
+    """Pages per step (``step`` is the plan's "system name" key), in read order."""
+
+    def __init__(self) -> None:
+        self.conn = sqlite3.connect("", check_same_thread=False)
+        self.conn.executescript(
+            """
+            PRAGMA journal_mode=OFF;
+            PRAGMA synchronous=OFF;
+            CREATE TABLE page(step TEXT, seq INTEGER, size INTEGER, body BLOB,
+                              PRIMARY KEY (step, seq));
+            CREATE TABLE read_id(step TEXT, id TEXT, PRIMARY KEY (step, id)) WITHOUT ROWID;
+            CREATE TABLE doc(step TEXT, id TEXT, number TEXT, link TEXT, total TEXT,
+                             owing TEXT, PRIMARY KEY (step, id)) WITHOUT ROWID;
+            CREATE INDEX doc_number ON doc(step, number);
+            """)
+        self._pages: dict[str, int] = {}
+        self._sizes: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SyncStage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing, as pages arrive
+    def add_page(self, step: str, items: Sequence[Any], *, ids: Iterable[str] = (),
+                 docs: Iterable[DocFigures] = ()) -> None:
+        """Keep one page (pickled: the records are our own dataclasses, written
+        and read back by this process only) with the ids and figures it holds."""
+        seq = self._pages.get(step, 0)
+        with self.conn:
+            self.conn.execute("INSERT INTO page VALUES (?, ?, ?, ?)",
+                              (step, seq, len(items),
+                               pickle.dumps(list(items), pickle.HIGHEST_PROTOCOL)))
+            self.conn.executemany("INSERT OR IGNORE INTO read_id VALUES (?, ?)",
+                                  ((step, i) for i in ids))
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO doc VALUES (?, ?, ?, ?, ?, ?)",
+                ((step, d.id, d.number, d.link, str(d.total), str(d.owing)) for d in docs))
+        self._pages[step] = seq + 1
+        self._sizes[step] = self._sizes.get(step, 0) + len(items)
+
+    def touch(self, step: str) -> None:
+        """Note a step that read nothing, so it reads as staged (and empty)."""
+        self._pages.setdefault(step, 0)
+        self._sizes.setdefault(step, 0)
+
+    # -- reading back
+    def count(self, step: str) -> int:
+        """Records the step read."""
+        return self._sizes.get(step, 0)
+
+    def pages(self, step: str) -> Iterator[list[Any]]:
+        """The step's pages in the order they were read, one in memory at a time."""
+        for seq in range(self._pages.get(step, 0)):
+            row = self.conn.execute("SELECT body FROM page WHERE step=? AND seq=?",
+                                    (step, seq)).fetchone()
+            yield pickle.loads(row[0])
+
+    def items(self, step: str) -> Iterator[Any]:
+        for page in self.pages(step):
+            yield from page
+
+    def ids(self, step: str) -> set[str]:
+        """Every id the step read (the deletion steps need the whole set)."""
+        return {r[0] for r in self.conn.execute("SELECT id FROM read_id WHERE step=?",
+                                                (step,))}
+
+    def has_ids(self, step: str, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` the step read."""
+        found: set[str] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start:start + _CHUNK])
+            marks = ", ".join("?" for _ in chunk)
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM read_id WHERE step=? AND id IN ({marks})", [step, *chunk]))
+        return found
+
+    def docs(self, step: str, *, ids: Sequence[str] = (),
+             numbers: Sequence[str] = ()) -> list[DocFigures]:
+        """The figures of the documents read with these ids or numbers."""
+        found: dict[str, DocFigures] = {}
+        for column, values in (("id", ids), ("number", numbers)):
+            values = list(values)
+            for start in range(0, len(values), _CHUNK):
+                chunk = values[start:start + _CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                for row in self.conn.execute(
+                        f"SELECT id, number, link, total, owing FROM doc "
+                        f"WHERE step=? AND {column} IN ({marks})", [step, *chunk]):
+                    found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
+                                               Decimal(row[4]))
+        return list(found.values())
