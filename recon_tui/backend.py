@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recon_tui.config import Config, LedgerConfig, PsaConfig, Secret, unresolved_secrets
+from recon_tui.config import (
+    Concurrency,
+    Config,
+    LedgerConfig,
+    PsaConfig,
+    Secret,
+    unresolved_secrets,
+)
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 from recon_tui.paths import data_dir
 
@@ -77,16 +84,19 @@ def sandbox_configs(url: str) -> tuple[LedgerConfig, PsaConfig]:
 
 
 def connect(ledger_config: LedgerConfig, psa_config: PsaConfig, *,
-            token_path: Path | None = None, config_path: Path | None = None
+            token_path: Path | None = None, config_path: Path | None = None,
+            concurrency: Concurrency | None = None,
             ) -> tuple[PsaConnector, LedgerConnector]:
     """Build the connectors a config names. With ``config_path``, an Autotask
     tenant found in a new zone mid-sync has its new ``base_url`` saved there
-    (comments kept), so the next run starts in the right zone."""
+    (comments kept), so the next run starts in the right zone. ``concurrency`` is
+    ``[sync] max_concurrency``: how many pages of one read each fetches at once."""
     from recon_tui.connectors.qbo import QboConnector
     from recon_tui.connectors.tokens import TokenStore, default_token_path
 
     store = TokenStore(token_path or default_token_path(ledger_config.realm_id))
-    ledger = QboConnector(ledger_config, token_store=store)
+    windows = concurrency or Concurrency()
+    ledger = QboConnector(ledger_config, token_store=store, max_concurrency=windows.qbo)
     psa: PsaConnector
     if psa_config.kind == "autotask":
         from recon_tui.connectors.autotask import AutotaskConnector
@@ -95,7 +105,7 @@ def connect(ledger_config: LedgerConfig, psa_config: PsaConfig, *,
     else:
         from recon_tui.connectors.connectwise import ConnectWiseConnector
 
-        psa = ConnectWiseConnector(psa_config)
+        psa = ConnectWiseConnector(psa_config, max_concurrency=windows.connectwise)
     return psa, ledger
 
 
@@ -139,7 +149,8 @@ def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None,
         tokens = tempfile.TemporaryDirectory(prefix="recon-demo-tokens-")
         ledger_config, psa_config = sandbox_configs(server.url)
         psa, ledger = connect(ledger_config, psa_config,
-                              token_path=Path(tokens.name) / "qbo.json")
+                              token_path=Path(tokens.name) / "qbo.json",
+                              concurrency=config.sync.max_concurrency)
         return Backend(psa, ledger, f"demo emulator at {server.url}",
                        [server.stop, tokens.cleanup], world.apply_events)
     if config.ledger is None or config.psa is None:
@@ -155,5 +166,5 @@ def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None,
         raise BackendError(f"{problems[0]}{others}")
     psa, ledger = connect(config.ledger, config.psa,
                           token_path=data_dir() / "tokens" / f"qbo-{config.ledger.realm_id}.json",
-                          config_path=config.path)
+                          config_path=config.path, concurrency=config.sync.max_concurrency)
     return Backend(psa, ledger, f"{config.psa.kind} + {config.ledger.kind}")

@@ -173,6 +173,47 @@ def test_max_delete_percent_defaults_to_five(tmp_path: Path) -> None:
     assert config.sync.max_delete_percent == 20
 
 
+def test_max_concurrency_defaults_to_each_apis_limit(tmp_path: Path) -> None:
+    """QBO's documented 10 concurrent per realm; ConnectWise a polite 4 (it publishes
+    no figure); a system left out keeps its default."""
+    default = load_config(None).sync.max_concurrency
+    assert (default.qbo, default.connectwise) == (10, 4)
+    config = load_config(write(tmp_path, "[sync]\nmax_concurrency = { qbo = 3 }\n"))
+    assert config.sync.max_concurrency == cfg.Concurrency(qbo=3, connectwise=4)
+    assert config.sync.max_concurrency.for_system("autotask") == 1
+    table = load_config(write(tmp_path, "[sync.max_concurrency]\nconnectwise = 10\n", "b.toml"))
+    assert table.sync.max_concurrency.connectwise == 10
+
+
+@pytest.mark.parametrize(("text", "key", "problem"), [
+    ("{ qbo = 11 }", "max_concurrency.qbo", "expected an integer from 1 to 10, got integer 11"),
+    ("{ qbo = 0 }", "max_concurrency.qbo", "expected an integer from 1 to 10, got integer 0"),
+    ('{ connectwise = "4" }', "max_concurrency.connectwise",
+     'expected an integer from 1 to 10, got string "4"'),
+    ("{ qbo = true }", "max_concurrency.qbo", "expected an integer from 1 to 10, got boolean true"),
+    ("{ qbp = 2 }", "max_concurrency.qbp",
+     "unknown system 'qbp' (did you mean 'qbo'?); known: qbo, connectwise"),
+    ("{ autotask = 3 }", "max_concurrency.autotask",
+     "Autotask pages are read one after another (each page's link comes from the one "
+     "before); remove autotask"),
+    ("10", "max_concurrency", "expected a table like { qbo = 10 }, got integer 10"),
+])
+def test_max_concurrency_is_checked_in_one_line(tmp_path: Path, text: str, key: str,
+                                                problem: str) -> None:
+    err = error_for(tmp_path, f"[sync]\nmax_concurrency = {text}\n")
+    assert err.key == f"[sync] {key}"
+    assert err.problem == problem
+    assert_one_line(err)
+
+
+def test_max_concurrency_is_saved_only_when_changed(tmp_path: Path) -> None:
+    assert "sync" not in config_to_dict(parse_config({}))
+    changed = parse_config({"sync": {"max_concurrency": {"qbo": 5, "connectwise": 4}}})
+    assert config_to_dict(changed)["sync"] == {"max_concurrency": {"qbo": 5}}
+    save_config(changed, tmp_path / "saved.toml")
+    assert load_config(tmp_path / "saved.toml").sync.max_concurrency.qbo == 5
+
+
 def test_ledger_defaults_and_kind_default(tmp_path: Path) -> None:
     text = LEDGER.replace('kind = "qbo"\n', "")
     ledger = load_config(write(tmp_path, text)).ledger

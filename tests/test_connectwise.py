@@ -142,7 +142,7 @@ def test_forward_only_paging_past_2500_reads_each_record_once_in_minimum_request
     big: Sandbox, collection: str
 ) -> None:
     recorder = Recorder()
-    connector = big.connector(transport=recorder)
+    connector = big.connector(transport=recorder, max_concurrency=1)
     before = big.seen()
     records = list(getattr(connector, collection)())
     expected = len(big.book.connectwise[collection])
@@ -202,7 +202,7 @@ def test_a_complete_read_that_is_short_of_the_count_fails(demo: Sandbox) -> None
 
 def test_a_server_repeating_its_first_page_stops_the_read(demo: Sandbox) -> None:
     """A Link to a new URL that serves the same rows again: stop, do not loop."""
-    connector = demo.connector(page_size=10)
+    connector = demo.connector(page_size=10, max_concurrency=1)
 
     def repeat(request: httpx.Request) -> httpx.Response:
         rows = [{"id": n, "identifier": f"C{n}", "name": f"C{n}"} for n in range(10)]
@@ -321,7 +321,8 @@ def test_a_persistent_500_is_reported_with_the_operation(demo: Sandbox) -> None:
     with pytest.raises(ConnectorError) as caught:
         list(connector.companies())
     message = str(caught.value)
-    assert message.startswith("connectwise: list companies: HTTP 500 [code InternalServerError]")
+    assert message.startswith("connectwise: count: list companies: HTTP 500 "
+                              "[code InternalServerError]")  # the count comes first
     assert "persisted after 3 attempts" in message
     assert caught.value.status == 500
     assert connector.requests_sent == 3
@@ -339,7 +340,7 @@ def test_wrong_keys_are_a_credential_problem_without_the_key(demo: Sandbox) -> N
     with pytest.raises(ConnectorError) as caught:
         list(connector.companies())
     message = str(caught.value)
-    assert message.startswith("connectwise: list companies: HTTP 401 [code Unauthorized]")
+    assert message.startswith("connectwise: count: list companies: HTTP 401 [code Unauthorized]")
     assert "credentials rejected" in message
     token = base64.b64encode(f"sandbox+sandbox-public:{wrong}".encode()).decode()
     _assert_no_secret(caught.value, wrong, token, "sandbox-public:")

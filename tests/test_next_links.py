@@ -101,7 +101,7 @@ def test_connectwise_link_to_another_host_is_refused() -> None:
     hosts = Hosts(answer)
     connector = ConnectWiseConnector(cw_config("https://cw.example/v4_6_release/apis/3.0"),
                                      transport=httpx.MockTransport(hosts), retry=FAST,
-                                     page_size=1)
+                                     page_size=1, max_concurrency=1)  # forward-only
     with pytest.raises(ConnectorError, match=r"list companies: the server's next-page link "
                        r"points to another host \(evil\.example:443\); not followed"):
         list(connector.companies())
@@ -192,11 +192,25 @@ def test_the_emulators_foreign_link_never_reaches_the_other_host(
 ) -> None:
     server, received = hostile
     _ledger, psa = sandbox_configs(server.url)
-    with ConnectWiseConnector(psa, retry=FAST, page_size=10) as connector:
+    with ConnectWiseConnector(psa, retry=FAST, page_size=10, max_concurrency=1) as connector:
         with pytest.raises(ConnectorError, match=r"list companies: the server's next-page "
                            r"link points to another host \(127\.0\.0\.1:\d+\); not followed"):
             list(connector.companies())
         assert connector.requests_sent == 1  # the first page, from the emulator itself
+    assert received == []
+
+
+def test_concurrent_numbered_pages_follow_no_link_at_all(
+    hostile: tuple[SandboxServer, list[dict[str, str]]],
+) -> None:
+    """Numbered pages fetched concurrently are built from the count, never from a
+    server's Link: a hostile link is not even read."""
+    server, received = hostile
+    _ledger, psa = sandbox_configs(server.url)
+    with ConnectWiseConnector(psa, retry=FAST, page_size=10, max_concurrency=4) as connector:
+        companies = list(connector.companies())
+        assert len(companies) == 46
+        assert connector.requests_sent == 1 + 5  # the count, then pages 1-5
     assert received == []
 
 

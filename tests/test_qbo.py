@@ -158,18 +158,18 @@ def test_reads_the_whole_sample_book_exactly_once(sandbox: Sandbox) -> None:
     invoices = list(c.invoices())
     assert len(invoices) == len(sandbox.book.qbo["Invoice"]) == 1036
     assert len({i.id for i in invoices}) == 1036
-    # 1036 invoices: a full page and a short one, each asking for 1000 explicitly, then
-    # the count that proves nothing is missing.
-    invoice_queries = [q for q in sandbox.state.queries() if "FROM Invoice" in q]
-    assert invoice_queries == [
+    # 1036 invoices: the count first (it says how many pages there are), then a full
+    # page and a short one, fetched together, each asking for 1000 explicitly.
+    count, *pages = [q for q in sandbox.state.queries() if "FROM Invoice" in q]
+    assert count == "SELECT COUNT(*) FROM Invoice"
+    assert sorted(pages) == [
         "SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
         "SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1001 MAXRESULTS 1000",
-        "SELECT COUNT(*) FROM Invoice",
     ]
     assert all(r.params.get("minorversion") == "75" for r in sandbox.state.requests)
 
 
-@pytest.mark.parametrize(("n_invoices", "pages"), [(2600, 3), (2000, 3), (999, 1)])
+@pytest.mark.parametrize(("n_invoices", "pages"), [(2600, 3), (2000, 2), (999, 1), (0, 0)])
 def test_paging_a_big_ledger_uses_the_fewest_requests(
     make_sandbox: Callable[[SandboxBook], Sandbox], n_invoices: int, pages: int
 ) -> None:
@@ -180,13 +180,13 @@ def test_paging_a_big_ledger_uses_the_fewest_requests(
     ids = [invoice.id for invoice in c.invoices()]
     assert sorted(ids, key=int) == expected  # every invoice, in Id order
     assert len(set(ids)) == n_invoices  # exactly once each
-    # floor(n/1000)+1 pages: the one after the last full page ends the read
-    # (2000 invoices -> an empty third page, which has no "Invoice" key at all); the
-    # count then proves the read whole.
+    # The count first, then ceil(n/1000) pages: the count says where the book ends,
+    # so 2000 invoices need no empty third page and an empty book no page at all.
     assert sandbox.plan.requests_seen("qbo") == pages + 1
     assert c.requests_sent == pages + 1
-    *listing, count = sandbox.state.queries()
-    starts = [q.split("STARTPOSITION ")[1] for q in listing]
+    count, *listing = sandbox.state.queries()
+    starts = sorted((q.split("STARTPOSITION ")[1] for q in listing),
+                    key=lambda start: int(start.split()[0]))
     assert starts == [f"{1 + 1000 * n} MAXRESULTS 1000" for n in range(pages)]
     assert count == "SELECT COUNT(*) FROM Invoice"
 
@@ -209,7 +209,8 @@ def test_an_empty_page_the_count_contradicts_fails_the_read(
     qbo_sandbox.run_query = empty_second_page  # type: ignore[assignment]
     try:
         with pytest.raises(ConnectorError, match=r"query Invoice: read 1,000 of the 1,500 "
-                           "records QuickBooks counts; the answer was incomplete"):
+                           r"records QuickBooks counts; the answer was incomplete \(query "
+                           r"Invoice \(rows 1001-2000\) held 0 where 500 were due"):
             list(sandbox.connector().invoices())
     finally:
         qbo_sandbox.run_query = original  # type: ignore[assignment]
@@ -315,7 +316,7 @@ def test_server_errors_are_retried(sandbox: Sandbox, fault: str) -> None:
 
 
 def test_persistent_server_error_names_the_operation(sandbox: Sandbox) -> None:
-    sandbox.plan.rules.append(FaultRule("500", "qbo", 1, 50))
+    sandbox.plan.rules.append(FaultRule("500", "qbo", 2, 50))  # the page after the count
     with pytest.raises(ConnectorError) as caught:
         list(sandbox.connector().customers())
     message = str(caught.value)
@@ -380,7 +381,12 @@ def test_slow_answer_every_time_is_reported(sandbox: Sandbox) -> None:
 
 def test_garbage_json_is_a_clear_error(sandbox: Sandbox) -> None:
     sandbox.plan.rules.append(FaultRule("garbage", "qbo", 1, 1))
-    with pytest.raises(ConnectorError, match=r"qbo: query Customer .*invalid JSON"):
+    with pytest.raises(ConnectorError, match=r"^qbo: count Customer: the server returned "
+                       r"invalid JSON \(HTTP 200, body starts '\{\"QueryResponse"):
+        list(sandbox.connector().customers())
+    sandbox.plan.rules.append(FaultRule("garbage", "qbo", 3, 1))  # the page after a count
+    with pytest.raises(ConnectorError, match=r"^qbo: query Customer \(rows 1-1000\): the "
+                       r"server returned invalid JSON"):
         list(sandbox.connector().customers())
 
 
@@ -582,11 +588,11 @@ def test_deleted_invoice_found_by_comparing_ids(sandbox: Sandbox, since: datetim
     _delete_invoice(c, sandbox.book, "9065")
     before = sandbox.plan.requests_seen("qbo")
     assert c.deleted_invoice_ids({"9065", "9001", "11999"}, since) == {"9065", "11999"}
-    queries = sandbox.state.queries()[-3:]
-    assert queries == [
+    count, *pages = sandbox.state.queries()[-3:]
+    assert count == "SELECT COUNT(*) FROM Invoice"
+    assert sorted(pages) == [
         "SELECT Id FROM Invoice ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
         "SELECT Id FROM Invoice ORDERBY Id STARTPOSITION 1001 MAXRESULTS 1000",
-        "SELECT COUNT(*) FROM Invoice",
     ]
     assert sandbox.plan.requests_seen("qbo") == before + 3
 
@@ -629,7 +635,7 @@ def test_a_failed_read_is_never_a_deletion(sandbox: Sandbox) -> None:
     with pytest.raises(ConnectorError, match="read invoice 9065: HTTP 500"):
         c.invoice_by_id("9065")
     sandbox.plan.add(FaultRule("500", "qbo", 1, 10))
-    with pytest.raises(ConnectorError, match="query Invoice"):
+    with pytest.raises(ConnectorError, match="count Invoice: HTTP 500"):
         c.deleted_invoice_ids({"9065"}, None)  # a failed id listing deletes nothing
     sandbox.plan.add(FaultRule("500", "qbo", 1, 10))
     with pytest.raises(ConnectorError, match="change data capture"):

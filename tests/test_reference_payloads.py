@@ -241,9 +241,9 @@ def test_qbo_voided_invoice_example(qbo: QboFactory) -> None:
 def test_qbo_invoice_query_envelope(qbo: QboFactory) -> None:
     connector, stub = qbo(qbo_queries({"Invoice": raw("qbo/query_invoice.json")}))
     invoices = list(connector.invoices())
-    select, count = (r.url.params["query"] for r in stub.sent)
+    count, select = (r.url.params["query"] for r in stub.sent)
+    assert count == "SELECT COUNT(*) FROM Invoice"  # the count first: it says one page
     assert select.startswith("SELECT * FROM Invoice") and "MAXRESULTS 1000" in select
-    assert count == "SELECT COUNT(*) FROM Invoice"  # a short page, then the proof
     assert [i.id for i in invoices] == ["1203", "1204"]
     usd, cad = invoices
     assert (usd.doc_number, usd.customer_id, usd.currency) == ("1102", "61", "USD")
@@ -263,8 +263,11 @@ def test_qbo_empty_query_response_yields_no_rows(qbo: QboFactory) -> None:
     assert list(connector.credit_memos()) == []
     assert list(connector.payment_credits()) == []
     assert connector.invoice_by_doc_number("1094") is None
+    # A count of 0 needs no page at all; the look-up by number reads the empty envelope.
+    counts = [queried_entity(r) for r in stub.sent if is_count(r)]
+    assert counts == ["Invoice", "Customer", "CreditMemo", "Payment"]
     selects = [queried_entity(r) for r in stub.sent if not is_count(r)]
-    assert selects == ["Invoice", "Customer", "CreditMemo", "Payment", "Invoice"]
+    assert selects == ["Invoice"]
 
 
 def test_qbo_count_example(qbo: QboFactory) -> None:
@@ -474,12 +477,12 @@ def test_cw_invoice_and_credit_memo_examples_through_the_connector() -> None:
     stub = CwStub(INVOICE_LISTS)
     with cw_connector(stub, ledger_link_field="Ledger Invoice Id") as connector:
         invoice, memo = list(connector.invoices())
-    assert stub.lists_read() == [
-        "finance/accounting/unpostedinvoices", "finance/accounting/unpostedinvoices/count",
-        "finance/invoices", "finance/invoices/count",
+    assert stub.lists_read() == [  # each count first: it says how many numbered pages
+        "finance/accounting/unpostedinvoices/count", "finance/accounting/unpostedinvoices",
+        "finance/invoices/count", "finance/invoices",
     ]
-    listing = stub.sent[2]
-    assert listing.headers["pagination-type"] == "forward-only"
+    listing = stub.sent[3]
+    assert listing.url.params["page"] == "1" and listing.url.params["orderBy"] == "id asc"
     assert listing.url.params["pageSize"] == "1000"
 
     assert invoice.kind is DocKind.INVOICE
@@ -518,7 +521,7 @@ def test_cw_company_example_through_the_connector() -> None:
     stub = CwStub({"company/companies": ["connectwise/company.json"]})
     with cw_connector(stub) as connector:
         [company] = list(connector.companies())
-    assert stub.lists_read() == ["company/companies", "company/companies/count"]
+    assert stub.lists_read() == ["company/companies/count", "company/companies"]
     assert (company.id, company.identifier) == ("19302", "TidewaterDental")
     assert company.name == "Tidewater Dental Group"
     assert company.status == "Active"

@@ -13,7 +13,7 @@ import tomli_w
 
 from recon_tui.atomic import write_private_file
 from recon_tui.config.errors import ConfigError
-from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Config, SyncConfig
+from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Concurrency, Config, SyncConfig
 from recon_tui.config.parser import parse_config
 from recon_tui.config.secret import Secret
 from recon_tui.config.store import (
@@ -80,6 +80,11 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         sync["default_since"] = config.sync.default_since
     if config.sync.max_delete_percent != SyncConfig.max_delete_percent:
         sync["max_delete_percent"] = config.sync.max_delete_percent
+    windows = {name: value for name, value in
+               dataclasses.asdict(config.sync.max_concurrency).items()
+               if value != getattr(Concurrency, name)}
+    if windows:
+        sync["max_concurrency"] = windows
     if sync:
         out["sync"] = sync
     if config.report.folder is not None:

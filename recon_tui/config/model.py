@@ -77,6 +77,31 @@ class PortalConfig:
     client_admin_security_level: int = DEFAULT_PORTAL_LEVEL
 
 
+#: Pages of one read fetched at once, per system, at each API's documented limit:
+#: QBO allows 10 concurrent requests per realm and app (and 500 a minute, which
+#: the connector's rate limiter keeps), see
+#: https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+#: and https://developer.intuit.com/hub/blog/2016/08/08/idg-concurrent-api-use-changes-coming-soon.
+#: ConnectWise publishes no concurrency figure (it throttles with 429 and
+#: Retry-After, which the connector honours): 4 is a polite default, 10 the most
+#: accepted. Autotask is not listed: its pages are a cursor chain (each page's
+#: ``nextPageUrl`` comes from the one before), so they are read one at a time.
+MAX_CONCURRENCY_DEFAULTS: dict[str, int] = {"qbo": 10, "connectwise": 4}
+MAX_CONCURRENCY_LIMITS: dict[str, int] = {"qbo": 10, "connectwise": 10}
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """``[sync] max_concurrency``: pages requested at once, per system."""
+
+    qbo: int = MAX_CONCURRENCY_DEFAULTS["qbo"]
+    connectwise: int = MAX_CONCURRENCY_DEFAULTS["connectwise"]
+
+    def for_system(self, system: str) -> int:
+        """The window for ``system`` (``qbo``, ``connectwise``); 1 for any other."""
+        return int(getattr(self, system, 1))
+
+
 @dataclass(frozen=True)
 class SyncConfig:
     """Sync settings. ``default_since`` is accepted so older files still load, but
@@ -88,6 +113,8 @@ class SyncConfig:
     #: records stops and asks first: a read that silently came back short must
     #: never empty the cache.
     max_delete_percent: int = 5
+    #: Pages fetched concurrently per system (see MAX_CONCURRENCY_DEFAULTS).
+    max_concurrency: Concurrency = field(default_factory=Concurrency)
 
 
 @dataclass(frozen=True)

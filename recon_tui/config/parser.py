@@ -20,7 +20,9 @@ from recon_tui.config.errors import config_key as _key
 from recon_tui.config.model import (
     INVOICE_NUMBERINGS,
     LEDGER_KINDS,
+    MAX_CONCURRENCY_LIMITS,
     PSA_KINDS,
+    Concurrency,
     Config,
     LedgerConfig,
     PortalConfig,
@@ -103,6 +105,11 @@ class _Parser:
             if not isinstance(raw, bool):
                 quoted = " (unquoted)" if isinstance(raw, str) else ""
                 self.fail(key, f"expected true or false{quoted}, got {_describe(raw)}")
+                return None
+            return raw
+        if spec.kind == "table":
+            if not isinstance(raw, dict):
+                self.fail(key, f"expected a table like {{ qbo = 10 }}, got {_describe(raw)}")
                 return None
             return raw
         if spec.kind == "int":
@@ -370,7 +377,31 @@ class _Parser:
             self.fail(_key("sync", "max_delete_percent"),
                       f"expected an integer from 0 to 100, got {percent}")
             values.pop("max_delete_percent")
+        if "max_concurrency" in values:
+            values["max_concurrency"] = self.concurrency(values["max_concurrency"])
         return SyncConfig(**values)
+
+    def concurrency(self, table: Mapping[str, Any]) -> Concurrency:
+        """``max_concurrency = { qbo = 10, connectwise = 4 }``: each 1..the API's limit;
+        a system left out keeps its default, a bad value is reported and defaulted."""
+        values: dict[str, int] = {}
+        for name, raw in table.items():
+            key = _key("sync", f"max_concurrency.{name}")
+            limit = MAX_CONCURRENCY_LIMITS.get(name)
+            if limit is None:
+                if name == "autotask":
+                    self.fail(key, "Autotask pages are read one after another (each page's "
+                              "link comes from the one before); remove autotask")
+                else:
+                    known = ", ".join(MAX_CONCURRENCY_LIMITS)
+                    self.fail(key, f"unknown system '{name}'"
+                              f"{_suggest(name, list(MAX_CONCURRENCY_LIMITS))}; known: {known}")
+                continue
+            if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= limit:
+                self.fail(key, f"expected an integer from 1 to {limit}, got {_describe(raw)}")
+                continue
+            values[name] = raw
+        return Concurrency(**values)
 
 
     def report(self, doc: Mapping[str, Any]) -> ReportConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-SpecKind = Literal["str", "int", "bool", "secret", "url", "date", "choice"]
+SpecKind = Literal["str", "int", "bool", "secret", "url", "date", "choice", "table"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ SCHEMA: dict[str, dict[str, Spec]] = {
         "allow_writes": Spec("bool"),
     },
     "portal": {"client_admin_security_level": Spec("int")},
-    "sync": {"default_since": Spec("date"), "max_delete_percent": Spec("int")},
+    "sync": {"default_since": Spec("date"), "max_delete_percent": Spec("int"),
+             "max_concurrency": Spec("table")},
     "report": {"folder": Spec("str")},
 }
 

@@ -9,7 +9,11 @@ Why it looks the way it does:
 * Authentication is HTTP Basic over ``{companyId}+{publicKey}:{privateKey}`` plus
   the integration's ``clientId`` header, which ConnectWise requires on every call.
   The private key is revealed only inside the header callable, per request.
-* Large lists use ``pagination-type: forward-only`` with ``pageSize=1000`` (the
+* Complete reads ask ``/count`` first, then fetch the numbered pages
+  (``page=N&pageSize=1000&orderBy=id asc``) ``max_concurrency`` at a time, each
+  checked against the count (see ``_complete``). With ``max_concurrency = 1``,
+  and for look-ups, lists use ``pagination-type: forward-only`` with
+  ``pageSize=1000`` (the
   maximum) and follow the ``Link`` header's ``rel="next"`` URL exactly as sent: that
   is ConnectWise's keyset paging, which neither skips nor repeats records when the
   data changes mid-pull the way ``page=N`` numbering can. The last page carries an
@@ -23,7 +27,6 @@ Why it looks the way it does:
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,7 +49,8 @@ from recon_tui.connectors.connectwise_records import (
     contact_from_cw,
     invoice_from_cw,
 )
-from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json
+from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json, loads_exact
+from recon_tui.connectors.paging import counted_read
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
 
@@ -63,6 +67,12 @@ __all__ = [
 SYSTEM = "connectwise"
 PAGE_SIZE = 1000
 """ConnectWise's maximum page size."""
+
+#: Pages of one read fetched at once. ConnectWise publishes no concurrency figure
+#: (it throttles with 429 and Retry-After, which the HTTP layer honours), so the
+#: default is polite and the ceiling that of the strictest API here (QBO's 10).
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 10
 
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
 """Pin the API version so a server upgrade cannot change the record shapes under us.
@@ -116,8 +126,8 @@ def parse_cw_error(response: httpx.Response) -> tuple[str, str | None]:
     quoting it cannot leak a key.
     """
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = loads_exact(response.content)
+    except ValueError:
         return response.reason_phrase or "error", None
     if not isinstance(body, Mapping):
         return response.reason_phrase or "error", None
@@ -151,7 +161,12 @@ class ConnectWiseConnector:
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float | None = None,
         page_size: int = PAGE_SIZE,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        if not 1 <= max_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"max_concurrency must be 1..{MAX_CONCURRENCY}")
+        #: Numbered pages of one read fetched at once; 1 keeps forward-only paging.
+        self.max_concurrency = max_concurrency
         require_psa_settings(
             config, "connectwise", ("company_id", "public_key", "private_key", "client_id"),
             SYSTEM)
@@ -277,8 +292,19 @@ class ConnectWiseConnector:
         self, path: str, operation: str, conditions: str | None, fields: str,
         *, forward_only: bool = True,
     ) -> Iterator[Mapping[str, Any]]:
-        """Every record, then proof: ConnectWise's own count for the same conditions
-        must equal the records read, else the read fails and nothing is taken."""
+        """Every record, proved by ConnectWise's own count for the same conditions:
+        else the read fails and nothing is taken.
+
+        With ``max_concurrency`` above 1 the count comes first and says how many
+        numbered pages (``page=N``, ``orderBy=id asc``) there are; they are fetched
+        that many at once and checked page by page (:func:`paging.counted_read`):
+        one count and ceil(N/pageSize) pages, as few requests as forward-only
+        paging needs. A record added or deleted mid-read shifts numbered pages; the
+        page checks catch that and fail the read rather than skip a record. With 1,
+        forward-only ``Link`` pages are followed and counted at the end."""
+        if self.max_concurrency > 1:
+            yield from self._numbered_complete(path, operation, conditions, fields)
+            return
         read = 0
         for record in self._pages(path, operation, conditions, fields=fields,
                                   forward_only=forward_only):
@@ -291,6 +317,39 @@ class ConnectWiseConnector:
                 f"{operation}: read {read:,} of the {expected:,} records ConnectWise counts; "
                 "the answer was incomplete, so nothing was taken from it",
             )
+
+    def _numbered_complete(
+        self, path: str, operation: str, conditions: str | None, fields: str,
+    ) -> Iterator[Mapping[str, Any]]:
+        expected = self.count(path, operation, conditions)
+        size = self.page_size
+        params: dict[str, Any] = {"pageSize": size, "orderBy": "id asc", "fields": fields}
+        if conditions:
+            params["conditions"] = conditions
+
+        def fetch(index: int) -> tuple[str, list[Any]]:
+            where = f"{operation} (page {index + 1})"
+            return where, self._records(path, where, {**params, "page": index + 1})
+
+        yield from counted_read(
+            fetch, expected, size, self.max_concurrency, system=SYSTEM, read=operation,
+            counted_by="ConnectWise",
+            repeated="the server sent a page of records already read; the read cannot "
+                     "complete",
+            key=lambda record: str(record.get("id", "")))
+
+    def _records(self, path: str, operation: str, params: Mapping[str, Any]) -> list[Any]:
+        """One page: a JSON array of objects, or a clear error."""
+        response = self.api.request("GET", path, operation=operation, params=params)
+        body = decode_json(response, SYSTEM, operation)
+        if not isinstance(body, list):
+            raise ConnectorError(
+                SYSTEM, f"{operation}: expected a JSON array of records, got "
+                f"{type(body).__name__} (HTTP {response.status_code})",
+                status=response.status_code)
+        if not all(isinstance(record, Mapping) for record in body):
+            raise ConnectorError(SYSTEM, f"{operation}: a record is not a JSON object")
+        return body
 
     def _parsed(
         self,

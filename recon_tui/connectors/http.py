@@ -8,8 +8,9 @@ What it guarantees, so connectors don't each reinvent it:
 * a request budget (N per rolling minute) and a cap on concurrent requests,
   for QuickBooks Online's 500/minute and 10 concurrent;
 * one credential refresh on 401, then the request once more;
-* JSON decoded with ``parse_float=Decimal`` (money never becomes a float), and
-  garbage JSON turned into a clear error;
+* JSON decoded by msgspec (several times faster than the json module on
+  1,000-record pages) with every non-integer number a Decimal (``float_hook``:
+  money never becomes a float), and garbage JSON turned into a clear error;
 * errors that name the system, the operation and the cause, never a secret:
   no header, body or token ever reaches a message;
 * nothing is ever sent to another origin than the base URL's: a server's
@@ -21,7 +22,6 @@ What it guarantees, so connectors don't each reinvent it:
 from __future__ import annotations
 
 import email.utils
-import json
 import random
 import threading
 import time
@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import msgspec
 
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.jsonio import dumps_exact
@@ -114,12 +115,23 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+#: UTF-8 JSON to Python, numbers with a fraction or exponent as Decimal (their
+#: digits exactly as sent), integers as int: what ``json.loads(parse_float=Decimal)``
+#: gave, at msgspec's speed. NaN and Infinity are refused (not JSON).
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def loads_exact(content: bytes | str) -> Any:
+    """JSON with Decimal numbers; raises ValueError (msgspec.DecodeError) on garbage."""
+    return _DECODER.decode(content)
+
+
 def decode_json(response: httpx.Response, system: str, operation: str) -> Any:
     """The body as JSON with Decimal numbers, or a clear error quoting a little
     of what came back instead (a body is data, never a secret we sent)."""
     try:
-        return json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return loads_exact(response.content)
+    except ValueError as exc:
         snippet = response.content[:60].decode("utf-8", "replace").replace("\n", " ")
         raise ConnectorError(
             system, f"{operation}: the server returned invalid JSON "
@@ -134,8 +146,8 @@ ErrorParser = Callable[[httpx.Response], tuple[str, str | None]]
 def default_error_parser(response: httpx.Response) -> tuple[str, str | None]:
     """Best effort: a JSON ``message`` if any, else the reason phrase."""
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = loads_exact(response.content)
+    except ValueError:
         return response.reason_phrase or "error", None
     if isinstance(body, Mapping):
         message = body.get("message") or body.get("error_description") or body.get("error")
@@ -177,6 +189,7 @@ class ApiClient:
         self._limiter = rate_limiter
         self._sleep = sleep
         self.requests_sent = 0
+        self._count_lock = threading.Lock()  # pages are fetched from several threads
         self._origin = origin(httpx.URL(base_url))
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
@@ -283,7 +296,8 @@ class ApiClient:
         if self._limiter is not None:
             self._limiter.acquire()
         try:
-            self.requests_sent += 1
+            with self._count_lock:
+                self.requests_sent += 1
             return self._client.request(method, url, params=params, content=content,
                                         headers=headers)
         finally:

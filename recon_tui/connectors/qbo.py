@@ -5,9 +5,10 @@ What it takes care of, because each is a trap users hit:
 * OAuth2 with rotating refresh tokens (:mod:`qbo_oauth`): the newest refresh
   token is saved (atomically, 0600) before the access token it came with is
   used; the access token is refreshed before it expires and once on a 401;
-* paging: every query asks for ``MAXRESULTS 1000`` explicitly (the default of
-  100 silently truncates), pages on ``STARTPOSITION`` until a short page, and
-  proves the read complete with ``COUNT(*)``;
+* paging: ``COUNT(*)`` first, then every page (``STARTPOSITION`` 1, 1001, ...,
+  each asking for ``MAXRESULTS 1000`` explicitly: the default of 100 silently
+  truncates) fetched up to ``max_concurrency`` at once and checked against the
+  count (a short, repeated or stretched page fails the read);
 * inactive customers: queried with ``Active IN (true, false)`` so their invoices
   still count;
 * deletions: taken from change data capture (30 days back) or by comparing full
@@ -37,6 +38,7 @@ from recon_tui.connectors.http import (
     RetryPolicy,
     decode_json,
 )
+from recon_tui.connectors.paging import counted_read
 from recon_tui.connectors.qbo_errors import fault_parts, is_qbo_fault, qbo_error_parser
 from recon_tui.connectors.qbo_oauth import QboOAuth
 from recon_tui.connectors.qbo_records import (
@@ -67,7 +69,9 @@ PAGE_SIZE = 1000
 CDC_WINDOW = timedelta(days=30) - timedelta(minutes=10)
 #: CDC answers at most 1000 objects, with no paging: at that size it may be cut short.
 CDC_LIMIT = 1000
-#: QBO's throttle: 500 requests per minute and 10 concurrent, per company.
+#: QBO's throttle: 500 requests per minute and 10 concurrent, per company (realm and
+#: app): https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+#: and https://developer.intuit.com/hub/blog/2016/08/08/idg-concurrent-api-use-changes-coming-soon
 REQUESTS_PER_MINUTE = 500
 CONCURRENT_REQUESTS = 10
 NOT_FOUND_CODE = "610"
@@ -101,6 +105,11 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _row_id(row: object) -> str:
+    """A row's Id, to spot one read twice ("" for a row without one: always kept)."""
+    return str(row.get("Id")) if isinstance(row, Mapping) else ""
+
+
 def _as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
@@ -122,7 +131,13 @@ class QboConnector(QboWrites):
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float | None = None,
         rate_limiter: RateLimiter | None = None,
+        max_concurrency: int = CONCURRENT_REQUESTS,
     ) -> None:
+        if not 1 <= max_concurrency <= CONCURRENT_REQUESTS:
+            raise ValueError(f"max_concurrency must be 1..{CONCURRENT_REQUESTS}")
+        #: Pages of one read requested at once; the shared limiter still caps the
+        #: whole company at QBO's 10 concurrent and 500 a minute.
+        self.max_concurrency = max_concurrency
         self.config = config
         self.book = f"qbo:{config.realm_id}"
         self.token_store = token_store
@@ -207,48 +222,37 @@ class QboConnector(QboWrites):
     def _query_all(
         self, entity: str, where: str = "", *, select: str = "*"
     ) -> Iterator[dict[str, Any]]:
-        """Every row, 1000 at a time in Id order, then proof that nothing is missing.
+        """Every row in Id order, proved complete by ``COUNT(*)`` asked first.
 
-        A short page ends the read, but QBO also answers ``{"QueryResponse": {}}``
-        for a page that should have held rows, so a short page alone proves
-        nothing: at the end ``COUNT(*)`` with the same filter must equal the rows
-        read, else the read fails (and with it the sync, which then writes
-        nothing). Ordering by Id keeps pages stable while new records arrive
-        (they get higher ids); a row seen twice is yielded once, and a full page
-        of rows already seen (a server ignoring STARTPOSITION) stops the read.
+        The count says how many pages there are (STARTPOSITION 1, 1001, ...), so
+        they are fetched up to ``max_concurrency`` at once (:mod:`paging`) and
+        handed over in order: one count and ceil(N/1000) pages, the fewest
+        requests. Ordering by Id keeps pages stable while records are edited; new
+        records get higher ids. Every page but the last must be full and the last
+        must hold exactly the rest, else the read fails (and with it the sync,
+        which then writes nothing): QBO also answers ``{"QueryResponse": {}}`` for
+        a page that should have held rows, and a record deleted or added after the
+        count shifts or stretches the pages. A row seen twice is yielded once; a
+        page of rows already seen (a server ignoring STARTPOSITION) fails at once.
         """
         clause = f" WHERE {where}" if where else ""
-        start = 1
-        seen: set[str] = set()
-        while True:
+        expected = self.count(entity, where)
+
+        def fetch(index: int) -> tuple[str, list[dict[str, Any]]]:
+            start = 1 + index * PAGE_SIZE
             query = (
                 f"SELECT {select} FROM {entity}{clause} ORDERBY Id "
                 f"STARTPOSITION {start} MAXRESULTS {PAGE_SIZE}"
             )
             operation = f"query {entity} (rows {start}-{start + PAGE_SIZE - 1})"
-            rows = self._query_page(query, entity, operation)
-            fresh = 0
-            for row in rows:
-                key = str(row.get("Id")) if isinstance(row, Mapping) else ""
-                if key and key in seen:
-                    continue
-                seen.add(key)
-                fresh += 1
-                yield row
-            if len(rows) < PAGE_SIZE:
-                break
-            if fresh == 0:
-                raise ConnectorError(
-                    SYSTEM, f"{operation}: the server sent rows already read (it ignores "
-                    "STARTPOSITION); the read cannot complete")
-            start += PAGE_SIZE
-        expected = self.count(entity, where)
-        if expected != len(seen):
-            raise ConnectorError(
-                SYSTEM,
-                f"query {entity}: read {len(seen):,} of the {expected:,} records QuickBooks "
-                "counts; the answer was incomplete, so nothing was taken from it",
-            )
+            return operation, self._query_page(query, entity, operation)
+
+        yield from counted_read(
+            fetch, expected, PAGE_SIZE, self.max_concurrency, system=SYSTEM,
+            read=f"query {entity}", counted_by="QuickBooks",
+            repeated="the server sent rows already read (it ignores STARTPOSITION); the "
+                     "read cannot complete",
+            key=_row_id)
 
     def count(self, entity: str, where: str = "") -> int:
         """``SELECT COUNT(*)``: QBO answers ``{"QueryResponse": {"totalCount": N}}``."""
