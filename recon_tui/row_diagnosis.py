@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from recon_tui.cache import Cache, PairRow
 from recon_tui.diagnosis import Cause, Diagnosis, DocFacts, RowFacts, diagnose
-from recon_tui.models import DocKind, LedgerInvoice, PsaInvoice
+from recon_tui.models import DocKind, LedgerInvoice, PsaInvoice, ReconStatus
 from recon_tui.transactions import Side
 
 #: How each system is named in findings (the connectors' ``kind``).
@@ -36,33 +36,62 @@ def _ledger_facts(invoice: LedgerInvoice) -> DocFacts:
 
 def row_facts(cache: Cache, row: PairRow, names: tuple[str, str] | None = None) -> RowFacts:
     """Everything the cache knows about one row, for the diagnosis."""
-    psa_name, ledger_name = names or system_names(cache)
-    psa = cache.psa_invoice(row.psa_invoice_id) if row.psa_invoice_id else None
-    ledger: LedgerInvoice | None = None
-    if row.ledger_invoice_id and row.status.value != "Ledger Invoice Expected but not Found":
+    return _PageFacts(cache, [row]).facts(row, names or system_names(cache))
+
+
+class _PageFacts:
+    """The documents, payments and mappings of a page of rows, read in a few
+    queries for the whole page (not a handful per row): a full recompute of a
+    200,000-invoice book diagnoses thousands of rows."""
+
+    def __init__(self, cache: Cache, rows: list[PairRow]) -> None:
+        self.cache = cache
+        self.psa = cache.psa_invoices_by_id(sorted({r.psa_invoice_id for r in rows
+                                                    if r.psa_invoice_id}))
+        wanted = [r for r in rows if r.ledger_invoice_id
+                  and r.status is not ReconStatus.EXPECTED_NOT_FOUND]
         # A credit memo lives in its own table; a ledger that lists credit memos
         # among its invoices has them in the invoice table: look in both.
-        ledger = (cache.ledger_credit_memo(row.ledger_invoice_id)
-                  if row.kind is DocKind.CREDIT_MEMO else None) \
-            or cache.ledger_invoice(row.ledger_invoice_id)
-    mapped = True
-    if row.ledger_customer_id:
-        mapped = bool(cache.mapping_for_customers([row.ledger_customer_id]))
-    return RowFacts(
-        status=row.status,
-        psa=_psa_facts(psa) if psa else None,
-        ledger=_ledger_facts(ledger) if ledger else None,
-        psa_txns=tuple(cache.invoice_txns(Side.PSA, psa.id)) if psa else (),
-        ledger_txns=tuple(cache.invoice_txns(Side.LEDGER, ledger.id)) if ledger else (),
-        psa_txns_known=bool(psa) and bool(cache.psa_payments_read([psa.id])),
-        psa_exported=psa.exported if psa else True,
-        customer_mapped=mapped,
-        psa_name=psa_name,
-        ledger_name=ledger_name,
-        credit_memo=row.kind is DocKind.CREDIT_MEMO,
-        credit_applied_to=(tuple(cache.credit_applied_to(Side.LEDGER, ledger.id))
-                           if ledger and row.kind is DocKind.CREDIT_MEMO else ()),
-    )
+        self.memos = {i.id: i for i in cache.ledger_documents_related(
+            DocKind.CREDIT_MEMO, ids=sorted({r.ledger_invoice_id for r in wanted
+                                             if r.kind is DocKind.CREDIT_MEMO}))}
+        self.invoices = {i.id: i for i in cache.ledger_documents_related(
+            DocKind.INVOICE, ids=sorted({r.ledger_invoice_id for r in wanted}))}
+        ledger_ids = sorted({*self.memos, *self.invoices})
+        self.psa_txns = cache.txns_for_invoices(Side.PSA, sorted(self.psa))
+        self.ledger_txns = cache.txns_for_invoices(Side.LEDGER, ledger_ids)
+        self.read = cache.psa_payments_read(sorted(self.psa))
+        self.mapped = set(cache.mapping_for_customers(sorted(
+            {r.ledger_customer_id for r in rows if r.ledger_customer_id})))
+
+    def ledger(self, row: PairRow) -> LedgerInvoice | None:
+        if not row.ledger_invoice_id or row.status is ReconStatus.EXPECTED_NOT_FOUND:
+            return None
+        found = self.memos.get(row.ledger_invoice_id) if row.kind is DocKind.CREDIT_MEMO \
+            else None
+        return found or self.invoices.get(row.ledger_invoice_id)
+
+    def facts(self, row: PairRow, names: tuple[str, str]) -> RowFacts:
+        psa_name, ledger_name = names
+        psa = self.psa.get(row.psa_invoice_id) if row.psa_invoice_id else None
+        ledger = self.ledger(row)
+        memo = row.kind is DocKind.CREDIT_MEMO
+        return RowFacts(
+            status=row.status,
+            psa=_psa_facts(psa) if psa else None,
+            ledger=_ledger_facts(ledger) if ledger else None,
+            psa_txns=tuple(self.psa_txns.get(psa.id, ())) if psa else (),
+            ledger_txns=tuple(self.ledger_txns.get(ledger.id, ())) if ledger else (),
+            psa_txns_known=psa is not None and psa.id in self.read,
+            psa_exported=psa.exported if psa else True,
+            customer_mapped=(not row.ledger_customer_id
+                             or row.ledger_customer_id in self.mapped),
+            psa_name=psa_name,
+            ledger_name=ledger_name,
+            credit_memo=memo,
+            credit_applied_to=(tuple(self.cache.credit_applied_to(Side.LEDGER, ledger.id))
+                               if ledger and memo else ()),
+        )
 
 
 def diagnose_row(cache: Cache, row: PairRow,
@@ -70,7 +99,10 @@ def diagnose_row(cache: Cache, row: PairRow,
     """The row's diagnosis now, from the cache (None for a row that agrees)."""
     if not row.discrepant:
         return None
-    facts = row_facts(cache, row, names)
+    return _diagnose(row_facts(cache, row, names))
+
+
+def _diagnose(facts: RowFacts) -> Diagnosis:
     if facts.psa is None and facts.ledger is None:
         return Diagnosis(Cause.UNKNOWN, "neither document is in the cache any more",
                          ("resync the invoice to read both systems",))
@@ -81,17 +113,20 @@ def diagnose_row(cache: Cache, row: PairRow,
 
 def diagnose_pending(cache: Cache) -> int:
     """Give every discrepant row without a cause its cause; returns how many.
-    Runs inside the caller's transaction (a sync's, a resync's)."""
+    Runs inside the caller's transaction (a sync's, a resync's). Streams: a page
+    of rows and their facts at a time, whatever the size of the book."""
     names = system_names(cache)
     done = 0
     while True:
         ids = cache.undiagnosed_pair_ids()
         if not ids:
             return done
+        rows = cache.pair_rows(ids)
+        page = _PageFacts(cache, list(rows.values()))
         causes: list[tuple[int, str | None]] = []
         for pair_id in ids:
-            row = cache.pair_row(pair_id)
-            found = diagnose_row(cache, row, names) if row else None
+            row = rows.get(pair_id)
+            found = _diagnose(page.facts(row, names)) if row and row.discrepant else None
             causes.append((pair_id, (found.cause if found else Cause.UNKNOWN).value))
         cache.set_causes(causes)
         done += len(causes)

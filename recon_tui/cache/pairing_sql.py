@@ -47,56 +47,62 @@ _INVOICE = DocKind.INVOICE.value
 
 def natural_sql(expr: str) -> str:
     """SQL for ``natural_key(expr)[0]``: computed in SQL for a string of ASCII
-    digits (invoice numbers and ids mostly are), by the Python function otherwise."""
-    digits = f"ltrim({expr}, '0')"
-    return (f"CASE WHEN {expr} != '' AND {expr} NOT GLOB '*[^0-9]*' THEN "
-            f"CASE WHEN {digits} = '' THEN '0010' "
-            f"ELSE printf('%03d', length({digits})) || {digits} END "
+    digits without leading zeros (invoice numbers and ids mostly are), by the
+    Python function otherwise."""
+    return (f"CASE WHEN {expr} GLOB '[1-9]*' AND {expr} NOT GLOB '*[^0-9]*' "
+            f"THEN printf('%03d%s', length({expr}), {expr}) "
             f"ELSE recon_pair_natural({expr}) END")
-
-
-def _only_if_shared(count: str, expr: str) -> str:
-    """An order key worth computing only inside a group of more than one."""
-    return f"CASE WHEN {count} > 1 THEN {natural_sql(expr)} END"
 
 
 # The PSA documents with their effective link and stripped number.
 _PSA = (
-    "INSERT INTO temp._rp_psa (prid, id, kind, number, num, link) "
-    "SELECT p.rowid, p.id, p.kind, p.number, trim(p.number, :ws), "
-    "coalesce(p.ledger_invoice_id, l.ledger_id) FROM psa_invoice p "
-    "LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id"
+    "(SELECT p.rowid AS prid, p.id AS id, p.kind AS kind, p.number AS number, "
+    "trim(p.number, :ws) AS num, coalesce(p.ledger_invoice_id, l.ledger_id) AS link, "
+    "l.ledger_id AS remembered "
+    "FROM psa_invoice p LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id)"
 )
 
+# Ranking inside groups (a link's claimants, a number's claimants or candidates):
+# the rows are sorted by group into _rp_sorted (a plain sort: SQLite's window
+# functions cost several sorts), a row alone in its group ranks 1, and only the
+# rows of a shared group are ranked in natural order (``a``, ``b``: the order keys).
+_SHARED = ("EXISTS (SELECT 1 FROM temp._rp_sorted t WHERE t.seq = s.seq {op} 1 "
+           "AND t.kind = s.kind AND t.grp = s.grp)")
+_ALONE = f"NOT {_SHARED.format(op='-')} AND NOT {_SHARED.format(op='+')}"
+_TOGETHER = f"({_SHARED.format(op='-')} OR {_SHARED.format(op='+')})"
+_PSA_ORDER = f"{natural_sql('a')}, a, {natural_sql('b')}, b"
+_LEDGER_ORDER = f"{natural_sql('a')}, a, b"
+
+
+def _rank(conn: sqlite3.Connection, target: str, source: str, order: str) -> None:
+    """Rank ``source``'s rows (kind, grp, ident, a, b) within (kind, grp) by
+    ``order`` into ``target`` (kind, grp, rn, ident)."""
+    conn.execute("DELETE FROM temp._rp_sorted")
+    conn.execute("INSERT INTO temp._rp_sorted (kind, grp, ident, a, b) "
+                 f"SELECT kind, grp, ident, a, b FROM ({source}) ORDER BY kind, grp",
+                 {"ws": WHITESPACE})
+    conn.execute(f"INSERT INTO {target} (kind, grp, rn, ident) "
+                 f"SELECT kind, grp, 1, ident FROM temp._rp_sorted s WHERE {_ALONE} "
+                 f"UNION ALL SELECT kind, grp, row_number() OVER (PARTITION BY kind, grp "
+                 f"ORDER BY {order}), ident FROM temp._rp_sorted s WHERE {_TOGETHER}")
+
+
 # Rule 1: the first claimant of each link takes the ledger document of that id.
+_LINK_CLAIMS = f"SELECT kind, link AS grp, prid AS ident, number AS a, id AS b FROM {_PSA} " \
+    "WHERE link != ''"
 _BY_LINK = f"""
 INSERT INTO temp._rp_match (prid, pos)
-SELECT prid, pos FROM (
-    SELECT w.prid AS prid, coalesce(
-        (SELECT li.rowid FROM ledger_invoice li WHERE li.id = w.link AND li.kind = w.kind),
-        (SELECT lm.rowid + {LEDGER_MEMO_BASE} FROM ledger_credit_memo lm
-          WHERE lm.id = w.link AND lm.kind = w.kind)) AS pos
-    FROM (
-        SELECT prid, kind, link, row_number() OVER (
-            PARTITION BY kind, link ORDER BY {_only_if_shared('n', 'number')}, number,
-            {_only_if_shared('n', 'id')}, id) AS rn
-        FROM (SELECT prid, kind, link, number, id,
-                     count(*) OVER (PARTITION BY kind, link) AS n
-              FROM temp._rp_psa WHERE link != '')
-    ) w WHERE w.rn = 1
-) WHERE pos IS NOT NULL
+SELECT w.ident, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE})
+FROM temp._rp_link w
+LEFT JOIN ledger_invoice li ON li.id = w.grp AND li.kind = w.kind
+LEFT JOIN ledger_credit_memo lm ON li.rowid IS NULL AND lm.id = w.grp AND lm.kind = w.kind
+WHERE w.rn = 1 AND (li.rowid IS NOT NULL OR lm.rowid IS NOT NULL)
 """
 
 # Rule 2: among the unclaimed, the k-th claimant of a number takes its k-th candidate.
-_CLAIMANTS = f"""
-INSERT INTO temp._rp_claim (kind, num, rn, prid)
-SELECT kind, num, row_number() OVER (
-    PARTITION BY kind, num ORDER BY {_only_if_shared('n', 'number')}, number,
-    {_only_if_shared('n', 'id')}, id), prid
-FROM (SELECT prid, kind, num, number, id, count(*) OVER (PARTITION BY kind, num) AS n
-      FROM temp._rp_psa p
-      WHERE num != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.prid = p.prid))
-"""
+_CLAIMANTS = (
+    f"SELECT kind, num AS grp, prid AS ident, number AS a, id AS b FROM {_PSA} p "
+    "WHERE num != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.prid = p.prid)")
 
 _LEDGER = f"""
 SELECT rowid AS pos, kind, id, trim(doc_number, :ws) AS num FROM ledger_invoice
@@ -105,73 +111,79 @@ SELECT rowid + {LEDGER_MEMO_BASE}, kind, id, trim(doc_number, :ws) FROM ledger_c
 """
 
 _CANDIDATES = f"""
-INSERT INTO temp._rp_cand (kind, num, rn, pos)
-SELECT kind, num, row_number() OVER (
-    PARTITION BY kind, num ORDER BY {_only_if_shared('n', 'id')}, id, pos), pos
-FROM (SELECT pos, kind, num, id, count(*) OVER (PARTITION BY kind, num) AS n
-      FROM ({_LEDGER}) d
-      WHERE num != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.pos)
-        AND EXISTS (SELECT 1 FROM temp._rp_claim c WHERE c.kind = d.kind AND c.num = d.num))
+SELECT kind, num AS grp, pos AS ident, id AS a, pos AS b FROM ({_LEDGER}) d
+WHERE num != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.pos)
+  AND EXISTS (SELECT 1 FROM temp._rp_claim c WHERE c.kind = d.kind AND c.grp = d.num)
 """
 
 _BY_NUMBER = (
-    "INSERT INTO temp._rp_match (prid, pos) SELECT c.prid, d.pos FROM temp._rp_claim c "
-    "JOIN temp._rp_cand d ON d.kind = c.kind AND d.num = c.num AND d.rn = c.rn"
+    "INSERT INTO temp._rp_match (prid, pos) SELECT c.ident, d.ident FROM temp._rp_claim c "
+    "JOIN temp._rp_cand d ON d.kind = c.kind AND d.grp = c.grp AND d.rn = c.rn"
 )
 
-# Every row: each PSA document (with its match, if any), then each ledger document
-# nobody claimed; inserted in the report's order (pair_sort_key), kind by kind.
+# Each PSA document (with its match, if any), then each ledger document nobody
+# claimed, joined to their tables: the columns of a row.
+_ROWS = f"""
+SELECT {{seq}} AS seq, x.prid AS prid, x.pos AS pos, p.id AS psa_id,
+    coalesce(p.ledger_invoice_id, r.ledger_id) AS link, p.company_id AS company_id,
+    p.number AS psa_number, p.status AS psa_status, p.total_cents AS psa_total,
+    p.owing_cents AS psa_owing,
+    coalesce(li.id, lm.id) AS ledger_id,
+    coalesce(li.customer_id, lm.customer_id) AS customer_id,
+    coalesce(li.doc_number, lm.doc_number) AS ledger_number,
+    coalesce(li.total_cents, lm.total_cents) AS ledger_total,
+    coalesce(li.balance_cents, lm.balance_cents) AS ledger_owing,
+    coalesce(li.voided, lm.voided) AS voided,
+    CASE WHEN p.id IS NULL THEN coalesce(li.kind, lm.kind) ELSE p.kind END AS kind,
+    CASE WHEN p.id IS NULL THEN coalesce(li.date, lm.date) ELSE p.date END AS invoice_date,
+    CASE WHEN p.id IS NULL THEN '{_NOT_IN_PSA}'
+         WHEN x.pos IS NOT NULL THEN '{_MATCHED}'
+         WHEN coalesce(p.ledger_invoice_id, r.ledger_id, '') != '' THEN '{_EXPECTED}'
+         ELSE '{_NOT_IN_LEDGER}' END AS status,
+    CASE WHEN p.id IS NOT NULL THEN p.number ELSE coalesce(li.doc_number, lm.doc_number) END
+        AS number
+FROM {{source}} x
+LEFT JOIN psa_invoice p ON p.rowid = x.prid
+LEFT JOIN invoice_link r ON r.psa_invoice_id = p.id
+LEFT JOIN ledger_invoice li ON x.pos < {LEDGER_MEMO_BASE} AND li.rowid = x.pos
+LEFT JOIN ledger_credit_memo lm
+    ON x.pos >= {LEDGER_MEMO_BASE} AND lm.rowid = x.pos - {LEDGER_MEMO_BASE}
+"""
+
+_SOURCE = f"""(
+    SELECT p.rowid AS prid, m.pos AS pos FROM psa_invoice p
+    LEFT JOIN temp._rp_match m ON m.prid = p.rowid
+    UNION ALL
+    SELECT NULL, d.pos FROM ({_LEDGER}) d
+    WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.pos))"""
+
+# The order rows are inserted in (the report's, pair_sort_key's, kind by kind),
+# decided on narrow records: the screens break ties by row id.
+_ORDER = f"""
+INSERT INTO temp._rp_order (prid, pos)
+SELECT prid, pos FROM ({_ROWS.format(seq="NULL", source=_SOURCE)})
+ORDER BY kind != '{_INVOICE}', invoice_date, {natural_sql('number')}, number,
+    psa_id IS NULL, coalesce(psa_id, ''), coalesce(ledger_id, ''), status
+"""
+
 _PAIRS = f"""
 INSERT INTO invoice_pair (client_key, status, invoice_date, psa_invoice_id,
     ledger_invoice_id, psa_company_id, ledger_customer_id, psa_number, ledger_number,
     psa_status, psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents,
     ledger_voided, diff_total_cents, diff_owing_cents, discrepant, kind)
-SELECT client_key, status, invoice_date, psa_id, coalesce(ledger_id, link), company_id,
+SELECT CASE WHEN psa_id IS NOT NULL THEN 'psa:' || company_id
+            WHEN coalesce(cm.psa_company_id, '') != '' THEN 'psa:' || cm.psa_company_id
+            ELSE 'ledger:' || customer_id END,
+    status, invoice_date, psa_id, coalesce(ledger_id, link), company_id,
     customer_id, psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
     ledger_owing, coalesce(voided, 0), diff_total, diff_owing,
     status != '{_MATCHED}' OR diff_total != 0 OR diff_owing != 0, kind
 FROM (
     SELECT *, coalesce(ledger_total, 0) - coalesce(psa_total, 0) AS diff_total,
-              coalesce(ledger_owing, 0) - coalesce(psa_owing, 0) AS diff_owing,
-              CASE WHEN psa_id IS NOT NULL THEN psa_number ELSE ledger_number END AS number
-    FROM (
-        SELECT p.id AS psa_id, r.link AS link, p.company_id AS company_id,
-            p.number AS psa_number, p.status AS psa_status, p.total_cents AS psa_total,
-            p.owing_cents AS psa_owing,
-            coalesce(li.id, lm.id) AS ledger_id,
-            coalesce(li.customer_id, lm.customer_id) AS customer_id,
-            coalesce(li.doc_number, lm.doc_number) AS ledger_number,
-            coalesce(li.total_cents, lm.total_cents) AS ledger_total,
-            coalesce(li.balance_cents, lm.balance_cents) AS ledger_owing,
-            coalesce(li.voided, lm.voided) AS voided,
-            CASE WHEN p.id IS NULL THEN coalesce(li.kind, lm.kind) ELSE p.kind END AS kind,
-            CASE WHEN p.id IS NULL THEN coalesce(li.date, lm.date) ELSE p.date END
-                AS invoice_date,
-            CASE WHEN p.id IS NULL THEN '{_NOT_IN_PSA}'
-                 WHEN x.pos IS NOT NULL THEN '{_MATCHED}'
-                 WHEN coalesce(r.link, '') != '' THEN '{_EXPECTED}'
-                 ELSE '{_NOT_IN_LEDGER}' END AS status,
-            CASE WHEN p.id IS NOT NULL THEN 'psa:' || p.company_id
-                 WHEN coalesce(cm.psa_company_id, '') != '' THEN 'psa:' || cm.psa_company_id
-                 ELSE 'ledger:' || coalesce(li.customer_id, lm.customer_id) END AS client_key
-        FROM (
-            SELECT r.prid AS prid, m.pos AS pos FROM temp._rp_psa r
-            LEFT JOIN temp._rp_match m ON m.prid = r.prid
-            UNION ALL
-            SELECT NULL, d.pos FROM ({_LEDGER}) d
-            WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.pos)
-        ) x
-        LEFT JOIN temp._rp_psa r ON r.prid = x.prid
-        LEFT JOIN psa_invoice p ON p.rowid = x.prid
-        LEFT JOIN ledger_invoice li ON x.pos < {LEDGER_MEMO_BASE} AND li.rowid = x.pos
-        LEFT JOIN ledger_credit_memo lm
-            ON x.pos >= {LEDGER_MEMO_BASE} AND lm.rowid = x.pos - {LEDGER_MEMO_BASE}
-        LEFT JOIN company_mapping cm ON x.prid IS NULL
-            AND cm.ledger_customer_id = coalesce(li.customer_id, lm.customer_id)
-    )
-)
-ORDER BY kind != '{_INVOICE}', invoice_date, {natural_sql('number')}, number,
-    psa_id IS NULL, coalesce(psa_id, ''), coalesce(ledger_id, ''), status
+              coalesce(ledger_owing, 0) - coalesce(psa_owing, 0) AS diff_owing
+    FROM ({_ROWS.format(seq="x.seq", source="temp._rp_order")})
+) LEFT JOIN company_mapping cm ON psa_id IS NULL AND cm.ledger_customer_id = customer_id
+ORDER BY seq
 """
 
 # Remember every matched pair (a changed link is replaced, a known one keeps its
@@ -180,21 +192,24 @@ _LINKS = f"""
 INSERT INTO invoice_link (psa_invoice_id, ledger_id, first_seen, method)
 SELECT r.id, coalesce(li.id, lm.id), :stamp,
        CASE WHEN r.link = coalesce(li.id, lm.id) THEN 'custom field' ELSE 'number' END
-FROM temp._rp_match m JOIN temp._rp_psa r ON r.prid = m.prid
+FROM temp._rp_match m JOIN {_PSA} r ON r.prid = m.prid
 LEFT JOIN ledger_invoice li ON m.pos < {LEDGER_MEMO_BASE} AND li.rowid = m.pos
 LEFT JOIN ledger_credit_memo lm
     ON m.pos >= {LEDGER_MEMO_BASE} AND lm.rowid = m.pos - {LEDGER_MEMO_BASE}
-WHERE true
+WHERE r.remembered IS NOT coalesce(li.id, lm.id)
 ON CONFLICT(psa_invoice_id) DO UPDATE SET ledger_id = excluded.ledger_id,
     first_seen = excluded.first_seen, method = excluded.method
 WHERE invoice_link.ledger_id != excluded.ledger_id
 """
 
+_RANKED = "kind TEXT, grp TEXT, rn INTEGER, ident INTEGER, PRIMARY KEY (kind, grp, rn)"
 _TEMP_TABLES = {
-    "_rp_psa": "prid INTEGER PRIMARY KEY, id TEXT, kind TEXT, number TEXT, num TEXT, link TEXT",
     "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL UNIQUE",
-    "_rp_claim": "kind TEXT, num TEXT, rn INTEGER, prid INTEGER, PRIMARY KEY (kind, num, rn)",
-    "_rp_cand": "kind TEXT, num TEXT, rn INTEGER, pos INTEGER, PRIMARY KEY (kind, num, rn)",
+    "_rp_sorted": "seq INTEGER PRIMARY KEY, kind TEXT, grp TEXT, ident INTEGER, a, b",
+    "_rp_link": _RANKED,
+    "_rp_claim": _RANKED,
+    "_rp_cand": _RANKED,
+    "_rp_order": "seq INTEGER PRIMARY KEY, prid INTEGER, pos INTEGER",
 }
 
 
@@ -214,14 +229,24 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
     try:
         ws = {"ws": WHITESPACE}
-        conn.execute(_PSA, ws)
+        _rank(conn, "temp._rp_link", _LINK_CLAIMS, _PSA_ORDER)
         conn.execute(_BY_LINK)
-        conn.execute(_CLAIMANTS)
-        conn.execute(_CANDIDATES, ws)
+        _rank(conn, "temp._rp_claim", _CLAIMANTS, _PSA_ORDER)
+        _rank(conn, "temp._rp_cand", _CANDIDATES, _LEDGER_ORDER)
         conn.execute(_BY_NUMBER)
+        conn.execute(_ORDER, ws)
         conn.execute("DELETE FROM invoice_pair")
-        count = conn.execute(_PAIRS, ws).rowcount
-        conn.execute(_LINKS, {"stamp": stamp})
+        # Every row is new: building each index once after the insert (a sort)
+        # is cheaper than keeping eight of them up to date row by row.
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'invoice_pair' AND sql IS NOT NULL").fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        count = conn.execute(_PAIRS).rowcount
+        for _, sql in indexes:
+            conn.execute(sql)
+        conn.execute(_LINKS, {"stamp": stamp, **ws})
     finally:
         _drop_temp(conn)
     return count

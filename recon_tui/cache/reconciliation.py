@@ -349,6 +349,16 @@ class ReconciliationQueries:
         row = self.conn.execute("SELECT * FROM invoice_pair WHERE id=?", (pair_id,)).fetchone()
         return pair_row_from(row) if row else None
 
+    def pair_rows(self, pair_ids: Sequence[int]) -> dict[int, PairRow]:
+        """Rows by id, a page at a time (the diagnosis reads a page of rows at once)."""
+        return {r["id"]: pair_row_from(r) for r in self._in(
+            "SELECT * FROM invoice_pair WHERE id IN ({marks})", pair_ids)}  # type: ignore[arg-type]
+
+    def psa_invoices_by_id(self, ids: Sequence[str]) -> dict[str, PsaInvoice]:
+        """PSA documents of any kind by id, each with its effective link."""
+        return {r["id"]: psa_invoice_from(r)
+                for r in self._in(f"{PSA_INVOICE_SELECT} WHERE p.id IN ({{marks}})", ids)}
+
     def pairs_for_number(self, number: str) -> list[PairRow]:
         """Rows whose PSA number or ledger doc number is ``number``."""
         rows = self.conn.execute(
