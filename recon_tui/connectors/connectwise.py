@@ -27,10 +27,9 @@ Why it looks the way it does:
 from __future__ import annotations
 
 import base64
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -49,7 +48,13 @@ from recon_tui.connectors.connectwise_records import (
     contact_from_cw,
     invoice_from_cw,
 )
-from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json, loads_exact
+from recon_tui.connectors.connectwise_wire import (
+    cw_datetime,
+    cw_string,
+    next_link,
+    parse_cw_error,
+)
+from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json
 from recon_tui.connectors.paging import counted_read
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
@@ -90,62 +95,6 @@ INVOICE_FIELDS = ("id,invoiceNumber,type,status/name,company/id,date,dueDate,tot
                   "currency/currencyCode,_info/lastUpdated")
 
 T = TypeVar("T")
-
-_LINK_PART = re.compile(r"<(?P<url>[^>]*)>(?P<params>[^<]*)")
-_REL = re.compile(r"""rel\s*=\s*"?(?P<rel>[^";,]+)"?""", re.IGNORECASE)
-
-
-def next_link(header: str | None) -> str | None:
-    """The ``rel="next"`` URL of a Link header, or None (also for an empty header)."""
-    if not header:
-        return None
-    for match in _LINK_PART.finditer(header):
-        for rel in _REL.finditer(match.group("params")):
-            if "next" in rel.group("rel").lower().split():
-                url = match.group("url").strip()
-                return url or None
-    return None
-
-
-def cw_datetime(moment: datetime) -> str:
-    """A condition datetime literal: ``[2026-01-01T00:00:00Z]`` (naive means UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return "[" + moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") + "]"
-
-
-def cw_string(text: str) -> str:
-    """A condition string literal in double quotes, quotes and backslashes escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def parse_cw_error(response: httpx.Response) -> tuple[str, str | None]:
-    """``{"code", "message", "errors": [{"message", "field"}...]}`` -> (message, code).
-
-    The body is the server's words about our request, never something we sent, so
-    quoting it cannot leak a key.
-    """
-    try:
-        body = loads_exact(response.content)
-    except ValueError:
-        return response.reason_phrase or "error", None
-    if not isinstance(body, Mapping):
-        return response.reason_phrase or "error", None
-    message = str(body.get("message") or response.reason_phrase or "error")
-    details = []
-    for item in body.get("errors") or []:
-        if isinstance(item, Mapping):
-            text = item.get("message")
-            field = item.get("field")
-            if text:
-                details.append(f"{field}: {text}" if field else str(text))
-        elif item:
-            details.append(str(item))
-    if details:
-        message = f"{message} ({'; '.join(details)})"
-    code = body.get("code")
-    return message, str(code) if code not in (None, "") else None
-
 
 class ConnectWiseConnector:
     """ConnectWise PSA over its REST API; blocking, one instance per sync."""
