@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="delay every response by MS milliseconds")
     sandbox.add_argument("--slow-ms", type=int, default=2000,
                          help="how long a 'slow' fault waits (default 2000)")
+    sandbox.add_argument("--scale", metavar="CLIENTS:INVOICES",
+                         help="serve a book of that size built from the sample records "
+                         "instead of the sample book (e.g. 10000:200000: companies and "
+                         "customers one to one, three contacts each, each invoice on "
+                         "both sides, a few differing)")
     return parser
 
 
@@ -331,9 +336,22 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else _sample_dir()
     if not (data / "qbo").is_dir() or not (data / "connectwise").is_dir():
         raise CliError(f"--data {data}: expected qbo/ and connectwise/ folders of API JSON")
+    book = None
+    if args.scale is not None:
+        from recon_tui.sandbox.scale import ScaleError, freeze_for_serving, parse_scale, scaled_book
+
+        try:
+            clients, invoices = parse_scale(args.scale)
+            print(f"building a book of {clients:,} clients and {invoices:,} invoices...",
+                  flush=True)
+            book = scaled_book(clients, invoices, data)
+        except ScaleError as exc:
+            raise CliError(f"--scale {exc}") from exc
+        freeze_for_serving()
     port = DEFAULT_PORT if args.port is None else args.port
     try:
-        server = SandboxServer(create_app(data, faults=plan, latency_ms=args.latency),
+        server = SandboxServer(create_app(data, faults=plan, latency_ms=args.latency,
+                                          book=book),
                                host=args.host, port=port)
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{port}: {exc.strerror}") from exc

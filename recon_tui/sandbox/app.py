@@ -169,6 +169,7 @@ class FaultMiddleware(BaseHTTPMiddleware):
         saving the same world again is harmless)."""
         async def call(request: Request) -> Response:
             response = await route(request)
+            self.book.changed()  # kept query matches are stale now (sandbox/index.py)
             if self.after_write is not None:
                 self.after_write()
             return response

@@ -475,16 +475,60 @@ def _compile(item: Any, entity: str) -> Predicate:
     return predicate
 
 
-def _select(
-    entity: str, records: Mapping[int, dict[str, Any]], filters: Any
-) -> list[dict[str, Any]]:
+def _predicates(entity: str, filters: Any) -> list[Predicate]:
+    """The query's filters compiled (every problem with them raised here, before
+    any record is looked at)."""
     if not isinstance(filters, list) or not filters:
         raise FilterError(
             "A query needs a 'filter' with at least one expression, "
             'for everything use {"op": "gte", "field": "id", "value": 0}.'
         )
-    predicates = [_compile(item, entity) for item in filters]
-    return [r for _, r in sorted(records.items()) if all(p(r) for p in predicates)]
+    return [_compile(item, entity) for item in filters]
+
+
+def _id_bounds(filters: list[Any]) -> tuple[int | None, int | None]:
+    """(low, high), inclusive, None for open: what the leading ``id`` filters allow
+    (the top-level list is an ``and`` evaluated in order, so a record outside them
+    fails there first). Exact: an id-range read looks only at its range."""
+    low: int | None = None
+    high: int | None = None
+    for item in filters:
+        op = str(item.get("op", "")).strip().lower() if isinstance(item, Mapping) else ""
+        field = item.get("field") if isinstance(item, Mapping) else None
+        if (op not in ("eq", "gt", "gte", "lt", "lte") or not isinstance(field, str)
+                or field.strip().lower() != "id"):
+            break
+        target = _coerce(item.get("value"), _I, "id")
+        below = {"gt": target + 1, "gte": target, "eq": target}.get(op)
+        above = {"lt": target - 1, "lte": target, "eq": target}.get(op)
+        if below is not None:
+            low = below if low is None else max(low, below)
+        if above is not None:
+            high = above if high is None else min(high, above)
+    return low, high
+
+
+def _scan(book: SandboxBook, entity: str, records: dict[int, dict[str, Any]],
+          filters: list[Any], predicates: list[Predicate], *, start: int | None = None,
+          limit: int | None = None) -> list[dict[str, Any]]:
+    """The records matching every predicate in id order, from id ``start`` on,
+    ``limit`` of them at most (all when None), over the book's index."""
+    with book.lock:
+        index = book.index.order(("autotask", entity), records, None)
+        begin, end = 0, len(index.ordered)
+        if index.numbers is not None:
+            begin, end = index.span(*_id_bounds(filters))
+            if start is not None:
+                begin = max(begin, index.first_after(start, inclusive=True))
+        out = []
+        for record in index.records(begin, end):
+            if index.numbers is None and start is not None and int(record["id"]) < start:
+                continue
+            if all(p(record) for p in predicates):
+                out.append(record)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -576,7 +620,8 @@ def _page(
 ) -> Response:
     keys = _query_keys(query)
     records = autotask_view(book)[entity]
-    selected = _select(entity, records, keys.get("filter"))
+    filters = keys.get("filter")
+    predicates = _predicates(entity, filters)
     if paging is None:
         size, previous, start = _max_records(keys.get("maxrecords")), [], None
     else:
@@ -586,8 +631,10 @@ def _page(
             start = int((paging.get("nextIds") or [None])[0])
         except (TypeError, ValueError, AttributeError):
             raise FilterError("The paging cursor is not valid.") from None
-    if start is not None:
-        selected = [r for r in selected if int(r["id"]) >= start]
+    # The first page looks at every record (as a count does); a later one reads
+    # from its cursor until one past the page (to know whether there is more).
+    selected = _scan(book, entity, records, filters, predicates, start=start,
+                     limit=None if paging is None else size + 1)
     page = selected[:size]
     search = {"filter": keys.get("filter")}
     if keys.get("includefields"):
@@ -718,7 +765,9 @@ def routes(book: SandboxBook) -> list[Route]:
         search = await _body(request) if request.method == "POST" else _search_param(request)
         if search is None:
             raise FilterError("A count needs a filter.")
-        selected = _select(entity, autotask_view(book)[entity], _query_keys(search).get("filter"))
+        filters = _query_keys(search).get("filter")
+        predicates = _predicates(entity, filters)
+        selected = _scan(book, entity, autotask_view(book)[entity], filters, predicates)
         return _json({"queryCount": len(selected)})
 
     async def one(request: Request, entity: str) -> Response:

@@ -7,7 +7,9 @@ what it has not exported yet; ``payments`` holds every invoice's
 is the emulator's own record of QBO hard deletes, which its change data capture
 reports. Autotask views are derived from the ConnectWise book by the Autotask
 routes, so both PSAs serve the same clients. Every mutation holds the lock, so
-concurrent requests see whole changes only.
+concurrent requests see whole changes only. :attr:`SandboxBook.index` keeps the
+list endpoints' indexes (:mod:`index`); :meth:`SandboxBook.changed` tells them a
+write happened.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from recon_tui.sandbox.index import BookIndex
 
 QBO_ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
 CW_COLLECTIONS = ("companies", "contacts", "invoices", "unpostedinvoices", "payments")
@@ -38,6 +42,10 @@ class SandboxBook:
     #: record holding the highest one is deleted (ConnectWise payment ids).
     counters: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: The list endpoints' indexes; never part of the book's value.
+    index: BookIndex = field(default_factory=BookIndex, repr=False, compare=False)
+    #: Bumped by :meth:`changed` after every write (the index's snapshots check it).
+    generation: int = field(default=0, repr=False, compare=False)
 
     @classmethod
     def from_dir(cls, data_dir: Path) -> SandboxBook:
@@ -56,6 +64,11 @@ class SandboxBook:
                                      str(entry["deletedAt"])))
         return book
 
+    def changed(self) -> None:
+        """Records were written: kept query matches must be computed again."""
+        with self.lock:
+            self.generation += 1
+
     def next_id(self, counter: str, records: dict[int, Any]) -> int:
         """The next identity value for ``counter`` (caller holds the lock)."""
         value = max(self.counters.get(counter, 0), max(records, default=0)) + 1
@@ -70,3 +83,4 @@ class SandboxBook:
             self.connectwise = other.connectwise
             self.qbo_deleted = other.qbo_deleted
             self.counters = other.counters
+            self.changed()

@@ -50,6 +50,16 @@ from starlette.routing import Route
 
 from recon_tui.sandbox import connectwise as cw
 from recon_tui.sandbox.book import SandboxBook
+from recon_tui.sandbox.cw_conditions import ConditionError, _parse_datetime, parse_conditions
+from recon_tui.sandbox.cw_pages import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    _forward_page,
+    _int_param,
+    _json,
+    _numbered_page,
+)
+from recon_tui.sandbox.cw_query import _known_paths, _matches, _order_by, _sorted
 
 __all__ = ["API_MEMBER", "PaymentRefused", "apply_payment", "remove_payment", "routes"]
 
@@ -131,7 +141,7 @@ def _payment_date(value: Any, now: datetime) -> str:
         raise PaymentRefused("paymentDate must be a date-time like 2026-11-20T00:00:00Z",
                              "paymentDate")
     try:
-        return _stamp(cw._parse_datetime(value))
+        return _stamp(_parse_datetime(value))
     except ValueError:
         raise PaymentRefused("paymentDate must be a date-time like 2026-11-20T00:00:00Z",
                              "paymentDate") from None
@@ -204,6 +214,7 @@ def _move(book: SandboxBook, invoice: dict[str, Any], memo: dict[str, Any] | Non
         memo["balance"] = Decimal(memo.get("balance", 0)) + amount
         _settle(book, memo, moment)
     _forget_autotask_view(book)
+    book.changed()
 
 
 def remove_payment(book: SandboxBook, invoice_id: int, payment_id: int, *,
@@ -259,21 +270,21 @@ def routes(book: SandboxBook) -> list[Route]:
 
     async def listing(request: Request, invoice_id: int) -> Response:
         records = invoice_payments(book, invoice_id)
-        paths = cw._known_paths([_TEMPLATE, *records])
+        paths = _known_paths([_TEMPLATE, *records])
         try:
             conditions = request.query_params.get("conditions")
             if conditions is not None:
-                tree = cw.parse_conditions(conditions)
-                records = [r for r in records if cw._matches(tree, r, paths)]
-            size = min(cw._int_param(request, "pageSize", cw.DEFAULT_PAGE_SIZE, 1),
-                       cw.MAX_PAGE_SIZE)
+                tree = parse_conditions(conditions)
+                records = [r for r in records if _matches(tree, r, paths)]
+            size = min(_int_param(request, "pageSize", DEFAULT_PAGE_SIZE, 1),
+                       MAX_PAGE_SIZE)
             if request.headers.get("pagination-type", "").strip().lower() == "forward-only":
-                return cw._forward_page(request, records, size)
+                return _forward_page(request, records, size)
             order_text = request.query_params.get("orderBy", "").strip()
-            order = cw._order_by(order_text, paths) if order_text else []
-            page = cw._int_param(request, "page", 1, 1)
-            return cw._numbered_page(request, cw._sorted(records, order), page, size)
-        except cw.ConditionError as exc:
+            order = _order_by(order_text, paths) if order_text else []
+            page = _int_param(request, "page", 1, 1)
+            return _numbered_page(request, _sorted(records, order), page, size)
+        except ConditionError as exc:
             return cw._error(400, "InvalidObject", str(exc), field=exc.field,
                              resource="payment")
 
@@ -282,7 +293,7 @@ def routes(book: SandboxBook) -> list[Route]:
         found = [p for p in invoice_payments(book, invoice_id) if p["id"] == payment_id]
         if not found:
             return cw._error(404, "NotFound", f"Payment with id {payment_id} not found")
-        return cw._json(found[0])
+        return _json(found[0])
 
     async def create(request: Request, invoice_id: int) -> Response:
         try:
@@ -298,7 +309,7 @@ def routes(book: SandboxBook) -> list[Route]:
                 return cw._error(404, "NotFound", str(exc))
             return cw._error(400, "InvalidObject", str(exc), field=exc.field,
                              resource="payment")
-        response = cw._json(record)
+        response = _json(record)
         response.status_code = 201
         return response
 

@@ -65,6 +65,7 @@ def apply_event(book: SandboxBook, event: dict[str, Any], *,
                              f"{event['invoice_id']} has no payment {event['payment_id']}")
     else:
         raise EventError(f"event {event.get('id')}: unknown action {kind}")
+    book.changed()
 
 
 def _qbo_delete(entity: str, record_id: str, book: SandboxBook, moment: datetime) -> None:
