@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import os
 import platform
@@ -42,60 +41,17 @@ sys.path.insert(0, str(ROOT))
 
 # --------------------------------------------------------------------------- the book
 def scaled_book(clients: int, invoices: int) -> Any:
-    """The emulator's book at scale: QBO customers and ConnectWise companies one to
-    one (same names, so auto-mapping maps them), three contacts each, each invoice
-    on both sides; every 50th differs by a cent on the ledger, every 97th is
-    missing there."""
+    """The emulator's book at scale, as ``recon-tui sandbox --scale`` serves it
+    (recon_tui/sandbox/scale.py: customers and companies one to one, three contacts
+    each, each invoice on both sides, every 50th a cent apart, every 97th missing
+    from the ledger), frozen out of the garbage collector's passes as the sandbox
+    command does: this process only serves it."""
     from recon_tui.connectors.sample import sample_data_dir
-    from recon_tui.sandbox.book import SandboxBook
+    from recon_tui.sandbox.scale import freeze_for_serving
+    from recon_tui.sandbox.scale import scaled_book as build
 
-    sample = SandboxBook.from_dir(sample_data_dir())
-    book = SandboxBook()
-    company_t = next(iter(sample.connectwise["companies"].values()))
-    customer_t = next(iter(sample.qbo["Customer"].values()))
-    cw_invoice_t = next(iter(sample.connectwise["invoices"].values()))
-    qbo_invoice_t = next(iter(sample.qbo["Invoice"].values()))
-    book.qbo = {key: {} for key in sample.qbo}
-    book.connectwise = {key: {} for key in sample.connectwise}
-    for i in range(1, clients + 1):
-        name = f"Client {i:05d} Services"
-        company = copy.deepcopy(company_t)
-        company.update(id=100_000 + i, identifier=f"C{i:05d}", name=name)
-        book.connectwise["companies"][100_000 + i] = company
-        customer = copy.deepcopy(customer_t)
-        customer.update(Id=str(50_000 + i), DisplayName=name, CompanyName=name,
-                        FullyQualifiedName=name)
-        book.qbo["Customer"][str(50_000 + i)] = customer
-    contact_t = next(iter(sample.connectwise["contacts"].values()))
-    for i in range(1, 3 * clients + 1):
-        client = (i - 1) // 3 + 1
-        contact = copy.deepcopy(contact_t)
-        contact.update(id=3_000_000 + i, firstName=f"Contact{i}", lastName="Bench")
-        contact["company"] = {"id": 100_000 + client, "identifier": f"C{client:05d}",
-                              "name": f"Client {client:05d} Services"}
-        contact["communicationItems"] = []
-        book.connectwise["contacts"][3_000_000 + i] = contact
-    for n in range(1, invoices + 1):
-        client = n % clients + 1
-        day = f"2026-{(n % 12) + 1:02d}-{(n % 28) + 1:02d}"
-        total = Decimal(100 + n % 900) + Decimal(n % 100) / 100
-        cw = copy.deepcopy(cw_invoice_t)
-        cw.update(id=1_000_000 + n, invoiceNumber=str(500_000 + n), date=f"{day}T00:00:00Z",
-                  dueDate=f"{day}T00:00:00Z", total=total, subtotal=total, salesTax=0,
-                  payments=Decimal(0), balance=total)
-        cw["company"] = {"id": 100_000 + client, "identifier": f"C{client:05d}",
-                         "name": f"Client {client:05d} Services"}
-        book.connectwise["invoices"][1_000_000 + n] = cw
-        if n % 97 == 0:
-            continue
-        qbo = copy.deepcopy(qbo_invoice_t)
-        ledger_total = total + (Decimal("0.01") if n % 50 == 0 else 0)
-        qbo.update(Id=str(2_000_000 + n), DocNumber=str(500_000 + n), TxnDate=day,
-                   DueDate=day, TotalAmt=ledger_total, Balance=ledger_total)
-        qbo["CustomerRef"] = {"value": str(50_000 + client),
-                              "name": f"Client {client:05d} Services"}
-        qbo.pop("LinkedTxn", None)
-        book.qbo["Invoice"][str(2_000_000 + n)] = qbo
+    book = build(clients, invoices, sample_data_dir())
+    freeze_for_serving()
     return book
 
 
