@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from recon_tui.cli import main
+from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.sandbox import autotask as sandbox_at
 from recon_tui.sandbox.scale import ScaleError, parse_scale, scaled_book
 from tests.emulator import backend_for, running_emulator
@@ -38,7 +39,7 @@ def test_parse_scale_reads_clients_and_invoices() -> None:
 
 
 def test_a_scaled_book_is_what_the_connectors_read() -> None:
-    book = scaled_book(20, 300)
+    book = scaled_book(20, 300, sample_data_dir())
     with running_emulator(book) as (server, _book, _plan):
         backend = backend_for(server)
         try:
@@ -61,7 +62,7 @@ def test_a_scaled_book_is_what_the_connectors_read() -> None:
 def test_pages_follow_the_book_between_reads() -> None:
     """The index is rebuilt when records come and go, and a record edited in place
     is served as it is now, whatever the emulator kept from an earlier read."""
-    book = scaled_book(5, 2500)
+    book = scaled_book(5, 2500, sample_data_dir())
     with running_emulator(book) as (server, _book, _plan):
         backend = backend_for(server)
         try:
@@ -90,7 +91,7 @@ def test_pages_follow_the_book_between_reads() -> None:
 def test_a_forward_only_page_after_an_edit_mid_read_serves_the_book_as_it_is() -> None:
     """Later forward-only pages evaluate their conditions from the cursor on, on the
     records as they are now (a ConnectWise read is never served a stale snapshot)."""
-    book = scaled_book(3, 60)
+    book = scaled_book(3, 60, sample_data_dir())
     base = "/v4_6_release/apis/3.0/finance/invoices"
     with running_emulator(book) as (server, _book, _plan):
         client = httpx.Client(base_url=server.url, headers=_cw_headers())
@@ -112,7 +113,7 @@ def test_a_forward_only_page_after_an_edit_mid_read_serves_the_book_as_it_is() -
 def test_autotask_id_ranges_and_cursors_match_a_plain_filter() -> None:
     """An id-range query reads its range only; its pages and count equal a plain
     filter over the derived records."""
-    book = scaled_book(4, 1200)
+    book = scaled_book(4, 1200, sample_data_dir())
     with running_emulator(book) as (server, _book, _plan):
         client = httpx.Client(base_url=f"{server.url}/atservicesrest/v1.0", headers=AUTOTASK)
         view = sandbox_at.autotask_view(book)["Invoices"]

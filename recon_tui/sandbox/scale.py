@@ -106,16 +106,12 @@ def _first(records: dict[Any, dict[str, Any]], what: str, data_dir: Path) -> dic
     raise ScaleError(f"{data_dir} holds no {what} to copy")
 
 
-def scaled_book(clients: int, invoices: int, data_dir: Path | None = None) -> SandboxBook:
+def scaled_book(clients: int, invoices: int, data_dir: Path) -> SandboxBook:
     """The emulator's book at scale: QBO customers and ConnectWise companies one to
     one (same names, so auto-mapping maps them), three contacts each, each invoice
     on both sides; every 50th differs by a cent on the ledger, every 97th is
     missing there. Each record is a copy of the first of its kind in ``data_dir``
-    (the bundled sample book by default)."""
-    if data_dir is None:
-        from recon_tui.connectors.sample import sample_data_dir
-
-        data_dir = sample_data_dir()
+    (the sample book: ``connectors.sample.sample_data_dir()``)."""
     with _collector_paused():
         return _build(clients, invoices, data_dir)
 
