@@ -22,9 +22,6 @@ from recon_tui.cli_common import (
     open_cache,
     say,
 )
-from recon_tui.cli_connect import cmd_connect, cmd_doctor, connect_parser, doctor_parser
-from recon_tui.cli_find import cmd_find, find_parser
-from recon_tui.cli_report import cmd_report, report_parser
 
 if TYPE_CHECKING:
     from recon_tui.backend import Backend
@@ -67,7 +64,33 @@ keys in the app: ? for help, ctrl+p for the command palette, q to quit.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The options a plain launch of the app may carry (with their values, for the
+#: first two); an argv of only these needs no subcommand parsers.
+_LAUNCH_VALUED = frozenset({"--config", "--db"})
+_LAUNCH_FLAGS = frozenset({"--demo", "--reset-demo"})
+
+
+def launches_app(argv: Sequence[str]) -> bool:
+    """Only the app's own options: the subcommands' parsers (which import the
+    onboarding flows, and through them httpx) are not built, since launch time is
+    mostly import time. Anything else (a command, --help, an abbreviation) gets
+    the full parser, so what is accepted and every message stay the same."""
+    args = iter(argv)
+    for arg in args:
+        name, has_value, _ = arg.partition("=")
+        if arg in _LAUNCH_FLAGS:
+            continue
+        if name in _LAUNCH_VALUED:
+            if not has_value and next(args, None) is None:
+                return False  # let the full parser say the value is missing
+            continue
+        return False
+    return True
+
+
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``commands=False`` leaves the subcommands out (see
+    :func:`launches_app`)."""
     parser = argparse.ArgumentParser(
         prog="recon-tui", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -76,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     common_options(parser, suppress=False)
     parser.add_argument("--reset-demo", action="store_true",
                         help="rebuild the demo cache from the bundled sample data")
+    if not commands:
+        parser.set_defaults(command=None)
+        return parser
+    from recon_tui.cli_connect import connect_parser, doctor_parser
+    from recon_tui.cli_find import find_parser
+    from recon_tui.cli_report import report_parser
+
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sync = sub.add_parser("sync", help="sync both systems (PSA first, then the ledger)",
@@ -399,6 +429,30 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def cmd_find(args: argparse.Namespace) -> int:
+    from recon_tui.cli_find import cmd_find as find
+
+    return find(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from recon_tui.cli_report import cmd_report as report
+
+    return report(args)
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    from recon_tui.cli_connect import cmd_connect as connect
+
+    return connect(args)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from recon_tui.cli_connect import cmd_doctor as doctor
+
+    return doctor(args)
+
+
 COMMANDS = {"sync": cmd_sync, "resync": cmd_resync, "history": cmd_history, "find": cmd_find,
             "report": cmd_report, "sandbox": cmd_sandbox, "connect": cmd_connect,
             "doctor": cmd_doctor, None: cmd_tui}
@@ -408,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from recon_tui.scrub import install_log_scrubber
 
     install_log_scrubber()
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(commands=not launches_app(argv)).parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except CliError as exc:

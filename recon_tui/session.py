@@ -18,15 +18,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from recon_tui.backend import Backend, open_backend
-from recon_tui.cache import Cache
-from recon_tui.config import Config
-from recon_tui.demo import demo_is_loaded, demo_state_path, load_demo, reset_demo_cache
-from recon_tui.models import SyncRun
-from recon_tui.paths import resolve_cache_path
-from recon_tui.sync import ProgressCallback
-from recon_tui.verifier import SystemsVerifier
+if TYPE_CHECKING:
+    # Imported where used instead: the connectors (httpx), the sync engine and the
+    # demo are not needed to paint the first screen, and launch time is the import.
+    from recon_tui.backend import Backend
+    from recon_tui.cache import Cache
+    from recon_tui.config import Config
+    from recon_tui.models import SyncRun
+    from recon_tui.sync import ProgressCallback
+    from recon_tui.verifier import SystemsVerifier
 
 __all__ = ["Session"]
 
@@ -54,6 +56,9 @@ class Session:
         """A new Backend the caller owns (and closes): the CLI's one-shot commands."""
         if self._factory is not None:
             return self._factory()
+        from recon_tui.backend import open_backend
+        from recon_tui.demo import demo_state_path
+
         return open_backend(self.config, demo=self.demo, sample_dir=self.sample_dir,
                             demo_state=demo_state_path(self.cache_path) if self.demo else None)
 
@@ -78,6 +83,8 @@ class Session:
     def verifier(self, cache: Cache) -> SystemsVerifier:
         """How the workflows check their work: a resync or a sync of ``cache``
         through this session's systems."""
+        from recon_tui.verifier import SystemsVerifier
+
         backend = self.systems()
         return SystemsVerifier(cache, backend.psa, backend.ledger)
 
@@ -91,19 +98,27 @@ class Session:
     def go_live(self, config: Config) -> None:
         """Leave the demo for the accounts just connected: their own cache file."""
         self.use_config(config, reconnect=True)
+        from recon_tui.paths import resolve_cache_path
+
         self.demo = False
         self.cache_path = resolve_cache_path(None, demo=False)
 
     # -- the demo book
     def demo_ready(self, cache: Cache) -> bool:
         """The demo cache holds the current sample book (no load needed)."""
+        from recon_tui.demo import demo_is_loaded
+
         return demo_is_loaded(cache, self.sample_dir)
 
     def reset_demo(self) -> None:
         """Remove the demo's cache and emulator world (never a real company's:
         that raises CacheError)."""
+        from recon_tui.demo import reset_demo_cache
+
         reset_demo_cache(self.cache_path)
 
     def load_demo(self, cache: Cache, *, progress: ProgressCallback | None = None) -> SyncRun:
         """Sync the demo book into ``cache`` from the emulator, through the connectors."""
+        from recon_tui.demo import load_demo
+
         return load_demo(cache, self.systems(), data_dir=self.sample_dir, progress=progress)

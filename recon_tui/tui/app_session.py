@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from recon_tui.cache import Cache
-from recon_tui.config import Config
-from recon_tui.connectors.base import LedgerConnector, PsaConnector
-from recon_tui.models import SyncRun
-from recon_tui.sync import SyncProgress
-from recon_tui.workflows.verify import Verifier
+if TYPE_CHECKING:  # annotations only: none of these is needed to paint the first screen
+    from recon_tui.cache import Cache
+    from recon_tui.config import Config
+    from recon_tui.connectors.base import LedgerConnector, PsaConnector
+    from recon_tui.models import SyncRun
+    from recon_tui.sync import SyncProgress
+    from recon_tui.workflows.verify import Verifier
 
 __all__ = ["AppSession", "Systems"]
 

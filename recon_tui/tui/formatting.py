@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from recon_tui.money import format_money
-from recon_tui.sync import SyncProgress
 from recon_tui.text import printable
 from recon_tui.wording import counted
+
+if TYPE_CHECKING:  # the sync engine is not imported at launch
+    from recon_tui.sync import SyncProgress
 
 
 def literal(value: object, style: str = "") -> Text:

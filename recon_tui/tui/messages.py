@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from recon_tui.sync import SyncProgress
+if TYPE_CHECKING:  # the sync engine is not imported at launch
+    from recon_tui.sync import SyncProgress
 
 
 class CacheChanged(Message):
