@@ -7,8 +7,9 @@ lookup is an indexed equality or range query (``idx_pair_psa_number``,
 the primary keys), never a scan of the invoices: a prefix ``p`` is the range
 ``p <= number < p'`` where ``p'`` is ``p`` with its last character bumped, which
 under SQLite's BINARY collation holds exactly the strings starting with ``p``.
-The one unindexed read is the reference number of an unapplied payment, over the
-open credits only (a few per customer at most).
+The reference number of an unapplied payment has no index of its own: it is read
+over the payments only, the ``Payment:`` range of the credits' primary key (a few
+per customer at most), never over every credit memo.
 """
 
 from __future__ import annotations
@@ -148,12 +149,16 @@ class LookupQueries:
                 f"JOIN ledger_credit c ON c.id = '{CreditKind.CREDIT_MEMO.value}:' || d.id "
                 f"{_CREDIT_JOIN} WHERE {where} LIMIT ?", [*params, limit]).fetchall()
         match = self._match("c.doc_number", value, exact)
-        if match is not None:  # an unapplied payment's reference (open credits only)
+        payments = self._match("c.id", f"{CreditKind.UNAPPLIED_PAYMENT.value}:", False)
+        if match is not None and payments is not None:
+            # An unapplied payment's reference, among the open payments only.
             where, params = match
+            in_range, range_params = payments
             rows += self.conn.execute(
                 f"SELECT {_CREDIT_COLUMNS}, c.doc_number AS matched FROM ledger_credit c "
-                f"{_CREDIT_JOIN} WHERE c.kind = ? AND c.amount_cents != 0 AND {where} "
-                f"LIMIT ?", [CreditKind.UNAPPLIED_PAYMENT.value, *params, limit]).fetchall()
+                f"{_CREDIT_JOIN} WHERE {in_range} AND c.kind = ? AND c.amount_cents != 0 "
+                f"AND {where} LIMIT ?",
+                [*range_params, CreditKind.UNAPPLIED_PAYMENT.value, *params, limit]).fetchall()
         names = self._client_names([r["client_key"] for r in rows])
         return [NumberHit("credit", r["matched"], r["client_key"],
                           names.get(r["client_key"], ""), exact, credit_key=r["id"],

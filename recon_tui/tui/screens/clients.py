@@ -72,6 +72,8 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.client_filter = ClientFilter()
+        #: Cells of the filter status shown (None: nothing shown yet).
+        self._status_width: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -153,7 +155,15 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
             direct = source.opens_directly
             if direct is not None:
                 text += f" — Enter opens {hit_title(direct)}"
-        self.query_one("#filter-status", Static).update(Text(text))
+        self._set_filter_status(Text(text))
+
+    def _set_filter_status(self, text: Text) -> None:
+        """The status beside the filter box; a keystroke that keeps its width
+        (most do: the count has as many digits) repaints it without a layout."""
+        width = text.cell_len
+        self.query_one("#filter-status", Static).update(
+            text, layout=width != self._status_width)
+        self._status_width = width
 
     def reload(self) -> None:
         self.query_one("#clients", VirtualTable).reload()
@@ -175,8 +185,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         self.reload()
 
     def on_load_progress(self, message: LoadProgress) -> None:
-        self.query_one("#filter-status", Static).update(
-            Text(f"Loading demo book: {progress_text(message.progress)}"))
+        self._set_filter_status(Text(f"Loading demo book: {progress_text(message.progress)}"))
 
     # -- filter
     @on(Input.Changed, "#filter")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 RowStyle = Literal["", "warn", "bad", "muted"]
+
+#: Cell styles given as strings ("bold red"), parsed once.
+_PARSED_STYLES: dict[str, Style] = {}
 
 _ROW_STYLE_COMPONENTS: dict[str, str] = {
     "warn": "virtual-table--warn",
@@ -115,8 +119,9 @@ class VirtualTable(ScrollView, can_focus=True):
     }
     """
 
-    PAGE_CACHE_SIZE: ClassVar[int] = 8
-    """Row pages kept in memory (each ``page_size`` rows)."""
+    PAGE_CACHE_SIZE: ClassVar[int] = 16
+    """Row pages kept in memory (each ``page_size`` rows, 64 by default: about a
+    screenful, so a filter keystroke or a new source builds only the rows shown)."""
     STRIP_CACHE_SIZE: ClassVar[int] = 512
     """Rendered lines kept; a few screens' worth."""
     RELOAD_SEARCH_PAGES: ClassVar[int] = 2
@@ -131,7 +136,7 @@ class VirtualTable(ScrollView, can_focus=True):
         columns: Sequence[Column],
         source: RowSource | None = None,
         *,
-        page_size: int = 200,
+        page_size: int = 64,
         empty_text: str = "No rows",
         name: str | None = None,
         id: str | None = None,
@@ -376,20 +381,50 @@ class VirtualTable(ScrollView, can_focus=True):
         padded, aligned). The header marks columns off either side with ← and →."""
         layout = self.layout(width)
         shown, more_right = self._shown(layout, width)
-        line = Text(style=style, no_wrap=True, end="")
+        if header:
+            line = Text(style=style, no_wrap=True, end="")
+            for position, i in enumerate(shown):
+                if position:
+                    line.append(" ")
+                cell = cells[i] if i < len(cells) else ""
+                if position == layout.pinned and self._hscroll:
+                    cell = "← " + printable(cell)
+                line.append_text(fit_cell(cell, layout.widths[i], self._columns[i].align))
+            if more_right:
+                line.truncate(max(0, width - 1))
+                line.pad_right(max(0, width - 1 - line.cell_len))
+                line.append("→")
+            return self._text_to_strip(line, width, style)
+        # A row: its segments built directly (a filter keystroke repaints every row
+        # on screen, and going through one Rich Text per line cost most of it).
+        segments: list[Segment] = []
+        gap = Segment(" ", style)
         for position, i in enumerate(shown):
             if position:
-                line.append(" ")
-            column = self._columns[i]
+                segments.append(gap)
             cell = cells[i] if i < len(cells) else ""
-            if header and position == layout.pinned and self._hscroll:
-                cell = "← " + printable(cell)
-            line.append_text(fit_cell(cell, layout.widths[i], column.align))
-        if header and more_right:
-            line.truncate(max(0, width - 1))
-            line.pad_right(max(0, width - 1 - line.cell_len))
-            line.append("→")
-        return self._text_to_strip(line, width, style)
+            segments.extend(self._cell_segments(
+                fit_cell(cell, layout.widths[i], self._columns[i].align), style))
+        return Strip(segments).crop_extend(0, width, style).simplify()
+
+    def _cell_segments(self, fitted: Text, style: Style) -> list[Segment]:
+        """One fitted cell as segments over the row's style: its own style, then
+        its spans (a coloured difference), win over the row's, as in a Rich Text."""
+        own = fitted.style
+        base = style + self._cell_style(own) if own else style
+        if not fitted.spans:
+            return [Segment(fitted.plain, base)]
+        return [Segment(segment.text, base + segment.style if segment.style else base)
+                for segment in fitted.render(self.app.console, end="")
+                if segment.text and not segment.control]
+
+    def _cell_style(self, style: str | Style) -> Style:
+        if isinstance(style, Style):
+            return style
+        parsed = _PARSED_STYLES.get(style)
+        if parsed is None:
+            parsed = _PARSED_STYLES[style] = self.app.console.get_style(style, default="")
+        return parsed
 
     def _shown(self, layout: TableLayout, width: int) -> tuple[list[int], bool]:
         """The columns drawn (pinned, then whole scrollable ones from the scroll
