@@ -285,18 +285,36 @@ def bench_recompute(cache_path: Path) -> None:
     line("full recompute, memory", peak, "MB", None, "")
 
 
-def bench_launch(runs: int) -> None:
-    def run(code: str) -> float:
-        best = float("inf")
-        for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-            best = min(best, time.perf_counter() - started)
-        return best
+def bench_launch(runs: int, cache_path: Path, work: Path, big_invoices: int) -> None:
+    """The TUI on the synced book (benchmarks/bench_tui.py): launch to the clients
+    screen painted, beside python doing a bare ``import textual.app`` timed the same
+    way; a filter keystroke; opening a client with ``big_invoices`` invoices (a
+    book of its own when the synced one has no client that big: it spreads the
+    invoices evenly)."""
+    from bench_book import big_client_book
+    from bench_tui import biggest_client, screen_figures, time_launch, write_config
 
-    bare = run("import textual.app")
-    ours = run("import recon_tui.tui.app")
-    line(f"launch: import the TUI (best of {runs})", ours, "s", bare, "bare import textual.app")
+    config = write_config(work)
+    launch, floor = time_launch(cache_path, config, runs)
+    line(f"launch to interactive (best of {runs})", launch, "s", floor,
+         "python + bare import textual.app")
+    key, count = biggest_client(cache_path)
+    book = cache_path
+    if count < big_invoices:
+        book = work / "big-client.db"
+        key = big_client_book(book, big_invoices)
+        count = biggest_client(book)[1]
+        figures = screen_figures(cache_path, config, typed="client 12", repeat=runs)
+        figures.update(screen_figures(book, config, typed="", client_key=key, repeat=runs))
+    else:
+        figures = screen_figures(cache_path, config, typed="client 12", client_key=key,
+                                 repeat=runs)
+    line("filter keystroke (median)", figures["filter_median"], "ms", 16.0,
+         "target: a 60 Hz frame")
+    line("filter keystroke (worst)", figures["filter_worst"], "ms", 16.0,
+         "target: a 60 Hz frame")
+    line(f"open a client ({count:,} invoices)", figures["open_median"], "ms", 50.0,
+         "target")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
              None, "the child process; not recon-tui's")
         bench_reports(work / "cache.db", work)
         bench_recompute(work / "cache.db")
-        bench_launch(args.launch_runs)
+        bench_launch(args.launch_runs, work / "cache.db", work,
+                     5_000 if args.invoices >= 5_000 else 0)
     return 0
 
 

@@ -2,11 +2,15 @@
 
 Builds a synthetic book (default 10,000 clients, 200,000 invoices per side,
 20,000 credits) straight into a fresh cache, then prints figures: load and
-reconcile time, peak memory, and the latency of the queries the screens run
-(first page, filtering as you type, opening a client). Prints figures only;
-nothing here asserts a time.
+reconcile time, peak memory, the latency of the queries the screens run
+(first page, filtering as you type, opening a client), then the same through the
+real app (bench_tui.py): launch to the clients screen painted beside a bare
+``import textual.app``, a filter keystroke, opening the client with the most
+invoices (``--big-client``, 5,000 by default). Prints figures only; nothing here
+asserts a time.
 
     python benchmarks/bench_book.py [--clients N] [--invoices N] [--credits N]
+                                    [--big-client N] [--launch-runs N]
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_tui import screen_figures, time_launch, write_config
+
 from recon_tui.cache import ApplyResult, Cache
 from recon_tui.matching import auto_mappings
 from recon_tui.models import (
@@ -36,7 +44,11 @@ from recon_tui.models import (
     PsaCompany,
     PsaInvoice,
 )
-from recon_tui.refresh import SyncChanges, refresh_after_sync, refresh_reconciliation
+from recon_tui.refresh import (
+    SyncChanges,
+    refresh_after_sync,
+    refresh_reconciliation,
+)
 from recon_tui.row_diagnosis import diagnose_pending
 
 WORDS = ("North", "Blue", "Atlas", "Quantum", "River", "Summit", "Pixel", "Harbor", "Cedar",
@@ -61,8 +73,10 @@ def timed(label: str, fn: Callable[[], object], repeat: int = 1) -> object:
     return result
 
 
-def synthetic_book(clients: int, invoices: int, credits: int, seed: int = 7
-                   ) -> tuple[list, list, Iterator, Iterator, list]:
+def synthetic_book(clients: int, invoices: int, credits: int, seed: int = 7,
+                   big_client: int = 0) -> tuple[list, list, Iterator, Iterator, list]:
+    """The book; the first ``big_client`` invoices all belong to client 1 (a client
+    with that many invoices), the rest spread evenly."""
     rnd = random.Random(seed)
     companies, customers = [], []
     for i in range(clients):
@@ -73,12 +87,15 @@ def synthetic_book(clients: int, invoices: int, credits: int, seed: int = 7
         customers.append(LedgerCustomer(str(1000 + i), ledger_name))
     start = date(2025, 11, 16)
 
+    def owner(n: int) -> int:
+        return 0 if n < big_client else n % clients
+
     def psa_invoices() -> Iterator[PsaInvoice]:
         r = random.Random(seed + 1)
         for n in range(invoices):
             total = Decimal(r.randint(5_000, 900_000)) / 100
             owing = total if r.random() < 0.2 else Decimal("0.00")
-            yield PsaInvoice(str(n + 1), str(100_000 + n), str(n % clients + 1),
+            yield PsaInvoice(str(n + 1), str(100_000 + n), str(owner(n) + 1),
                              start + timedelta(days=n % 365), total, owing,
                              ledger_invoice_id=str(500_000 + n), exported=True)
 
@@ -91,7 +108,7 @@ def synthetic_book(clients: int, invoices: int, credits: int, seed: int = 7
                 owing = Decimal("0.00")
             if n % 501 == 0:  # deleted in the ledger
                 continue
-            yield LedgerInvoice(str(500_000 + n), str(100_000 + n), str(1000 + n % clients),
+            yield LedgerInvoice(str(500_000 + n), str(100_000 + n), str(1000 + owner(n)),
                                 start + timedelta(days=n % 365), total, owing)
 
     credit_rows = [
@@ -102,21 +119,43 @@ def synthetic_book(clients: int, invoices: int, credits: int, seed: int = 7
     return companies, customers, psa_invoices(), ledger_invoices(), credit_rows
 
 
+def big_client_book(path: Path, invoices: int, clients: int = 100) -> str:
+    """A small book whose client 1 has ``invoices`` invoices (the client to open),
+    written and reconciled into a cache at ``path``; returns that client's key."""
+    cache = Cache(path)
+    try:
+        companies, customers, psa, ledger, credits = synthetic_book(
+            clients, invoices + clients, 50, big_client=invoices)
+        cache.upsert_companies(companies)
+        cache.upsert_customers(customers)
+        cache.upsert_psa_invoices(psa)
+        cache.upsert_ledger_invoices(ledger)
+        cache.upsert_credits(credits)
+        cache.add_mappings(auto_mappings(customers, companies, cache.mapping()))
+        refresh_reconciliation(cache)
+    finally:
+        cache.close()
+    return "psa:1"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--invoices", type=int, default=200_000)
     parser.add_argument("--credits", type=int, default=20_000)
+    parser.add_argument("--big-client", type=int, default=5_000, metavar="N",
+                        help="invoices of client 1, the client opened (default 5,000)")
+    parser.add_argument("--launch-runs", type=int, default=3, metavar="N")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         cache = Cache(path)
         companies, customers, psa, ledger, credits = synthetic_book(
-            args.clients, args.invoices, args.credits)
-        print(f"book: {args.clients:,} clients, {args.invoices:,} invoices per side, "
-              f"{args.credits:,} credits")
+            args.clients, args.invoices, args.credits, big_client=args.big_client)
+        print(f"book: {args.clients:,} clients, {args.invoices:,} invoices per side "
+              f"({args.big_client:,} of them client 1's), {args.credits:,} credits")
         print("write")
         timed("companies + customers", lambda: (cache.upsert_companies(companies),
                                                 cache.upsert_customers(customers)))
@@ -160,15 +199,29 @@ def main(argv: list[str] | None = None) -> int:
                   repeat=20)
         timed("clients: page at offset 9,000", lambda: reader.client_page(offset=9000, limit=50),
               repeat=20)
-        worst = reader.client_page(limit=1)[0]
-        timed("client detail: invoices count + page",
-              lambda: (reader.count_client_pairs(worst.client_key),
-                       reader.client_pairs(worst.client_key, 0, 50)), repeat=20)
+        big = reader.client("psa:1")
+        assert big is not None
+        count = reader.count_client_pairs(big.client_key)
+        timed(f"client detail ({count:,} invoices): count + page",
+              lambda: (reader.count_client_pairs(big.client_key),
+                       reader.client_pairs(big.client_key, 0, 50)), repeat=20)
         timed("client detail: credits + contacts",
-              lambda: (reader.client_credits(worst.ledger_customer_ids),
-                       reader.company_contacts(worst.psa_company_id or "")), repeat=20)
-        print(f"peak memory overall: {peak_rss_mb():.0f} MB")
+              lambda: (reader.client_credits(big.ledger_customer_ids),
+                       reader.company_contacts(big.psa_company_id or "")), repeat=20)
         reader.close()
+        print("the app (bench_tui.py: the real screens, rendered headless)")
+        config = write_config(Path(tmp))
+        launch, bare = time_launch(path, config, args.launch_runs)
+        print(f"  {'launch to clients screen painted':<44}{launch * 1000:9.1f} ms"
+              f" (best of {args.launch_runs}; bare import textual.app {bare * 1000:.1f} ms,"
+              f" {launch / bare:.2f}x)")
+        screens = screen_figures(path, config, typed="north 12", client_key=big.client_key)
+        print(f"  {'filter keystroke (typing north 12)':<44}"
+              f"{screens['filter_median']:9.1f} ms (median; worst "
+              f"{screens['filter_worst']:.1f} ms)")
+        print(f"  {f'open client with {count:,} invoices':<44}"
+              f"{screens['open_median']:9.1f} ms (median)")
+        print(f"peak memory overall: {peak_rss_mb():.0f} MB")
     return 0
 
 

@@ -1,0 +1,207 @@
+"""The TUI's figures, timed through the real app on a real cache: launch to the
+clients screen painted, a filter keystroke, opening a client.
+
+Used by ``bench.py`` (on the book it synced) and ``bench_book.py`` (on the book
+it builds). Prints nothing itself and asserts nothing.
+
+How each is measured:
+
+* **launch to interactive**: wall time from starting ``python`` to the clients
+  screen of that cache composed, its rows queried and its first frame rendered
+  (the ``recon-tui`` entry point, ``recon_tui.cli.main``, with ``--config`` and
+  ``--db``; Textual's headless driver, the app's own code path otherwise). Its
+  floor is the same process doing only ``import textual.app``. Best of N runs.
+* **filter keystroke**: from a key event posted to the filter box until the
+  table shows the narrowed rows (the Input's change handled, the queries run,
+  the frame rendered); the frame is rendered at once instead of at Textual's
+  next 60 Hz tick, so the figure is the app's work, not the frame clock.
+* **open a client**: from ``open_client`` until its screen's first frame is
+  rendered, the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Values of config.example.toml: a non-demo config (nothing is contacted at launch).
+CONFIG = """\
+[ledger]
+kind = "qbo"
+base_url = "http://127.0.0.1:9"
+token_url = "http://127.0.0.1:9/oauth2/v1/tokens/bearer"
+realm_id = "9130355377388383"
+client_id = "sandbox-client"
+client_secret = "sandbox-secret"
+refresh_token = "sandbox-refresh-token"
+
+[psa]
+kind = "connectwise"
+base_url = "http://127.0.0.1:9/v4_6_release/apis/3.0"
+company_id = "sandbox"
+public_key = "sandbox-public"
+private_key = "sandbox-private"
+client_id = "00000000-0000-0000-0000-000000000000"
+"""
+
+SIZE = (160, 45)
+
+#: The launched process: recon-tui's own entry point; App.run is wrapped only to
+#: run headless and to say "ready" once the clients screen is painted.
+_CHILD = """\
+import os, sys
+import textual.app
+
+_run = textual.app.App.run
+
+def run(self, *args, **kwargs):
+    async def ready(pilot):
+        app = pilot.app
+        while True:
+            await pilot._wait_for_screen()
+            screen = app.screen
+            if type(screen).__name__ == "ClientsScreen":
+                table = screen.query_one("#clients")
+                if table.row_count:
+                    break
+            await asyncio.sleep(0)
+        screen._on_timer_update()  # the first frame, rendered
+        os.write(1, b"ready\\n")
+        app.exit()
+    return _run(self, headless=True, size=%(size)r, auto_pilot=ready)
+
+import asyncio
+textual.app.App.run = run
+from recon_tui.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+_BARE = "import os, textual.app; os.write(1, b'ready\\n')"
+
+
+def write_config(folder: Path) -> Path:
+    path = folder / "bench-config.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def _env(folder: Path) -> dict[str, str]:
+    """A home of its own: no user config, token or keyring is read."""
+    home = folder / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECON_TUI_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+               XDG_DATA_HOME=str(home / ".local" / "share"), PYTHONPATH=str(ROOT))
+    return env
+
+
+def _time_to_ready(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             cwd=ROOT)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    elapsed = time.perf_counter() - started
+    _out, err = child.communicate(timeout=60)
+    if line.strip() != b"ready":
+        raise RuntimeError(f"launch failed: {err.decode(errors='replace').strip()[-400:]}")
+    return elapsed
+
+
+def time_launch(cache_path: Path, config_path: Path, runs: int = 3) -> tuple[float, float]:
+    """(best launch to interactive, best bare ``import textual.app``), seconds."""
+    env = _env(config_path.parent)
+    ours = [sys.executable, "-c", _CHILD % {"size": SIZE}, "--config", str(config_path),
+            "--db", str(cache_path)]
+    bare = [sys.executable, "-c", _BARE]
+    launch, floor = float("inf"), float("inf")
+    for _ in range(runs):  # interleaved, so a busy moment hits both alike
+        floor = min(floor, _time_to_ready(bare, env))
+        launch = min(launch, _time_to_ready(ours, env))
+    return launch, floor
+
+
+def _key(ch: str) -> tuple[str, str]:
+    return ("space", " ") if ch == " " else (ch, ch)
+
+
+async def _screen_figures(cache_path: Path, config_path: Path, typed: str,
+                          client_key: str | None, repeat: int) -> dict[str, list[float]]:
+    from textual import events
+
+    from recon_tui.config import load_config
+    from recon_tui.session import Session
+    from recon_tui.tui.app import ReconApp
+    from recon_tui.tui.screens.client_detail import ClientDetailScreen
+    from recon_tui.tui.widgets.virtual_table import VirtualTable
+
+    app = ReconApp(Session(load_config(config_path), cache_path, demo=False))
+    figures: dict[str, list[float]] = {"filter": [], "open": []}
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#clients", VirtualTable)
+        for _ in range(repeat if typed else 0):
+            await pilot.press("slash")
+            await pilot.pause()
+            for ch in typed:
+                old = table.source
+                started = time.perf_counter()
+                key, char = _key(ch)
+                app.post_message(events.Key(key, char))
+                while table.source is old:
+                    await asyncio.sleep(0)
+                await pilot._wait_for_screen()
+                screen._on_timer_update()
+                figures["filter"].append((time.perf_counter() - started) * 1000)
+            await pilot.press("escape")  # clears the filter, back to the table
+            await pilot.pause()
+        if client_key is not None:
+            for _ in range(repeat):
+                started = time.perf_counter()
+                app.open_client(client_key)
+                while not isinstance(app.screen, ClientDetailScreen):
+                    await asyncio.sleep(0)
+                await pilot._wait_for_screen()
+                app.screen._on_timer_update()
+                figures["open"].append((time.perf_counter() - started) * 1000)
+                await pilot.pause()
+                app.pop_screen()
+                await pilot.pause()
+    return figures
+
+
+def screen_figures(cache_path: Path, config_path: Path, *, typed: str = "client 12",
+                   client_key: str | None = None, repeat: int = 5) -> dict[str, float]:
+    """Median and worst filter keystroke (ms) over ``typed`` (none when empty),
+    each character a keystroke, typed ``repeat`` times; median time to open
+    ``client_key`` (ms)."""
+    got = asyncio.run(_screen_figures(cache_path, config_path, typed, client_key, repeat))
+    result = {}
+    if got["filter"]:
+        result["filter_median"] = statistics.median(got["filter"])
+        result["filter_worst"] = max(got["filter"])
+    if got["open"]:
+        result["open_median"] = statistics.median(got["open"])
+    return result
+
+
+def biggest_client(cache_path: Path) -> tuple[str, int]:
+    """The client with the most invoice rows, and how many."""
+    import sqlite3
+
+    conn = sqlite3.connect(cache_path)
+    try:
+        key, count = conn.execute(
+            "SELECT client_key, count(*) AS n FROM invoice_pair WHERE kind = 'invoice' "
+            "GROUP BY client_key ORDER BY n DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    return key, count
