@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from recon_tui.cache import Cache
 from recon_tui.cache.stage import DocFigures, SyncStage
 from recon_tui.connectors.base import ConnectorError, PsaConnector
+from recon_tui.connectors.paging import fetch_in_order
 from recon_tui.models import DocKind, LedgerInvoice, PsaInvoice
 from recon_tui.money import ZERO
 from recon_tui.transactions import InvoiceTxn
@@ -113,8 +114,9 @@ def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
 def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures],
                   cancel: threading.Event | None = None
                   ) -> Iterator[tuple[str, list[InvoiceTxn]]]:
-    """(invoice id, its payments) for each, one request each; nothing for a PSA
-    whose API lists no payments (Autotask).
+    """(invoice id, its payments) for each, one request each, up to the
+    connector's ``max_concurrency`` at once, in the order given; nothing for a
+    PSA whose API lists no payments (Autotask).
 
     ConnectWise gives no count for this list, so each is proved against the
     invoice itself: what the payments add up to must be what the invoice says
@@ -122,9 +124,12 @@ def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures]
     short answer must never pass for "no payments")."""
     if not getattr(psa, "lists_payments", False):
         return
-    for invoice in invoices:
+    wanted = list(invoices)
+
+    def read(index: int) -> tuple[str, list[InvoiceTxn]] | None:
         if cancel is not None and cancel.is_set():
-            return  # the sync's own check raises SyncCancelled
+            return None  # the sync's own check raises SyncCancelled
+        invoice = wanted[index]
         txns = psa.invoice_payments(invoice.id)
         listed = sum((t.amount for t in txns), ZERO)
         applied = invoice.total - invoice.owing
@@ -134,4 +139,10 @@ def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures]
                 f"add up to {listed:,.2f}, the invoice shows {applied:,.2f} applied; the "
                 "answer was incomplete or the invoice changed meanwhile, so nothing was "
                 "taken from it (sync again)")
-        yield invoice.id, txns
+        return invoice.id, txns
+
+    workers = int(getattr(psa, "max_concurrency", 1) or 1)
+    for answer in fetch_in_order(read, len(wanted), workers, name="payments"):
+        if answer is None:
+            return
+        yield answer
