@@ -10,6 +10,7 @@ whole document."""
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +41,7 @@ from recon_tui.refresh import refresh_reconciliation
 from recon_tui.report.json_writer import snapshot_dict
 from recon_tui.report.snapshot import ReportRow, Snapshot, build_snapshot
 from recon_tui.report.writers import render_text, write_report
+from tests.test_report_pages import assert_writers_agree
 
 D = Decimal
 START, END = date(2026, 1, 1), date(2026, 12, 31)
@@ -152,6 +154,8 @@ def test_the_spool_gives_the_in_memory_report_on_random_books(book) -> None:
         load(cache, psa, ledger)
         snap = build_snapshot(cache, START, END)
         assert_same(snap, cache, START, END)
+        with tempfile.TemporaryDirectory() as folder:
+            assert_writers_agree(snap, cache, Path(folder))
         for client in ("psa:0", "psa:3", "ledger:4"):
             assert_same(build_snapshot(cache, START, END, client=cache.client(client))
                         if cache.client(client) else snap, cache, START, END,
@@ -176,6 +180,7 @@ def test_the_spool_gives_the_in_memory_report_on_the_demo(tmp_path: Path) -> Non
         snap = build_snapshot(cache, start, end)
         assert len(snap.credit_memo_rows) > 0 and len(snap.difference_rows) > 0
         assert_same(snap, cache, start, end)
+        assert_writers_agree(snap, cache, tmp_path)
 
 
 def small_book(cache: Cache, n: int = 25) -> None:
@@ -228,10 +233,9 @@ def test_progress_moves_while_rows_are_written(tmp_path: Path, fmt: str,
     reading = [done for phase, done, _total in seen if phase == "reading"]
     assert reading[0] == 0 and reading[-1] == 25 and len(reading) >= 5
     seen.clear()
-    from recon_tui.report import csv_writer, json_writer, xlsx_cells
-    for module in (csv_writer, json_writer):
+    from recon_tui.report import csv_writer, json_writer, xlsx_rows
+    for module in (csv_writer, json_writer, xlsx_rows):  # each writes pages of that size
         monkeypatch.setattr(module, "PROGRESS_EVERY", 5)
-    monkeypatch.setattr(xlsx_cells, "PROGRESS_EVERY", 5)
     write_report(snap, fmt, tmp_path / f"r.{fmt}",
                  progress=lambda *step: seen.append(step))
     writing = [done for phase, done, total in seen if phase == "writing" and total == 25]

@@ -53,6 +53,47 @@ class StatusSums(NamedTuple):
     diff_total: int
 
 
+#: What :meth:`ReportSpool.values_page` reads: the row contract's fields in
+#: :data:`~recon_tui.report.fields.ROW_FIELDS` order, then the contribution and the fill.
+VALUE_COLUMNS = (
+    "invoice_date", "customer", "psa_company", "psa_number", "psa_status", "psa_total",
+    "psa_owing", "ledger_number", "ledger_total", "ledger_owing", "diff_total",
+    "diff_owing", "status", "cause", "contribution", "fill",
+)
+_MONEY_COLUMNS = ("psa_total", "psa_owing", "ledger_total", "ledger_owing", "diff_total",
+                  "diff_owing", "contribution")
+
+
+def _money_text(column: str) -> str:
+    """Integer cents as the exact two-place string ``money_str`` gives ("-0.05")."""
+    return (f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} < 0 "
+            f"THEN printf('-%d.%02d', -{column} / 100, -{column} % 100) "
+            f"ELSE printf('%d.%02d', {column} / 100, {column} % 100) END")
+
+
+def _json_token(text: str) -> str:
+    return f"coalesce('\"' || {text} || '\"', 'null')"
+
+
+_FILL = (f"CASE WHEN status != '{MATCHED}' THEN 'bad' WHEN discrepant THEN 'warn' "
+         "ELSE '' END")
+_VALUES = ", ".join(_money_text(c) if c in _MONEY_COLUMNS else _FILL if c == "fill" else c
+                    for c in VALUE_COLUMNS)
+_QUOTED = ", ".join(
+    _json_token(_money_text(c)) if c in _MONEY_COLUMNS
+    else _json_token(c) if c in ("invoice_date", "status")
+    else _FILL if c == "fill" else c
+    for c in VALUE_COLUMNS)
+
+#: What names a snapshot: when and which invoices, their amounts and statuses.
+IDENTITY_COLUMNS = ("invoice_date", "psa_invoice_id", "psa_number", "psa_status",
+                    "psa_total", "psa_owing", "ledger_invoice_id", "ledger_number",
+                    "ledger_total", "ledger_owing", "status")
+_IDENTITY = " || char(31) || ".join(
+    f"coalesce({_money_text(c) if c in _MONEY_COLUMNS else c}, '')"
+    for c in IDENTITY_COLUMNS) + " || char(30)"
+
+
 def _close(conn: sqlite3.Connection, path: str) -> None:
     with contextlib.suppress(sqlite3.Error):
         conn.close()
@@ -133,6 +174,67 @@ class ReportSpool:
             return self._conn.execute(
                 f"SELECT seq, {_DDL} FROM {self._table(table)} WHERE seq > ?{where} "
                 "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+
+    def values_page(self, table: str, after: int, limit: int, discrepant_only: bool = False,
+                    *, quoted: bool = False) -> list[tuple]:
+        """Up to ``limit`` rows after ``after`` as the writers print them, with no row
+        object in between: :data:`VALUE_COLUMNS` (money as exact two-place strings,
+        NULL for a missing side; ``fill`` "bad" off Matched, "warn" when only the
+        amounts differ), ``seq`` last. ``quoted`` gives the date, money and status
+        as JSON tokens already (``"3717.00"`` or ``null``): digits and the four
+        status names need no escaping."""
+        where = " AND discrepant" if discrepant_only else ""
+        with self._lock:
+            return self._conn.execute(
+                f"SELECT {_QUOTED if quoted else _VALUES}, seq FROM {self._table(table)} "
+                f"WHERE seq > ?{where} ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+
+    def identity_pages(self, size: int = PAGE) -> Iterator[str]:
+        """The invoice rows' identity text, a page at a time: per row the
+        :data:`IDENTITY_COLUMNS` as the report prints them (a missing value empty)
+        joined by U+001F, each row ended by U+001E. Hashed, it names the snapshot."""
+        after = 0
+        while True:
+            with self._lock:
+                batch = self._conn.execute(
+                    f"SELECT {_IDENTITY}, seq FROM invoice WHERE seq > ? ORDER BY seq "
+                    "LIMIT ?", (after, size)).fetchall()
+            if not batch:
+                return
+            yield "".join([text for text, _seq in batch])
+            after = batch[-1][1]
+
+    def currency_counts(self) -> dict[str, int]:
+        """Invoice rows per currency, in the order each currency first appears."""
+        with self._lock:
+            return dict(self._conn.execute(
+                "SELECT currency, count(*) FROM invoice GROUP BY currency ORDER BY min(seq)"))
+
+    def suspect_page(self, after: int, limit: int, number_max: int, main: str | None
+                     ) -> list[tuple]:
+        """Invoice rows (as :meth:`page`) a hygiene check could flag: a PSA number
+        maybe longer than ``number_max`` (its UTF-8 bytes are: never fewer than its
+        characters), a voided ledger side with PSA money owing, or a currency other
+        than ``main`` (None: one currency, nothing to flag)."""
+        foreign = " OR currency != :main" if main is not None else ""
+        with self._lock:
+            return self._conn.execute(
+                f"SELECT seq, {_DDL} FROM invoice WHERE seq > :after AND ("
+                "(psa_invoice_id IS NOT NULL AND length(CAST(psa_number AS BLOB)) > :max) "
+                "OR (ledger_total IS NOT NULL AND ledger_voided AND psa_invoice_id IS NOT NULL "
+                f"AND psa_owing != 0){foreign}) ORDER BY seq LIMIT :limit",
+                {"after": after, "limit": limit, "max": number_max, "main": main}).fetchall()
+
+    def money_bounds(self, table: str, discrepant_only: bool = False
+                     ) -> list[tuple[int | None, int | None]]:
+        """The least and greatest cents of each money column of :data:`VALUE_COLUMNS`
+        (the widest amount a sheet shows is one of the two)."""
+        where = " WHERE discrepant" if discrepant_only else ""
+        bounds = ", ".join(f"min({c}), max({c})" for c in _MONEY_COLUMNS)
+        with self._lock:
+            found = self._conn.execute(
+                f"SELECT {bounds} FROM {self._table(table)}{where}").fetchone()
+        return [(found[i], found[i + 1]) for i in range(0, len(found), 2)]
 
     def slice(self, table: str, offset: int, limit: int, discrepant_only: bool = False
               ) -> list[tuple]:

@@ -259,9 +259,14 @@ def run_checks(
     pairs: Collection[InvoiceRow],
     company_scope: Iterable[str] | None = None,
     customer_scope: Iterable[str] | None = None,
+    currencies: Mapping[str, int] | None = None,
 ) -> tuple[list[HygieneCheck], list[HygieneFinding]]:
     """Every check over the book's names and the report's rows (``pairs``: read
     once, twice when the book mixes currencies; a streamed view is enough).
+    With ``currencies`` (rows per currency, in the order each first appears) the
+    counting is done already and ``pairs`` may hold only the rows a check could
+    flag, in report order: a number longer than QBO takes, a voided ledger side
+    with PSA money owing, a currency other than the book's main one.
 
     Duplicates are looked for across the whole book (a client's duplicate lives
     elsewhere); with a scope, only findings touching the scoped companies and
@@ -294,7 +299,7 @@ def run_checks(
                                         {i: c.display_name for i, c in customers.items()},
                                         customers_in))
 
-    currencies: Counter[str] = Counter()
+    counted: Counter[str] = Counter(currencies or {})
     for row in pairs:
         psa = row.psa_invoice_id is not None
         number = row.psa_invoice_number or ""
@@ -310,9 +315,10 @@ def run_checks(
                 f"ledger invoice {row.ledger_invoice_number or row.ledger_invoice_id} is "
                 f"voided but the PSA still shows {row.psa_owing:,.2f} owing (status "
                 f"{row.psa_status or 'unknown'})"))
-        currencies[row.currency] += 1
-    if len(currencies) > 1:
-        main, _count = currencies.most_common(1)[0]
+        if currencies is None:
+            counted[row.currency] += 1
+    if len(counted) > 1:
+        main, _count = counted.most_common(1)[0]
         for row in pairs:
             if row.currency != main:
                 if row.ledger_total is not None:

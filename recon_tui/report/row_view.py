@@ -12,7 +12,7 @@ from recon_tui.cache.report_spool import PAGE, ReportSpool
 from recon_tui.models import ReconStatus
 from recon_tui.money import from_cents
 
-__all__ = ["RowView", "spooled_row"]
+__all__ = ["RowView", "SuspectRows", "spooled_row"]
 
 _STATUS = {status.value: status for status in ReconStatus}
 _DAYS: dict[str, date] = {}
@@ -73,6 +73,21 @@ class RowView:
                 yield spooled_row(values)
             after = batch[-1][0]
 
+    def value_pages(self, size: int | None = None, *, quoted: bool = False
+                    ) -> Iterator[list[tuple]]:
+        """The rows as plain tuples of what the writers print, ``size`` at a time
+        (:meth:`~recon_tui.cache.report_spool.ReportSpool.values_page`; ``seq`` last):
+        no row object is made, which is most of what writing a row used to cost."""
+        after, size = 0, size or self._page
+        while batch := self._spool.values_page(self._table, after, size, self._discrepant,
+                                               quoted=quoted):
+            yield batch
+            after = batch[-1][-1]
+
+    def money_bounds(self) -> list[tuple[int | None, int | None]]:
+        """Least and greatest cents of each money column (for fitting widths)."""
+        return self._spool.money_bounds(self._table, self._discrepant)
+
     @overload
     def __getitem__(self, index: int) -> Any: ...
     @overload
@@ -93,3 +108,24 @@ class RowView:
     def __repr__(self) -> str:
         return f"<RowView {self._table}{' discrepant' if self._discrepant else ''}: " \
                f"{self._len:,} rows>"
+
+
+class SuspectRows:
+    """The invoice rows a hygiene check could flag, in report order, read from the
+    spool each time they are walked: the checks look at a handful of rows instead
+    of making an object of every row (see
+    :meth:`~recon_tui.cache.report_spool.ReportSpool.suspect_page`)."""
+
+    def __init__(self, spool: ReportSpool, number_max: int, main: str | None,
+                 page: int = PAGE) -> None:
+        self._spool, self._max, self._main, self._page = spool, number_max, main, page
+
+    def __len__(self) -> int:
+        return sum(1 for _row in self)
+
+    def __iter__(self) -> Iterator[Any]:
+        after = 0
+        while batch := self._spool.suspect_page(after, self._page, self._max, self._main):
+            for values in batch:
+                yield spooled_row(values)
+            after = batch[-1][0]

@@ -28,8 +28,13 @@ from recon_tui.config import DEFAULT_PORTAL_LEVEL
 from recon_tui.models import ClientSummary, DocKind, ReconStatus, ReportTotals
 from recon_tui.money import ZERO, format_money, from_cents
 from recon_tui.report.causes import CauseSummary, causes_agree, summarise_causes
-from recon_tui.report.hygiene import HygieneCheck, HygieneFinding, run_checks
-from recon_tui.report.row_view import RowView
+from recon_tui.report.hygiene import (
+    QBO_DOC_NUMBER_MAX,
+    HygieneCheck,
+    HygieneFinding,
+    run_checks,
+)
+from recon_tui.report.row_view import RowView, SuspectRows
 from recon_tui.report.sections import (
     CreditLine,
     PortalClient,
@@ -293,7 +298,7 @@ def _assemble(cache: Cache, spool: ReportSpool, start: date, end: date,
         generated_at=(now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0),
         psa_as_of=psa_state.last_synced_at if psa_state else None,
         ledger_as_of=ledger_state.last_synced_at if ledger_state else None,
-        reconciliation_id=reconciliation_id(rows),
+        reconciliation_id=spool_identity(spool),
         row_count=len(rows), portal_level=portal_level,
         client_key=client_key, client_name=client.name if client is not None else None,
     )
@@ -325,10 +330,22 @@ def _assemble(cache: Cache, spool: ReportSpool, start: date, end: date,
         cache, spool.customer_counts(), customer_scope)
     snapshot.portal_contacts, snapshot.portal_clients = portal_sections(
         cache, companies, portal_level, company_scope)
+    currencies = spool.currency_counts()
+    main = max(currencies, key=currencies.__getitem__) if len(currencies) > 1 else None
     snapshot.hygiene_checks, snapshot.hygiene_findings = run_checks(
-        companies=companies, customers=customers, pairs=rows,
+        companies=companies, customers=customers,
+        pairs=SuspectRows(spool, QBO_DOC_NUMBER_MAX, main), currencies=currencies,
         company_scope=company_scope, customer_scope=customer_scope)
     return snapshot
+
+
+def spool_identity(spool: ReportSpool) -> str:
+    """:func:`reconciliation_id` of the spool's invoice rows, from the text SQLite
+    gives them (no row object): the same bytes hashed, the same id."""
+    digest = hashlib.sha256()
+    for text in spool.identity_pages():
+        digest.update(text.encode())
+    return digest.hexdigest()[:12]
 
 
 def reconciliation_id(rows: Iterable[ReportRow]) -> str:

@@ -13,8 +13,8 @@ from recon_tui.money import money_str
 from recon_tui.report.fields import amount, neutralise, show
 from recon_tui.text import printable
 
-__all__ = ["DATE_FORMAT", "EXACT_NUMBER_LIMIT", "MONEY_FORMAT", "Formats", "put", "put_money",
-           "table"]
+__all__ = ["DATE_FORMAT", "EXACT_NUMBER_LIMIT", "MONEY_FORMAT", "Formats", "fitted", "put",
+           "put_money", "table", "total_row"]
 
 MONEY_FORMAT = "#,##0.00;-#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -43,7 +43,7 @@ class _Sheet:
             width = 11
         else:
             width = len(str(value)) + 1
-        self.widths[col] = min(max(self.widths[col], width), 60)
+        self.widths[col] = fitted(self.widths[col], width)
 
 
 class Formats:
@@ -121,6 +121,26 @@ def put_money(ws: Any, row: int, col: int, value: Decimal, cell_format: Any) -> 
 PROGRESS_EVERY = 2_000
 
 
+def total_row(ws: Any, fmt: Formats, row: int, titles: Sequence[str], kinds: Sequence[str],
+              total: tuple[str, dict[int, object]]) -> None:
+    """A styled total row: its label, then its values by column (blank elsewhere)."""
+    label, values = total
+    ws.write_string(row, 0, label, fmt.total_label)
+    for c in range(1, len(titles)):
+        value = values.get(c)
+        if value is None:
+            ws.write_blank(row, c, None, fmt.total_label)
+        elif kinds[c] == "money":
+            put_money(ws, row, c, value, fmt.total_money)  # type: ignore[arg-type]
+        else:
+            ws.write_number(row, c, value, fmt.total_label)
+
+
+def fitted(width: int, needed: int) -> int:
+    """A column's width grown to what a cell needs, up to 60."""
+    return min(max(width, needed), 60)
+
+
 def table(fmt: Formats, name: str, titles: Sequence[str], kinds: Sequence[str],
           rows: Iterable[tuple[Sequence[object], str]], *,
           total: tuple[str, dict[int, object]] | None = None,
@@ -144,17 +164,8 @@ def table(fmt: Formats, name: str, titles: Sequence[str], kinds: Sequence[str],
     ws.autofilter(0, 0, max(count, 1), len(titles) - 1)
     following = count + 1
     if total is not None:
-        label, values = total
-        ws.write_string(following, 0, label, fmt.total_label)
-        for c in range(1, len(titles)):
-            value = values.get(c)
-            if value is None:
-                ws.write_blank(following, c, None, fmt.total_label)
-            elif kinds[c] == "money":
-                put_money(ws, following, c, value, fmt.total_money)  # type: ignore[arg-type]
-            else:
-                ws.write_number(following, c, value, fmt.total_label)
-        sheet.fit(0, label)
+        total_row(ws, fmt, following, titles, kinds, total)
+        sheet.fit(0, total[0])
         following += 1
     for col, width in enumerate(sheet.widths):
         ws.set_column(col, col, width)

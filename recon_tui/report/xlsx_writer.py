@@ -14,40 +14,17 @@ from typing import IO
 
 from recon_tui.money import ZERO
 from recon_tui.report.causes import causes_check_text
-from recon_tui.report.fields import (
-    MONEY_FIELDS,
-    ROW_FIELDS,
-    ROW_TITLES,
-    TOTAL_FIELDS,
-    human_moment,
-    neutralise,
-)
+from recon_tui.report.fields import ROW_FIELDS, TOTAL_FIELDS, human_moment, neutralise
 from recon_tui.report.hygiene import NOT_CHECKED
-from recon_tui.report.snapshot import ProgressCallback, ReportRow, Snapshot, invoice_label
+from recon_tui.report.snapshot import ProgressCallback, Snapshot, invoice_label
 from recon_tui.report.xlsx_cells import DATE_FORMAT, Formats, put, put_money, table
+from recon_tui.report.xlsx_rows import row_table
 from recon_tui.text import printable
 
 __all__ = ["SUMMARY_LIST_LIMIT", "write_xlsx"]
 
 #: The invoices making up the difference listed on the Summary (all on their sheet).
 SUMMARY_LIST_LIMIT = 20
-
-
-def _fill(row: ReportRow) -> str:
-    if row.sync_status.value != "Matched":
-        return "bad"
-    return "warn" if row.discrepant else ""
-
-
-ROW_KINDS = tuple("date" if key == "invoice_date" else "money" if key in MONEY_FIELDS
-                  else "text" for key in ROW_FIELDS)
-
-
-def _row_values(row: ReportRow) -> list[object]:
-    return [row.invoice_date, row.customer, row.psa_company, row.psa_invoice_number,
-            row.psa_status, row.psa_total, row.psa_owing, row.ledger_invoice_number,
-            row.ledger_total, row.ledger_owing, row.difference_total, row.difference_owing,
-            row.sync_status.value, row.cause]
 
 
 def _summary(fmt: Formats, snapshot: Snapshot) -> None:
@@ -214,17 +191,12 @@ def write_xlsx(snapshot: Snapshot, target: str | os.PathLike[str] | IO[bytes],
 
     _summary(fmt, snapshot)
     _causes(fmt, snapshot)
-    table(fmt, "Invoices", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
-           ((_row_values(r), _fill(r)) for r in snapshot.rows), progress=rows_progress)
-    table(fmt, "Difference rows", [*(ROW_TITLES[k] for k in ROW_FIELDS), "Contribution"],
-           (*ROW_KINDS, "money"),
-           (([*_row_values(r), r.contribution], _fill(r)) for r in snapshot.difference_rows),
-           total=("Invoice Difference (sum of contributions)",
-                  {len(ROW_FIELDS): snapshot.totals.explained_difference}))
-    table(fmt, "Discrepant", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
-           ((_row_values(r), _fill(r)) for r in snapshot.discrepant_rows))
-    table(fmt, "Credit memos", [ROW_TITLES[k] for k in ROW_FIELDS], ROW_KINDS,
-           ((_row_values(r), _fill(r)) for r in snapshot.credit_memo_rows))
+    row_table(fmt, "Invoices", snapshot.rows, progress=rows_progress)
+    row_table(fmt, "Difference rows", snapshot.difference_rows, contribution=True,
+              total=("Invoice Difference (sum of contributions)",
+                     {len(ROW_FIELDS): snapshot.totals.explained_difference}))
+    row_table(fmt, "Discrepant", snapshot.discrepant_rows)
+    row_table(fmt, "Credit memos", snapshot.credit_memo_rows)
     table(fmt, "Credits",
            ["Customer", "Customer id", "PSA company", "Source", "Credit id", "Doc number",
             "Date", "Amount on account", "Original total"],
