@@ -387,9 +387,9 @@ def json_error(system: str, status: int, message: str) -> JSONResponse:
 
 
 def dumps(body: object) -> bytes:
-    """Decimals out as exact JSON numbers."""
-    from recon_tui.jsonio import dumps_exact
+    """Decimals out as exact JSON numbers (:mod:`wire`)."""
+    from recon_tui.sandbox.wire import encode
 
-    return dumps_exact(body).encode()
+    return encode(body)
 
 

@@ -72,7 +72,7 @@ def _project(records: list[dict[str, Any]], request: Request) -> list[dict[str, 
         for path in paths:
             node: Any = record
             for part in path:
-                node = node.get(part) if isinstance(node, Mapping) else None
+                node = node.get(part) if isinstance(node, dict) else None  # JSON objects
                 if node is None:
                     break
             if node is None:

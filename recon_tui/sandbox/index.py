@@ -122,6 +122,19 @@ class BookIndex:
     ordered: dict[Hashable, Ordered] = field(default_factory=dict)
     snapshots: Snapshots = field(default_factory=Snapshots)
     memos: dict[Hashable, tuple[Ordered, int, Any]] = field(default_factory=dict)
+    keyed: dict[Hashable, tuple[dict[Any, Any], list[Any], Any]] = field(default_factory=dict)
+
+    def per_key_set(self, name: Hashable, records: dict[Any, Any],
+                    make: Callable[[], Any]) -> Any:
+        """What ``make()`` built for ``name`` while ``records`` holds the same keys
+        (checked as :class:`Ordered` checks them), else built again."""
+        kept = self.keyed.get(name)
+        if (kept is not None and kept[0] is records and len(records) == len(kept[1])
+                and list(records) == kept[1]):
+            return kept[2]
+        value = make()
+        self.keyed[name] = (records, list(records), value)
+        return value
 
     def memo(self, name: Hashable, ordered: Ordered, generation: int,
              make: Callable[[], Any]) -> Any:

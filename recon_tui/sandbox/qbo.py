@@ -47,7 +47,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from recon_tui.jsonio import dumps_exact
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import error_for, now_iso, qbo_auth_fault
 from recon_tui.sandbox.qbo_auth import CLIENT_ID, CLIENT_SECRET, SEED_REFRESH_TOKEN, QboAuth
@@ -72,6 +71,7 @@ from recon_tui.sandbox.qbo_writes import (
     _save_payment,
 )
 from recon_tui.sandbox.scale import make_big_ledger
+from recon_tui.sandbox.wire import encode
 
 __all__ = [
     "CLIENT_ID",
@@ -200,10 +200,10 @@ def routes(book: SandboxBook) -> list[Route]:
         entity_id = request.path_params["entity_id"]
         with book.lock:
             record = book.qbo.get(entity, {}).get(entity_id)
-            body = dumps_exact({entity: record, "time": now_iso()}) if record else None
+            body = encode({entity: record, "time": now_iso()}) if record else None
         if body is None:
             return _not_found()
-        return Response(body.encode(), media_type="application/json")
+        return Response(body, media_type="application/json")
 
     async def cdc(request: Request) -> Response:
         names = [
@@ -251,8 +251,8 @@ def routes(book: SandboxBook) -> list[Route]:
                 responses.append(
                     {entity: rows, "startPosition": 1, "maxResults": len(rows)} if rows else {}
                 )
-            body = dumps_exact({"CDCResponse": [{"QueryResponse": responses}], "time": now_iso()})
-        return Response(body.encode(), media_type="application/json")
+            body = encode({"CDCResponse": [{"QueryResponse": responses}], "time": now_iso()})
+        return Response(body, media_type="application/json")
 
     async def write(request: Request, apply: Callable[[dict[str, Any]], Response]) -> Response:
         """Shared by every write: JSON body, requestid replay, lost-response simulation."""

@@ -13,9 +13,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from recon_tui.jsonio import dumps_exact
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import qbo_fault
+from recon_tui.sandbox.wire import encode
 
 NOT_FOUND_DETAIL = (
     "Object Not Found : Something you're trying to use has been made "
@@ -30,7 +30,7 @@ STALE_DETAIL = (
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(dumps_exact(body).encode(), status_code=status, media_type="application/json")
+    return Response(encode(body), status_code=status, media_type="application/json")
 
 
 def _fault(
@@ -64,11 +64,13 @@ def _touch(record: dict[str, Any], moment: str) -> None:
 
 
 def _next_id(book: SandboxBook) -> str:
+    """One above every numeric Id the book holds or has deleted (each entity's
+    highest kept while its key set is the same: a write need not walk the book)."""
     highest = 0
-    for records in book.qbo.values():
-        for key in records:
-            if key.isdigit():
-                highest = max(highest, int(key))
+    for entity, records in book.qbo.items():
+        highest = max(highest, book.index.per_key_set(
+            ("qbo highest id", entity), records,
+            lambda records=records: max((int(k) for k in records if k.isdigit()), default=0)))
     for _, key, _ in book.qbo_deleted:
         if key.isdigit():
             highest = max(highest, int(key))
