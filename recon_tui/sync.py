@@ -150,7 +150,7 @@ def _stage_step(plan: _StepPlan, stage: SyncStage, cancel: threading.Event | Non
                        if plan.figures else ())
         page.clear()
 
-    stage.touch(plan.key)
+    stage.declare(plan.key, plan.record_type)
     for item in plan.fetch(stage):
         page.append(item)
         seen += 1

@@ -21,7 +21,16 @@ from typing import Any
 from recon_tui.cache import ApplyResult, Cache
 from recon_tui.cache.stage import DocFigures, SyncStage
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
-from recon_tui.models import CompanyMapping, DocKind, OrganizationalCredit
+from recon_tui.models import (
+    CompanyMapping,
+    Contact,
+    DocKind,
+    LedgerCustomer,
+    LedgerInvoice,
+    OrganizationalCredit,
+    PsaCompany,
+    PsaInvoice,
+)
 from recon_tui.psa_payments import (
     invoices_to_read,
     ledger_figures,
@@ -43,6 +52,8 @@ class _StepPlan:
     fetch: Callable[[SyncStage], Iterable[Any]]
     #: Writes the step's staged pages (inside the sync's one transaction).
     apply: Callable[[Cache, Pages], ApplyResult]
+    #: What its records are, so the stage gives back exactly those.
+    record_type: Any = str
     #: What the stage keeps of each record for later steps: its id, its figures.
     id_of: Callable[[Any], str] | None = None
     figures: Callable[[Any], DocFigures | None] | None = None
@@ -189,28 +200,29 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
 
     plans = [
         _StepPlan("companies", "psa", lambda _: psa.companies(None),
-                  _upsert(lambda c, rows: c.upsert_companies(rows))),
+                  _upsert(lambda c, rows: c.upsert_companies(rows)), PsaCompany),
         _StepPlan("contacts", "psa", lambda _: psa.contacts(None),
-                  _upsert(lambda c, rows: c.upsert_contacts(rows))),
+                  _upsert(lambda c, rows: c.upsert_contacts(rows)), Contact),
         _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
-                  _upsert(lambda c, rows: c.upsert_psa_invoices(rows)),
+                  _upsert(lambda c, rows: c.upsert_psa_invoices(rows)), PsaInvoice,
                   id_of=lambda i: i.id, figures=psa_figures),
-        _StepPlan("export status", "psa", fetch_unexported, apply_unexported),
+        _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str),
         _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
-                  _upsert(lambda c, ids: c.delete_psa_invoices(ids))),
+                  _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str),
         _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
-                  _upsert(lambda c, rows: c.upsert_customers(rows))),
+                  _upsert(lambda c, rows: c.upsert_customers(rows)), LedgerCustomer),
         _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
-                  _upsert(lambda c, rows: c.upsert_ledger_invoices(rows)),
+                  _upsert(lambda c, rows: c.upsert_ledger_invoices(rows)), LedgerInvoice,
                   id_of=lambda i: i.id, figures=ledger_figures),
         _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
-                  _apply_credit_memos, id_of=lambda m: m.id),
+                  _apply_credit_memos, LedgerInvoice, id_of=lambda m: m.id),
         _StepPlan("payments", "ledger", lambda _: ledger.payments(moment), _apply_payments,
-                  id_of=lambda p: p.credit.id),
-        _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions),
+                  LedgerPayment, id_of=lambda p: p.credit.id),
+        _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions,
+                  tuple[str, str]),
         _StepPlan("invoice payments", "psa", lambda stage: read_payments(
             psa, invoices_to_read(cache, stage, "psa invoices", "ledger invoices")),
-            _apply_psa_payments),
+            _apply_psa_payments, tuple[str, list[InvoiceTxn]]),
     ]
     assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
     return plans

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+
 from recon_tui.cache.stage import DocFigures, SyncStage
-from recon_tui.models import DocKind, PsaInvoice
+from recon_tui.models import CreditKind, DocKind, OrganizationalCredit, PsaInvoice
 from recon_tui.psa_payments import psa_figures
 from recon_tui.sync import STAGE_PAGE, _stage_step
 from recon_tui.sync_plan import _StepPlan
+from recon_tui.transactions import InvoiceTxn, LedgerPayment, Side, TxnKind
 
 
 def _invoice(n: int) -> PsaInvoice:
@@ -22,12 +25,13 @@ def _invoice(n: int) -> PsaInvoice:
 
 def test_pages_come_back_in_order_with_their_ids_and_exact_figures() -> None:
     with SyncStage() as stage:
+        stage.declare("psa invoices", PsaInvoice)
+        stage.declare("ledger invoices", PsaInvoice)
         stage.add_page("psa invoices", [_invoice(1), _invoice(2)], ids=["1", "2"],
                        docs=[DocFigures("1", "INV-1", "L9", Decimal("10.005"), Decimal("0"))])
         stage.add_page("psa invoices", [_invoice(3)], ids=["3"])
-        stage.touch("ledger invoices")
-        assert [[i.id for i in page] for page in stage.pages("psa invoices")] == [
-            ["1", "2"], ["3"]]
+        assert [page for page in stage.pages("psa invoices")] == [
+            [_invoice(1), _invoice(2)], [_invoice(3)]]  # the records themselves, exact
         assert stage.count("psa invoices") == 3
         assert stage.count("ledger invoices") == 0
         assert list(stage.pages("ledger invoices")) == []
@@ -42,8 +46,35 @@ def test_pages_come_back_in_order_with_their_ids_and_exact_figures() -> None:
 def test_lookups_of_more_ids_than_one_statement_takes() -> None:
     with SyncStage() as stage:
         ids = [str(n) for n in range(2_000)]
+        stage.declare("s", str)
         stage.add_page("s", ids, ids=ids)
         assert stage.has_ids("s", [*ids, "x"]) == set(ids)
+
+
+def test_every_kind_of_record_a_sync_stages_comes_back_equal() -> None:
+    """Payments with their applications, (entity, id) pairs, payment lists: the
+    types the sync's steps declare decode back to equal values, money exact."""
+    credit = OrganizationalCredit(id="P1", kind=CreditKind.UNAPPLIED_PAYMENT,
+                                  customer_id="7", amount=Decimal("0.005"),
+                                  total=Decimal("10.00"), date=date(2026, 3, 4),
+                                  updated_at=datetime(2026, 3, 4, 5, 6, tzinfo=UTC))
+    txn = InvoiceTxn(side=Side.LEDGER, txn_id="P1", invoice_id="I9", kind=TxnKind.PAYMENT,
+                     amount=Decimal("99999999999.99"), date=date(2026, 3, 4))
+    cases: list[tuple[object, list[object]]] = [
+        (LedgerPayment, [LedgerPayment(credit, (txn,))]),
+        (tuple[str, str], [("Invoice", "12"), ("Payment", "13")]),
+        (tuple[str, list[InvoiceTxn]], [("I9", [txn]), ("I10", [])]),
+    ]
+    with SyncStage() as stage:
+        for n, (record_type, records) in enumerate(cases):
+            stage.declare(f"s{n}", record_type)
+            stage.add_page(f"s{n}", records)
+            assert list(stage.items(f"s{n}")) == records
+
+
+def test_an_undeclared_step_is_refused() -> None:
+    with SyncStage() as stage, pytest.raises(KeyError, match="not declared"):
+        stage.add_page("psa invoices", [_invoice(1)])
 
 
 def _staging_peak(count: int) -> int:
@@ -51,7 +82,7 @@ def _staging_peak(count: int) -> int:
     plan = _StepPlan("invoices", "psa",
                      lambda _: (_invoice(n) for n in range(count)),
                      lambda c, p: None,  # type: ignore[arg-type,return-value]
-                     id_of=lambda i: i.id, figures=psa_figures)
+                     PsaInvoice, id_of=lambda i: i.id, figures=psa_figures)
     seen: list[int] = []
     with SyncStage() as stage:
         gc.collect()

@@ -17,12 +17,13 @@ total, what is open), looked up by id or number without loading the book.
 
 from __future__ import annotations
 
-import pickle
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 #: Lookups are split so no statement exceeds SQLite's parameter limit.
 _CHUNK = 500
@@ -58,6 +59,8 @@ class SyncStage:
             """)
         self._pages: dict[str, int] = {}
         self._sizes: dict[str, int] = {}
+        self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+        self._encoder = msgspec.msgpack.Encoder()
 
     def close(self) -> None:
         self.conn.close()
@@ -69,15 +72,24 @@ class SyncStage:
         self.close()
 
     # -- writing, as pages arrive
+    def declare(self, step: str, record_type: Any) -> None:
+        """Name what the step's records are (a dataclass of ours, ``str``, a tuple
+        type), so its pages decode back to exactly those: MessagePack through
+        msgspec keeps Decimal, dates and enums exact, several times faster than
+        pickling dataclasses."""
+        self._decoders[step] = msgspec.msgpack.Decoder(list[record_type])  # type: ignore[valid-type]
+        self._pages.setdefault(step, 0)
+        self._sizes.setdefault(step, 0)
+
     def add_page(self, step: str, items: Sequence[Any], *, ids: Iterable[str] = (),
                  docs: Iterable[DocFigures] = ()) -> None:
-        """Keep one page (pickled: the records are our own dataclasses, written
-        and read back by this process only) with the ids and figures it holds."""
+        """Keep one page of a declared step with the ids and figures it holds."""
+        if step not in self._decoders:
+            raise KeyError(f"stage step {step!r} was not declared")
         seq = self._pages.get(step, 0)
         with self.conn:
             self.conn.execute("INSERT INTO page VALUES (?, ?, ?, ?)",
-                              (step, seq, len(items),
-                               pickle.dumps(list(items), pickle.HIGHEST_PROTOCOL)))
+                              (step, seq, len(items), self._encoder.encode(list(items))))
             self.conn.executemany("INSERT OR IGNORE INTO read_id VALUES (?, ?)",
                                   ((step, i) for i in ids))
             self.conn.executemany(
@@ -85,11 +97,6 @@ class SyncStage:
                 ((step, d.id, d.number, d.link, str(d.total), str(d.owing)) for d in docs))
         self._pages[step] = seq + 1
         self._sizes[step] = self._sizes.get(step, 0) + len(items)
-
-    def touch(self, step: str) -> None:
-        """Note a step that read nothing, so it reads as staged (and empty)."""
-        self._pages.setdefault(step, 0)
-        self._sizes.setdefault(step, 0)
 
     # -- reading back
     def count(self, step: str) -> int:
@@ -101,7 +108,7 @@ class SyncStage:
         for seq in range(self._pages.get(step, 0)):
             row = self.conn.execute("SELECT body FROM page WHERE step=? AND seq=?",
                                     (step, seq)).fetchone()
-            yield pickle.loads(row[0])
+            yield self._decoders[step].decode(row[0])
 
     def items(self, step: str) -> Iterator[Any]:
         for page in self.pages(step):
