@@ -126,8 +126,8 @@ class ReconApp(App[None]):
             self._load_demo()
         else:
             self.push_screen(ClientsScreen())
-        if not self.demo:
-            self._warn_if_expiring()
+        if not self.demo:  # after the first frame: it reads the token store
+            self.call_after_refresh(self._warn_if_expiring)
         if self.welcome is not None:
             from recon_tui.tui.screens.welcome import WelcomeScreen
 
