@@ -171,3 +171,12 @@ def test_natural_sql_equals_natural_key(text: str) -> None:
     conn.create_function("recon_pair_natural", 1, lambda t: natural_key(t)[0])
     [(got,)] = conn.execute(f"SELECT {natural_sql('?1')}", (text,))
     assert got == natural_key(text)[0]
+
+
+def test_the_whitespace_trimmed_is_exactly_what_str_strip_removes() -> None:
+    import sys
+
+    from recon_tui.cache.pairing_sql import WHITESPACE
+
+    assert "".join(ch for ch in map(chr, range(sys.maxunicode + 1))
+                                 if ch.isspace()) == WHITESPACE
