@@ -41,15 +41,16 @@ PROGRESS_EVERY = 2_000
 _FILL_AT = VALUE_COLUMNS.index("fill")
 #: A two-place string with at most 13 integer digits is below EXACT_NUMBER_LIMIT.
 _EXACT_DIGITS = len(str(EXACT_NUMBER_LIMIT)) - 1 + 3
-_SERIALS: dict[str, float] = {}
+_SERIALS: dict[str, int] = {}
 
 
-def _serial(day: str) -> float:
+def _serial(day: str) -> int:
     """An ISO date as Excel's serial day, as XlsxWriter's ``write_datetime`` counts it
-    (days since 1899-12-31, plus Excel's phantom 1900-02-29 after February 1900)."""
+    (days since 1899-12-31, plus Excel's phantom 1900-02-29 after February 1900);
+    a whole number, written with the same digits as XlsxWriter's own."""
     serial = _SERIALS.get(day)
     if serial is None:
-        days = float((date.fromisoformat(day) - date(1899, 12, 31)).days)
+        days = (date.fromisoformat(day) - date(1899, 12, 31)).days
         serial = _SERIALS[day] = days + 1 if days > 59 else days
     return serial
 
