@@ -22,6 +22,7 @@ from tests.books import ledger_invoice, psa_invoice, seed_book
 from tests.test_tui import MARKUP_NAME, SIZE, add_markup_client, screen_text
 from tests.test_tui_invoice_history import reversed_payment_book
 from tests.tui_app import recon_app
+from tests.waits import wait_for_text
 
 DAY = date(2026, 3, 1)
 
@@ -217,8 +218,7 @@ async def test_palette_finds_by_number_and_opens_at_the_row(tmp_path: Path) -> N
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p", *"110273")
-        await pilot.pause(0.5)
-        text = screen_text(app)
+        text = await wait_for_text(pilot, "Open invoice 110273", screen_text)
         assert ("Open invoice 110273 — Northwind Traders (difference 10.00, payment reversed)"
                 in text)
         await pilot.press("enter")
@@ -238,7 +238,7 @@ async def test_palette_numbers_of_hostile_clients_stay_literal(tmp_path: Path) -
     app = make_app(tmp_path, build)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p", "7", "7")
-        await pilot.pause(0.5)
+        await wait_for_text(pilot, "Open invoice 77 ", screen_text)
         assert f"Open invoice 77 — {MARKUP_NAME} (" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()

@@ -54,6 +54,7 @@ from recon_tui.tui.screens.why import WhyScreen
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.fake_books import FakeLedger, FakePsa
 from tests.tui_app import recon_app
+from tests.waits import wait_for_text
 
 SIZE = (80, 24)
 TITLE = "\x1b]0;pwned\x07"
@@ -312,10 +313,7 @@ async def test_the_command_palette_lists_hostile_names_literally(book) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("ctrl+p", *"acme")
-        for _ in range(40):  # the palette searches in the background
-            await pilot.pause(0.05)
-            if "Open client" in screen_text(app):
-                break
+        await wait_for_text(pilot, "Open client", screen_text)  # searched in the background
         assert isinstance(app.screen, CommandPalette)
         text = assert_clean(app, "palette")
         assert "Open client: [bold]markup[/]" in text  # the name wraps at 80 columns

@@ -10,8 +10,8 @@ from recon_tui.tui.screens.client_detail import ClientDetailScreen
 from recon_tui.tui.screens.settings import SettingsScreen, field_id
 from tests.emulator import config_file_for, running_emulator
 from tests.test_tui import SIZE, screen_text
-from tests.test_tui_sync import wait_until
 from tests.tui_app import recon_app
+from tests.waits import wait_until
 
 
 async def test_settings_save_validate_and_apply(tmp_path: Path) -> None:

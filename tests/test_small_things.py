@@ -29,6 +29,7 @@ from tests.test_tui import SIZE, make_app, screen_text
 from tests.test_tui_checklist import open_checklist, pick_10040, status_text
 from tests.test_tui_sync import demo_app, wait_until
 from tests.tui_app import recon_app
+from tests.waits import quiet
 
 
 # --------------------------------------------------------------------------- plurals
@@ -91,7 +92,7 @@ async def test_p_typed_into_the_amount_field_is_text_not_apply(tmp_path: Path) -
             assert amount.has_focus
             amount.value = ""
             await pilot.press("5", "p", "b", "v", "x")
-            await pilot.pause(0.3)
+            await quiet(pilot)
             assert amount.value == "5pbvx"
             assert not screen.busy and screen.checklist.state is ChecklistState.CHOOSE_INVOICE
             assert "Applying" not in status_text(screen)

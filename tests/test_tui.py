@@ -17,6 +17,7 @@ from recon_tui.tui.screens.help import HelpScreen
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.books import ledger_invoice, psa_invoice, seed_book
 from tests.tui_app import recon_app
+from tests.waits import wait_for_text, wait_until
 
 SIZE = (160, 45)
 MARKUP_NAME = "Refund [/] pending [bold]x"
@@ -180,7 +181,7 @@ async def test_command_palette_lists_every_action(tmp_path: Path) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"discrep")
-        await pilot.pause(0.3)
+        await wait_for_text(pilot, "Discrepant: Only clients", screen_text)
         assert "Discrepant: Only clients with discrepancies" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
@@ -194,10 +195,7 @@ async def test_footer_shows_keys_with_descriptions(tmp_path: Path) -> None:
               "Help", "Quit")
     async with app.run_test(size=SIZE) as pilot:
         # the footer is painted a frame after the screen: wait for it, then read it
-        for _ in range(200):
-            if "Quit" in screen_text(app).splitlines()[-1]:
-                break
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: "Quit" in screen_text(app).splitlines()[-1])
         footer = screen_text(app).splitlines()[-1]
         for label in labels:
             assert label in footer
@@ -236,7 +234,7 @@ async def test_command_palette_opens_a_client_by_name(tmp_path: Path) -> None:
     app = make_app(tmp_path, extra=add_markup_client)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p", *"refund")
-        await pilot.pause(0.5)
+        await wait_for_text(pilot, "Open client: ", screen_text)
         assert f"Open client: {MARKUP_NAME}" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()

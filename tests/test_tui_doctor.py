@@ -10,8 +10,8 @@ from recon_tui.tui.screens.doctor import DoctorScreen
 from recon_tui.tui.screens.sync import SyncScreen, looks_like_connection
 from tests.emulator import config_file_for, running_emulator
 from tests.test_tui import SIZE, screen_text
-from tests.test_tui_sync import wait_until
 from tests.tui_app import recon_app
+from tests.waits import wait_until
 
 
 def checks_text(screen: DoctorScreen) -> str:

@@ -20,8 +20,8 @@ from recon_tui.tui.screens.help import HelpScreen
 from recon_tui.tui.widgets.format_picker import FormatPicker
 from tests.test_report import seed_004_book
 from tests.test_tui import SIZE, screen_text
-from tests.test_tui_sync import wait_until
 from tests.tui_app import recon_app
+from tests.waits import wait_for_text, wait_until
 
 
 def make_app(tmp_path: Path, folder: Path | None = None) -> ReconApp:
@@ -130,8 +130,8 @@ async def test_export_fails_cleanly_on_a_missing_folder_and_help_lists_the_key(
         await pilot.press("ctrl+p")  # the command palette offers it too
         await pilot.pause()
         await pilot.press(*"export")
-        await pilot.pause(0.3)
-        assert "Write the reconciliation report of the whole book" in screen_text(app)
+        await wait_for_text(pilot, "Write the reconciliation report of the whole book",
+                            screen_text)
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ClientsScreen)

@@ -21,8 +21,8 @@ from recon_tui.tui.screens.fix import FixScreen
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
-from tests.test_tui_sync import wait_until
 from tests.tui_app import recon_app
+from tests.waits import quiet, wait_until
 
 NUMBER = json.loads((sample_data_dir() / "scenarios.json").read_text())["causes"][
     Cause.PAYMENT_PSA_ONLY.value]
@@ -84,7 +84,7 @@ async def test_with_writes_off_the_fix_says_so_and_offers_the_hand_path(tmp_path
             assert "Enter is off: writes to QuickBooks are off: set [ledger] allow_writes" in text
             assert "Receive payment" in text
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await quiet(pilot)
             assert len(book.qbo["Payment"]) == payments_before
 
 

@@ -18,14 +18,7 @@ from recon_tui.tui.screens.sync import SyncScreen
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.tui_app import recon_app
-
-
-async def wait_until(pilot, condition, tries: int = 600) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition never became true")
+from tests.waits import wait_until
 
 
 def demo_app(tmp_path: Path, server) -> ReconApp:
@@ -83,7 +76,7 @@ async def test_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
             await pilot.pause()
             app.screen.query_one("#since").value = "2025-01-01"
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await wait_until(pilot, lambda: app.screen.running)  # cancelled mid-sync
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen.run is not None)
             assert app.screen.run.status.value == "cancelled"

@@ -15,8 +15,8 @@ from recon_tui.tui.screens.clients import ClientsScreen
 from recon_tui.tui.screens.connect import ConnectScreen
 from recon_tui.tui.screens.welcome import WelcomeScreen
 from tests.test_tui import SIZE, screen_text
-from tests.test_tui_sync import wait_until
 from tests.tui_app import recon_app
+from tests.waits import wait_until
 
 
 def args(**kw) -> argparse.Namespace:

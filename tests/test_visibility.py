@@ -17,8 +17,8 @@ from recon_tui.tui.screens.why import WhyScreen
 from recon_tui.workflows.visibility import Action, explain_invoice
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
-from tests.test_tui_sync import wait_until
 from tests.tui_app import recon_app
+from tests.waits import wait_until
 
 SCENARIOS = json.loads((sample_data_dir() / "scenarios.json").read_text(encoding="utf-8"))
 LEVEL = 5
@@ -129,8 +129,7 @@ async def test_why_screen_offers_the_mapper_on_that_customer(tmp_path: Path) -> 
             await wait_until(pilot, lambda: getattr(app.screen, "explanation", None) is not None)
             assert "not mapped to a PSA company" in screen_text(app)
             await pilot.press("ctrl+o")
-            await pilot.pause(0.3)
-            assert isinstance(app.screen, MapperScreen)
+            await wait_until(pilot, lambda: isinstance(app.screen, MapperScreen))
             assert "Atomar's Best Tackle" in screen_text(app)
 
 
