@@ -31,6 +31,7 @@ from recon_tui.cache.records import (
     USED_UP,
     ApplyResult,
     Change,
+    Row,
     TableSpec,
     column_field,
     company_row,
@@ -221,54 +222,68 @@ class CacheCore:
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
     # -- generic upsert with change tracking
-    def _apply(self, spec: TableSpec, rows: Iterable[dict], *, track_created: bool) -> ApplyResult:
+    def _apply(self, spec: TableSpec, rows: Iterable[Row], *, track_created: bool) -> ApplyResult:
+        """Upsert ``rows`` (tuples in ``spec.columns`` order), counting and listing
+        what each changes against the row it replaces (read in chunks, as tuples
+        in the same order, so an unchanged row is one tuple comparison)."""
         result = ApplyResult()
         cols = spec.columns
+        at = {c: i for i, c in enumerate(cols)}
+        id_at, label_at, stamp_at = at["id"], at[spec.label_column], at["updated_at"]
+        owner_at = at.get("customer_id", at.get("company_id"))
         placeholders = ", ".join("?" for _ in cols)
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c != "id")
         upsert = (f"INSERT INTO {spec.table} ({', '.join(cols)}) VALUES ({placeholders}) "
                   f"ON CONFLICT(id) DO UPDATE SET {updates}")
-        compared = [c for c in cols if c not in ("id", "updated_at")]
-        batch: list[dict] = []
+        select = f"SELECT {', '.join(cols)} FROM {spec.table} WHERE id IN "
+        compared = [(i, c) for i, c in enumerate(cols) if c not in ("id", "updated_at")]
+        touched, owners, changes = result.touched, result.owners, result.changes
+        batch: list[Row] = []
+
+        def touch(row: Row) -> None:
+            touched.add(str(row[id_at]))
+            if owner_at is not None:
+                owners.add(str(row[owner_at]))
 
         def flush() -> None:
-            ids = [r["id"] for r in batch]
-            marks = ", ".join("?" for _ in ids)
-            existing = {
-                row["id"]: row
-                for row in self.conn.execute(
-                    f"SELECT * FROM {spec.table} WHERE id IN ({marks})", ids)
-            }
+            ids = [r[id_at] for r in batch]
+            cursor = self.conn.cursor()
+            cursor.row_factory = None  # plain tuples, in ``cols`` order
+            existing = {row[id_at]: row for row in cursor.execute(
+                select + f"({', '.join('?' for _ in ids)})", ids)}
             to_write = []
             for row in batch:
+                old = existing.get(row[id_at])
+                if old is not None and old == row:  # the common case of a later sync
+                    result.unchanged += 1
+                    continue
                 # The history keeps at most this many changes of a run: a reload that
                 # changes a whole book counts every row but lists only the first ones.
-                listing = len(result.changes) < MAX_CHANGES_PER_RUN
-                old = existing.get(row["id"])
+                listing = len(changes) < MAX_CHANGES_PER_RUN
                 if old is None:
                     result.created += 1
-                    result.touch(row)
+                    touch(row)
                     to_write.append(row)
                     if track_created and listing:
-                        result.changes.append(Change(spec.record_type, row["id"],
-                                                     str(row[spec.label_column]), "created"))
+                        changes.append(Change(spec.record_type, row[id_at],
+                                              str(row[label_at]), "created"))
                     continue
-                diffs = [c for c in compared if old[c] != row[c]]
+                diffs = [(i, c) for i, c in compared if old[i] != row[i]]
                 if not diffs:
                     result.unchanged += 1
-                    if old["updated_at"] != row["updated_at"]:
+                    if old[stamp_at] != row[stamp_at]:
                         to_write.append(row)
                     continue
                 result.updated += 1
-                result.touch(row)
-                result.touch(old)  # a record that moved leaves its old owner too
+                touch(row)
+                touch(old)  # a record that moved leaves its old owner too
                 to_write.append(row)
-                for c in diffs if listing else ():
-                    result.changes.append(Change(
-                        spec.record_type, row["id"], str(row[spec.label_column]), "updated",
-                        column_field(c), display_value(c, old[c]), display_value(c, row[c])))
+                for i, c in diffs if listing else ():
+                    changes.append(Change(
+                        spec.record_type, row[id_at], str(row[label_at]), "updated",
+                        column_field(c), display_value(c, old[i]), display_value(c, row[i])))
             if to_write:
-                self.conn.executemany(upsert, [tuple(r[c] for c in cols) for r in to_write])
+                self.conn.executemany(upsert, to_write)
             batch.clear()
 
         with self.transaction():
@@ -339,7 +354,7 @@ class CacheCore:
         credits panel only ever shows money still on account."""
         used_up: list[str] = []
 
-        def live() -> Iterator[dict]:  # streams: a sync's credits come page by page
+        def live() -> Iterator[Row]:  # streams: a sync's credits come page by page
             for credit in items:
                 if credit.amount == 0:
                     used_up.append(credit_key(credit.kind, credit.id))

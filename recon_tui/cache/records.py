@@ -26,8 +26,14 @@ from recon_tui.money import from_cents, money_str, to_cents
 
 # --------------------------------------------------------------------------- row specs
 def iso_text(value: date | datetime | None) -> str | None:
+    """A date as YYYY-MM-DD, a moment as UTC to the millisecond (naive = UTC)."""
     if value is None:
         return None
+    kind = type(value)
+    if kind is date:  # the hot cases first: every row has a date and a moment
+        return value.isoformat()
+    if kind is datetime and value.tzinfo is UTC:  # type: ignore[union-attr]
+        return value.isoformat(timespec="milliseconds")  # type: ignore[call-arg]
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -106,40 +112,37 @@ CREDIT = TableSpec(
 )
 
 
-def company_row(c: PsaCompany) -> dict:
-    return {"id": c.id, "identifier": c.identifier, "name": c.name, "status": c.status,
-            "deleted": int(c.deleted), "portal_active": int(c.portal_active),
-            "updated_at": iso_text(c.updated_at)}
+#: A record as the row its table's columns take, in ``TableSpec.columns`` order
+#: (tuples, not dicts: a sync builds one per record and hands them straight to
+#: ``executemany``).
+Row = tuple
 
 
-def contact_row(c: Contact) -> dict:
-    return {"id": c.id, "company_id": c.company_id, "first_name": c.first_name,
-            "last_name": c.last_name, "email": c.email,
-            "portal_security_level": c.portal_security_level, "inactive": int(c.inactive),
-            "portal_login_disabled": int(c.portal_login_disabled),
-            "updated_at": iso_text(c.updated_at)}
+def company_row(c: PsaCompany) -> Row:
+    return (c.id, c.identifier, c.name, c.status, int(c.deleted), int(c.portal_active),
+            iso_text(c.updated_at))
 
 
-def psa_invoice_row(i: PsaInvoice) -> dict:
-    return {"id": i.id, "number": i.number, "company_id": i.company_id, "date": iso_text(i.date),
-            "due_date": iso_text(i.due_date), "total_cents": to_cents(i.total),
-            "owing_cents": to_cents(i.owing), "status": i.status,
-            "ledger_invoice_id": i.ledger_invoice_id, "exported": int(i.exported),
-            "currency": i.currency, "kind": i.kind.value, "updated_at": iso_text(i.updated_at)}
+def contact_row(c: Contact) -> Row:
+    return (c.id, c.company_id, c.first_name, c.last_name, c.email, c.portal_security_level,
+            int(c.inactive), int(c.portal_login_disabled), iso_text(c.updated_at))
 
 
-def customer_row(c: LedgerCustomer) -> dict:
-    return {"id": c.id, "display_name": c.display_name, "company_name": c.company_name,
-            "active": int(c.active), "balance_cents": to_cents(c.balance),
-            "updated_at": iso_text(c.updated_at)}
+def psa_invoice_row(i: PsaInvoice) -> Row:
+    return (i.id, i.number, i.company_id, iso_text(i.date), iso_text(i.due_date),
+            to_cents(i.total), to_cents(i.owing), i.status, i.ledger_invoice_id,
+            int(i.exported), i.currency, i.kind.value, iso_text(i.updated_at))
 
 
-def ledger_invoice_row(i: LedgerInvoice) -> dict:
-    return {"id": i.id, "doc_number": i.doc_number, "customer_id": i.customer_id,
-            "date": iso_text(i.date), "due_date": iso_text(i.due_date),
-            "total_cents": to_cents(i.total), "balance_cents": to_cents(i.balance),
-            "voided": int(i.voided), "currency": i.currency, "kind": i.kind.value,
-            "updated_at": iso_text(i.updated_at)}
+def customer_row(c: LedgerCustomer) -> Row:
+    return (c.id, c.display_name, c.company_name, int(c.active), to_cents(c.balance),
+            iso_text(c.updated_at))
+
+
+def ledger_invoice_row(i: LedgerInvoice) -> Row:
+    return (i.id, i.doc_number, i.customer_id, iso_text(i.date), iso_text(i.due_date),
+            to_cents(i.total), to_cents(i.balance), int(i.voided), i.currency, i.kind.value,
+            iso_text(i.updated_at))
 
 
 def credit_key(kind: CreditKind | str, source_id: str) -> str:
@@ -147,11 +150,9 @@ def credit_key(kind: CreditKind | str, source_id: str) -> str:
     return f"{CreditKind(kind).value}:{source_id}"
 
 
-def credit_row(c: OrganizationalCredit) -> dict:
-    return {"id": credit_key(c.kind, c.id), "source_id": c.id, "kind": c.kind.value,
-            "customer_id": c.customer_id, "date": iso_text(c.date),
-            "amount_cents": to_cents(c.amount), "total_cents": to_cents(c.total),
-            "doc_number": c.doc_number, "updated_at": iso_text(c.updated_at)}
+def credit_row(c: OrganizationalCredit) -> Row:
+    return (credit_key(c.kind, c.id), c.id, c.kind.value, c.customer_id, iso_text(c.date),
+            to_cents(c.amount), to_cents(c.total), c.doc_number, iso_text(c.updated_at))
 
 
 def company_from(row: sqlite3.Row) -> PsaCompany:

@@ -133,13 +133,16 @@ class SyncStage:
              numbers: Sequence[str] = ()) -> list[DocFigures]:
         """The figures of the documents read with these ids or numbers."""
         found: dict[str, DocFigures] = {}
-        for column, values in (("id", ids), ("number", numbers)):
+        # By number, SQLite would otherwise walk the step's whole primary key
+        # (step, id) for each chunk: the index on (step, number) is named.
+        for column, index, values in (("id", "", ids),
+                                      ("number", " INDEXED BY doc_number", numbers)):
             values = list(values)
             for start in range(0, len(values), _CHUNK):
                 chunk = values[start:start + _CHUNK]
                 marks = ", ".join("?" for _ in chunk)
                 for row in self.conn.execute(
-                        f"SELECT id, number, link, total, owing FROM doc "
+                        f"SELECT id, number, link, total, owing FROM doc{index} "
                         f"WHERE step=? AND {column} IN ({marks})", [step, *chunk]):
                     found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
                                                Decimal(row[4]))
