@@ -7,7 +7,8 @@ What it guarantees, so connectors don't each reinvent it:
   errors, honouring ``Retry-After`` (seconds or an HTTP date);
 * a request budget (N per rolling minute) and a cap on concurrent requests,
   for QuickBooks Online's 500/minute and 10 concurrent;
-* one credential refresh on 401, then the request once more;
+* credentials from an ``httpx.Auth`` when the system needs a flow (QBO's
+  OAuth: ``connectors.qbo_oauth.QboOAuth`` refreshes once on 401 and resends);
 * JSON decoded by msgspec (several times faster than the json module on
   1,000-record pages) with every non-integer number a Decimal (``float_hook``:
   money never becomes a float), and garbage JSON turned into a clear error;
@@ -173,7 +174,7 @@ class ApiClient:
         base_url: str,
         *,
         headers: Callable[[], Mapping[str, str]] | None = None,
-        refresh_credentials: Callable[[], None] | None = None,
+        auth: httpx.Auth | None = None,
         error_parser: ErrorParser = default_error_parser,
         retry: RetryPolicy | None = None,
         rate_limiter: RateLimiter | None = None,
@@ -183,7 +184,6 @@ class ApiClient:
     ) -> None:
         self.system = system
         self._headers = headers or (lambda: {})
-        self._refresh = refresh_credentials
         self._error_parser = error_parser
         self.retry = retry or RetryPolicy()
         self._limiter = rate_limiter
@@ -199,6 +199,7 @@ class ApiClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
             follow_redirects=False,
+            auth=auth,
         )
 
     def close(self) -> None:
@@ -226,7 +227,6 @@ class ApiClient:
         a 429 refusal); a timeout, a dropped answer or a 5xx after sending may have
         applied it, so the caller must re-read before trying again."""
         self._check_origin(method, url, params, operation)
-        refreshed = False
         attempt = 0
         while True:
             attempt += 1
@@ -254,11 +254,6 @@ class ApiClient:
             status = response.status_code
             if 200 <= status < 300 or status in ok_statuses:
                 return response
-            if status == 401 and self._refresh is not None and not refreshed:
-                refreshed = True
-                self._refresh()
-                attempt -= 1  # a refresh is not a failed attempt
-                continue
             if (status in RETRY_STATUSES and attempt < self.retry.max_attempts
                     and (idempotent or status == 429)):
                 wait = self.retry.delay_seconds(

@@ -148,8 +148,7 @@ class QboConnector(QboWrites):
         self.api = ApiClient(
             SYSTEM,
             f"{config.base_url.rstrip('/')}/v3/company/{realm}/",
-            headers=self.auth.headers,
-            refresh_credentials=self.auth.refresh_after_401,
+            auth=self.auth,
             error_parser=qbo_error_parser,
             retry=retry,
             rate_limiter=limiter,

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -51,9 +51,16 @@ SYSTEM = "qbo"
 OPERATION = "refresh access token"
 
 
-class QboOAuth:
-    """One company's tokens: ``headers()`` before every request, ``refresh_after_401``
-    when the server refused the access token."""
+class QboOAuth(httpx.Auth):
+    """One company's tokens, as an ``httpx.Auth``: every request goes out with a
+    valid access token (refreshed first when missing or about to expire), and a
+    401 refreshes once, saving the rotated refresh token, and resends.
+
+    Being the client's ``auth`` keeps OAuth out of the retry loop of
+    ``ApiClient``: a refresh is not a failed attempt, and a request is never sent
+    twice with the same refused token. See Intuit, "Refresh the token"
+    (https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0#refresh-the-token).
+    """
 
     def __init__(
         self,
@@ -97,11 +104,20 @@ class QboOAuth:
                 state = self._refresh(stale_access=None)
             return {"Authorization": f"Bearer {state.access_token}"}
 
-    def refresh_after_401(self) -> None:
-        """ApiClient's once-per-request hook: the server refused our access token."""
+    def auth_flow(self, request: httpx.Request
+                  ) -> Generator[httpx.Request, httpx.Response, None]:
+        """httpx's hook around every send: the bearer token, and one refresh and
+        resend when the server refuses it (another thread or process may have
+        refreshed meanwhile: then its token is adopted, not spent again)."""
+        request.headers.update(self.headers())
+        response = yield request
+        if response.status_code != 401:
+            return
+        sent = request.headers["Authorization"].removeprefix("Bearer ")
         with self._lock:
-            stale = self._state.access_token if self._state else None
-            self._refresh(stale_access=stale)
+            self._refresh(stale_access=sent)
+        request.headers.update(self.headers())
+        yield request
 
     def _refresh(self, stale_access: str | None) -> TokenState:
         """Get a working access token, saving any rotated refresh token first.
