@@ -67,9 +67,10 @@ class _Rows:
 
     def pages(self, level: int, size: int) -> Iterator[tuple[str, int]]:
         """Each page of rows as the text ``json.dumps(..., indent=2)`` gives its items
-        at ``level`` (joined by ",\\n", before the unsafe-character escapes), with
-        its row count. Date, money and status come from the spool as JSON tokens;
-        the other strings go through ``json``'s own C string encoder, the one
+        at ``level`` (joined by ",\\n", the unsafe characters escaped: only the
+        encoded strings can hold one, so only they are scanned), with its row count.
+        Date, money and status come from the spool as JSON tokens; the other
+        strings go through ``json``'s own C string encoder, the one
         ``json.dumps(ensure_ascii=False)`` calls: the same bytes, without building a
         dict per row. (msgspec would be no faster here and refuses the lone
         surrogates a name may hold, which ``json`` writes.)"""
@@ -81,8 +82,11 @@ class _Rows:
         for page in self.view.value_pages(size, quoted=True):
             columns = list(zip(*page, strict=True))[:width]
             for index in _ENCODED_AT:
-                columns[index] = ["null" if value is None else encode_string(value)
-                                  for value in columns[index]]
+                encoded = ["null" if value is None else encode_string(value)
+                           for value in columns[index]]
+                if _JSON_UNSAFE.search("".join(encoded)) is not None:
+                    encoded = [_JSON_UNSAFE.sub(_json_escape, text) for text in encoded]
+                columns[index] = encoded
             yield ",\n".join([template % row for row in zip(*columns, strict=True)]), len(page)
 
 
@@ -216,7 +220,9 @@ def write_json(snapshot: Snapshot, out: TextIO,
         elif isinstance(value, _Rows) and len(value):
             write("[\n")
             for index, (text, count) in enumerate(value.pages(level + 1, PROGRESS_EVERY)):
-                write(("" if index == 0 else ",\n") + text)
+                if index:
+                    out.write(",\n")
+                out.write(text)  # escaped already
                 written += count
                 if progress is not None:
                     progress(written)

@@ -129,8 +129,11 @@ def write_report(snapshot: Snapshot, fmt: str, path: str | os.PathLike[str],
             os.close(fd)
             write_xlsx(snapshot, tmp, progress)
         else:
-            encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-            with open(fd, "w", encoding=encoding, newline="") as handle:
+            with open(fd, "w", encoding="utf-8", newline="") as handle:
+                if fmt == "csv":
+                    # the byte-order mark utf-8-sig writes, without that codec's
+                    # Python-level encoder on every row written
+                    handle.write("\ufeff")
                 _write_text(snapshot, fmt, handle, progress)
             if progress is not None:
                 progress("writing", len(snapshot.rows), len(snapshot.rows))

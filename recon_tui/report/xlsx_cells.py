@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -73,6 +74,10 @@ class Formats:
         self.note = workbook.add_format({"italic": True, "font_color": "#555555"})
 
     def cell(self, kind: str, fill: str = "") -> Any:
+        """The format of a cell of that kind on a row of that fill; None for a plain
+        cell (text, int or bool on an unfilled row): a format with no properties
+        looks the same as none, and without one XlsxWriter writes no style index
+        on the cell and no blank cell at all, a fair part of a big sheet's XML."""
         key = (kind, fill)
         if key not in self._formats:
             props: dict[str, Any] = {}
@@ -83,19 +88,25 @@ class Formats:
                 props["align"] = "left"
             if self.FILLS.get(fill):
                 props["bg_color"] = self.FILLS[fill]
-            self._formats[key] = self.wb.add_format(props)
+            self._formats[key] = self.wb.add_format(props) if props else None
         return self._formats[key]
 
 
 def put(ws: Any, fmt: Formats, row: int, col: int, kind: str, value: object,
          fill: str = "") -> None:
-    cell_format = fmt.cell(kind, fill)
+    _put(ws, row, col, kind, value, fmt.cell(kind, fill))
+
+
+def _put(ws: Any, row: int, col: int, kind: str, value: object, cell_format: Any) -> None:
     if value is None:
         ws.write_blank(row, col, None, cell_format)
     elif kind == "money":
         put_money(ws, row, col, value, cell_format)  # type: ignore[arg-type]
     elif kind == "date":
-        ws.write_datetime(row, col, value, cell_format)
+        if value.__class__ is date:  # XlsxWriter's own serial, without its conversion
+            ws.write_number(row, col, serial_day(value), cell_format)  # type: ignore[arg-type]
+        else:
+            ws.write_datetime(row, col, value, cell_format)
     elif kind == "int":
         ws.write_number(row, col, value, cell_format)
     elif kind == "bool":
@@ -104,6 +115,17 @@ def put(ws: Any, fmt: Formats, row: int, col: int, kind: str, value: object,
         # XlsxWriter would write C0 controls as _xHHHH_ escapes and C1 and bidi ones
         # raw; a lone surrogate could not be encoded at all: all made visible.
         ws.write_string(row, col, neutralise(printable(value)), cell_format)
+
+
+def serial_day(day: date) -> int:
+    """A date as Excel's serial day, as XlsxWriter's ``write_datetime`` counts it
+    (days since 1899-12-31, plus Excel's phantom 1900-02-29 after February 1900);
+    a whole number, written with the same digits as XlsxWriter's own."""
+    days = (day - _EPOCH).days
+    return days + 1 if days > 59 else days
+
+
+_EPOCH = date(1899, 12, 31)
 
 
 def put_money(ws: Any, row: int, col: int, value: Decimal, cell_format: Any) -> None:
@@ -153,13 +175,43 @@ def table(fmt: Formats, name: str, titles: Sequence[str], kinds: Sequence[str],
     sheet = _Sheet.of(titles, kinds)
     for col, title in enumerate(titles):
         ws.write_string(0, col, title, fmt.header)
+    # Widths from the longest text and, for money, from the least and greatest
+    # amount (the widest shown is one of the two), kept as the rows go by.
+    longest = [0] * len(titles)
+    bounds: dict[int, list[Decimal]] = {}
+    formats: dict[str, list[Any]] = {}
     count = 0
     for count, (values, fill) in enumerate(rows, start=1):
+        cell_formats = formats.get(fill)
+        if cell_formats is None:
+            cell_formats = formats[fill] = [fmt.cell(kind, fill) for kind in kinds]
         for col, value in enumerate(values):
-            put(ws, fmt, count, col, kinds[col], value, fill)
-            sheet.fit(col, value)
+            kind = kinds[col]
+            _put(ws, count, col, kind, value, cell_formats[col])
+            if value is None:
+                continue
+            if kind == "date":
+                longest[col] = 10  # yyyy-mm-dd
+            elif kind == "money":
+                seen = bounds.get(col)
+                if seen is None:
+                    bounds[col] = [value, value]  # type: ignore[list-item]
+                elif value < seen[0]:  # type: ignore[operator]
+                    seen[0] = value  # type: ignore[assignment]
+                elif value > seen[1]:  # type: ignore[operator]
+                    seen[1] = value  # type: ignore[assignment]
+            else:
+                needed = len(value) if value.__class__ is str else len(str(value))
+                if needed > longest[col]:
+                    longest[col] = needed
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)
+    for col, needed in enumerate(longest):
+        if needed:
+            sheet.widths[col] = fitted(sheet.widths[col], needed + 1)
+    for col, (low, high) in bounds.items():
+        sheet.fit(col, low)
+        sheet.fit(col, high)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(count, 1), len(titles) - 1)
     following = count + 1

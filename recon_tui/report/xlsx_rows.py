@@ -27,6 +27,7 @@ from recon_tui.report.xlsx_cells import (
     EXACT_NUMBER_LIMIT,
     Formats,
     fitted,
+    serial_day,
     total_row,
 )
 
@@ -45,13 +46,10 @@ _SERIALS: dict[str, int] = {}
 
 
 def _serial(day: str) -> int:
-    """An ISO date as Excel's serial day, as XlsxWriter's ``write_datetime`` counts it
-    (days since 1899-12-31, plus Excel's phantom 1900-02-29 after February 1900);
-    a whole number, written with the same digits as XlsxWriter's own."""
+    """An ISO date as Excel's serial day (:func:`~recon_tui.report.xlsx_cells.serial_day`)."""
     serial = _SERIALS.get(day)
     if serial is None:
-        days = (date.fromisoformat(day) - date(1899, 12, 31)).days
-        serial = _SERIALS[day] = days + 1 if days > 59 else days
+        serial = _SERIALS[day] = serial_day(date.fromisoformat(day))
     return serial
 
 
@@ -61,6 +59,23 @@ def _amount(text: str | None) -> Decimal | str | None:
     if text is None:
         return None
     return Decimal(text) if len(text) - (text[0] == "-") <= _EXACT_DIGITS else text
+
+
+def _serials(days: tuple[str, ...]) -> list[int]:
+    """A page's dates as serial days (a page holds a few distinct days)."""
+    if len(_SERIALS) > 50_000:  # a bound, not every day ever written
+        _SERIALS.clear()
+    for day in set(days).difference(_SERIALS):
+        _serial(day)
+    return list(map(_SERIALS.__getitem__, days))
+
+
+def _amounts(texts: tuple[str | None, ...]) -> list[Decimal | str | None]:
+    """A page's money column as :func:`_amount` gives each cell; a column with no
+    blank and no amount too long for a double (nearly every one) in one ``map``."""
+    if None not in texts and max(map(len, texts), default=0) <= _EXACT_DIGITS:
+        return list(map(Decimal, texts))
+    return [_amount(text) for text in texts]
 
 
 def _money_widths(view: RowView, money_at: list[int]) -> dict[int, int]:
@@ -101,20 +116,20 @@ def row_table(fmt: Formats, name: str, view: RowView, *, contribution: bool = Fa
             longest = max(map(len, filter(None, columns[col])), default=0)
             widths[col] = fitted(widths[col], longest + 1)
         inert_columns(columns, text_at)
-        columns[0] = [_serial(day) for day in columns[0]]
+        columns[0] = _serials(columns[0])
         for col in money_at:
-            columns[col] = [_amount(text) for text in columns[col]]
+            columns[col] = _amounts(columns[col])
         for values, fill in zip(zip(*columns, strict=True), fills, strict=True):
             row += 1
-            cell_formats = formats[fill]
-            for col in range(width):
-                value = values[col]
+            for col, (value, cell_format) in enumerate(zip(values, formats[fill],
+                                                           strict=True)):
                 if value is None:
-                    write_blank(row, col, None, cell_formats[col])
+                    if cell_format is not None:  # a plain blank cell is no cell
+                        write_blank(row, col, None, cell_format)
                 elif value.__class__ is str:
-                    write_string(row, col, value, cell_formats[col])
+                    write_string(row, col, value, cell_format)
                 else:
-                    write_number(row, col, value, cell_formats[col])
+                    write_number(row, col, value, cell_format)
         if progress is not None:
             progress(row)
     if row:
