@@ -64,47 +64,65 @@ _PSA = (
     "FROM psa_invoice p LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id)"
 )
 
-# Ranking inside groups (a link's claimants, a number's claimants or candidates):
-# the rows are sorted by group into _rp_sorted (a plain sort: SQLite's window
-# functions cost several sorts), a row alone in its group ranks 1, and only the
-# rows of a shared group are ranked in natural order (``a``, ``b``: the order keys).
-_SHARED = ("EXISTS (SELECT 1 FROM temp._rp_sorted t WHERE t.seq = s.seq {op} 1 "
-           "AND t.kind = s.kind AND t.grp = s.grp)")
-_ALONE = f"NOT {_SHARED.format(op='-')} AND NOT {_SHARED.format(op='+')}"
-_TOGETHER = f"({_SHARED.format(op='-')} OR {_SHARED.format(op='+')})"
-_PSA_ORDER = f"{natural_sql('a')}, a, {natural_sql('b')}, b"
-_LEDGER_ORDER = f"{natural_sql('a')}, a, b"
+# Groups (a link's claimants, a number's claimants or candidates), in one GROUP BY
+# pass each: most groups hold one member (``ident``, the only row's); a shared
+# group keeps its members as a JSON array, and only those are ranked in natural
+# order (window functions over the whole book cost several sorts of it).
+_GROUPED = "kind TEXT, grp TEXT, n INTEGER, ident INTEGER, members TEXT, " \
+    "PRIMARY KEY (kind, grp)"
+_RANKED = "kind TEXT, grp TEXT, rn INTEGER, ident INTEGER, PRIMARY KEY (kind, grp, rn)"
 
 
-def _rank(conn: sqlite3.Connection, target: str, source: str, order: str) -> None:
-    """Rank ``source``'s rows (kind, grp, ident, a, b) within (kind, grp) by
-    ``order`` into ``target`` (kind, grp, rn, ident)."""
-    conn.execute("DELETE FROM temp._rp_sorted")
-    conn.execute("INSERT INTO temp._rp_sorted (kind, grp, ident, a, b) "
-                 f"SELECT kind, grp, ident, a, b FROM ({source}) ORDER BY kind, grp",
-                 {"ws": WHITESPACE})
-    conn.execute(f"INSERT INTO {target} (kind, grp, rn, ident) "
-                 f"SELECT kind, grp, 1, ident FROM temp._rp_sorted s WHERE {_ALONE} "
-                 f"UNION ALL SELECT kind, grp, row_number() OVER (PARTITION BY kind, grp "
-                 f"ORDER BY {order}), ident FROM temp._rp_sorted s WHERE {_TOGETHER}")
+def _group(conn: sqlite3.Connection, target: str, source: str) -> None:
+    """Group ``source``'s rows (kind, grp, ident) by (kind, grp) into ``target``."""
+    conn.execute(f"INSERT INTO {target} (kind, grp, n, ident, members) "
+                 "SELECT kind, grp, count(*), ident, "
+                 "CASE WHEN count(*) > 1 THEN json_group_array(ident) END "
+                 f"FROM ({source}) GROUP BY kind, grp", {"ws": WHITESPACE})
+
+
+def _members(groups: str) -> str:
+    """The members of ``groups``' shared groups (kind, grp, ident)."""
+    return (f"SELECT g.kind AS kind, g.grp AS grp, j.value AS ident FROM {groups} g, "
+            "json_each(g.members) j WHERE g.n > 1")
+
+
+def _rank_psa(groups: str) -> str:
+    """A shared group's PSA documents ranked by (natural number, natural id)."""
+    return (f"SELECT m.kind AS kind, m.grp AS grp, m.ident AS ident, row_number() OVER ("
+            f"PARTITION BY m.kind, m.grp ORDER BY {natural_sql('p.number')}, p.number, "
+            f"{natural_sql('p.id')}, p.id) AS rn "
+            f"FROM ({_members(groups)}) m JOIN psa_invoice p ON p.rowid = m.ident")
+
+
+def _rank_ledger(groups: str) -> str:
+    """A shared group's ledger documents ranked by (natural id, position)."""
+    ledger_id = "coalesce(li.id, lm.id)"
+    return (f"SELECT m.kind AS kind, m.grp AS grp, m.ident AS ident, row_number() OVER ("
+            f"PARTITION BY m.kind, m.grp ORDER BY {natural_sql(ledger_id)}, {ledger_id}, "
+            f"m.ident) AS rn FROM ({_members(groups)}) m "
+            f"LEFT JOIN ledger_invoice li ON m.ident < {LEDGER_MEMO_BASE} AND li.rowid = m.ident "
+            f"LEFT JOIN ledger_credit_memo lm ON m.ident >= {LEDGER_MEMO_BASE} "
+            f"AND lm.rowid = m.ident - {LEDGER_MEMO_BASE}")
 
 
 # Rule 1: the first claimant of each link takes the ledger document of that id.
-_LINK_CLAIMS = f"SELECT kind, link AS grp, prid AS ident, number AS a, id AS b FROM {_PSA} " \
-    "WHERE link != ''"
+_LINK_CLAIMS = f"SELECT kind, link AS grp, prid AS ident FROM {_PSA} WHERE link != ''"
 _BY_LINK = f"""
 INSERT INTO temp._rp_match (prid, pos)
 SELECT w.ident, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE})
-FROM temp._rp_link w
+FROM (SELECT kind, grp, ident FROM temp._rp_lg WHERE n = 1
+      UNION ALL
+      SELECT kind, grp, ident FROM ({_rank_psa("temp._rp_lg")}) WHERE rn = 1) w
 LEFT JOIN ledger_invoice li ON li.id = w.grp AND li.kind = w.kind
 LEFT JOIN ledger_credit_memo lm ON li.rowid IS NULL AND lm.id = w.grp AND lm.kind = w.kind
-WHERE w.rn = 1 AND (li.rowid IS NOT NULL OR lm.rowid IS NOT NULL)
+WHERE li.rowid IS NOT NULL OR lm.rowid IS NOT NULL
 """
 
 # Rule 2: among the unclaimed, the k-th claimant of a number takes its k-th candidate.
 _CLAIMANTS = (
-    f"SELECT kind, num AS grp, prid AS ident, number AS a, id AS b FROM {_PSA} p "
-    "WHERE num != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.prid = p.prid)")
+    "SELECT kind, trim(number, :ws) AS grp, rowid AS ident FROM psa_invoice p "
+    "WHERE grp != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.prid = p.rowid)")
 
 _LEDGER = f"""
 SELECT rowid AS pos, kind, id, trim(doc_number, :ws) AS num FROM ledger_invoice
@@ -113,80 +131,149 @@ SELECT rowid + {LEDGER_MEMO_BASE}, kind, id, trim(doc_number, :ws) FROM ledger_c
 """
 
 _CANDIDATES = f"""
-SELECT kind, num AS grp, pos AS ident, id AS a, pos AS b FROM ({_LEDGER}) d
+SELECT kind, num AS grp, pos AS ident FROM ({_LEDGER}) d
 WHERE num != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.pos)
-  AND EXISTS (SELECT 1 FROM temp._rp_claim c WHERE c.kind = d.kind AND c.grp = d.num)
+  AND EXISTS (SELECT 1 FROM temp._rp_cl c WHERE c.kind = d.kind AND c.grp = d.num)
 """
 
-_BY_NUMBER = (
-    "INSERT INTO temp._rp_match (prid, pos) SELECT c.ident, d.ident FROM temp._rp_claim c "
-    "JOIN temp._rp_cand d ON d.kind = c.kind AND d.grp = c.grp AND d.rn = c.rn"
-)
-
-# Each PSA document (with its match, if any), then each ledger document nobody
-# claimed, joined to their tables: the columns of a row.
-_ROWS = f"""
-SELECT {{seq}} AS seq, x.prid AS prid, x.pos AS pos, p.id AS psa_id,
-    coalesce(p.ledger_invoice_id, r.ledger_id) AS link, p.company_id AS company_id,
-    p.number AS psa_number, p.status AS psa_status, p.total_cents AS psa_total,
-    p.owing_cents AS psa_owing,
-    coalesce(li.id, lm.id) AS ledger_id,
-    coalesce(li.customer_id, lm.customer_id) AS customer_id,
-    coalesce(li.doc_number, lm.doc_number) AS ledger_number,
-    coalesce(li.total_cents, lm.total_cents) AS ledger_total,
-    coalesce(li.balance_cents, lm.balance_cents) AS ledger_owing,
-    coalesce(li.voided, lm.voided) AS voided,
-    CASE WHEN p.id IS NULL THEN coalesce(li.kind, lm.kind) ELSE p.kind END AS kind,
-    CASE WHEN p.id IS NULL THEN coalesce(li.date, lm.date) ELSE p.date END AS invoice_date,
-    CASE WHEN p.id IS NULL THEN '{_NOT_IN_PSA}'
-         WHEN x.pos IS NOT NULL THEN '{_MATCHED}'
-         WHEN coalesce(p.ledger_invoice_id, r.ledger_id, '') != '' THEN '{_EXPECTED}'
-         ELSE '{_NOT_IN_LEDGER}' END AS status,
-    CASE WHEN p.id IS NOT NULL THEN p.number ELSE coalesce(li.doc_number, lm.doc_number) END
-        AS number
-FROM {{source}} x
-LEFT JOIN psa_invoice p ON p.rowid = x.prid
-LEFT JOIN invoice_link r ON r.psa_invoice_id = p.id
-LEFT JOIN ledger_invoice li ON x.pos < {LEDGER_MEMO_BASE} AND li.rowid = x.pos
-LEFT JOIN ledger_credit_memo lm
-    ON x.pos >= {LEDGER_MEMO_BASE} AND lm.rowid = x.pos - {LEDGER_MEMO_BASE}
+# A number shared on either side: both sides ranked (a side's only member ranks 1),
+# the k-th with the k-th; a number held once on each side pairs straight away.
+_RANK_CLAIMS = f"""
+INSERT INTO temp._rp_claim (kind, grp, rn, ident)
+SELECT kind, grp, rn, ident FROM ({_rank_psa("temp._rp_cl")})
+UNION ALL
+SELECT c.kind, c.grp, 1, c.ident FROM temp._rp_cd d CROSS JOIN temp._rp_cl c
+    ON c.kind = d.kind AND c.grp = d.grp WHERE d.n > 1 AND c.n = 1
+"""
+_RANK_CANDS = f"""
+INSERT INTO temp._rp_cand (kind, grp, rn, ident)
+SELECT kind, grp, rn, ident FROM ({_rank_ledger("temp._rp_cd")})
+UNION ALL
+SELECT d.kind, d.grp, 1, d.ident FROM temp._rp_cd d CROSS JOIN temp._rp_cl c
+    ON c.kind = d.kind AND c.grp = d.grp WHERE c.n > 1 AND d.n = 1
+"""
+_BY_NUMBER = """
+INSERT INTO temp._rp_match (prid, pos)
+SELECT c.ident, d.ident FROM temp._rp_cd d CROSS JOIN temp._rp_cl c
+    ON c.kind = d.kind AND c.grp = d.grp WHERE d.n = 1 AND c.n = 1
+UNION ALL
+SELECT c.ident, d.ident FROM temp._rp_claim c
+JOIN temp._rp_cand d ON d.kind = c.kind AND d.grp = c.grp AND d.rn = c.rn
 """
 
-_SOURCE = f"""(
-    SELECT p.rowid AS prid, m.pos AS pos FROM psa_invoice p
-    LEFT JOIN temp._rp_match m ON m.prid = p.rowid
-    UNION ALL
-    SELECT NULL, d.pos FROM ({_LEDGER}) d
-    WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.pos))"""
+# The columns a stored row has, beside its id (the row's place in the order) and
+# its cause (the diagnosis's, set afterwards).
+PAIR_COLUMNS = ("client_key, status, invoice_date, psa_invoice_id, ledger_invoice_id, "
+                "psa_company_id, ledger_customer_id, psa_number, ledger_number, psa_status, "
+                "psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents, "
+                "ledger_voided, diff_total_cents, diff_owing_cents, discrepant, kind")
 
-# The order rows are inserted in (the report's, pair_sort_key's, kind by kind),
-# decided on narrow records: the screens break ties by row id.
-_ORDER = f"""
-INSERT INTO temp._rp_order (prid, pos)
-SELECT prid, pos FROM ({_ROWS.format(seq="NULL", source=_SOURCE)})
-ORDER BY kind != '{_INVOICE}', invoice_date, {natural_sql('number')}, number,
-    psa_id IS NULL, coalesce(psa_id, ''), coalesce(ledger_id, ''), status
-"""
 
-_PAIRS = f"""
-INSERT INTO invoice_pair (client_key, status, invoice_date, psa_invoice_id,
-    ledger_invoice_id, psa_company_id, ledger_customer_id, psa_number, ledger_number,
-    psa_status, psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents,
-    ledger_voided, diff_total_cents, diff_owing_cents, discrepant, kind)
-SELECT CASE WHEN psa_id IS NOT NULL THEN 'psa:' || company_id
-            WHEN coalesce(cm.psa_company_id, '') != '' THEN 'psa:' || cm.psa_company_id
-            ELSE 'ledger:' || customer_id END,
-    status, invoice_date, psa_id, coalesce(ledger_id, link), company_id,
-    customer_id, psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
-    ledger_owing, coalesce(voided, 0), diff_total, diff_owing,
-    status != '{_MATCHED}' OR diff_total != 0 OR diff_owing != 0, kind
+def _of(alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in PAIR_COLUMNS.split(","))
+
+
+
+
+def _ledger_only(table: str, pos: str) -> str:
+    """The rows of ``table``'s documents nobody claimed (Not in PSA), counted
+    where their customer is mapped."""
+    return f"""
+SELECT CASE WHEN coalesce(cm.psa_company_id, '') != '' THEN 'psa:' || cm.psa_company_id
+            ELSE 'ledger:' || d.customer_id END,
+    '{_NOT_IN_PSA}', d.date, NULL, d.id, NULL, d.customer_id, NULL, d.doc_number, NULL,
+    NULL, NULL, d.total_cents, d.balance_cents, coalesce(d.voided, 0), d.total_cents,
+    d.balance_cents, 1, d.kind
+FROM {table} d LEFT JOIN company_mapping cm ON cm.ledger_customer_id = d.customer_id
+WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = {pos})"""
+
+
+# Every row (the columns of a stored row), as the rules pair them, into a
+# temporary table: each PSA document with its match (the link it expected only
+# looked up when it has none), then each ledger document nobody claimed, in the
+# order of their positions.
+_NEW = f"""
+INSERT INTO temp._rp_new ({PAIR_COLUMNS})
+SELECT 'psa:' || company_id, status, date, id, ledger_id, company_id, customer_id, number,
+    ledger_number, psa_status, total_cents, owing_cents, ledger_total, ledger_owing, voided,
+    diff_total, diff_owing, status != '{_MATCHED}' OR diff_total != 0 OR diff_owing != 0, kind
 FROM (
-    SELECT *, coalesce(ledger_total, 0) - coalesce(psa_total, 0) AS diff_total,
-              coalesce(ledger_owing, 0) - coalesce(psa_owing, 0) AS diff_owing
-    FROM ({_ROWS.format(seq="x.seq", source="temp._rp_order")})
-) LEFT JOIN company_mapping cm ON psa_id IS NULL AND cm.ledger_customer_id = customer_id
-ORDER BY seq
+    SELECT p.company_id, p.date, p.id, p.number, p.status AS psa_status, p.total_cents,
+        p.owing_cents, p.kind,
+        CASE WHEN m.pos IS NOT NULL THEN '{_MATCHED}'
+             WHEN coalesce(p.ledger_invoice_id, r.ledger_id, '') != '' THEN '{_EXPECTED}'
+             ELSE '{_NOT_IN_LEDGER}' END AS status,
+        coalesce(li.id, lm.id, p.ledger_invoice_id, r.ledger_id) AS ledger_id,
+        coalesce(li.customer_id, lm.customer_id) AS customer_id,
+        coalesce(li.doc_number, lm.doc_number) AS ledger_number,
+        coalesce(li.total_cents, lm.total_cents) AS ledger_total,
+        coalesce(li.balance_cents, lm.balance_cents) AS ledger_owing,
+        coalesce(li.voided, lm.voided, 0) AS voided,
+        coalesce(li.total_cents, lm.total_cents, 0) - p.total_cents AS diff_total,
+        coalesce(li.balance_cents, lm.balance_cents, 0) - p.owing_cents AS diff_owing
+    FROM psa_invoice p
+    LEFT JOIN temp._rp_match m ON m.prid = p.rowid
+    LEFT JOIN ledger_invoice li ON m.pos < {LEDGER_MEMO_BASE} AND li.rowid = m.pos
+    LEFT JOIN ledger_credit_memo lm
+        ON m.pos >= {LEDGER_MEMO_BASE} AND lm.rowid = m.pos - {LEDGER_MEMO_BASE}
+    LEFT JOIN invoice_link r ON m.pos IS NULL AND r.psa_invoice_id = p.id)
+UNION ALL {_ledger_only("ledger_invoice", "d.rowid")}
+UNION ALL {_ledger_only("ledger_credit_memo", f"d.rowid + {LEDGER_MEMO_BASE}")}
 """
+
+# Whether the stored rows are already these rows: each new row finds a stored
+# row equal to it in every column (a PSA document's by its id, a ledger-only
+# one's by kind and ledger id), no stored row twice, and no stored row is left
+# over. Then, the stored rows being in order (``ORDERED``), nothing is written.
+_SAME = f"""
+SELECT (SELECT count(*) FROM temp._rp_new n
+        CROSS JOIN invoice_pair t ON t.psa_invoice_id = n.psa_invoice_id
+        WHERE n.psa_invoice_id IS NOT NULL AND ({_of("t")}) IS ({_of("n")})),
+       (SELECT count(*) FROM temp._rp_new WHERE psa_invoice_id IS NOT NULL),
+       count(*), count(DISTINCT id),
+       (SELECT count(*) FROM temp._rp_new WHERE psa_invoice_id IS NULL),
+       (SELECT count(*) FROM temp._rp_new), (SELECT count(*) FROM invoice_pair)
+FROM (
+    SELECT t.id FROM temp._rp_new n
+    CROSS JOIN invoice_pair t INDEXED BY idx_pair_kind_ledger
+        ON t.kind = n.kind AND t.ledger_invoice_id = n.ledger_invoice_id
+    WHERE n.psa_invoice_id IS NULL AND t.psa_invoice_id IS NULL
+      AND ({_of("t")}) IS ({_of("n")}))
+"""
+#: The meta key saying the stored rows are numbered 1..N in the order below
+#: (a full recompute stores them so; an incremental one appends its rows).
+ORDERED = "pairs_in_order"
+
+# The new rows in the order rows are stored (the report's, pair_sort_key's, kind
+# by kind: the screens break ties by row id), numbered 1..N; equal keys keep the
+# order the rows were made in. For a PSA row the ledger id decides nothing (its
+# PSA id is unique), so the stored one stands in for the matched one.
+_SORTED = f"""
+INSERT INTO temp._rp_sorted (seq, {PAIR_COLUMNS})
+SELECT NULL, {_of("n")} FROM temp._rp_new n
+ORDER BY kind != '{_INVOICE}', invoice_date,
+    {natural_sql("coalesce(psa_number, ledger_number)")}, coalesce(psa_number, ledger_number),
+    psa_invoice_id IS NULL, coalesce(psa_invoice_id, ''), coalesce(ledger_invoice_id, ''),
+    status, seq
+"""
+
+# Only the rows that differ from the stored row of their id are written: a
+# recompute after a day's edits rewrites the rows from the first change in the
+# order on, not the book (nor its eight indexes, built once). Deleted and
+# inserted, not updated in place: a changed row may take a PSA id (unique) that
+# another changed row still holds.
+_CHANGED = f"""
+INSERT INTO temp._rp_changed (seq)
+SELECT n.seq FROM temp._rp_sorted n LEFT JOIN invoice_pair t ON t.id = n.seq
+WHERE t.id IS NULL OR ({_of("t")}) IS NOT ({_of("n")})
+"""
+_DELETE = ("DELETE FROM invoice_pair WHERE id > :count "
+           "OR id IN (SELECT seq FROM temp._rp_changed)")
+_INSERT = (f"INSERT INTO invoice_pair (id, {PAIR_COLUMNS}) SELECT n.seq, {_of('n')} "
+           "FROM temp._rp_changed c JOIN temp._rp_sorted n ON n.seq = c.seq ORDER BY c.seq")
+# Every discrepant row is diagnosed afresh (its evidence may have moved); only
+# discrepant rows have a cause, found through idx_pair_cause.
+_UNDIAGNOSE = "UPDATE invoice_pair SET cause = NULL WHERE cause IS NOT NULL"
 
 # Remember every matched pair (a changed link is replaced, a known one keeps its
 # first-seen time); "custom field" when the effective link named this ledger id.
@@ -204,20 +291,40 @@ ON CONFLICT(psa_invoice_id) DO UPDATE SET ledger_id = excluded.ledger_id,
 WHERE invoice_link.ledger_id != excluded.ledger_id
 """
 
-_RANKED = "kind TEXT, grp TEXT, rn INTEGER, ident INTEGER, PRIMARY KEY (kind, grp, rn)"
 _TEMP_TABLES = {
     "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL UNIQUE",
-    "_rp_sorted": "seq INTEGER PRIMARY KEY, kind TEXT, grp TEXT, ident INTEGER, a, b",
-    "_rp_link": _RANKED,
+    "_rp_lg": _GROUPED.split(", PRIMARY KEY")[0],  # only ever scanned
+    "_rp_cl": _GROUPED,
+    "_rp_cd": _GROUPED,
     "_rp_claim": _RANKED,
     "_rp_cand": _RANKED,
-    "_rp_order": "seq INTEGER PRIMARY KEY, prid INTEGER, pos INTEGER",
+    "_rp_new": f"seq INTEGER PRIMARY KEY, {PAIR_COLUMNS}",
+    "_rp_sorted": f"seq INTEGER PRIMARY KEY, {PAIR_COLUMNS}",
+    "_rp_changed": "seq INTEGER PRIMARY KEY",
 }
 
 
 def _drop_temp(conn: sqlite3.Connection) -> None:
     for name in _TEMP_TABLES:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _store(conn: sqlite3.Connection) -> int:
+    """Make the stored rows the new ones, numbered in order, writing only what
+    differs; returns the row count."""
+    psa_same, psa, ledger_same, ledger_distinct, ledger, count, stored = conn.execute(
+        _SAME).fetchone()
+    ordered = conn.execute("SELECT value FROM meta WHERE key = ?", (ORDERED,)).fetchone()
+    if ordered and psa_same == psa and ledger_same == ledger_distinct == ledger \
+            and count == stored:
+        return count
+    conn.execute(_SORTED)
+    conn.execute(_CHANGED)
+    conn.execute(_DELETE, {"count": count})
+    conn.execute(_INSERT)
+    if not ordered:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (ORDERED,))
+    return count
 
 
 def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
@@ -231,23 +338,16 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
     try:
         ws = {"ws": WHITESPACE}
-        _rank(conn, "temp._rp_link", _LINK_CLAIMS, _PSA_ORDER)
+        _group(conn, "temp._rp_lg", _LINK_CLAIMS)
         conn.execute(_BY_LINK)
-        _rank(conn, "temp._rp_claim", _CLAIMANTS, _PSA_ORDER)
-        _rank(conn, "temp._rp_cand", _CANDIDATES, _LEDGER_ORDER)
+        _group(conn, "temp._rp_cl", _CLAIMANTS)
+        _group(conn, "temp._rp_cd", _CANDIDATES)
+        conn.execute(_RANK_CLAIMS)
+        conn.execute(_RANK_CANDS)
         conn.execute(_BY_NUMBER)
-        conn.execute(_ORDER, ws)
-        conn.execute("DELETE FROM invoice_pair")
-        # Every row is new: building each index once after the insert (a sort)
-        # is cheaper than keeping eight of them up to date row by row.
-        indexes = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-            "AND tbl_name = 'invoice_pair' AND sql IS NOT NULL").fetchall()
-        for name, _ in indexes:
-            conn.execute(f'DROP INDEX "{name}"')
-        count = conn.execute(_PAIRS).rowcount
-        for _, sql in indexes:
-            conn.execute(sql)
+        conn.execute(_NEW, ws)
+        count = _store(conn)
+        conn.execute(_UNDIAGNOSE)
         conn.execute(_LINKS, {"stamp": stamp, **ws})
     finally:
         _drop_temp(conn)

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from recon_tui.cache.pairing_sql import client_summaries, pair_all
+from recon_tui.cache.pairing_sql import ORDERED, client_summaries, pair_all
 from recon_tui.cache.records import (
     PSA_INVOICE_BY_LINK_SELECT,
     PSA_INVOICE_SELECT,
@@ -38,6 +38,13 @@ from recon_tui.models import (
 )
 from recon_tui.money import from_cents, to_cents
 
+_SUMMARY_COLUMNS = (
+    "client_key, name, name_sort, psa_company_id, ledger_customer_ids, ledger_name, "
+    "psa_owing_cents, ledger_balance_cents, difference_cents, abs_difference_cents, "
+    "unapplied_credit_cents, discrepant_count, invoice_count, mapped, max_portal_level, search")
+_SUMMARY_INSERT = (f"INSERT INTO client_summary ({_SUMMARY_COLUMNS}) VALUES "
+                   f"({', '.join('?' * 16)})")
+
 
 class ReconciliationQueries:
     """The materialised reconciliation, whole or in part, and the queries the
@@ -58,6 +65,7 @@ class ReconciliationQueries:
         with self.transaction():
             self.conn.execute("DELETE FROM invoice_pair")
             self.conn.execute("DELETE FROM client_summary")
+            self._unordered()
             self._insert_pairs(pairs)
             self._insert_summaries(summaries, levels)
 
@@ -68,8 +76,7 @@ class ReconciliationQueries:
         Returns the row count. Every discrepant row is left without a cause."""
         with self.transaction():
             count = pair_all(self.conn, iso_text(now or datetime.now(UTC)) or "")
-            self.conn.execute("DELETE FROM client_summary")
-            self._insert_summaries(client_summaries(self.conn), self.max_portal_levels())
+            self._store_summaries(client_summaries(self.conn), self.max_portal_levels())
         return count
 
     # -- incremental refresh (one invoice, one mapping) without touching the rest
@@ -129,6 +136,7 @@ class ReconciliationQueries:
         with self.transaction():
             self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
             self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids)
+            self._unordered()
             self._insert_pairs(pairs)
 
     def remember_links(self, pairs: Iterable[InvoicePair], *, now: datetime | None = None) -> int:
@@ -214,6 +222,11 @@ class ReconciliationQueries:
             "SELECT ledger_customer_id, psa_company_id FROM company_mapping "
             "WHERE ledger_customer_id IN ({marks})", customer_ids)}
 
+    def _unordered(self) -> None:
+        """Rows written here are not numbered in the full recompute's order: the
+        next one must renumber them even if it pairs the same."""
+        self.conn.execute("DELETE FROM meta WHERE key = ?", (ORDERED,))
+
     def _insert_pairs(self, pairs: Iterable[tuple[str, InvoicePair]]) -> None:
         sql = ("INSERT INTO invoice_pair (client_key, status, invoice_date, psa_invoice_id, "
                "ledger_invoice_id, psa_company_id, ledger_customer_id, psa_number, "
@@ -242,28 +255,37 @@ class ReconciliationQueries:
 
         self.conn.executemany(sql, rows())
 
+    def _store_summaries(self, summaries: Iterable[ClientSummary],
+                         levels: dict[str, int | None]) -> None:
+        """Make the client rows these, writing only the ones that differ (most
+        clients' rows survive a recompute unchanged)."""
+        new = {row[0]: row for row in self._summary_rows(summaries, levels)}
+        old = {row[0]: tuple(row) for row in self.conn.execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM client_summary")}
+        gone = [key for key, row in old.items() if new.get(key) != row]
+        self._in("DELETE FROM client_summary WHERE client_key IN ({marks})", gone)
+        self.conn.executemany(_SUMMARY_INSERT,
+                              (row for key, row in new.items() if old.get(key) != row))
+
     def _insert_summaries(self, summaries: Iterable[ClientSummary],
                           levels: dict[str, int | None]) -> None:
-        sql = ("INSERT INTO client_summary (client_key, name, name_sort, psa_company_id, "
-               "ledger_customer_ids, ledger_name, psa_owing_cents, ledger_balance_cents, "
-               "difference_cents, abs_difference_cents, unapplied_credit_cents, "
-               "discrepant_count, invoice_count, mapped, max_portal_level, search) VALUES "
-               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        self.conn.executemany(_SUMMARY_INSERT, self._summary_rows(summaries, levels))
 
-        def rows() -> Iterator[tuple]:
-            for s in summaries:
-                diff = to_cents(s.difference)
-                yield (
-                    s.client_key, s.name, s.name.casefold(), s.psa_company_id,
-                    "\x1f".join(s.ledger_customer_ids), s.ledger_name,
-                    to_cents(s.psa_owing), to_cents(s.ledger_balance), diff, abs(diff),
-                    to_cents(s.unapplied_credits), s.discrepant_count, s.invoice_count,
-                    int(s.mapped),
-                    levels.get(s.psa_company_id) if s.psa_company_id else None,
-                    f"{s.name}\x1f{s.ledger_name}".casefold(),
-                )
-
-        self.conn.executemany(sql, rows())
+    @staticmethod
+    def _summary_rows(summaries: Iterable[ClientSummary],
+                      levels: dict[str, int | None]) -> Iterator[tuple]:
+        """Each summary as a client_summary row (its columns in _SUMMARY_COLUMNS' order)."""
+        for s in summaries:
+            diff = to_cents(s.difference)
+            yield (
+                s.client_key, s.name, s.name.casefold(), s.psa_company_id,
+                "\x1f".join(s.ledger_customer_ids), s.ledger_name,
+                to_cents(s.psa_owing), to_cents(s.ledger_balance), diff, abs(diff),
+                to_cents(s.unapplied_credits), s.discrepant_count, s.invoice_count,
+                int(s.mapped),
+                levels.get(s.psa_company_id) if s.psa_company_id else None,
+                f"{s.name}\x1f{s.ledger_name}".casefold(),
+            )
 
     def max_portal_levels(self) -> dict[str, int | None]:
         """Highest portal security level among the contacts of each company who can
