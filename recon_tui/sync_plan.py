@@ -19,6 +19,7 @@ from itertools import chain
 from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache
+from recon_tui.cache.held_ids import held_ledger_ids, held_psa_invoice_ids
 from recon_tui.cache.stage import DocFigures, SyncStage
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 from recon_tui.models import (
@@ -148,12 +149,31 @@ def _apply_psa_payments(cache: Cache, pages: Pages) -> ApplyResult:
     return result
 
 
+def master_data_since(cache: Cache, since: date | None) -> datetime | None:
+    """Where the master data (companies, contacts, customers) is read from: the
+    same moment as the documents when the cache already holds every record
+    changed before it (a sync that left the cache complete started no earlier
+    than ``since`` plus the safety margin: the scheduled daily sync), else None,
+    the whole list. An old company can own a new invoice; it is in the cache
+    only if a complete read put it there, so a date typed past that point (or a
+    cache never read completely) reads master data in full.
+
+    Master data is never deleted by a sync (an upsert of what was read), so a
+    dated read loses nothing: what it did not read stays as the cache held it,
+    exactly as a full read that found it unchanged would leave it."""
+    from recon_tui.sync import COMPLETE_THROUGH, _leaves_cache_complete  # sync imports us
+
+    if since is None or not _leaves_cache_complete(since, cache.get_meta(COMPLETE_THROUGH)):
+        return None
+    return _since_datetime(since)
+
+
 def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                    since: date | None) -> list[_StepPlan]:
-    """The ordered steps. Master data (companies, contacts, customers) is read in
-    full every time: an old company can own a new invoice, and a dated pull of
-    companies would miss it. Documents are read from ``since``, or all of them
-    when it is None (a first sync, or a complete reload).
+    """The ordered steps. Documents are read from ``since``, or all of them when
+    it is None (a first sync, or a complete reload); master data from the same
+    moment when the cache is complete up to it (:func:`master_data_since`), else
+    in full.
 
     Deletions are decided from complete reads only: with ``since`` None the
     documents just read are the whole book (each read proved it against the
@@ -161,6 +181,7 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     disagree, a complete id list, and QBO reports its own deletions (CDC).
     """
     moment = _since_datetime(since)
+    master = master_data_since(cache, since)
     unexported: dict[str, set[str] | None] = {}
 
     def fetch_unexported(_: SyncStage) -> list[str]:
@@ -174,10 +195,10 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
 
     def fetch_psa_deleted(stage: SyncStage) -> list[str]:
         pulled = stage.ids("psa invoices")
-        known = cache.psa_invoice_ids()
         if since is None:
-            return sorted(known - pulled)
-        return sorted(psa.missing_invoice_ids(known | pulled))
+            return sorted(cache.psa_invoice_ids() - pulled)
+        # The PSA compares counts first: the held ids are counted, not loaded.
+        return sorted(psa.missing_invoice_ids(held_psa_invoice_ids(cache, pulled)))
 
     def fetch_ledger_deleted(stage: SyncStage) -> list[tuple[str, str]]:
         pulled = {
@@ -185,23 +206,24 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             LEDGER_CREDIT_MEMO: stage.ids("ledger credit memos"),
             LEDGER_PAYMENT: stage.ids("ledger payments"),
         }
-        known = {
-            LEDGER_INVOICE: cache.ledger_invoice_ids(),
-            LEDGER_CREDIT_MEMO: cache.ledger_credit_memo_ids(),
-            LEDGER_PAYMENT: cache.payment_credit_ids() | cache.ledger_payment_ids(),
-        }
         if since is None:
+            known = {
+                LEDGER_INVOICE: cache.ledger_invoice_ids(),
+                LEDGER_CREDIT_MEMO: cache.ledger_credit_memo_ids(),
+                LEDGER_PAYMENT: cache.payment_credit_ids() | cache.ledger_payment_ids(),
+            }
             deleted = {entity: known[entity] - pulled[entity] for entity in known}
         else:
-            expected = {entity: known[entity] | pulled[entity] for entity in known}
-            deleted = ledger.deleted_ids(expected, moment)
+            # CDC names the few deleted: the held ids are looked up, not loaded
+            # (a full id comparison, when CDC cannot answer, still reads them all).
+            deleted = ledger.deleted_ids(held_ledger_ids(cache, pulled), moment)
         return sorted((entity, record_id) for entity, ids in deleted.items()
                       for record_id in ids)
 
     plans = [
-        _StepPlan("companies", "psa", lambda _: psa.companies(None),
+        _StepPlan("companies", "psa", lambda _: psa.companies(master),
                   _upsert(lambda c, rows: c.upsert_companies(rows)), PsaCompany),
-        _StepPlan("contacts", "psa", lambda _: psa.contacts(None),
+        _StepPlan("contacts", "psa", lambda _: psa.contacts(master),
                   _upsert(lambda c, rows: c.upsert_contacts(rows)), Contact),
         _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
                   _upsert(lambda c, rows: c.upsert_psa_invoices(rows)), PsaInvoice,
@@ -209,7 +231,7 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str),
         _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
                   _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str),
-        _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
+        _StepPlan("customers", "ledger", lambda _: ledger.customers(master),
                   _upsert(lambda c, rows: c.upsert_customers(rows)), LedgerCustomer),
         _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
                   _upsert(lambda c, rows: c.upsert_ledger_invoices(rows)), LedgerInvoice,

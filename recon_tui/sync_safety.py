@@ -17,6 +17,7 @@ from pathlib import Path
 import filelock
 
 from recon_tui.cache import Cache
+from recon_tui.cache.held_ids import held_ledger_ids, held_psa_invoice_ids
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 
 
@@ -113,15 +114,20 @@ def check_mass_deletions(cache: Cache, deleting: Mapping[str, int], percent: int
                          confirm: ConfirmMassDelete | None) -> None:
     """Stop before writing when a side would lose more than ``percent`` of its
     records, unless the caller confirms: a read that came back short must never
-    empty the cache. ``deleting`` counts the records each deletion step read."""
-    held = {"psa": len(cache.psa_invoice_ids()),
-            "ledger": (len(cache.ledger_invoice_ids()) + len(cache.ledger_credit_memo_ids())
-                       + len(cache.payment_credit_ids() | cache.ledger_payment_ids()))}
+    empty the cache. ``deleting`` counts the records each deletion step read.
+    What a side holds is counted only when it deletes more than the floor (a
+    daily sync deletes nothing, and need not count a 200,000-invoice book)."""
+    def held(side: str) -> int:
+        if side == "psa":
+            return len(held_psa_invoice_ids(cache))
+        return sum(len(ids) for ids in held_ledger_ids(cache, {}).values())
+
     steps = {"psa": "psa deleted invoices", "ledger": "ledger deletions"}
-    excess = [MassDeletion(side, deleting[key], held[side], percent)
+    excess = [MassDeletion(side, deleting[key], count, percent)
               for side, key in steps.items()
               if deleting[key] > MASS_DELETE_FLOOR
-              and deleting[key] * 100 > percent * held[side]]
+              for count in (held(side),)
+              if deleting[key] * 100 > percent * count]
     if not excess:
         return
     text = "; ".join(f"{m.side}: {m.describe()}" for m in excess)

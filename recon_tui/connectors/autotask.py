@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -353,7 +354,7 @@ class AutotaskConnector:
         (``webServiceDate``), and a change to it is read with the invoice."""
         return None
 
-    def missing_invoice_ids(self, expected: set[str]) -> set[str]:
+    def missing_invoice_ids(self, expected: AbstractSet[str]) -> set[str]:
         """Which of ``expected`` Autotask no longer has: nothing when its invoice
         count equals ``len(expected)``, else a complete id list (proved by the
         count) is compared."""

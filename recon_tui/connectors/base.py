@@ -8,6 +8,7 @@ the CLI calls them directly. Each fetch yields records changed since a moment
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -80,7 +81,7 @@ class PsaConnector(Protocol):
         ``webServiceDate``)."""
         ...
 
-    def missing_invoice_ids(self, expected: set[str]) -> set[str]:
+    def missing_invoice_ids(self, expected: AbstractSet[str]) -> set[str]:
         """Which of ``expected`` (every id the cache will hold) the PSA no longer
         has: nothing when its count equals ``len(expected)``, else from a complete
         id list that proves itself by the count. Raises rather than guess."""
@@ -122,7 +123,7 @@ class LedgerConnector(Protocol):
         drop a credit that has been used up)."""
         ...
 
-    def deleted_ids(self, expected: Mapping[str, set[str]],
+    def deleted_ids(self, expected: Mapping[str, AbstractSet[str]],
                     since: datetime | None) -> dict[str, set[str]]:
         """Which of ``expected`` (entity name -> ids the cache holds: ``Invoice``,
         ``CreditMemo``, ``Payment``) the ledger has deleted. Decided from the

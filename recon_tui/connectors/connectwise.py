@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -375,7 +376,7 @@ class ConnectWiseConnector:
                 numbers.add(str(number).strip())
         return numbers
 
-    def missing_invoice_ids(self, expected: set[str]) -> set[str]:
+    def missing_invoice_ids(self, expected: AbstractSet[str]) -> set[str]:
         """Which of ``expected`` ConnectWise no longer has: nothing when its invoice
         count equals ``len(expected)``; else a complete id list (``fields=id``,
         proved by the count) is compared."""

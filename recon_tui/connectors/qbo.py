@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -389,23 +390,38 @@ class QboConnector(QboWrites):
         return None if row is None else credit_memo_from_qbo(row)
 
     def deleted_ids(
-        self, expected: Mapping[str, set[str]], since: datetime | None
+        self, expected: Mapping[str, AbstractSet[str]], since: datetime | None
     ) -> dict[str, set[str]]:
         """Which of ``expected`` (entity -> ids) QBO deleted: from change data capture
-        when ``since`` is inside its 30-day window (one request for every entity;
-        QBO hard-deletes Payments and CreditMemos and CDC reports them with
-        ``status: "Deleted"``), else, or when CDC hit its cap, by comparing each
-        entity's complete id list (proved by its count)."""
+        when ``since`` is inside its 30-day window (QBO hard-deletes Payments and
+        CreditMemos and CDC reports them with ``status: "Deleted"``), else, or for
+        an entity whose CDC answer hit its cap, by comparing that entity's
+        complete id list (proved by its count).
+
+        CDC is asked for every entity in one request; "server responses can
+        handle a maximum of 1,000 objects"
+        (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture),
+        counted over all of them, so when that answer is full each entity is asked
+        on its own (a day of 500 invoices paid changes 500 invoices and 500
+        payments: together at the cap, apart well under it), and only an entity
+        with 1,000 changes of its own is compared in full."""
         wanted = {entity: ids for entity, ids in expected.items() if ids}
         if not wanted:
             return {}
         since = _as_utc(since)
+        out: dict[str, set[str]] = {}
         if since is not None and datetime.now(UTC) - since < CDC_WINDOW:
-            deleted = self._cdc_deleted(sorted(wanted), since)
+            entities = sorted(wanted)
+            deleted = self._cdc_deleted(entities, since)
             if deleted is not None:
                 return {entity: deleted.get(entity, set()) & ids for entity, ids in wanted.items()}
-        out: dict[str, set[str]] = {}
+            for entity in entities if len(entities) > 1 else ():
+                alone = self._cdc_deleted([entity], since)
+                if alone is not None:
+                    out[entity] = alone.get(entity, set()) & wanted[entity]
         for entity, ids in wanted.items():
+            if entity in out:
+                continue
             present = {str(row.get("Id")) for row in self._query_all(entity, select="Id")}
             out[entity] = {record_id for record_id in ids if record_id not in present}
         return out
