@@ -150,7 +150,7 @@ def _apply_psa_payments(cache: Cache, pages: Pages) -> ApplyResult:
 
 
 def master_data_since(cache: Cache, since: date | None) -> datetime | None:
-    """Where the master data (companies, contacts, customers) is read from: the
+    """Where the PSA's master data (companies, contacts) is read from: the
     same moment as the documents when the cache already holds every record
     changed before it (a sync that left the cache complete started no earlier
     than ``since`` plus the safety margin: the scheduled daily sync), else None,
@@ -171,9 +171,10 @@ def master_data_since(cache: Cache, since: date | None) -> datetime | None:
 def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                    since: date | None) -> list[_StepPlan]:
     """The ordered steps. Documents are read from ``since``, or all of them when
-    it is None (a first sync, or a complete reload); master data from the same
-    moment when the cache is complete up to it (:func:`master_data_since`), else
-    in full.
+    it is None (a first sync, or a complete reload); PSA companies and contacts
+    from the same moment when the cache is complete up to it
+    (:func:`master_data_since`), else in full; ledger customers in full (their
+    balance moves with every document).
 
     Deletions are decided from complete reads only: with ``since`` None the
     documents just read are the whole book (each read proved it against the
@@ -231,7 +232,12 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str),
         _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
                   _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str),
-        _StepPlan("customers", "ledger", lambda _: ledger.customers(master),
+        # Ledger customers are read in full: a QBO Customer's Balance moves with
+        # every invoice and payment, and Intuit does not document that this
+        # touches the customer's MetaData.LastUpdatedTime, so a dated read could
+        # leave a stale balance that a full refresh would not (10,000 customers
+        # are 10 pages).
+        _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
                   _upsert(lambda c, rows: c.upsert_customers(rows)), LedgerCustomer),
         _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
                   _upsert(lambda c, rows: c.upsert_ledger_invoices(rows)), LedgerInvoice,

@@ -305,3 +305,41 @@ def test_history_shows_a_killed_run_as_interrupted_without_writing(
     assert cli_main(["history", "--demo", "--db", str(cache.path)]) == 0
     assert "interrupted" in capsys.readouterr().out
     assert cache.sync_run(run.id).status is SyncStatus.RUNNING  # history only reads
+
+
+def test_a_dated_sync_reads_psa_master_data_by_date_and_agrees_with_a_full_reload(
+        cache: Cache, tmp_path: Path) -> None:
+    """After a complete sync, the daily sync reads companies and contacts changed
+    since its start (ConnectWise ``lastUpdated``), not the whole list; it sees a
+    renamed company, keeps every company and mapping it did not read, and leaves
+    the same master data a complete reload of the book would. Ledger customers
+    are read in full (their balance moves with every document)."""
+    def master(c: Cache) -> list[list[tuple]]:
+        return [sorted(tuple(r) for r in c.conn.execute(f"SELECT * FROM {table}"))
+                for table in ("psa_company", "psa_contact", "ledger_customer",
+                              "company_mapping")]
+
+    with running_emulator() as (server, book, _plan):
+        assert sync(cache, server, since=None).status is SyncStatus.SUCCEEDED
+        companies = len(book.connectwise["companies"])
+        customers = len(book.qbo["Customer"])
+        before = master(cache)
+        company = next(iter(book.connectwise["companies"].values()))
+        company["name"] += " (renamed)"
+        company["_info"]["lastUpdated"] = now_cw()
+        daily = sync(cache, server)
+        assert daily.status is SyncStatus.SUCCEEDED, daily.error
+        steps = steps_of(daily)
+        read = steps["psa companies"]
+        assert (read.created, read.updated) == (0, 1)
+        assert read.unchanged < companies - 1  # a dated read: not the whole list
+        assert steps["ledger customers"].unchanged == customers  # the whole list
+        after = master(cache)
+        assert len(after[0]) == len(before[0]) and after[3] == before[3]
+        assert any(company["name"] in row for row in after[0])
+        reloaded = Cache(tmp_path / "reloaded.db")
+        try:
+            assert sync(reloaded, server, since=None).status is SyncStatus.SUCCEEDED
+            assert master(reloaded)[:3] == after[:3]
+        finally:
+            reloaded.close()
