@@ -8,6 +8,12 @@ import pytest
 
 from recon_tui.cache import Cache
 from tests.chaos.summary import pytest_terminal_summary  # noqa: F401  (the chaos table)
+from tests.snapshot_support import (  # noqa: F401  (the snapshot tests' app, in a fixed folder)
+    snapshot_app,
+    snapshot_clock,
+    snapshot_demo,
+    snapshot_folder,
+)
 
 
 @pytest.fixture(autouse=True)
