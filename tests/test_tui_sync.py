@@ -18,7 +18,7 @@ from recon_tui.tui.screens.sync import SyncScreen
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.tui_app import recon_app
-from tests.waits import wait_until
+from tests.waits import wait_for_text, wait_until
 
 
 def demo_app(tmp_path: Path, server) -> ReconApp:
@@ -105,8 +105,9 @@ async def test_resync_shows_before_and_after_for_the_seed_001_credit(tmp_path: P
             await pilot.pause()
             assert isinstance(app.screen, ResyncScreen)
             await wait_until(pilot, lambda: app.screen.done)
-            text = screen_text(app)
             assert app.screen.error is None, app.screen.error
+            # done is set before the result is painted: wait for the painted change
+            text = await wait_for_text(pilot, "balance 120.00 -> 110.00", screen_text)
             assert "balance 120.00" in text and "balance 110.00" in text
             assert "ledger invoice 10040: balance 120.00 -> 110.00" in text
             await pilot.press("escape")
