@@ -29,7 +29,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache, CacheError
@@ -45,9 +45,12 @@ from recon_tui.models import (
 from recon_tui.refresh import refresh_after_sync
 from recon_tui.row_diagnosis import diagnose_pending
 from recon_tui.sync_plan import (
+    COMPLETE_THROUGH,
+    SAFETY_MARGIN,
     STEP_NAMES,
     _changes,
     _StepPlan,
+    leaves_cache_complete,
     plan_full_sync,
     plan_step_names,
 )
@@ -102,12 +105,6 @@ class SyncProgress:
 
 
 ProgressCallback = Callable[[SyncProgress], None]
-
-
-SAFETY_MARGIN = timedelta(days=1)
-#: Meta key: the start of the last sync after which the cache held everything
-#: both systems had changed up to that moment. Absent, the next sync reads all.
-COMPLETE_THROUGH = "complete_through"
 
 
 def default_since(cache: Cache) -> date | None:
@@ -267,7 +264,7 @@ def _run_full_sync(
                 cache.mark_synced("psa", psa.kind, finished)
                 cache.mark_synced("ledger", ledger.kind, finished)
                 check_books(cache, psa, ledger, claim=True)
-                if _leaves_cache_complete(since, complete_before):
+                if leaves_cache_complete(since, complete_before):
                     assert run.started_at is not None
                     cache.set_meta(COMPLETE_THROUGH, run.started_at.isoformat())
                 # The run's own outcome commits with the data, so the history can
@@ -315,17 +312,6 @@ def _run_full_sync(
         with contextlib.suppress(CacheError):  # a full disk may refuse this too
             cache.save_sync_progress(run)
     return run
-
-
-def _leaves_cache_complete(since: date | None, complete_before: str | None) -> bool:
-    """A complete read always does; a dated one only when it starts no later than
-    where the cache was already complete, else changes in the gap would be
-    skipped for good by the next sync."""
-    if since is None:
-        return True
-    if not complete_before:
-        return False
-    return since <= (datetime.fromisoformat(complete_before) - SAFETY_MARGIN).date()
 
 
 def _mark_unfinished(run: SyncRun, status: SyncStatus, error: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
 from typing import Any
 
@@ -149,6 +149,23 @@ def _apply_psa_payments(cache: Cache, pages: Pages) -> ApplyResult:
     return result
 
 
+SAFETY_MARGIN = timedelta(days=1)
+#: Meta key: the start of the last sync after which the cache held everything
+#: both systems had changed up to that moment. Absent, the next sync reads all.
+COMPLETE_THROUGH = "complete_through"
+
+
+def leaves_cache_complete(since: date | None, complete_before: str | None) -> bool:
+    """A complete read always does; a dated one only when it starts no later than
+    where the cache was already complete, else changes in the gap would be
+    skipped for good by the next sync."""
+    if since is None:
+        return True
+    if not complete_before:
+        return False
+    return since <= (datetime.fromisoformat(complete_before) - SAFETY_MARGIN).date()
+
+
 def master_data_since(cache: Cache, since: date | None) -> datetime | None:
     """Where the PSA's master data (companies, contacts) is read from: the
     same moment as the documents when the cache already holds every record
@@ -161,9 +178,7 @@ def master_data_since(cache: Cache, since: date | None) -> datetime | None:
     Master data is never deleted by a sync (an upsert of what was read), so a
     dated read loses nothing: what it did not read stays as the cache held it,
     exactly as a full read that found it unchanged would leave it."""
-    from recon_tui.sync import COMPLETE_THROUGH, _leaves_cache_complete  # sync imports us
-
-    if since is None or not _leaves_cache_complete(since, cache.get_meta(COMPLETE_THROUGH)):
+    if since is None or not leaves_cache_complete(since, cache.get_meta(COMPLETE_THROUGH)):
         return None
     return _since_datetime(since)
 
