@@ -141,32 +141,40 @@ def change(cache: Cache, book: dict, drop: int) -> None:
             cache.upsert_ledger_invoices([replace(rest[0], total=rest[0].total + 1)])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(book=books(), drop=st.integers(min_value=0, max_value=9))
-def test_sql_recompute_equals_the_python_engine(book: dict, drop: int) -> None:
+@contextmanager
+def twin_caches(book: dict) -> Iterator[tuple[Cache, Cache]]:
+    """Two caches holding ``book`` byte for byte: one for the SQL recompute, one
+    for the Python engine it is checked against."""
     work = Path(tempfile.mkdtemp(prefix="recon-pairsql-"))
     try:
         with Cache(work / "a.db") as cache:
             fill(cache, book)
         shutil.copy(work / "a.db", work / "b.db")
         with Cache(work / "a.db") as sql, Cache(work / "b.db") as python:
-            count = sql.recompute_reconciliation(now=NOW)
-            python_recompute(python)
-            assert state(sql) == state(python)
-            assert count == sql.count_pairs()
-            # Again over the stored rows and links, after some edits.
-            for cache in (sql, python):
-                change(cache, book, drop)
-            sql.recompute_reconciliation(now=NOW)
-            python_recompute(python)
-            assert state(sql) == state(python)
-            # Once more with nothing changed: the same state, and not a row rewritten.
-            with writes_counted(sql) as writes:
-                assert sql.recompute_reconciliation(now=NOW) == sql.count_pairs()
-            assert state(sql) == state(python)
-            assert writes() == 0
+            yield sql, python
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books(), drop=st.integers(min_value=0, max_value=9))
+def test_sql_recompute_equals_the_python_engine(book: dict, drop: int) -> None:
+    with twin_caches(book) as (sql, python):
+        count = sql.recompute_reconciliation(now=NOW)
+        python_recompute(python)
+        assert state(sql) == state(python)
+        assert count == sql.count_pairs()
+        # Again over the stored rows and links, after some edits.
+        for cache in (sql, python):
+            change(cache, book, drop)
+        sql.recompute_reconciliation(now=NOW)
+        python_recompute(python)
+        assert state(sql) == state(python)
+        # Once more with nothing changed: the same state, and not a row rewritten.
+        with writes_counted(sql) as writes:
+            assert sql.recompute_reconciliation(now=NOW) == sql.count_pairs()
+        assert state(sql) == state(python)
+        assert writes() == 0
 
 
 @contextmanager
@@ -199,25 +207,18 @@ def test_a_full_recompute_renumbers_rows_an_incremental_refresh_appended(book: d
     # The incremental path cannot re-pair a credit memo kept in ledger_invoice
     # (Cache.client_invoice_pairs looks for credit memos in ledger_credit_memo only).
     assume(all(i.kind is DocKind.INVOICE for i in book["ledger"]))
-    work = Path(tempfile.mkdtemp(prefix="recon-pairsql-"))
-    try:
-        with Cache(work / "a.db") as cache:
-            fill(cache, book)
-        shutil.copy(work / "a.db", work / "b.db")
-        with Cache(work / "a.db") as sql, Cache(work / "b.db") as python:
-            sql.recompute_reconciliation(now=NOW)
-            python_recompute(python)
-            first = sql.conn.execute("SELECT kind, psa_invoice_id FROM invoice_pair "
-                                     "WHERE psa_invoice_id IS NOT NULL ORDER BY id").fetchall()
-            if first:
-                _, psa_id = first[pick % len(first)]
-                refresh_documents(sql, psa_ids=[psa_id])
-                refresh_documents(python, psa_ids=[psa_id])
-            sql.recompute_reconciliation(now=NOW)
-            python_recompute(python)
-            assert state(sql) == state(python)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with twin_caches(book) as (sql, python):
+        sql.recompute_reconciliation(now=NOW)
+        python_recompute(python)
+        first = sql.conn.execute("SELECT kind, psa_invoice_id FROM invoice_pair "
+                                 "WHERE psa_invoice_id IS NOT NULL ORDER BY id").fetchall()
+        if first:
+            _, psa_id = first[pick % len(first)]
+            refresh_documents(sql, psa_ids=[psa_id])
+            refresh_documents(python, psa_ids=[psa_id])
+        sql.recompute_reconciliation(now=NOW)
+        python_recompute(python)
+        assert state(sql) == state(python)
 
 
 @given(text=st.one_of(st.sampled_from([*NUMBERS, *IDS, "000", "0", "007", "1" * 1200]),
