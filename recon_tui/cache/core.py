@@ -8,10 +8,9 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Self
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Self
 
 from recon_tui.cache.files import (
     CacheDamaged,
@@ -61,6 +60,9 @@ from recon_tui.models import (
     PsaInvoice,
 )
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 
 def _environmental(exc: BaseException) -> bool:
     """Failures of the file or the machine (locked, full, read-only, damaged), not
@@ -91,7 +93,6 @@ class CacheCore:
             conn.close()
             raise translate(exc, self.path) from None
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         try:
             self._migrate()
@@ -99,6 +100,14 @@ class CacheCore:
         except BaseException:
             conn.close()
             raise
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite_utils over the same connection, for tests and tools that inspect
+        the schema; imported on first use, as it costs a launch a quarter second."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     # -- lifecycle
     def close(self) -> None:
@@ -167,7 +176,8 @@ class CacheCore:
 
     @property
     def schema_version(self) -> int:
-        if "meta" not in self.db.table_names():
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
+                             "AND name='meta'").fetchone() is None:
             return 0
         row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return int(row[0]) if row else 0
