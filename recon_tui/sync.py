@@ -7,11 +7,13 @@ a date typed by the user looks again from that date.
 
 Two phases keep the cache whole whatever happens:
 
-1. *Fetch*: every step pages its records from its system (PSA steps first, as
-   the seeds describe), each page put in a private stage on disk as it arrives
-   (``recon_tui.cache.stage``), so memory holds a page, not the book. Nothing
-   is written to the cache yet, so a network fault, a cancel or a kill here
-   leaves the cache exactly as it was.
+1. *Fetch*: every step pages its records from its system, each page put in a
+   private stage on disk as it arrives (``recon_tui.cache.stage``), so memory
+   holds a page, not the book. The PSA and the ledger are read at the same
+   time, and the independent steps of each side by side, within each API's
+   concurrency (``recon_tui.sync_fetch``). Nothing is written to the cache
+   yet, so a network fault, a cancel or a kill here leaves the cache exactly
+   as it was.
 2. *Apply*: one transaction holds every step (each step a savepoint of it),
    streaming the staged pages back one at a time, then the certain
    auto-mappings and the reconciliation refresh. It commits as a whole or not
@@ -44,6 +46,7 @@ from recon_tui.models import (
 )
 from recon_tui.refresh import refresh_after_sync
 from recon_tui.row_diagnosis import diagnose_pending
+from recon_tui.sync_fetch import Stop, fetch_steps
 from recon_tui.sync_plan import (
     COMPLETE_THROUGH,
     SAFETY_MARGIN,
@@ -94,7 +97,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SyncProgress:
-    """What a progress bar needs: which step, how far, in what phase."""
+    """What a progress bar needs: which step, how far, in what phase.
+
+    Steps are read several at once: a "fetch" report names the step it counts
+    and ``reading`` every step still being read (by index), so a display can
+    show each; a step no longer in it (and reported) is read."""
 
     step_index: int
     step_count: int
@@ -102,6 +109,7 @@ class SyncProgress:
     system: str
     phase: str  # "fetch" | "apply" | "done"
     fetched: int
+    reading: tuple[int, ...] = ()
 
 
 ProgressCallback = Callable[[SyncProgress], None]
@@ -134,7 +142,7 @@ def parse_since(text: str, *, today: date | None = None) -> date:
 STAGE_PAGE = 1000
 
 
-def _stage_step(plan: _StepPlan, stage: SyncStage, cancel: threading.Event | None,
+def _stage_step(plan: _StepPlan, stage: SyncStage, cancel: Stop | None,
                 report: Callable[[int], None]) -> None:
     """Read one step into the stage, a page at a time, checking for a cancel."""
     page: list[Any] = []
@@ -162,6 +170,50 @@ def _stage_step(plan: _StepPlan, stage: SyncStage, cancel: threading.Event | Non
     if cancel is not None and cancel.is_set():
         raise SyncCancelled()
     report(seen)
+
+
+def _fetch_all(plans: list[_StepPlan], stage: SyncStage, psa: PsaConnector,
+               ledger: LedgerConnector, cancel: threading.Event | None,
+               recorder: _Recorder) -> None:
+    """Every step into the stage, the two systems and independent steps at once
+    (``recon_tui.sync_fetch``), each system within its connector's concurrency."""
+    index = {plan.key: i for i, plan in enumerate(plans)}
+
+    def fetch(i: int, stop: Stop, report: Callable[[int], None]) -> int:
+        plan = plans[i]
+        try:
+            _stage_step(plan, stage, stop, report)
+        except (SyncCancelled, SyncFailed):
+            raise
+        except (ConnectorError, ConfigError, CacheError, OSError, ValueError,
+                ArithmeticError) as exc:
+            raise SyncFailed(plan.key, exc) from exc
+        return stage.count(plan.key)
+
+    fetch_steps([p.system for p in plans], [[index[k] for k in p.after] for p in plans],
+                {"psa": psa.max_concurrency, "ledger": ledger.max_concurrency},
+                fetch, recorder, cancel)
+
+
+class _Recorder:
+    """The fetch phase's news into the run's history and the progress callback
+    (in the sync's own thread: the step threads only report)."""
+
+    def __init__(self, cache: Cache, run: SyncRun,
+                 notify: Callable[[int, str, int, tuple[int, ...]], None]) -> None:
+        self.cache, self.run, self.notify = cache, run, notify
+
+    def started(self, index: int) -> None:
+        self.run.steps[index].status = SyncStatus.RUNNING
+        self.cache.save_sync_progress(self.run)
+
+    def progressed(self, index: int, fetched: int, reading: tuple[int, ...]) -> None:
+        self.notify(index, "fetch", fetched, reading)
+
+    def staged(self, index: int, fetched: int, reading: tuple[int, ...]) -> None:
+        self.run.steps[index].status = SyncStatus.PENDING  # fetched, not yet applied
+        self.cache.save_sync_progress(self.run)
+        self.notify(index, "fetch", fetched, reading)
 
 
 def run_full_sync(
@@ -213,27 +265,16 @@ def _run_full_sync(
     run.status = SyncStatus.RUNNING
     cache.save_sync_progress(run)
 
-    def notify(index: int, phase: str, fetched: int) -> None:
+    def notify(index: int, phase: str, fetched: int, reading: tuple[int, ...] = ()) -> None:
         if progress is not None:
             plan = plans[min(index, len(plans) - 1)]
-            progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched))
+            progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched,
+                                  reading))
 
     stage = SyncStage()
     committed = False
     try:
-        for current, plan in enumerate(plans):
-            run.steps[current].status = SyncStatus.RUNNING
-            cache.save_sync_progress(run)
-            try:
-                _stage_step(plan, stage, cancel, lambda n, i=current: notify(i, "fetch", n))
-            except (SyncCancelled, SyncFailed):
-                raise
-            except (ConnectorError, ConfigError, CacheError, OSError, ValueError,
-                    ArithmeticError) as exc:
-                raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
-            run.steps[current].status = SyncStatus.PENDING  # fetched, not yet applied
-            cache.save_sync_progress(run)
-
+        _fetch_all(plans, stage, psa, ledger, cancel, _Recorder(cache, run, notify))
         check_mass_deletions(cache, {p.key: stage.count(p.key) for p in plans},
                              max_delete_percent, confirm_mass_delete)
         results: dict[str, ApplyResult] = {}

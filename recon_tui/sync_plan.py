@@ -5,9 +5,10 @@ deletions; then ledger customers, invoices, credit memos, payments (with what
 each applies to which invoice) and deletions; last, the PSA's payments of the
 invoices whose balances disagree (ConnectWise lists them one invoice per
 request, so only where they can explain something). ``recon_tui.sync`` runs
-them: every fetch first, each page put in a stage as it arrives
-(``recon_tui.cache.stage``), then every apply in one transaction, streaming the
-pages back one at a time.
+them: every fetch first (both systems at once, each step as soon as the steps
+named in its ``after`` are read: ``recon_tui.sync_fetch``), each page put in a
+stage as it arrives (``recon_tui.cache.stage``), then every apply in plan order
+in one transaction, streaming the pages back one at a time.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class _StepPlan:
     #: What the stage keeps of each record for later steps: its id, its figures.
     id_of: Callable[[Any], str] | None = None
     figures: Callable[[Any], DocFigures | None] | None = None
+    #: The steps (keys) whose staged records its fetch reads: it starts once they
+    #: are read; the others start at once, beside it (``recon_tui.sync_fetch``).
+    after: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -244,9 +248,12 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
                   _upsert(lambda c, rows: c.upsert_psa_invoices(rows)), PsaInvoice,
                   id_of=lambda i: i.id, figures=psa_figures),
-        _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str),
+        # ConnectWise hands over the unposted list its invoice read just took.
+        _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str,
+                  after=("psa invoices",)),
         _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
-                  _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str),
+                  _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str,
+                  after=("psa invoices",)),
         # Ledger customers are read in full: a QBO Customer's Balance moves with
         # every invoice and payment, and Intuit does not document that this
         # touches the customer's MetaData.LastUpdatedTime, so a dated read could
@@ -262,10 +269,12 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         _StepPlan("payments", "ledger", lambda _: ledger.payments(moment), _apply_payments,
                   LedgerPayment, id_of=lambda p: p.credit.id),
         _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions,
-                  tuple[str, str]),
+                  tuple[str, str],
+                  after=("ledger invoices", "ledger credit memos", "ledger payments")),
         _StepPlan("invoice payments", "psa", lambda stage: read_payments(
             psa, invoices_to_read(cache, stage, "psa invoices", "ledger invoices")),
-            _apply_psa_payments, tuple[str, list[InvoiceTxn]]),
+            _apply_psa_payments, tuple[str, list[InvoiceTxn]],
+            after=("psa invoices", "ledger invoices")),
     ]
     assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
     return plans

@@ -7,9 +7,11 @@ sync, the cache and the refresh under test are the real ones."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+
+from msgspec.structs import replace
 
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.models import (
@@ -35,6 +37,8 @@ class FakePsa:
 
     kind: str = "fake-psa"
     book: str = "fake-psa:one"
+    #: One request at a time: its payment reads stay in order for the tests.
+    max_concurrency: int = 1
     companies_by_id: dict[str, PsaCompany] = field(default_factory=dict)
     contacts_by_id: dict[str, Contact] = field(default_factory=dict)
     documents: dict[str, PsaInvoice] = field(default_factory=dict)
@@ -109,6 +113,8 @@ class FakeLedger:
 
     kind: str = "fake-ledger"
     book: str = "fake-ledger:one"
+    #: Steps read two at a time, as the sync may with a real ledger.
+    max_concurrency: int = 2
     customers_by_id: dict[str, LedgerCustomer] = field(default_factory=dict)
     invoices_by_id: dict[str, LedgerInvoice] = field(default_factory=dict)
     memos_by_id: dict[str, LedgerInvoice] = field(default_factory=dict)

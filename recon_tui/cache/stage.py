@@ -13,11 +13,16 @@ Beside the pages, the stage keeps what later steps ask of the earlier ones: the
 ids each step read (the deletion steps compare them with the cache) and, for
 the invoice steps, the figures the PSA-payments step compares (number, link,
 total, what is open), looked up by id or number without loading the book.
+
+The PSA and the ledger are read at the same time, each step in a thread of its
+own, so every method takes the stage's lock: one SQLite connection, used by one
+thread at a time, and each step's pages still numbered in the order they came.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -61,9 +66,11 @@ class SyncStage:
         self._sizes: dict[str, int] = {}
         self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
         self._encoder = msgspec.msgpack.Encoder()
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            self.conn.close()
 
     def __enter__(self) -> SyncStage:
         return self
@@ -77,26 +84,30 @@ class SyncStage:
         type), so its pages decode back to exactly those: MessagePack through
         msgspec keeps Decimal, dates and enums exact, several times faster than
         pickling dataclasses."""
-        self._decoders[step] = msgspec.msgpack.Decoder(list[record_type])  # type: ignore[valid-type]
-        self._pages.setdefault(step, 0)
-        self._sizes.setdefault(step, 0)
+        decoder = msgspec.msgpack.Decoder(list[record_type])  # type: ignore[valid-type]
+        with self._lock:
+            self._decoders[step] = decoder
+            self._pages.setdefault(step, 0)
+            self._sizes.setdefault(step, 0)
 
     def add_page(self, step: str, items: Sequence[Any], *, ids: Iterable[str] = (),
                  docs: Iterable[DocFigures] = ()) -> None:
         """Keep one page of a declared step with the ids and figures it holds."""
         if step not in self._decoders:
             raise KeyError(f"stage step {step!r} was not declared")
-        seq = self._pages.get(step, 0)
-        with self.conn:
+        # Encoded outside the lock: the other system's thread may stage meanwhile.
+        body = self._encoder.encode(list(items))
+        id_rows = [(step, i) for i in ids]
+        doc_rows = [(step, d.id, d.number, d.link, str(d.total), str(d.owing)) for d in docs]
+        with self._lock, self.conn:
+            seq = self._pages.get(step, 0)
             self.conn.execute("INSERT INTO page VALUES (?, ?, ?, ?)",
-                              (step, seq, len(items), self._encoder.encode(list(items))))
-            self.conn.executemany("INSERT OR IGNORE INTO read_id VALUES (?, ?)",
-                                  ((step, i) for i in ids))
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO doc VALUES (?, ?, ?, ?, ?, ?)",
-                ((step, d.id, d.number, d.link, str(d.total), str(d.owing)) for d in docs))
-        self._pages[step] = seq + 1
-        self._sizes[step] = self._sizes.get(step, 0) + len(items)
+                              (step, seq, len(items), body))
+            self.conn.executemany("INSERT OR IGNORE INTO read_id VALUES (?, ?)", id_rows)
+            self.conn.executemany("INSERT OR REPLACE INTO doc VALUES (?, ?, ?, ?, ?, ?)",
+                                  doc_rows)
+            self._pages[step] = seq + 1
+            self._sizes[step] = self._sizes.get(step, 0) + len(items)
 
     # -- reading back
     def count(self, step: str) -> int:
@@ -106,8 +117,9 @@ class SyncStage:
     def pages(self, step: str) -> Iterator[list[Any]]:
         """The step's pages in the order they were read, one in memory at a time."""
         for seq in range(self._pages.get(step, 0)):
-            row = self.conn.execute("SELECT body FROM page WHERE step=? AND seq=?",
-                                    (step, seq)).fetchone()
+            with self._lock:
+                row = self.conn.execute("SELECT body FROM page WHERE step=? AND seq=?",
+                                        (step, seq)).fetchone()
             yield self._decoders[step].decode(row[0])
 
     def items(self, step: str) -> Iterator[Any]:
@@ -116,8 +128,9 @@ class SyncStage:
 
     def ids(self, step: str) -> set[str]:
         """Every id the step read (the deletion steps need the whole set)."""
-        return {r[0] for r in self.conn.execute("SELECT id FROM read_id WHERE step=?",
-                                                (step,))}
+        with self._lock:
+            return {r[0] for r in self.conn.execute("SELECT id FROM read_id WHERE step=?",
+                                                    (step,))}
 
     def has_ids(self, step: str, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` the step read."""
@@ -125,8 +138,10 @@ class SyncStage:
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start:start + _CHUNK])
             marks = ", ".join("?" for _ in chunk)
-            found.update(r[0] for r in self.conn.execute(
-                f"SELECT id FROM read_id WHERE step=? AND id IN ({marks})", [step, *chunk]))
+            with self._lock:
+                found.update(r[0] for r in self.conn.execute(
+                    f"SELECT id FROM read_id WHERE step=? AND id IN ({marks})",
+                    [step, *chunk]))
         return found
 
     def docs(self, step: str, *, ids: Sequence[str] = (),
@@ -141,9 +156,11 @@ class SyncStage:
             for start in range(0, len(values), _CHUNK):
                 chunk = values[start:start + _CHUNK]
                 marks = ", ".join("?" for _ in chunk)
-                for row in self.conn.execute(
+                with self._lock:
+                    rows = self.conn.execute(
                         f"SELECT id, number, link, total, owing FROM doc{index} "
-                        f"WHERE step=? AND {column} IN ({marks})", [step, *chunk]):
+                        f"WHERE step=? AND {column} IN ({marks})", [step, *chunk]).fetchall()
+                for row in rows:
                     found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
                                                Decimal(row[4]))
         return list(found.values())

@@ -111,6 +111,10 @@ class AutotaskConnector:
     """Autotask PSA over its REST API; blocking, one instance per sync."""
 
     kind = "autotask"
+    #: Its reads page one request at a time, and a 401 re-looks up the zone and
+    #: switches the client: a sync reads its steps one after another (the
+    #: limiter below still caps any other use at Autotask's 3 threads).
+    max_concurrency = 1
 
     def __init__(
         self,

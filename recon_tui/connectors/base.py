@@ -62,6 +62,10 @@ class PsaConnector(Protocol):
     kind: str
     #: Whose books these are (``connectwise:acme``): a cache holds one PSA's data.
     book: str
+    #: Requests this connector may have in flight at once (``[sync]
+    #: max_concurrency``, within the API's limit): a sync reading several steps
+    #: of this system together keeps all of them within it.
+    max_concurrency: int
 
     def companies(self, since: datetime | None = None) -> Iterator[PsaCompany]: ...
 
@@ -108,6 +112,8 @@ class LedgerConnector(Protocol):
     kind: str
     #: Whose books these are (``qbo:<realm id>``): a cache holds one company's data.
     book: str
+    #: Requests in flight at once (QBO: 10 per company), as for the PSA.
+    max_concurrency: int
 
     def customers(self, since: datetime | None = None) -> Iterator[LedgerCustomer]: ...
 

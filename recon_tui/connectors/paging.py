@@ -17,6 +17,13 @@ The guarantees:
   and waits for the ones in flight to end, so no worker thread outlives it.
   ``httpx.Client`` is thread-safe, and the shared :class:`RateLimiter` still caps
   concurrency and the per-minute budget across every read of a company.
+
+A sync reads several steps of one system at once (their counts and first pages
+overlap): a :class:`RequestGate` then caps the requests of all of them together.
+Each step's own thread holds one slot for its own requests (a count, a
+forward-only page), lends it back while :func:`fetch_in_order` runs its window,
+and every windowed page takes a slot of its own: never more in flight than the
+system allows, whatever the number of steps.
 """
 
 from __future__ import annotations
@@ -25,16 +32,76 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from recon_tui.connectors.base import ConnectorError
 
-__all__ = ["THREAD_PREFIX", "counted_read", "fetch_in_order"]
+__all__ = ["THREAD_PREFIX", "RequestGate", "counted_read", "fetch_in_order", "gated"]
 
 T = TypeVar("T")
 
 #: Worker threads are named after it (tests check none are left running).
 THREAD_PREFIX = "recon-page"
+
+
+class RequestGate:
+    """At most ``limit`` requests of one system in flight across every step a
+    sync reads from it at once (see the module's docstring)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._slots = threading.BoundedSemaphore(self.limit)
+
+    def acquire(self) -> None:
+        self._slots.acquire()
+
+    def release(self) -> None:
+        self._slots.release()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class _Held:
+    """One step thread's own slot of a gate, lent back while its window runs."""
+
+    def __init__(self, gate: RequestGate) -> None:
+        self.gate = gate
+        self.held = False
+
+    def take(self) -> None:
+        if not self.held:
+            self.gate.acquire()
+            self.held = True
+
+    def lend(self) -> None:
+        if self.held:
+            self.held = False
+            self.gate.release()
+
+
+_STEP_SLOT: ContextVar[_Held | None] = ContextVar("recon_step_slot", default=None)
+
+
+@contextmanager
+def gated(gate: RequestGate) -> Iterator[None]:
+    """Run a step's reads in this thread under ``gate``: one slot held for the
+    step's own requests, a slot per page of any window it opens."""
+    held = _Held(gate)
+    token = _STEP_SLOT.set(held)
+    held.take()
+    try:
+        yield
+    finally:
+        held.lend()
+        _STEP_SLOT.reset(token)
 
 
 def fetch_in_order(fetch: Callable[[int], T], pages: int, max_concurrency: int, *,
@@ -49,16 +116,24 @@ def fetch_in_order(fetch: Callable[[int], T], pages: int, max_concurrency: int, 
             yield fetch(index)
         return
     stopped = threading.Event()
+    held = _STEP_SLOT.get()
 
     def run(index: int) -> T:
         if stopped.is_set():  # the read is over: do not start another request
             raise _Stopped
-        return fetch(index)
+        if held is None:
+            return fetch(index)
+        with held.gate.slot():
+            if stopped.is_set():
+                raise _Stopped
+            return fetch(index)
 
     pool = ThreadPoolExecutor(max_workers=window_size,
                               thread_name_prefix=f"{THREAD_PREFIX}-{name or 'read'}")
     window: deque[Future[T]] = deque()
     following = 0
+    if held is not None:
+        held.lend()  # the window's pages take their own slots
     try:
         while following < pages and len(window) < window_size:
             window.append(pool.submit(run, following))
@@ -75,6 +150,8 @@ def fetch_in_order(fetch: Callable[[int], T], pages: int, max_concurrency: int, 
         for future in window:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        if held is not None:
+            held.take()  # the step's own requests after the window are gated again
 
 
 class _Stopped(Exception):

@@ -73,6 +73,8 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         self.step_state: list[tuple[SyncStatus, str]] = [
             (SyncStatus.PENDING, "") for _ in self.step_names]
         self.fetched = [0 for _ in self.step_names]
+        #: Steps that have reported reading (read, or still reading).
+        self.reported: set[int] = set()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sync-dialog"):
@@ -205,25 +207,30 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         self.cancel_event.set()
 
     def _progress(self, progress: SyncProgress) -> None:
-        """Fetch phase: earlier steps read, this one reading. Apply phase: earlier
+        """Fetch phase: the steps being read (the PSA and the ledger, and several
+        steps of each, are read at once) and those read. Apply phase: earlier
         steps written, this one writing, later ones read and waiting."""
         i, count = progress.step_index, len(self.step_names)
+        reading = set(progress.reading)
         if progress.phase == "fetch":
             self.fetched[i] = progress.fetched
+            self.reported.add(i)
         for j in range(count):
             read = f"read {self.fetched[j]:,}"
             if progress.phase == "fetch":
-                state = ((SyncStatus.PENDING, read) if j < i else
-                         (SyncStatus.RUNNING, f"reading… {progress.fetched:,}") if j == i else
+                state = ((SyncStatus.RUNNING, f"reading… {self.fetched[j]:,}") if j in reading
+                         else (SyncStatus.PENDING, read) if j in self.reported else
                          (SyncStatus.PENDING, ""))
             else:
                 state = ((SyncStatus.SUCCEEDED, "written") if j < i else
                          (SyncStatus.RUNNING, f"writing {progress.fetched:,}") if j == i else
                          (SyncStatus.PENDING, read))
             self.step_state[j] = state
-        done = i if progress.phase == "fetch" else count + i
+        done = len(self.reported - reading) if progress.phase == "fetch" else count + i
         self.query_one("#sync-bar", ProgressBar).update(progress=done)
-        self._status(progress_text(progress).capitalize() + "…   Escape cancels.")
+        others = len(reading - {i}) if progress.phase == "fetch" else 0
+        also = f" (and {others} more step{'s' if others > 1 else ''})" if others else ""
+        self._status(progress_text(progress).capitalize() + also + "…   Escape cancels.")
         self._draw_steps()
 
     def _finished(self, run: SyncRun | None, error: str | None) -> None:
