@@ -21,11 +21,10 @@ from recon_tui.models import (
     ClientSummary,
     CompanyMapping,
     DocKind,
-    InvoicePair,
     LedgerInvoice,
     PsaInvoice,
 )
-from recon_tui.reconcile import client_key_for, pair_invoices, rollup_clients
+from recon_tui.reconcile import client_key_for, pair_invoices
 from recon_tui.row_diagnosis import diagnose_pending
 
 
@@ -44,10 +43,11 @@ def refresh_reconciliation(cache: Cache) -> int:
 
 @dataclass(slots=True)
 class _Closure:
-    """The documents of one kind connected to a starting set."""
+    """The documents of one kind connected to a starting set (ledger documents by
+    position, the order the full recompute meets them in)."""
 
     psa: dict[str, PsaInvoice] = field(default_factory=dict)
-    ledger: dict[str, LedgerInvoice] = field(default_factory=dict)
+    ledger: dict[int, LedgerInvoice] = field(default_factory=dict)
     psa_ids: set[str] = field(default_factory=set)
     ledger_ids: set[str] = field(default_factory=set)
 
@@ -61,29 +61,30 @@ def _close(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Iter
     closed under all three pairs exactly as it would in a full refresh, and
     re-pairing it drops no stored row's other side (a deleted or renumbered
     ledger invoice used to take its PSA invoice out of the reconciliation).
+    Each round looks up only what the last one found (each relation is a union
+    over single ids and numbers, so the closure is the same).
     """
     found = _Closure()
-    psa_set, ledger_set, number_set = set(psa_ids), set(ledger_ids), set(numbers)
-    while True:
+    psa_set, ledger_set, number_set = set(), set(), set()
+    new_psa, new_ledger, new_numbers = set(psa_ids), set(ledger_ids), set(numbers)
+    while new_psa or new_ledger or new_numbers:
+        psa_set |= new_psa
+        ledger_set |= new_ledger
+        number_set |= new_numbers
         partner_psa, partner_ledger = cache.pair_partners(
-            kind, psa_ids=sorted(psa_set), ledger_ids=sorted(ledger_set))
-        for invoice in cache.psa_documents_related(
-                kind, ids=sorted(psa_set | partner_psa), numbers=sorted(number_set),
-                ledger_ids=sorted(ledger_set)):
-            found.psa[invoice.id] = invoice
-        for invoice in cache.ledger_documents_related(
-                kind, ids=sorted(ledger_set | partner_ledger), numbers=sorted(number_set)):
-            found.ledger[invoice.id] = invoice
-        grown_psa = (set(found.psa) | partner_psa) - psa_set
-        grown_ledger = ({i.ledger_invoice_id for i in found.psa.values() if i.ledger_invoice_id}
-                        | set(found.ledger) | partner_ledger) - ledger_set
-        grown_numbers = ({i.number for i in found.psa.values()}
-                         | {i.doc_number for i in found.ledger.values()}) - number_set
-        if not (grown_psa or grown_ledger or grown_numbers):
-            break
-        psa_set |= grown_psa
-        ledger_set |= grown_ledger
-        number_set |= grown_numbers
+            kind, psa_ids=sorted(new_psa), ledger_ids=sorted(new_ledger))
+        psa_found = cache.psa_documents_related(
+            kind, ids=sorted(new_psa | partner_psa), numbers=sorted(new_numbers),
+            ledger_ids=sorted(new_ledger))
+        ledger_found = cache.ledger_documents_of(
+            kind, ids=sorted(new_ledger | partner_ledger), numbers=sorted(new_numbers))
+        found.psa.update((i.id, i) for i in psa_found)
+        found.ledger.update(ledger_found)
+        new_psa = ({i.id for i in psa_found} | partner_psa) - psa_set
+        new_ledger = ({i.ledger_invoice_id for i in psa_found if i.ledger_invoice_id}
+                      | {i.id for i in ledger_found.values()} | partner_ledger) - ledger_set
+        new_numbers = ({i.number for i in psa_found}
+                       | {i.doc_number for i in ledger_found.values()}) - number_set
     found.psa_ids, found.ledger_ids = psa_set, ledger_set
     return found
 
@@ -96,7 +97,8 @@ def _repair(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Ite
     closure = _close(cache, kind, psa_ids, ledger_ids, numbers)
     before = cache.pair_client_keys(kind, psa_ids=sorted(closure.psa_ids),
                                     ledger_ids=sorted(closure.ledger_ids))
-    pairs = pair_invoices(closure.psa.values(), closure.ledger.values())
+    pairs = pair_invoices(closure.psa.values(),
+                          [closure.ledger[pos] for pos in sorted(closure.ledger)])
     company_ids = {i.company_id for i in closure.psa.values()}
     ledger_customer_ids = {i.customer_id for i in closure.ledger.values()} | set(customer_ids)
     mapping = cache.mapping_for_customers(sorted(ledger_customer_ids))
@@ -139,31 +141,12 @@ def refresh_invoices(cache: Cache, *, psa_ids: Iterable[str] = (),
 
 
 def refresh_clients(cache: Cache, client_keys: Sequence[str]) -> list[ClientSummary]:
-    """Recompute the summary rows of these clients from their stored pairs."""
+    """Recompute the summary rows of these clients from their stored pairs: in SQL,
+    by the full recompute's own statement narrowed to them (``cache/client_sql``),
+    so a day's clients cost a day's rows."""
     if not client_keys:
         return []
-    pairs: list[InvoicePair] = [pair for key in client_keys
-                                for pair in cache.client_invoice_pairs(key)]
-    company_ids = [k.partition(":")[2] for k in client_keys if k.startswith("psa:")]
-    mapping = cache.mapping_for_companies(company_ids)
-    loose_customers = [k.partition(":")[2] for k in client_keys if k.startswith("ledger:")]
-    # A customer shown on its own may have just been mapped: mapping_for_customers
-    # tells, and its client key then belongs to the company (also refreshed).
-    mapping |= cache.mapping_for_customers(loose_customers)
-    customer_ids = sorted(set(mapping) | set(loose_customers))
-    wanted = set(client_keys)
-    summaries = [
-        s for s in rollup_clients(
-            pairs,
-            companies=cache.companies_by_id(sorted(set(company_ids) | set(mapping.values()))),
-            customers=cache.customers_by_id(customer_ids),
-            mapping=mapping,
-            credits=cache.client_credits(customer_ids),
-            keep=cache.checklist_customer_ids(loose_customers),
-        )
-        if s.client_key in wanted
-    ]
-    cache.replace_client_summaries(list(client_keys), summaries)
+    summaries = cache.refresh_client_rows(client_keys)
     diagnose_pending(cache)  # rows re-paired or moved since the last diagnosis
     return summaries
 

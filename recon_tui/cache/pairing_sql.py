@@ -25,10 +25,8 @@ the Python engine meets them, which decides among duplicated ids).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 
-from recon_tui.models import ClientSummary, DocKind, ReconStatus
-from recon_tui.money import from_cents
+from recon_tui.models import DocKind, ReconStatus
 from recon_tui.reconcile import natural_key
 
 #: Every character Python's ``str.strip()`` removes, for SQLite's ``trim(X, Y)``
@@ -171,8 +169,6 @@ PAIR_COLUMNS = ("client_key, status, invoice_date, psa_invoice_id, ledger_invoic
 
 def _of(alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in PAIR_COLUMNS.split(","))
-
-
 
 
 def _ledger_only(table: str, pos: str) -> str:
@@ -352,72 +348,3 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
     finally:
         _drop_temp(conn)
     return count
-
-
-# --------------------------------------------------------------------------- clients
-# One row per client key with its sums: the rows' (invoices only for the money and
-# the count, every kind for discrepancies), a mapped company's (nothing yet), a
-# kept checklist customer's, and the live credits' (counted where their customer is).
-_CLIENT_SUMS = f"""
-SELECT client_key, sum(psa_owing), sum(ledger_owing), sum(credit), sum(discrepant),
-       sum(invoices)
-FROM (
-    SELECT client_key,
-           sum(CASE WHEN kind = '{_INVOICE}' THEN coalesce(psa_owing_cents, 0) ELSE 0 END)
-               AS psa_owing,
-           sum(CASE WHEN kind = '{_INVOICE}' THEN coalesce(ledger_owing_cents, 0) ELSE 0 END)
-               AS ledger_owing,
-           0 AS credit, sum(discrepant) AS discrepant, sum(kind = '{_INVOICE}') AS invoices
-    FROM invoice_pair GROUP BY client_key
-    UNION ALL
-    SELECT 'psa:' || psa_company_id, 0, 0, 0, 0, 0 FROM company_mapping
-    WHERE psa_company_id != ''
-    UNION ALL
-    SELECT DISTINCT 'ledger:' || k.customer_id, 0, 0, 0, 0, 0 FROM checklist k
-    JOIN ledger_customer c ON c.id = k.customer_id
-    LEFT JOIN company_mapping m ON m.ledger_customer_id = k.customer_id
-    WHERE coalesce(m.psa_company_id, '') = ''
-    UNION ALL
-    SELECT CASE WHEN coalesce(m.psa_company_id, '') != '' THEN 'psa:' || m.psa_company_id
-                ELSE 'ledger:' || cr.customer_id END, 0, 0, cr.amount_cents, 0, 0
-    FROM ledger_credit cr LEFT JOIN company_mapping m ON m.ledger_customer_id = cr.customer_id
-    WHERE cr.amount_cents > 0
-)
-GROUP BY client_key
-"""
-
-
-def client_summaries(conn: sqlite3.Connection) -> Iterator[ClientSummary]:
-    """Every client's summary from the stored rows, as ``rollup_clients`` makes it
-    (names with their fallbacks, a company's mapped customers and their names);
-    one pass over the clients, the rows themselves summed by SQLite."""
-    companies = dict(conn.execute("SELECT id, name FROM psa_company"))
-    customers = dict(conn.execute("SELECT id, display_name FROM ledger_customer"))
-    customers_of: dict[str, list[str]] = {}
-    for customer_id, company_id in conn.execute(
-            "SELECT ledger_customer_id, psa_company_id FROM company_mapping "
-            "WHERE psa_company_id != ''"):
-        customers_of.setdefault(company_id, []).append(customer_id)
-
-    def customer_name(customer_id: str) -> str:
-        return customers.get(customer_id) or customer_id
-
-    for key, psa_owing, ledger_owing, credit, discrepant, invoices in conn.execute(
-            _CLIENT_SUMS):
-        kind, _, ident = key.partition(":")
-        if kind == "psa":
-            customer_ids = tuple(sorted(customers_of.get(ident, ())))
-            name = companies.get(ident) or ident
-            ledger_name = ", ".join(sorted(map(customer_name, customer_ids),
-                                           key=lambda n: (n.casefold(), n)))
-            company_id: str | None = ident
-        else:
-            customer_ids = (ident,)
-            name = ledger_name = customer_name(ident)
-            company_id = None
-        yield ClientSummary(
-            client_key=key, name=name, psa_company_id=company_id,
-            ledger_customer_ids=customer_ids, ledger_name=ledger_name,
-            psa_owing=from_cents(psa_owing), ledger_balance=from_cents(ledger_owing),
-            unapplied_credits=from_cents(credit), discrepant_count=discrepant,
-            invoice_count=invoices, mapped=kind == "psa" and bool(customer_ids))

@@ -1,0 +1,111 @@
+"""The incremental refresh pairs ledger documents by their kind wherever the
+cache keeps them, as the full recompute does, and re-rolls clients in SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from recon_tui.cache import Cache
+from recon_tui.models import (
+    CompanyMapping,
+    DocKind,
+    LedgerCustomer,
+    LedgerInvoice,
+    MappingMethod,
+    PsaCompany,
+    PsaInvoice,
+)
+from recon_tui.refresh import refresh_documents, refresh_reconciliation
+from tests.test_pairing_sql import books, twin_caches
+
+
+def replace(record: object, **changes: object) -> object:
+    """The record with these fields changed (a dataclass or a msgspec Struct)."""
+    if isinstance(record, msgspec.Struct):
+        return msgspec.structs.replace(record, **changes)
+    return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+
+
+def snapshot(cache: Cache) -> tuple[list, list]:
+    pairs = sorted(tuple(r)[1:] for r in cache.conn.execute("SELECT * FROM invoice_pair"))
+    summaries = sorted(tuple(r) for r in cache.conn.execute("SELECT * FROM client_summary"))
+    return pairs, summaries
+
+
+def test_a_credit_memo_kept_among_the_ledger_invoices_refreshes_like_a_full_recompute(
+        tmp_path: Path) -> None:
+    """A ledger that lists a credit memo among its invoices leaves a
+    ``ledger_invoice`` row of kind credit memo; the full recompute pairs it as a
+    credit memo. The incremental refresh used to look for credit memos in
+    ``ledger_credit_memo`` only: the matched memo became Expected but not Found,
+    and re-rolling a client holding a ledger-only one crashed (a row with no side).
+    """
+    with Cache(tmp_path / "memo.db") as cache:
+        cache.upsert_companies([PsaCompany("1", "C1", "Co")])
+        cache.upsert_customers([LedgerCustomer("58", "Co")])
+        cache.add_mappings([CompanyMapping("58", "1", MappingMethod.MANUAL)])
+        memo = DocKind.CREDIT_MEMO
+        cache.upsert_psa_invoices([PsaInvoice("p1", "CM-1", "1", date(2026, 1, 5),
+                                              Decimal("-10"), Decimal("-10"), kind=memo)])
+        cache.upsert_ledger_invoices([
+            LedgerInvoice("9", "CM-1", "58", date(2026, 1, 5), Decimal("-10"), Decimal("-10"),
+                          kind=memo),
+            LedgerInvoice("10", "CM-2", "58", date(2026, 1, 6), Decimal("-5"), Decimal("-5"),
+                          kind=memo)])
+        # The same id held by both ledger tables: both documents keep a row.
+        cache.upsert_ledger_credit_memos([LedgerInvoice(
+            "10", "CM-3", "58", date(2026, 1, 7), Decimal("-7"), Decimal("-7"), kind=memo)])
+        refresh_reconciliation(cache)
+        full = snapshot(cache)
+        stored = [tuple(r) for r in cache.conn.execute(
+            "SELECT client_key, status, kind, psa_invoice_id, ledger_invoice_id "
+            "FROM invoice_pair")]
+        assert ("psa:1", "Matched", "credit memo", "p1", "9") in stored
+        refresh_documents(cache, clients=["psa:1"])  # re-rolled only: used to crash
+        assert snapshot(cache) == full
+        refresh_documents(cache, psa_ids=["p1"], ledger_ids={memo: ["9", "10"]},
+                          clients=["psa:1"])
+        assert snapshot(cache) == full
+        rows = cache.conn.execute("SELECT status, ledger_number FROM invoice_pair "
+                                  "ORDER BY ledger_number").fetchall()
+        assert [tuple(r) for r in rows] == [("Matched", "CM-1"), ("Not in PSA", "CM-2"),
+                                            ("Not in PSA", "CM-3")]
+        assert cache.client("psa:1").discrepant_count == 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books(), pick=st.integers(min_value=0, max_value=9), owing=st.integers(0, 900))
+def test_an_incremental_refresh_equals_a_full_recompute_on_random_books(
+        book: dict, pick: int, owing: int) -> None:
+    """Random colliding books (credit memos among the ledger's invoices, one id in
+    both ledger tables, links to missing or shared targets): a day's edit to one
+    ledger document and one PSA document, refreshed incrementally, leaves the rows
+    and client rows a full recompute gives."""
+    with twin_caches(book) as (cache, _):
+        refresh_reconciliation(cache)
+        ledger_ids: dict[DocKind, list[str]] = {}
+        documents = [*book["ledger"], *book["memos"]]
+        if documents:
+            doc = documents[pick % len(documents)]
+            changed = replace(doc, balance=doc.balance + Decimal(owing).scaleb(-2))
+            if doc in book["memos"]:
+                cache.upsert_ledger_credit_memos([changed])
+            else:
+                cache.upsert_ledger_invoices([changed])
+            ledger_ids[doc.kind] = [doc.id]
+        psa_ids = []
+        if book["psa"]:
+            invoice = book["psa"][pick % len(book["psa"])]
+            cache.upsert_psa_invoices([replace(invoice, owing=Decimal(owing).scaleb(-2))])
+            psa_ids.append(invoice.id)
+        refresh_documents(cache, psa_ids=psa_ids, ledger_ids=ledger_ids)
+        incremental = snapshot(cache)
+        refresh_reconciliation(cache)
+        assert snapshot(cache) == incremental
