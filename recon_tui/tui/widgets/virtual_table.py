@@ -13,16 +13,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from recon_tui.text import printable
+from recon_tui.tui.widgets.row_render import header_strip, row_strip, text_strip
 from recon_tui.tui.widgets.row_source import (
     LRU,
     KeyedRowSource,
@@ -31,7 +31,7 @@ from recon_tui.tui.widgets.row_source import (
     RowSource,
     TableRow,
 )
-from recon_tui.tui.widgets.table_layout import Column, TableLayout, fit_cell, layout_columns
+from recon_tui.tui.widgets.table_layout import Column, TableLayout, layout_columns
 from recon_tui.tui.widgets.table_messages import RowHighlighted, RowSelected
 
 __all__ = [
@@ -44,9 +44,6 @@ __all__ = [
 ]
 
 RowStyle = Literal["", "warn", "bad", "muted"]
-
-#: Cell styles given as strings ("bold red"), parsed once.
-_PARSED_STYLES: dict[str, Style] = {}
 
 _ROW_STYLE_COMPONENTS: dict[str, str] = {
     "warn": "virtual-table--warn",
@@ -159,6 +156,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._natural_width = (sum(max(0, c.width) for c in self._columns)
                                + max(0, len(self._columns) - 1))
         self._hscroll = 0
+        self._paint: tuple[int, Style] | None = None
         if source is not None:
             self._load_source(source)
         else:
@@ -328,17 +326,27 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------- rendering
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Every line of one paint shares the width and the base style, worked out
+        once here (``rich_style`` walks every ancestor's styles: per line it cost a
+        fifth of a filter keystroke)."""
+        self._paint = (self.scrollable_content_region.width, self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
     def render_line(self, y: int) -> Strip:
         """Render screen line ``y``: the header at 0, then rows from the scroll offset."""
-        width = self.scrollable_content_region.width
-        base_style = self.rich_style
+        width, base_style = self._paint or (self.scrollable_content_region.width,
+                                            self.rich_style)
         if y == 0:
             return self._render_header(width, base_style)
         if self._row_count == 0:
             if y == 1 and self.empty_text:
                 text = Text(printable(self.empty_text), style=base_style + Style(dim=True),
                             end="")
-                return self._text_to_strip(text, width, base_style)
+                return text_strip(text, width, base_style, self.app.console)
             return Strip.blank(width, base_style)
         index = y - 1 + self.scroll_offset.y
         if not 0 <= index < self._row_count:
@@ -356,8 +364,11 @@ class VirtualTable(ScrollView, can_focus=True):
         strip = self._header_strips.get(key)
         if strip is None:
             style = base_style + self.get_component_rich_style("virtual-table--header")
-            labels = [column.label for column in self._columns]
-            strip = self._render_cells(labels, width, style, header=True)
+            layout = self.layout(width)
+            shown, more_right = self._shown(layout, width)
+            strip = header_strip([column.label for column in self._columns], self._columns,
+                                 layout, shown, more_right, self._hscroll, width, style,
+                                 self.app.console)
             self._header_strips.set(key, strip)
         return strip
 
@@ -371,60 +382,13 @@ class VirtualTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style(component)
         if is_cursor:
             style += self.get_component_rich_style("virtual-table--cursor")
-        strip = self._render_cells(row.cells, width, style)
-        return strip.apply_meta({"virtual_table_row": index})
-
-    def _render_cells(self, cells: Sequence[str | Text], width: int, style: Style,
-                      *, header: bool = False) -> Strip:
-        """Lay out cells into one line: the pinned columns, then the scrollable ones
-        from the first not scrolled off, each whole (truncated with an ellipsis,
-        padded, aligned). The header marks columns off either side with ← and →."""
+        # The row's index rides on every segment (a click names its row), set once
+        # here rather than restyling the finished line.
+        style += Style.from_meta({"virtual_table_row": index})
         layout = self.layout(width)
-        shown, more_right = self._shown(layout, width)
-        if header:
-            line = Text(style=style, no_wrap=True, end="")
-            for position, i in enumerate(shown):
-                if position:
-                    line.append(" ")
-                cell = cells[i] if i < len(cells) else ""
-                if position == layout.pinned and self._hscroll:
-                    cell = "← " + printable(cell)
-                line.append_text(fit_cell(cell, layout.widths[i], self._columns[i].align))
-            if more_right:
-                line.truncate(max(0, width - 1))
-                line.pad_right(max(0, width - 1 - line.cell_len))
-                line.append("→")
-            return self._text_to_strip(line, width, style)
-        # A row: its segments built directly (a filter keystroke repaints every row
-        # on screen, and going through one Rich Text per line cost most of it).
-        segments: list[Segment] = []
-        gap = Segment(" ", style)
-        for position, i in enumerate(shown):
-            if position:
-                segments.append(gap)
-            cell = cells[i] if i < len(cells) else ""
-            segments.extend(self._cell_segments(
-                fit_cell(cell, layout.widths[i], self._columns[i].align), style))
-        return Strip(segments).crop_extend(0, width, style).simplify()
-
-    def _cell_segments(self, fitted: Text, style: Style) -> list[Segment]:
-        """One fitted cell as segments over the row's style: its own style, then
-        its spans (a coloured difference), win over the row's, as in a Rich Text."""
-        own = fitted.style
-        base = style + self._cell_style(own) if own else style
-        if not fitted.spans:
-            return [Segment(fitted.plain, base)]
-        return [Segment(segment.text, base + segment.style if segment.style else base)
-                for segment in fitted.render(self.app.console, end="")
-                if segment.text and not segment.control]
-
-    def _cell_style(self, style: str | Style) -> Style:
-        if isinstance(style, Style):
-            return style
-        parsed = _PARSED_STYLES.get(style)
-        if parsed is None:
-            parsed = _PARSED_STYLES[style] = self.app.console.get_style(style, default="")
-        return parsed
+        shown, _more_right = self._shown(layout, width)
+        return row_strip(row.cells, self._columns, layout, shown, width, style,
+                         self.app.console)
 
     def _shown(self, layout: TableLayout, width: int) -> tuple[list[int], bool]:
         """The columns drawn (pinned, then whole scrollable ones from the scroll
@@ -439,17 +403,6 @@ class VirtualTable(ScrollView, can_focus=True):
                 return shown, True
             shown.append(i)
         return shown, used > width
-
-    def _text_to_strip(self, text: Text, width: int, style: Style) -> Strip:
-        segments = [
-            segment
-            for segment in text.render(self.app.console, end="")
-            if not segment.control and segment.text
-        ]
-        # Text.render drops the Text's own style when it has no spans, so apply the
-        # line style underneath every segment (span styles still win).
-        strip = Strip(segments).apply_style(style)
-        return strip.crop_extend(0, width, style).simplify()
 
     # ----------------------------------------------------------------- data access
 
