@@ -8,9 +8,11 @@ and stays usable to quit.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.actions import ActionParseResult
@@ -126,20 +128,25 @@ class ReconApp(App[None]):
             self._load_demo()
         else:
             self.push_screen(ClientsScreen())
-        if not self.demo:  # after the first frame: it reads the token store
+        if not self.demo:  # after the first frame, off the UI thread: it reads the token store
             self.call_after_refresh(self._warn_if_expiring)
         if self.welcome is not None:
             from recon_tui.tui.screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen(self.welcome))
 
+    @work(thread=True, group="expiry", exit_on_error=False)
     def _warn_if_expiring(self) -> None:
-        """A month before Intuit ends the QuickBooks connection, say so at launch."""
+        """A month before Intuit ends the QuickBooks connection, say so at launch
+        (in a thread: importing the token store and reading its file would otherwise
+        delay the first keystroke)."""
         from recon_tui.onboarding.qbo_expiry import warning_for_config
 
         warning = warning_for_config(self.config)  # never raises
-        if warning:
-            self.notify(printable(warning), severity="warning", timeout=20, markup=False)
+        if warning and self.is_running:
+            with contextlib.suppress(RuntimeError):  # the app quit meanwhile
+                self.call_from_thread(self.notify, printable(warning), severity="warning",
+                                      timeout=20, markup=False)
 
     # -- a cache that cannot be used
     def cache_error_text(self, exc: BaseException) -> str:
@@ -195,6 +202,30 @@ class ReconApp(App[None]):
                 if not is_cache_failure(exc):
                     raise
         self.session.close()
+
+    def push_screen(self, screen: Screen | str, *args: Any, **kwargs: Any) -> Any:
+        """Every screen is pushed with its breakpoint classes already set, so its
+        widgets are styled once: Textual sets them on the first Resize, after
+        styling the whole screen, and then styles it all again (a tenth of the
+        time opening a client took)."""
+        if isinstance(screen, Screen) and not screen.is_attached:
+            screen.update_classes(self._breakpoint_classes(screen), update=False)
+        return super().push_screen(screen, *args, **kwargs)
+
+    def _breakpoint_classes(self, screen: Screen) -> dict[str, bool]:
+        """The classes Textual's ``Screen._on_resize`` gives ``screen`` at this
+        size: per axis the class of the largest breakpoint reached."""
+        width, height = self.size
+        classes: dict[str, bool] = {}
+        for dimension, breakpoints in (
+                (width, screen.HORIZONTAL_BREAKPOINTS if screen.HORIZONTAL_BREAKPOINTS
+                 is not None else self.HORIZONTAL_BREAKPOINTS),
+                (height, screen.VERTICAL_BREAKPOINTS if screen.VERTICAL_BREAKPOINTS
+                 is not None else self.VERTICAL_BREAKPOINTS)):
+            reached = [name for edge, name in sorted(breakpoints or [], reverse=True)
+                       if dimension >= edge][:1]
+            classes.update({name: name in reached for _, name in breakpoints or []})
+        return classes
 
     def get_backend(self) -> Systems:
         """The session's connectors (and, for the demo, its in-process emulator),
