@@ -12,6 +12,7 @@ the same remembered links as pairing and rolling up in Python
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -20,9 +21,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from msgspec.structs import replace
 
 from recon_tui.cache import Cache
 from recon_tui.cache.pairing_sql import natural_sql
@@ -39,6 +40,14 @@ from recon_tui.models import (
 )
 from recon_tui.reconcile import client_key_for, natural_key, pair_documents, rollup_clients
 from recon_tui.refresh import refresh_documents
+
+
+def replace(record: object, **changes: object) -> object:
+    """The record with these fields changed (a msgspec Struct, or a dataclass)."""
+    if isinstance(record, msgspec.Struct):
+        return msgspec.structs.replace(record, **changes)
+    return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 NUMBERS = ["100", "0100", "100 ", "\u00a0100", "101", "INV-9", "INV-10", "INV-010", "", " ",

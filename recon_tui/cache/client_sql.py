@@ -12,8 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
-from recon_tui.models import ClientSummary, DocKind
-from recon_tui.money import from_cents
+from recon_tui.models import DocKind
 
 _INVOICE = DocKind.INVOICE.value
 
@@ -68,10 +67,20 @@ _KEY_TABLES = {"_rc_key": "client_key TEXT PRIMARY KEY", "_rc_company": "id TEXT
                "_rc_customer": "id TEXT PRIMARY KEY"}
 
 
-def client_summaries(conn: sqlite3.Connection) -> Iterator[ClientSummary]:
-    """Every client's summary from the stored rows, as ``rollup_clients`` makes it
-    (names with their fallbacks, a company's mapped customers and their names);
-    one pass over the clients, the rows themselves summed by SQLite."""
+#: The client_summary columns, in the order the rows below are built.
+SUMMARY_COLUMNS = (
+    "client_key, name, name_sort, psa_company_id, ledger_customer_ids, ledger_name, "
+    "psa_owing_cents, ledger_balance_cents, difference_cents, abs_difference_cents, "
+    "unapplied_credit_cents, discrepant_count, invoice_count, mapped, max_portal_level, search")
+
+Levels = dict[str, int | None]
+
+
+def client_rows(conn: sqlite3.Connection, levels: Levels) -> Iterator[tuple]:
+    """Every client's client_summary row from the stored rows, as ``rollup_clients``
+    makes the summary (names with their fallbacks, a company's mapped customers
+    and their names); one pass over the clients, the rows summed by SQLite, the
+    money kept in integer cents throughout."""
     companies = dict(conn.execute("SELECT id, name FROM psa_company"))
     customers = dict(conn.execute("SELECT id, display_name FROM ledger_customer"))
     customers_of: dict[str, list[str]] = {}
@@ -79,14 +88,14 @@ def client_summaries(conn: sqlite3.Connection) -> Iterator[ClientSummary]:
             "SELECT ledger_customer_id, psa_company_id FROM company_mapping "
             "WHERE psa_company_id != ''"):
         customers_of.setdefault(company_id, []).append(customer_id)
-    yield from _summaries(conn.execute(_EVERY_CLIENT), companies, customers, customers_of)
+    yield from _rows(conn.execute(_EVERY_CLIENT), companies, customers, customers_of, levels)
 
 
-def some_client_summaries(conn: sqlite3.Connection,
-                          client_keys: Sequence[str]) -> list[ClientSummary]:
-    """The summaries of these clients only (a client with nothing left has none),
-    as :func:`client_summaries` gives them; reads only their rows, mappings,
-    credits and names through the indexes. Runs inside the caller's transaction."""
+def some_client_rows(conn: sqlite3.Connection, client_keys: Sequence[str],
+                     levels: Levels) -> list[tuple]:
+    """The rows of these clients only (a client with nothing left has none), as
+    :func:`client_rows` gives them; reads only their rows, mappings, credits and
+    names through the indexes. Runs inside the caller's transaction."""
     company_ids = sorted({k[4:] for k in client_keys if k.startswith("psa:")})
     loose = sorted({k[7:] for k in client_keys if k.startswith("ledger:")})
     for name, columns in _KEY_TABLES.items():
@@ -112,12 +121,13 @@ def some_client_summaries(conn: sqlite3.Connection,
     finally:
         for name in _KEY_TABLES:
             conn.execute(f"DELETE FROM temp.{name}")
-    return list(_summaries(sums, companies, customers, customers_of))
+    return list(_rows(sums, companies, customers, customers_of, levels))
 
 
-def _summaries(sums: Iterable[tuple], companies: dict[str, str], customers: dict[str, str],
-               customers_of: dict[str, list[str]]) -> Iterator[ClientSummary]:
-    """Each (key, sums...) row as a ClientSummary, named as ``rollup_clients`` names."""
+def _rows(sums: Iterable[tuple], companies: dict[str, str], customers: dict[str, str],
+          customers_of: dict[str, list[str]], levels: Levels) -> Iterator[tuple]:
+    """Each (key, sums...) as a client_summary row (SUMMARY_COLUMNS), named as
+    ``rollup_clients`` names; difference is ledger minus PSA."""
 
     def customer_name(customer_id: str) -> str:
         return customers.get(customer_id) or customer_id
@@ -125,18 +135,18 @@ def _summaries(sums: Iterable[tuple], companies: dict[str, str], customers: dict
     for key, psa_owing, ledger_owing, credit, discrepant, invoices in sums:
         kind, _, ident = key.partition(":")
         if kind == "psa":
-            customer_ids = tuple(sorted(customers_of.get(ident, ())))
+            customer_ids = sorted(customers_of.get(ident, ()))
             name = companies.get(ident) or ident
             ledger_name = ", ".join(sorted(map(customer_name, customer_ids),
                                            key=lambda n: (n.casefold(), n)))
             company_id: str | None = ident
         else:
-            customer_ids = (ident,)
+            customer_ids = [ident]
             name = ledger_name = customer_name(ident)
             company_id = None
-        yield ClientSummary(
-            client_key=key, name=name, psa_company_id=company_id,
-            ledger_customer_ids=customer_ids, ledger_name=ledger_name,
-            psa_owing=from_cents(psa_owing), ledger_balance=from_cents(ledger_owing),
-            unapplied_credits=from_cents(credit), discrepant_count=discrepant,
-            invoice_count=invoices, mapped=kind == "psa" and bool(customer_ids))
+        diff = ledger_owing - psa_owing
+        yield (key, name, name.casefold(), company_id, "\x1f".join(customer_ids), ledger_name,
+               psa_owing, ledger_owing, diff, abs(diff), credit, discrepant, invoices,
+               int(kind == "psa" and bool(customer_ids)),
+               levels.get(company_id) if company_id else None,
+               f"{name}\x1f{ledger_name}".casefold())

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from recon_tui.cache.client_sql import client_summaries, some_client_summaries
+from recon_tui.cache.client_sql import SUMMARY_COLUMNS, client_rows, some_client_rows
 from recon_tui.cache.incremental import IncrementalQueries
 from recon_tui.cache.pairing_sql import pair_all
 from recon_tui.cache.records import (
@@ -35,10 +35,7 @@ from recon_tui.models import (
 )
 from recon_tui.money import from_cents, to_cents
 
-_SUMMARY_COLUMNS = (
-    "client_key, name, name_sort, psa_company_id, ledger_customer_ids, ledger_name, "
-    "psa_owing_cents, ledger_balance_cents, difference_cents, abs_difference_cents, "
-    "unapplied_credit_cents, discrepant_count, invoice_count, mapped, max_portal_level, search")
+_SUMMARY_COLUMNS = SUMMARY_COLUMNS
 _SUMMARY_INSERT = (f"INSERT INTO client_summary ({_SUMMARY_COLUMNS}) VALUES "
                    f"({', '.join('?' * 16)})")
 
@@ -73,7 +70,7 @@ class ReconciliationQueries(IncrementalQueries):
         Returns the row count. Every discrepant row is left without a cause."""
         with self.transaction():
             count = pair_all(self.conn, iso_text(now or datetime.now(UTC)) or "")
-            self._store_summaries(client_summaries(self.conn), self.max_portal_levels())
+            self._store_summaries(client_rows(self.conn, self.max_portal_levels()))
         return count
 
     def replace_client_summaries(self, client_keys: Sequence[str],
@@ -87,11 +84,11 @@ class ReconciliationQueries(IncrementalQueries):
         sums every client, and store what differs; returns their summaries (a client
         with nothing left has none, and loses its row)."""
         with self.transaction():
-            summaries = some_client_summaries(self.conn, client_keys)
             companies = sorted({k[4:] for k in client_keys if k.startswith("psa:")})
-            self._store_summaries(summaries, self.max_portal_levels(companies),
-                                  keys=client_keys)
-        return summaries
+            rows = some_client_rows(self.conn, client_keys, self.max_portal_levels(companies))
+            self._store_summaries(rows, keys=client_keys)
+            return [summary_from(r) for r in self._in(
+                "SELECT * FROM client_summary WHERE client_key IN ({marks})", client_keys)]
 
     def companies_by_id(self, ids: Sequence[str]) -> dict[str, PsaCompany]:
         return {r["id"]: company_from(r)
@@ -112,12 +109,10 @@ class ReconciliationQueries(IncrementalQueries):
             "SELECT ledger_customer_id, psa_company_id FROM company_mapping "
             "WHERE ledger_customer_id IN ({marks})", customer_ids)}
 
-    def _store_summaries(self, summaries: Iterable[ClientSummary],
-                         levels: dict[str, int | None],
-                         keys: Sequence[str] | None = None) -> None:
+    def _store_summaries(self, rows: Iterable[tuple], keys: Sequence[str] | None = None) -> None:
         """Make the client rows (every one, or those of ``keys``) these, writing
         only the ones that differ (most clients' rows survive a recompute unchanged)."""
-        new = {row[0]: row for row in self._summary_rows(summaries, levels)}
+        new = {row[0]: row for row in rows}
         select = f"SELECT {_SUMMARY_COLUMNS} FROM client_summary"
         stored = (self.conn.execute(select) if keys is None
                   else self._in(select + " WHERE client_key IN ({marks})", keys))
