@@ -1,13 +1,31 @@
-"""What every recon-tui screen reaches for: the app, typed, and its cache."""
+"""What every recon-tui screen reaches for: the app, typed, and its cache; and the
+help and quit keys of the screens the app's own ``?`` and ``q`` do not reach."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.binding import Binding
+
 from recon_tui.cache import Cache
 
 if TYPE_CHECKING:
     from recon_tui.tui.app import ReconApp
+
+#: Help and quit on a modal dialog: Textual gives a modal none of the app's keys, so
+#: the dialog binds them itself (the actions are named ``help`` and ``quit`` so the
+#: footer pins them at its right end, as on every other screen).
+MODAL_HELP_QUIT = [
+    Binding("question_mark", "help", "Help", key_display="?", id="modal_help"),
+    Binding("q", "quit", "Quit", id="modal_quit"),
+]
+#: Help and quit on a screen whose focused field types ``?`` and ``q`` (an Input
+#: consumes printable keys, and Textual then drops those bindings): F1 and ctrl+q.
+TYPING_HELP_QUIT = [
+    Binding("f1", "help", "Help", key_display="F1", id="typing_help"),
+    # priority, as Textual's own ctrl+q is (it would otherwise stand in, unshown)
+    Binding("ctrl+q", "quit", "Quit", key_display="^q", id="typing_quit", priority=True),
+]
 
 
 class ReconScreenMixin:
@@ -22,3 +40,11 @@ class ReconScreenMixin:
         """The UI thread's cache connection (workers open their own)."""
         assert self.recon_app.cache is not None
         return self.recon_app.cache
+
+    def action_help(self) -> None:
+        """The help screen of this screen (MODAL_HELP_QUIT, TYPING_HELP_QUIT)."""
+        self.recon_app.action_help()
+
+    async def action_quit(self) -> None:
+        """Quit the app, as ``q`` does on the main screens."""
+        await self.recon_app.action_quit()

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -25,12 +25,15 @@ from textual.worker import get_current_worker
 
 from recon_tui.config import ConfigError, load_config
 from recon_tui.text import printable
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
+from recon_tui.tui.widgets.path_line import PathLine
 from recon_tui.tui.widgets.printable_input import PrintableInput
 
 #: How long the screen waits for the browser before it gives up (the code expires).
 WAIT_SECONDS = 600.0
+#: The app's short-screen breakpoint (ReconApp.VERTICAL_BREAKPOINTS).
+SHORT_ROWS = 32
 PSA_KINDS = [("ConnectWise PSA", "connectwise"), ("Autotask", "autotask")]
 
 
@@ -49,6 +52,7 @@ class ConnectScreen(ReconScreenMixin, Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="connect_back"),
         Binding("ctrl+o", "open_book", "Open my book", id="connect_open"),
+        *TYPING_HELP_QUIT,
     ]
 
     DEFAULT_CSS = """
@@ -76,8 +80,12 @@ class ConnectScreen(ReconScreenMixin, Screen[None]):
 
         yield Header()
         with VerticalScroll(id="connect-body"):
-            yield Static(Text(f"Connect your accounts: saved to {printable(self.config_path)} "
-                              "(secrets in the OS keyring when there is one)", style="bold"))
+            yield Static(Text("Connect your accounts: 1. QuickBooks Online here, then 2. the "
+                              "PSA further down (Tab walks down to it, PgDn scrolls).",
+                              style="bold"), id="connect-title")
+            yield PathLine(self.config_path, prefix="saved to ", id="connect-path")
+            yield Static("Secrets go to the OS keyring when there is one.",
+                         classes="connect-hint")
             yield Static("1. QuickBooks Online", classes="connect-section")
             yield Static("Your Intuit app (developer.intuit.com > Keys and credentials). With "
                          "development keys, register the redirect URI below; production "
@@ -117,8 +125,20 @@ class ConnectScreen(ReconScreenMixin, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#at-fields").display = False
+        self._fit(self.app.size.height)
         self.query_one("#qbo-client-id", Input).focus()
         self._show_next()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        """Below 32 rows the fields drop their borders (one line each, not three), so
+        the PSA section starts on the first screenful."""
+        short = height < SHORT_ROWS
+        for widget in self.query("Input, Button, Checkbox, Select"):
+            if hasattr(widget, "compact") and widget.compact != short:
+                widget.compact = short
 
     # -- helpers
     def _value(self, selector: str) -> str:

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from recon_tui.text import printable
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.wording import counted
 
@@ -26,6 +26,7 @@ class DoctorScreen(ReconScreenMixin, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="doctor_close"),
         Binding("r", "rerun", "Run again", id="doctor_rerun"),
+        *MODAL_HELP_QUIT,
     ]
 
     DEFAULT_CSS = """

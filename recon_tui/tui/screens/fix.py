@@ -19,7 +19,7 @@ from recon_tui.fixes import FixKind, FixState, PaymentFix
 from recon_tui.row_diagnosis import diagnose_row
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.workflows import payment_fix as wf
 from recon_tui.workflows.verify import Verifier
@@ -35,6 +35,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         Binding("h", "by_hand", "Done by hand", id="fix_hand"),
         Binding("v", "verify", "Verify", id="fix_verify"),
         Binding("x", "cancel_fix", "Cancel fix", id="fix_cancel"),
+        *MODAL_HELP_QUIT,
     ]
 
     DEFAULT_CSS = """

@@ -23,7 +23,7 @@ from recon_tui.money import format_money
 from recon_tui.text import printable
 from recon_tui.tui.formatting import literal
 from recon_tui.tui.messages import CacheChanged
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.screens.mapper_why import hint_for, why_panel
 from recon_tui.tui.screens.unmap import UnmapScreen, tell_other_screens
 from recon_tui.tui.widgets.key_footer import KeyFooter
@@ -72,20 +72,29 @@ def candidate_row(candidate: Candidate) -> TableRow:
 class MapperSearch(PrintableInput):
     """The search box; it owns the mapper's keys because it always has the focus."""
 
+    #: At 80 columns the footer has room for Enter, skip and undo; the arrows are left
+    #: to help and to the hint line under the list, which names every key, Esc too.
     BINDINGS = [
-        Binding("enter", "screen.map_highlighted", "Map to highlighted", key_display="Enter",
+        Binding("enter", "screen.map_highlighted", "Map to highlighted", key_display="⏎",
                 id="mapper_map"),
+        Binding("ctrl+k", "screen.skip", "Skip customer", key_display="^k", id="mapper_skip"),
+        Binding("ctrl+z", "screen.undo", "Undo last", key_display="^z", id="mapper_undo"),
         Binding("ctrl+y", "screen.map_anyway", "Map anyway", key_display="^y",
                 id="mapper_anyway"),
         Binding("down", "screen.candidate(1)", "Next candidate", key_display="↓",
-                id="mapper_down"),
+                id="mapper_down", show=False),
         Binding("up", "screen.candidate(-1)", "Previous candidate", key_display="↑",
-                id="mapper_up"),
+                id="mapper_up", show=False),
         Binding("pagedown", "screen.candidate(10)", "Candidates page down", show=False),
         Binding("pageup", "screen.candidate(-10)", "Candidates page up", show=False),
-        Binding("ctrl+k", "screen.skip", "Skip customer", key_display="^k", id="mapper_skip"),
-        Binding("ctrl+z", "screen.undo", "Undo last", key_display="^z", id="mapper_undo"),
+        # ? opens help here too (no company is searched for by a question mark): a
+        # priority binding of the box itself runs before the box would type it.
+        Binding("question_mark", "help", "Help", key_display="?", priority=True,
+                id="mapper_help"),
     ]
+
+    def action_help(self) -> None:
+        self.app.action_help()  # type: ignore[attr-defined]
 
 
 class CandidateTable(VirtualTable, can_focus=False):
@@ -121,7 +130,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
     }
     """
 
-    BINDINGS = [Binding("escape", "back", "Back", id="mapper_back")]
+    BINDINGS = [Binding("escape", "back", "Back", id="mapper_back"), *TYPING_HELP_QUIT]
 
     def __init__(self, start_customer_id: str | None = None) -> None:
         super().__init__()

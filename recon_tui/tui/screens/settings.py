@@ -30,8 +30,9 @@ from recon_tui.config import (
 )
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
+from recon_tui.tui.widgets.path_line import PathLine
 from recon_tui.tui.widgets.printable_input import PrintableInput
 
 LABELS = {
@@ -56,6 +57,7 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings_save"),
         Binding("escape", "back", "Back", id="settings_back"),
+        *TYPING_HELP_QUIT,
     ]
 
     @property
@@ -66,8 +68,9 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
         config = self.recon_app.config
         yield Header()
         with VerticalScroll(id="settings-body"):
-            yield Static(Text(f"Settings, saved to {printable(self.target)}. ctrl+s saves, Escape "
-                              "leaves without saving.", style="bold"))
+            yield Static(Text("Settings: ctrl+s saves, Escape leaves without saving.",
+                              style="bold"))
+            yield PathLine(self.target, prefix="saved to ", id="settings-path")
             yield Static(id="settings-status")
             values = editable_values(config)
             summary = redacted_summary(config)
@@ -127,7 +130,7 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
         endpoints_changed = (new.ledger, new.psa) != (app.config.ledger, app.config.psa)
         app.apply_config(dataclasses.replace(new, path=self.target),
                          reconnect=endpoints_changed)
-        status.update(Text(f"Saved to {printable(self.target)} (mode 0600); in effect now.",
+        status.update(Text("Saved to the file above (mode 0600); in effect now.",
                            style="bold green"))
         app.broadcast(CacheChanged)
 
