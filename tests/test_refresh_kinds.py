@@ -4,15 +4,18 @@ cache keeps them, as the full recompute does, and re-rolls clients in SQL."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import msgspec
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from recon_tui.cache import Cache
+from recon_tui.cache.pairing_sql import PAIR_COLUMNS
 from recon_tui.models import (
     CompanyMapping,
     DocKind,
@@ -23,7 +26,7 @@ from recon_tui.models import (
     PsaInvoice,
 )
 from recon_tui.refresh import refresh_documents, refresh_reconciliation
-from tests.test_pairing_sql import books, twin_caches
+from tests.test_pairing_sql import NOW, books, python_recompute, twin_caches
 
 
 def replace(record: object, **changes: object) -> object:
@@ -73,6 +76,7 @@ def test_a_credit_memo_kept_among_the_ledger_invoices_refreshes_like_a_full_reco
         refresh_documents(cache, psa_ids=["p1"], ledger_ids={memo: ["9", "10"]},
                           clients=["psa:1"])
         assert snapshot(cache) == full
+        assert _ordered(cache)  # every row updated in its place
         rows = cache.conn.execute("SELECT status, ledger_number FROM invoice_pair "
                                   "ORDER BY ledger_number").fetchall()
         assert [tuple(r) for r in rows] == [("Matched", "CM-1"), ("Not in PSA", "CM-2"),
@@ -109,3 +113,60 @@ def test_an_incremental_refresh_equals_a_full_recompute_on_random_books(
         incremental = snapshot(cache)
         refresh_reconciliation(cache)
         assert snapshot(cache) == incremental
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books(), pick=st.integers(min_value=0, max_value=9), owing=st.integers(1, 900))
+def test_a_balance_refreshed_in_place_keeps_the_rows_in_order(book: dict, pick: int,
+                                                               owing: int) -> None:
+    """A day's payment moves a balance, not a row's place: the incremental refresh
+    updates the row under its id, so the rows stay numbered as the Python engine
+    numbers them and the next full recompute inserts and deletes no row."""
+    documents = [*book["ledger"], *book["memos"]]
+    assume(documents)
+    with twin_caches(book) as (cache, python):
+        cache.recompute_reconciliation(now=NOW)
+        doc = documents[pick % len(documents)]
+        changed = replace(doc, balance=doc.balance + Decimal(owing).scaleb(-2))
+        for each in (cache, python):
+            if doc in book["memos"]:
+                each.upsert_ledger_credit_memos([changed])
+            else:
+                each.upsert_ledger_invoices([changed])
+        refresh_documents(cache, ledger_ids={doc.kind: [doc.id]})
+        python_recompute(python)
+        # Rows sharing one place are deleted and appended instead (not guessed at).
+        in_place = _ordered(cache)
+        if in_place:
+            assert _pairs(cache) == _pairs(python)
+        with _rows_written(cache) as written:
+            cache.recompute_reconciliation(now=NOW)
+        assert written() == 0 or not in_place
+        assert _pairs(cache) == _pairs(python)
+
+
+def _ordered(cache: Cache) -> bool:
+    return cache.conn.execute(
+        "SELECT 1 FROM meta WHERE key = 'pairs_in_order'").fetchone() is not None
+
+
+def _pairs(cache: Cache) -> list[tuple]:
+    """Every row with its id, its cause left out (the diagnosis's, not the pairing's)."""
+    return [tuple(r) for r in cache.conn.execute(
+        f"SELECT id, {PAIR_COLUMNS} FROM invoice_pair ORDER BY id")]
+
+
+@contextmanager
+def _rows_written(cache: Cache) -> Iterator[Callable[[], int]]:
+    """Rows inserted into or deleted from invoice_pair meanwhile."""
+    conn = cache.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS pair_written (n INTEGER)")
+    conn.execute("DELETE FROM temp.pair_written")
+    for event in ("INSERT", "DELETE"):
+        conn.execute(f"CREATE TEMP TRIGGER pair_{event} AFTER {event} ON main.invoice_pair "
+                     "BEGIN INSERT INTO pair_written VALUES (1); END")
+    try:
+        yield lambda: conn.execute("SELECT count(*) FROM temp.pair_written").fetchone()[0]
+    finally:
+        for event in ("INSERT", "DELETE"):
+            conn.execute(f"DROP TRIGGER temp.pair_{event}")

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from recon_tui.cache.pairing_sql import LEDGER_MEMO_BASE, ORDERED
+from recon_tui.cache.pairing_sql import LEDGER_MEMO_BASE, ORDERED, PAIR_COLUMNS
 from recon_tui.cache.records import (
     PSA_INVOICE_BY_LINK_SELECT,
     PSA_INVOICE_SELECT,
@@ -96,13 +96,26 @@ class IncrementalQueries:
 
     def replace_pairs_for(self, kind: DocKind, psa_ids: Sequence[str], ledger_ids: Sequence[str],
                           pairs: Iterable[tuple[str, InvoicePair]]) -> None:
-        """Drop every row touching these documents and insert their fresh pairs."""
-        of_kind = f"DELETE FROM invoice_pair WHERE kind = '{kind.value}'"
+        """Make the rows touching these documents their fresh pairs.
+
+        A fresh row that keeps its stored row's place in the full recompute's order
+        (the same document, date and number: a day's payments and edits mostly)
+        is updated in place under its id, cause cleared; only the others are
+        deleted and appended. When every row kept its place the stored rows stay
+        numbered in order, and the next full recompute need not renumber them."""
+        of_kind = f"SELECT id, {PAIR_COLUMNS} FROM invoice_pair WHERE kind = '{kind.value}'"
         with self.transaction():
-            self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
-            self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids)
-            self._unordered()
-            self._insert_pairs(pairs)
+            stored = {r[0]: tuple(r)[1:] for r in (
+                self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
+                + self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids))}
+            fresh = list(pair_rows(pairs))
+            kept, gone, added = _in_place(stored, fresh)
+            self._in("DELETE FROM invoice_pair WHERE id IN ({marks})",
+                     gone)  # type: ignore[arg-type]
+            self.conn.executemany(_UPDATE_PAIR, kept)
+            if gone or added:
+                self._unordered()
+            self.conn.executemany(_INSERT_PAIR, added)
 
     def remember_links(self, pairs: Iterable[InvoicePair], *, now: datetime | None = None) -> int:
         """Remember every matched pair, as real integrations do: the next sync pairs
@@ -147,30 +160,65 @@ class IncrementalQueries:
         self.conn.execute("DELETE FROM meta WHERE key = ?", (ORDERED,))
 
     def _insert_pairs(self, pairs: Iterable[tuple[str, InvoicePair]]) -> None:
-        sql = ("INSERT INTO invoice_pair (client_key, status, invoice_date, psa_invoice_id, "
-               "ledger_invoice_id, psa_company_id, ledger_customer_id, psa_number, "
-               "ledger_number, psa_status, psa_total_cents, psa_owing_cents, "
-               "ledger_total_cents, ledger_owing_cents, ledger_voided, diff_total_cents, "
-               "diff_owing_cents, discrepant, kind) VALUES "
-               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        self.conn.executemany(_INSERT_PAIR, pair_rows(pairs))
 
-        def rows() -> Iterator[tuple]:
-            for key, p in pairs:
-                psa, led = p.psa, p.ledger
-                expected_ledger_id = led.id if led else (psa.ledger_invoice_id if psa else None)
-                yield (
-                    key, p.status.value, p.invoice_date.isoformat(),
-                    psa.id if psa else None, expected_ledger_id,
-                    psa.company_id if psa else None, led.customer_id if led else None,
-                    psa.number if psa else None, led.doc_number if led else None,
-                    psa.status if psa else None,
-                    to_cents(psa.total) if psa else None, to_cents(psa.owing) if psa else None,
-                    to_cents(led.total) if led else None,
-                    to_cents(led.balance) if led else None,
-                    int(led.voided) if led else 0,
-                    to_cents(p.difference_total), to_cents(p.difference_owing),
-                    int(p.discrepant), p.kind.value,
-                )
 
-        self.conn.executemany(sql, rows())
+_INSERT_PAIR = (f"INSERT INTO invoice_pair ({PAIR_COLUMNS}) VALUES "
+                f"({', '.join('?' * len(PAIR_COLUMNS.split(',')))})")
+_UPDATE_PAIR = ("UPDATE invoice_pair SET cause = NULL, "
+                + ", ".join(f"{c.strip()} = ?" for c in PAIR_COLUMNS.split(","))
+                + " WHERE id = ?")
 
+
+def pair_rows(pairs: Iterable[tuple[str, InvoicePair]]) -> Iterator[tuple]:
+    """Each (client key, pair) as an invoice_pair row, its columns in PAIR_COLUMNS'
+    order."""
+    for key, p in pairs:
+        psa, led = p.psa, p.ledger
+        expected_ledger_id = led.id if led else (psa.ledger_invoice_id if psa else None)
+        yield (
+            key, p.status.value, p.invoice_date.isoformat(),
+            psa.id if psa else None, expected_ledger_id,
+            psa.company_id if psa else None, led.customer_id if led else None,
+            psa.number if psa else None, led.doc_number if led else None,
+            psa.status if psa else None,
+            to_cents(psa.total) if psa else None, to_cents(psa.owing) if psa else None,
+            to_cents(led.total) if led else None,
+            to_cents(led.balance) if led else None,
+            int(led.voided) if led else 0,
+            to_cents(p.difference_total), to_cents(p.difference_owing),
+            int(p.discrepant), p.kind.value,
+        )
+
+
+def _place(row: tuple) -> tuple:
+    """What decides a row's place in the full recompute's order (``pairing_sql``'s
+    _SORTED): kind, date, number, then the PSA id, or for a ledger-only row its
+    ledger id and status."""
+    number = row[7] if row[7] is not None else row[8]
+    if row[3] is not None:
+        return row[18], row[2], number, row[3]
+    return row[18], row[2], number, None, row[4], row[1]
+
+
+def _in_place(stored: dict[int, tuple], fresh: list[tuple]
+              ) -> tuple[list[tuple], list[int], list[tuple]]:
+    """(updates as row + id, ids to delete, rows to append): each fresh row takes
+    the id of the stored row in the same place. Two rows in one place (equal keys
+    are ordered by the recompute's own creation order) are not guessed at: all of
+    them are deleted and appended."""
+    by_place: dict[tuple, list[int]] = {}
+    for pair_id, row in stored.items():
+        by_place.setdefault(_place(row), []).append(pair_id)
+    places = [_place(row) for row in fresh]
+    if len(set(places)) < len(places) or any(len(ids) > 1 for ids in by_place.values()):
+        return [], sorted(stored), fresh
+    kept, added = [], []
+    for place, row in zip(places, fresh, strict=True):
+        ids = by_place.pop(place, None)
+        if ids:
+            kept.append((*row, ids[0]))
+        else:
+            added.append(row)
+    gone = sorted(i for ids in by_place.values() for i in ids)
+    return kept, gone, added
