@@ -8,7 +8,8 @@ connection checks, a cache error) and every time shown ("synced 2026-12-01 12:18
 a run's duration, a checklist step's stamp) is the same everywhere. A long-named
 client (German, with brackets) is added beside the demo's markup (``[bold]ACME
 Corp``) and non-ASCII (``東京テック株式会社``) names; ``hostile=True`` adds one more
-whose name holds terminal controls.
+whose name holds terminal controls, and ``killed_run=True`` a sync a killed process
+left "running" (the history shows it interrupted).
 
 The fixtures are registered in ``tests/conftest.py``; a test asks for
 ``snapshot_app`` (which brings the frozen clock and the folder). Review a changed
@@ -43,7 +44,9 @@ from recon_tui.models import (
     LedgerCustomer,
     MappingMethod,
     PsaCompany,
+    SyncRun,
     SyncStatus,
+    SyncStep,
 )
 from recon_tui.refresh import refresh_reconciliation
 from recon_tui.tui.app import ReconApp
@@ -96,6 +99,16 @@ def _add_long_named_client(cache: Cache) -> None:
                                                  day=date(2026, 11, 20))])
     cache.add_mappings([CompanyMapping("9001", "9001", MappingMethod.AUTO_EXACT)])
     refresh_reconciliation(cache)
+
+
+def _add_killed_run(cache: Cache) -> None:
+    """A sync left "running" by a killed process (no one holds the sync lock): the
+    history reads it as interrupted."""
+    run = SyncRun(kind="full", started_at=FROZEN,
+                  steps=[SyncStep("invoices", "psa", status=SyncStatus.RUNNING)])
+    cache.start_sync_run(run)
+    run.status = SyncStatus.RUNNING
+    cache.save_sync_progress(run)
 
 
 def _build_demo(folder: Path) -> None:
@@ -151,7 +164,7 @@ def snapshot_app(snapshot_clock: None, snapshot_demo: Path,
     ``recon-tui`` opens it."""
 
     def make(*, welcome: Path | None = None, hostile: bool = False,
-             cache_bytes: bytes | None = None) -> ReconApp:
+             cache_bytes: bytes | None = None, killed_run: bool = False) -> ReconApp:
         for name in ("demo.db", "demo.db.emulator.json"):
             if (snapshot_demo / name).exists():
                 shutil.copy2(snapshot_demo / name, snapshot_folder / name)
@@ -160,6 +173,13 @@ def snapshot_app(snapshot_clock: None, snapshot_demo: Path,
                 cache = Cache(snapshot_folder / "demo.db")
                 try:
                     _add_client(cache, "9002", HOSTILE_NAME, psa="480.00", ledger="80.00")
+                finally:
+                    cache.close()
+        if killed_run:
+            with time_machine.travel(FROZEN, tick=False):
+                cache = Cache(snapshot_folder / "demo.db")
+                try:
+                    _add_killed_run(cache)
                 finally:
                     cache.close()
         if cache_bytes is not None:  # a cache that cannot be opened

@@ -1,9 +1,10 @@
 """Snapshot tests of the screens and dialogs ``test_snapshots.py`` does not
 photograph, at 80x24 and 160x45: settings, the connection checks, why-hidden, a
 resync, unmapping, connecting accounts, the checklist list, a client's export, the
-mass-deletion question, a cache that cannot be opened and the command palette; and
-the hostile names (terminal controls, Rich markup) on the clients and client
-screens.
+mass-deletion question, a cache that cannot be opened, the command palette, the
+mapper asking before a doubtful or an already-mapped candidate, a sync a killed
+process left behind (interrupted) and a voided invoice's history; and the hostile
+names (terminal controls, Rich markup) on the clients and client screens.
 
 Settings and the connection checks print file paths: the app lives in
 ``/tmp/recon-tui-snapshots/<test name>`` (:mod:`tests.snapshot_support`), so the
@@ -65,6 +66,14 @@ SHOTS: dict[str, Shot] = {
                                        shows="ClientDetailScreen"), {"hostile": True}),
     "client_detail_markup": Shot(keys("slash", *"[bold]ACME", "enter", "enter",
                                       shows="ClientDetailScreen")),
+    # Enter on a doubtful candidate (tied at 100) asks; on an already-mapped one it
+    # refuses and names ctrl+y; the panel says why each ranks.
+    "mapper_asked": Shot(keys("m", "enter", shows="MapperScreen")),
+    "mapper_problem_asked": Shot(keys("m", "down", "down", "enter", shows="MapperScreen")),
+    "history_interrupted": Shot(keys("h", shows="HistoryScreen"), {"killed_run": True}),
+    "history_run_interrupted": Shot(keys("h", "enter", shows="RunScreen"),
+                                    {"killed_run": True}),
+    "invoice_view_voided": Shot(keys("enter", "down", "enter", shows="InvoiceHistoryScreen")),
 }
 
 

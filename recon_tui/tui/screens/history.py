@@ -149,7 +149,8 @@ class RunScreen(ReconScreenMixin, Screen[None]):
         run = runs_as_they_are(self, [found])[0]
         title = Text(f"Run #{run.id}: {printable(run_title(run))}, {status_label(run)}",
                      style="bold")
-        title.append(f"   started {when(run.started_at)}, took {duration(run) or '—'}",
+        took = duration(run)  # none for a run that never finished: no dangling "took —"
+        title.append(f"   started {when(run.started_at)}" + (f", took {took}" if took else ""),
                      style="dim")
         if run.error:
             title.append(f"\n{printable(run.error)}", style="bold red")
