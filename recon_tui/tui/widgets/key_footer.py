@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -30,6 +31,31 @@ class KeyFooter(Footer):
 
     def __init__(self, *, compact: bool = True, id: str | None = None) -> None:
         super().__init__(compact=compact, id=id)
+        #: What the keys on show were composed from (see ``bindings_changed``).
+        self._composed: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        """Textual recomposes the whole footer whenever the focus moves or a screen
+        resumes, mounting and styling every key again; when the keys it would show
+        are the very ones on show, there is nothing to do."""
+        if (self._bindings_ready and self.is_attached and screen is self.screen
+                and self._composed is not None and self._composed == self._signature()):
+            return
+        super().bindings_changed(screen)
+
+    def _signature(self) -> tuple[object, ...]:
+        """Everything compose() builds the keys from, in its order."""
+        keys = tuple((binding.key, binding.action, binding.description,
+                      self.app.get_key_display(binding), enabled, tooltip or binding.tooltip)
+                     for binding, enabled, tooltip in self._candidates())
+        palette = None
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            active = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+            if active is not None:
+                _node, binding, enabled, _tooltip = active
+                palette = (binding.key, binding.action, binding.description, enabled,
+                           binding.tooltip)
+        return (keys, palette, self.compact)
 
     def shown_bindings(self, width: int) -> list[tuple[Binding, bool, str]]:
         """The bindings that fit ``width``: the screen's first, help and quit last."""
@@ -68,6 +94,7 @@ class KeyFooter(Footer):
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
+        self._composed = self._signature()
         width = self.size.width or self.app.size.width
         shown = {binding.action for binding, _, _ in self.shown_bindings(width)}
         for binding, enabled, tooltip in self._candidates():
