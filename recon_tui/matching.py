@@ -108,12 +108,15 @@ def auto_mappings(
     Duplicate customers ("Globex Corp." and "Globex Corporation") may both map to
     one company; the report flags the duplicate. Existing mappings, manual or
     automatic, are never touched."""
+    # A daily sync of a mapped book has no customer to map: the company index is
+    # only built when one is left.
+    pending = [customer for customer in customers if customer.id not in existing]
+    if not pending:
+        return []
     rule = CertainMatch(companies)
     stamp = now or datetime.now(UTC)
     result = []
-    for customer in customers:
-        if customer.id in existing:
-            continue
+    for customer in pending:
         found = rule.company_for(customer)
         if found is not None:
             company, method = found

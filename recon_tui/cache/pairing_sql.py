@@ -243,10 +243,11 @@ ORDERED = "pairs_in_order"
 # The new rows in the order rows are stored (the report's, pair_sort_key's, kind
 # by kind: the screens break ties by row id), numbered 1..N; equal keys keep the
 # order the rows were made in. For a PSA row the ledger id decides nothing (its
-# PSA id is unique), so the stored one stands in for the matched one.
+# PSA id is unique), so the stored one stands in for the matched one. Only each
+# row's place is sorted (seq -> its _rp_new row): sorting whole rows cost twice.
 _SORTED = f"""
-INSERT INTO temp._rp_sorted (seq, {PAIR_COLUMNS})
-SELECT NULL, {_of("n")} FROM temp._rp_new n
+INSERT INTO temp._rp_sorted (seq, src)
+SELECT NULL, seq FROM temp._rp_new n
 ORDER BY kind != '{_INVOICE}', invoice_date,
     {natural_sql("coalesce(psa_number, ledger_number)")}, coalesce(psa_number, ledger_number),
     psa_invoice_id IS NULL, coalesce(psa_invoice_id, ''), coalesce(ledger_invoice_id, ''),
@@ -259,14 +260,15 @@ ORDER BY kind != '{_INVOICE}', invoice_date,
 # inserted, not updated in place: a changed row may take a PSA id (unique) that
 # another changed row still holds.
 _CHANGED = f"""
-INSERT INTO temp._rp_changed (seq)
-SELECT n.seq FROM temp._rp_sorted n LEFT JOIN invoice_pair t ON t.id = n.seq
+INSERT INTO temp._rp_changed (seq, src)
+SELECT o.seq, o.src FROM temp._rp_sorted o JOIN temp._rp_new n ON n.seq = o.src
+LEFT JOIN invoice_pair t ON t.id = o.seq
 WHERE t.id IS NULL OR ({_of("t")}) IS NOT ({_of("n")})
 """
 _DELETE = ("DELETE FROM invoice_pair WHERE id > :count "
            "OR id IN (SELECT seq FROM temp._rp_changed)")
-_INSERT = (f"INSERT INTO invoice_pair (id, {PAIR_COLUMNS}) SELECT n.seq, {_of('n')} "
-           "FROM temp._rp_changed c JOIN temp._rp_sorted n ON n.seq = c.seq ORDER BY c.seq")
+_INSERT = (f"INSERT INTO invoice_pair (id, {PAIR_COLUMNS}) SELECT c.seq, {_of('n')} "
+           "FROM temp._rp_changed c JOIN temp._rp_new n ON n.seq = c.src ORDER BY c.seq")
 # Every discrepant row is diagnosed afresh (its evidence may have moved); only
 # discrepant rows have a cause, found through idx_pair_cause.
 _UNDIAGNOSE = "UPDATE invoice_pair SET cause = NULL WHERE cause IS NOT NULL"
@@ -295,8 +297,8 @@ _TEMP_TABLES = {
     "_rp_claim": _RANKED,
     "_rp_cand": _RANKED,
     "_rp_new": f"seq INTEGER PRIMARY KEY, {PAIR_COLUMNS}",
-    "_rp_sorted": f"seq INTEGER PRIMARY KEY, {PAIR_COLUMNS}",
-    "_rp_changed": "seq INTEGER PRIMARY KEY",
+    "_rp_sorted": "seq INTEGER PRIMARY KEY, src INTEGER NOT NULL",
+    "_rp_changed": "seq INTEGER PRIMARY KEY, src INTEGER NOT NULL",
 }
 
 
@@ -307,13 +309,17 @@ def _drop_temp(conn: sqlite3.Connection) -> None:
 
 def _store(conn: sqlite3.Connection) -> int:
     """Make the stored rows the new ones, numbered in order, writing only what
-    differs; returns the row count."""
-    psa_same, psa, ledger_same, ledger_distinct, ledger, count, stored = conn.execute(
-        _SAME).fetchone()
+    differs; returns the row count. The rows are compared whole only when they
+    can be the same (stored in order, as many): a first load or a recompute after
+    an incremental append goes straight to the rewrite."""
     ordered = conn.execute("SELECT value FROM meta WHERE key = ?", (ORDERED,)).fetchone()
-    if ordered and psa_same == psa and ledger_same == ledger_distinct == ledger \
-            and count == stored:
-        return count
+    count = conn.execute("SELECT count(*) FROM temp._rp_new").fetchone()[0]
+    stored = conn.execute("SELECT count(*) FROM invoice_pair").fetchone()[0]
+    if ordered and count == stored:
+        psa_same, psa, ledger_same, ledger_distinct, ledger, _, _ = conn.execute(
+            _SAME).fetchone()
+        if psa_same == psa and ledger_same == ledger_distinct == ledger:
+            return count
     conn.execute(_SORTED)
     conn.execute(_CHANGED)
     conn.execute(_DELETE, {"count": count})
