@@ -105,16 +105,30 @@ def _rank_ledger(groups: str) -> str:
 
 
 # Rule 1: the first claimant of each link takes the ledger document of that id.
-_LINK_CLAIMS = f"SELECT kind, link AS grp, prid AS ident FROM {_PSA} WHERE link != ''"
+# Every claimant whose target exists is matched to it first, in one pass with no
+# grouping (claimants of one (kind, link) are exactly those matched to one
+# position); then, for a position claimed more than once (found through the
+# index on pos, rare), every claimant but the first in natural order lets go
+# and falls back to its number, as does a claimant whose target is gone.
 _BY_LINK = f"""
 INSERT INTO temp._rp_match (prid, pos)
-SELECT w.ident, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE})
-FROM (SELECT kind, grp, ident FROM temp._rp_lg WHERE n = 1
-      UNION ALL
-      SELECT kind, grp, ident FROM ({_rank_psa("temp._rp_lg")}) WHERE rn = 1) w
-LEFT JOIN ledger_invoice li ON li.id = w.grp AND li.kind = w.kind
-LEFT JOIN ledger_credit_memo lm ON li.rowid IS NULL AND lm.id = w.grp AND lm.kind = w.kind
-WHERE li.rowid IS NOT NULL OR lm.rowid IS NOT NULL
+SELECT c.prid, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE})
+FROM (SELECT p.rowid AS prid, p.kind AS kind,
+             coalesce(p.ledger_invoice_id, l.ledger_id) AS link
+      FROM psa_invoice p LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id) c
+LEFT JOIN ledger_invoice li ON li.id = c.link AND li.kind = c.kind
+LEFT JOIN ledger_credit_memo lm ON li.rowid IS NULL AND lm.id = c.link AND lm.kind = c.kind
+WHERE c.link != '' AND (li.rowid IS NOT NULL OR lm.rowid IS NOT NULL)
+"""
+_LINK_LOSERS = f"""
+DELETE FROM temp._rp_match WHERE prid IN (
+    SELECT prid FROM (
+        SELECT m.prid AS prid, row_number() OVER (
+            PARTITION BY m.pos ORDER BY {natural_sql('p.number')}, p.number,
+            {natural_sql('p.id')}, p.id) AS rn
+        FROM temp._rp_match m JOIN psa_invoice p ON p.rowid = m.prid
+        WHERE m.pos IN (SELECT pos FROM temp._rp_match GROUP BY pos HAVING count(*) > 1))
+    WHERE rn > 1)
 """
 
 # Rule 2: among the unclaimed, the k-th claimant of a number takes its k-th candidate.
@@ -290,8 +304,7 @@ WHERE invoice_link.ledger_id != excluded.ledger_id
 """
 
 _TEMP_TABLES = {
-    "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL UNIQUE",
-    "_rp_lg": _GROUPED.split(", PRIMARY KEY")[0],  # only ever scanned
+    "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL",
     "_rp_cl": _GROUPED,
     "_rp_cd": _GROUPED,
     "_rp_claim": _RANKED,
@@ -338,10 +351,12 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
     _drop_temp(conn)
     for name, columns in _TEMP_TABLES.items():
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
+    # Not UNIQUE: rule 1 matches every claimant before the losers let go.
+    conn.execute("CREATE INDEX temp._rp_match_pos ON _rp_match (pos)")
     try:
         ws = {"ws": WHITESPACE}
-        _group(conn, "temp._rp_lg", _LINK_CLAIMS)
         conn.execute(_BY_LINK)
+        conn.execute(_LINK_LOSERS)
         _group(conn, "temp._rp_cl", _CLAIMANTS)
         _group(conn, "temp._rp_cd", _CANDIDATES)
         conn.execute(_RANK_CLAIMS)
