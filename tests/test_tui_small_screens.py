@@ -13,6 +13,8 @@ from recon_tui.tui.screens.doctor import DoctorScreen
 from recon_tui.tui.screens.help import HelpScreen
 from recon_tui.tui.screens.mapper import MapperScreen
 from recon_tui.tui.screens.settings import SettingsScreen
+from recon_tui.tui.screens.welcome import WelcomeScreen
+from recon_tui.tui.screens.why import WhyScreen
 from recon_tui.tui.widgets.path_line import middle_ellipsis
 from tests.snapshot_support import WELCOME_CONFIG, settle
 from tests.test_tui import screen_text
@@ -122,3 +124,25 @@ async def test_a_client_keeps_eleven_invoice_rows_at_80x24(snapshot_app) -> None
         assert table.size.height >= 12  # the header and eleven rows
         text = screen_text(app)
         assert "Organizational credits" in text and "Contacts" in text
+
+
+async def test_dialogs_have_their_own_footer_with_help_and_quit(snapshot_app) -> None:
+    """A modal gets none of the app's keys: each dialog names and binds its own."""
+    app = snapshot_app(welcome=WELCOME_CONFIG)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await settle(pilot)
+        assert footer(app).rstrip().endswith("c Connect my accounts ? Help q Quit")
+        await pilot.press("enter")  # the demo
+        await wait_until(pilot, lambda: not isinstance(app.screen, WelcomeScreen))
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, WhyScreen))
+        await settle(pilot)
+        assert footer(app).rstrip().endswith("F1 Help ^q Quit"), footer(app)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Do the suggested fix" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, WhyScreen))
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: app.return_code is not None)

@@ -28,8 +28,9 @@ from recon_tui.report.options import (
 )
 from recon_tui.report.writers import EXTENSIONS, FORMATS, default_report_name, format_from_path
 from recon_tui.text import printable
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.format_picker import FormatPicker
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         # The format line leaves Enter alone; the inputs and the button submit
         # themselves, so Enter exports wherever the focus is.
         Binding("enter", "export", "Export", id="export_go", show=False),
+        *TYPING_HELP_QUIT,
     ]
 
     def __init__(self, client_key: str | None = None, client_name: str | None = None, *,
@@ -134,6 +136,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
                                   id="export-bar")
                 yield Button("Export", id="export-go", variant="primary")
             yield Static(Text(HINT, style="dim"), id="export-status")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         span = self.cache.report_date_range(self.client_key)

@@ -14,7 +14,8 @@ from recon_tui.cache import Cache
 from recon_tui.describe import describe_resync
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 
 
 class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
@@ -23,6 +24,7 @@ class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="resync_close"),
         Binding("enter", "close", "Close", show=False),
+        *MODAL_HELP_QUIT,
     ]
 
     def __init__(self, number: str) -> None:
@@ -37,6 +39,7 @@ class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
             yield Static(Text(f"Refetching {printable(self.number)} from the PSA and the "
                               "ledger, with the customer's credits…", style="dim"),
                          id="resync-body")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._resync()

@@ -28,8 +28,9 @@ from recon_tui.sync import (
 from recon_tui.text import printable
 from recon_tui.tui.formatting import progress_text
 from recon_tui.tui.messages import CacheChanged
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.screens.confirm import ConfirmScreen
+from recon_tui.tui.widgets.key_footer import KeyFooter
 
 STATUS_MARK = {
     SyncStatus.PENDING: ("·", "dim"),
@@ -61,6 +62,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         Binding("h", "open_history", "History", id="sync_history", show=False),
         Binding("d", "doctor", "Check connections", id="sync_doctor", show=False),
         Binding("enter", "close_when_done", "Close", show=False),
+        *TYPING_HELP_QUIT,
     ]
 
     def __init__(self, since: date | None = None) -> None:
@@ -88,6 +90,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
             yield ProgressBar(total=len(self.step_names) * 2, show_eta=False, id="sync-bar")
             yield Static(Text("Enter starts the sync. Escape closes.", style="dim"),
                          id="sync-status")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         cache = self.recon_app.cache

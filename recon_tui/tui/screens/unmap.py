@@ -17,7 +17,8 @@ from recon_tui.models import ClientSummary
 from recon_tui.text import printable
 from recon_tui.tui.formatting import literal
 from recon_tui.tui.messages import CacheChanged
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.workflows.mapper import mapped_customers, unmap_customer
 
 
@@ -53,7 +54,7 @@ class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
     }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="unmap_cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="unmap_cancel"), *MODAL_HELP_QUIT]
 
     def __init__(self, summary: ClientSummary) -> None:
         super().__init__()
@@ -82,6 +83,7 @@ class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
             yield OptionList(*options, id="unmap-customers")
             yield Static(Text("Enter unmaps the highlighted customer. Esc cancels.",
                               style="dim"))
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#unmap-customers", OptionList).focus()

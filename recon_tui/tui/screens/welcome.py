@@ -13,7 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from recon_tui.text import printable
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 
 
 class WelcomeScreen(ReconScreenMixin, ModalScreen[None]):
@@ -23,6 +24,7 @@ class WelcomeScreen(ReconScreenMixin, ModalScreen[None]):
         Binding("enter,d", "demo", "Explore the demo", id="welcome_demo"),
         Binding("c", "connect", "Connect my accounts", id="welcome_connect"),
         Binding("escape", "demo", "Close", show=False),
+        *MODAL_HELP_QUIT,
     ]
 
     DEFAULT_CSS = """
@@ -52,6 +54,7 @@ class WelcomeScreen(ReconScreenMixin, ModalScreen[None]):
                     "recon-tui connect connectwise, recon-tui doctor.", style="dim")
         with Vertical(id="welcome-dialog"):
             yield Static(text, id="welcome-text")
+        yield KeyFooter()
 
     def action_demo(self) -> None:
         self.dismiss(None)

@@ -13,7 +13,8 @@ from textual.widgets import Input, Label, Static
 
 from recon_tui.cache import Cache
 from recon_tui.text import printable
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
+from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.workflows.visibility import Action, Explanation, explain_invoice
 
@@ -24,6 +25,7 @@ class WhyScreen(ReconScreenMixin, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="why_close"),
         Binding("ctrl+o", "follow", "Do the suggested fix", id="why_follow"),
+        *TYPING_HELP_QUIT,
     ]
 
     def __init__(self, number: str = "") -> None:
@@ -39,6 +41,7 @@ class WhyScreen(ReconScreenMixin, ModalScreen[None]):
             yield PrintableInput(value=self.number, id="why-number", placeholder="e.g. 10040")
             yield Static(id="why-checks")
             yield Static(id="why-result")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#why-number", Input).focus()
