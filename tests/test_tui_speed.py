@@ -23,7 +23,9 @@ from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.screens.client_detail import ClientDetailScreen
 from recon_tui.tui.widgets import row_render
 from recon_tui.tui.widgets.key_footer import KeyFooter
+from recon_tui.tui.widgets.row_source import ListRowSource, RowPages, TableRow
 from recon_tui.tui.widgets.table_layout import Column, fit_cell, layout_columns
+from recon_tui.tui.widgets.virtual_table import VirtualTable
 from tests.test_tui import make_app, screen_text
 from tests.waits import wait_until
 
@@ -141,3 +143,48 @@ def test_showing_the_clients_screen_imports_none_of_the_heavy_libraries() -> Non
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=Path(__file__).resolve().parents[1])
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_new_source_fetches_a_screenful_not_a_fixed_page() -> None:
+    from textual.app import App, ComposeResult
+
+    from tests.test_virtual_table import COLUMNS, CountingSource, screen_lines
+
+    class OneTable(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable(COLUMNS, CountingSource(10_000))  # no page_size given
+
+    app = OneTable()
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(VirtualTable)
+        await pilot.pause()
+        visible = table.scrollable_content_region.height - 1
+        assert table.page_size == visible + 1
+        source = CountingSource(10_000)
+        table.set_source(source)
+        await pilot.pause()
+        assert source.calls == [(0, visible + 1)]  # what is shown, plus one
+        assert screen_lines(table)[1].startswith("row 0 ")
+
+
+def test_resized_pages_keep_the_rows_already_fetched() -> None:
+    rows = [TableRow(f"K{i}", (f"row {i}",)) for i in range(100)]
+
+    class Once(ListRowSource):
+        def __init__(self) -> None:
+            super().__init__(rows)
+            self.calls: list[tuple[int, int]] = []
+
+        def rows(self, offset: int, limit: int) -> list[TableRow]:
+            self.calls.append((offset, limit))
+            return list(super().rows(offset, limit))
+
+    source = Once()
+    pages = RowPages(source, 64, 16)
+    assert pages.get(5) is rows[5]
+    smaller = pages.resized(20)
+    assert smaller.count == 100
+    assert [smaller.get(i) for i in range(60)] == rows[:60]  # pages 0-2 from page 0
+    assert source.calls == [(0, 64)]
+    assert smaller.get(61) is rows[61]  # 60-79 was never whole: fetched now
+    assert source.calls == [(0, 64), (60, 20)]

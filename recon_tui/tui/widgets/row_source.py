@@ -96,6 +96,10 @@ class LRU(Generic[_K, _V]):
     def clear(self) -> None:
         self._data.clear()
 
+    def items(self) -> list[tuple[_K, _V]]:
+        """Oldest first; reading them does not change the order."""
+        return list(self._data.items())
+
     def __len__(self) -> int:
         return len(self._data)
 
@@ -104,11 +108,29 @@ class RowPages:
     """A source's rows fetched a page at a time and kept in a bounded LRU, so the
     table's work is bounded by the screen, not by the row count."""
 
-    def __init__(self, source: RowSource | None, page_size: int, cached_pages: int) -> None:
+    def __init__(self, source: RowSource | None, page_size: int, cached_pages: int,
+                 *, count: int | None = None) -> None:
+        """``count`` when it is known already (the source is not asked again)."""
         self.source = source
         self.page_size = page_size
-        self.count = max(0, int(source.count())) if source is not None else 0
+        if count is None:
+            count = max(0, int(source.count())) if source is not None else 0
+        self.count = count
         self._pages: LRU[int, Sequence[TableRow]] = LRU(cached_pages)
+
+    def resized(self, page_size: int) -> RowPages:
+        """The same rows in pages of ``page_size``: nothing counted or fetched again;
+        the rows already here are kept wherever they fill a whole new page."""
+        pages = RowPages(self.source, page_size, self._pages.maxsize, count=self.count)
+        known: dict[int, TableRow] = {}
+        for number, page in self._pages.items():
+            start = number * self.page_size
+            known.update((start + k, row) for k, row in enumerate(page))
+        for number in sorted({index // page_size for index in known}):
+            span = range(number * page_size, min((number + 1) * page_size, self.count))
+            if all(index in known for index in span):
+                pages._pages.set(number, [known[index] for index in span])
+        return pages
 
     def get(self, index: int) -> TableRow | None:
         """The row at ``index`` (None outside ``[0, count)`` or when the source

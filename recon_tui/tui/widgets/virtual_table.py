@@ -14,15 +14,12 @@ from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from recon_tui.text import printable
-from recon_tui.tui.widgets.row_render import header_strip, row_strip, text_strip
 from recon_tui.tui.widgets.row_source import (
     LRU,
     KeyedRowSource,
@@ -31,8 +28,9 @@ from recon_tui.tui.widgets.row_source import (
     RowSource,
     TableRow,
 )
-from recon_tui.tui.widgets.table_layout import Column, TableLayout, layout_columns
+from recon_tui.tui.widgets.table_layout import Column, TableLayout
 from recon_tui.tui.widgets.table_messages import RowHighlighted, RowSelected
+from recon_tui.tui.widgets.table_paint import TablePainter
 
 __all__ = [
     "Column",
@@ -45,14 +43,8 @@ __all__ = [
 
 RowStyle = Literal["", "warn", "bad", "muted"]
 
-_ROW_STYLE_COMPONENTS: dict[str, str] = {
-    "warn": "virtual-table--warn",
-    "bad": "virtual-table--bad",
-    "muted": "virtual-table--muted",
-}
 
-
-class VirtualTable(ScrollView, can_focus=True):
+class VirtualTable(TablePainter, ScrollView, can_focus=True):
     """A row-cursor table that renders only the visible rows of a ``RowSource``.
 
     Line 0 is a fixed header; row ``i`` lives at virtual line ``i + 1``.
@@ -117,8 +109,12 @@ class VirtualTable(ScrollView, can_focus=True):
     """
 
     PAGE_CACHE_SIZE: ClassVar[int] = 16
-    """Row pages kept in memory (each ``page_size`` rows, 64 by default: about a
-    screenful, so a filter keystroke or a new source builds only the rows shown)."""
+    """Row pages kept in memory (each ``page_size`` rows)."""
+    DEFAULT_PAGE_SIZE: ClassVar[int] = 64
+    """Rows a page holds until the table knows its height; then, unless a
+    ``page_size`` was given, a page is a screenful (the rows shown plus one), so a
+    filter keystroke or a new source builds and fetches only about what is shown."""
+    MIN_PAGE_SIZE: ClassVar[int] = 8
     STRIP_CACHE_SIZE: ClassVar[int] = 512
     """Rendered lines kept; a few screens' worth."""
     RELOAD_SEARCH_PAGES: ClassVar[int] = 2
@@ -133,23 +129,24 @@ class VirtualTable(ScrollView, can_focus=True):
         columns: Sequence[Column],
         source: RowSource | None = None,
         *,
-        page_size: int = 64,
+        page_size: int | None = None,
         empty_text: str = "No rows",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        if page_size < 1:
+        if page_size is not None and page_size < 1:
             raise ValueError("page_size must be >= 1")
+        self._fixed_page_size = page_size is not None
         self._columns: tuple[Column, ...] = tuple(columns)
-        self._page_size = page_size
+        self._page_size = page_size or self.DEFAULT_PAGE_SIZE
         self.empty_text = empty_text
         """Shown (dimmed) under the header when the source has no rows."""
         self._source: RowSource | None = None
         self._row_count = 0
         self._cursor_row = 0
-        self._rows = RowPages(None, page_size, self.PAGE_CACHE_SIZE)
+        self._rows = RowPages(None, self._page_size, self.PAGE_CACHE_SIZE)
         self._strips: LRU[tuple[int, int, int, bool, bool], Strip] = LRU(self.STRIP_CACHE_SIZE)
         self._header_strips: LRU[tuple[int, int, bool], Strip] = LRU(4)
         self._layouts: LRU[int, TableLayout] = LRU(4)
@@ -180,21 +177,6 @@ class VirtualTable(ScrollView, can_focus=True):
     def hscroll(self) -> int:
         """How many scrollable columns are scrolled off to the left (→ and ←)."""
         return self._hscroll
-
-    def layout(self, width: int | None = None) -> TableLayout:
-        """The columns' layout at ``width`` (default: the widget's own)."""
-        width = self.scrollable_content_region.width if width is None else width
-        cached = self._layouts.get(width)
-        if cached is None:
-            cached = layout_columns(self._columns, width)
-            self._layouts.set(width, cached)
-        return cached
-
-    def visible_columns(self) -> list[Column]:
-        """The columns on screen now, left to right (only the first scrollable one
-        may be cut)."""
-        width = self.scrollable_content_region.width
-        return [self._columns[i] for i in self._shown(self.layout(width), width)[0]]
 
     @property
     def row_count(self) -> int:
@@ -305,6 +287,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _on_resize(self, _event: events.Resize) -> None:
         width = self.scrollable_content_region.width
         self._hscroll = min(self._hscroll, self.layout(width).max_scroll(width))
+        self._fit_pages()
         # Moves made before the first layout (no height yet) are scrolled into view here.
         self._scroll_cursor_into_view()
 
@@ -324,90 +307,11 @@ class VirtualTable(ScrollView, can_focus=True):
         self._clear_render_caches()
         self.refresh()
 
-    # ------------------------------------------------------------------- rendering
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Every line of one paint shares the width and the base style, worked out
-        once here (``rich_style`` walks every ancestor's styles: per line it cost a
-        fifth of a filter keystroke)."""
-        self._paint = (self.scrollable_content_region.width, self.rich_style)
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._paint = None
-
-    def render_line(self, y: int) -> Strip:
-        """Render screen line ``y``: the header at 0, then rows from the scroll offset."""
-        width, base_style = self._paint or (self.scrollable_content_region.width,
-                                            self.rich_style)
-        if y == 0:
-            return self._render_header(width, base_style)
-        if self._row_count == 0:
-            if y == 1 and self.empty_text:
-                text = Text(printable(self.empty_text), style=base_style + Style(dim=True),
-                            end="")
-                return text_strip(text, width, base_style, self.app.console)
-            return Strip.blank(width, base_style)
-        index = y - 1 + self.scroll_offset.y
-        if not 0 <= index < self._row_count:
-            return Strip.blank(width, base_style)
-        is_cursor = index == self._cursor_row
-        key = (index, width, self._hscroll, is_cursor, self.has_focus)
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self._render_row(index, width, is_cursor, base_style)
-            self._strips.set(key, strip)
-        return strip
-
-    def _render_header(self, width: int, base_style: Style) -> Strip:
-        key = (width, self._hscroll, self.has_focus)
-        strip = self._header_strips.get(key)
-        if strip is None:
-            style = base_style + self.get_component_rich_style("virtual-table--header")
-            layout = self.layout(width)
-            shown, more_right = self._shown(layout, width)
-            strip = header_strip([column.label for column in self._columns], self._columns,
-                                 layout, shown, more_right, self._hscroll, width, style,
-                                 self.app.console)
-            self._header_strips.set(key, strip)
-        return strip
-
-    def _render_row(self, index: int, width: int, is_cursor: bool, base_style: Style) -> Strip:
-        row = self._get_row(index)
-        if row is None:  # source returned fewer rows than it counted
-            return Strip.blank(width, base_style)
-        style = base_style
-        component = _ROW_STYLE_COMPONENTS.get(row.style)
-        if component is not None:
-            style += self.get_component_rich_style(component)
-        if is_cursor:
-            style += self.get_component_rich_style("virtual-table--cursor")
-        # The row's index rides on every segment (a click names its row), set once
-        # here rather than restyling the finished line.
-        style += Style.from_meta({"virtual_table_row": index})
-        layout = self.layout(width)
-        shown, _more_right = self._shown(layout, width)
-        return row_strip(row.cells, self._columns, layout, shown, width, style,
-                         self.app.console)
-
-    def _shown(self, layout: TableLayout, width: int) -> tuple[list[int], bool]:
-        """The columns drawn (pinned, then whole scrollable ones from the scroll
-        point; the first of those even if cut) and whether more lie to the right."""
-        start = layout.pinned + min(self._hscroll, layout.max_scroll(width))
-        order = layout.order[: layout.pinned] + layout.order[start:]
-        shown: list[int] = []
-        used = -1
-        for position, i in enumerate(order):
-            used += layout.widths[i] + 1
-            if used > width and position > layout.pinned:
-                return shown, True
-            shown.append(i)
-        return shown, used > width
-
     # ----------------------------------------------------------------- data access
 
     def _load_source(self, source: RowSource) -> None:
         self._source = source
+        self._page_size = self._screenful_page_size()
         self._rows = RowPages(source, self._page_size, self.PAGE_CACHE_SIZE)
         self._clear_render_caches()
         self._row_count = self._rows.count
@@ -420,8 +324,24 @@ class VirtualTable(ScrollView, can_focus=True):
         return self._rows.get(index)
 
     def _find_key(self, key: str, near: int) -> int | None:
-        """Locate ``key`` without loading the whole source."""
-        return self._rows.find(key, self._clamp(near), self.RELOAD_SEARCH_PAGES)
+        """Locate ``key`` without loading the whole source (as many rows either side
+        as ``RELOAD_SEARCH_PAGES`` pages of the default size, whatever the page)."""
+        pages = -(-self.RELOAD_SEARCH_PAGES * self.DEFAULT_PAGE_SIZE // self._page_size)
+        return self._rows.find(key, self._clamp(near), pages)
+
+    def _screenful_page_size(self) -> int:
+        """The page size now: the given one, else a screenful once laid out."""
+        visible = self._visible_row_count if self.is_mounted else 0
+        if self._fixed_page_size or visible <= 0:
+            return self._page_size
+        return max(self.MIN_PAGE_SIZE, visible + 1)
+
+    def _fit_pages(self) -> None:
+        """A new height: pages of a screenful, keeping the rows already fetched."""
+        size = self._screenful_page_size()
+        if size != self._page_size:
+            self._page_size = size
+            self._rows = self._rows.resized(size)
 
     # --------------------------------------------------------------------- helpers
 
