@@ -132,19 +132,27 @@ DELETE FROM temp._rp_match WHERE prid IN (
 """
 
 # Rule 2: among the unclaimed, the k-th claimant of a number takes its k-th candidate.
+# Most documents were matched by link: each side's unclaimed ones are found first
+# (a probe each) and only their numbers stripped.
 _CLAIMANTS = (
-    "SELECT kind, trim(number, :ws) AS grp, rowid AS ident FROM psa_invoice p "
-    "WHERE grp != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.prid = p.rowid)")
+    "SELECT kind, trim(number, :ws) AS grp, ident FROM ("
+    "SELECT p.kind AS kind, p.number AS number, p.rowid AS ident FROM psa_invoice p "
+    "LEFT JOIN temp._rp_match m ON m.prid = p.rowid WHERE m.prid IS NULL "
+    "LIMIT -1) "  # not flattened: the strip would run on every document first
+    "WHERE grp != ''")
 
-_LEDGER = f"""
-SELECT rowid AS pos, kind, id, trim(doc_number, :ws) AS num FROM ledger_invoice
+_UNCLAIMED_LEDGER = f"""
+SELECT rowid AS pos, kind, doc_number FROM ledger_invoice d
+WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.rowid)
 UNION ALL
-SELECT rowid + {LEDGER_MEMO_BASE}, kind, id, trim(doc_number, :ws) FROM ledger_credit_memo
+SELECT rowid + {LEDGER_MEMO_BASE}, kind, doc_number FROM ledger_credit_memo d
+WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.rowid + {LEDGER_MEMO_BASE})
 """
 
 _CANDIDATES = f"""
-SELECT kind, num AS grp, pos AS ident FROM ({_LEDGER}) d
-WHERE num != '' AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.pos)
+SELECT kind, num AS grp, pos AS ident FROM (
+    SELECT pos, kind, trim(doc_number, :ws) AS num FROM ({_UNCLAIMED_LEDGER} LIMIT -1)) d
+WHERE num != ''
   AND EXISTS (SELECT 1 FROM temp._rp_cl c WHERE c.kind = d.kind AND c.grp = d.num)
 """
 
