@@ -4,8 +4,9 @@ The screens read pre-computed pairs and per-client summaries so they open
 instantly on a big book. After a first load or a big change everything is
 recomputed, by SQLite over the indexed tables (``cache/pairing_sql.py``: the
 books are never loaded into Python); after a daily sync, a single-invoice resync
-or a mapping change only the rows involved are, by the pure engine in
-``reconcile``, so those stay instant at 200,000 invoices too. Both paths apply
+or a mapping change only the rows involved are (re-paired by the pure engine in
+``reconcile``, updated in place where they keep their place, their clients
+re-summed in SQL), so those stay instant at 200,000 invoices too. Both paths apply
 the same rules and give the same rows (property tests hold them to it: the SQL
 against the engine on random books, incremental against full). Every pair a
 refresh confirms is remembered as a link.

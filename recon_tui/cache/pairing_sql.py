@@ -62,7 +62,7 @@ _PSA = (
     "FROM psa_invoice p LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id)"
 )
 
-# Groups (a link's claimants, a number's claimants or candidates), in one GROUP BY
+# Groups (a number's claimants or candidates), in one GROUP BY
 # pass each: most groups hold one member (``ident``, the only row's); a shared
 # group keeps its members as a JSON array, and only those are ranked in natural
 # order (window functions over the whole book cost several sorts of it).
