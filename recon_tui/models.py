@@ -1,6 +1,10 @@
 """Domain records shared by every layer.
 
-Plain frozen dataclasses, money as ``Decimal``. Ids are strings because each
+Frozen records, money as ``Decimal``. The records a sync reads by the
+hundred thousand (companies, contacts, invoices, customers, credits) are frozen
+``msgspec.Struct``s: built about twenty times faster than a frozen dataclass
+(whose ``__init__`` goes through ``object.__setattr__`` per field), equal,
+hashable and immutable all the same; the rest are frozen dataclasses. Ids are strings because each
 system owns its own id space (QBO ids are numeric strings, ConnectWise ids are
 integers, Autotask ids are integers) and the cache keys every record on its
 system's own id.
@@ -12,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+
+import msgspec
 
 from recon_tui.money import ZERO
 
@@ -26,8 +32,7 @@ class DocKind(StrEnum):
 
 
 # --------------------------------------------------------------------------- PSA side
-@dataclass(frozen=True, slots=True)
-class PsaCompany:
+class PsaCompany(msgspec.Struct, frozen=True):
     """A client company in the PSA (ConnectWise company, Autotask company).
 
     ``portal_active`` is the company-wide portal switch (Autotask
@@ -43,8 +48,7 @@ class PsaCompany:
     portal_active: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Contact:
+class Contact(msgspec.Struct, frozen=True):
     """A PSA contact; its portal security level decides whether it can see invoices,
     unless the contact is inactive or its portal login is disabled (ConnectWise
     ``disablePortalLoginFlag``)."""
@@ -64,8 +68,7 @@ class Contact:
         return " ".join(part for part in (self.first_name, self.last_name) if part).strip()
 
 
-@dataclass(frozen=True, slots=True)
-class PsaInvoice:
+class PsaInvoice(msgspec.Struct, frozen=True):
     """An invoice (or a credit memo, by ``kind``) as billed in the PSA, with the
     balance the PSA last knew.
 
@@ -96,8 +99,7 @@ class PsaInvoice:
 
 
 # --------------------------------------------------------------------------- ledger side
-@dataclass(frozen=True, slots=True)
-class LedgerCustomer:
+class LedgerCustomer(msgspec.Struct, frozen=True):
     """A customer in the ledger (QBO Customer)."""
 
     id: str
@@ -108,8 +110,7 @@ class LedgerCustomer:
     updated_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerInvoice:
+class LedgerInvoice(msgspec.Struct, frozen=True):
     """An invoice in the ledger: its balance is the real one. With ``kind`` credit
     memo it is a QBO CreditMemo: ``total`` its TotalAmt, ``balance`` its
     RemainingCredit."""
@@ -134,8 +135,7 @@ class CreditKind(StrEnum):
     UNAPPLIED_PAYMENT = "Payment"
 
 
-@dataclass(frozen=True, slots=True)
-class OrganizationalCredit:
+class OrganizationalCredit(msgspec.Struct, frozen=True):
     """Money the customer has on account: a credit memo's remaining credit or a
     payment's unapplied amount. ``amount`` is what is still available."""
 

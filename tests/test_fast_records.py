@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 import pytest
 
 from recon_tui.cache.records import (
@@ -34,6 +35,7 @@ from recon_tui.cache.records import (
 from recon_tui.connectors.connectwise_records import invoice_from_cw
 from recon_tui.connectors.http import loads_exact
 from recon_tui.connectors.qbo_records import invoice_from_qbo
+from recon_tui.connectors.qbo_wire import decode_invoice_page, invoice_from_wire, read_invoice
 from recon_tui.connectors.records import RecordError
 from recon_tui.models import Contact, LedgerCustomer, OrganizationalCredit, PsaCompany
 from recon_tui.money import MoneyError, to_api_money, to_money
@@ -103,25 +105,55 @@ def test_connectwise_invoice_fast_path_matches_the_checked_reader(link_field: st
         assert _outcome(parse, variant) == _outcome(parse, MappingProxyType(variant)), variant
 
 
-def test_qbo_invoice_fast_path_matches_the_checked_reader() -> None:
-    for variant in _variants(_qbo_invoice(), QBO_PATHS):
-        assert (_outcome(invoice_from_qbo, variant)
+def _qbo_wire_outcome(invoice: dict[str, Any]) -> object:
+    """The invoice sent in a query page and read as the connector reads it:
+    decoded into the typed structs when they take the page, else generically."""
+    content = _AS_SENT.encode({"QueryResponse": {"Invoice": [invoice]}})
+    rows = decode_invoice_page(content)
+    if rows is None:
+        rows = loads_exact(content)["QueryResponse"]["Invoice"]
+    return _outcome(read_invoice, rows[0])
+
+
+#: Amounts as JSON numbers, as QBO sends them (msgspec's default is a string).
+_AS_SENT = msgspec.json.Encoder(decimal_format="number")
+
+
+def _finite(value: Any) -> bool:
+    """JSON has no NaN or Infinity: a page cannot carry them (the generic variants do)."""
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return not isinstance(value, list) or all(_finite(v) for v in value)
+
+
+def test_qbo_invoice_wire_path_matches_the_checked_reader() -> None:
+    typed = 0
+    for variant in filter(_finite, _variants(_qbo_invoice(), QBO_PATHS)):
+        assert (_qbo_wire_outcome(variant)
                 == _outcome(invoice_from_qbo, MappingProxyType(variant))), variant
+        rows = decode_invoice_page(_AS_SENT.encode({"QueryResponse": {"Invoice": [variant]}}))
+        typed += rows is not None
+    assert typed > 50  # many variants take the typed way, the rest the generic one
 
 
 def test_the_fast_path_is_taken_and_gives_the_reference_invoices(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from recon_tui.connectors import connectwise_records, qbo_records
+    from recon_tui.connectors import connectwise_records
 
     def no_reader(*args: object) -> None:
         raise AssertionError("the checked reader was used for a plain invoice")
 
     monkeypatch.setattr(connectwise_records, "_reader", no_reader)
-    monkeypatch.setattr(qbo_records, "_reader", no_reader)
     cw = invoice_from_cw(_cw_invoice())
     assert (cw.id, cw.number, cw.total, cw.owing) == ("8812", "24-0311", Decimal("1362.50"),
                                                       Decimal("862.50"))
-    qbo = invoice_from_qbo(_qbo_invoice())
+    page = (PAYLOADS / "qbo" / "query_invoice.json").read_bytes()
+    rows = decode_invoice_page(page)
+    assert rows is not None  # Intuit's own example page takes the typed way
+    qbo = invoice_from_wire(rows[0])
+    assert qbo == invoice_from_qbo(_qbo_invoice())
     assert (qbo.id, qbo.doc_number, qbo.total) == ("1203", "1102", Decimal("480.00"))
 
 

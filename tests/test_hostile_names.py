@@ -13,13 +13,13 @@ import csv
 import io
 import json
 import re
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
+from msgspec.structs import replace
 from textual.command import CommandPalette
 
 from recon_tui.backend import Backend

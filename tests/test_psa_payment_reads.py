@@ -8,8 +8,7 @@ in flight, never a time.
 
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
 import pytest
 
 from recon_tui.backend import sandbox_configs
@@ -56,7 +55,7 @@ def test_a_list_that_does_not_add_up_still_fails_the_read_and_leaves_no_thread(
         server: SandboxServer) -> None:
     with _connector(server, InFlight(), 4) as connector:
         invoices = [i for i in connector.invoices(None) if i.total != i.owing][:8]
-        invoices[5] = dataclasses.replace(invoices[5], owing=invoices[5].owing + 1)
+        invoices[5] = msgspec.structs.replace(invoices[5], owing=invoices[5].owing + 1)
         with pytest.raises(ConnectorError, match=rf"invoice {invoices[5].number}: the "
                            "payments listed add up to"):
             list(read_payments(connector, invoices))

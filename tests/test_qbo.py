@@ -146,9 +146,11 @@ def _moment(stamp: str) -> datetime:
 
 
 def _no_floats(record: object) -> None:
-    for f in dataclasses.fields(record):  # type: ignore[arg-type]
-        value = getattr(record, f.name)
-        assert not isinstance(value, float), f"{type(record).__name__}.{f.name} is a float"
+    names = getattr(record, "__struct_fields__", None) or [
+        f.name for f in dataclasses.fields(record)]  # type: ignore[arg-type]
+    for name in names:
+        value = getattr(record, name)
+        assert not isinstance(value, float), f"{type(record).__name__}.{name} is a float"
 
 
 # =========================================================================== reading

@@ -153,7 +153,7 @@ def test_a_disabled_portal_login_is_named(world) -> None:
 
 def test_a_company_portal_switched_off_hides_everyone(world) -> None:
     """Autotask's Companies.isClientPortalActive: off, no contact can log in."""
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     cache, _ = world
     company = cache.company(SCENARIOS["seed_000_payment_reversed"]["cw_company_id"])

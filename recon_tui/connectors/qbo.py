@@ -50,6 +50,7 @@ from recon_tui.connectors.qbo_records import (
     invoice_from_qbo,
     payment_from_qbo,
 )
+from recon_tui.connectors.qbo_wire import decode_invoice_page, read_invoice, row_id
 from recon_tui.connectors.qbo_writes import QboWrites
 from recon_tui.connectors.tokens import TokenStore
 from recon_tui.models import (
@@ -108,6 +109,9 @@ def _iso(moment: datetime) -> str:
 
 def _row_id(row: object) -> str:
     """A row's Id, to spot one read twice ("" for a row without one: always kept)."""
+    typed = row_id(row)
+    if typed is not None:
+        return typed
     return str(row.get("Id")) if isinstance(row, Mapping) else ""
 
 
@@ -209,8 +213,23 @@ class QboConnector(QboWrites):
             raise ConnectorError(SYSTEM, f"{operation}{code_text}: {message}", code=code)
         return body
 
-    def _query_page(self, query: str, entity: str, operation: str) -> list[dict[str, Any]]:
-        body = self._get("query", operation, {"query": query})
+    def _query_page(self, query: str, entity: str, operation: str,
+                    typed: Callable[[bytes], list[Any] | None] | None = None) -> list[Any]:
+        """One page's rows: with ``typed``, the structs it decodes the body into
+        when it can (:mod:`qbo_wire`), else the generic dicts."""
+        if typed is None:
+            return self._rows_of(self._get("query", operation, {"query": query}), entity,
+                                 operation)
+        answer = self.api.request("GET", "query", operation=operation,
+                                  params=self._params({"query": query}))
+        rows = typed(answer.content)
+        if rows is not None:
+            return rows
+        return self._rows_of(self._checked(decode_json(answer, SYSTEM, operation), operation),
+                             entity, operation)
+
+    @staticmethod
+    def _rows_of(body: dict[str, Any], entity: str, operation: str) -> list[dict[str, Any]]:
         response = body.get("QueryResponse")
         if not isinstance(response, dict):
             raise ConnectorError(SYSTEM, f"{operation}: the answer has no QueryResponse")
@@ -220,8 +239,9 @@ class QboConnector(QboWrites):
         return rows
 
     def _query_all(
-        self, entity: str, where: str = "", *, select: str = "*"
-    ) -> Iterator[dict[str, Any]]:
+        self, entity: str, where: str = "", *, select: str = "*",
+        typed: Callable[[bytes], list[Any] | None] | None = None,
+    ) -> Iterator[Any]:
         """Every row in Id order, proved complete by ``COUNT(*)`` asked first.
 
         The count says how many pages there are (STARTPOSITION 1, 1001, ...), so
@@ -245,7 +265,7 @@ class QboConnector(QboWrites):
                 f"STARTPOSITION {start} MAXRESULTS {PAGE_SIZE}"
             )
             operation = f"query {entity} (rows {start}-{start + PAGE_SIZE - 1})"
-            return operation, self._query_page(query, entity, operation)
+            return operation, self._query_page(query, entity, operation, typed)
 
         yield from counted_read(
             fetch, expected, PAGE_SIZE, self.max_concurrency, system=SYSTEM,
@@ -279,8 +299,9 @@ class QboConnector(QboWrites):
             yield customer_from_qbo(row)
 
     def invoices(self, since: datetime | None = None) -> Iterator[LedgerInvoice]:
-        for row in self._query_all("Invoice", self._since_clause(since)):
-            yield invoice_from_qbo(row)
+        for row in self._query_all("Invoice", self._since_clause(since),
+                                   typed=decode_invoice_page):
+            yield read_invoice(row)
 
     def credit_memos(self, since: datetime | None = None) -> Iterator[LedgerInvoice]:
         """Every CreditMemo as a document (RemainingCredit as its balance), used-up

@@ -9,18 +9,11 @@ entity, its Id and the field, so a sync failure points at the exact record.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from recon_tui.connectors.records import (
     EntityReader,
-    Slow,
-    fast_child,
-    fast_moment,
-    fast_money,
-    fast_required_text,
-    fast_text,
     parse_utc_datetime,
 )
 from recon_tui.models import (
@@ -62,11 +55,6 @@ def customer_from_qbo(d: Mapping[str, Any]) -> LedgerCustomer:
 
 def invoice_from_qbo(d: Mapping[str, Any]) -> LedgerInvoice:
     """A QBO Invoice. Voiding in QBO zeroes the amounts and notes "Voided"; both must hold."""
-    if type(d) is dict:
-        try:
-            return _fast_invoice(d)
-        except (Slow, ValueError, TypeError):
-            pass  # the checked way below: the same invoice, or the precise error
     r = _reader("Invoice", d)
     total = r.money("TotalAmt")
     note = r.text("PrivateNote", "")
@@ -81,34 +69,6 @@ def invoice_from_qbo(d: Mapping[str, Any]) -> LedgerInvoice:
         voided=total == ZERO and note.lstrip().startswith("Voided"),
         currency=r.text("CurrencyRef.value", "USD"),
         updated_at=r.moment("MetaData.LastUpdatedTime", parse_utc_datetime),
-    )
-
-
-def _fast_day(value: Any) -> date:
-    """As ``EntityReader.day`` for a date string read."""
-    if type(value) is not str:
-        raise Slow
-    return date.fromisoformat(value[:10])
-
-
-def _fast_invoice(d: dict[str, Any]) -> LedgerInvoice:
-    """:func:`invoice_from_qbo` read straight from the decoded JSON; raises Slow
-    (or ValueError) wherever only the checked reader may decide."""
-    get = d.get
-    total = fast_money(get("TotalAmt"))
-    note = fast_text(get("PrivateNote"), "")
-    due = get("DueDate")
-    return LedgerInvoice(
-        id=fast_required_text(get("Id")),
-        doc_number=fast_text(get("DocNumber"), ""),
-        customer_id=fast_required_text(fast_child(d, "CustomerRef", "value")),
-        date=_fast_day(get("TxnDate")),
-        total=total,
-        balance=fast_money(get("Balance")),
-        due_date=None if due is None else _fast_day(due),
-        voided=total == ZERO and note.lstrip().startswith("Voided"),
-        currency=fast_text(fast_child(d, "CurrencyRef", "value"), "USD"),
-        updated_at=fast_moment(fast_child(d, "MetaData", "LastUpdatedTime")),
     )
 
 
