@@ -1,10 +1,11 @@
-"""The invoice parsers' fast path reads exactly what the checked reader reads.
+"""The invoice pages' typed path reads exactly what the checked reader reads.
 
-``invoice_from_cw`` and ``invoice_from_qbo`` first read a plain decoded dict
-directly and fall back to the checked ``EntityReader`` at anything unusual. A
-``MappingProxyType`` over the same dict is not a ``dict``, so it always takes
-the checked way: for every variation of a real payload below, both ways must
-give the same record, or the same RecordError text.
+QBO and ConnectWise invoice pages are decoded into typed structs
+(``qbo_wire``, ``connectwise_invoice_wire``) and read directly; a page the
+structs refuse, or a record they cannot read as it is, goes to the checked
+``EntityReader``. For every variation of a real payload below, sent in a page
+as the API would send it, both ways must give the same record, or the same
+RecordError text.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from recon_tui.cache.records import (
     ledger_invoice_row,
     psa_invoice_row,
 )
+from recon_tui.connectors.connectwise_invoice_wire import decode_invoice_page as decode_cw_page
+from recon_tui.connectors.connectwise_invoice_wire import read_invoice as read_cw_invoice
 from recon_tui.connectors.connectwise_records import invoice_from_cw
 from recon_tui.connectors.http import loads_exact
 from recon_tui.connectors.qbo_records import invoice_from_qbo
@@ -95,14 +98,27 @@ def _qbo_invoice() -> dict[str, Any]:
     return body["QueryResponse"]["Invoice"][0]
 
 
+def _cw_wire_outcome(invoice: dict[str, Any], link_field: str | None) -> object:
+    """The invoice sent in a ConnectWise page and read as the connector reads it."""
+    content = _AS_SENT.encode([invoice])
+    rows = decode_cw_page(content)
+    if rows is None:
+        rows = loads_exact(content)
+    return _outcome(lambda row: read_cw_invoice(row, False, link_field), rows[0])
+
+
 @pytest.mark.parametrize("link_field", [None, "QBO Invoice Id"])
-def test_connectwise_invoice_fast_path_matches_the_checked_reader(link_field: str | None) -> None:
+def test_connectwise_invoice_wire_path_matches_the_checked_reader(
+        link_field: str | None) -> None:
     base = _cw_invoice()
     base["customFields"] = [{"id": 4, "caption": "QBO Invoice Id", "value": " 1203 "}]
-    for variant in _variants(base, CW_PATHS):
+    typed = 0
+    for variant in filter(_finite, _variants(base, CW_PATHS)):
         def parse(d: Any) -> object:
             return invoice_from_cw(d, exported=False, link_field=link_field)
-        assert _outcome(parse, variant) == _outcome(parse, MappingProxyType(variant)), variant
+        assert _cw_wire_outcome(variant, link_field) == _outcome(parse, variant), variant
+        typed += decode_cw_page(_AS_SENT.encode([variant])) is not None
+    assert typed > 50  # many variants take the typed way, the rest the generic one
 
 
 def _qbo_wire_outcome(invoice: dict[str, Any]) -> object:
@@ -138,7 +154,7 @@ def test_qbo_invoice_wire_path_matches_the_checked_reader() -> None:
     assert typed > 50  # many variants take the typed way, the rest the generic one
 
 
-def test_the_fast_path_is_taken_and_gives_the_reference_invoices(
+def test_the_typed_path_is_taken_and_gives_the_reference_invoices(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from recon_tui.connectors import connectwise_records
 
@@ -146,7 +162,9 @@ def test_the_fast_path_is_taken_and_gives_the_reference_invoices(
         raise AssertionError("the checked reader was used for a plain invoice")
 
     monkeypatch.setattr(connectwise_records, "_reader", no_reader)
-    cw = invoice_from_cw(_cw_invoice())
+    rows = decode_cw_page(_AS_SENT.encode([_cw_invoice()]))
+    assert rows is not None
+    cw = read_cw_invoice(rows[0], True, None)
     assert (cw.id, cw.number, cw.total, cw.owing) == ("8812", "24-0311", Decimal("1362.50"),
                                                       Decimal("862.50"))
     page = (PAYLOADS / "qbo" / "query_invoice.json").read_bytes()

@@ -38,6 +38,12 @@ import httpx
 
 from recon_tui.config import PsaConfig
 from recon_tui.connectors.base import ConnectorError, require_psa_settings
+from recon_tui.connectors.connectwise_invoice_wire import (
+    decode_invoice_page,
+    invoice_number,
+    read_invoice,
+    record_id,
+)
 from recon_tui.connectors.connectwise_payments import (
     parse_payments,
     payment_body,
@@ -47,7 +53,6 @@ from recon_tui.connectors.connectwise_records import (
     RecordError,
     company_from_cw,
     contact_from_cw,
-    invoice_from_cw,
 )
 from recon_tui.connectors.connectwise_wire import (
     cw_datetime,
@@ -96,6 +101,9 @@ INVOICE_FIELDS = ("id,invoiceNumber,type,status/name,company/id,date,dueDate,tot
                   "currency/currencyCode,_info/lastUpdated")
 
 T = TypeVar("T")
+
+#: Decodes a page's bytes into typed records, or None to decode it generically.
+TypedPage = Callable[[bytes], list[Any] | None]
 
 class ConnectWiseConnector:
     """ConnectWise PSA over its REST API; blocking, one instance per sync."""
@@ -240,8 +248,8 @@ class ConnectWiseConnector:
 
     def _complete(
         self, path: str, operation: str, conditions: str | None, fields: str,
-        *, forward_only: bool = True,
-    ) -> Iterator[Mapping[str, Any]]:
+        *, forward_only: bool = True, typed: TypedPage | None = None,
+    ) -> Iterator[Any]:
         """Every record, proved by ConnectWise's own count for the same conditions:
         else the read fails and nothing is taken.
 
@@ -253,7 +261,7 @@ class ConnectWiseConnector:
         page checks catch that and fail the read rather than skip a record. With 1,
         forward-only ``Link`` pages are followed and counted at the end."""
         if self.max_concurrency > 1:
-            yield from self._numbered_complete(path, operation, conditions, fields)
+            yield from self._numbered_complete(path, operation, conditions, fields, typed)
             return
         read = 0
         for record in self._pages(path, operation, conditions, fields=fields,
@@ -270,7 +278,8 @@ class ConnectWiseConnector:
 
     def _numbered_complete(
         self, path: str, operation: str, conditions: str | None, fields: str,
-    ) -> Iterator[Mapping[str, Any]]:
+        typed: TypedPage | None = None,
+    ) -> Iterator[Any]:
         expected = self.count(path, operation, conditions)
         size = self.page_size
         params: dict[str, Any] = {"pageSize": size, "orderBy": "id asc", "fields": fields}
@@ -279,18 +288,24 @@ class ConnectWiseConnector:
 
         def fetch(index: int) -> tuple[str, list[Any]]:
             where = f"{operation} (page {index + 1})"
-            return where, self._records(path, where, {**params, "page": index + 1})
+            return where, self._records(path, where, {**params, "page": index + 1}, typed)
 
         yield from counted_read(
             fetch, expected, size, self.max_concurrency, system=SYSTEM, read=operation,
             counted_by="ConnectWise",
             repeated="the server sent a page of records already read; the read cannot "
                      "complete",
-            key=lambda record: str(record.get("id", "")))
+            key=record_id)
 
-    def _records(self, path: str, operation: str, params: Mapping[str, Any]) -> list[Any]:
-        """One page: a JSON array of objects, or a clear error."""
+    def _records(self, path: str, operation: str, params: Mapping[str, Any],
+                 typed: TypedPage | None = None) -> list[Any]:
+        """One page: a JSON array of objects, or a clear error. With ``typed``,
+        the structs it decodes the page into when it can, else the generic dicts."""
         response = self.api.request("GET", path, operation=operation, params=params)
+        if typed is not None:
+            rows = typed(response.content)
+            if rows is not None:
+                return rows
         body = decode_json(response, SYSTEM, operation)
         if not isinstance(body, list):
             raise ConnectorError(
@@ -325,9 +340,8 @@ class ConnectWiseConnector:
     def _invoice_parser(self, unexported: set[str]) -> Callable[[Mapping[str, Any]], PsaInvoice]:
         link = self._config.ledger_link_field or None
 
-        def parse(raw: Mapping[str, Any]) -> PsaInvoice:
-            number = str(raw.get("invoiceNumber", "")).strip()
-            return invoice_from_cw(raw, exported=number not in unexported, link_field=link)
+        def parse(raw: Any) -> PsaInvoice:
+            return read_invoice(raw, invoice_number(raw) not in unexported, link)
 
         return parse
 
@@ -351,7 +365,8 @@ class ConnectWiseConnector:
         operation = "list invoices"
         unexported = self._read_unexported()
         self._unexported_read = unexported  # the sync's export-status step takes it next
-        records = self._complete(INVOICES, operation, self._since(since), self._invoice_fields)
+        records = self._complete(INVOICES, operation, self._since(since), self._invoice_fields,
+                                 typed=decode_invoice_page)
         return self._parsed(records, operation, self._invoice_parser(unexported))
 
     def unexported_invoice_numbers(self) -> set[str]:

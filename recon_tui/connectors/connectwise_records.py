@@ -15,11 +15,6 @@ from recon_tui.connectors.records import (
     EntityReader,
     RecordError,
     Slow,
-    fast_child,
-    fast_moment,
-    fast_money,
-    fast_required_text,
-    fast_text,
     parse_utc_datetime,
 )
 from recon_tui.models import Contact, DocKind, PsaCompany, PsaInvoice
@@ -139,11 +134,6 @@ def invoice_from_cw(d: Mapping[str, Any], *, exported: bool = True,
     from the accounting interface's unposted list, which the caller reads. A
     ``CreditMemo`` carries negative amounts; they are kept as positive credit.
     """
-    if type(d) is dict:
-        try:
-            return _fast_invoice(d, exported, link_field)
-        except (Slow, ValueError, TypeError):
-            pass  # the checked way below: the same invoice, or the precise error
     r = _reader("invoice", d)
     kind = DocKind.CREDIT_MEMO if r.text("type", "") == CREDIT_MEMO_TYPE else DocKind.INVOICE
     total, owing = r.money("total"), r.money("balance")
@@ -173,38 +163,3 @@ def _fast_day(value: Any) -> date | None:
     if type(value) is not str:
         raise Slow
     return datetime.fromisoformat(value.strip()).date()
-
-
-def _fast_invoice(d: dict[str, Any], exported: bool, link_field: str | None) -> PsaInvoice:
-    """:func:`invoice_from_cw` read straight from the decoded JSON; raises Slow
-    (or ValueError) wherever only the checked reader may decide."""
-    get = d.get
-    kind = (DocKind.CREDIT_MEMO if fast_text(get("type"), "") == CREDIT_MEMO_TYPE
-            else DocKind.INVOICE)
-    total, owing = fast_money(get("total")), fast_money(get("balance"))
-    if kind is DocKind.CREDIT_MEMO:
-        total, owing = -total, -owing
-    invoice_date = _fast_day(get("date"))
-    if invoice_date is None:
-        raise Slow
-    link = None
-    if link_field:
-        fields = get("customFields")
-        if fields is not None and type(fields) is not list:
-            raise Slow
-        link = _custom_value(fields or [], link_field)
-    return PsaInvoice(
-        id=fast_required_text(get("id")),
-        number=fast_required_text(get("invoiceNumber")),
-        company_id=fast_required_text(fast_child(d, "company", "id")),
-        date=invoice_date,
-        total=total,
-        owing=owing,
-        due_date=_fast_day(get("dueDate")),
-        status=fast_text(fast_child(d, "status", "name"), ""),
-        ledger_invoice_id=link,
-        exported=exported,
-        currency=fast_text(fast_child(d, "currency", "currencyCode"), "USD"),
-        updated_at=fast_moment(fast_child(d, "_info", "lastUpdated")),
-        kind=kind,
-    )

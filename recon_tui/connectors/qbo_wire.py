@@ -13,20 +13,20 @@ The checked reader (:func:`qbo_records.invoice_from_qbo`) stays the judge:
 a page whose shape the structs refuse (an Id sent as a number, a datetime in a
 date field, a Fault) is decoded again generically and read by it, and a record
 the structs accept but :func:`invoice_from_wire` cannot take as it is (a blank
-Id, an amount out of range, a fraction of a second) is handed to it as well,
+Id, an amount out of range, a time it cannot parse) is handed to it as well,
 so the records, and the errors, are exactly the checked reader's.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from recon_tui.connectors.qbo_records import invoice_from_qbo
-from recon_tui.connectors.records import Slow
+from recon_tui.connectors.records import Slow, fast_moment
 from recon_tui.models import LedgerInvoice
 from recon_tui.money import ZERO, MoneyError, to_api_money
 
@@ -78,20 +78,6 @@ def decode_invoice_page(content: bytes) -> list[WireInvoice] | None:
     return None if page.QueryResponse is None else page.QueryResponse.Invoice
 
 
-def _moment(text: str | None) -> datetime | None:
-    """As ``parse_utc_datetime`` for the usual ``2026-03-05T11:00:00-08:00``;
-    anything with a fraction or surrounding space goes to the checked reader."""
-    if text is None:
-        return None
-    if "." in text or text != text.strip():
-        raise Slow
-    value = datetime.fromisoformat(text)
-    tz = value.tzinfo
-    if tz is UTC:
-        return value
-    return value.replace(tzinfo=UTC) if tz is None else value.astimezone(UTC)
-
-
 def invoice_from_wire(w: WireInvoice) -> LedgerInvoice:
     """The record :func:`invoice_from_qbo` reads from the same invoice; raises
     Slow (or ValueError) where only the checked reader may decide."""
@@ -113,7 +99,7 @@ def invoice_from_wire(w: WireInvoice) -> LedgerInvoice:
         due_date=w.DueDate,
         voided=total == ZERO and w.PrivateNote.lstrip().startswith("Voided"),
         currency="USD" if currency is None else currency.value,
-        updated_at=None if meta is None else _moment(meta.LastUpdatedTime),
+        updated_at=None if meta is None else fast_moment(meta.LastUpdatedTime),
     )
 
 

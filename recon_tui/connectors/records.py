@@ -141,59 +141,15 @@ def parse_utc_datetime(text: str) -> datetime:
 
 
 # --------------------------------------------------------------------------- fast path
-# A sync parses every record of a book, and the reader above costs a dozen method
-# calls per record. The parsers of the entities a book holds by the thousand
-# (invoices) first try a direct read of the decoded JSON through the helpers
-# below, which accept only what the reader would accept unchanged and raise
-# ``Slow`` at anything else; the parser then reads the record again through the
-# reader, which gives the same result or the precise RecordError.
+# A sync parses every invoice of a book, and the reader above costs a dozen method
+# calls per record. So invoice pages are decoded into typed structs
+# (``qbo_wire``, ``connectwise_invoice_wire``) and read directly; wherever only the
+# checked reader may decide, those readers raise ``Slow`` and hand the record to it,
+# which gives the same result or the precise RecordError.
 
 
 class Slow(Exception):
     """The fast path met something only the checked reader may decide."""
-
-
-def fast_child(node: dict[str, Any], key: str, sub: str) -> Any:
-    """``node[key][sub]`` as ``EntityReader.get("key.sub", None)`` finds it."""
-    inner = node.get(key)
-    if inner is None:
-        return None
-    if type(inner) is not dict:
-        raise Slow
-    return inner.get(sub)
-
-
-def fast_text(value: Any, default: str) -> str:
-    """As ``EntityReader.text`` with a default."""
-    if value is None:
-        return default
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is int:
-        return str(value)
-    raise Slow
-
-
-def fast_required_text(value: Any) -> str:
-    """As ``EntityReader.required_text``."""
-    kind = type(value)
-    if kind is str and value.strip():
-        return value
-    if kind is int:
-        return str(value)
-    raise Slow
-
-
-def fast_money(value: Any) -> Decimal:
-    """As ``EntityReader.money`` of a required amount (JSON numbers only)."""
-    kind = type(value)
-    if kind is not Decimal and kind is not int:
-        raise Slow
-    try:
-        return to_api_money(value)
-    except MoneyError:
-        raise Slow from None
 
 
 def fast_moment(value: Any) -> datetime | None:
