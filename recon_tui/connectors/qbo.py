@@ -20,12 +20,11 @@ What it takes care of, because each is a trap users hit:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,8 +39,23 @@ from recon_tui.connectors.http import (
     decode_json,
 )
 from recon_tui.connectors.paging import counted_read
-from recon_tui.connectors.qbo_errors import fault_parts, is_qbo_fault, qbo_error_parser
+from recon_tui.connectors.qbo_errors import is_qbo_fault, qbo_error_parser
 from recon_tui.connectors.qbo_oauth import QboOAuth
+from recon_tui.connectors.qbo_query import (
+    CDC_WINDOW,
+    CONCURRENT_REQUESTS,
+    NOT_FOUND_CODE,
+    PAGE_SIZE,
+    SYSTEM,
+    as_utc,
+    cdc_deleted,
+    checked_body,
+    qbo_quote,
+    qbo_time,
+    query_row_id,
+    rows_of,
+    shared_rate_limiter,
+)
 from recon_tui.connectors.qbo_records import (
     credit_from_credit_memo,
     credit_from_payment,
@@ -50,7 +64,7 @@ from recon_tui.connectors.qbo_records import (
     invoice_from_qbo,
     payment_from_qbo,
 )
-from recon_tui.connectors.qbo_wire import decode_invoice_page, read_invoice, row_id
+from recon_tui.connectors.qbo_wire import decode_invoice_page, read_invoice
 from recon_tui.connectors.qbo_writes import QboWrites
 from recon_tui.connectors.tokens import TokenStore
 from recon_tui.models import (
@@ -63,63 +77,6 @@ from recon_tui.transactions import LedgerPayment
 __all__ = ["PAGE_SIZE", "QboConnector", "qbo_error_parser", "qbo_quote", "shared_rate_limiter"]
 
 log = logging.getLogger(__name__)
-
-SYSTEM = "qbo"
-#: QBO's largest page; asked for explicitly on every query.
-PAGE_SIZE = 1000
-#: CDC looks back 30 days at most; stay clear of the edge.
-CDC_WINDOW = timedelta(days=30) - timedelta(minutes=10)
-#: CDC answers at most 1000 objects, with no paging: at that size it may be cut short.
-CDC_LIMIT = 1000
-#: QBO's throttle: 500 requests per minute and 10 concurrent, per company (realm and
-#: app): https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
-#: and https://developer.intuit.com/hub/blog/2016/08/08/idg-concurrent-api-use-changes-coming-soon
-REQUESTS_PER_MINUTE = 500
-CONCURRENT_REQUESTS = 10
-NOT_FOUND_CODE = "610"
-STALE_OBJECT_CODE = "5010"
-
-_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
-_LIMITERS_LOCK = threading.Lock()
-
-
-def shared_rate_limiter(base_url: str, realm_id: str) -> RateLimiter:
-    """One limiter per company (per API host), shared by every connector in the process,
-    because QBO counts the budget per realm, not per client."""
-    key = (base_url.rstrip("/").lower(), realm_id)
-    with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get(key)
-        if limiter is None:
-            limiter = _LIMITERS[key] = RateLimiter(REQUESTS_PER_MINUTE, CONCURRENT_REQUESTS)
-        return limiter
-
-
-def qbo_quote(value: str) -> str:
-    """A string literal for a QBO query: single-quoted, ``'`` and ``\\`` backslash-escaped
-    (the escaping Intuit's own SDKs use)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _iso(moment: datetime) -> str:
-    """UTC, second precision, ``Z``: the form QBO queries and CDC accept."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _row_id(row: object) -> str:
-    """A row's Id, to spot one read twice ("" for a row without one: always kept)."""
-    typed = row_id(row)
-    if typed is not None:
-        return typed
-    return str(row.get("Id")) if isinstance(row, Mapping) else ""
-
-
-def _as_utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
 
 class QboConnector(QboWrites):
     """The ledger: one QuickBooks Online company (realm)."""
@@ -189,7 +146,7 @@ class QboConnector(QboWrites):
         self, path: str, operation: str, params: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         body, _ = self.api.get_json(path, operation=operation, params=self._params(params))
-        return self._checked(body, operation)
+        return checked_body(body, operation)
 
     def _post(
         self, path: str, payload: Any, operation: str, params: Mapping[str, str] | None = None
@@ -197,46 +154,22 @@ class QboConnector(QboWrites):
         body, _ = self.api.post_json(
             path, payload, operation=operation, params=self._params(params)
         )
-        return self._checked(body, operation)
-
-    @staticmethod
-    def _checked(body: Any, operation: str) -> dict[str, Any]:
-        """A 200 can still carry a Fault; and anything but an object is a broken answer."""
-        if not isinstance(body, dict):
-            raise ConnectorError(
-                SYSTEM, f"{operation}: expected a JSON object, got {type(body).__name__}"
-            )
-        parts = fault_parts(body)
-        if parts is not None:
-            message, code = parts
-            code_text = f" [code {code}]" if code else ""
-            raise ConnectorError(SYSTEM, f"{operation}{code_text}: {message}", code=code)
-        return body
+        return checked_body(body, operation)
 
     def _query_page(self, query: str, entity: str, operation: str,
                     typed: Callable[[bytes], list[Any] | None] | None = None) -> list[Any]:
         """One page's rows: with ``typed``, the structs it decodes the body into
         when it can (:mod:`qbo_wire`), else the generic dicts."""
         if typed is None:
-            return self._rows_of(self._get("query", operation, {"query": query}), entity,
+            return rows_of(self._get("query", operation, {"query": query}), entity,
                                  operation)
         answer = self.api.request("GET", "query", operation=operation,
                                   params=self._params({"query": query}))
         rows = typed(answer.content)
         if rows is not None:
             return rows
-        return self._rows_of(self._checked(decode_json(answer, SYSTEM, operation), operation),
+        return rows_of(checked_body(decode_json(answer, SYSTEM, operation), operation),
                              entity, operation)
-
-    @staticmethod
-    def _rows_of(body: dict[str, Any], entity: str, operation: str) -> list[dict[str, Any]]:
-        response = body.get("QueryResponse")
-        if not isinstance(response, dict):
-            raise ConnectorError(SYSTEM, f"{operation}: the answer has no QueryResponse")
-        rows = response.get(entity, [])  # an empty page has no entity key at all
-        if not isinstance(rows, list):
-            raise ConnectorError(SYSTEM, f"{operation}: QueryResponse.{entity} is not a list")
-        return rows
 
     def _query_all(
         self, entity: str, where: str = "", *, select: str = "*",
@@ -272,7 +205,7 @@ class QboConnector(QboWrites):
             read=f"query {entity}", counted_by="QuickBooks",
             repeated="the server sent rows already read (it ignores STARTPOSITION); the "
                      "read cannot complete",
-            key=_row_id)
+            key=query_row_id)
 
     def count(self, entity: str, where: str = "") -> int:
         """``SELECT COUNT(*)``: QBO answers ``{"QueryResponse": {"totalCount": N}}``."""
@@ -287,7 +220,7 @@ class QboConnector(QboWrites):
 
     @staticmethod
     def _since_clause(since: datetime | None) -> str:
-        return "" if since is None else f"MetaData.LastUpdatedTime >= '{_iso(since)}'"
+        return "" if since is None else f"MetaData.LastUpdatedTime >= '{qbo_time(since)}'"
 
     # ------------------------------------------------------------------ reads
     def customers(self, since: datetime | None = None) -> Iterator[LedgerCustomer]:
@@ -370,7 +303,7 @@ class QboConnector(QboWrites):
                 status=response.status_code,
                 code=code,
             )
-        body = self._checked(decode_json(response, SYSTEM, operation), operation)
+        body = checked_body(decode_json(response, SYSTEM, operation), operation)
         record = body.get(entity)
         if not isinstance(record, dict):
             raise ConnectorError(SYSTEM, f"{operation}: the answer has no {entity}")
@@ -429,7 +362,7 @@ class QboConnector(QboWrites):
         wanted = {entity: ids for entity, ids in expected.items() if ids}
         if not wanted:
             return {}
-        since = _as_utc(since)
+        since = as_utc(since)
         out: dict[str, set[str]] = {}
         if since is not None and datetime.now(UTC) - since < CDC_WINDOW:
             entities = sorted(wanted)
@@ -456,27 +389,6 @@ class QboConnector(QboWrites):
         cap and may have left some out (the caller then compares ids)."""
         operation = "list deletions (change data capture)"
         body = self._get(
-            "cdc", operation, {"entities": ",".join(entities), "changedSince": _iso(since)}
+            "cdc", operation, {"entities": ",".join(entities), "changedSince": qbo_time(since)}
         )
-        responses = body.get("CDCResponse")
-        if not isinstance(responses, list):
-            raise ConnectorError(SYSTEM, f"{operation}: the answer has no CDCResponse")
-        deleted: dict[str, set[str]] = {entity: set() for entity in entities}
-        objects = 0
-        for cdc in responses:
-            query_responses = cdc.get("QueryResponse", []) if isinstance(cdc, Mapping) else []
-            for response in query_responses if isinstance(query_responses, list) else []:
-                if not isinstance(response, Mapping):
-                    continue
-                for entity in entities:
-                    rows = response.get(entity, [])
-                    for row in rows if isinstance(rows, list) else []:
-                        objects += 1
-                        if isinstance(row, Mapping) and row.get("status") == "Deleted":
-                            deleted[entity].add(str(row.get("Id")))
-        if objects >= CDC_LIMIT:
-            log.info(
-                "qbo: CDC returned %d objects (its cap); comparing ids instead", objects
-            )
-            return None
-        return deleted
+        return cdc_deleted(body, entities, operation)
