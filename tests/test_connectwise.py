@@ -436,7 +436,7 @@ def test_the_emulator_rejects_garbage_conditions_with_a_400_envelope(
 def test_the_connector_reports_a_400_from_the_envelope(demo: Sandbox) -> None:
     connector = demo.connector()
     with pytest.raises(ConnectorError, match=r"HTTP 400 \[code InvalidObject\]: unknown field"):
-        list(connector._pages("finance/invoices", "list invoices", "bogus = 1"))
+        list(connector.lists.pages("finance/invoices", "list invoices", "bogus = 1"))
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ Why it looks the way it does:
   The private key is revealed only inside the header callable, per request.
 * Complete reads ask ``/count`` first, then fetch the numbered pages
   (``page=N&pageSize=1000&orderBy=id asc``) ``max_concurrency`` at a time, each
-  checked against the count (see ``_complete``). With ``max_concurrency = 1``,
+  checked against the count (:mod:`connectwise_paging`). With ``max_concurrency = 1``,
   and for look-ups, lists use ``pagination-type: forward-only`` with
   ``pageSize=1000`` (the
   maximum) and follow the ``Link`` header's ``rel="next"`` URL exactly as sent: that
@@ -42,8 +42,8 @@ from recon_tui.connectors.connectwise_invoice_wire import (
     decode_invoice_page,
     invoice_number,
     read_invoice,
-    record_id,
 )
+from recon_tui.connectors.connectwise_paging import CwLists
 from recon_tui.connectors.connectwise_payments import (
     parse_payments,
     payment_body,
@@ -60,8 +60,7 @@ from recon_tui.connectors.connectwise_wire import (
     next_link,
     parse_cw_error,
 )
-from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json
-from recon_tui.connectors.paging import counted_read
+from recon_tui.connectors.http import ApiClient, RetryPolicy
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
 
@@ -102,9 +101,6 @@ INVOICE_FIELDS = ("id,invoiceNumber,type,status/name,company/id,date,dueDate,tot
 
 T = TypeVar("T")
 
-#: Decodes a page's bytes into typed records, or None to decode it generically.
-TypedPage = Callable[[bytes], list[Any] | None]
-
 class ConnectWiseConnector:
     """ConnectWise PSA over its REST API; blocking, one instance per sync."""
 
@@ -144,6 +140,7 @@ class ConnectWiseConnector:
             sleep=sleep,
             transport=transport,
         )
+        self.lists = CwLists(self.api, page_size, max_concurrency)
 
     # -- plumbing
     def _headers(self) -> dict[str, str]:
@@ -161,160 +158,6 @@ class ConnectWiseConnector:
     @property
     def requests_sent(self) -> int:
         return self.api.requests_sent
-
-    def _pages(
-        self,
-        path: str,
-        operation: str,
-        conditions: str | None,
-        *,
-        page_size: int | None = None,
-        fields: str | None = None,
-        forward_only: bool = True,
-    ) -> Iterator[Mapping[str, Any]]:
-        """Every record of a list endpoint: forward-only ``Link`` pages (or numbered
-        pages where forward-only is not offered), each record once. A page of
-        records already seen (a proxy or server repeating itself) stops the read
-        instead of looping."""
-        size = page_size or self.page_size
-        first: dict[str, Any] = {"pageSize": size}
-        if forward_only:
-            first["orderBy"] = "id asc"
-        if conditions:
-            first["conditions"] = conditions
-        if fields:
-            first["fields"] = fields
-        params: dict[str, Any] | None = first
-        url = path
-        links: set[str] = set()
-        seen: set[str] = set()
-        page = 1
-        while True:
-            if not forward_only:
-                params = {**first, "page": page}
-            response = self.api.request(
-                "GET",
-                url,
-                operation=operation,
-                params=params,
-                headers={"pagination-type": "forward-only"} if forward_only else None,
-            )
-            body = decode_json(response, SYSTEM, operation)
-            if not isinstance(body, list):
-                raise ConnectorError(
-                    SYSTEM,
-                    f"{operation}: expected a JSON array of records, "
-                    f"got {type(body).__name__} (HTTP {response.status_code})",
-                    status=response.status_code,
-                )
-            fresh = 0
-            for record in body:
-                if not isinstance(record, Mapping):
-                    raise ConnectorError(SYSTEM, f"{operation}: a record is not a JSON object")
-                key = str(record.get("id", ""))
-                if key and key in seen:
-                    continue
-                seen.add(key)
-                fresh += 1
-                yield record
-            if body and fresh == 0:
-                raise ConnectorError(
-                    SYSTEM, f"{operation}: the server sent a page of records already read; "
-                    "the read cannot complete")
-            if not forward_only:
-                if len(body) < size:
-                    return
-                page += 1
-                continue
-            following = next_link(response.headers.get("Link"))
-            if following is None:
-                return
-            if following in links:
-                raise ConnectorError(
-                    SYSTEM, f"{operation}: the server sent the same next-page link twice"
-                )
-            links.add(following)
-            url, params = following, None  # the link carries every parameter
-
-    def count(self, path: str, operation: str, conditions: str | None = None) -> int:
-        """``GET {path}/count`` (``{"count": N}``) with the same conditions as a list."""
-        params = {"conditions": conditions} if conditions else None
-        body, _ = self.api.get_json(f"{path}/count", operation=f"count: {operation}",
-                                    params=params)
-        value = body.get("count") if isinstance(body, Mapping) else None
-        if isinstance(value, bool) or not isinstance(value, int | Decimal) or value < 0:
-            raise ConnectorError(SYSTEM, f"count: {operation}: the answer holds no count")
-        return int(value)
-
-    def _complete(
-        self, path: str, operation: str, conditions: str | None, fields: str,
-        *, forward_only: bool = True, typed: TypedPage | None = None,
-    ) -> Iterator[Any]:
-        """Every record, proved by ConnectWise's own count for the same conditions:
-        else the read fails and nothing is taken.
-
-        With ``max_concurrency`` above 1 the count comes first and says how many
-        numbered pages (``page=N``, ``orderBy=id asc``) there are; they are fetched
-        that many at once and checked page by page (:func:`paging.counted_read`):
-        one count and ceil(N/pageSize) pages, as few requests as forward-only
-        paging needs. A record added or deleted mid-read shifts numbered pages; the
-        page checks catch that and fail the read rather than skip a record. With 1,
-        forward-only ``Link`` pages are followed and counted at the end."""
-        if self.max_concurrency > 1:
-            yield from self._numbered_complete(path, operation, conditions, fields, typed)
-            return
-        read = 0
-        for record in self._pages(path, operation, conditions, fields=fields,
-                                  forward_only=forward_only):
-            read += 1
-            yield record
-        expected = self.count(path, operation, conditions)
-        if expected != read:
-            raise ConnectorError(
-                SYSTEM,
-                f"{operation}: read {read:,} of the {expected:,} records ConnectWise counts; "
-                "the answer was incomplete, so nothing was taken from it",
-            )
-
-    def _numbered_complete(
-        self, path: str, operation: str, conditions: str | None, fields: str,
-        typed: TypedPage | None = None,
-    ) -> Iterator[Any]:
-        expected = self.count(path, operation, conditions)
-        size = self.page_size
-        params: dict[str, Any] = {"pageSize": size, "orderBy": "id asc", "fields": fields}
-        if conditions:
-            params["conditions"] = conditions
-
-        def fetch(index: int) -> tuple[str, list[Any]]:
-            where = f"{operation} (page {index + 1})"
-            return where, self._records(path, where, {**params, "page": index + 1}, typed)
-
-        yield from counted_read(
-            fetch, expected, size, self.max_concurrency, system=SYSTEM, read=operation,
-            counted_by="ConnectWise",
-            repeated="the server sent a page of records already read; the read cannot "
-                     "complete",
-            key=record_id)
-
-    def _records(self, path: str, operation: str, params: Mapping[str, Any],
-                 typed: TypedPage | None = None) -> list[Any]:
-        """One page: a JSON array of objects, or a clear error. With ``typed``,
-        the structs it decodes the page into when it can, else the generic dicts."""
-        response = self.api.request("GET", path, operation=operation, params=params)
-        if typed is not None:
-            rows = typed(response.content)
-            if rows is not None:
-                return rows
-        body = decode_json(response, SYSTEM, operation)
-        if not isinstance(body, list):
-            raise ConnectorError(
-                SYSTEM, f"{operation}: expected a JSON array of records, got "
-                f"{type(body).__name__} (HTTP {response.status_code})",
-                status=response.status_code)
-        if not all(isinstance(record, Mapping) for record in body):
-            raise ConnectorError(SYSTEM, f"{operation}: a record is not a JSON object")
-        return body
 
     def _parsed(
         self,
@@ -349,14 +192,14 @@ class ConnectWiseConnector:
     def companies(self, since: datetime | None = None) -> Iterator[PsaCompany]:
         """Companies changed since ``since`` (recycle-bin ones included: their invoices count)."""
         operation = "list companies"
-        records = self._complete("company/companies", operation, self._since(since),
-                                 COMPANY_FIELDS)
+        records = self.lists.complete("company/companies", operation, self._since(since),
+                                       COMPANY_FIELDS)
         return self._parsed(records, operation, company_from_cw)
 
     def contacts(self, since: datetime | None = None) -> Iterator[Contact]:
         operation = "list contacts"
-        records = self._complete("company/contacts", operation, self._since(since),
-                                 CONTACT_FIELDS)
+        records = self.lists.complete("company/contacts", operation, self._since(since),
+                                       CONTACT_FIELDS)
         return self._parsed(records, operation, contact_from_cw)
 
     def invoices(self, since: datetime | None = None) -> Iterator[PsaInvoice]:
@@ -365,8 +208,8 @@ class ConnectWiseConnector:
         operation = "list invoices"
         unexported = self._read_unexported()
         self._unexported_read = unexported  # the sync's export-status step takes it next
-        records = self._complete(INVOICES, operation, self._since(since), self._invoice_fields,
-                                 typed=decode_invoice_page)
+        records = self.lists.complete(INVOICES, operation, self._since(since),
+                                       self._invoice_fields, typed=decode_invoice_page)
         return self._parsed(records, operation, self._invoice_parser(unexported))
 
     def unexported_invoice_numbers(self) -> set[str]:
@@ -384,8 +227,8 @@ class ConnectWiseConnector:
         for this endpoint) and proved by its count."""
         operation = "list unposted invoices"
         numbers: set[str] = set()
-        for record in self._complete(UNPOSTED, operation, None, "id,billingLogId,invoiceNumber",
-                                     forward_only=False):
+        for record in self.lists.complete(UNPOSTED, operation, None,
+                                          "id,billingLogId,invoiceNumber", forward_only=False):
             number = record.get("invoiceNumber")
             if isinstance(number, str | int) and not isinstance(number, bool):
                 numbers.add(str(number).strip())
@@ -396,9 +239,10 @@ class ConnectWiseConnector:
         count equals ``len(expected)``; else a complete id list (``fields=id``,
         proved by the count) is compared."""
         operation = "list invoice ids (deletion check)"
-        if self.count(INVOICES, operation) == len(expected):
+        if self.lists.count(INVOICES, operation) == len(expected):
             return set()
-        present = {str(r.get("id")) for r in self._complete(INVOICES, operation, None, "id")}
+        listed = self.lists.complete(INVOICES, operation, None, "id")
+        present = {str(r.get("id")) for r in listed}
         return {invoice_id for invoice_id in expected if invoice_id not in present}
 
     def invoice_by_number(self, number: str) -> PsaInvoice | None:
@@ -407,8 +251,8 @@ class ConnectWiseConnector:
         if not number:
             return None
         operation = f"find invoice {number}"
-        records = self._pages(INVOICES, operation, f"invoiceNumber = {cw_string(number)}",
-                              page_size=25, fields=self._invoice_fields)
+        records = self.lists.pages(INVOICES, operation, f"invoiceNumber = {cw_string(number)}",
+                                    page_size=25, fields=self._invoice_fields)
         found = list(self._parsed(records, operation,
                                   self._invoice_parser(self._read_unexported())))
         exact = [invoice for invoice in found if invoice.number == number]
@@ -420,8 +264,8 @@ class ConnectWiseConnector:
     def invoice_payments(self, invoice_id: str) -> list[InvoiceTxn]:
         """Every payment and credit ConnectWise applied to one invoice."""
         operation = f"list payments of invoice {invoice_id}"
-        records = self._pages(payments_path(invoice_id), operation, None,
-                              forward_only=False)
+        records = self.lists.pages(payments_path(invoice_id), operation, None,
+                                    forward_only=False)
         try:
             return parse_payments(records, invoice_id)
         except RecordError as exc:
