@@ -141,7 +141,7 @@ def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures]
                 "taken from it (sync again)")
         return invoice.id, txns
 
-    workers = int(getattr(psa, "max_concurrency", 1) or 1)
+    workers = psa.max_concurrency
     for answer in fetch_in_order(read, len(wanted), workers, name="payments"):
         if answer is None:
             return
