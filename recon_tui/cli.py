@@ -264,8 +264,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         def progress(p: SyncProgress) -> None:
             if tty:
                 verb = {"fetch": "reading", "apply": "writing", "done": "done"}[p.phase]
+                others = len(set(p.reading) - {p.step_index}) if p.phase == "fetch" else 0
+                beside = f" (and {others} more step{'s' * (others > 1)})" if others else ""
                 sys.stderr.write(f"\r\x1b[2K[{p.step_index + 1}/{p.step_count}] {verb} "
-                                 f"{p.system} {p.step}: {p.fetched:,} records")
+                                 f"{p.system} {p.step}: {p.fetched:,} records{beside}")
                 sys.stderr.flush()
 
         started = time.monotonic()
