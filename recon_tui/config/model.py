@@ -92,7 +92,7 @@ MAX_CONCURRENCY_LIMITS: dict[str, int] = {"qbo": 10, "connectwise": 10}
 
 @dataclass(frozen=True)
 class Concurrency:
-    """``[sync] max_concurrency``: requests in flight at once, per system, across the steps read side by side."""
+    """``[sync] max_concurrency``: requests in flight at once, per system (all its steps)."""
 
     qbo: int = MAX_CONCURRENCY_DEFAULTS["qbo"]
     connectwise: int = MAX_CONCURRENCY_DEFAULTS["connectwise"]
