@@ -293,6 +293,7 @@ def qbo_checks(config: LedgerConfig, transport: httpx.BaseTransport | None,
                now: datetime | None) -> list[Check]:
     from recon_tui.connectors.qbo import QboConnector
     from recon_tui.connectors.qbo_errors import qbo_error_parser
+    from recon_tui.connectors.qbo_query import checked_body
     from recon_tui.connectors.tokens import TokenStore, default_token_path
 
     system = "qbo"
@@ -324,8 +325,8 @@ def qbo_checks(config: LedgerConfig, transport: httpx.BaseTransport | None,
                                            "minorversion": str(config.minor_version)},
                                    ok_statuses=FORBIDDEN)
             if response.status_code == 200:
-                QboConnector._checked(decode_json(response, system, f"read {entity}"),
-                                      f"read {entity}")
+                checked_body(decode_json(response, system, f"read {entity}"),
+                             f"read {entity}")
             return response
         return send
 
