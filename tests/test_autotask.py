@@ -29,7 +29,7 @@ from recon_tui.connectors.http import RetryPolicy
 from recon_tui.connectors.records import RecordError, parse_utc_datetime
 from recon_tui.connectors.sample import load_json_array, sample_data_dir
 from recon_tui.money import ZERO
-from recon_tui.sandbox import autotask as sandbox_at
+from recon_tui.sandbox import autotask_records as sandbox_at
 from recon_tui.sandbox.app import create_app
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.faults import FaultPlan, FaultRule

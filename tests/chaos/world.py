@@ -29,7 +29,7 @@ from recon_tui.connectors.qbo import QboConnector
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.connectors.tokens import TokenStore
 from recon_tui.models import SyncStatus
-from recon_tui.sandbox import autotask as autotask_emulator
+from recon_tui.sandbox import autotask_records as autotask_emulator
 from recon_tui.sandbox.app import create_app
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.cw_payments import apply_payment
