@@ -23,7 +23,14 @@ from typing import Any
 import pytest
 
 from recon_tui.config import LedgerConfig, Secret
-from recon_tui.connectors.base import ConnectorError, LedgerConnector
+from recon_tui.connectors.base import (
+    AuthError,
+    BadData,
+    ConnectorError,
+    LedgerConnector,
+    ServerError,
+    Throttled,
+)
 from recon_tui.connectors.http import RetryPolicy
 from recon_tui.connectors.qbo import QboConnector, qbo_quote, shared_rate_limiter
 from recon_tui.connectors.records import parse_utc_datetime
@@ -952,3 +959,21 @@ def test_record_payment_retried_with_its_requestid_is_applied_once(sandbox: Sand
               if p.get("PaymentRefNum") == "ConnectWise 77"]
     assert new["TotalAmt"] == Decimal("40.00") and new["TxnDate"] == "2026-06-12"
     assert new["Line"][0]["LinkedTxn"] == [{"TxnId": invoice_id, "TxnType": "Invoice"}]
+
+
+# =========================================================================== error kinds
+@pytest.mark.parametrize(("fault", "kind", "status"), [
+    ("401", AuthError, 401), ("429", Throttled, 429), ("500", ServerError, 500),
+    ("garbage", BadData, 200), ("short", BadData, None)])
+def test_each_failure_is_raised_as_its_kind(sandbox: Sandbox, fault: str,
+                                            kind: type[ConnectorError],
+                                            status: int | None) -> None:
+    """Callers tell a refused key from a busy server from a broken answer by the
+    class of the error (all ConnectorErrors), not by parsing its text."""
+    sandbox.plan.add(FaultRule(fault, "qbo", 1, 50))
+    with pytest.raises(kind) as caught:
+        list(sandbox.connector().invoices())
+    assert caught.value.system == "qbo" and caught.value.status == status
+    others = {AuthError, Throttled, ServerError, BadData} - {kind}
+    assert not isinstance(caught.value, tuple(others))
+

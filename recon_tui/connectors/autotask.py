@@ -53,7 +53,7 @@ from recon_tui.connectors.autotask_records import (
     portal_levels_from_picklist,
 )
 from recon_tui.connectors.autotask_zone import Zone, ZoneAwareClient
-from recon_tui.connectors.base import ConnectorError, require_psa_settings
+from recon_tui.connectors.base import BadData, ConnectorError, require_psa_settings
 from recon_tui.connectors.http import RateLimiter, RetryPolicy, decode_json
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
@@ -188,7 +188,7 @@ class AutotaskConnector:
         while True:
             data, response = self.api.post_json(url, body, operation=operation)
             if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
-                raise ConnectorError(
+                raise BadData(
                     SYSTEM,
                     f'{operation}: expected {{"items": [...]}}, got '
                     f"{type(data).__name__} (HTTP {response.status_code})",
@@ -200,7 +200,7 @@ class AutotaskConnector:
             fresh = 0
             for item in data["items"]:
                 if not isinstance(item, Mapping):
-                    raise ConnectorError(SYSTEM, f"{operation}: an item is not a JSON object")
+                    raise BadData(SYSTEM, f"{operation}: an item is not a JSON object")
                 key = str(item.get("id", ""))
                 if key and key in seen:
                     continue
@@ -208,7 +208,7 @@ class AutotaskConnector:
                 fresh += 1
                 yield item
             if data["items"] and fresh == 0:
-                raise ConnectorError(
+                raise BadData(
                     SYSTEM, f"{operation}: the server sent a page of items already read; "
                     "the read cannot complete")
             details = data.get("pageDetails")
@@ -216,7 +216,7 @@ class AutotaskConnector:
             if not following:
                 break
             if not isinstance(following, str) or following in links:
-                raise ConnectorError(
+                raise BadData(
                     SYSTEM, f"{operation}: the server sent a bad or repeated nextPageUrl"
                 )
             links.add(following)
@@ -224,7 +224,7 @@ class AutotaskConnector:
         if verify:
             expected = self.count(entity, filters, operation)
             if expected != len(seen):
-                raise ConnectorError(
+                raise BadData(
                     SYSTEM,
                     f"{operation}: read {len(seen):,} of the {expected:,} items Autotask "
                     "counts; the answer was incomplete, so nothing was taken from it",
@@ -236,7 +236,7 @@ class AutotaskConnector:
                                      operation=f"count: {operation}")
         value = data.get("queryCount") if isinstance(data, Mapping) else None
         if isinstance(value, bool) or not isinstance(value, int | Decimal) or value < 0:
-            raise ConnectorError(SYSTEM, f"count: {operation}: the answer holds no queryCount")
+            raise BadData(SYSTEM, f"count: {operation}: the answer holds no queryCount")
         return int(value)
 
     @staticmethod
@@ -244,7 +244,7 @@ class AutotaskConnector:
         try:
             return parse()
         except RecordError as exc:
-            raise ConnectorError(SYSTEM, f"{operation}: {exc}") from exc
+            raise BadData(SYSTEM, f"{operation}: {exc}") from exc
 
     def portal_levels(self) -> Mapping[int, int]:
         """The tenant's ``securityLevel`` picklist mapped onto our scale (cached).

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import BadData, ConnectorError
 from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json, origin
 
 __all__ = ["ZONE_LOOKUP_URL", "Zone", "ZoneAwareClient", "lookup_url_for", "lookup_zone",
@@ -89,10 +89,10 @@ def _trusted(zone_url: str, lookup_url: str) -> bool:
 def _zone_from(data: Any, lookup_url: str, user: str) -> Zone:
     url = data.get("url") if isinstance(data, Mapping) else None
     if not isinstance(url, str) or not url.strip().lower().startswith(("http://", "https://")):
-        raise ConnectorError(SYSTEM, f"zone lookup: no zone URL for user {user!r} "
+        raise BadData(SYSTEM, f"zone lookup: no zone URL for user {user!r} "
                              "(is it an API user of an Autotask tenant?)")
     if not _trusted(url, lookup_url):
-        raise ConnectorError(SYSTEM, f"zone lookup: the answer points at {httpx.URL(url).host}, "
+        raise BadData(SYSTEM, f"zone lookup: the answer points at {httpx.URL(url).host}, "
                              "which is not an Autotask host; not followed")
     name = data.get("zoneName")
     web = data.get("webUrl")

@@ -45,6 +45,49 @@ class ConnectorError(RuntimeError):
         self.code = scrub(code) if code is not None else None
 
 
+class AuthError(ConnectorError):
+    """The system refused our credentials (HTTP 401, a token it will not refresh):
+    the fix is in the config or a new sign-in, never a retry."""
+
+
+class AccessDenied(ConnectorError):
+    """The credentials are good but lack the right (HTTP 403): the API member's
+    security role, the app's scopes."""
+
+
+class NotFound(ConnectorError):
+    """What was asked for does not exist there (HTTP 404, QBO fault 610), or the
+    base URL or company id points nowhere."""
+
+
+class Throttled(ConnectorError):
+    """Still refused for load after every retry (HTTP 429): try again later."""
+
+
+class ServerError(ConnectorError):
+    """The system failed (5xx after every retry), timed out or could not be reached."""
+
+
+class BadData(ConnectorError):
+    """An answer recon-tui cannot take as it is: not JSON, the wrong shape, a record
+    it cannot read, or a read that cannot prove itself complete."""
+
+
+def error_class_for(status: int | None) -> type[ConnectorError]:
+    """The kind of failure an HTTP status says (the base class for any other)."""
+    if status is None:
+        return ConnectorError
+    if status == 401:
+        return AuthError
+    if status == 403:
+        return AccessDenied
+    if status == 404:
+        return NotFound
+    if status == 429:
+        return Throttled
+    return ServerError if status >= 500 else ConnectorError
+
+
 def require_psa_settings(config: PsaConfig, kind: str, names: tuple[str, ...],
                          system: str) -> None:
     """A connector built from a config of the wrong kind, or missing a setting,

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import httpx
 
 from recon_tui.config import PsaConfig
-from recon_tui.connectors.base import ConnectorError, require_psa_settings
+from recon_tui.connectors.base import BadData, require_psa_settings
 from recon_tui.connectors.connectwise_invoice_wire import (
     decode_invoice_page,
     invoice_number,
@@ -169,7 +169,7 @@ class ConnectWiseConnector:
             try:
                 yield parse(raw)
             except RecordError as exc:
-                raise ConnectorError(SYSTEM, f"{operation}: {exc}") from exc
+                raise BadData(SYSTEM, f"{operation}: {exc}") from exc
 
     @staticmethod
     def _since(since: datetime | None) -> str | None:
@@ -269,7 +269,7 @@ class ConnectWiseConnector:
         try:
             return parse_payments(records, invoice_id)
         except RecordError as exc:
-            raise ConnectorError(SYSTEM, f"{operation}: {exc}") from exc
+            raise BadData(SYSTEM, f"{operation}: {exc}") from exc
 
     def record_payment(self, invoice_id: str, amount: Decimal, payment_date: date) -> InvoiceTxn:
         """POST one payment on the invoice. Sent once: ConnectWise has no request id,
@@ -279,11 +279,11 @@ class ConnectWiseConnector:
                                      payment_body(invoice_id, amount, payment_date),
                                      operation=operation, idempotent=False)
         if not isinstance(body, Mapping):
-            raise ConnectorError(SYSTEM, f"{operation}: the answer is not a payment")
+            raise BadData(SYSTEM, f"{operation}: the answer is not a payment")
         try:
             return parse_payments([body], invoice_id)[0]
         except RecordError as exc:
-            raise ConnectorError(SYSTEM, f"{operation}: {exc}") from exc
+            raise BadData(SYSTEM, f"{operation}: {exc}") from exc
 
     def close(self) -> None:
         self.api.close()

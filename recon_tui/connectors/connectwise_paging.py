@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import BadData
 from recon_tui.connectors.connectwise_invoice_wire import record_id
 from recon_tui.connectors.connectwise_wire import next_link
 from recon_tui.connectors.http import ApiClient, decode_json
@@ -79,7 +79,7 @@ class CwLists:
             )
             body = decode_json(response, SYSTEM, operation)
             if not isinstance(body, list):
-                raise ConnectorError(
+                raise BadData(
                     SYSTEM,
                     f"{operation}: expected a JSON array of records, "
                     f"got {type(body).__name__} (HTTP {response.status_code})",
@@ -88,7 +88,7 @@ class CwLists:
             fresh = 0
             for record in body:
                 if not isinstance(record, Mapping):
-                    raise ConnectorError(SYSTEM, f"{operation}: a record is not a JSON object")
+                    raise BadData(SYSTEM, f"{operation}: a record is not a JSON object")
                 key = str(record.get("id", ""))
                 if key and key in seen:
                     continue
@@ -96,7 +96,7 @@ class CwLists:
                 fresh += 1
                 yield record
             if body and fresh == 0:
-                raise ConnectorError(
+                raise BadData(
                     SYSTEM, f"{operation}: the server sent a page of records already read; "
                     "the read cannot complete")
             if not forward_only:
@@ -108,7 +108,7 @@ class CwLists:
             if following is None:
                 return
             if following in links:
-                raise ConnectorError(
+                raise BadData(
                     SYSTEM, f"{operation}: the server sent the same next-page link twice"
                 )
             links.add(following)
@@ -121,7 +121,7 @@ class CwLists:
                                     params=params)
         value = body.get("count") if isinstance(body, Mapping) else None
         if isinstance(value, bool) or not isinstance(value, int | Decimal) or value < 0:
-            raise ConnectorError(SYSTEM, f"count: {operation}: the answer holds no count")
+            raise BadData(SYSTEM, f"count: {operation}: the answer holds no count")
         return int(value)
 
     def complete(
@@ -148,7 +148,7 @@ class CwLists:
             yield record
         expected = self.count(path, operation, conditions)
         if expected != read:
-            raise ConnectorError(
+            raise BadData(
                 SYSTEM,
                 f"{operation}: read {read:,} of the {expected:,} records ConnectWise counts; "
                 "the answer was incomplete, so nothing was taken from it",
@@ -186,10 +186,10 @@ class CwLists:
                 return rows
         body = decode_json(response, SYSTEM, operation)
         if not isinstance(body, list):
-            raise ConnectorError(
+            raise BadData(
                 SYSTEM, f"{operation}: expected a JSON array of records, got "
                 f"{type(body).__name__} (HTTP {response.status_code})",
                 status=response.status_code)
         if not all(isinstance(record, Mapping) for record in body):
-            raise ConnectorError(SYSTEM, f"{operation}: a record is not a JSON object")
+            raise BadData(SYSTEM, f"{operation}: a record is not a JSON object")
         return body

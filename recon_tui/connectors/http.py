@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import BadData, ConnectorError, ServerError, error_class_for
 from recon_tui.jsonio import dumps_exact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -134,7 +134,7 @@ def decode_json(response: httpx.Response, system: str, operation: str) -> Any:
         return loads_exact(response.content)
     except ValueError as exc:
         snippet = response.content[:60].decode("utf-8", "replace").replace("\n", " ")
-        raise ConnectorError(
+        raise BadData(
             system, f"{operation}: the server returned invalid JSON "
                     f"(HTTP {response.status_code}, body starts {snippet!r})",
             status=response.status_code) from exc
@@ -241,14 +241,14 @@ class ApiClient:
                 if attempt < self.retry.max_attempts and (idempotent or unsent):
                     self._sleep(self.retry.delay_seconds(attempt, None))
                     continue
-                raise ConnectorError(self.system, f"{operation}: timed out after "
+                raise ServerError(self.system, f"{operation}: timed out after "
                                      f"{attempt} attempts ({type(exc).__name__})") from exc
             except httpx.TransportError as exc:
                 unsent = isinstance(exc, httpx.ConnectError)
                 if attempt < self.retry.max_attempts and (idempotent or unsent):
                     self._sleep(self.retry.delay_seconds(attempt, None))
                     continue
-                raise ConnectorError(self.system, f"{operation}: cannot reach the server "
+                raise ServerError(self.system, f"{operation}: cannot reach the server "
                                      f"after {attempt} attempts ({type(exc).__name__})") from exc
 
             status = response.status_code
@@ -270,9 +270,9 @@ class ApiClient:
                 hint = f" (server error persisted after {attempt} attempts)"
             code_text = f" [code {code}]" if code else ""
             message_text = f": {message}" if message else ""  # a parser may say nothing
-            raise ConnectorError(self.system,
-                                 f"{operation}: HTTP {status}{code_text}{message_text}{hint}",
-                                 status=status, code=code)
+            raise error_class_for(status)(
+                self.system, f"{operation}: HTTP {status}{code_text}{message_text}{hint}",
+                status=status, code=code)
 
     def _check_origin(self, method: str, url: str, params: Mapping[str, Any] | None,
                       operation: str) -> None:

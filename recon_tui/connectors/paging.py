@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import BadData
 
 __all__ = ["THREAD_PREFIX", "RequestGate", "counted_read", "fetch_in_order", "gated"]
 
@@ -194,15 +194,15 @@ def counted_read(
             seen.add(record_key)
             fresh.append(row)
         if rows and not fresh:
-            raise ConnectorError(system, f"{operation}: {repeated}")
+            raise BadData(system, f"{operation}: {repeated}")
         if len(rows) != due:
-            raise ConnectorError(
+            raise BadData(
                 system, f"{read}: read {len(seen):,} of the {expected:,} records {counted_by} "
                 f"counts; the answer was incomplete ({operation} held {len(rows):,} where "
                 f"{due:,} were due, or the records changed during the read), so nothing was "
                 "taken from it")
         yield from fresh
     if len(seen) != expected:
-        raise ConnectorError(
+        raise BadData(
             system, f"{read}: read {len(seen):,} of the {expected:,} records {counted_by} "
             "counts; the answer was incomplete, so nothing was taken from it")

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from recon_tui.config import LedgerConfig
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import BadData, error_class_for
 from recon_tui.connectors.http import (
     ApiClient,
     RateLimiter,
@@ -215,7 +215,7 @@ class QboConnector(QboWrites):
         response = body.get("QueryResponse")
         total = response.get("totalCount") if isinstance(response, dict) else None
         if isinstance(total, bool) or not isinstance(total, int | Decimal) or total < 0:
-            raise ConnectorError(SYSTEM, f"{operation}: the answer holds no totalCount")
+            raise BadData(SYSTEM, f"{operation}: the answer holds no totalCount")
         return int(total)
 
     @staticmethod
@@ -297,7 +297,7 @@ class QboConnector(QboWrites):
             # Any other failure is a failed read, never a deletion.
             code_text = f" [code {code}]" if code else ""
             hint = " (check [ledger] base_url and realm_id)" if response.status_code == 404 else ""
-            raise ConnectorError(
+            raise error_class_for(response.status_code)(
                 SYSTEM,
                 f"{operation}: HTTP {response.status_code}{code_text}: {message}{hint}",
                 status=response.status_code,
@@ -306,7 +306,7 @@ class QboConnector(QboWrites):
         body = checked_body(decode_json(response, SYSTEM, operation), operation)
         record = body.get(entity)
         if not isinstance(record, dict):
-            raise ConnectorError(SYSTEM, f"{operation}: the answer has no {entity}")
+            raise BadData(SYSTEM, f"{operation}: the answer has no {entity}")
         return record
 
     def invoice_by_id(self, invoice_id: str) -> LedgerInvoice | None:

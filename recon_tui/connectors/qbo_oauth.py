@@ -33,7 +33,7 @@ import httpx
 
 from recon_tui import scrub
 from recon_tui.config import ConfigError, LedgerConfig
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import AuthError, BadData, ConnectorError
 from recon_tui.connectors.http import ApiClient, RetryPolicy
 from recon_tui.connectors.qbo_errors import safe_token_code, token_error_parser
 from recon_tui.connectors.tokens import (
@@ -93,7 +93,7 @@ class QboOAuth(httpx.Auth):
         try:
             return self.config.refresh_token.reveal()
         except ConfigError as exc:
-            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
+            raise AuthError(SYSTEM, f"credentials: {exc}") from None
 
     def headers(self) -> dict[str, str]:
         """Called before every attempt: refreshes proactively when the access token
@@ -205,7 +205,7 @@ class QboOAuth(httpx.Auth):
         )
 
     def _reauthorise_error(self) -> ConnectorError:
-        return ConnectorError(
+        return AuthError(
             SYSTEM,
             "refresh access token: QuickBooks refused the refresh token (invalid_grant: "
             "expired, revoked or already rotated away). Run `recon-tui connect qbo` to "
@@ -220,7 +220,7 @@ class QboOAuth(httpx.Auth):
         try:
             secret = self.config.client_secret.reveal()
         except ConfigError as exc:
-            raise ConnectorError(SYSTEM, f"credentials: {exc}") from None
+            raise AuthError(SYSTEM, f"credentials: {exc}") from None
         form = urllib.parse.urlencode(
             {"grant_type": "refresh_token", "refresh_token": refresh_token}
         ).encode()
@@ -244,7 +244,7 @@ class QboOAuth(httpx.Auth):
             if error == "invalid_grant":
                 raise _InvalidGrant
             if response.status_code == 401 or error == "invalid_client":
-                raise ConnectorError(
+                raise AuthError(
                     SYSTEM,
                     f"{operation}: QuickBooks rejected the app credentials "
                     "(invalid_client): check [ledger] client_id and client_secret",
@@ -260,7 +260,7 @@ class QboOAuth(httpx.Auth):
             )
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
-            raise ConnectorError(SYSTEM, f"{operation}: the answer holds no access token")
+            raise BadData(SYSTEM, f"{operation}: the answer holds no access token")
         rotated = body.get("refresh_token")
         if not isinstance(rotated, str) or not rotated:
             rotated = refresh_token  # not rotated this time: keep the one that worked
@@ -311,14 +311,14 @@ class QboOAuth(httpx.Auth):
         try:
             body = json.loads(response.content, parse_float=Decimal)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ConnectorError(
+            raise BadData(
                 SYSTEM,
                 f"{operation}: the token endpoint returned invalid "
                 f"JSON (HTTP {response.status_code})",
                 status=response.status_code,
             ) from None
         if not isinstance(body, dict):
-            raise ConnectorError(
+            raise BadData(
                 SYSTEM,
                 f"{operation}: the token endpoint returned {type(body).__name__}, not an object",
             )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.base import BadData, ConnectorError
 from recon_tui.connectors.http import RateLimiter
 from recon_tui.connectors.qbo_errors import fault_parts
 from recon_tui.connectors.qbo_wire import row_id
@@ -78,7 +78,7 @@ def as_utc(moment: datetime | None) -> datetime | None:
 def checked_body(body: Any, operation: str) -> dict[str, Any]:
     """A 200 can still carry a Fault; and anything but an object is a broken answer."""
     if not isinstance(body, dict):
-        raise ConnectorError(
+        raise BadData(
             SYSTEM, f"{operation}: expected a JSON object, got {type(body).__name__}"
         )
     parts = fault_parts(body)
@@ -93,10 +93,10 @@ def rows_of(body: dict[str, Any], entity: str, operation: str) -> list[dict[str,
     """A query answer's rows of ``entity`` (an empty page has no entity key at all)."""
     response = body.get("QueryResponse")
     if not isinstance(response, dict):
-        raise ConnectorError(SYSTEM, f"{operation}: the answer has no QueryResponse")
+        raise BadData(SYSTEM, f"{operation}: the answer has no QueryResponse")
     rows = response.get(entity, [])
     if not isinstance(rows, list):
-        raise ConnectorError(SYSTEM, f"{operation}: QueryResponse.{entity} is not a list")
+        raise BadData(SYSTEM, f"{operation}: QueryResponse.{entity} is not a list")
     return rows
 
 
@@ -107,7 +107,7 @@ def cdc_deleted(body: dict[str, Any], entities: list[str],
     compares ids)."""
     responses = body.get("CDCResponse")
     if not isinstance(responses, list):
-        raise ConnectorError(SYSTEM, f"{operation}: the answer has no CDCResponse")
+        raise BadData(SYSTEM, f"{operation}: the answer has no CDCResponse")
     deleted: dict[str, set[str]] = {entity: set() for entity in entities}
     objects = 0
     for cdc in responses:
