@@ -48,7 +48,7 @@ class ClientFilter:
         if self.discrepant_only:
             parts.append("with discrepancies")
         if self.unmapped_only:
-            parts.append("unmapped")
+            parts.append("without a mapping")
         if self.portal_below is not None:
             parts.append(f"no contact at portal level {self.portal_below}+")
         return ", ".join(parts)

@@ -164,18 +164,21 @@ class StepsPanel(Static):
     DEFAULT_CSS = "StepsPanel { height: auto; padding: 0 1; }"
 
     def show(self, checklist: CreditChecklist, events: list[ChecklistEvent]) -> None:
-        table = Table.grid(padding=(0, 1))
+        table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(width=1)
-        table.add_column(no_wrap=True)
+        # A step's title and, under it, the message of its latest event wrap at
+        # 80 columns rather than lose their end; the time keeps its width.
+        table.add_column(ratio=1)
         table.add_column(no_wrap=True, style="dim")
-        table.add_column()
         for view in step_views(checklist, events):
             mark, style = STEP_MARK[view.status]
-            detail = Text(printable(view.detail))
-            if view.status in ("failed", "lagging"):
-                detail.stylize("bold red" if view.status == "failed" else "yellow")
-            table.add_row(Text(mark, style=style), Text(f"{view.number}. {printable(view.title)}"),
-                          Text(stamp(view.at)), detail)
+            line = Text(f"{view.number}. {printable(view.title)}")
+            if view.detail:
+                detail = Text(printable(view.detail), style="dim")
+                if view.status in ("failed", "lagging"):
+                    detail.stylize("bold red" if view.status == "failed" else "yellow")
+                line.append("\n").append_text(detail)
+            table.add_row(Text(mark, style=style), line, Text(stamp(view.at)))
         self.update(table)
 
 
