@@ -84,8 +84,8 @@ def _close(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Iter
         new_psa = ({i.id for i in psa_found} | partner_psa) - psa_set
         new_ledger = ({i.ledger_invoice_id for i in psa_found if i.ledger_invoice_id}
                       | {i.id for i in ledger_found.values()} | partner_ledger) - ledger_set
-        new_numbers = ({i.number for i in psa_found}
-                       | {i.doc_number for i in ledger_found.values()}) - number_set
+        new_numbers = ({i.number.strip() for i in psa_found}
+                       | {i.doc_number.strip() for i in ledger_found.values()}) - number_set
     found.psa_ids, found.ledger_ids = psa_set, ledger_set
     return found
 

@@ -170,3 +170,33 @@ def _rows_written(cache: Cache) -> Iterator[Callable[[], int]]:
     finally:
         for event in ("INSERT", "DELETE"):
             conn.execute(f"DROP TRIGGER temp.pair_{event}")
+
+
+def test_a_renumbered_ledger_memo_padded_with_spaces_refreshes_like_a_full_recompute(
+        tmp_path: Path) -> None:
+    """Pairing compares stripped numbers ("CM-2" pairs with " CM-2 "), so the
+    incremental refresh must find the competitors of a renumbered document by
+    stripped number too; it used to look them up by the raw number and leave the
+    PSA memo and the ledger memo apart where a full recompute matches them (found
+    by the refresh property test)."""
+    with Cache(tmp_path / "padded.db") as cache:
+        cache.upsert_companies([PsaCompany("1", "C1", "Co")])
+        cache.upsert_customers([LedgerCustomer("58", "Co")])
+        cache.add_mappings([CompanyMapping("58", "1", MappingMethod.MANUAL)])
+        memo = DocKind.CREDIT_MEMO
+        cache.upsert_psa_invoices([PsaInvoice("p7", "CM-2", "1", date(2026, 1, 5),
+                                              Decimal("2.90"), Decimal("1.45"), kind=memo)])
+        cache.upsert_ledger_credit_memos([LedgerInvoice(
+            "m1", "CM-1", "58", date(2026, 1, 5), Decimal("1.53"), Decimal("498.12"),
+            kind=memo)])
+        refresh_reconciliation(cache)
+        cache.upsert_ledger_credit_memos([LedgerInvoice(
+            "m1", " CM-2 ", "58", date(2026, 1, 5), Decimal("1.53"), Decimal("498.12"),
+            kind=memo)])
+        refresh_documents(cache, ledger_ids={memo: ["m1"]})  # as a sync names the change
+        incremental = snapshot(cache)
+        refresh_reconciliation(cache)
+        assert snapshot(cache) == incremental
+        pairs = [tuple(r) for r in cache.conn.execute(
+            "SELECT psa_invoice_id, ledger_invoice_id FROM invoice_pair")]
+        assert pairs == [("p7", "m1")]

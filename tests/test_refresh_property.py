@@ -148,7 +148,8 @@ class RefreshAgrees(RuleBasedStateMachine):
     @rule(data=st.data())
     def ledger_renumber(self, data: st.DataObject) -> None:
         document = self._ledger_pick(data)
-        number = data.draw(st.sampled_from([*NUMBERS[document.kind], f"{document.doc_number}-R"]))
+        number = data.draw(st.sampled_from([*NUMBERS[document.kind], f"{document.doc_number}-R",
+                                            f" {document.doc_number.strip()} "]))
         self.ledger.touch(LedgerInvoice(**{**_fields(document), "doc_number": number}))
         self.settle(data)
 

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from recon_tui.cache.pairing_sql import LEDGER_MEMO_BASE, ORDERED, PAIR_COLUMNS
+from recon_tui.cache.pairing_sql import LEDGER_MEMO_BASE, ORDERED, PAIR_COLUMNS, WHITESPACE
 from recon_tui.cache.records import (
     PSA_INVOICE_BY_LINK_SELECT,
     PSA_INVOICE_SELECT,
@@ -26,6 +26,12 @@ from recon_tui.money import to_cents
 _LEDGER_TABLES = (("ledger_invoice", 0), ("ledger_credit_memo", LEDGER_MEMO_BASE))
 
 
+def _stripped(numbers: Sequence[str]) -> list[str]:
+    """Numbers as pairing compares them (``str.strip()``, SQL ``trim`` over
+    WHITESPACE): a ledger's " CM-2 " competes for the PSA's "CM-2"."""
+    return sorted({n.strip() for n in numbers} - {""})
+
+
 class IncrementalQueries:
     """What the incremental refresh reads and writes (``recon_tui.refresh``)."""
 
@@ -40,7 +46,8 @@ class IncrementalQueries:
         select = f"{PSA_INVOICE_SELECT} WHERE p.kind = '{kind.value}' AND "
         by_link = f"{PSA_INVOICE_BY_LINK_SELECT} WHERE p.kind = '{kind.value}' AND "
         for sql, values in ((select + "p.id IN ({marks})", ids),
-                            (select + "p.number IN ({marks})", numbers),
+                            (select + f"trim(p.number, '{WHITESPACE}') IN ({{marks}})",
+                             _stripped(numbers)),
                             (select + "p.ledger_invoice_id IN ({marks})", ledger_ids),
                             (by_link + "l.ledger_id IN ({marks})", ledger_ids)):
             for row in self._in(sql, values):
@@ -69,7 +76,8 @@ class IncrementalQueries:
         for table, base in _LEDGER_TABLES:
             select = f"SELECT rowid AS pos, * FROM {table} WHERE kind = '{kind.value}' AND "
             for sql, values in ((select + "id IN ({marks})", ids),
-                                (select + "doc_number IN ({marks})", numbers)):
+                                (select + f"trim(doc_number, '{WHITESPACE}') IN ({{marks}})",
+                                 _stripped(numbers))):
                 for row in self._in(sql, values):
                     found[base + row["pos"]] = ledger_invoice_from(row)
         return found
