@@ -3,14 +3,12 @@ cache keeps them, as the full recompute does, and re-rolls clients in SQL."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import msgspec
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -26,14 +24,14 @@ from recon_tui.models import (
     PsaInvoice,
 )
 from recon_tui.refresh import refresh_documents, refresh_reconciliation
-from tests.test_pairing_sql import NOW, books, python_recompute, twin_caches
+from tests.test_pairing_sql import NOW, books, python_recompute, replace, twin_caches
 
 
-def replace(record: object, **changes: object) -> object:
-    """The record with these fields changed (a dataclass or a msgspec Struct)."""
-    if isinstance(record, msgspec.Struct):
-        return msgspec.structs.replace(record, **changes)
-    return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+def one_mapped_client(cache: Cache) -> None:
+    """PSA company 1 mapped to ledger customer 58: client key psa:1."""
+    cache.upsert_companies([PsaCompany("1", "C1", "Co")])
+    cache.upsert_customers([LedgerCustomer("58", "Co")])
+    cache.add_mappings([CompanyMapping("58", "1", MappingMethod.MANUAL)])
 
 
 def snapshot(cache: Cache) -> tuple[list, list]:
@@ -51,9 +49,7 @@ def test_a_credit_memo_kept_among_the_ledger_invoices_refreshes_like_a_full_reco
     and re-rolling a client holding a ledger-only one crashed (a row with no side).
     """
     with Cache(tmp_path / "memo.db") as cache:
-        cache.upsert_companies([PsaCompany("1", "C1", "Co")])
-        cache.upsert_customers([LedgerCustomer("58", "Co")])
-        cache.add_mappings([CompanyMapping("58", "1", MappingMethod.MANUAL)])
+        one_mapped_client(cache)
         memo = DocKind.CREDIT_MEMO
         cache.upsert_psa_invoices([PsaInvoice("p1", "CM-1", "1", date(2026, 1, 5),
                                               Decimal("-10"), Decimal("-10"), kind=memo)])
@@ -180,9 +176,7 @@ def test_a_renumbered_ledger_memo_padded_with_spaces_refreshes_like_a_full_recom
     PSA memo and the ledger memo apart where a full recompute matches them (found
     by the refresh property test)."""
     with Cache(tmp_path / "padded.db") as cache:
-        cache.upsert_companies([PsaCompany("1", "C1", "Co")])
-        cache.upsert_customers([LedgerCustomer("58", "Co")])
-        cache.add_mappings([CompanyMapping("58", "1", MappingMethod.MANUAL)])
+        one_mapped_client(cache)
         memo = DocKind.CREDIT_MEMO
         cache.upsert_psa_invoices([PsaInvoice("p7", "CM-2", "1", date(2026, 1, 5),
                                               Decimal("2.90"), Decimal("1.45"), kind=memo)])

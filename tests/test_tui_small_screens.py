@@ -27,6 +27,16 @@ def footer(app) -> str:
     return screen_text(app).splitlines()[-1]
 
 
+async def help_and_back(pilot, app, key: str, says: str, back_to: type) -> None:
+    """``key`` opens help on this screen's keys (``says`` among them); Escape
+    comes back to the ``back_to`` screen."""
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+    assert says in screen_text(app)
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: isinstance(app.screen, back_to))
+
+
 def test_middle_ellipsis_keeps_both_ends() -> None:
     path = "/tmp/recon-tui-snapshots/test_dialog-settings/xdg-config/recon-tui/config.toml"
     assert middle_ellipsis(path, 200) == path
@@ -48,11 +58,7 @@ async def test_the_doctor_dialog_has_help_and_quit(snapshot_app) -> None:
         await settle(pilot)
         line = footer(app)
         assert "r Run again" in line and line.rstrip().endswith("? Help q Quit"), line
-        await pilot.press("question_mark")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "Run again" in screen_text(app)
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        await help_and_back(pilot, app, "question_mark", "Run again", DoctorScreen)
         await pilot.press("q")
         await wait_until(pilot, lambda: app.return_code is not None)
 
@@ -71,11 +77,7 @@ async def test_typing_screens_offer_f1_and_ctrl_q_and_type_q(snapshot_app) -> No
         focused = app.screen.focused
         await pilot.press("q")  # replaces the selected value: q is typed, not quit
         assert focused.value == "q" and app.return_code is None
-        await pilot.press("f1")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "Save" in screen_text(app)
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await help_and_back(pilot, app, "f1", "Save", SettingsScreen)
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: app.return_code is not None)
 
@@ -93,11 +95,7 @@ async def test_the_mapper_keeps_its_keys_and_question_mark_opens_help(snapshot_a
             assert label in line, line
         await pilot.press("q")
         assert app.screen.query_one("#mapper-search").value == "q"  # q is typed
-        await pilot.press("question_mark")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "Next candidate" in screen_text(app)
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, MapperScreen))
+        await help_and_back(pilot, app, "question_mark", "Next candidate", MapperScreen)
         assert app.screen.query_one("#mapper-search").value == "q"  # ? was not typed
 
 
@@ -139,10 +137,6 @@ async def test_dialogs_have_their_own_footer_with_help_and_quit(snapshot_app) ->
         await wait_until(pilot, lambda: isinstance(app.screen, WhyScreen))
         await settle(pilot)
         assert footer(app).rstrip().endswith("F1 Help ^q Quit"), footer(app)
-        await pilot.press("f1")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "Do the suggested fix" in screen_text(app)
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, WhyScreen))
+        await help_and_back(pilot, app, "f1", "Do the suggested fix", WhyScreen)
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: app.return_code is not None)
