@@ -43,8 +43,7 @@ async def test_sync_dialog_validates_the_date_runs_and_records_history(tmp_path:
             since.value = "2026-01-01"
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.screen.run is not None)
-            text = screen_text(app)
-            assert "succeeded" in text
+            text = await wait_for_text(pilot, "succeeded", screen_text)
             for step in ("psa companies", "psa invoices", "ledger invoices",
                          "ledger credit memos", "ledger payments", "ledger deletions"):
                 assert step in text
@@ -80,7 +79,7 @@ async def test_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen.run is not None)
             assert app.screen.run.status.value == "cancelled"
-            assert "cancelled" in screen_text(app)
+            await wait_for_text(pilot, "cancelled", screen_text)
             assert app.cache.counts() == before
             assert app.cache.ledger_invoice(invoice["Id"]).balance != Decimal("1.23")
 

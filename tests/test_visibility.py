@@ -18,7 +18,7 @@ from recon_tui.workflows.visibility import Action, explain_invoice
 from tests.emulator import backend_for, running_emulator
 from tests.test_tui import SIZE, screen_text
 from tests.tui_app import recon_app
-from tests.waits import wait_until
+from tests.waits import wait_for_text, wait_until
 
 SCENARIOS = json.loads((sample_data_dir() / "scenarios.json").read_text(encoding="utf-8"))
 LEVEL = 5
@@ -108,9 +108,9 @@ async def test_why_screen_explains_and_offers_the_sync(tmp_path: Path) -> None:
             await pilot.pause()
             assert isinstance(app.screen, WhyScreen)
             await pilot.press(*"10092", "enter")
-            await wait_until(pilot, lambda: app.screen.explanation is not None)
-            text = screen_text(app)
-            assert "an earlier sync missed it" in text and "ctrl+o: run a full sync" in text
+            # The explanation is set before the screen repaints: wait for its words.
+            text = await wait_for_text(pilot, "ctrl+o: run a full sync", screen_text)
+            assert "an earlier sync missed it" in text
             await pilot.press("ctrl+o")
             await pilot.pause()
             assert isinstance(app.screen, SyncScreen)
