@@ -173,6 +173,12 @@ def test_sql_recompute_equals_the_python_engine(book: dict, drop: int) -> None:
         python_recompute(python)
         assert state(sql) == state(python)
         assert count == sql.count_pairs()
+        # A fixed point: the links the first recompute remembered pair as it paired.
+        with writes_counted(sql) as writes:
+            sql.recompute_reconciliation(now=NOW)
+        assert writes() == 0
+        python_recompute(python)
+        assert state(sql) == state(python)
         # Again over the stored rows and links, after some edits.
         for cache in (sql, python):
             change(cache, book, drop)

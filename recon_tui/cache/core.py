@@ -349,15 +349,55 @@ class CacheCore:
                            track_created=self._has_rows(CUSTOMER.table))
 
     def upsert_ledger_invoices(self, items: Iterable[LedgerInvoice]) -> ApplyResult:
-        return self._apply(LEDGER_INVOICE, map(ledger_invoice_row, items),
-                           track_created=self._has_rows(LEDGER_INVOICE.table))
+        """Ledger invoices; a ledger that lists a credit memo among them replaces the
+        copy of that memo the credit-memo table held (see ``_drop_other_copies``)."""
+        memo_ids: list[str] = []
+
+        def rows() -> Iterator[Row]:
+            for item in items:
+                if item.kind is DocKind.CREDIT_MEMO:
+                    memo_ids.append(item.id)
+                yield ledger_invoice_row(item)
+
+        with self.transaction():
+            result = self._apply(LEDGER_INVOICE, rows(),
+                                 track_created=self._has_rows(LEDGER_INVOICE.table))
+            result.merge(self._drop_other_copies(LEDGER_CREDIT_MEMO, memo_ids))
+        return result
 
     def upsert_ledger_credit_memos(self, items: Iterable[LedgerInvoice]) -> ApplyResult:
         """Every QBO credit memo, used-up ones included: a PSA credit memo applied on
         both sides must still find its ledger copy."""
-        rows = (ledger_invoice_row(i) for i in items if i.kind is DocKind.CREDIT_MEMO)
-        return self._apply(LEDGER_CREDIT_MEMO, rows,
-                           track_created=self._has_rows(LEDGER_CREDIT_MEMO.table))
+        memo_ids: list[str] = []
+
+        def rows() -> Iterator[Row]:
+            for item in items:
+                if item.kind is DocKind.CREDIT_MEMO:
+                    memo_ids.append(item.id)
+                    yield ledger_invoice_row(item)
+
+        with self.transaction():
+            result = self._apply(LEDGER_CREDIT_MEMO, rows(),
+                                 track_created=self._has_rows(LEDGER_CREDIT_MEMO.table))
+            result.merge(self._drop_other_copies(LEDGER_INVOICE, memo_ids))
+        return result
+
+    def _drop_other_copies(self, spec: TableSpec, memo_ids: Sequence[str]) -> ApplyResult:
+        """One ledger document per kind and id: the credit memo just written replaces
+        a copy of it (the same id, of kind credit memo) the other ledger table held.
+
+        Two rows claiming to be one credit memo cannot both be true, and pairing
+        cannot tell them apart: a PSA memo matched to one copy by number was
+        remembered as a link to the id, and the next recompute followed the link
+        to the other copy (a full recompute was no fixed point, and the incremental
+        refresh disagreed with it). The latest read is the truth."""
+        if not memo_ids:
+            return ApplyResult()
+        kind = DocKind.CREDIT_MEMO.value
+        held = [r[0] for r in self._in(
+            f"SELECT id FROM {spec.table} WHERE kind = '{kind}' AND id IN ({{marks}})",
+            memo_ids)]
+        return self._delete(spec, held)
 
     def upsert_credits(self, items: Iterable[OrganizationalCredit]) -> ApplyResult:
         """Credits with something left are kept; used-up ones are removed, so the
