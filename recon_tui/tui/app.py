@@ -9,6 +9,7 @@ and stays usable to quit.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.worker import WorkerFailed, get_current_worker
+from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
 
 from recon_tui.cache import Cache, CacheError
 from recon_tui.cache.files import translate
@@ -30,20 +31,15 @@ from recon_tui.models import SyncStatus
 from recon_tui.text import printable
 from recon_tui.tui.app_session import AppSession, Systems
 from recon_tui.tui.commands import ClientCommands, NumberCommands
+from recon_tui.tui.failures import failure_line, is_cache_failure, log_failure
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.cache_error import CacheErrorScreen
 from recon_tui.tui.screens.clients import ClientsScreen
 from recon_tui.tui.screens.help import HelpScreen
 
+__all__ = ["NEEDS_CACHE", "ReconApp", "is_cache_failure"]
 
-def is_cache_failure(exc: BaseException) -> bool:
-    """A CacheError, or an ``sqlite3.DatabaseError`` (OperationalError, ...) escaping
-    a cache call: the file, not the code, is at fault. SQLite's class is matched by
-    name because only ``recon_tui/cache`` imports sqlite3."""
-    return isinstance(exc, CacheError) or any(
-        kind.__module__ == "sqlite3" and kind.__name__ == "DatabaseError"
-        for kind in type(exc).__mro__)
-
+log = logging.getLogger(__name__)
 
 #: The app's actions that need a working cache; refused once it has failed.
 NEEDS_CACHE = frozenset({"sync", "history", "checklists", "why", "map_companies", "settings",
@@ -155,6 +151,7 @@ class ReconApp(App[None]):
 
     def show_cache_error(self, exc: BaseException) -> None:
         """Cover every screen with the error; a second failure updates the line."""
+        log.error("the cache cannot be used", exc_info=(type(exc), exc, exc.__traceback__))
         self.cache_error = self.cache_error_text(exc)
         if isinstance(self.screen, CacheErrorScreen):
             self.screen.show(self.cache_error)
@@ -178,13 +175,29 @@ class ReconApp(App[None]):
 
     def _handle_exception(self, error: Exception) -> None:
         """Textual's last stop for an exception from a handler, a render or a worker:
-        a cache failure becomes the error screen; anything else is a bug and still
-        ends the app with its traceback."""
-        cause = error.error if isinstance(error, WorkerFailed) else error
-        if is_cache_failure(cause) and self.is_running:
-            self.show_cache_error(cause)
+        a worker's is left to :meth:`on_worker_state_changed`; a cache failure becomes
+        the error screen; anything else is a bug and still ends the app with its
+        traceback."""
+        if isinstance(error, WorkerFailed) and self.is_running:
+            return
+        if is_cache_failure(error) and self.is_running:
+            self.show_cache_error(error)
             return
         super()._handle_exception(error)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker is reported (screens pass theirs on): the
+        cache's failures cover the screens, others are one line; the traceback goes
+        to the support log either way."""
+        error = event.worker.error
+        if event.state is not WorkerState.ERROR or error is None or not self.is_running:
+            return
+        if is_cache_failure(error):
+            self.show_cache_error(error)
+            return
+        log_failure(event.worker, error)
+        self.notify(failure_line(event.worker, error), severity="error", timeout=15,
+                    markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Once the cache has failed only quitting (and Textual's own keys) is left."""
@@ -201,6 +214,7 @@ class ReconApp(App[None]):
             except Exception as exc:  # a damaged file may fail to close: nothing to lose
                 if not is_cache_failure(exc):
                     raise
+                log.exception("closing the cache failed")
         self.session.close()
 
     def push_screen(self, screen: Screen | str, *args: Any, **kwargs: Any) -> Any:
@@ -255,6 +269,7 @@ class ReconApp(App[None]):
             if run.status is not SyncStatus.SUCCEEDED:
                 error = run.error or run.status.value
         except Exception as exc:  # shown on screen, never swallowed
+            log.exception("loading the demo book failed")
             error = f"{type(exc).__name__}: {exc}"
         finally:
             cache.close()

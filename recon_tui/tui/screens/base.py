@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
+from textual.worker import Worker
 
 from recon_tui.cache import Cache
 
@@ -40,6 +41,11 @@ class ReconScreenMixin:
         """The UI thread's cache connection (workers open their own)."""
         assert self.recon_app.cache is not None
         return self.recon_app.cache
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A screen's workers report to the screen alone (the message does not
+        bubble): the app's one handler shows and logs their failures."""
+        self.recon_app.on_worker_state_changed(event)
 
     def action_help(self) -> None:
         """The help screen of this screen (MODAL_HELP_QUIT, TYPING_HELP_QUIT)."""

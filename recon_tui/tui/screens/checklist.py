@@ -15,6 +15,7 @@ and the by-hand path stays.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import ClassVar
@@ -50,6 +51,8 @@ from recon_tui.tui.widgets.virtual_table import VirtualTable
 from recon_tui.workflows import credit_checklist as wf
 from recon_tui.workflows.credit_checklist import ChecklistError
 from recon_tui.workflows.write_policy import WritePolicy
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ChecklistScreen", "ChecklistTrail", "ChecklistsScreen"]
 
@@ -269,6 +272,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         except ChecklistError as exc:
             error = str(exc)
         except Exception as exc:  # shown to the operator, never swallowed
+            log.exception("a credit checklist step failed")
             error = f"{type(exc).__name__}: {exc}"
         finally:
             cache.close()

@@ -3,6 +3,8 @@ and offered by the sync dialog when a sync fails on a connection or a key."""
 
 from __future__ import annotations
 
+import logging
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -16,6 +18,8 @@ from recon_tui.text import printable
 from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.wording import counted
+
+log = logging.getLogger(__name__)
 
 STYLES = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "FAIL": ("✗", "bold red")}
 
@@ -81,6 +85,7 @@ class DoctorScreen(ReconScreenMixin, ModalScreen[None]):
             run_checks(config_path, str(app.cache_path), demo=app.demo, progress=seen)
             error = None
         except Exception as exc:  # shown, never swallowed
+            log.exception("the connection checks failed")
             error = f"{type(exc).__name__}: {exc}"
         if not worker.is_cancelled:
             app.call_from_thread(self._finished, error)

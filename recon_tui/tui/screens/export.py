@@ -5,6 +5,7 @@ Enter exports from any field; the progress bar moves only while it works."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ from recon_tui.tui.widgets.printable_input import PrintableInput
 
 if TYPE_CHECKING:
     from recon_tui.report.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
 
 FORMAT_LABELS = {
     "xlsx": "workbook, a sheet per section",
@@ -247,6 +250,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
             app.call_from_thread(self._finished, None, None, False,
                                  f"{target}: cannot write ({exc.strerror or exc})")
         except Exception as exc:  # shown to the operator, never swallowed
+            log.exception("exporting the report failed")
             app.call_from_thread(self._finished, None, None, False,
                                  f"{type(exc).__name__}: {exc}")
         finally:

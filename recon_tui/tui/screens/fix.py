@@ -4,6 +4,7 @@ by-hand steps done, v verifies. Every step runs in a worker."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from rich.text import Text
@@ -24,6 +25,8 @@ from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.workflows import payment_fix as wf
 from recon_tui.workflows.verify import Verifier
 from recon_tui.workflows.write_policy import WritePolicy
+
+log = logging.getLogger(__name__)
 
 
 class FixScreen(ReconScreenMixin, ModalScreen[None]):
@@ -189,6 +192,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         except wf.FixError as exc:
             error = str(exc)
         except Exception as exc:  # shown to the operator, never swallowed
+            log.exception("a payment fix step failed")
             error = f"{type(exc).__name__}: {exc}"
         finally:
             if self.plan is not None:

@@ -12,6 +12,8 @@ highlighted candidate ranks and, for a tie, what tells the tied companies apart.
 
 from __future__ import annotations
 
+import logging
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -45,6 +47,8 @@ from recon_tui.workflows.mapper_confirm import (
     evidence_for,
     tied_with,
 )
+
+log = logging.getLogger(__name__)
 
 CANDIDATE_COLUMNS = (
     Column("score", "Score", 5, align="right"),
@@ -307,6 +311,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
             outcome = (confirmation.map_anyway(candidate) if anyway
                        else confirmation.enter(candidate))
         except Exception as exc:  # e.g. another process's sync holds the cache: say so
+            log.exception("saving a mapping failed")
             self.notify(f"The mapping was not saved: {printable(exc)}", severity="error",
                         markup=False)
             return
@@ -348,6 +353,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
         try:
             step: Step | None = session.undo()
         except Exception as exc:  # nothing was undone; the same ctrl+z can be retried
+            log.exception("undoing a mapping failed")
             self.notify(f"Undo failed: {printable(exc)}", severity="error", markup=False)
             return
         if step is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -16,6 +18,8 @@ from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
+
+log = logging.getLogger(__name__)
 
 
 class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
@@ -58,6 +62,7 @@ class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
         except (ResyncError, SyncBusy) as exc:
             app.call_from_thread(self._show, None, str(exc))
         except Exception as exc:  # shown to the operator, never swallowed
+            log.exception("resyncing invoice %s failed", self.number)
             app.call_from_thread(self._show, None, f"{type(exc).__name__}: {exc}")
         finally:
             cache.close()

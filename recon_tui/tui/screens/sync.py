@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import date
 
@@ -31,6 +32,8 @@ from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.screens.confirm import ConfirmScreen
 from recon_tui.tui.widgets.key_footer import KeyFooter
+
+log = logging.getLogger(__name__)
 
 STATUS_MARK = {
     SyncStatus.PENDING: ("·", "dim"),
@@ -171,6 +174,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         except (SyncBusy, CacheError) as exc:
             app.call_from_thread(self._finished, None, str(exc))
         except Exception as exc:  # shown to the operator, never swallowed
+            log.exception("the full sync failed")
             app.call_from_thread(self._finished, None, f"{type(exc).__name__}: {exc}")
         finally:
             cache.close()

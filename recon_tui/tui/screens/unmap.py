@@ -3,6 +3,8 @@ off a PSA company. Split from the mapper screen, which re-exports it."""
 
 from __future__ import annotations
 
+import logging
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +22,8 @@ from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.workflows.mapper import mapped_customers, unmap_customer
+
+log = logging.getLogger(__name__)
 
 
 def tell_other_screens(screen: Screen) -> None:
@@ -96,6 +100,7 @@ class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
         try:
             removed = unmap_customer(self.cache, customer_id)
         except Exception as exc:  # e.g. another process's sync holds the cache
+            log.exception("unmapping a customer failed")
             self.notify(f"Nothing was unmapped: {printable(exc)}", severity="error",
                         markup=False)
             self.dismiss(None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -17,6 +19,8 @@ from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
 from recon_tui.workflows.visibility import Action, Explanation, explain_invoice
+
+log = logging.getLogger(__name__)
 
 
 class WhyScreen(ReconScreenMixin, ModalScreen[None]):
@@ -71,6 +75,8 @@ class WhyScreen(ReconScreenMixin, ModalScreen[None]):
                 backend = app.get_backend()
                 psa, ledger = backend.psa, backend.ledger
             except Exception:  # offline or not configured: the cache alone answers
+                log.info("no connectors for the why check: the cache alone answers",
+                         exc_info=True)
                 psa = ledger = None
             explanation = explain_invoice(
                 cache, number, psa=psa, ledger=ledger,
