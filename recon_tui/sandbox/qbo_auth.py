@@ -1,18 +1,32 @@
 """The QBO emulator's OAuth2 tokens: rotating refresh tokens, as Intuit issues them.
 
 Split from :mod:`qbo` (its routes use it; :mod:`onboarding` issues through it).
+The token endpoint is here too: :func:`token` answers ``POST /oauth2/v1/tokens/bearer``
+with HTTP Basic client credentials, as
+https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
+describes (``refresh_token`` and ``authorization_code`` grants).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+if TYPE_CHECKING:
+    from recon_tui.sandbox.book import SandboxBook
+    from recon_tui.sandbox.qbo import QboEmulatorState
 
 __all__ = ["ACCESS_TOKEN_SECONDS", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN_SECONDS",
-           "SEED_REFRESH_TOKEN", "QboAuth"]
+           "SEED_REFRESH_TOKEN", "QboAuth", "token"]
 
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
@@ -92,3 +106,26 @@ class QboAuth:
         with self.lock:
             for token in self.access:
                 self.access[token] = 0.0
+
+
+async def token(book: SandboxBook, state: QboEmulatorState, request: Request) -> Response:
+    """``POST /oauth2/v1/tokens/bearer``: the client's Basic credentials, then a
+    refresh (rotating the refresh token) or a code exchange (see sandbox/onboarding.py)."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    try:
+        client_id, _, secret = base64.b64decode(encoded.strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        client_id = secret = ""
+    from recon_tui.sandbox import onboarding  # late: it imports this module
+
+    if scheme.lower() != "basic" or not onboarding.client_ok(book, client_id, secret):
+        return JSONResponse({"error": "invalid_client"}, status_code=401)
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    if form.get("grant_type", [""])[0] == "authorization_code":
+        return onboarding.exchange_code(book, state.auth, client_id, form)
+    if form.get("grant_type", [""])[0] != "refresh_token":
+        return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+    answer = state.auth.grant(form.get("refresh_token", [""])[0])
+    if answer is None:
+        return JSONResponse({"error": "invalid_grant"}, status_code=400)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})

@@ -184,25 +184,52 @@ class _Parser:
         return Condition(name, token[1], (self.value(),))
 
     def query(self) -> Query:
+        """``SELECT ... FROM entity [WHERE ...] [ORDERBY ...] [STARTPOSITION n]
+        [MAXRESULTS n]``, each clause in that order, as the data-queries page lists."""
         self.expect_keyword("SELECT")
-        select: tuple[str, ...] | None
-        count = False
+        select, count = self.selection()
+        self.expect_keyword("FROM")
+        entity = self.word("an entity name")
+        where = self.where()
+        order = self.order_by()
+        start, limit = 1, DEFAULT_MAX_RESULTS
+        if self.keyword("STARTPOSITION"):
+            start = self.integer("STARTPOSITION")
+        if self.keyword("MAXRESULTS"):
+            limit = self.integer("MAXRESULTS")
+        if self.peek() is not None:
+            if self.keyword("OR"):
+                raise QueryError('QueryParserError: Encountered " "OR"": OR is not supported')
+            raise self.unexpected("expecting the end of the query")
+        _check_page(start, limit)
+        return Query(
+            entity=entity,
+            select=select,
+            count=count,
+            where=tuple(where),
+            order_by=tuple(order),
+            start=start,
+            max_results=limit,
+        )
+
+    def selection(self) -> tuple[tuple[str, ...] | None, bool]:
+        """(fields, is a count): ``*`` is None, ``COUNT(*)`` is ``((), True)``."""
         if self.peek() == ("punct", "*"):
             self.pos += 1
-            select = None
-        elif self.keyword("COUNT"):
+            return None, False
+        if self.keyword("COUNT"):
             self.expect_punct("(")
             self.expect_punct("*")
             self.expect_punct(")")
-            select, count = (), True
-        else:
-            fields = [self.word("a field list")]
-            while self.peek() == ("punct", ","):
-                self.pos += 1
-                fields.append(self.word("a field name"))
-            select = tuple(fields)
-        self.expect_keyword("FROM")
-        entity = self.word("an entity name")
+            return (), True
+        fields = [self.word("a field list")]
+        while self.peek() == ("punct", ","):
+            self.pos += 1
+            fields.append(self.word("a field name"))
+        return tuple(fields), False
+
+    def where(self) -> list[Condition]:
+        """The WHERE clause's conditions, joined by AND (QBO has no OR)."""
         where: list[Condition] = []
         if self.keyword("WHERE"):
             where.append(self.condition())
@@ -215,6 +242,10 @@ class _Parser:
                 if not self.keyword("AND"):
                     break
                 where.append(self.condition())
+        return where
+
+    def order_by(self) -> list[tuple[str, bool]]:
+        """``ORDERBY`` (or ``ORDER BY``) fields, each (name, descending)."""
         order: list[tuple[str, bool]] = []
         if self.keyword("ORDERBY") or (self.keyword("ORDER") and self._by()):
             while True:
@@ -224,43 +255,30 @@ class _Parser:
                 if self.peek() != ("punct", ","):
                     break
                 self.pos += 1
-        start, limit = 1, DEFAULT_MAX_RESULTS
-        if self.keyword("STARTPOSITION"):
-            start = self.integer("STARTPOSITION")
-        if self.keyword("MAXRESULTS"):
-            limit = self.integer("MAXRESULTS")
-        if self.peek() is not None:
-            if self.keyword("OR"):
-                raise QueryError('QueryParserError: Encountered " "OR"": OR is not supported')
-            raise self.unexpected("expecting the end of the query")
-        if start < 1:
-            raise QueryError(
-                f"QueryValidationError: STARTPOSITION {start} must be 1 or more",
-                code="4001",
-                message="Invalid query",
-            )
-        if limit < 1 or limit > MAX_RESULTS_LIMIT:
-            raise QueryError(
-                f"QueryValidationError: value {limit} is too large. Max allowed "
-                f"value is: {MAX_RESULTS_LIMIT}"
-                if limit > 1
-                else f"QueryValidationError: MAXRESULTS {limit} must be 1 or more",
-                code="4001",
-                message="Invalid query",
-            )
-        return Query(
-            entity=entity,
-            select=select,
-            count=count,
-            where=tuple(where),
-            order_by=tuple(order),
-            start=start,
-            max_results=limit,
-        )
+        return order
 
     def _by(self) -> bool:
         self.expect_keyword("BY")
         return True
+
+
+def _check_page(start: int, limit: int) -> None:
+    """STARTPOSITION from 1; MAXRESULTS from 1 to 1000, in QBO's wording."""
+    if start < 1:
+        raise QueryError(
+            f"QueryValidationError: STARTPOSITION {start} must be 1 or more",
+            code="4001",
+            message="Invalid query",
+        )
+    if limit < 1 or limit > MAX_RESULTS_LIMIT:
+        raise QueryError(
+            f"QueryValidationError: value {limit} is too large. Max allowed "
+            f"value is: {MAX_RESULTS_LIMIT}"
+            if limit > 1
+            else f"QueryValidationError: MAXRESULTS {limit} must be 1 or more",
+            code="4001",
+            message="Invalid query",
+        )
 
 
 def parse_query(text: str) -> Query:

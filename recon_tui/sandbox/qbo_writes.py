@@ -133,17 +133,11 @@ def _applied(lines: Any) -> dict[tuple[str, str], Decimal]:
     return applied
 
 
-def _save_payment(
-    book: SandboxBook, body: dict[str, Any], existing: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Validate then apply a payment create or update; the caller holds book.lock.
-
-    Works on the difference between the lines before and after, so adding a line to
-    an unapplied payment, or a zero payment linking an invoice and a credit memo,
-    move exactly the linked balances.
-    """
-    payments = book.qbo.setdefault("Payment", {})
-    customers = book.qbo.get("Customer", {})
+def _payment_customer(
+    customers: dict[str, Any], body: dict[str, Any], existing: dict[str, Any] | None
+) -> str:
+    """The customer a payment belongs to: named by a create (which must also give
+    TotalAmt), fixed for an update."""
     if existing is None:
         customer_id = str((body.get("CustomerRef") or {}).get("value", ""))
         if customer_id not in customers:
@@ -164,16 +158,16 @@ def _save_payment(
                     "2020",
                 )
             )
-    else:
-        customer_id = str((existing.get("CustomerRef") or {}).get("value", ""))
-        asked = (body.get("CustomerRef") or {}).get("value")
-        if asked is not None and str(asked) != customer_id:
-            raise _Refused(_business("a payment cannot move to another customer"))
-    total = _money(body.get("TotalAmt", existing.get("TotalAmt") if existing else 0), "TotalAmt")
-    new_lines = body["Line"] if "Line" in body else (existing or {}).get("Line", [])
-    new = _applied(new_lines)
-    old = _applied((existing or {}).get("Line", []))
+        return customer_id
+    customer_id = str((existing.get("CustomerRef") or {}).get("value", ""))
+    asked = (body.get("CustomerRef") or {}).get("value")
+    if asked is not None and str(asked) != customer_id:
+        raise _Refused(_business("a payment cannot move to another customer"))
+    return customer_id
 
+
+def _unapplied(total: Decimal, new: dict[tuple[str, str], Decimal]) -> Decimal:
+    """What stays unapplied: the amount plus the credits used, less what is paid."""
     unapplied = total
     for (txn_type, _), amount in new.items():
         unapplied += amount if txn_type == "CreditMemo" else -amount
@@ -181,8 +175,22 @@ def _save_payment(
         raise _Refused(
             _business("the amounts applied exceed the payment amount plus the credits used")
         )
+    return unapplied
 
-    changes: list[tuple[dict[str, Any], str, Decimal]] = []
+
+Change = tuple[dict[str, Any], str, Decimal]
+
+
+def _balance_changes(
+    book: SandboxBook,
+    customer_id: str,
+    new: dict[tuple[str, str], Decimal],
+    old: dict[tuple[str, str], Decimal],
+) -> list[Change]:
+    """(record, field, value after) for each linked balance the lines move, checked
+    before anything changes: the linked record exists, is the customer's, and its
+    balance stays between zero and its total."""
+    changes: list[Change] = []
     for key in sorted(set(new) | set(old)):
         delta = new.get(key, Decimal(0)) - old.get(key, Decimal(0))
         if delta == 0:
@@ -214,10 +222,17 @@ def _save_payment(
         if after > Decimal(record.get("TotalAmt", after)):
             raise _Refused(_business(f"{txn_type} {txn_id} would exceed its total"))
         changes.append((record, field_name, after))
+    return changes
 
-    # Everything checked: now change the book.
-    moment = _now_qbo()
-    payment_id = existing["Id"] if existing else _next_id(book)
+
+def _apply_changes(
+    changes: list[Change],
+    new: dict[tuple[str, str], Decimal],
+    payment_id: str,
+    moment: str,
+) -> None:
+    """Move the checked balances; an invoice's LinkedTxn lists the payment while the
+    payment still pays some of it."""
     for record, field_name, after in changes:
         record[field_name] = after
         if field_name == "RemainingCredit":
@@ -232,11 +247,18 @@ def _save_payment(
                 links.append({"TxnId": payment_id, "TxnType": "Payment"})
             record["LinkedTxn"] = links
         _touch(record, moment)
-    customer = customers.get(customer_id)
-    old_total = Decimal((existing or {}).get("TotalAmt", 0))
-    if customer is not None and total != old_total:
-        customer["Balance"] = Decimal(customer.get("Balance", 0)) - (total - old_total)
 
+
+def _payment_record(
+    customers: dict[str, Any],
+    body: dict[str, Any],
+    existing: dict[str, Any] | None,
+    customer_id: str,
+    payment_id: str,
+    moment: str,
+) -> dict[str, Any]:
+    """The payment as QBO stores it: a new record from a create's body, or the
+    existing one with the update's fields laid over it."""
     if existing is None:
         payment: dict[str, Any] = {
             "domain": "QBO",
@@ -255,11 +277,42 @@ def _save_payment(
         for key in ("PrivateNote", "PaymentRefNum", "DepositToAccountRef"):
             if key in body:
                 payment[key] = body[key]
-    else:
-        payment = existing
-        for key, value in body.items():
-            if key not in ("Id", "SyncToken", "sparse", "MetaData", "domain", "CustomerRef"):
-                payment[key] = value
+        return payment
+    for key, value in body.items():
+        if key not in ("Id", "SyncToken", "sparse", "MetaData", "domain", "CustomerRef"):
+            existing[key] = value
+    return existing
+
+
+def _save_payment(
+    book: SandboxBook, body: dict[str, Any], existing: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Validate then apply a payment create or update; the caller holds book.lock.
+
+    Works on the difference between the lines before and after, so adding a line to
+    an unapplied payment, or a zero payment linking an invoice and a credit memo,
+    move exactly the linked balances. Everything is checked before the book changes.
+    """
+    payments = book.qbo.setdefault("Payment", {})
+    customers = book.qbo.get("Customer", {})
+    customer_id = _payment_customer(customers, body, existing)
+    total = _money(body.get("TotalAmt", existing.get("TotalAmt") if existing else 0), "TotalAmt")
+    new_lines = body["Line"] if "Line" in body else (existing or {}).get("Line", [])
+    new = _applied(new_lines)
+    old = _applied((existing or {}).get("Line", []))
+    unapplied = _unapplied(total, new)
+    changes = _balance_changes(book, customer_id, new, old)
+
+    # Everything checked: now change the book.
+    moment = _now_qbo()
+    payment_id = existing["Id"] if existing else _next_id(book)
+    _apply_changes(changes, new, payment_id, moment)
+    customer = customers.get(customer_id)
+    old_total = Decimal((existing or {}).get("TotalAmt", 0))
+    if customer is not None and total != old_total:
+        customer["Balance"] = Decimal(customer.get("Balance", 0)) - (total - old_total)
+
+    payment = _payment_record(customers, body, existing, customer_id, payment_id, moment)
     payment["TotalAmt"] = total
     payment["UnappliedAmt"] = unapplied
     payment["Line"] = new_lines
