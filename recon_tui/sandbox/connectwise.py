@@ -224,6 +224,78 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _synthetic_company(n: int, base: datetime) -> dict[str, Any]:
+    """Company ``n`` of a grown book: an active client."""
+    return {
+        "id": n,
+        "identifier": f"Synth{n}",
+        "name": f"Synthetic Client {n}",
+        "status": {"id": 1, "name": "Active"},
+        "deletedFlag": False,
+        "types": [{"id": 1, "name": "Client"}],
+        "_info": {
+            "lastUpdated": _iso(base + timedelta(hours=n % 7000)),
+            "dateEntered": _iso(base - timedelta(days=400)),
+        },
+    }
+
+
+def _company_ref(company: dict[str, Any]) -> dict[str, Any]:
+    """The ``company`` reference a contact or an invoice carries."""
+    return {"id": company["id"], "identifier": company["identifier"], "name": company["name"]}
+
+
+def _synthetic_contact(n: int, company: dict[str, Any], base: datetime) -> dict[str, Any]:
+    """Contact ``n`` of ``company``, with one e-mail (every 11th inactive)."""
+    return {
+        "id": n,
+        "firstName": "Synth",
+        "lastName": f"Contact{n}",
+        "company": _company_ref(company),
+        "portalSecurityLevel": 1 + n % 6,
+        "inactiveFlag": n % 11 == 0,
+        "communicationItems": [
+            {
+                "id": n * 10 + 1,
+                "type": {"id": 1, "name": "Email"},
+                "value": f"contact{n}@synthetic.example.com",
+                "defaultFlag": True,
+                "communicationType": "Email",
+            }
+        ],
+        "_info": {"lastUpdated": _iso(base + timedelta(hours=n % 7000))},
+    }
+
+
+def _synthetic_invoice(n: int, company: dict[str, Any], base: datetime) -> dict[str, Any]:
+    """Invoice ``n`` of ``company`` (every third paid in full)."""
+    total = Decimal(f"{100 + n % 900}.{n % 100:02d}")
+    paid = n % 3 == 0
+    day = date(2025, 12, 1) + timedelta(days=n % 330)
+    return {
+        "id": n,
+        "invoiceNumber": f"S{n}",
+        "type": "Standard",
+        "status": {"id": 4 if paid else 2, "name": "Paid" if paid else "Sent"},
+        "company": _company_ref(company),
+        "applyToType": "All",
+        "date": f"{day.isoformat()}T00:00:00Z",
+        "dueDate": f"{(day + timedelta(days=30)).isoformat()}T00:00:00Z",
+        "billingTerms": {"id": 1, "name": "Net 30 days"},
+        "subtotal": total,
+        "salesTax": Decimal("0.00"),
+        "total": total,
+        "payments": total if paid else Decimal("0.00"),
+        "credits": Decimal("0.00"),
+        "balance": Decimal("0.00") if paid else total,
+        "currency": {"id": 1, "currencyCode": "USD", "name": "US Dollars"},
+        "_info": {
+            "lastUpdated": _iso(base + timedelta(hours=n % 7000)),
+            "dateEntered": f"{day.isoformat()}T18:05:00Z",
+        },
+    }
+
+
 def grow_book(book: SandboxBook, at_least: int = 2600, *, extra_invoices: int = 0) -> None:
     """Add synthetic companies, contacts and invoices until each collection holds
     ``at_least`` records (invoices ``extra_invoices`` more), for paging tests
@@ -236,79 +308,16 @@ def grow_book(book: SandboxBook, at_least: int = 2600, *, extra_invoices: int = 
         invoices = cw.setdefault("invoices", {})
         next_id = max(companies, default=0) + 1
         while len(companies) < at_least:
-            n = next_id
-            companies[n] = {
-                "id": n,
-                "identifier": f"Synth{n}",
-                "name": f"Synthetic Client {n}",
-                "status": {"id": 1, "name": "Active"},
-                "deletedFlag": False,
-                "types": [{"id": 1, "name": "Client"}],
-                "_info": {
-                    "lastUpdated": _iso(base + timedelta(hours=n % 7000)),
-                    "dateEntered": _iso(base - timedelta(days=400)),
-                },
-            }
+            companies[next_id] = _synthetic_company(next_id, base)
             next_id += 1
         company_ids = sorted(companies)
         next_id = max(contacts, default=0) + 1
         while len(contacts) < at_least:
-            n = next_id
-            company = companies[company_ids[n % len(company_ids)]]
-            contacts[n] = {
-                "id": n,
-                "firstName": "Synth",
-                "lastName": f"Contact{n}",
-                "company": {
-                    "id": company["id"],
-                    "identifier": company["identifier"],
-                    "name": company["name"],
-                },
-                "portalSecurityLevel": 1 + n % 6,
-                "inactiveFlag": n % 11 == 0,
-                "communicationItems": [
-                    {
-                        "id": n * 10 + 1,
-                        "type": {"id": 1, "name": "Email"},
-                        "value": f"contact{n}@synthetic.example.com",
-                        "defaultFlag": True,
-                        "communicationType": "Email",
-                    }
-                ],
-                "_info": {"lastUpdated": _iso(base + timedelta(hours=n % 7000))},
-            }
+            company = companies[company_ids[next_id % len(company_ids)]]
+            contacts[next_id] = _synthetic_contact(next_id, company, base)
             next_id += 1
         next_id = max(invoices, default=0) + 1
         while len(invoices) < at_least + extra_invoices:
-            n = next_id
-            company = companies[company_ids[n % len(company_ids)]]
-            total = Decimal(f"{100 + n % 900}.{n % 100:02d}")
-            paid = n % 3 == 0
-            day = date(2025, 12, 1) + timedelta(days=n % 330)
-            invoices[n] = {
-                "id": n,
-                "invoiceNumber": f"S{n}",
-                "type": "Standard",
-                "status": {"id": 4 if paid else 2, "name": "Paid" if paid else "Sent"},
-                "company": {
-                    "id": company["id"],
-                    "identifier": company["identifier"],
-                    "name": company["name"],
-                },
-                "applyToType": "All",
-                "date": f"{day.isoformat()}T00:00:00Z",
-                "dueDate": f"{(day + timedelta(days=30)).isoformat()}T00:00:00Z",
-                "billingTerms": {"id": 1, "name": "Net 30 days"},
-                "subtotal": total,
-                "salesTax": Decimal("0.00"),
-                "total": total,
-                "payments": total if paid else Decimal("0.00"),
-                "credits": Decimal("0.00"),
-                "balance": Decimal("0.00") if paid else total,
-                "currency": {"id": 1, "currencyCode": "USD", "name": "US Dollars"},
-                "_info": {
-                    "lastUpdated": _iso(base + timedelta(hours=n % 7000)),
-                    "dateEntered": f"{day.isoformat()}T18:05:00Z",
-                },
-            }
+            company = companies[company_ids[next_id % len(company_ids)]]
+            invoices[next_id] = _synthetic_invoice(next_id, company, base)
             next_id += 1

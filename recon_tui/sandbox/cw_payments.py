@@ -249,80 +249,96 @@ def _forget_autotask_view(book: SandboxBook) -> None:
 
 # --------------------------------------------------------------------------- HTTP
 Handler = Callable[[Request], Awaitable[Response]]
+#: A payment route handler: the book, the request and its (known) invoice id.
+InvoiceHandler = Callable[[SandboxBook, Request, int], Awaitable[Response]]
+
+
+def _guarded(book: SandboxBook, handler: InvoiceHandler) -> Handler:
+    """Auth first, then the invoice must exist (404 in ConnectWise's envelope)."""
+
+    async def endpoint(request: Request) -> Response:
+        if not cw._authorized(request):
+            return cw._unauthorized(request)
+        invoice_id = request.path_params["invoice_id"]
+        with book.lock:
+            known = invoice_id in book.connectwise.get("invoices", {})
+        if not known:
+            return cw._error(404, "NotFound", f"Invoice with id {invoice_id} not found")
+        return await handler(book, request, invoice_id)
+
+    return endpoint
+
+
+async def _listing(book: SandboxBook, request: Request, invoice_id: int) -> Response:
+    """``GET .../payments``: conditions, then a numbered or forward-only page."""
+    records = invoice_payments(book, invoice_id)
+    paths = _known_paths([_TEMPLATE, *records])
+    try:
+        conditions = request.query_params.get("conditions")
+        if conditions is not None:
+            tree = parse_conditions(conditions)
+            records = [r for r in records if _matches(tree, r, paths)]
+        size = min(_int_param(request, "pageSize", DEFAULT_PAGE_SIZE, 1),
+                   MAX_PAGE_SIZE)
+        if request.headers.get("pagination-type", "").strip().lower() == "forward-only":
+            return _forward_page(request, records, size)
+        order_text = request.query_params.get("orderBy", "").strip()
+        order = _order_by(order_text, paths) if order_text else []
+        page = _int_param(request, "page", 1, 1)
+        return _numbered_page(request, _sorted(records, order), page, size)
+    except ConditionError as exc:
+        return cw._error(400, "InvalidObject", str(exc), field=exc.field,
+                         resource="payment")
+
+
+async def _one(book: SandboxBook, request: Request, invoice_id: int) -> Response:
+    """``GET .../payments/{paymentId}``: one payment of this invoice."""
+    payment_id = request.path_params["payment_id"]
+    found = [p for p in invoice_payments(book, invoice_id) if p["id"] == payment_id]
+    if not found:
+        return cw._error(404, "NotFound", f"Payment with id {payment_id} not found")
+    return _json(found[0])
+
+
+async def _create(book: SandboxBook, request: Request, invoice_id: int) -> Response:
+    """``POST .../payments``: 201 and the payment, or the refusal."""
+    try:
+        body = json.loads(await request.body(), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return cw._error(400, "InvalidObject", "The request body must be a JSON object")
+    try:
+        record = apply_payment(book, invoice_id, body)
+    except PaymentRefused as exc:
+        if exc.status == 404:
+            return cw._error(404, "NotFound", str(exc))
+        return cw._error(400, "InvalidObject", str(exc), field=exc.field,
+                         resource="payment")
+    response = _json(record)
+    response.status_code = 201
+    return response
+
+
+async def _delete(book: SandboxBook, request: Request, invoice_id: int) -> Response:
+    """``DELETE .../payments/{paymentId}``: 204, the invoice's figures back."""
+    payment_id = request.path_params["payment_id"]
+    if remove_payment(book, invoice_id, payment_id) is None:
+        return cw._error(404, "NotFound", f"Payment with id {payment_id} not found")
+    return Response(status_code=204)
+
+
+#: (path under the invoice's payments, method, handler), in matching order.
+PAYMENT_ROUTES: list[tuple[str, str, InvoiceHandler]] = [
+    ("", "GET", _listing),
+    ("", "POST", _create),
+    ("/{payment_id:int}", "GET", _one),
+    ("/{payment_id:int}", "DELETE", _delete),
+]
 
 
 def routes(book: SandboxBook) -> list[Route]:
     """The payment routes over ``book``."""
-
-    def guarded(handler: Callable[[Request, int], Awaitable[Response]]) -> Handler:
-        """Auth first, then the invoice must exist (404 in ConnectWise's envelope)."""
-        async def endpoint(request: Request) -> Response:
-            if not cw._authorized(request):
-                return cw._unauthorized(request)
-            invoice_id = request.path_params["invoice_id"]
-            with book.lock:
-                known = invoice_id in book.connectwise.get("invoices", {})
-            if not known:
-                return cw._error(404, "NotFound", f"Invoice with id {invoice_id} not found")
-            return await handler(request, invoice_id)
-
-        return endpoint
-
-    async def listing(request: Request, invoice_id: int) -> Response:
-        records = invoice_payments(book, invoice_id)
-        paths = _known_paths([_TEMPLATE, *records])
-        try:
-            conditions = request.query_params.get("conditions")
-            if conditions is not None:
-                tree = parse_conditions(conditions)
-                records = [r for r in records if _matches(tree, r, paths)]
-            size = min(_int_param(request, "pageSize", DEFAULT_PAGE_SIZE, 1),
-                       MAX_PAGE_SIZE)
-            if request.headers.get("pagination-type", "").strip().lower() == "forward-only":
-                return _forward_page(request, records, size)
-            order_text = request.query_params.get("orderBy", "").strip()
-            order = _order_by(order_text, paths) if order_text else []
-            page = _int_param(request, "page", 1, 1)
-            return _numbered_page(request, _sorted(records, order), page, size)
-        except ConditionError as exc:
-            return cw._error(400, "InvalidObject", str(exc), field=exc.field,
-                             resource="payment")
-
-    async def one(request: Request, invoice_id: int) -> Response:
-        payment_id = request.path_params["payment_id"]
-        found = [p for p in invoice_payments(book, invoice_id) if p["id"] == payment_id]
-        if not found:
-            return cw._error(404, "NotFound", f"Payment with id {payment_id} not found")
-        return _json(found[0])
-
-    async def create(request: Request, invoice_id: int) -> Response:
-        try:
-            body = json.loads(await request.body(), parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError):
-            body = None
-        if not isinstance(body, dict):
-            return cw._error(400, "InvalidObject", "The request body must be a JSON object")
-        try:
-            record = apply_payment(book, invoice_id, body)
-        except PaymentRefused as exc:
-            if exc.status == 404:
-                return cw._error(404, "NotFound", str(exc))
-            return cw._error(400, "InvalidObject", str(exc), field=exc.field,
-                             resource="payment")
-        response = _json(record)
-        response.status_code = 201
-        return response
-
-    async def delete(request: Request, invoice_id: int) -> Response:
-        payment_id = request.path_params["payment_id"]
-        if remove_payment(book, invoice_id, payment_id) is None:
-            return cw._error(404, "NotFound", f"Payment with id {payment_id} not found")
-        return Response(status_code=204)
-
     base = f"{cw.API_ROOT}/finance/invoices/{{invoice_id:int}}/payments"
-    return [
-        Route(base, guarded(listing), methods=["GET"]),
-        Route(base, guarded(create), methods=["POST"]),
-        Route(f"{base}/{{payment_id:int}}", guarded(one), methods=["GET"]),
-        Route(f"{base}/{{payment_id:int}}", guarded(delete), methods=["DELETE"]),
-    ]
+    return [Route(f"{base}{path}", _guarded(book, handler), methods=[method])
+            for path, method, handler in PAYMENT_ROUTES]

@@ -171,6 +171,58 @@ def _build(clients: int, invoices: int, data_dir: Path) -> SandboxBook:
     return book
 
 
+def _load_customer(cid: str, n: int, base: datetime) -> dict[str, Any]:
+    """Customer ``n`` of a big ledger (every tenth one inactive)."""
+    stamp = (base + timedelta(minutes=n)).isoformat()
+    return {
+        "domain": "QBO",
+        "sparse": False,
+        "Id": cid,
+        "SyncToken": "0",
+        "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
+        "DisplayName": f"Load Test Customer {n + 1:05d}",
+        "CompanyName": f"Load Test Customer {n + 1:05d}",
+        "Active": n % 10 != 9,  # every tenth one inactive
+        "Balance": Decimal("0.00"),
+    }
+
+
+def _load_invoice(iid: str, cid: str, n: int, base: datetime) -> dict[str, Any]:
+    """Invoice ``n`` of a big ledger, one line, for customer ``cid`` (every third paid)."""
+    day = date(2026, 1, 1) + timedelta(days=n % 300)
+    stamp = (base + timedelta(hours=n)).isoformat()
+    total = Decimal(100 + (n * 37) % 9000) + Decimal(n % 100) / 100
+    balance = total if n % 3 else Decimal("0.00")
+    return {
+        "domain": "QBO",
+        "sparse": False,
+        "Id": iid,
+        "SyncToken": "0",
+        "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
+        "DocNumber": f"LT-{n + 1:06d}",
+        "TxnDate": day.isoformat(),
+        "DueDate": (day + timedelta(days=30)).isoformat(),
+        "CurrencyRef": {"value": "USD", "name": "United States Dollar"},
+        "LinkedTxn": [],
+        "Line": [
+            {
+                "Id": "1",
+                "LineNum": 1,
+                "Amount": total,
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": "9"},
+                    "Qty": 1,
+                    "UnitPrice": total,
+                },
+            }
+        ],
+        "CustomerRef": {"value": cid},
+        "TotalAmt": total,
+        "Balance": balance,
+    }
+
+
 def make_big_ledger(book: SandboxBook, n_invoices: int, n_customers: int) -> list[str]:
     """Add ``n_customers`` customers and ``n_invoices`` invoices spread over them (ids
     above any in the book), for paging tests. Returns the new invoice ids in order."""
@@ -185,56 +237,15 @@ def make_big_ledger(book: SandboxBook, n_invoices: int, n_customers: int) -> lis
         for n in range(n_customers):
             cid = str(next_id + n)
             customer_ids.append(cid)
-            stamp = (base + timedelta(minutes=n)).isoformat()
-            book.qbo["Customer"][cid] = {
-                "domain": "QBO",
-                "sparse": False,
-                "Id": cid,
-                "SyncToken": "0",
-                "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
-                "DisplayName": f"Load Test Customer {n + 1:05d}",
-                "CompanyName": f"Load Test Customer {n + 1:05d}",
-                "Active": n % 10 != 9,  # every tenth one inactive
-                "Balance": Decimal("0.00"),
-            }
+            book.qbo["Customer"][cid] = _load_customer(cid, n, base)
         next_id += n_customers
         ids = []
         for n in range(n_invoices):
             iid = str(next_id + n)
             ids.append(iid)
             cid = customer_ids[n % n_customers]
-            day = date(2026, 1, 1) + timedelta(days=n % 300)
-            stamp = (base + timedelta(hours=n)).isoformat()
-            total = Decimal(100 + (n * 37) % 9000) + Decimal(n % 100) / 100
-            balance = total if n % 3 else Decimal("0.00")
-            book.qbo["Invoice"][iid] = {
-                "domain": "QBO",
-                "sparse": False,
-                "Id": iid,
-                "SyncToken": "0",
-                "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
-                "DocNumber": f"LT-{n + 1:06d}",
-                "TxnDate": day.isoformat(),
-                "DueDate": (day + timedelta(days=30)).isoformat(),
-                "CurrencyRef": {"value": "USD", "name": "United States Dollar"},
-                "LinkedTxn": [],
-                "Line": [
-                    {
-                        "Id": "1",
-                        "LineNum": 1,
-                        "Amount": total,
-                        "DetailType": "SalesItemLineDetail",
-                        "SalesItemLineDetail": {
-                            "ItemRef": {"value": "9"},
-                            "Qty": 1,
-                            "UnitPrice": total,
-                        },
-                    }
-                ],
-                "CustomerRef": {"value": cid},
-                "TotalAmt": total,
-                "Balance": balance,
-            }
+            invoice = _load_invoice(iid, cid, n, base)
+            book.qbo["Invoice"][iid] = invoice
             customer = book.qbo["Customer"][cid]
-            customer["Balance"] = customer["Balance"] + balance
+            customer["Balance"] = customer["Balance"] + invoice["Balance"]
     return ids
