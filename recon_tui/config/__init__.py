@@ -13,7 +13,9 @@ No configuration at all is valid: recon-tui then runs on its sample book
 (demo mode), see :attr:`Config.is_demo`.
 
 The package is split by job: ``errors`` (ConfigError), ``secret`` (Secret),
-``model`` (the typed sections), ``schema`` (keys and types), ``parser`` (one
+``model`` (the typed sections: the one declaration of every key, its type,
+default and bounds), ``checks`` (what a type cannot say), ``schema`` (the keys
+read off the model), ``values`` (one value against its key), ``parser`` (one
 validation pass), ``files`` (find, load, save) and ``edits`` (what a settings
 screen shows and changes). Import from ``recon_tui.config``.
 """
@@ -24,7 +26,6 @@ import platformdirs  # noqa: F401  (tests patch platformdirs through this module
 
 from recon_tui.config.edits import (
     BOOLEAN_KEYS,
-    EDITABLE_KEYS,
     editable_values,
     redacted_summary,
     unresolved_secrets,
@@ -48,6 +49,7 @@ from recon_tui.config.model import (
     INVOICE_NUMBERINGS,
     LEDGER_KINDS,
     MAX_CONCURRENCY_DEFAULTS,
+    PSA_KIND_TITLES,
     PSA_KINDS,
     Concurrency,
     Config,
@@ -60,6 +62,7 @@ from recon_tui.config.model import (
     SyncConfig,
 )
 from recon_tui.config.parser import parse_config
+from recon_tui.config.schema import EDITABLE_KEYS, SCHEMA, label
 from recon_tui.config.secret import MASK, Secret
 
 __all__ = [
@@ -76,6 +79,8 @@ __all__ = [
     "MASK",
     "MAX_CONCURRENCY_DEFAULTS",
     "PSA_KINDS",
+    "PSA_KIND_TITLES",
+    "SCHEMA",
     "Concurrency",
     "Config",
     "ConfigError",
@@ -90,6 +95,7 @@ __all__ = [
     "config_to_dict",
     "default_config_path",
     "editable_values",
+    "label",
     "load_config",
     "parse_config",
     "redacted_summary",

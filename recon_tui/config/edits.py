@@ -11,6 +11,7 @@ from recon_tui.config.errors import config_key as _key
 from recon_tui.config.files import config_to_dict, section_dict
 from recon_tui.config.model import Config
 from recon_tui.config.parser import parse_config
+from recon_tui.config.schema import EDITABLE_KEYS, SCHEMA
 from recon_tui.config.secret import Secret
 
 
@@ -67,16 +68,9 @@ def unresolved_secrets(
 
 
 # --------------------------------------------------------------------------- settings edits
-#: What the settings screen may edit, per section; secrets are never editable there.
-EDITABLE_KEYS: dict[str, tuple[str, ...]] = {
-    "portal": ("client_admin_security_level",),
-    "ledger": ("base_url", "token_url", "realm_id", "client_id", "minor_version",
-               "allow_writes"),
-    "psa": ("base_url", "company_id", "public_key", "client_id", "username", "allow_writes"),
-}
-_INTEGER_KEYS = frozenset({"client_admin_security_level", "minor_version"})
 #: Edited as a switch (the text "true" or "false" here).
-BOOLEAN_KEYS = frozenset({"allow_writes"})
+BOOLEAN_KEYS = frozenset(name for specs in SCHEMA.values() for name, spec in specs.items()
+                         if spec.kind == "bool")
 
 
 def editable_values(config: Config) -> dict[str, dict[str, str]]:
@@ -100,15 +94,16 @@ def with_edits(config: Config, edits: Mapping[str, Mapping[str, str]]) -> Config
             if key not in EDITABLE_KEYS.get(section, ()) or section not in doc:
                 raise ConfigError(config.path, _key(section, key), "not editable here")
             text = text.strip()
-            if key in _INTEGER_KEYS:
+            kind = SCHEMA[section][key].kind
+            if kind == "int":
                 try:
                     doc[section][key] = int(text)
                 except ValueError:
                     doc[section][key] = text  # the parser reports the wrong type
-            elif key in BOOLEAN_KEYS:
+            elif kind == "bool":
                 flag = {"true": True, "false": False}.get(text.casefold())
                 doc[section][key] = text if flag is None else flag
-            elif text == "" and key != "client_admin_security_level":
+            elif text == "":
                 doc[section].pop(key, None)
             else:
                 doc[section][key] = text

@@ -1,12 +1,28 @@
-"""The configuration as typed, frozen sections, with the defaults a missing key takes."""
+"""The configuration as typed, frozen sections: the one declaration of every key.
+
+Each field's type says how its value is checked and its default what a missing
+key takes; its ``Annotated`` metadata (``msgspec.Meta`` constraints plus
+:func:`key` for what a type cannot say: which PSA kind a key belongs to, whether
+it is required, whether the settings screen edits it and under which label)
+is read by :mod:`recon_tui.config.schema`, from which the parser, the settings
+screen, the save path and the documentation test all take their key lists.
+
+The sections stay frozen dataclasses rather than ``msgspec.Struct``: the
+connectors, onboarding and their tests build them with keywords and
+``dataclasses.replace`` them, and read a key of the other PSA kind as None.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
+from msgspec import Meta
+
+from recon_tui.config import checks
 from recon_tui.config.secret import Secret
 
 APP_NAME = "recon-tui"
@@ -18,63 +34,103 @@ DEFAULT_QBO_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bear
 DEFAULT_MINOR_VERSION = 75
 # ConnectBooster's default "Portal Security Level Considered Client Admin".
 DEFAULT_PORTAL_LEVEL = 6
-#: Autotask invoice numbering as the accounting integration wrote it to QBO.
-INVOICE_NUMBERINGS: tuple[str, ...] = ("number", "id")
 
 LedgerKind = Literal["qbo"]
 PsaKind = Literal["connectwise", "autotask"]
-LEDGER_KINDS: tuple[str, ...] = ("qbo",)
-PSA_KINDS: tuple[str, ...] = ("connectwise", "autotask")
+#: Autotask invoice numbering as the accounting integration wrote it to QBO.
+InvoiceNumbering = Literal["number", "id"]
+LEDGER_KINDS: tuple[str, ...] = get_args(LedgerKind)
+PSA_KINDS: tuple[str, ...] = get_args(PsaKind)
+INVOICE_NUMBERINGS: tuple[str, ...] = get_args(InvoiceNumbering)
+#: How a screen names each PSA kind.
+PSA_KIND_TITLES: dict[str, str] = {"connectwise": "ConnectWise PSA", "autotask": "Autotask"}
 
 
-@dataclass(frozen=True)
+def key(
+    *,
+    for_kind: str | None = None,
+    required: bool = False,
+    label: str | None = None,
+    editable: bool = False,
+    url: bool = False,
+    check: Callable[..., str | None] | None = None,
+    accept_int: bool = False,
+) -> Meta:
+    """What a key's type cannot say, kept beside it (read by ``config.schema``).
+
+    ``for_kind``: the PSA kind the key belongs to (None: every kind);
+    ``required``: must be in the file for every kind it applies to;
+    ``editable``/``label``: shown in the settings screen (label defaults to the key);
+    ``url``: an http(s) URL; ``check``: ``check(value, kind) -> problem or None``;
+    ``accept_int``: an unquoted integer is read as its digits (QBO realm ids).
+    """
+    return Meta(extra={"for_kind": for_kind, "required": required, "label": label,
+                       "editable": editable, "url": url, "check": check,
+                       "accept_int": accept_int})
+
+
+CW = "connectwise"
+AT = "autotask"
+
+
+@dataclass(frozen=True, kw_only=True)
 class LedgerConfig:
     """QuickBooks Online credentials.
 
     ``base_url`` is the host root: connectors append ``/v3/company/{realm_id}/``.
     """
 
-    realm_id: str
-    client_id: str
-    client_secret: Secret
-    refresh_token: Secret
     kind: LedgerKind = "qbo"
-    base_url: str = DEFAULT_QBO_BASE_URL
-    token_url: str = DEFAULT_QBO_TOKEN_URL
-    minor_version: int = DEFAULT_MINOR_VERSION
+    base_url: Annotated[str, key(url=True, editable=True, check=checks.qbo_host_root)] = (
+        DEFAULT_QBO_BASE_URL)
+    token_url: Annotated[str, key(url=True, editable=True)] = DEFAULT_QBO_TOKEN_URL
+    realm_id: Annotated[str, key(required=True, editable=True, accept_int=True,
+                                 check=checks.qbo_realm_id)]
+    client_id: Annotated[str, key(required=True, editable=True)]
+    client_secret: Annotated[Secret, key(required=True)]
+    refresh_token: Annotated[Secret, key(required=True)]
+    minor_version: Annotated[int, Meta(ge=1), key(editable=True)] = DEFAULT_MINOR_VERSION
     #: Off unless the file says so: recon-tui then only reads QuickBooks, and every
     #: fix (the credit checklist's "apply via the API" included) is done by hand.
-    allow_writes: bool = False
+    allow_writes: Annotated[bool, key(editable=True, label=(
+        "Allow writes to QuickBooks (fixes you confirm; off: by hand only)"))] = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PsaConfig:
-    """ConnectWise PSA or Autotask credentials; only the fields of ``kind`` are set."""
+    """ConnectWise PSA or Autotask credentials; only the fields of ``kind`` are set.
+
+    One class tagged by ``kind`` (the keys of the other kind are None) rather
+    than two: see the module docstring.
+    """
 
     kind: PsaKind
-    base_url: str
-    # connectwise
-    company_id: str | None = None
-    public_key: str | None = None
-    private_key: Secret | None = None
-    client_id: str | None = None
-    # autotask
-    username: str | None = None
-    secret: Secret | None = None
-    integration_code: Secret | None = None
+    base_url: Annotated[str, key(url=True, required=True, editable=True,
+                                 check=checks.psa_api_root)]
+    company_id: Annotated[str | None, key(for_kind=CW, required=True, editable=True)] = None
+    public_key: Annotated[str | None, key(for_kind=CW, required=True, editable=True)] = None
+    private_key: Annotated[Secret | None, key(for_kind=CW, required=True)] = None
+    client_id: Annotated[str | None, key(for_kind=CW, required=True, editable=True,
+                                         check=checks.guid)] = None
+    username: Annotated[str | None, key(for_kind=AT, required=True, editable=True)] = None
+    secret: Annotated[Secret | None, key(for_kind=AT, required=True)] = None
+    integration_code: Annotated[Secret | None, key(for_kind=AT, required=True)] = None
     #: Autotask: which Autotask field the QBO DocNumber carries ("number" or "id").
-    invoice_numbering: str | None = None
+    invoice_numbering: Annotated[InvoiceNumbering | None, key(for_kind=AT)] = None
     #: ConnectWise: caption of an invoice custom field holding the QBO invoice id.
-    ledger_link_field: str | None = None
+    ledger_link_field: Annotated[str | None, key(for_kind=CW)] = None
     #: Off unless the file says so: recon-tui then only reads the PSA.
-    allow_writes: bool = False
+    allow_writes: Annotated[bool, key(editable=True, label=(
+        "Allow writes to the PSA (off: by hand only)"))] = False
 
 
 @dataclass(frozen=True)
 class PortalConfig:
     """Client-portal rules: contacts below this security level cannot see invoices."""
 
-    client_admin_security_level: int = DEFAULT_PORTAL_LEVEL
+    client_admin_security_level: Annotated[int, Meta(ge=1, le=6), key(editable=True, label=(
+        "Portal security level considered client admin (1-6): contacts below it cannot "
+        "see invoices"))] = DEFAULT_PORTAL_LEVEL
 
 
 #: Pages of one read fetched at once, per system, at each API's documented limit:
@@ -86,20 +142,20 @@ class PortalConfig:
 #: Retry-After, which the connector honours): 4 is a polite default, 10 the most
 #: accepted. Autotask is not listed: its pages are a cursor chain (each page's
 #: ``nextPageUrl`` comes from the one before), so they are read one at a time.
-MAX_CONCURRENCY_DEFAULTS: dict[str, int] = {"qbo": 10, "connectwise": 4}
-MAX_CONCURRENCY_LIMITS: dict[str, int] = {"qbo": 10, "connectwise": 10}
-
-
 @dataclass(frozen=True)
 class Concurrency:
     """``[sync] max_concurrency``: requests in flight at once, per system (all its steps)."""
 
-    qbo: int = MAX_CONCURRENCY_DEFAULTS["qbo"]
-    connectwise: int = MAX_CONCURRENCY_DEFAULTS["connectwise"]
+    qbo: Annotated[int, Meta(ge=1, le=10)] = 10
+    connectwise: Annotated[int, Meta(ge=1, le=10)] = 4
 
     def for_system(self, system: str) -> int:
         """The window for ``system`` (``qbo``, ``connectwise``); 1 for any other."""
         return int(getattr(self, system, 1))
+
+
+MAX_CONCURRENCY_DEFAULTS: dict[str, int] = {"qbo": Concurrency.qbo,
+                                            "connectwise": Concurrency.connectwise}
 
 
 @dataclass(frozen=True)
@@ -112,22 +168,27 @@ class SyncConfig:
     #: A sync that would delete more than this share (percent) of one side's
     #: records stops and asks first: a read that silently came back short must
     #: never empty the cache.
-    max_delete_percent: int = 5
-    #: Pages fetched concurrently per system (see MAX_CONCURRENCY_DEFAULTS).
+    max_delete_percent: Annotated[int, Meta(ge=0, le=100)] = 5
+    #: Pages fetched concurrently per system (see Concurrency).
     max_concurrency: Concurrency = field(default_factory=Concurrency)
 
 
 @dataclass(frozen=True)
 class ReportConfig:
     """Report settings. ``folder``: where the export dialog and ``recon-tui report``
-    write files when no path is given (None: the user's Documents folder, else home)."""
+    write files when no path is given (None: the user's Documents folder, else home).
+    ``~`` is expanded; whether it exists is checked when a report is written."""
 
     folder: Path | None = None
 
 
 @dataclass(frozen=True)
 class Config:
-    """The whole configuration; ``path`` is the file it came from (None in demo mode)."""
+    """The whole configuration; ``path`` is the file it came from (None in demo mode).
+
+    Every field but ``path`` is a ``[section]`` of the file, in the order the
+    sections are known.
+    """
 
     ledger: LedgerConfig | None = None
     psa: PsaConfig | None = None

@@ -24,6 +24,7 @@ from recon_tui.config import (
     Secret,
     default_config_path,
     editable_values,
+    label,
     redacted_summary,
     save_config,
     with_edits,
@@ -35,14 +36,8 @@ from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.path_line import PathLine
 from recon_tui.tui.widgets.printable_input import PrintableInput
 
-LABELS = {
-    ("portal", "client_admin_security_level"): "Portal security level considered client "
-                                               "admin (1-6): contacts below it cannot see "
-                                               "invoices",
-    ("ledger", "allow_writes"): "Allow writes to QuickBooks (fixes you confirm; off: "
-                                "by hand only)",
-    ("psa", "allow_writes"): "Allow writes to the PSA (off: by hand only)",
-}
+#: The sections the screen shows, in its order, and their headings (the keys,
+#: their labels and which are switches come from the config model).
 SECTION_TITLES = {"portal": "Portal", "ledger": "Ledger (QuickBooks Online)",
                   "psa": "PSA"}
 
@@ -74,7 +69,8 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
             yield Static(id="settings-status")
             values = editable_values(config)
             summary = redacted_summary(config)
-            for section, keys in values.items():
+            for section in (s for s in SECTION_TITLES if s in values):
+                keys = values[section]
                 yield Static(Text(SECTION_TITLES[section], style="bold underline"),
                              classes="settings-section")
                 section_config = getattr(config, section)
@@ -84,7 +80,7 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
                                       style="dim"))
                 for key, value in keys.items():
                     with Horizontal(classes="settings-row"):
-                        yield Label(LABELS.get((section, key), key), classes="settings-label")
+                        yield Label(label(section, key), classes="settings-label")
                         if key in BOOLEAN_KEYS:
                             yield Checkbox("on", value=value == "true",
                                            id=field_id(section, key))
