@@ -643,3 +643,29 @@ def test_demo_rows_carry_the_causes_the_manifest_names(demo_snapshot: Snapshot,
     first_book = {c: n for c, n in scenarios["causes"].items() if c not in staged}
     assert first_book, "the manifest names the demo's causes"
     assert {c: causes.get(n) for c, n in first_book.items()} == {c: c for c in first_book}
+
+
+def test_the_column_table_is_what_every_writer_shows(snap: Snapshot) -> None:
+    """One table (fields.ROW_COLUMNS) names the csv header, the json keys, the
+    xlsx titles and the markdown headers; each column is a ReportRow field and a
+    column the spool keeps."""
+    from dataclasses import fields as dataclass_fields
+
+    from recon_tui.cache.report_spool import COLUMNS
+    from recon_tui.report.fields import CONTRIBUTION, ROW_COLUMNS
+    from recon_tui.report.snapshot import ReportRow
+
+    row_fields = {f.name for f in dataclass_fields(ReportRow)}
+    for column in (*ROW_COLUMNS, CONTRIBUTION):
+        assert column.key in row_fields and column.spool in COLUMNS, column
+    assert next(csv.reader(io.StringIO(render_text(snap, "csv")))) == [
+        c.key for c in ROW_COLUMNS]
+    assert list(json.loads(render_text(snap, "json"))["difference_rows"][0]) == [
+        *ROW_FIELDS, "contribution"]
+    assert ("| Date | Customer | PSA # | PSA total | PSA owing | Ledger # | Ledger total "
+            "| Ledger owing | Diff. total | Diff. owing | Status | Cause | Adds to difference |"
+            "\n|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---|---:|"
+            ) in render_text(snap, "md")
+    assert [c.md for c in ROW_COLUMNS if c.md] == [
+        "Date", "Customer", "PSA #", "PSA total", "PSA owing", "Ledger #", "Ledger total",
+        "Ledger owing", "Diff. total", "Diff. owing", "Status", "Cause"]

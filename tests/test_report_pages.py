@@ -18,10 +18,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon_tui.cache import Cache
-from recon_tui.cache.report_spool import COLUMNS, VALUE_COLUMNS, ReportSpool
+from recon_tui.cache.report_spool import COLUMNS, ReportSpool
 from recon_tui.money import from_cents
 from recon_tui.report import xlsx_writer
-from recon_tui.report.fields import ROW_FIELDS, ROW_TITLES, TEXT_FIELDS, money, neutralise, row_dict
+from recon_tui.report.fields import (
+    ROW_FIELDS,
+    ROW_TITLES,
+    TEXT_FIELDS,
+    VALUE_COLUMNS,
+    money,
+    neutralise,
+    row_dict,
+)
 from recon_tui.report.hygiene import run_checks
 from recon_tui.report.json_writer import _item
 from recon_tui.report.pages import TEXT_AT, inert_columns
@@ -113,8 +121,9 @@ def spool_of(cents: list[int | None]) -> ReportSpool:
 def test_money_text_from_sqlite_is_the_exact_two_place_string(cents) -> None:
     spool = spool_of(cents)
     try:
-        got = [row for page in [spool.values_page("invoice", 0, 100)] for row in page]
-        quoted = spool.values_page("invoice", 0, 100, quoted=True)
+        got = [row for page in [spool.values_page("invoice", VALUE_COLUMNS, 0, 100)]
+               for row in page]
+        quoted = spool.values_page("invoice", VALUE_COLUMNS, 0, 100, quoted=True)
         at = VALUE_COLUMNS.index("psa_total")
         for amount, row, tokens in zip(cents, got, quoted, strict=True):
             want = money(None if amount is None else from_cents(amount))
@@ -174,3 +183,18 @@ def test_hostile_names_agree_in_both_paths(tmp_path: Path) -> None:
         assert snap.hygiene_findings and len(snap.difference_rows) > 1
         assert_writers_agree(snap, cache, tmp_path)
         snap.close()
+
+
+# --------------------------------------------------------------------------- the column table
+def test_the_spool_reads_only_its_own_columns() -> None:
+    spool = spool_of([100])
+    try:
+        with pytest.raises(ValueError, match="not a spool column"):
+            spool.values_page("invoice", ("customer", "customer; DROP TABLE invoice"), 0, 1)
+        with pytest.raises(ValueError, match="not a money column"):
+            spool.money_bounds("invoice", ("customer",))
+        assert spool.values_page("invoice", ("psa_total", "fill"), 0, 1) == [("1.00", "", 1)]
+        assert spool.money_bounds("invoice", ("psa_total", "diff_total")) == [
+            (100, 100), (100, 100)]
+    finally:
+        spool.close()

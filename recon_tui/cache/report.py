@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -121,59 +123,16 @@ class ReportQueries:
         differences (ledger minus PSA, a missing side 0), what a row adds to the
         Invoice Difference, whether it is discrepant. Read in pages; the sort is
         SQLite's (spilling to disk), so memory stays flat on any book."""
-        where = "p.invoice_date BETWEEN :start AND :end" + (
-            " AND p.client_key = :client" if client_key is not None else "")
         self.conn.create_function("recon_natural_key", 1,
                                   lambda text: natural_key(text)[0], deterministic=True)
-        main = self._main_currency()
-        psa = "p.psa_invoice_id IS NOT NULL"
-        ledger = "p.ledger_total_cents IS NOT NULL"
-        number = (f"CASE WHEN {psa} THEN coalesce(p.psa_number, '') "
-                  "ELSE coalesce(p.ledger_number, '') END")
-        diff_total = "coalesce(p.ledger_total_cents, 0) - coalesce(p.psa_total_cents, 0)"
-        diff_owing = "coalesce(p.ledger_owing_cents, 0) - coalesce(p.psa_owing_cents, 0)"
-        sql = (
-            "SELECT p.invoice_date, "
-            "coalesce(nullif(cu.display_name, ''), nullif(s.ledger_name, '')), "
-            "coalesce(nullif(co.name, ''), "
-            "CASE WHEN substr(p.client_key, 1, 4) = 'psa:' THEN s.name END), "
-            f"CASE WHEN {psa} THEN coalesce(p.psa_number, '') END, "
-            f"CASE WHEN {psa} THEN coalesce(p.psa_status, '') END, "
-            f"CASE WHEN {psa} THEN coalesce(p.psa_total_cents, 0) END, "
-            f"CASE WHEN {psa} THEN coalesce(p.psa_owing_cents, 0) END, "
-            f"CASE WHEN {ledger} THEN coalesce(p.ledger_number, '') END, "
-            f"CASE WHEN {ledger} THEN p.ledger_total_cents END, "
-            f"CASE WHEN {ledger} THEN coalesce(p.ledger_owing_cents, 0) END, "
-            f"{diff_total}, {diff_owing}, p.status, "
-            "CASE WHEN p.discrepant THEN p.cause END, p.client_key, p.psa_invoice_id, "
-            f"CASE WHEN {ledger} THEN coalesce(p.ledger_invoice_id, '') "
-            "WHEN p.status = :enf THEN p.ledger_invoice_id END, "
-            f"CASE WHEN {ledger} THEN coalesce(p.ledger_customer_id, '') END, "
-            f"CASE WHEN {ledger} THEN coalesce(p.ledger_voided, 0) != 0 ELSE 0 END, "
-            f"CASE WHEN {ledger} THEN coalesce(li.currency, :main) "
-            "ELSE coalesce(pi.currency, :main) END, "
-            f"CASE p.status WHEN :matched THEN {diff_total} "
-            "WHEN :enf THEN -coalesce(p.psa_total_cents, 0) ELSE 0 END, "
-            f"p.kind, (p.status != :matched OR {diff_total} != 0 OR {diff_owing} != 0) "
-            "FROM invoice_pair p "
-            "LEFT JOIN psa_company co ON co.id = p.psa_company_id "
-            "LEFT JOIN ledger_customer cu ON cu.id = p.ledger_customer_id "
-            "LEFT JOIN client_summary s ON s.client_key = p.client_key "
-            "LEFT JOIN psa_invoice pi ON pi.id = p.psa_invoice_id "
-            "LEFT JOIN ledger_invoice li ON li.id = p.ledger_invoice_id "
-            f"WHERE {where} "
-            f"ORDER BY p.invoice_date, recon_natural_key({number}), {number}, {psa} = 0, "
-            f"coalesce(p.psa_invoice_id, ''), "
-            f"CASE WHEN {ledger} THEN coalesce(p.ledger_invoice_id, '') ELSE '' END, "
-            "p.status, p.id")
-        named = {"enf": EXPECTED_NOT_FOUND, "matched": MATCHED, "main": main,
+        named = {"enf": EXPECTED_NOT_FOUND, "matched": MATCHED, "main": self._main_currency(),
                  "start": start.isoformat(), "end": end.isoformat(), "client": client_key}
         spool = ReportSpool()
         try:
             cursor = self.conn.cursor()
             cursor.row_factory = None  # plain tuples: the hot path
             cursor.arraysize = PAGE
-            cursor.execute(sql, named)
+            cursor.execute(_spool_sql(client_key is not None), named)
 
             def pages() -> Iterator[tuple]:
                 while batch := cursor.fetchmany():
@@ -196,24 +155,7 @@ class ReportQueries:
         company's name). Names and currencies come from small lookups rather than
         joins, so 200,000 rows stream in a few seconds."""
         where, params = self._report_where(start, end, client_key)
-        companies = dict(self.conn.execute("SELECT id, name FROM psa_company").fetchall())
-        customers = dict(self.conn.execute(
-            "SELECT id, display_name FROM ledger_customer").fetchall())
-        clients = {r[0]: (r[1], r[2]) for r in self.conn.execute(
-            "SELECT client_key, name, ledger_name FROM client_summary")}
-        # Most books use one currency: only the invoices in another are looked up.
-        counts: dict[str, int] = {}
-        for table in ("psa_invoice", "ledger_invoice"):
-            for currency, n in self.conn.execute(
-                    f"SELECT currency, count(*) FROM {table} GROUP BY currency"):
-                counts[currency] = counts.get(currency, 0) + n
-        main = max(counts, key=lambda c: (counts[c], c)) if counts else "USD"
-        psa_currency = dict(self.conn.execute(
-            "SELECT id, currency FROM psa_invoice WHERE currency != ?", (main,)).fetchall())
-        ledger_currency = dict(self.conn.execute(
-            "SELECT id, currency FROM ledger_invoice WHERE currency != ?", (main,)).fetchall())
-        days: dict[str, date] = {}
-        kinds = {kind.value: kind for kind in DocKind}
+        lookups = self._pair_lookups()
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples: this loop is the hot path
         cursor.execute(
@@ -222,33 +164,120 @@ class ReportQueries:
             "psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents, "
             "ledger_voided, kind, CASE WHEN discrepant THEN cause END "
             f"FROM invoice_pair p WHERE {where}", params)
-        expected_not_found = ReconStatus.EXPECTED_NOT_FOUND
-        for (status_text, client, day_text, psa_id, ledger_id, company_id, customer_id,
-             psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
-             ledger_owing, voided, kind_text, cause) in cursor:
-            status = ReconStatus(status_text)
-            kind = kinds[kind_text]
-            day = days.get(day_text)
-            if day is None:
-                day = days[day_text] = date.fromisoformat(day_text)
-            psa = None
-            if psa_id is not None:
-                psa = PsaInvoice(
-                    id=psa_id, number=psa_number or "", company_id=company_id or "", date=day,
-                    total=from_cents(psa_total), owing=from_cents(psa_owing),
-                    status=psa_status or "",
-                    ledger_invoice_id=ledger_id if status is expected_not_found else None,
-                    exported=status is expected_not_found,
-                    currency=psa_currency.get(psa_id, main), kind=kind)
-            ledger = None
-            if ledger_total is not None:
-                ledger = LedgerInvoice(
-                    id=ledger_id or "", doc_number=ledger_number or "",
-                    customer_id=customer_id or "", date=day, total=from_cents(ledger_total),
-                    balance=from_cents(ledger_owing), voided=bool(voided),
-                    currency=ledger_currency.get(ledger_id, main), kind=kind)
-            client_name, client_ledger_name = clients.get(client, (None, None))
-            company = companies.get(company_id) or (
-                client_name if client.startswith("psa:") else None)
-            customer = customers.get(customer_id) or client_ledger_name or None
-            yield InvoicePair(status, psa, ledger), client, company, customer, cause
+        for values in cursor:
+            yield lookups.pair(values)
+
+    def _pair_lookups(self) -> _PairLookups:
+        """The names and the currencies off the main one, read once per report."""
+        main = self._main_currency()
+        # Most books use one currency: only the invoices in another are looked up.
+        return _PairLookups(
+            companies=dict(self.conn.execute("SELECT id, name FROM psa_company").fetchall()),
+            customers=dict(self.conn.execute(
+                "SELECT id, display_name FROM ledger_customer").fetchall()),
+            clients={r[0]: (r[1], r[2]) for r in self.conn.execute(
+                "SELECT client_key, name, ledger_name FROM client_summary")},
+            main=main,
+            psa_currency=dict(self.conn.execute(
+                "SELECT id, currency FROM psa_invoice WHERE currency != ?",
+                (main,)).fetchall()),
+            ledger_currency=dict(self.conn.execute(
+                "SELECT id, currency FROM ledger_invoice WHERE currency != ?",
+                (main,)).fetchall()))
+
+
+_KINDS = {kind.value: kind for kind in DocKind}
+
+
+@dataclass
+class _PairLookups:
+    """What :meth:`ReportQueries.iter_report_pairs` looks up beside each row."""
+
+    companies: dict[str, str]
+    customers: dict[str, str]
+    clients: dict[str, tuple[str, str]]
+    main: str
+    psa_currency: dict[str, str]
+    ledger_currency: dict[str, str]
+    days: dict[str, date] = field(default_factory=dict)
+
+    def pair(self, values: tuple) -> ReportPair:
+        """One ``invoice_pair`` row (the SELECT above) as a report pair."""
+        (status_text, client, day_text, psa_id, ledger_id, company_id, customer_id,
+         psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total,
+         ledger_owing, voided, kind_text, cause) = values
+        status = ReconStatus(status_text)
+        kind = _KINDS[kind_text]
+        day = self.days.get(day_text)
+        if day is None:
+            day = self.days[day_text] = date.fromisoformat(day_text)
+        psa = None
+        if psa_id is not None:
+            expected_not_found = status is ReconStatus.EXPECTED_NOT_FOUND
+            psa = PsaInvoice(
+                id=psa_id, number=psa_number or "", company_id=company_id or "", date=day,
+                total=from_cents(psa_total), owing=from_cents(psa_owing),
+                status=psa_status or "",
+                ledger_invoice_id=ledger_id if expected_not_found else None,
+                exported=expected_not_found,
+                currency=self.psa_currency.get(psa_id, self.main), kind=kind)
+        ledger = None
+        if ledger_total is not None:
+            ledger = LedgerInvoice(
+                id=ledger_id or "", doc_number=ledger_number or "",
+                customer_id=customer_id or "", date=day, total=from_cents(ledger_total),
+                balance=from_cents(ledger_owing), voided=bool(voided),
+                currency=self.ledger_currency.get(ledger_id, self.main), kind=kind)
+        client_name, client_ledger_name = self.clients.get(client, (None, None))
+        company = self.companies.get(company_id) or (
+            client_name if client.startswith("psa:") else None)
+        customer = self.customers.get(customer_id) or client_ledger_name or None
+        return InvoicePair(status, psa, ledger), client, company, customer, cause
+
+
+@functools.lru_cache(maxsize=2)
+def _spool_sql(one_client: bool) -> str:
+    """The SELECT that fills a spool: its columns in
+    :data:`~recon_tui.cache.report_spool.COLUMNS` order, in the report's order."""
+    where = "p.invoice_date BETWEEN :start AND :end" + (
+        " AND p.client_key = :client" if one_client else "")
+    psa = "p.psa_invoice_id IS NOT NULL"
+    ledger = "p.ledger_total_cents IS NOT NULL"
+    number = (f"CASE WHEN {psa} THEN coalesce(p.psa_number, '') "
+              "ELSE coalesce(p.ledger_number, '') END")
+    diff_total = "coalesce(p.ledger_total_cents, 0) - coalesce(p.psa_total_cents, 0)"
+    diff_owing = "coalesce(p.ledger_owing_cents, 0) - coalesce(p.psa_owing_cents, 0)"
+    return (
+        "SELECT p.invoice_date, "
+        "coalesce(nullif(cu.display_name, ''), nullif(s.ledger_name, '')), "
+        "coalesce(nullif(co.name, ''), "
+        "CASE WHEN substr(p.client_key, 1, 4) = 'psa:' THEN s.name END), "
+        f"CASE WHEN {psa} THEN coalesce(p.psa_number, '') END, "
+        f"CASE WHEN {psa} THEN coalesce(p.psa_status, '') END, "
+        f"CASE WHEN {psa} THEN coalesce(p.psa_total_cents, 0) END, "
+        f"CASE WHEN {psa} THEN coalesce(p.psa_owing_cents, 0) END, "
+        f"CASE WHEN {ledger} THEN coalesce(p.ledger_number, '') END, "
+        f"CASE WHEN {ledger} THEN p.ledger_total_cents END, "
+        f"CASE WHEN {ledger} THEN coalesce(p.ledger_owing_cents, 0) END, "
+        f"{diff_total}, {diff_owing}, p.status, "
+        "CASE WHEN p.discrepant THEN p.cause END, p.client_key, p.psa_invoice_id, "
+        f"CASE WHEN {ledger} THEN coalesce(p.ledger_invoice_id, '') "
+        "WHEN p.status = :enf THEN p.ledger_invoice_id END, "
+        f"CASE WHEN {ledger} THEN coalesce(p.ledger_customer_id, '') END, "
+        f"CASE WHEN {ledger} THEN coalesce(p.ledger_voided, 0) != 0 ELSE 0 END, "
+        f"CASE WHEN {ledger} THEN coalesce(li.currency, :main) "
+        "ELSE coalesce(pi.currency, :main) END, "
+        f"CASE p.status WHEN :matched THEN {diff_total} "
+        "WHEN :enf THEN -coalesce(p.psa_total_cents, 0) ELSE 0 END, "
+        f"p.kind, (p.status != :matched OR {diff_total} != 0 OR {diff_owing} != 0) "
+        "FROM invoice_pair p "
+        "LEFT JOIN psa_company co ON co.id = p.psa_company_id "
+        "LEFT JOIN ledger_customer cu ON cu.id = p.ledger_customer_id "
+        "LEFT JOIN client_summary s ON s.client_key = p.client_key "
+        "LEFT JOIN psa_invoice pi ON pi.id = p.psa_invoice_id "
+        "LEFT JOIN ledger_invoice li ON li.id = p.ledger_invoice_id "
+        f"WHERE {where} "
+        f"ORDER BY p.invoice_date, recon_natural_key({number}), {number}, {psa} = 0, "
+        f"coalesce(p.psa_invoice_id, ''), "
+        f"CASE WHEN {ledger} THEN coalesce(p.ledger_invoice_id, '') ELSE '' END, "
+        "p.status, p.id")

@@ -11,6 +11,7 @@ whatever the size of the book, and the sorting and summing happen in SQLite.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import tempfile
@@ -53,15 +54,12 @@ class StatusSums(NamedTuple):
     diff_total: int
 
 
-#: What :meth:`ReportSpool.values_page` reads: the row contract's fields in
-#: :data:`~recon_tui.report.fields.ROW_FIELDS` order, then the contribution and the fill.
-VALUE_COLUMNS = (
-    "invoice_date", "customer", "psa_company", "psa_number", "psa_status", "psa_total",
-    "psa_owing", "ledger_number", "ledger_total", "ledger_owing", "diff_total",
-    "diff_owing", "status", "cause", "contribution", "fill",
-)
-_MONEY_COLUMNS = ("psa_total", "psa_owing", "ledger_total", "ledger_owing", "diff_total",
-                  "diff_owing", "contribution")
+#: The spool's columns held in integer cents (read as exact two-place strings).
+MONEY_COLUMNS = ("psa_total", "psa_owing", "ledger_total", "ledger_owing", "diff_total",
+                 "diff_owing", "contribution")
+_MONEY_COLUMNS = frozenset(MONEY_COLUMNS)
+#: What :meth:`ReportSpool.values_page` can read: a stored column, or the row's fill.
+READABLE = frozenset(COLUMNS) | {"fill"}
 
 
 def _money_text(column: str) -> str:
@@ -77,13 +75,26 @@ def _json_token(text: str) -> str:
 
 _FILL = (f"CASE WHEN status != '{MATCHED}' THEN 'bad' WHEN discrepant THEN 'warn' "
          "ELSE '' END")
-_VALUES = ", ".join(_money_text(c) if c in _MONEY_COLUMNS else _FILL if c == "fill" else c
-                    for c in VALUE_COLUMNS)
-_QUOTED = ", ".join(
-    _json_token(_money_text(c)) if c in _MONEY_COLUMNS
-    else _json_token(c) if c in ("invoice_date", "status")
-    else _FILL if c == "fill" else c
-    for c in VALUE_COLUMNS)
+#: The columns ``quoted`` reads as JSON tokens: digits and the four status names
+#: need no escaping (the other text is the writer's to encode).
+QUOTED_COLUMNS = frozenset({"invoice_date", "status", *MONEY_COLUMNS})
+
+
+@functools.lru_cache(maxsize=8)
+def _select(columns: tuple[str, ...], quoted: bool) -> str:
+    """The SELECT list of :meth:`ReportSpool.values_page` for ``columns``."""
+    unknown = set(columns) - READABLE
+    if unknown:
+        raise ValueError(f"not a spool column: {sorted(unknown)}")
+
+    def read(column: str) -> str:
+        if column == "fill":
+            return _FILL
+        text = _money_text(column) if column in _MONEY_COLUMNS else column
+        return _json_token(text) if quoted and column in QUOTED_COLUMNS else text
+
+    return ", ".join(read(column) for column in columns)
+
 
 #: What names a snapshot: when and which invoices, their amounts and statuses.
 IDENTITY_COLUMNS = ("invoice_date", "psa_invoice_id", "psa_number", "psa_status",
@@ -175,18 +186,18 @@ class ReportSpool:
                 f"SELECT seq, {_DDL} FROM {self._table(table)} WHERE seq > ?{where} "
                 "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
 
-    def values_page(self, table: str, after: int, limit: int, discrepant_only: bool = False,
-                    *, quoted: bool = False) -> list[tuple]:
+    def values_page(self, table: str, columns: tuple[str, ...], after: int, limit: int,
+                    discrepant_only: bool = False, *, quoted: bool = False) -> list[tuple]:
         """Up to ``limit`` rows after ``after`` as the writers print them, with no row
-        object in between: :data:`VALUE_COLUMNS` (money as exact two-place strings,
-        NULL for a missing side; ``fill`` "bad" off Matched, "warn" when only the
-        amounts differ), ``seq`` last. ``quoted`` gives the date, money and status
-        as JSON tokens already (``"3717.00"`` or ``null``): digits and the four
-        status names need no escaping."""
+        object in between: the ``columns`` the report's column table names (money
+        as exact two-place strings, NULL for a missing side; ``fill`` "bad" off
+        Matched, "warn" when only the amounts differ), ``seq`` last. ``quoted``
+        gives the :data:`QUOTED_COLUMNS` as JSON tokens already (``"3717.00"`` or
+        ``null``)."""
         where = " AND discrepant" if discrepant_only else ""
         with self._lock:
             return self._conn.execute(
-                f"SELECT {_QUOTED if quoted else _VALUES}, seq FROM {self._table(table)} "
+                f"SELECT {_select(columns, quoted)}, seq FROM {self._table(table)} "
                 f"WHERE seq > ?{where} ORDER BY seq LIMIT ?", (after, limit)).fetchall()
 
     def identity_pages(self, size: int = PAGE) -> Iterator[str]:
@@ -225,12 +236,15 @@ class ReportSpool:
                 f"AND psa_owing != 0){foreign}) ORDER BY seq LIMIT :limit",
                 {"after": after, "limit": limit, "max": number_max, "main": main}).fetchall()
 
-    def money_bounds(self, table: str, discrepant_only: bool = False
-                     ) -> list[tuple[int | None, int | None]]:
-        """The least and greatest cents of each money column of :data:`VALUE_COLUMNS`
-        (the widest amount a sheet shows is one of the two)."""
+    def money_bounds(self, table: str, columns: tuple[str, ...],
+                     discrepant_only: bool = False) -> list[tuple[int | None, int | None]]:
+        """The least and greatest cents of each money column of ``columns``, in that
+        order (the widest amount a sheet shows is one of the two)."""
+        unknown = set(columns) - _MONEY_COLUMNS
+        if unknown:
+            raise ValueError(f"not a money column of the spool: {sorted(unknown)}")
         where = " WHERE discrepant" if discrepant_only else ""
-        bounds = ", ".join(f"min({c}), max({c})" for c in _MONEY_COLUMNS)
+        bounds = ", ".join(f"min({c}), max({c})" for c in columns)
         with self._lock:
             found = self._conn.execute(
                 f"SELECT {bounds} FROM {self._table(table)}{where}").fetchone()

@@ -12,10 +12,18 @@ from decimal import Decimal
 from json.encoder import encode_basestring as encode_string  # type: ignore[attr-defined]
 from typing import Any, TextIO
 
-from recon_tui.cache.report_spool import VALUE_COLUMNS
+from recon_tui.cache.report_spool import QUOTED_COLUMNS
 from recon_tui.report.causes import CauseLine, CauseSummary, causes_agree
-from recon_tui.report.fields import ROW_FIELDS, TOTAL_FIELDS, iso_moment, money, row_dict
-from recon_tui.report.pages import CONTRACT_WIDTH
+from recon_tui.report.fields import (
+    CONTRIBUTION,
+    ROW_COLUMNS,
+    TOTAL_FIELDS,
+    VALUE_COLUMNS,
+    iso_moment,
+    money,
+    row_columns,
+    row_dict,
+)
 from recon_tui.report.snapshot import RowView, Snapshot
 from recon_tui.text import UNSAFE_CHARACTERS, character_class
 
@@ -62,7 +70,7 @@ class _Rows:
         for row in self.view:
             item = row_dict(row)
             if self.contribution:
-                item["contribution"] = money(row.contribution)
+                item[CONTRIBUTION.key] = money(row.contribution)
             yield item
 
     def pages(self, level: int, size: int) -> Iterator[tuple[str, int]]:
@@ -74,8 +82,8 @@ class _Rows:
         ``json.dumps(ensure_ascii=False)`` calls: the same bytes, without building a
         dict per row. (msgspec would be no faster here and refuses the lone
         surrogates a name may hold, which ``json`` writes.)"""
-        width = CONTRACT_WIDTH + (1 if self.contribution else 0)
-        keys = ROW_FIELDS + (("contribution",) if self.contribution else ())
+        keys = [c.key for c in row_columns(self.contribution)]
+        width = len(keys)
         pad = "  " * level
         template = pad + "{\n" + ",\n".join(
             f"{pad}  {encode_string(key)}: %s" for key in keys) + "\n" + pad + "}"
@@ -91,8 +99,8 @@ class _Rows:
 
 
 #: The string fields a value page holds raw (the others come as JSON tokens).
-_ENCODED_AT = tuple(VALUE_COLUMNS.index(name) for name in (
-    "customer", "psa_company", "psa_number", "psa_status", "ledger_number", "cause"))
+_ENCODED_AT = tuple(VALUE_COLUMNS.index(c.spool) for c in ROW_COLUMNS
+                    if c.kind == "text" and c.spool not in QUOTED_COLUMNS)
 
 
 def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
@@ -112,19 +120,12 @@ def _materialise(value: Any) -> Any:
 
 
 def _document(snapshot: Snapshot) -> dict[str, Any]:
-    h, t = snapshot.header, snapshot.totals
+    """The whole document, its row lists as :class:`_Rows` (written as read)."""
+    t = snapshot.totals
     return {
-        "period": {"from": h.period_from.isoformat(), "to": h.period_to.isoformat()},
-        "generated_at": iso_moment(h.generated_at),
-        "systems": {"psa": h.psa_kind, "ledger": h.ledger_kind},
-        "as_of": {"psa": iso_moment(h.psa_as_of), "ledger": iso_moment(h.ledger_as_of)},
-        "scope": {"client_key": h.client_key, "client": h.client_name},
-        "reconciliation_id": h.reconciliation_id,
-        "row_count": h.row_count,
-        "status_counts": {s.value: n for s, n in snapshot.status_counts.items()},
-        "discrepant_count": len(snapshot.discrepant_rows),
+        **_head(snapshot),
         "rows": _Rows(snapshot.rows),
-        "totals": {key: money(getattr(t, key)) for key, _label in TOTAL_FIELDS},
+        "totals": _totals(t),
         "self_check": {
             "matched_difference": money(t.matched_difference),
             "expected_not_found": money(t.expected_not_found),
@@ -137,18 +138,49 @@ def _document(snapshot: Snapshot) -> dict[str, Any]:
         "difference_rows": _Rows(snapshot.difference_rows, contribution=True),
         "causes": causes_dict(snapshot.causes, len(snapshot.discrepant_rows),
                               t.invoice_difference),
-        "credit_memos": {
-            "note": "PSA credit memos paired with the ledger's by number; amounts are the "
-                    "credit and what is left of it (owing), positive on both sides",
-            "status_counts": {s.value: n for s, n in snapshot.credit_memo_status_counts.items()},
-            "rows": _Rows(snapshot.credit_memo_rows),
-            "totals": {key: money(getattr(snapshot.credit_memo_totals, key))
-                       for key, _label in TOTAL_FIELDS},
-            "causes": causes_dict(
-                snapshot.credit_memo_causes,
-                snapshot.credit_memo_discrepant,
-                snapshot.credit_memo_totals.invoice_difference),
-        },
+        "credit_memos": _credit_memos(snapshot),
+        **_sections(snapshot),
+    }
+
+
+def _head(snapshot: Snapshot) -> dict[str, Any]:
+    """What the snapshot is: period, when, which systems, its id and its counts."""
+    h = snapshot.header
+    return {
+        "period": {"from": h.period_from.isoformat(), "to": h.period_to.isoformat()},
+        "generated_at": iso_moment(h.generated_at),
+        "systems": {"psa": h.psa_kind, "ledger": h.ledger_kind},
+        "as_of": {"psa": iso_moment(h.psa_as_of), "ledger": iso_moment(h.ledger_as_of)},
+        "scope": {"client_key": h.client_key, "client": h.client_name},
+        "reconciliation_id": h.reconciliation_id,
+        "row_count": h.row_count,
+        "status_counts": {s.value: n for s, n in snapshot.status_counts.items()},
+        "discrepant_count": len(snapshot.discrepant_rows),
+    }
+
+
+def _totals(totals: Any) -> dict[str, str | None]:
+    return {key: money(getattr(totals, key)) for key, _label in TOTAL_FIELDS}
+
+
+def _credit_memos(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "note": "PSA credit memos paired with the ledger's by number; amounts are the "
+                "credit and what is left of it (owing), positive on both sides",
+        "status_counts": {s.value: n for s, n in snapshot.credit_memo_status_counts.items()},
+        "rows": _Rows(snapshot.credit_memo_rows),
+        "totals": _totals(snapshot.credit_memo_totals),
+        "causes": causes_dict(
+            snapshot.credit_memo_causes,
+            snapshot.credit_memo_discrepant,
+            snapshot.credit_memo_totals.invoice_difference),
+    }
+
+
+def _sections(snapshot: Snapshot) -> dict[str, Any]:
+    """The sections after the rows: credits, unmapped customers, portal, hygiene."""
+    h = snapshot.header
+    return {
         "credits": [{
             "customer_id": c.customer_id, "customer": c.customer,
             "psa_company": c.psa_company, "source": c.source, "credit_id": c.credit_id,

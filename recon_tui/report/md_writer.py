@@ -11,7 +11,14 @@ from typing import TextIO
 
 from recon_tui.money import ZERO
 from recon_tui.report.causes import causes_check_text
-from recon_tui.report.fields import TOTAL_FIELDS, human_moment, rows_text, show
+from recon_tui.report.fields import (
+    TOTAL_FIELDS,
+    Column,
+    human_moment,
+    row_columns,
+    rows_text,
+    show,
+)
 from recon_tui.report.hygiene import NOT_CHECKED
 from recon_tui.report.snapshot import STATUS_ORDER, ReportRow, Snapshot, invoice_label
 from recon_tui.text import printable
@@ -52,23 +59,24 @@ def _md_table(headers: Sequence[str], rows: Iterable[Sequence[str]],
     return lines
 
 
+def _md_cell(row: ReportRow, column: Column) -> str:
+    """One cell of a row table, as the column's kind shows it to people."""
+    value = getattr(row, column.key)
+    if column.kind == "money":
+        return show(value)
+    if column.kind == "date":
+        return value.isoformat()
+    if not value and column.md_else is not None:
+        value = getattr(row, column.md_else)
+    return _md(value)
+
+
 def _md_invoice_rows(rows: Sequence[ReportRow], *, contribution: bool = False) -> list[str]:
-    headers = ["Date", "Customer", "PSA #", "PSA total", "PSA owing", "Ledger #",
-               "Ledger total", "Ledger owing", "Diff. total", "Diff. owing", "Status", "Cause"]
-    if contribution:
-        headers.append("Adds to difference")
-    body = []
-    for r in rows:
-        cells = [r.invoice_date.isoformat(), _md(r.customer or r.psa_company),
-                 _md(r.psa_invoice_number), show(r.psa_total), show(r.psa_owing),
-                 _md(r.ledger_invoice_number), show(r.ledger_total), show(r.ledger_owing),
-                 show(r.difference_total), show(r.difference_owing), r.sync_status.value,
-                 _md(r.cause)]
-        if contribution:
-            cells.append(show(r.contribution))
-        body.append(cells)
-    right = [3, 4, 6, 7, 8, 9] + ([12] if contribution else [])
-    return _md_table(headers, body, right)
+    """The markdown table of rows: the columns the table gives a markdown header."""
+    shown = [c for c in row_columns(contribution) if c.md is not None]
+    body = [[_md_cell(row, column) for column in shown] for row in rows]
+    right = [index for index, column in enumerate(shown) if column.kind == "money"]
+    return _md_table([c.md for c in shown if c.md is not None], body, right)
 
 
 def _more(shown: int, total: int, where: str = "the xlsx, csv or json report") -> list[str]:
@@ -108,6 +116,24 @@ def _md_self_check_list(snapshot: Snapshot) -> list[str]:
 def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
     """The report for a ticket or a chat: header, totals with their self-check, the
     causes, then each section (long lists cut at ``MD_LIST_LIMIT``)."""
+    lines = _md_head(snapshot)
+    lines += ["## Causes of the discrepant invoices", ""]
+    lines += _md_causes(snapshot)
+    lines.append("")
+    for title, section in (
+            ("Rows that make up the Invoice Difference", _md_difference_rows),
+            ("Discrepant invoices", _md_discrepant),
+            ("Credit memos", _md_credit_memos),
+            ("Organizational credits", _md_credits),
+            ("Unmapped ledger customers", _md_unmapped),
+            ("Portal access", _md_portal),
+            ("Data hygiene", _md_hygiene)):
+        lines += [f"## {title}", "", *section(snapshot), ""]
+    out.write("\n".join(lines[:-1]) + "\n")
+
+
+def _md_head(snapshot: Snapshot) -> list[str]:
+    """The title, what the snapshot is, the totals, the self-check, the counts."""
     h, t = snapshot.header, snapshot.totals
     lines = [f"# Reconciliation snapshot {h.period_from} to {h.period_to}", ""]
     lines += _md_table(["", ""], [
@@ -127,80 +153,75 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
     lines += ["", f"**Self-check:** {printable(snapshot.self_check)}", ""]
     lines += _md_self_check_list(snapshot)
     counts = snapshot.status_counts
-    discrepant = snapshot.discrepant_rows
     lines += ["Rows: " + ", ".join(f"{s.value} {counts[s]:,}" for s in STATUS_ORDER)
-              + f"; discrepant {len(discrepant):,}.", ""]
+              + f"; discrepant {len(snapshot.discrepant_rows):,}.", ""]
+    return lines
 
-    lines += ["## Causes of the discrepant invoices", ""]
-    lines += _md_causes(snapshot)
-    lines.append("")
 
-    lines += ["## Rows that make up the Invoice Difference", ""]
-    if snapshot.difference_rows:
-        shown = snapshot.difference_rows[:MD_LIST_LIMIT]
-        lines += _md_invoice_rows(shown, contribution=True)
-        lines += _more(len(shown), len(snapshot.difference_rows))
-        lines += ["", f"Together they add {show(t.explained_difference)}; the Invoice "
-                      f"Difference is {show(t.invoice_difference)}."]
-    else:
-        lines.append("None: every matched invoice agrees on its total and no linked "
-                     "ledger invoice is missing.")
-    lines += ["", "## Discrepant invoices", ""]
-    if discrepant:
-        # The largest gaps, read as the rows stream (the same rows, in the same
-        # order, as sorting every discrepant row and keeping the first ones).
-        shown = heapq.nsmallest(MD_LIST_LIMIT, discrepant, key=lambda r: (
-            -max(abs(r.difference_owing), abs(r.difference_total)), r.invoice_date))
-        lines.append("Every row whose status is not Matched or whose amounts differ, "
-                     "largest gap first.")
-        lines.append("")
-        lines += _md_invoice_rows(shown)
-        lines += _more(len(shown), len(discrepant))
-    else:
-        lines.append("None.")
+def _md_difference_rows(snapshot: Snapshot) -> list[str]:
+    t = snapshot.totals
+    if not snapshot.difference_rows:
+        return ["None: every matched invoice agrees on its total and no linked "
+                "ledger invoice is missing."]
+    shown = snapshot.difference_rows[:MD_LIST_LIMIT]
+    return [*_md_invoice_rows(shown, contribution=True),
+            *_more(len(shown), len(snapshot.difference_rows)),
+            "", f"Together they add {show(t.explained_difference)}; the Invoice "
+                f"Difference is {show(t.invoice_difference)}."]
 
-    lines += ["", "## Credit memos", ""]
-    if snapshot.credit_memo_rows:
-        memo_counts = snapshot.credit_memo_status_counts
-        lines.append("PSA credit memos paired with the ledger's by number; amounts are the "
-                     "credit and what is left of it. " + ", ".join(
-                         f"{s.value} {memo_counts[s]:,}" for s in STATUS_ORDER) + ".")
-        lines.append("")
-        shown_memos = snapshot.credit_memo_rows[:MD_LIST_LIMIT]
-        lines += _md_invoice_rows(shown_memos)
-        lines += _more(len(shown_memos), len(snapshot.credit_memo_rows))
-    else:
-        lines.append("None.")
 
-    lines += ["", "## Organizational credits", ""]
-    if snapshot.credits:
-        total = sum((c.amount for c in snapshot.credits), start=ZERO)
-        lines.append(f"Credits on account: {len(snapshot.credits):,}, totalling "
-                     f"{show(total)}.")
-        lines.append("")
-        shown_credits = snapshot.credits[:MD_LIST_LIMIT]
-        lines += _md_table(["Customer", "PSA company", "Source", "Id", "Date", "Amount"], [
-            [_md(c.customer), _md(c.psa_company), printable(c.source), _md(c.credit_id),
-             c.date.isoformat(), show(c.amount)] for c in shown_credits], right=[5])
-        lines += _more(len(shown_credits), len(snapshot.credits))
-    else:
-        lines.append("None.")
+def _md_discrepant(snapshot: Snapshot) -> list[str]:
+    discrepant = snapshot.discrepant_rows
+    if not discrepant:
+        return ["None."]
+    # The largest gaps, read as the rows stream (the same rows, in the same
+    # order, as sorting every discrepant row and keeping the first ones).
+    shown = heapq.nsmallest(MD_LIST_LIMIT, discrepant, key=lambda r: (
+        -max(abs(r.difference_owing), abs(r.difference_total)), r.invoice_date))
+    return ["Every row whose status is not Matched or whose amounts differ, "
+            "largest gap first.", "", *_md_invoice_rows(shown),
+            *_more(len(shown), len(discrepant))]
 
-    lines += ["", "## Unmapped ledger customers", ""]
-    if snapshot.unmapped_customers:
-        shown_unmapped = snapshot.unmapped_customers[:MD_LIST_LIMIT]
-        lines += _md_table(["Customer", "Id", "Invoices", "In period", "Open balance",
-                            "Unapplied credits"], [
-            [_md(u.name) + ("" if u.active else " (inactive)"), _md(u.customer_id),
-             f"{u.invoice_count:,}", f"{u.invoices_in_period:,}", show(u.balance),
-             show(u.unapplied_credits)] for u in shown_unmapped], right=[2, 3, 4, 5])
-        lines += _more(len(shown_unmapped), len(snapshot.unmapped_customers))
-    else:
-        lines.append("None.")
 
-    lines += ["", "## Portal access", ""]
-    lines.append(f"Active contacts below portal level {h.portal_level} (they cannot see "
-                 f"invoices): {len(snapshot.portal_contacts):,}.")
+def _md_credit_memos(snapshot: Snapshot) -> list[str]:
+    if not snapshot.credit_memo_rows:
+        return ["None."]
+    memo_counts = snapshot.credit_memo_status_counts
+    shown = snapshot.credit_memo_rows[:MD_LIST_LIMIT]
+    return ["PSA credit memos paired with the ledger's by number; amounts are the "
+            "credit and what is left of it. " + ", ".join(
+                f"{s.value} {memo_counts[s]:,}" for s in STATUS_ORDER) + ".", "",
+            *_md_invoice_rows(shown), *_more(len(shown), len(snapshot.credit_memo_rows))]
+
+
+def _md_credits(snapshot: Snapshot) -> list[str]:
+    if not snapshot.credits:
+        return ["None."]
+    total = sum((c.amount for c in snapshot.credits), start=ZERO)
+    shown = snapshot.credits[:MD_LIST_LIMIT]
+    return [f"Credits on account: {len(snapshot.credits):,}, totalling {show(total)}.", "",
+            *_md_table(["Customer", "PSA company", "Source", "Id", "Date", "Amount"], [
+                [_md(c.customer), _md(c.psa_company), printable(c.source), _md(c.credit_id),
+                 c.date.isoformat(), show(c.amount)] for c in shown], right=[5]),
+            *_more(len(shown), len(snapshot.credits))]
+
+
+def _md_unmapped(snapshot: Snapshot) -> list[str]:
+    if not snapshot.unmapped_customers:
+        return ["None."]
+    shown = snapshot.unmapped_customers[:MD_LIST_LIMIT]
+    return [*_md_table(["Customer", "Id", "Invoices", "In period", "Open balance",
+                        "Unapplied credits"], [
+        [_md(u.name) + ("" if u.active else " (inactive)"), _md(u.customer_id),
+         f"{u.invoice_count:,}", f"{u.invoices_in_period:,}", show(u.balance),
+         show(u.unapplied_credits)] for u in shown], right=[2, 3, 4, 5]),
+        *_more(len(shown), len(snapshot.unmapped_customers))]
+
+
+def _md_portal(snapshot: Snapshot) -> list[str]:
+    h = snapshot.header
+    lines = [f"Active contacts below portal level {h.portal_level} (they cannot see "
+             f"invoices): {len(snapshot.portal_contacts):,}."]
     if snapshot.portal_clients:
         lines += ["", "Clients none of whose contacts can see invoices:", ""]
         lines += [f"- {_md(c.company)} (id {_md(c.company_id)}): {_md(c.reason)}"
@@ -208,17 +229,19 @@ def write_markdown(snapshot: Snapshot, out: TextIO) -> None:
                   for c in snapshot.portal_clients[:MD_LIST_LIMIT]]
         lines += _more(min(len(snapshot.portal_clients), MD_LIST_LIMIT),
                        len(snapshot.portal_clients))
+    return lines
 
-    lines += ["", "## Data hygiene", ""]
-    lines += _md_table(["Check", "Result"], [
+
+def _md_hygiene(snapshot: Snapshot) -> list[str]:
+    lines = _md_table(["Check", "Result"], [
         [printable(c.title), printable(c.note) if c.status == NOT_CHECKED else (
             _count(c.findings, "finding") + (f" ({printable(c.note)})" if c.note else ""))]
         for c in snapshot.hygiene_checks])
     if snapshot.hygiene_findings:
         lines.append("")
-        shown_findings = snapshot.hygiene_findings[:MD_LIST_LIMIT]
+        shown = snapshot.hygiene_findings[:MD_LIST_LIMIT]
         lines += [f"- **{printable(f.severity)}** {printable(f.system)} "
                   f"{printable(f.record_type)} {_md_code(f.name)} "
-                  f"(id {_md(f.record_id)}): {_md(f.detail)}" for f in shown_findings]
-        lines += _more(len(shown_findings), len(snapshot.hygiene_findings))
-    out.write("\n".join(lines) + "\n")
+                  f"(id {_md(f.record_id)}): {_md(f.detail)}" for f in shown]
+        lines += _more(len(shown), len(snapshot.hygiene_findings))
+    return lines

@@ -14,18 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from recon_tui.cache.report_spool import VALUE_COLUMNS
-from recon_tui.report.fields import neutralise
+from recon_tui.report.fields import ROW_COLUMNS, VALUE_COLUMNS, neutralise
 from recon_tui.text import UNSAFE_CHARACTERS, character_class, printable
 
 __all__ = ["CONTRACT_WIDTH", "TEXT_AT", "inert", "inert_columns"]
 
 #: The row contract's fields: the first columns of a value page.
-CONTRACT_WIDTH = 14
+CONTRACT_WIDTH = len(ROW_COLUMNS)
 #: Where the text fields are in a value page (names, numbers, statuses, cause).
-TEXT_AT = tuple(VALUE_COLUMNS.index(name) for name in (
-    "customer", "psa_company", "psa_number", "psa_status", "ledger_number", "status",
-    "cause"))
+TEXT_AT = tuple(VALUE_COLUMNS.index(c.spool) for c in ROW_COLUMNS if c.kind == "text")
 
 # Joined with a character that is neither unsafe nor a formula start, a column needs
 # a look when some value holds an unsafe character (one scan for a character class,

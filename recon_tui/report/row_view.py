@@ -11,6 +11,7 @@ from typing import Any, overload
 from recon_tui.cache.report_spool import PAGE, ReportSpool
 from recon_tui.models import ReconStatus
 from recon_tui.money import from_cents
+from recon_tui.report.fields import VALUE_COLUMNS
 
 __all__ = ["RowView", "SuspectRows", "spooled_row"]
 
@@ -75,18 +76,20 @@ class RowView:
 
     def value_pages(self, size: int | None = None, *, quoted: bool = False
                     ) -> Iterator[list[tuple]]:
-        """The rows as plain tuples of what the writers print, ``size`` at a time
-        (:meth:`~recon_tui.cache.report_spool.ReportSpool.values_page`; ``seq`` last):
-        no row object is made, which is most of what writing a row used to cost."""
+        """The rows as plain tuples of what the writers print, ``size`` at a time:
+        the :data:`~recon_tui.report.fields.VALUE_COLUMNS`, ``seq`` last
+        (:meth:`~recon_tui.cache.report_spool.ReportSpool.values_page`). No row
+        object is made, which is most of what writing a row used to cost."""
         after, size = 0, size or self._page
-        while batch := self._spool.values_page(self._table, after, size, self._discrepant,
-                                               quoted=quoted):
+        while batch := self._spool.values_page(self._table, VALUE_COLUMNS, after, size,
+                                               self._discrepant, quoted=quoted):
             yield batch
             after = batch[-1][-1]
 
-    def money_bounds(self) -> list[tuple[int | None, int | None]]:
-        """Least and greatest cents of each money column (for fitting widths)."""
-        return self._spool.money_bounds(self._table, self._discrepant)
+    def money_bounds(self, columns: tuple[str, ...]) -> list[tuple[int | None, int | None]]:
+        """Least and greatest cents of each of the spool's money ``columns`` (for
+        fitting widths)."""
+        return self._spool.money_bounds(self._table, columns, self._discrepant)
 
     @overload
     def __getitem__(self, index: int) -> Any: ...

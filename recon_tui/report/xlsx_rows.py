@@ -18,10 +18,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from recon_tui.cache.report_spool import VALUE_COLUMNS
 from recon_tui.money import from_cents
-from recon_tui.report.fields import MONEY_FIELDS, ROW_FIELDS, ROW_TITLES, show
-from recon_tui.report.pages import CONTRACT_WIDTH, inert_columns
+from recon_tui.report.fields import ROW_COLUMNS, VALUE_COLUMNS, row_columns, show
+from recon_tui.report.pages import inert_columns
 from recon_tui.report.row_view import RowView
 from recon_tui.report.xlsx_cells import (
     EXACT_NUMBER_LIMIT,
@@ -33,8 +32,7 @@ from recon_tui.report.xlsx_cells import (
 
 __all__ = ["ROW_KINDS", "row_table"]
 
-ROW_KINDS = tuple("date" if key == "invoice_date" else "money" if key in MONEY_FIELDS
-                  else "text" for key in ROW_FIELDS)
+ROW_KINDS = tuple(c.kind for c in ROW_COLUMNS)
 
 #: Rows per page read, written, and between two progress reports.
 PROGRESS_EVERY = 2_000
@@ -82,7 +80,8 @@ def _money_widths(view: RowView, money_at: list[int]) -> dict[int, int]:
     """The width each money column needs: its widest amount is its least or its
     greatest (a longer amount of one sign never prints shorter)."""
     widths = {}
-    for col, (low, high) in zip(money_at, view.money_bounds(), strict=False):
+    bounds = view.money_bounds(tuple(VALUE_COLUMNS[col] for col in money_at))
+    for col, (low, high) in zip(money_at, bounds, strict=True):
         shown = [len(show(from_cents(cents))) + 1 for cents in (low, high)
                  if cents is not None]
         if shown:
@@ -96,9 +95,10 @@ def row_table(fmt: Formats, name: str, view: RowView, *, contribution: bool = Fa
     """One sheet of report rows (with the Contribution column when asked): frozen
     header, autofilter, fitted widths, the rows filled by status, an optional total
     row; ``progress(rows_written)`` after each page."""
-    width = CONTRACT_WIDTH + (1 if contribution else 0)
-    titles = [*(ROW_TITLES[key] for key in ROW_FIELDS), *(["Contribution"] * contribution)]
-    kinds = (*ROW_KINDS, *(("money",) * contribution))
+    columns_shown = row_columns(contribution)
+    width = len(columns_shown)
+    titles = [c.title for c in columns_shown]
+    kinds = tuple(c.kind for c in columns_shown)
     money_at = [col for col, kind in enumerate(kinds) if kind == "money"]
     text_at = [col for col, kind in enumerate(kinds) if kind == "text"]
     ws = fmt.wb.add_worksheet(name)

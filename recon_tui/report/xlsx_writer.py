@@ -10,7 +10,7 @@ made visible and inert. With a path the workbook streams its rows to disk
 from __future__ import annotations
 
 import os
-from typing import IO
+from typing import IO, Any
 
 from recon_tui.money import ZERO
 from recon_tui.report.causes import causes_check_text
@@ -28,15 +28,24 @@ SUMMARY_LIST_LIMIT = 20
 
 
 def _summary(fmt: Formats, snapshot: Snapshot) -> None:
-    h, t = snapshot.header, snapshot.totals
+    """The Summary sheet: what the snapshot is, its totals and self-check, the rows
+    by status, then one line per section sheet."""
+    h = snapshot.header
     ws = fmt.wb.add_worksheet("Summary")
     ws.set_column(0, 0, 46)
     ws.set_column(1, 1, 22)
     ws.set_column(2, 2, 60)
-    r = 0
-    ws.write_string(r, 0, f"Reconciliation snapshot {h.period_from} to {h.period_to}",
+    ws.write_string(0, 0, f"Reconciliation snapshot {h.period_from} to {h.period_to}",
                     fmt.title)
-    r += 2
+    r = _summary_info(ws, fmt, snapshot, 2) + 1
+    for part in (_summary_totals, _summary_self_check, _summary_counts, _summary_sections):
+        ws.write_string(r, 0, _SUMMARY_PARTS[part], fmt.section)
+        ws.write_blank(r, 1, None, fmt.section)
+        r = part(ws, fmt, snapshot, r + 1)
+
+
+def _summary_info(ws: Any, fmt: Formats, snapshot: Snapshot, r: int) -> int:
+    h = snapshot.header
     info: list[tuple[str, object, str]] = [
         ("Period from", h.period_from, "date"),
         ("Period to", h.period_to, "date"),
@@ -54,13 +63,12 @@ def _summary(fmt: Formats, snapshot: Snapshot) -> None:
         ws.write_string(r, 0, label, fmt.label)
         put(ws, fmt, r, 1, kind, value)
         r += 1
+    return r
 
-    r += 1
-    ws.write_string(r, 0, "Totals", fmt.section)
-    ws.write_blank(r, 1, None, fmt.section)
-    r += 1
+
+def _summary_totals(ws: Any, fmt: Formats, snapshot: Snapshot, r: int) -> int:
     for key, label in TOTAL_FIELDS:
-        amount = getattr(t, key)
+        amount = getattr(snapshot.totals, key)
         if key == "invoice_difference":
             ws.write_string(r, 0, label, fmt.grand_label)
             put_money(ws, r, 1, amount, fmt.grand_money if amount == 0 else fmt.bad_money)
@@ -73,11 +81,11 @@ def _summary(fmt: Formats, snapshot: Snapshot) -> None:
             ws.write_string(r, 0, label, label_format)
             put_money(ws, r, 1, amount, money_format)
         r += 1
+    return r + 1
 
-    r += 1
-    ws.write_string(r, 0, "Self-check", fmt.section)
-    ws.write_blank(r, 1, None, fmt.section)
-    r += 1
+
+def _summary_self_check(ws: Any, fmt: Formats, snapshot: Snapshot, r: int) -> int:
+    t = snapshot.totals
     check = [
         ("Matched invoices whose totals differ (ledger − PSA)", t.matched_difference, ""),
         ("Linked invoices the ledger no longer has (their PSA totals)",
@@ -106,22 +114,20 @@ def _summary(fmt: Formats, snapshot: Snapshot) -> None:
             ws.write_string(r, 0, f"… and {len(snapshot.difference_rows) - len(listed):,} "
                             "more on the Difference rows sheet", fmt.note)
             r += 1
-    r += 1
+    return r + 1
 
-    ws.write_string(r, 0, "Rows by sync status", fmt.section)
-    ws.write_blank(r, 1, None, fmt.section)
-    r += 1
+
+def _summary_counts(ws: Any, fmt: Formats, snapshot: Snapshot, r: int) -> int:
     for status, n in snapshot.status_counts.items():
         ws.write_string(r, 0, status.value)
         ws.write_number(r, 1, n)
         r += 1
     ws.write_string(r, 0, "Discrepant rows (status or amounts differ)", fmt.label)
     ws.write_number(r, 1, len(snapshot.discrepant_rows))
-    r += 2
+    return r + 2
 
-    ws.write_string(r, 0, "Sections (one sheet each)", fmt.section)
-    ws.write_blank(r, 1, None, fmt.section)
-    r += 1
+
+def _summary_sections(ws: Any, fmt: Formats, snapshot: Snapshot, r: int) -> int:
     sections = [
         ("Causes", len(snapshot.causes.lines), "discrepant invoices by cause, and what each "
          "cause means"),
@@ -134,7 +140,7 @@ def _summary(fmt: Formats, snapshot: Snapshot) -> None:
         ("Unmapped customers", len(snapshot.unmapped_customers),
          "ledger customers mapped to no PSA company"),
         ("Portal contacts", len(snapshot.portal_contacts),
-         f"active contacts below portal level {h.portal_level}"),
+         f"active contacts below portal level {snapshot.header.portal_level}"),
         ("Portal clients", len(snapshot.portal_clients),
          "clients none of whose contacts can see invoices"),
         ("Hygiene", len(snapshot.hygiene_findings), "data-hygiene findings"),
@@ -150,6 +156,16 @@ def _summary(fmt: Formats, snapshot: Snapshot) -> None:
             ws.write_string(r, 1, "not checked")
             ws.write_string(r, 2, check.note, fmt.note)
             r += 1
+    return r
+
+
+#: The Summary's parts after its header, each under its section title.
+_SUMMARY_PARTS = {
+    _summary_totals: "Totals",
+    _summary_self_check: "Self-check",
+    _summary_counts: "Rows by sync status",
+    _summary_sections: "Sections (one sheet each)",
+}
 
 
 def _causes(fmt: Formats, snapshot: Snapshot) -> None:
@@ -197,6 +213,14 @@ def write_xlsx(snapshot: Snapshot, target: str | os.PathLike[str] | IO[bytes],
                      {len(ROW_FIELDS): snapshot.totals.explained_difference}))
     row_table(fmt, "Discrepant", snapshot.discrepant_rows)
     row_table(fmt, "Credit memos", snapshot.credit_memo_rows)
+    _section_sheets(fmt, snapshot)
+    workbook.close()
+    if progress is not None:
+        progress("writing", total, total)
+
+
+def _section_sheets(fmt: Formats, snapshot: Snapshot) -> None:
+    """The sheets after the rows: credits, unmapped customers, portal, hygiene."""
     table(fmt, "Credits",
            ["Customer", "Customer id", "PSA company", "Source", "Credit id", "Doc number",
             "Date", "Amount on account", "Original total"],
@@ -233,6 +257,3 @@ def write_xlsx(snapshot: Snapshot, target: str | os.PathLike[str] | IO[bytes],
            ["text", "text", "text", "int", "text", "text", "text"],
            (([c.code, c.title, c.status, c.findings, c.rule, c.source, c.note or None],
              "warn" if c.status == NOT_CHECKED else "") for c in snapshot.hygiene_checks))
-    workbook.close()
-    if progress is not None:
-        progress("writing", total, total)
