@@ -77,7 +77,14 @@ NORMALISATION_RULE = (
 
 
 def normalise(name: str) -> str:
-    """The name-matching rule the book is built against (see NORMALISATION_RULE)."""
+    """The name-matching rule the book is built against (see NORMALISATION_RULE).
+
+    An independent oracle, on purpose: the app's one rule is
+    ``recon_tui.matching.normalize_name`` (this script is stdlib only and does not
+    import the app). The two differ ("&" becomes "and" there, "_" a space, more
+    legal forms are dropped) but put every name of this book in the same groups;
+    ``test_the_generators_name_rule_groups_the_books_names_as_the_apps_does``
+    (tests/test_sample_data.py) fails if a new name ever tells them apart."""
     text = unicodedata.normalize("NFKC", name).casefold()
     words = "".join(ch if ch.isalnum() else " " for ch in text).split()
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -25,26 +24,12 @@ from recon_tui.connectors.connectwise import ConnectWiseConnector
 from recon_tui.connectors.connectwise_records import invoice_from_cw
 from recon_tui.connectors.qbo import QboConnector
 from recon_tui.connectors.sample import load_json_array, sample_data_dir
+from recon_tui.matching import normalize_name
 from recon_tui.models import CreditKind, DocKind, LedgerInvoice, PsaInvoice
 from tests.emulator import backend_for, running_emulator
 
 D = Decimal
 DATA = sample_data_dir()
-LEGAL = {
-    "llc", "inc", "incorporated", "ltd", "limited", "corp", "corporation", "co", "company",
-    "gmbh", "aps", "plc", "lp", "llp", "pty", "ag", "sa", "bv", "kk",
-}  # fmt: skip
-
-
-def normalise(name: str) -> str:
-    """Case-folded, punctuation as space, legal suffixes dropped (the rule in scenarios.json)."""
-    text = unicodedata.normalize("NFKC", name).casefold()
-    words = "".join(ch if ch.isalnum() else " " for ch in text).split()
-    while len(words) > 1 and words[-1] in LEGAL:
-        words.pop()
-    return " ".join(words)
-
-
 def raw(path: str) -> list[dict[str, Any]]:
     return load_json_array(DATA / path)
 
@@ -477,9 +462,9 @@ def test_seed_001_unapplied_credit(sc, psa, ledger, psa_invoices, qbo_invoices, 
     companies = {c.id: c for c in psa.companies()}
     assert customers[s["qbo_customer_id"]].display_name == "Atomar's Best Tackle"
     assert companies[s["cw_company_id"]].name == "Atomars Best Tackle LLC"
-    assert normalise("Atomar's Best Tackle") != normalise("Atomars Best Tackle LLC")
+    assert normalize_name("Atomar's Best Tackle") != normalize_name("Atomars Best Tackle LLC")
     assert not any(
-        normalise(c.name) == normalise("Atomar's Best Tackle") for c in companies.values()
+        normalize_name(c.name) == normalize_name("Atomar's Best Tackle") for c in companies.values()
     )
     p, q = check_pair(s["invoice"], psa_invoices, qbo_invoices)
     assert p.number == "10040" and q.doc_number == "10040"
@@ -727,7 +712,7 @@ def test_names_that_match_after_normalisation(sc, psa, ledger) -> None:
         assert customers[pair["qbo_customer_id"]] == pair["qbo"]
         assert companies[pair["cw_company_id"]] == pair["cw"]
         assert pair["qbo"] != pair["cw"]
-        assert normalise(pair["qbo"]) == normalise(pair["cw"])
+        assert normalize_name(pair["qbo"]) == normalize_name(pair["cw"])
     mapping = sc["expected_mapping"]
     assert len(mapping["auto"]) + len(mapping["unmapped"]) == len(customers)
     for row in mapping["auto"]:
@@ -735,8 +720,9 @@ def test_names_that_match_after_normalisation(sc, psa, ledger) -> None:
         if row["method"] == "exact":
             assert qbo_name == cw_name
         else:
-            assert normalise(qbo_name) == normalise(cw_name)
-            assert sum(normalise(n) == normalise(qbo_name) for n in companies.values()) == 1
+            assert normalize_name(qbo_name) == normalize_name(cw_name)
+            key = normalize_name(qbo_name)
+            assert sum(normalize_name(n) == key for n in companies.values()) == 1
     exact = sum(1 for row in mapping["auto"] if row["method"] == "exact")
     assert exact > len(customers) / 2, "most names are identical"
 
@@ -747,8 +733,8 @@ def test_ambiguity_and_odd_companies(sc, psa, ledger, psa_invoices, qbo_invoices
     amb = sc["ambiguous_companies"]
     cw_ids = [c["cw_company_id"] for c in amb["cw_companies"]]
     assert len(cw_ids) == 2
-    assert len({normalise(companies[i].name) for i in cw_ids}) == 1
-    assert normalise(customers[amb["qbo_customer_id"]].display_name) == normalise(
+    assert len({normalize_name(companies[i].name) for i in cw_ids}) == 1
+    assert normalize_name(customers[amb["qbo_customer_id"]].display_name) == normalize_name(
         companies[cw_ids[0]].name
     )
     unmapped = {r["qbo_customer_id"]: r for r in sc["expected_mapping"]["unmapped"]}
@@ -756,7 +742,7 @@ def test_ambiguity_and_odd_companies(sc, psa, ledger, psa_invoices, qbo_invoices
 
     lonely = sc["ledger_only_customer"]
     name = customers[lonely["qbo_customer_id"]].display_name
-    assert not any(normalise(c.name) == normalise(name) for c in companies.values())
+    assert not any(normalize_name(c.name) == normalize_name(name) for c in companies.values())
     assert any(i.customer_id == lonely["qbo_customer_id"] for i in qbo_invoices.values())
 
     dup = sc["near_duplicate_customers"]
@@ -957,3 +943,37 @@ def test_events_name_records_the_sample_files_hold(sc, qbo_raw, cw_raw) -> None:
     staged = {sc[key]["event"]: sc[key] for key in ("payment_deleted_in_ledger_after_sync",
                                                     "ledger_invoice_deleted_after_sync")}
     assert set(staged) <= {e["id"] for e in events}
+
+
+def test_the_generators_name_rule_groups_the_books_names_as_the_apps_does(
+        psa, ledger) -> None:
+    """sample_data/generate.py plants the name cases with its own rule (an
+    independent oracle, stdlib only); the app maps with matching.normalize_name.
+    The two must put the book's names in the same groups (names equal under one
+    are equal under the other), or a planted case would test the generator's
+    rule instead of the app's. They do differ ("&" is "and" in the app's, a
+    space in the generator's): a name that makes a group differ must change one."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sample_generate", DATA / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = generate  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(generate)
+    finally:
+        del sys.modules[spec.name]
+    names = {c.name for c in psa.companies()} | {c.display_name for c in ledger.customers()}
+    assert len(names) > 50
+
+    def groups(rule: Any) -> set[frozenset[str]]:
+        by_key: dict[str, set[str]] = defaultdict(set)
+        for name in names:
+            by_key[rule(name)].add(name)
+        return {frozenset(group) for group in by_key.values()}
+
+    assert groups(generate.normalise) == groups(normalize_name)
+    assert any(len(group) > 1 for group in groups(normalize_name))  # the planted pairs
+    # Independent indeed: the rules tell these two apart, the book has neither pair.
+    assert (generate.normalise("A&B Ltd") == generate.normalise("A B")) != (
+        normalize_name("A&B Ltd") == normalize_name("A B"))
