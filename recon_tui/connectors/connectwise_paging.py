@@ -13,9 +13,11 @@ mid-pull the way ``page=N`` numbering can.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
+
+import httpx
 
 from recon_tui.connectors.base import BadData
 from recon_tui.connectors.connectwise_invoice_wire import record_id
@@ -77,24 +79,8 @@ class CwLists:
                 params=params,
                 headers={"pagination-type": "forward-only"} if forward_only else None,
             )
-            body = decode_json(response, SYSTEM, operation)
-            if not isinstance(body, list):
-                raise BadData(
-                    SYSTEM,
-                    f"{operation}: expected a JSON array of records, "
-                    f"got {type(body).__name__} (HTTP {response.status_code})",
-                    status=response.status_code,
-                )
-            fresh = 0
-            for record in body:
-                if not isinstance(record, Mapping):
-                    raise BadData(SYSTEM, f"{operation}: a record is not a JSON object")
-                key = str(record.get("id", ""))
-                if key and key in seen:
-                    continue
-                seen.add(key)
-                fresh += 1
-                yield record
+            body = _array(response, operation)
+            fresh = yield from _unseen(body, seen, operation)
             if body and fresh == 0:
                 raise BadData(
                     SYSTEM, f"{operation}: the server sent a page of records already read; "
@@ -104,14 +90,9 @@ class CwLists:
                     return
                 page += 1
                 continue
-            following = next_link(response.headers.get("Link"))
+            following = _next_url(response, links, operation)
             if following is None:
                 return
-            if following in links:
-                raise BadData(
-                    SYSTEM, f"{operation}: the server sent the same next-page link twice"
-                )
-            links.add(following)
             url, params = following, None  # the link carries every parameter
 
     def count(self, path: str, operation: str, conditions: str | None = None) -> int:
@@ -193,3 +174,48 @@ class CwLists:
         if not all(isinstance(record, Mapping) for record in body):
             raise BadData(SYSTEM, f"{operation}: a record is not a JSON object")
         return body
+
+
+def _array(response: httpx.Response, operation: str) -> list[Any]:
+    """A list page's body: a JSON array, or a clear error."""
+    body = decode_json(response, SYSTEM, operation)
+    if not isinstance(body, list):
+        raise BadData(
+            SYSTEM,
+            f"{operation}: expected a JSON array of records, "
+            f"got {type(body).__name__} (HTTP {response.status_code})",
+            status=response.status_code,
+        )
+    return body
+
+
+def _unseen(
+    body: list[Any], seen: set[str], operation: str
+) -> Generator[Mapping[str, Any], None, int]:
+    """Yield the page's records not read before (by id), adding them to ``seen``;
+    return how many were new. A record that is not an object fails the read."""
+    fresh = 0
+    for record in body:
+        if not isinstance(record, Mapping):
+            raise BadData(SYSTEM, f"{operation}: a record is not a JSON object")
+        key = str(record.get("id", ""))
+        if key and key in seen:
+            continue
+        seen.add(key)
+        fresh += 1
+        yield record
+    return fresh
+
+
+def _next_url(response: httpx.Response, links: set[str], operation: str) -> str | None:
+    """The ``Link`` header's next page, None at the end; a link seen before (a
+    server going round in circles) fails the read."""
+    following = next_link(response.headers.get("Link"))
+    if following is None:
+        return None
+    if following in links:
+        raise BadData(
+            SYSTEM, f"{operation}: the server sent the same next-page link twice"
+        )
+    links.add(following)
+    return following

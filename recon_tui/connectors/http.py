@@ -236,21 +236,9 @@ class ApiClient:
                 merged.setdefault("Content-Type", "application/json")
             try:
                 response = self._send(method, url, params, content, merged)
-            except httpx.TimeoutException as exc:
-                unsent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-                if attempt < self.retry.max_attempts and (idempotent or unsent):
-                    self._sleep(self.retry.delay_seconds(attempt, None))
-                    continue
-                raise ServerError(self.system, f"{operation}: timed out after "
-                                     f"{attempt} attempts ({type(exc).__name__})") from exc
             except httpx.TransportError as exc:
-                unsent = isinstance(exc, httpx.ConnectError)
-                if attempt < self.retry.max_attempts and (idempotent or unsent):
-                    self._sleep(self.retry.delay_seconds(attempt, None))
-                    continue
-                raise ServerError(self.system, f"{operation}: cannot reach the server "
-                                     f"after {attempt} attempts ({type(exc).__name__})") from exc
-
+                self._retry_or_raise(exc, attempt, idempotent, operation)
+                continue
             status = response.status_code
             if 200 <= status < 300 or status in ok_statuses:
                 return response
@@ -260,19 +248,42 @@ class ApiClient:
                     attempt, parse_retry_after(response.headers.get("Retry-After")))
                 self._sleep(wait)
                 continue
-            message, code = self._error_parser(response)
-            hint = ""
-            if status == 401:
-                hint = " (credentials rejected: check the keys in your config)"
-            elif status == 429:
-                hint = f" (still throttled after {attempt} attempts)"
-            elif status >= 500:
-                hint = f" (server error persisted after {attempt} attempts)"
-            code_text = f" [code {code}]" if code else ""
-            message_text = f": {message}" if message else ""  # a parser may say nothing
-            raise error_class_for(status)(
-                self.system, f"{operation}: HTTP {status}{code_text}{message_text}{hint}",
-                status=status, code=code)
+            raise self._http_error(response, attempt, operation)
+
+    def _retry_or_raise(self, exc: httpx.TransportError, attempt: int, idempotent: bool,
+                        operation: str) -> None:
+        """After a transport failure: sleep before the next attempt, or raise
+        ServerError. A request that never left (no connection, no pool slot) is
+        safe to resend even when not idempotent."""
+        if isinstance(exc, httpx.TimeoutException):
+            unsent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            failure = f"timed out after {attempt} attempts"
+        else:
+            unsent = isinstance(exc, httpx.ConnectError)
+            failure = f"cannot reach the server after {attempt} attempts"
+        if attempt < self.retry.max_attempts and (idempotent or unsent):
+            self._sleep(self.retry.delay_seconds(attempt, None))
+            return
+        raise ServerError(self.system, f"{operation}: {failure} ({type(exc).__name__})") from exc
+
+    def _http_error(self, response: httpx.Response, attempt: int,
+                    operation: str) -> ConnectorError:
+        """The error for a final non-2xx answer: status, the API's code and message
+        (from its error parser), and a hint at what to do."""
+        status = response.status_code
+        message, code = self._error_parser(response)
+        hint = ""
+        if status == 401:
+            hint = " (credentials rejected: check the keys in your config)"
+        elif status == 429:
+            hint = f" (still throttled after {attempt} attempts)"
+        elif status >= 500:
+            hint = f" (server error persisted after {attempt} attempts)"
+        code_text = f" [code {code}]" if code else ""
+        message_text = f": {message}" if message else ""  # a parser may say nothing
+        return error_class_for(status)(
+            self.system, f"{operation}: HTTP {status}{code_text}{message_text}{hint}",
+            status=status, code=code)
 
     def _check_origin(self, method: str, url: str, params: Mapping[str, Any] | None,
                       operation: str) -> None:

@@ -217,6 +217,33 @@ class QboOAuth(httpx.Auth):
     def _grant(self, state: TokenState, refresh_token: str) -> TokenState:
         """POST the refresh grant; persist the answer before anyone uses it."""
         operation = OPERATION
+        response = self._post_grant(refresh_token, operation)
+        body = self._token_body(response, operation)
+        if response.status_code != 200:
+            raise self._refusal(response, body, operation)
+        new_state, lifetime = self._answered_state(body, state, refresh_token, operation)
+        rotated = new_state.refresh_token
+        try:
+            self.token_store.save(new_state)
+        except OSError as exc:
+            raise ConnectorError(
+                SYSTEM,
+                f"{operation}: cannot save the rotated refresh token to "
+                f"{self.token_store.path} ({exc.strerror or type(exc).__name__}); "
+                "fix the directory's permissions, then re-authorise if QuickBooks "
+                "refuses the token next time",
+            ) from None
+        log.info(
+            "qbo: refreshed the access token for realm %s (valid %d s%s)",
+            self.config.realm_id,
+            lifetime,
+            ", refresh token rotated and saved" if rotated != refresh_token else "",
+        )
+        return new_state
+
+    def _post_grant(self, refresh_token: str, operation: str) -> httpx.Response:
+        """The refresh grant, with the app's credentials as HTTP Basic (registered
+        with the scrubber first); 400 and 401 come back for :meth:`_refusal`."""
         try:
             secret = self.config.client_secret.reveal()
         except ConfigError as exc:
@@ -227,7 +254,7 @@ class QboOAuth(httpx.Auth):
         scrub.register_basic(self.config.client_id, secret)
         credentials = base64.b64encode(f"{self.config.client_id}:{secret}".encode()).decode()
         auth_header = f"Basic {credentials}"
-        response = self.oauth.request(
+        return self.oauth.request(
             "POST",
             self.config.token_url,
             operation=operation,
@@ -238,26 +265,37 @@ class QboOAuth(httpx.Auth):
             },
             ok_statuses=frozenset({400, 401}),
         )
-        body = self._token_body(response, operation)
-        if response.status_code != 200:
-            error = safe_token_code(body)
-            if error == "invalid_grant":
-                raise _InvalidGrant
-            if response.status_code == 401 or error == "invalid_client":
-                raise AuthError(
-                    SYSTEM,
-                    f"{operation}: QuickBooks rejected the app credentials "
-                    "(invalid_client): check [ledger] client_id and client_secret",
-                    status=response.status_code,
-                    code="invalid_client",
-                )
-            code_text = f" [code {error}]" if error else ""
-            raise ConnectorError(
+
+    @staticmethod
+    def _refusal(response: httpx.Response, body: dict[str, Any], operation: str) -> Exception:
+        """What a non-200 token answer means: the refresh token refused (the
+        internal signal), the app's credentials refused, or another failure shown
+        by status and OAuth error code only."""
+        error = safe_token_code(body)
+        if error == "invalid_grant":
+            return _InvalidGrant()
+        if response.status_code == 401 or error == "invalid_client":
+            return AuthError(
                 SYSTEM,
-                f"{operation}: HTTP {response.status_code}{code_text}",
+                f"{operation}: QuickBooks rejected the app credentials "
+                "(invalid_client): check [ledger] client_id and client_secret",
                 status=response.status_code,
-                code=error,
+                code="invalid_client",
             )
+        code_text = f" [code {error}]" if error else ""
+        return ConnectorError(
+            SYSTEM,
+            f"{operation}: HTTP {response.status_code}{code_text}",
+            status=response.status_code,
+            code=error,
+        )
+
+    @staticmethod
+    def _answered_state(
+        body: dict[str, Any], state: TokenState, refresh_token: str, operation: str
+    ) -> tuple[TokenState, int]:
+        """The token state a 200 answer gives, and the access token's lifetime in
+        seconds; its tokens are registered with the scrubber at once."""
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise BadData(SYSTEM, f"{operation}: the answer holds no access token")
@@ -286,23 +324,7 @@ class QboOAuth(httpx.Auth):
             access_expires_at=now + timedelta(seconds=lifetime),
             refresh_expires_at=refresh_expires,
         )
-        try:
-            self.token_store.save(new_state)
-        except OSError as exc:
-            raise ConnectorError(
-                SYSTEM,
-                f"{operation}: cannot save the rotated refresh token to "
-                f"{self.token_store.path} ({exc.strerror or type(exc).__name__}); "
-                "fix the directory's permissions, then re-authorise if QuickBooks "
-                "refuses the token next time",
-            ) from None
-        log.info(
-            "qbo: refreshed the access token for realm %s (valid %d s%s)",
-            self.config.realm_id,
-            lifetime,
-            ", refresh token rotated and saved" if rotated != refresh_token else "",
-        )
-        return new_state
+        return new_state, lifetime
 
     @staticmethod
     def _token_body(response: httpx.Response, operation: str) -> dict[str, Any]:
