@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 import httpx
 
 from recon_tui.config import PsaConfig
+from recon_tui.connectors.autotask_paging import ALL, query_count, query_items
 from recon_tui.connectors.autotask_records import (
     DEFAULT_PORTAL_LEVELS,
     RecordError,
@@ -59,6 +60,7 @@ from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
 
 __all__ = [
+    "ALL",
     "IN_BATCH",
     "MAX_RECORDS",
     "AutotaskConnector",
@@ -71,7 +73,6 @@ MAX_RECORDS = 500
 """Autotask's maximum page size."""
 IN_BATCH = 200
 """Ids per ``in`` filter when re-reading portal contacts (keeps bodies modest)."""
-ALL = {"op": "gte", "field": "id", "value": 0}
 
 T = TypeVar("T")
 
@@ -175,69 +176,15 @@ class AutotaskConnector:
         self, entity: str, filters: list[dict[str, Any]], operation: str,
         *, include: Sequence[str] = (), verify: bool = True,
     ) -> Iterator[Mapping[str, Any]]:
-        """Every item of ``POST {entity}/query``, POSTing the same body to each
-        ``nextPageUrl`` until there is none, each item once; then, with ``verify``,
-        proof that nothing is missing: ``{entity}/query/count`` for the same filter
-        must equal the items read, else the read fails and nothing is taken."""
-        body: dict[str, Any] = {"filter": filters or [ALL], "MaxRecords": self.page_size}
-        if include:
-            body["IncludeFields"] = list(include)
-        url = f"{entity}/query"
-        links: set[str] = set()
-        seen: set[str] = set()
-        while True:
-            data, response = self.api.post_json(url, body, operation=operation)
-            if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
-                raise BadData(
-                    SYSTEM,
-                    f'{operation}: expected {{"items": [...]}}, got '
-                    f"{type(data).__name__} (HTTP {response.status_code})",
-                    status=response.status_code,
-                )
-            errors = data.get("errors")
-            if isinstance(errors, list) and errors:
-                raise ConnectorError(SYSTEM, f"{operation}: {'; '.join(map(str, errors))}")
-            fresh = 0
-            for item in data["items"]:
-                if not isinstance(item, Mapping):
-                    raise BadData(SYSTEM, f"{operation}: an item is not a JSON object")
-                key = str(item.get("id", ""))
-                if key and key in seen:
-                    continue
-                seen.add(key)
-                fresh += 1
-                yield item
-            if data["items"] and fresh == 0:
-                raise BadData(
-                    SYSTEM, f"{operation}: the server sent a page of items already read; "
-                    "the read cannot complete")
-            details = data.get("pageDetails")
-            following = details.get("nextPageUrl") if isinstance(details, Mapping) else None
-            if not following:
-                break
-            if not isinstance(following, str) or following in links:
-                raise BadData(
-                    SYSTEM, f"{operation}: the server sent a bad or repeated nextPageUrl"
-                )
-            links.add(following)
-            url = following
-        if verify:
-            expected = self.count(entity, filters, operation)
-            if expected != len(seen):
-                raise BadData(
-                    SYSTEM,
-                    f"{operation}: read {len(seen):,} of the {expected:,} items Autotask "
-                    "counts; the answer was incomplete, so nothing was taken from it",
-                )
+        """Every item of ``POST {entity}/query``, followed through each
+        ``nextPageUrl`` and, with ``verify``, proved by the count
+        (:func:`autotask_paging.query_items`)."""
+        return query_items(self.api, entity, filters, operation, page_size=self.page_size,
+                           include=include, verify=verify)
 
     def count(self, entity: str, filters: list[dict[str, Any]], operation: str) -> int:
         """``POST {entity}/query/count`` answers ``{"queryCount": N}``."""
-        data, _ = self.api.post_json(f"{entity}/query/count", {"filter": filters or [ALL]},
-                                     operation=f"count: {operation}")
-        value = data.get("queryCount") if isinstance(data, Mapping) else None
-        if isinstance(value, bool) or not isinstance(value, int | Decimal) or value < 0:
-            raise BadData(SYSTEM, f"count: {operation}: the answer holds no queryCount")
-        return int(value)
+        return query_count(self.api, entity, filters, operation)
 
     @staticmethod
     def _parse(operation: str, parse: Callable[[], T]) -> T:
