@@ -55,6 +55,7 @@ def key(
     url: bool = False,
     check: Callable[..., str | None] | None = None,
     accept_int: bool = False,
+    prompt: str | None = None,
 ) -> Meta:
     """What a key's type cannot say, kept beside it (read by ``config.schema``).
 
@@ -62,11 +63,12 @@ def key(
     ``required``: must be in the file for every kind it applies to;
     ``editable``/``label``: shown in the settings screen (label defaults to the key);
     ``url``: an http(s) URL; ``check``: ``check(value, kind) -> problem or None``;
-    ``accept_int``: an unquoted integer is read as its digits (QBO realm ids).
+    ``accept_int``: an unquoted integer is read as its digits (QBO realm ids);
+    ``prompt``: what the connect screen asks for (a secret is typed hidden).
     """
     return Meta(extra={"for_kind": for_kind, "required": required, "label": label,
                        "editable": editable, "url": url, "check": check,
-                       "accept_int": accept_int})
+                       "accept_int": accept_int, "prompt": prompt})
 
 
 CW = "connectwise"
@@ -107,14 +109,20 @@ class PsaConfig:
     kind: PsaKind
     base_url: Annotated[str, key(url=True, required=True, editable=True,
                                  check=checks.psa_api_root)]
-    company_id: Annotated[str | None, key(for_kind=CW, required=True, editable=True)] = None
-    public_key: Annotated[str | None, key(for_kind=CW, required=True, editable=True)] = None
-    private_key: Annotated[Secret | None, key(for_kind=CW, required=True)] = None
-    client_id: Annotated[str | None, key(for_kind=CW, required=True, editable=True,
-                                         check=checks.guid)] = None
-    username: Annotated[str | None, key(for_kind=AT, required=True, editable=True)] = None
-    secret: Annotated[Secret | None, key(for_kind=AT, required=True)] = None
-    integration_code: Annotated[Secret | None, key(for_kind=AT, required=True)] = None
+    company_id: Annotated[str | None, key(for_kind=CW, required=True, editable=True,
+                                          prompt="Company id (as on the login screen)")] = None
+    public_key: Annotated[str | None, key(for_kind=CW, required=True, editable=True,
+                                          prompt="API member public key")] = None
+    private_key: Annotated[Secret | None, key(for_kind=CW, required=True,
+                                              prompt="API member private key")] = None
+    client_id: Annotated[str | None, key(
+        for_kind=CW, required=True, editable=True, check=checks.guid,
+        prompt="clientId (a GUID from developer.connectwise.com)")] = None
+    username: Annotated[str | None, key(for_kind=AT, required=True, editable=True,
+                                        prompt="API user name (e-mail)")] = None
+    secret: Annotated[Secret | None, key(for_kind=AT, required=True, prompt="Secret")] = None
+    integration_code: Annotated[Secret | None, key(for_kind=AT, required=True,
+                                                   prompt="Integration code")] = None
     #: Autotask: which Autotask field the QBO DocNumber carries ("number" or "id").
     invoice_numbering: Annotated[InvoiceNumbering | None, key(for_kind=AT)] = None
     #: ConnectWise: caption of an invoice custom field holding the QBO invoice id.

@@ -50,6 +50,7 @@ class Spec:
     le: int | None = None
     check: Callable[[Any, str | None], str | None] | None = None
     accept_int: bool = False
+    prompt: str | None = None
     hint: Any = None
     default: Any = None
 
@@ -100,8 +101,8 @@ def spec_of(hint: Any, default: Any = None) -> Spec:
     return Spec(kind=_kind_of(base, bool(extra.get("url"))), for_kind=extra.get("for_kind"),
                 required=bool(extra.get("required")), editable=bool(extra.get("editable")),
                 label=extra.get("label"), choices=tuple(choices), check=extra.get("check"),
-                accept_int=bool(extra.get("accept_int")), hint=_strip_none(hint),
-                default=default, **bounds)
+                accept_int=bool(extra.get("accept_int")), prompt=extra.get("prompt"),
+                hint=_strip_none(hint), default=default, **bounds)
 
 
 def specs_of(cls: type) -> dict[str, Spec]:
@@ -146,10 +147,18 @@ EDITABLE_KEYS: dict[str, tuple[str, ...]] = {
     if (names := tuple(n for n, s in specs.items() if s.editable and s.kind != "secret"))}
 
 
+def prompts(kind: str) -> tuple[tuple[str, Spec], ...]:
+    """The ``[psa]`` keys a connect form asks for, for ``kind``, in file order:
+    its required keys that have a prompt (``base_url`` is found, not typed)."""
+    return tuple((name, SCHEMA["psa"][name]) for name in REQUIRED[kind]
+                 if SCHEMA["psa"][name].prompt)
+
+
 def label(section: str, name: str) -> str:
     """What a screen calls ``[section] name``: its model label, else the key."""
     return SCHEMA[section][name].label or name
 
 
 __all__ = ["CONCURRENCY", "EDITABLE_KEYS", "KINDS", "PSA_URL_SUFFIX", "REQUIRED", "SCHEMA",
-           "SECTIONS", "Spec", "label", "spec_of", "specs_of"]
+           "SECTIONS", "Spec", "label", "prompts", "spec_of",
+           "specs_of"]

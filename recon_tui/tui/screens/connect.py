@@ -23,7 +23,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
-from recon_tui.config import ConfigError, load_config
+from recon_tui.config import PSA_KIND_TITLES, PSA_KINDS, ConfigError, load_config
+from recon_tui.config.schema import prompts
 from recon_tui.text import printable
 from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
@@ -34,7 +35,17 @@ from recon_tui.tui.widgets.printable_input import PrintableInput
 WAIT_SECONDS = 600.0
 #: The app's short-screen breakpoint (ReconApp.VERTICAL_BREAKPOINTS).
 SHORT_ROWS = 32
-PSA_KINDS = [("ConnectWise PSA", "connectwise"), ("Autotask", "autotask")]
+#: The PSA kinds to choose from, as the model names them.
+KIND_CHOICES = [(PSA_KIND_TITLES[kind], kind) for kind in PSA_KINDS]
+#: Each kind's fields: the container, then per ``[psa]`` key its widget id and the
+#: connect flow's answer name. Which keys, their prompts and which are typed
+#: hidden (secrets) come from the config model.
+FORM = {"connectwise": "cw", "autotask": "at"}
+ANSWERS = {"company_id": ("cw-company", "company"), "public_key": ("cw-public", "public_key"),
+           "private_key": ("cw-private", "private_key"),
+           "client_id": ("cw-client-id", "client_id"), "username": ("at-user", "user"),
+           "secret": ("at-secret", "secret"),
+           "integration_code": ("at-code", "integration_code")}
 
 
 def _has_display() -> bool:
@@ -102,22 +113,18 @@ class ConnectScreen(ReconScreenMixin, Screen[None]):
             yield PrintableInput(placeholder="or paste the address the browser ended on, Enter",
                                  id="qbo-paste")
             yield Static("2. The PSA", classes="connect-section")
-            yield Select(PSA_KINDS, value="connectwise", allow_blank=False, id="psa-kind")
-            with Vertical(id="cw-fields"):
-                yield PrintableInput(placeholder="Site, e.g. na.myconnectwise.net",
-                                     id="cw-site")
-                yield PrintableInput(placeholder="Company id (as on the login screen)",
-                                     id="cw-company")
-                yield PrintableInput(placeholder="API member public key", id="cw-public")
-                yield Input(placeholder="API member private key (not shown)", password=True,
-                            id="cw-private")
-                yield PrintableInput(placeholder="clientId (a GUID from developer."
-                                     "connectwise.com)", id="cw-client-id")
-            with Vertical(id="at-fields"):
-                yield PrintableInput(placeholder="API user name (e-mail)", id="at-user")
-                yield Input(placeholder="Secret (not shown)", password=True, id="at-secret")
-                yield Input(placeholder="Integration code (not shown)", password=True,
-                            id="at-code")
+            yield Select(KIND_CHOICES, value="connectwise", allow_blank=False, id="psa-kind")
+            for kind, prefix in FORM.items():
+                with Vertical(id=f"{prefix}-fields"):
+                    if kind == "connectwise":
+                        yield PrintableInput(placeholder="Site, e.g. na.myconnectwise.net",
+                                             id="cw-site")
+                    for name, spec in prompts(kind):
+                        if spec.kind == "secret":
+                            yield Input(placeholder=f"{spec.prompt} (not shown)",
+                                        password=True, id=ANSWERS[name][0])
+                        else:
+                            yield PrintableInput(placeholder=spec.prompt, id=ANSWERS[name][0])
             yield Button("Connect the PSA", id="psa-go", variant="primary")
             yield Static(id="psa-status", classes="connect-status")
             yield Static(id="connect-next", classes="connect-status")
@@ -255,16 +262,12 @@ class ConnectScreen(ReconScreenMixin, Screen[None]):
             return
         self.busy.add("psa")
         kind = self.query_one("#psa-kind", Select).value
-        if kind == "autotask":
-            answers = {"user": self._value("#at-user"), "secret": self._value("#at-secret"),
-                       "integration_code": self._value("#at-code")}
-            if self.zone_lookup_url:
-                answers["lookup_url"] = self.zone_lookup_url
-        else:
-            answers = {"site": self._value("#cw-site"), "company": self._value("#cw-company"),
-                       "public_key": self._value("#cw-public"),
-                       "private_key": self._value("#cw-private"),
-                       "client_id": self._value("#cw-client-id")}
+        answers = {ANSWERS[name][1]: self._value(f"#{ANSWERS[name][0]}")
+                   for name, _spec in prompts(str(kind))}
+        if kind == "autotask" and self.zone_lookup_url:
+            answers["lookup_url"] = self.zone_lookup_url
+        if kind == "connectwise":
+            answers["site"] = self._value("#cw-site")
         self._status("psa", "Checking…", "dim")
         self._psa_worker(str(kind), answers)
 
