@@ -30,10 +30,9 @@ from recon_tui.connectors.records import RecordError, parse_utc_datetime
 from recon_tui.connectors.sample import load_json_array, sample_data_dir
 from recon_tui.money import ZERO
 from recon_tui.sandbox import autotask_records as sandbox_at
-from recon_tui.sandbox.app import create_app
 from recon_tui.sandbox.book import SandboxBook
-from recon_tui.sandbox.faults import FaultPlan, FaultRule
-from recon_tui.sandbox.server import SandboxServer
+from recon_tui.sandbox.faults import FaultRule
+from tests.emulator import Emulator, Recorder, clear_faults_of, serve
 
 ROOT = "/atservicesrest/v1.0"
 FAST = RetryPolicy(
@@ -43,26 +42,12 @@ SECRET = "sandbox-secret"
 CODE = "SANDBOXINTEGRATIONCODE00000"
 
 
-class Recorder(httpx.HTTPTransport):
-    """A real HTTP transport that remembers what it sent."""
+class Sandbox(Emulator):
+    """The shared emulator fixture, with this module's connector and headers."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(request)
-        return super().handle_request(request)
-
-
-class Sandbox:
     def __init__(self, grow_to: int | None = None) -> None:
-        self.book = SandboxBook.from_dir(sample_data_dir())
-        if grow_to:
-            sandbox_at.grow_book(self.book, grow_to)
-        self.app = create_app(sample_data_dir(), book=self.book)
-        self.plan: FaultPlan = self.app.state.faults
-        self.server = SandboxServer(self.app).start()
+        super().__init__(grow=(lambda book: sandbox_at.grow_book(book, grow_to)) if grow_to
+                         else None)
 
     @property
     def view(self) -> dict[str, dict[int, dict]]:
@@ -83,8 +68,8 @@ class Sandbox:
         kw.setdefault("retry", FAST)
         return AutotaskConnector(self.config(**config_changes), **kw)  # type: ignore[arg-type]
 
-    def seen(self) -> int:
-        return self.plan.requests_seen("autotask")
+    def seen(self) -> int:  # type: ignore[override]
+        return super().seen("autotask")
 
     def headers(self) -> dict[str, str]:
         return {"ApiIntegrationCode": CODE, "UserName": "sandbox-api@example.com", "Secret": SECRET}
@@ -92,27 +77,18 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Sandbox]:
-    sandbox = Sandbox()
-    yield sandbox
-    sandbox.server.stop()
+    yield from serve(Sandbox)
 
 
 @pytest.fixture(scope="module")
 def big() -> Iterator[Sandbox]:
-    sandbox = Sandbox(grow_to=2600)
-    yield sandbox
-    sandbox.server.stop()
+    yield from serve(lambda: Sandbox(grow_to=2600))
 
 
 @pytest.fixture(autouse=True)
 def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    for name in ("demo", "big"):
-        if name in request.fixturenames:
-            sandbox: Sandbox = request.getfixturevalue(name)
-            sandbox.plan.rules.clear()
-            sandbox.plan.retry_after_seconds = 1
-            sandbox.plan.slow_ms = 2000
+    clear_faults_of(request, "demo", "big")
 
 
 def cw_invoices() -> list[dict]:

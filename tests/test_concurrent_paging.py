@@ -21,14 +21,13 @@ from recon_tui.connectors.connectwise import ConnectWiseConnector
 from recon_tui.connectors.http import RateLimiter, RetryPolicy
 from recon_tui.connectors.paging import THREAD_PREFIX, fetch_in_order
 from recon_tui.connectors.qbo import QboConnector
-from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.connectors.tokens import TokenStore
 from recon_tui.sandbox import connectwise as sandbox_cw
-from recon_tui.sandbox.app import create_app
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.faults import FaultPlan, FaultRule
 from recon_tui.sandbox.qbo import make_big_ledger
 from recon_tui.sandbox.server import SandboxServer
+from tests.emulator import Emulator
 
 FAST = RetryPolicy(max_attempts=3, base_delay_seconds=0.001, max_delay_seconds=0.01)
 LATENCY_MS = 40
@@ -70,10 +69,9 @@ def ledger_book() -> tuple[SandboxBook, list[str]]:
 
 @pytest.fixture
 def server(ledger_book: tuple[SandboxBook, list[str]]) -> Iterator[tuple[SandboxServer, FaultPlan]]:
-    plan = FaultPlan(retry_after_seconds=0)
-    app = create_app(sample_data_dir(), book=ledger_book[0], faults=plan, latency_ms=LATENCY_MS)
-    with SandboxServer(app) as running:
-        yield running, plan
+    with Emulator(ledger_book[0], FaultPlan(retry_after_seconds=0),
+                  latency_ms=LATENCY_MS) as emulator:
+        yield emulator.server, emulator.plan
 
 
 def qbo(server: SandboxServer, tmp_path: Path, transport: httpx.BaseTransport, window: int,
@@ -165,12 +163,10 @@ def test_closing_the_read_early_leaves_no_thread_and_bounds_the_pages_asked(
 
 
 def test_connectwise_numbered_pages_overlap_in_id_order(tmp_path: Path) -> None:
-    book = SandboxBook.from_dir(sample_data_dir())
-    sandbox_cw.grow_book(book, 2600)
-    expected = sorted(book.connectwise["companies"], key=int)
-    app = create_app(sample_data_dir(), book=book, latency_ms=LATENCY_MS)
-    with SandboxServer(app) as server:
-        _ledger, psa = sandbox_configs(server.url)
+    with Emulator(grow=lambda book: sandbox_cw.grow_book(book, 2600),
+                  latency_ms=LATENCY_MS) as emulator:
+        expected = sorted(emulator.book.connectwise["companies"], key=int)
+        _ledger, psa = sandbox_configs(emulator.url)
         transport = InFlight()
         with ConnectWiseConnector(psa, transport=transport, retry=FAST, page_size=250,
                                   max_concurrency=4) as connector:

@@ -31,10 +31,8 @@ from recon_tui.connectors.connectwise_records import (
 from recon_tui.connectors.http import RetryPolicy
 from recon_tui.connectors.sample import load_json_array, sample_data_dir
 from recon_tui.sandbox import connectwise as sandbox_cw
-from recon_tui.sandbox.app import create_app
-from recon_tui.sandbox.book import SandboxBook
-from recon_tui.sandbox.faults import FaultPlan, FaultRule
-from recon_tui.sandbox.server import SandboxServer
+from recon_tui.sandbox.faults import FaultRule
+from tests.emulator import Emulator, Recorder, clear_faults_of, serve
 
 ROOT = "/v4_6_release/apis/3.0"
 FAST = RetryPolicy(
@@ -43,26 +41,12 @@ FAST = RetryPolicy(
 PRIVATE = "sandbox-private"
 
 
-class Recorder(httpx.HTTPTransport):
-    """A real HTTP transport that remembers what it sent."""
+class Sandbox(Emulator):
+    """The shared emulator fixture, with this module's connector and headers."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(request)
-        return super().handle_request(request)
-
-
-class Sandbox:
     def __init__(self, grow_to: int | None = None) -> None:
-        self.book = SandboxBook.from_dir(sample_data_dir())
-        if grow_to:
-            sandbox_cw.grow_book(self.book, grow_to)
-        self.app = create_app(sample_data_dir(), book=self.book)
-        self.plan: FaultPlan = self.app.state.faults
-        self.server = SandboxServer(self.app).start()
+        super().__init__(grow=(lambda book: sandbox_cw.grow_book(book, grow_to)) if grow_to
+                         else None)
 
     def config(self, **changes: object) -> PsaConfig:
         config = PsaConfig(
@@ -80,8 +64,8 @@ class Sandbox:
         kw.setdefault("retry", FAST)
         return ConnectWiseConnector(self.config(**config_changes), **kw)  # type: ignore[arg-type]
 
-    def seen(self) -> int:
-        return self.plan.requests_seen("connectwise")
+    def seen(self) -> int:  # type: ignore[override]
+        return super().seen("connectwise")
 
     def headers(self) -> dict[str, str]:
         token = base64.b64encode(b"sandbox+sandbox-public:sandbox-private").decode()
@@ -90,27 +74,18 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Sandbox]:
-    sandbox = Sandbox()
-    yield sandbox
-    sandbox.server.stop()
+    yield from serve(Sandbox)
 
 
 @pytest.fixture(scope="module")
 def big() -> Iterator[Sandbox]:
-    sandbox = Sandbox(grow_to=2600)
-    yield sandbox
-    sandbox.server.stop()
+    yield from serve(lambda: Sandbox(grow_to=2600))
 
 
 @pytest.fixture(autouse=True)
 def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    for name in ("demo", "big"):
-        if name in request.fixturenames:
-            sandbox: Sandbox = request.getfixturevalue(name)
-            sandbox.plan.rules.clear()
-            sandbox.plan.retry_after_seconds = 1
-            sandbox.plan.slow_ms = 2000
+    clear_faults_of(request, "demo", "big")
 
 
 def raw(collection: str) -> list[dict]:

@@ -14,20 +14,16 @@ import pytest
 from recon_tui.backend import sandbox_configs
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.connectwise import ConnectWiseConnector
-from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.psa_payments import read_payments
-from recon_tui.sandbox.app import create_app
-from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.server import SandboxServer
+from tests.emulator import Emulator
 from tests.test_concurrent_paging import FAST, LATENCY_MS, InFlight, paging_threads
 
 
 @pytest.fixture
 def server() -> SandboxServer:
-    app = create_app(sample_data_dir(), book=SandboxBook.from_dir(sample_data_dir()),
-                     latency_ms=LATENCY_MS)
-    with SandboxServer(app) as running:
-        yield running
+    with Emulator(latency_ms=LATENCY_MS) as emulator:
+        yield emulator.server
 
 
 def _connector(server: SandboxServer, transport: InFlight, window: int) -> ConnectWiseConnector:

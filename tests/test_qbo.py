@@ -43,7 +43,6 @@ from recon_tui.connectors.tokens import (
 )
 from recon_tui.models import CreditKind
 from recon_tui.sandbox import qbo as qbo_sandbox
-from recon_tui.sandbox.app import create_app
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.faults import FaultPlan, FaultRule
 from recon_tui.sandbox.qbo import (
@@ -53,22 +52,19 @@ from recon_tui.sandbox.qbo import (
     parse_query,
     run_query,
 )
-from recon_tui.sandbox.server import SandboxServer
+from tests.emulator import Emulator
 
 REALM = "9130355377270856"
 FAST = RetryPolicy(max_attempts=5, base_delay_seconds=0.001, max_delay_seconds=0.01)
 
 
 # =========================================================================== fixtures
-class Sandbox:
-    """One running emulator plus what a test needs to build connectors against it."""
+class Sandbox(Emulator):
+    """The shared emulator fixture plus what a test needs to build QBO connectors."""
 
     def __init__(self, book: SandboxBook, tmp_path: Path) -> None:
-        self.book = book
-        self.plan = FaultPlan(retry_after_seconds=2, slow_ms=400)
+        super().__init__(book, FaultPlan(retry_after_seconds=2, slow_ms=400))
         self.tmp_path = tmp_path
-        self.server = SandboxServer(create_app(sample_data_dir(), faults=self.plan, book=book))
-        self.server.start()
         self.sleeps: list[float] = []
         self.store = TokenStore(tmp_path / "tokens" / f"qbo-{REALM}.json")
         self._connectors: list[QboConnector] = []
@@ -112,16 +108,10 @@ class Sandbox:
         self._connectors.append(connector)
         return connector
 
-    def restart(self) -> None:
-        """A new emulator process over the same book: issued tokens are forgotten."""
-        self.server.stop()
-        self.server = SandboxServer(create_app(sample_data_dir(), faults=self.plan, book=self.book))
-        self.server.start()
-
     def close(self) -> None:
         for connector in self._connectors:
             connector.close()
-        self.server.stop()
+        self.stop()
 
 
 @pytest.fixture

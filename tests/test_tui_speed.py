@@ -107,11 +107,16 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(tmp_path: Path) -
         footer.compose = counting_compose  # type: ignore[method-assign]
         # Let the start settle first: on a loaded machine the footer may still be
         # rebuilt for the first screen's final keys (focus, the first resize).
-        for _ in range(100):
+        looks: list[int] = []
+
+        def settled() -> bool:
+            """No rebuild between two looks (wait_until looks every 50 ms)."""
+            quiet = bool(looks) and not built
+            looks.append(1)
             built.clear()
-            await pilot.pause(0.05)
-            if not built:
-                break
+            return quiet
+
+        await wait_until(pilot, settled)
         footer.bindings_changed(app.screen)  # the same keys: nothing to rebuild
         await pilot.pause()
         assert built == []
