@@ -13,8 +13,9 @@ import tomli_w
 
 from recon_tui.atomic import write_private_file
 from recon_tui.config.errors import ConfigError
-from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Concurrency, Config, SyncConfig
+from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Config
 from recon_tui.config.parser import parse_config
+from recon_tui.config.schema import SCHEMA, Spec, specs_of
 from recon_tui.config.secret import Secret
 from recon_tui.config.store import (
     changes_between,
@@ -67,28 +68,35 @@ def load_config(path: Path | str | None) -> Config:
 def config_to_dict(config: Config) -> dict[str, Any]:
     """The TOML document for *config*; secrets in their stored form (inline or ``env:VAR``).
 
+    Read off the model: a key is written when it is set and is the section's
+    ``kind``, required, editable (the settings screen edits this document) or
+    not its default; a table (``max_concurrency``) holds only what differs.
     Meant for :func:`save_config` only: the result holds secret values.
     """
     out: dict[str, Any] = {}
-    for name in ("ledger", "psa"):
+    for name, specs in SCHEMA.items():
         section = getattr(config, name)
-        if section is not None:
-            out[name] = section_dict(section, lambda s: s.stored_form())
-    out["portal"] = {"client_admin_security_level": config.portal.client_admin_security_level}
-    sync: dict[str, Any] = {}
-    if config.sync.default_since is not None:
-        sync["default_since"] = config.sync.default_since
-    if config.sync.max_delete_percent != SyncConfig.max_delete_percent:
-        sync["max_delete_percent"] = config.sync.max_delete_percent
-    windows = {name: value for name, value in
-               dataclasses.asdict(config.sync.max_concurrency).items()
-               if value != getattr(Concurrency, name)}
-    if windows:
-        sync["max_concurrency"] = windows
-    if sync:
-        out["sync"] = sync
-    if config.report.folder is not None:
-        out["report"] = {"folder": str(config.report.folder)}
+        values = _section_doc(section, specs) if section is not None else {}
+        if values:
+            out[name] = values
+    return out
+
+
+def _section_doc(section: object, specs: Mapping[str, Spec]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, spec in sorted(specs.items(), key=lambda item: item[0] != "kind"):
+        value = getattr(section, key)
+        if value is None:
+            continue
+        if spec.kind == "table":
+            value = _section_doc(value, specs_of(type(value)))
+            if not value:
+                continue
+        elif not (key == "kind" or spec.required or spec.editable or value != spec.default):
+            continue
+        if isinstance(value, Secret):
+            value = value.stored_form()
+        out[key] = str(value) if isinstance(value, Path) else value
     return out
 
 
