@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from recon_tui.cli_common import CliError, common_options, load_settings, open_cache
+
+if TYPE_CHECKING:
+    from recon_tui.cache import Cache
+    from recon_tui.config import Config
+    from recon_tui.models import ClientSummary
+    from recon_tui.report.snapshot import Snapshot
 
 
 def report_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,52 +79,89 @@ def _progress_line() -> tuple[Callable[[str, int, int], None] | None, Callable[[
     return progress, end
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from datetime import date
-
-    from recon_tui.report.fields import rows_text
+def _checked_usage(args: argparse.Namespace) -> str:
+    """The output format, once the dates, format and path are known good: bad usage
+    is refused before the cache is opened."""
     from recon_tui.report.options import (
         ReportOptionError,
         check_writable,
-        default_folder,
-        resolve_client,
         resolve_format,
         resolve_period,
     )
-    from recon_tui.report.snapshot import build_snapshot
-    from recon_tui.report.writers import default_report_name, render_text, write_report
 
-    try:  # bad usage is refused before the cache is opened
+    try:
         resolve_period(args.date_from, args.date_to)
         fmt = resolve_format(args.format, args.out)
         if args.out and args.out != "-":
             check_writable(Path(args.out))
     except ReportOptionError as exc:
         raise CliError(str(exc)) from exc
-    config, demo, cache_path = load_settings(args)
+    return fmt
+
+
+class _Scope(NamedTuple):
+    """What one report covers and where it goes (None: stdout)."""
+
+    client: ClientSummary | None
+    start: date
+    end: date
+    target: Path | None
+
+
+def _scope(cache: Cache, args: argparse.Namespace, config: Config, fmt: str) -> _Scope:
+    """The client, the period (open ends filled from the cache) and the file to write
+    (None for stdout)."""
+    from recon_tui.report.options import (
+        ReportOptionError,
+        check_writable,
+        default_folder,
+        resolve_client,
+        resolve_period,
+    )
+    from recon_tui.report.writers import default_report_name
+
+    try:
+        client = resolve_client(cache, args.client) if args.client else None
+        span = cache.report_date_range(client.client_key if client else None)
+        start, end = resolve_period(args.date_from, args.date_to, span=span)
+        target = None
+        if args.out != "-":
+            name = default_report_name(date.today(), fmt, client.name if client else None)
+            target = check_writable(
+                Path(args.out) if args.out else default_folder(config.report.folder) / name)
+    except ReportOptionError as exc:
+        raise CliError(str(exc)) from exc
+    return _Scope(client, start, end, target)
+
+
+def _build(cache_path: Path, args: argparse.Namespace, config: Config, demo: bool,
+           fmt: str) -> tuple[Snapshot, _Scope, Callable[[str, int, int], None] | None,
+                              Callable[[], None]]:
+    """Read the snapshot from the cache (read only), with its scope and the progress
+    line that goes on while it is written."""
+    from recon_tui.report.snapshot import build_snapshot
+
     cache = open_cache(cache_path, read_only=True)
     try:
-        try:
-            client = resolve_client(cache, args.client) if args.client else None
-            span = cache.report_date_range(client.client_key if client else None)
-            start, end = resolve_period(args.date_from, args.date_to, span=span)
-            target = None
-            if args.out != "-":
-                name = default_report_name(date.today(), fmt,
-                                           client.name if client else None)
-                target = check_writable(
-                    Path(args.out) if args.out
-                    else default_folder(config.report.folder) / name)
-        except ReportOptionError as exc:
-            raise CliError(str(exc)) from exc
+        scope = _scope(cache, args, config, fmt)
         progress, end_progress = _progress_line()
         snapshot = build_snapshot(
-            cache, start, end, client=client, progress=progress,
+            cache, scope.start, scope.end, client=scope.client, progress=progress,
             portal_level=config.portal.client_admin_security_level,
             psa_kind=config.psa.kind if config.psa else ("connectwise" if demo else None),
             ledger_kind=config.ledger.kind if config.ledger else ("qbo" if demo else None))
     finally:
         cache.close()
+    return snapshot, scope, progress, end_progress
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from recon_tui.report.fields import rows_text
+    from recon_tui.report.writers import render_text, write_report
+
+    fmt = _checked_usage(args)
+    config, demo, cache_path = load_settings(args)
+    snapshot, scope, progress, end_progress = _build(cache_path, args, config, demo, fmt)
     if snapshot.header.psa_as_of is None and snapshot.header.ledger_as_of is None:
         print(f"recon-tui: note: nothing has been synced into {cache_path} yet; run "
               "`recon-tui sync` first", file=sys.stderr)
@@ -124,18 +169,18 @@ def cmd_report(args: argparse.Namespace) -> int:
                f"{len(snapshot.discrepant_rows):,} discrepant; "
                f"{snapshot.self_check.removesuffix('.')} (reconciliation id "
                f"{snapshot.header.reconciliation_id})")
-    if target is None:
+    if scope.target is None:
         end_progress()
         sys.stdout.write(render_text(snapshot, fmt))
         sys.stdout.flush()
     else:
         try:
-            written = write_report(snapshot, fmt, target, progress)
+            written = write_report(snapshot, fmt, scope.target, progress)
         except OSError as exc:
-            raise CliError(f"{target}: cannot write ({exc.strerror or exc})") from exc
+            raise CliError(f"{scope.target}: cannot write ({exc.strerror or exc})") from exc
         finally:
             end_progress()
-        print(f"wrote {written} ({fmt}, {start} to {end}): {summary}")
+        print(f"wrote {written} ({fmt}, {scope.start} to {scope.end}): {summary}")
     snapshot.close()
     if args.fail_on_discrepancy and snapshot.has_discrepancy:
         print(f"recon-tui: report: discrepancies found: {summary}", file=sys.stderr)
