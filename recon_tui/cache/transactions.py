@@ -207,10 +207,12 @@ class TransactionQueries:
                                   f"({marks})", chunk)
 
     def undiagnosed_pair_ids(self, limit: int = _CHUNK) -> list[int]:
-        """Discrepant rows with no cause yet (new, refreshed, or their evidence moved)."""
+        """Discrepant rows with no cause yet (new, refreshed, or their evidence moved),
+        through the partial index of exactly those (the planner, left alone, picks
+        idx_pair_cause and walks every agreeing row too)."""
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM invoice_pair WHERE discrepant AND cause IS NULL ORDER BY id "
-            "LIMIT ?", (limit,))]
+            "SELECT id FROM invoice_pair INDEXED BY idx_pair_undiagnosed "
+            "WHERE discrepant AND cause IS NULL ORDER BY id LIMIT ?", (limit,))]
 
     def ledger_payment_ids(self) -> set[str]:
         """QBO payments the cache holds live applications of (a deletion check must
