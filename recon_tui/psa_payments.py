@@ -54,61 +54,68 @@ def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
     read, one at a time, looking the other side up in the stage, else the cache,
     so the choice never holds a whole book."""
     wanted: dict[str, PsaInvoice | DocFigures] = {}
-
-    # PSA invoices read now: their ledger copy (read now, else cached).
     for page in stage.pages(psa_step):
-        psa_read = [f for f in map(psa_figures, page) if f is not None]
-        if not psa_read:
-            continue
-        links = {p.id: p.link for p in psa_read if p.link}
-        for held in cache.psa_documents_related(DocKind.INVOICE,
-                                                ids=[p.id for p in psa_read]):
-            if held.ledger_invoice_id and held.id not in links:
-                links[held.id] = held.ledger_invoice_id
-        numbers = sorted({p.number for p in psa_read})
-        read_ledger = stage.docs(ledger_step, ids=sorted(set(links.values())), numbers=numbers)
-        ledger_by_id = {i.id: i for i in read_ledger}
-        ledger_by_number = {i.number: i for i in read_ledger if i.number}
-        missing_ids = sorted({i for i in links.values() if i not in ledger_by_id})
-        missing_numbers = [n for n in numbers if n not in ledger_by_number]
-        cached_ledger = cache.ledger_documents_related(DocKind.INVOICE, ids=missing_ids,
-                                                       numbers=missing_numbers)
-        cached_by_id = {i.id: i for i in cached_ledger}
-        cached_by_number = {i.doc_number: i for i in cached_ledger if i.doc_number}
-        for psa in psa_read:
-            link = links.get(psa.id)
-            ledger: LedgerInvoice | DocFigures | None = (
-                (ledger_by_id.get(link) or cached_by_id.get(link)) if link else None)
-            ledger = (ledger or ledger_by_number.get(psa.number)
-                      or cached_by_number.get(psa.number))
-            if ledger is not None and _disagree(psa, ledger):
-                wanted[psa.id] = psa
-
-    # Ledger invoices read now whose PSA copy did not change: the cached PSA copy.
+        _psa_page(cache, stage, ledger_step, page, wanted)
     for page in stage.pages(ledger_step):
-        ledger_read = [f for f in map(ledger_figures, page) if f is not None]
-        read_numbers = {p.number for p in stage.docs(
-            psa_step, numbers=sorted({i.number for i in ledger_read if i.number}))}
-        others = [i for i in ledger_read if i.number not in read_numbers]
-        if not others:
-            continue
-        held_psa = cache.psa_documents_related(
-            DocKind.INVOICE, numbers=sorted({i.number for i in others if i.number}),
-            ledger_ids=sorted({i.id for i in others}))
-        read_now = stage.has_ids(psa_step, [p.id for p in held_psa])
-        by_link = {p.ledger_invoice_id: p for p in held_psa if p.ledger_invoice_id}
-        by_number = {p.number: p for p in held_psa}
-        for other in others:
-            held = by_link.get(other.id) or by_number.get(other.number)
-            if held is not None and held.id not in read_now and _disagree(held, other):
-                wanted[held.id] = held
-
+        _ledger_page(cache, stage, psa_step, page, wanted)
+    # The rows discrepant that way whose payments were never read.
     unread = [i for i in cache.psa_payments_unread() if i not in wanted]
     read_now = stage.docs(psa_step, ids=unread)
     wanted.update((f.id, f) for f in read_now)
     rest = sorted(set(unread) - {f.id for f in read_now})
     wanted.update((p.id, p) for p in cache.psa_documents_related(DocKind.INVOICE, ids=rest))
     return [wanted[i] for i in sorted(wanted)]
+
+
+def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, page: Iterable[PsaInvoice],
+              wanted: dict[str, PsaInvoice | DocFigures]) -> None:
+    """PSA invoices read now: compared with their ledger copy (read now, else cached)."""
+    psa_read = [f for f in map(psa_figures, page) if f is not None]
+    if not psa_read:
+        return
+    links = {p.id: p.link for p in psa_read if p.link}
+    for held in cache.psa_documents_related(DocKind.INVOICE, ids=[p.id for p in psa_read]):
+        if held.ledger_invoice_id and held.id not in links:
+            links[held.id] = held.ledger_invoice_id
+    numbers = sorted({p.number for p in psa_read})
+    read_ledger = stage.docs(ledger_step, ids=sorted(set(links.values())), numbers=numbers)
+    ledger_by_id = {i.id: i for i in read_ledger}
+    ledger_by_number = {i.number: i for i in read_ledger if i.number}
+    missing_ids = sorted({i for i in links.values() if i not in ledger_by_id})
+    missing_numbers = [n for n in numbers if n not in ledger_by_number]
+    cached_ledger = cache.ledger_documents_related(DocKind.INVOICE, ids=missing_ids,
+                                                   numbers=missing_numbers)
+    cached_by_id = {i.id: i for i in cached_ledger}
+    cached_by_number = {i.doc_number: i for i in cached_ledger if i.doc_number}
+    for psa in psa_read:
+        link = links.get(psa.id)
+        ledger: LedgerInvoice | DocFigures | None = (
+            (ledger_by_id.get(link) or cached_by_id.get(link)) if link else None)
+        ledger = ledger or ledger_by_number.get(psa.number) or cached_by_number.get(psa.number)
+        if ledger is not None and _disagree(psa, ledger):
+            wanted[psa.id] = psa
+
+
+def _ledger_page(cache: Cache, stage: SyncStage, psa_step: str, page: Iterable[LedgerInvoice],
+                 wanted: dict[str, PsaInvoice | DocFigures]) -> None:
+    """Ledger invoices read now whose PSA copy did not change: compared with the
+    cached PSA copy."""
+    ledger_read = [f for f in map(ledger_figures, page) if f is not None]
+    read_numbers = {p.number for p in stage.docs(
+        psa_step, numbers=sorted({i.number for i in ledger_read if i.number}))}
+    others = [i for i in ledger_read if i.number not in read_numbers]
+    if not others:
+        return
+    held_psa = cache.psa_documents_related(
+        DocKind.INVOICE, numbers=sorted({i.number for i in others if i.number}),
+        ledger_ids=sorted({i.id for i in others}))
+    read_now = stage.has_ids(psa_step, [p.id for p in held_psa])
+    by_link = {p.ledger_invoice_id: p for p in held_psa if p.ledger_invoice_id}
+    by_number = {p.number: p for p in held_psa}
+    for other in others:
+        held = by_link.get(other.id) or by_number.get(other.number)
+        if held is not None and held.id not in read_now and _disagree(held, other):
+            wanted[held.id] = held
 
 
 def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures],

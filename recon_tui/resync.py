@@ -22,7 +22,7 @@ from recon_tui.psa_payments import read_payments
 from recon_tui.refresh import refresh_documents
 from recon_tui.row_diagnosis import diagnose_pending
 from recon_tui.sync import check_books, sync_lock
-from recon_tui.transactions import LedgerPayment, Side
+from recon_tui.transactions import InvoiceTxn, LedgerPayment, Side
 
 
 class ResyncError(RuntimeError):
@@ -81,14 +81,33 @@ def resync_invoice(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         return _resync(cache, psa, ledger, number)
 
 
-def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
-            number: str) -> ResyncResult:
-    before = cache.pairs_for_number(number)
-    run = SyncRun(kind="resync", target=number, started_at=datetime.now(UTC),
-                  steps=[SyncStep("invoice", "psa"), SyncStep("invoice", "ledger"),
-                         SyncStep("credits", "ledger"), SyncStep("payments", "psa")])
-    cache.start_sync_run(run)
-    assert run.id is not None
+@dataclass(slots=True)
+class _Fetched:
+    """What both systems answered for the number, before anything is written."""
+
+    psa_invoice: PsaInvoice | None
+    ledger_invoices: list[LedgerInvoice]
+    vanished: list[str]
+    ledger_memos: list[LedgerInvoice]
+    vanished_memos: list[str]
+    customer_ids: list[str]
+    credits: list[OrganizationalCredit]
+    payments: list[LedgerPayment]
+    psa_payments: list[InvoiceTxn] | None
+
+
+def _fail(cache: Cache, run: SyncRun, error: str) -> ResyncError:
+    """Record the run failed (nothing written) and the error to raise."""
+    run.status, run.error = SyncStatus.FAILED, error
+    run.finished_at = datetime.now(UTC)
+    cache.save_sync_progress(run)
+    return ResyncError(error)
+
+
+def _fetch(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, number: str,
+           before: list[PairRow], run: SyncRun) -> _Fetched:
+    """Read the number's documents, its customers' credits and payments, step by
+    step; a failed read marks its step and fails the run."""
     current = run.steps[0]
     try:
         psa_invoice = psa.invoice_by_number(number)
@@ -112,39 +131,46 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     except (ConnectorError, ConfigError) as exc:
         current.status = SyncStatus.FAILED
         current.error = str(exc)
-        run.status, run.error = SyncStatus.FAILED, f"{current.system} {current.name}: {exc}"
-        run.finished_at = datetime.now(UTC)
-        cache.save_sync_progress(run)
-        raise ResyncError(run.error) from exc
+        raise _fail(cache, run, f"{current.system} {current.name}: {exc}") from exc
+    return _Fetched(psa_invoice, ledger_invoices, vanished, ledger_memos, vanished_memos,
+                    customer_ids, credits, payments, psa_payments)
 
-    if psa_invoice is None and not ledger_invoices and not ledger_memos and not before:
-        run.status = SyncStatus.FAILED
-        run.error = f"invoice {number} is in neither system"
-        run.finished_at = datetime.now(UTC)
-        cache.save_sync_progress(run)
-        raise ResyncError(run.error)
 
+def _step_results(cache: Cache, got: _Fetched) -> list[ApplyResult]:
+    """Write what was fetched; one result per step of the run, in its order."""
+    ledger_result = cache.upsert_ledger_invoices(got.ledger_invoices)
+    ledger_result.merge(cache.upsert_ledger_credit_memos(got.ledger_memos))
+    ledger_result.merge(cache.delete_ledger_invoices(got.vanished))
+    ledger_result.merge(cache.delete_ledger_credit_memos(got.vanished_memos))
+    ledger_ids = _ledger_ids(got)
+    applied = cache.replace_txns(
+        Side.LEDGER, "invoice_id", ledger_ids,
+        [t for p in got.payments for t in p.applications if t.invoice_id in ledger_ids],
+        removed_how="no longer in the ledger (deleted, voided or unapplied)")
+    ledger_result.changes.extend(applied.changes)
+    psa_invoice = got.psa_invoice
+    psa_result = (cache.replace_txns(Side.PSA, "invoice_id", [psa_invoice.id], got.psa_payments,
+                                     removed_how="no longer listed in the PSA")
+                  if psa_invoice is not None and got.psa_payments is not None
+                  else ApplyResult())
+    return [
+        cache.upsert_psa_invoices([psa_invoice] if psa_invoice else []),
+        ledger_result,
+        cache.upsert_credits(got.credits),
+        psa_result,
+    ]
+
+
+def _ledger_ids(got: _Fetched) -> list[str]:
+    return sorted({i.id for i in got.ledger_invoices} | set(got.vanished))
+
+
+def _write(cache: Cache, got: _Fetched, number: str, run: SyncRun) -> list[Change]:
+    """Apply, record and re-pair in one transaction: all of it or nothing."""
+    assert run.id is not None
     changes: list[Change] = []
     with cache.transaction():
-        ledger_result = cache.upsert_ledger_invoices(ledger_invoices)
-        ledger_result.merge(cache.upsert_ledger_credit_memos(ledger_memos))
-        ledger_result.merge(cache.delete_ledger_invoices(vanished))
-        ledger_result.merge(cache.delete_ledger_credit_memos(vanished_memos))
-        ledger_ids = sorted({i.id for i in ledger_invoices} | set(vanished))
-        applied = cache.replace_txns(
-            Side.LEDGER, "invoice_id", ledger_ids,
-            [t for p in payments for t in p.applications if t.invoice_id in ledger_ids],
-            removed_how="no longer in the ledger (deleted, voided or unapplied)")
-        ledger_result.changes.extend(applied.changes)
-        psa_result = (cache.replace_txns(Side.PSA, "invoice_id", [psa_invoice.id], psa_payments,
-                                         removed_how="no longer listed in the PSA")
-                      if psa_invoice is not None and psa_payments is not None else ApplyResult())
-        results = [
-            cache.upsert_psa_invoices([psa_invoice] if psa_invoice else []),
-            ledger_result,
-            cache.upsert_credits(credits),
-            psa_result,
-        ]
+        results = _step_results(cache, got)
         for step, result in zip(run.steps, results, strict=True):
             step.status = SyncStatus.SUCCEEDED
             step.created, step.updated = result.created, result.updated
@@ -153,20 +179,38 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             changes.extend(result.changes)
         # A credit that moved to this customer (or was used up) leaves its old owner
         # too: that client's row changes as well.
-        customers = sorted(set(customer_ids) | results[2].owners)
+        customers = sorted(set(got.customer_ids) | results[2].owners)
+        psa_invoice = got.psa_invoice
         refresh_documents(
             cache,
             psa_ids=[psa_invoice.id] if psa_invoice else [],
-            ledger_ids={DocKind.INVOICE: {i.id for i in ledger_invoices} | set(vanished),
-                        DocKind.CREDIT_MEMO: {m.id for m in ledger_memos} | set(vanished_memos)},
+            ledger_ids={DocKind.INVOICE: {i.id for i in got.ledger_invoices} | set(got.vanished),
+                        DocKind.CREDIT_MEMO: ({m.id for m in got.ledger_memos}
+                                              | set(got.vanished_memos))},
             numbers=[number],
             customer_ids=customers,
         )
-        cache.clear_causes_for(Side.LEDGER, ledger_ids)
+        cache.clear_causes_for(Side.LEDGER, _ledger_ids(got))
         if psa_invoice is not None:
             cache.clear_causes_for(Side.PSA, [psa_invoice.id])
         diagnose_pending(cache)
         run.status = SyncStatus.SUCCEEDED
+    return changes
+
+
+def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
+            number: str) -> ResyncResult:
+    before = cache.pairs_for_number(number)
+    run = SyncRun(kind="resync", target=number, started_at=datetime.now(UTC),
+                  steps=[SyncStep("invoice", "psa"), SyncStep("invoice", "ledger"),
+                         SyncStep("credits", "ledger"), SyncStep("payments", "psa")])
+    cache.start_sync_run(run)
+    assert run.id is not None
+    got = _fetch(cache, psa, ledger, number, before, run)
+    if (got.psa_invoice is None and not got.ledger_invoices and not got.ledger_memos
+            and not before):
+        raise _fail(cache, run, f"invoice {number} is in neither system")
+    changes = _write(cache, got, number, run)
     run.finished_at = datetime.now(UTC)
     cache.save_sync_progress(run)
     return ResyncResult(number, before, cache.pairs_for_number(number), changes, run)
