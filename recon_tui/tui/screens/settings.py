@@ -4,6 +4,8 @@ write to each system (``allow_writes``, a switch).
 Secrets are shown masked (or as their ``env:VAR`` reference) and are never
 editable here. Saving validates like loading a file, writes atomically with
 mode 0600 and takes effect at once: the next sync uses the new endpoints.
+Which keys are shown, under which label, as a switch or masked, comes from the
+config model (``recon_tui.config.SCHEMA``); only the section headings are here.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, Header, Input, Label, Static
 
 from recon_tui.config import (
-    BOOLEAN_KEYS,
+    SCHEMA,
     ConfigError,
-    Secret,
     default_config_path,
     editable_values,
     label,
@@ -81,14 +82,14 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
                 for key, value in keys.items():
                     with Horizontal(classes="settings-row"):
                         yield Label(label(section, key), classes="settings-label")
-                        if key in BOOLEAN_KEYS:
+                        if SCHEMA[section][key].kind == "bool":
                             yield Checkbox("on", value=value == "true",
                                            id=field_id(section, key))
                             continue
                         # Shown safely, kept exact: saving rewrites what the file said.
                         yield PrintableInput(value=value, id=field_id(section, key))
                 for key, shown in summary.get(section, {}).items():
-                    if isinstance(getattr(section_config, key, None), Secret):
+                    if SCHEMA[section][key].kind == "secret":
                         with Horizontal(classes="settings-row"):
                             yield Label(f"{key} (secret)", classes="settings-label")
                             yield Static(Text(printable(shown), style="dim"),
@@ -106,7 +107,7 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
         edits: dict[str, dict[str, str]] = {}
         for section, keys in editable_values(self.recon_app.config).items():
             for key in keys:
-                if key in BOOLEAN_KEYS:
+                if SCHEMA[section][key].kind == "bool":
                     on = self.query_one(f"#{field_id(section, key)}", Checkbox).value
                     edits.setdefault(section, {})[key] = "true" if on else "false"
                     continue
