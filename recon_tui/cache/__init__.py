@@ -17,6 +17,7 @@ from recon_tui.cache.history import HistoryQueries
 from recon_tui.cache.lookup import LookupQueries
 from recon_tui.cache.mapper import MapperQueries
 from recon_tui.cache.reconciliation import ReconciliationQueries
+from recon_tui.cache.record_writes import RecordWrites
 from recon_tui.cache.records import (
     ApplyResult,
     BookTotals,
@@ -48,6 +49,6 @@ __all__ = [
 
 class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
             ChecklistQueries, ReportQueries, TransactionQueries, FixQueries, LookupQueries,
-            CacheCore):
+            RecordWrites, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""
