@@ -4,14 +4,13 @@ answers reduced to a safe error code for the token client."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from decimal import Decimal
 
 import httpx
 
 from recon_tui.connectors.http import default_error_parser
+from recon_tui.jsonio import JsonError, decode
 
 __all__ = ["fault_parts", "is_qbo_fault", "qbo_error_parser", "safe_token_code",
            "token_error_parser"]
@@ -48,8 +47,8 @@ def fault_parts(body: object) -> tuple[str, str | None] | None:
 def qbo_error_parser(response: httpx.Response) -> tuple[str, str | None]:
     """QBO's ``Fault`` envelopes first, then OAuth-style ``{"error": ...}`` bodies."""
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode(response.content)
+    except JsonError:
         return response.reason_phrase or "error", None
     parts = fault_parts(body)
     if parts is not None:
@@ -59,8 +58,8 @@ def qbo_error_parser(response: httpx.Response) -> tuple[str, str | None]:
 
 def is_qbo_fault(response: httpx.Response) -> bool:
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode(response.content)
+    except JsonError:
         return False
     return fault_parts(body) is not None
 
@@ -82,7 +81,7 @@ def token_error_parser(response: httpx.Response) -> tuple[str, str | None]:
     """For the token endpoint: no message at all (never its body or reason phrase),
     only a safe error code, so errors read ``HTTP 503 [code temporarily_unavailable]``."""
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        body = decode(response.content)
+    except JsonError:
         return "", None
     return "", safe_token_code(body)

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from recon_tui.jsonio import JsonError, decode
 
 __all__ = ["load_json_array", "sample_data_dir"]
 
@@ -34,11 +34,10 @@ def sample_data_dir() -> Path:
 def load_json_array(path: Path) -> list[dict[str, Any]]:
     """One sample file: a JSON array, amounts read as exact Decimals."""
     try:
-        with path.open(encoding="utf-8") as f:
-            data = json.load(f, parse_float=Decimal)
+        data = decode(path.read_bytes())
     except FileNotFoundError:
         raise FileNotFoundError(f"sample data file missing: {path}") from None
-    except json.JSONDecodeError as exc:
+    except JsonError as exc:
         raise ValueError(f"sample data file {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, list):
         raise ValueError(f"sample data file {path} must hold a JSON array")

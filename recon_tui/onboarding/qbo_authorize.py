@@ -41,12 +41,10 @@ from __future__ import annotations
 import base64
 import hmac
 import ipaddress
-import json
 import secrets
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -57,6 +55,7 @@ from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import ApiClient
 from recon_tui.connectors.qbo_errors import qbo_error_parser, safe_token_code, token_error_parser
 from recon_tui.connectors.tokens import TokenState, expiry_after, token_fingerprint
+from recon_tui.jsonio import JsonError, decode
 from recon_tui.text import printable
 
 __all__ = [
@@ -317,8 +316,8 @@ def _refusal(status: int, code: str | None) -> str:
 def _token_body(response: httpx.Response) -> dict[str, Any]:
     """The JSON object, or a line that quotes nothing of it (it may hold tokens)."""
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode(response.content)
+    except JsonError:
         body = None
     if not isinstance(body, dict):
         raise QboConnectError(f"qbo: the token endpoint answered HTTP {response.status_code} "

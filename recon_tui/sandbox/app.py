@@ -5,12 +5,10 @@ every write (the demo saves its world there)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import urllib.parse
 from collections.abc import Callable
-from decimal import Decimal
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from recon_tui.jsonio import decode
 from recon_tui.sandbox import autotask, connectwise, cw_payments, onboarding, onboarding_psa, qbo
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import error_for
@@ -185,7 +184,7 @@ class FaultMiddleware(BaseHTTPMiddleware):
         if response.status_code != 200:
             return Response(content, response.status_code, headers=headers)
         try:
-            body = json.loads(content, parse_float=Decimal)
+            body = decode(content)
         except ValueError:
             return Response(content, response.status_code, headers=headers)
         body, link = rewrite_page(fault, system, body, response.headers.get("link"),
@@ -388,7 +387,7 @@ def json_error(system: str, status: int, message: str) -> JSONResponse:
 
 def dumps(body: object) -> bytes:
     """Decimals out as exact JSON numbers (:mod:`wire`)."""
-    from recon_tui.sandbox.wire import encode
+    from recon_tui.jsonio import encode
 
     return encode(body)
 

@@ -23,15 +23,14 @@ Sources: https://autotask.net/help/developerhelp/content/apis/REST/API_Calls/RES
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from recon_tui.jsonio import JsonError, decode, encode
 from recon_tui.sandbox.autotask_pages import API_ROOT, page, query_keys
 from recon_tui.sandbox.autotask_query import FilterError, predicates, scan
 from recon_tui.sandbox.autotask_records import (
@@ -42,7 +41,6 @@ from recon_tui.sandbox.autotask_records import (
 )
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import autotask_error
-from recon_tui.sandbox.wire import encode
 
 __all__ = [
     "API_ROOT",
@@ -103,8 +101,8 @@ async def _body(request: Request) -> dict[str, Any] | None:
     if not raw.strip():
         return None
     try:
-        body = json.loads(raw, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode(raw)
+    except JsonError:
         raise FilterError("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise FilterError("The request body must be a JSON object.")
@@ -116,8 +114,8 @@ def _search_param(request: Request) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        search = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError:
+        search = decode(text)
+    except JsonError:
         raise FilterError("The search parameter is not valid JSON.") from None
     if not isinstance(search, dict):
         raise FilterError("The search parameter must be a JSON object.")
@@ -129,8 +127,8 @@ def _paging_param(request: Request) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        paging = json.loads(text)
-    except json.JSONDecodeError:
+        paging = decode(text)
+    except JsonError:
         raise FilterError("The paging cursor is not valid.") from None
     if not isinstance(paging, dict):
         raise FilterError("The paging cursor is not valid.")

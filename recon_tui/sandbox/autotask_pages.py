@@ -10,7 +10,6 @@ URL after a GET query. ``MaxRecords`` is 1..500 (default 500).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+from recon_tui.jsonio import dumps_exact
 from recon_tui.sandbox.autotask_query import FilterError, predicates, scan
 from recon_tui.sandbox.autotask_records import ENTITIES, autotask_view
 from recon_tui.sandbox.book import SandboxBook
@@ -72,10 +72,8 @@ def _cursor_url(
     previous: list[int],
     next_id: int,
 ) -> str:
-    paging = json.dumps(
-        {"pageSize": size, "previousIds": previous, "nextIds": [next_id]}, separators=(",", ":")
-    )
-    search_text = json.dumps(search, separators=(",", ":"), default=str)
+    paging = dumps_exact({"pageSize": size, "previousIds": previous, "nextIds": [next_id]})
+    search_text = dumps_exact(search)  # its Decimals stay numbers (str() made them text)
     root = str(request.base_url).rstrip("/") + API_ROOT
     path = f"{root}/{entity}/query/next" if post else f"{root}/{entity}/query"
     return f"{path}?{urlencode({'paging': paging, 'search': search_text})}"

@@ -12,13 +12,13 @@ Source: https://autotask.net/help/developerhelp/content/apis/REST/API_Calls/REST
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from recon_tui.jsonio import dumps_exact
 from recon_tui.sandbox.autotask_records import (
     BOOLEAN,
     DATETIME,
@@ -93,7 +93,7 @@ def _compile(item: Any, entity: str) -> Predicate:
     """One filter expression as a predicate over records (checks in Autotask's order:
     shape, grouping, field, operator, value)."""
     if not isinstance(item, Mapping):
-        raise FilterError(f"Each filter must be an object, got {json.dumps(item)[:60]}.")
+        raise FilterError(f"Each filter must be an object, got {dumps_exact(item)[:60]}.")
     op = str(item.get("op", "")).strip().lower()
     if op in ("and", "or"):
         return _group(item, op, entity)

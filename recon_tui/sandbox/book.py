@@ -14,13 +14,12 @@ write happened.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from recon_tui.jsonio import decode
 from recon_tui.sandbox.index import BookIndex
 
 QBO_ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
@@ -29,7 +28,7 @@ CW_COLLECTIONS = ("companies", "contacts", "invoices", "unpostedinvoices", "paym
 
 def _load(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
-        return json.load(handle, parse_float=Decimal)
+        return decode(handle.read())
 
 
 @dataclass

@@ -38,7 +38,6 @@ part payment, as two payments.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -48,6 +47,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from recon_tui.jsonio import decode
 from recon_tui.sandbox import connectwise as cw
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.cw_conditions import ConditionError, _parse_datetime, parse_conditions
@@ -303,7 +303,7 @@ async def _one(book: SandboxBook, request: Request, invoice_id: int) -> Response
 async def _create(book: SandboxBook, request: Request, invoice_id: int) -> Response:
     """``POST .../payments``: 201 and the payment, or the refusal."""
     try:
-        body = json.loads(await request.body(), parse_float=Decimal)
+        body = decode(await request.body())
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):

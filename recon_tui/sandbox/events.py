@@ -17,12 +17,12 @@ Each event: ``{"id", "story", "system": "qbo"|"connectwise", "action", ...}``:
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from recon_tui.jsonio import decode
 from recon_tui.sandbox import cw_payments, qbo
 from recon_tui.sandbox.book import SandboxBook
 
@@ -40,7 +40,7 @@ def load_events(data_dir: Path) -> list[dict[str, Any]]:
     path = data_dir / EVENTS_FILE
     if not path.exists():
         return []
-    data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    data = decode(path.read_text(encoding="utf-8"))
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list) or not all(
             isinstance(e, dict) and isinstance(e.get("id"), str) for e in events):

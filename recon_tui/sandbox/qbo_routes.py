@@ -14,7 +14,6 @@ and .../payment and .../invoice.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from recon_tui.jsonio import JsonError, decode, encode
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import error_for, now_iso
 from recon_tui.sandbox.qbo_parse import QueryError
@@ -38,7 +38,6 @@ from recon_tui.sandbox.qbo_writes import (
     _Refused,
     _save_payment,
 )
-from recon_tui.sandbox.wire import encode
 
 if TYPE_CHECKING:
     from recon_tui.sandbox.qbo import QboEmulatorState
@@ -142,8 +141,8 @@ async def _write(
 ) -> Response:
     """Shared by every write: JSON body, requestid replay, lost-response simulation."""
     try:
-        body = json.loads(await request.body(), parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode(await request.body())
+    except JsonError:
         body = None
     if not isinstance(body, dict):
         return _fault(

@@ -12,17 +12,15 @@ after-sync events (:mod:`events`) it has applied, so each happens once.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from recon_tui.atomic import write_private_file
-from recon_tui.jsonio import dumps_exact
+from recon_tui.jsonio import decode, encode
 from recon_tui.sandbox.book import CW_COLLECTIONS, QBO_ENTITIES, SandboxBook
 
 __all__ = ["STATE_SUFFIX", "DemoWorld", "StateError", "state_path_for"]
@@ -74,7 +72,7 @@ class DemoWorld:
     @classmethod
     def _load(cls, data_dir: Path, fingerprint: str, path: Path) -> DemoWorld:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+            data = decode(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise StateError(f"cannot be read ({exc.strerror or exc})") from None
         except (ValueError, UnicodeDecodeError):
@@ -99,9 +97,9 @@ class DemoWorld:
             return
         with self._save_lock:
             with self.book.lock:
-                payload = dumps_exact(self._snapshot())
+                payload = encode(self._snapshot())
             try:
-                write_private_file(self.path, payload.encode("utf-8"))
+                write_private_file(self.path, payload)
             except OSError as exc:
                 log.warning("demo emulator state %s could not be saved: %s", self.path,
                             exc.strerror or exc)
