@@ -258,66 +258,24 @@ def _run_full_sync(
     max_delete_percent: int,
     confirm_mass_delete: ConfirmMassDelete | None,
 ) -> SyncRun:
+    """Fetch every step into a stage, then apply them all in one transaction;
+    whatever happens, the run in the history says how it ended."""
     plans = plan_full_sync(cache, psa, ledger, since)
     run = SyncRun(kind=kind, since=since, started_at=datetime.now(UTC),
                   steps=[SyncStep(p.name, p.system) for p in plans])
     cache.start_sync_run(run)
     run.status = SyncStatus.RUNNING
     cache.save_sync_progress(run)
-
-    def notify(index: int, phase: str, fetched: int, reading: tuple[int, ...] = ()) -> None:
-        if progress is not None:
-            plan = plans[min(index, len(plans) - 1)]
-            progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched,
-                                  reading))
-
+    notify = _notifier(plans, progress)
     stage = SyncStage()
     committed = False
     try:
         _fetch_all(plans, stage, psa, ledger, cancel, _Recorder(cache, run, notify))
         check_mass_deletions(cache, {p.key: stage.count(p.key) for p in plans},
                              max_delete_percent, confirm_mass_delete)
-        results: dict[str, ApplyResult] = {}
-        complete_before = cache.get_meta(COMPLETE_THROUGH)
         try:
-            with cache.transaction():
-                for current, plan in enumerate(plans):
-                    notify(current, "apply", stage.count(plan.key))
-                    if cancel is not None and cancel.is_set():
-                        raise SyncCancelled()
-                    try:
-                        result = plan.apply(cache, lambda key=plan.key: stage.pages(key))
-                    except (ValueError, KeyError, ArithmeticError) as exc:
-                        raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
-                    assert run.id is not None
-                    cache.record_changes(run.id, plan.key, result.changes)
-                    result.changes = []  # in the history now; memory holds counts
-                    if since is None:  # a complete read refreshes everything anyway
-                        result.touched, result.owners = set(), set()
-                    results[plan.key] = result
-                new_mappings = auto_mappings(cache.customers().values(),
-                                             cache.companies().values(), cache.mapping())
-                cache.add_mappings(new_mappings)
-                refresh_after_sync(cache, _changes(results, stage.items("ledger deletions"),
-                                                   new_mappings), full=since is None)
-                diagnose_pending(cache)
-                finished = datetime.now(UTC)
-                cache.mark_synced("psa", psa.kind, finished)
-                cache.mark_synced("ledger", ledger.kind, finished)
-                check_books(cache, psa, ledger, claim=True)
-                if leaves_cache_complete(since, complete_before):
-                    assert run.started_at is not None
-                    cache.set_meta(COMPLETE_THROUGH, run.started_at.isoformat())
-                # The run's own outcome commits with the data, so the history can
-                # never say "nothing written" of a sync whose data is there.
-                for step, result in zip(run.steps, (results[p.key] for p in plans),
-                                        strict=True):
-                    step.status = SyncStatus.SUCCEEDED
-                    step.created, step.updated = result.created, result.updated
-                    step.unchanged, step.deleted = result.unchanged, result.deleted
-                run.status = SyncStatus.SUCCEEDED
-                run.finished_at = finished
-                cache.save_sync_progress(run)
+            _apply_all(cache, psa, ledger, plans, stage, run, since=since, cancel=cancel,
+                       notify=notify)
         except CacheError as exc:
             raise SyncFailed("writing the cache", exc) from exc
         committed = True
@@ -326,12 +284,7 @@ def _run_full_sync(
         _mark_unfinished(run, SyncStatus.CANCELLED,
                          str(exc) or "cancelled by the operator; nothing written")
     except SyncFailed as exc:
-        _mark_unfinished(run, SyncStatus.FAILED, f"{exc}; nothing written")
-        failed = next((i for i, step in enumerate(run.steps)
-                       if f"{step.system} {step.name}" == exc.step), None)
-        if failed is not None:
-            run.steps[failed].status = SyncStatus.FAILED
-            run.steps[failed].error = str(exc.cause)
+        _mark_failed(run, exc)
     except Exception as exc:  # a bug of ours: the run must still not read "running"
         log.exception("sync #%s failed unexpectedly", run.id)
         if committed:
@@ -353,6 +306,87 @@ def _run_full_sync(
         with contextlib.suppress(CacheError):  # a full disk may refuse this too
             cache.save_sync_progress(run)
     return run
+
+
+Notify = Callable[..., None]
+
+
+def _notifier(plans: list[_StepPlan], progress: ProgressCallback | None) -> Notify:
+    """``notify(index, phase, fetched, reading=())`` as progress reports."""
+
+    def notify(index: int, phase: str, fetched: int, reading: tuple[int, ...] = ()) -> None:
+        if progress is not None:
+            plan = plans[min(index, len(plans) - 1)]
+            progress(SyncProgress(index, len(plans), plan.name, plan.system, phase, fetched,
+                                  reading))
+
+    return notify
+
+
+def _apply_steps(cache: Cache, plans: list[_StepPlan], stage: SyncStage, run: SyncRun, *,
+                 since: date | None, cancel: threading.Event | None,
+                 notify: Notify) -> dict[str, ApplyResult]:
+    """Every step's staged pages into the cache (inside the sync's transaction),
+    each step's changes into the history as it is written."""
+    results: dict[str, ApplyResult] = {}
+    for current, plan in enumerate(plans):
+        notify(current, "apply", stage.count(plan.key))
+        if cancel is not None and cancel.is_set():
+            raise SyncCancelled()
+        try:
+            result = plan.apply(cache, lambda key=plan.key: stage.pages(key))
+        except (ValueError, KeyError, ArithmeticError) as exc:
+            raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
+        assert run.id is not None
+        cache.record_changes(run.id, plan.key, result.changes)
+        result.changes = []  # in the history now; memory holds counts
+        if since is None:  # a complete read refreshes everything anyway
+            result.touched, result.owners = set(), set()
+        results[plan.key] = result
+    return results
+
+
+def _apply_all(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
+               plans: list[_StepPlan], stage: SyncStage, run: SyncRun, *,
+               since: date | None, cancel: threading.Event | None, notify: Notify) -> None:
+    """The apply phase, all or nothing: the steps, the certain auto-mappings, the
+    reconciliation refresh and the run's own outcome commit together."""
+    complete_before = cache.get_meta(COMPLETE_THROUGH)
+    with cache.transaction():
+        results = _apply_steps(cache, plans, stage, run, since=since, cancel=cancel,
+                               notify=notify)
+        new_mappings = auto_mappings(cache.customers().values(),
+                                     cache.companies().values(), cache.mapping())
+        cache.add_mappings(new_mappings)
+        refresh_after_sync(cache, _changes(results, stage.items("ledger deletions"),
+                                           new_mappings), full=since is None)
+        diagnose_pending(cache)
+        finished = datetime.now(UTC)
+        cache.mark_synced("psa", psa.kind, finished)
+        cache.mark_synced("ledger", ledger.kind, finished)
+        check_books(cache, psa, ledger, claim=True)
+        if leaves_cache_complete(since, complete_before):
+            assert run.started_at is not None
+            cache.set_meta(COMPLETE_THROUGH, run.started_at.isoformat())
+        # The run's own outcome commits with the data, so the history can
+        # never say "nothing written" of a sync whose data is there.
+        for step, result in zip(run.steps, (results[p.key] for p in plans), strict=True):
+            step.status = SyncStatus.SUCCEEDED
+            step.created, step.updated = result.created, result.updated
+            step.unchanged, step.deleted = result.unchanged, result.deleted
+        run.status = SyncStatus.SUCCEEDED
+        run.finished_at = finished
+        cache.save_sync_progress(run)
+
+
+def _mark_failed(run: SyncRun, exc: SyncFailed) -> None:
+    """Nothing was written; the step that failed is named with its cause."""
+    _mark_unfinished(run, SyncStatus.FAILED, f"{exc}; nothing written")
+    failed = next((i for i, step in enumerate(run.steps)
+                   if f"{step.system} {step.name}" == exc.step), None)
+    if failed is not None:
+        run.steps[failed].status = SyncStatus.FAILED
+        run.steps[failed].error = str(exc.cause)
 
 
 def _mark_unfinished(run: SyncRun, status: SyncStatus, error: str) -> None:

@@ -200,6 +200,20 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     system's own count); otherwise the PSA compares counts and, when they
     disagree, a complete id list, and QBO reports its own deletions (CDC).
     """
+    plans = [
+        *_psa_steps(cache, psa, since),
+        *_ledger_steps(cache, ledger, since),
+        _StepPlan("invoice payments", "psa", lambda stage: read_payments(
+            psa, invoices_to_read(cache, stage, "psa invoices", "ledger invoices")),
+            _apply_psa_payments, tuple[str, list[InvoiceTxn]],
+            after=("psa invoices", "ledger invoices")),
+    ]
+    assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
+    return plans
+
+
+def _psa_steps(cache: Cache, psa: PsaConnector, since: date | None) -> list[_StepPlan]:
+    """Companies, contacts, invoices (and credit memos), export status, deletions."""
     moment = _since_datetime(since)
     master = master_data_since(cache, since)
     unexported: dict[str, set[str] | None] = {}
@@ -219,6 +233,28 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             return sorted(cache.psa_invoice_ids() - pulled)
         # The PSA compares counts first: the held ids are counted, not loaded.
         return sorted(psa.missing_invoice_ids(held_psa_invoice_ids(cache, pulled)))
+
+    return [
+        _StepPlan("companies", "psa", lambda _: psa.companies(master),
+                  _upsert(lambda c, rows: c.upsert_companies(rows)), PsaCompany),
+        _StepPlan("contacts", "psa", lambda _: psa.contacts(master),
+                  _upsert(lambda c, rows: c.upsert_contacts(rows)), Contact),
+        _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
+                  _upsert(lambda c, rows: c.upsert_psa_invoices(rows)), PsaInvoice,
+                  id_of=lambda i: i.id, figures=psa_figures),
+        # ConnectWise hands over the unposted list its invoice read just took.
+        _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str,
+                  after=("psa invoices",)),
+        _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
+                  _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str,
+                  after=("psa invoices",)),
+    ]
+
+
+def _ledger_steps(cache: Cache, ledger: LedgerConnector,
+                  since: date | None) -> list[_StepPlan]:
+    """Customers, invoices, credit memos, payments, deletions."""
+    moment = _since_datetime(since)
 
     def fetch_ledger_deleted(stage: SyncStage) -> list[tuple[str, str]]:
         pulled = {
@@ -240,20 +276,7 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         return sorted((entity, record_id) for entity, ids in deleted.items()
                       for record_id in ids)
 
-    plans = [
-        _StepPlan("companies", "psa", lambda _: psa.companies(master),
-                  _upsert(lambda c, rows: c.upsert_companies(rows)), PsaCompany),
-        _StepPlan("contacts", "psa", lambda _: psa.contacts(master),
-                  _upsert(lambda c, rows: c.upsert_contacts(rows)), Contact),
-        _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
-                  _upsert(lambda c, rows: c.upsert_psa_invoices(rows)), PsaInvoice,
-                  id_of=lambda i: i.id, figures=psa_figures),
-        # ConnectWise hands over the unposted list its invoice read just took.
-        _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str,
-                  after=("psa invoices",)),
-        _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
-                  _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str,
-                  after=("psa invoices",)),
+    return [
         # Ledger customers are read in full: a QBO Customer's Balance moves with
         # every invoice and payment, and Intuit does not document that this
         # touches the customer's MetaData.LastUpdatedTime, so a dated read could
@@ -271,13 +294,7 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         _StepPlan("deletions", "ledger", fetch_ledger_deleted, _apply_ledger_deletions,
                   tuple[str, str],
                   after=("ledger invoices", "ledger credit memos", "ledger payments")),
-        _StepPlan("invoice payments", "psa", lambda stage: read_payments(
-            psa, invoices_to_read(cache, stage, "psa invoices", "ledger invoices")),
-            _apply_psa_payments, tuple[str, list[InvoiceTxn]],
-            after=("psa invoices", "ledger invoices")),
     ]
-    assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
-    return plans
 
 
 def _changes(results: Mapping[str, ApplyResult], deleted_ledger: Iterable[tuple[str, str]],
