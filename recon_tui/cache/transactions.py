@@ -59,6 +59,50 @@ def _label(txn: InvoiceTxn | sqlite3.Row) -> str:
     return f"{txn['txn_id']} on invoice id {txn['invoice_id']}"
 
 
+def _compare(new: dict[tuple, InvoiceTxn], held: dict[tuple, sqlite3.Row],
+             first: set[str] | None, scope: str, result: ApplyResult) -> list[tuple]:
+    """Count and list each application read against the one held; returns the
+    rows to write (new, changed, or the same with a newer stamp)."""
+    writes = []
+    for key, txn in new.items():
+        old = held.get(key)
+        if old is None:
+            result.created += 1
+            scope_key = txn.txn_id if scope == "txn_id" else txn.invoice_id
+            if first is None or scope_key not in first:
+                result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn), "created",
+                                             "amount", None, money_str(txn.amount)))
+        elif (old["removed_at"] is not None or old["amount_cents"] != to_cents(txn.amount)
+              or old["date"] != txn.date.isoformat()):
+            result.updated += 1
+            old_amount = ("removed" if old["removed_at"] is not None
+                          else money_str(from_cents(old["amount_cents"])))
+            result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn), "updated",
+                                         "amount", old_amount, money_str(txn.amount)))
+        else:
+            result.unchanged += 1
+            if old["updated_at"] != iso_text(txn.updated_at):
+                writes.append(_values(txn))
+            continue
+        result.touched.add(txn.invoice_id)
+        writes.append(_values(txn))
+    return writes
+
+
+def _gone(new: dict[tuple, InvoiceTxn], held: dict[tuple, sqlite3.Row], removed_how: str,
+          result: ApplyResult) -> list[sqlite3.Row]:
+    """The live applications held that the read no longer lists (kept, marked
+    removed: the evidence of a payment reversed after a sync)."""
+    gone = [r for key, r in held.items() if key not in new and r["removed_at"] is None]
+    for row in gone:
+        result.deleted += 1
+        result.touched.add(row["invoice_id"])
+        result.changes.append(Change(_kind(row), row["txn_id"], _label(row), "removed",
+                                     "amount", money_str(from_cents(row["amount_cents"])),
+                                     removed_how))
+    return gone
+
+
 class TransactionQueries:
     """Reads and writes of ``invoice_txn`` and the rows' causes."""
 
@@ -88,49 +132,9 @@ class TransactionQueries:
                 for r in self._in(f"SELECT * FROM invoice_txn WHERE side = '{side.value}' "
                                   f"AND {scope} IN ({{marks}})", scope_list)
             }
-            # A first read is not news: the ledger's payment lines on a cache's first
-            # sync, a PSA invoice's payment list the first time it is read. The
-            # history lists what changed after that.
-            if side is Side.LEDGER:
-                if first_read is None:
-                    first_read = not self.has_txns(Side.LEDGER)
-                first: set[str] | None = set(scope_list) if first_read else None
-            else:
-                unread = self._in("SELECT id FROM psa_invoice WHERE payments_read_at IS NULL "
-                                  "AND id IN ({marks})", scope_list) if scope == "invoice_id" \
-                    else []
-                first = {r[0] for r in unread}
-            writes = []
-            for key, txn in new.items():
-                old = held.get(key)
-                if old is None:
-                    result.created += 1
-                    scope_key = txn.txn_id if scope == "txn_id" else txn.invoice_id
-                    if first is None or scope_key not in first:
-                        result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn),
-                                                     "created", "amount", None,
-                                                     money_str(txn.amount)))
-                elif (old["removed_at"] is not None or old["amount_cents"] != to_cents(txn.amount)
-                      or old["date"] != txn.date.isoformat()):
-                    result.updated += 1
-                    old_amount = ("removed" if old["removed_at"] is not None
-                                  else money_str(from_cents(old["amount_cents"])))
-                    result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn), "updated",
-                                                 "amount", old_amount, money_str(txn.amount)))
-                else:
-                    result.unchanged += 1
-                    if old["updated_at"] != iso_text(txn.updated_at):
-                        writes.append(_values(txn))
-                    continue
-                result.touched.add(txn.invoice_id)
-                writes.append(_values(txn))
-            gone = [r for key, r in held.items() if key not in new and r["removed_at"] is None]
-            for row in gone:
-                result.deleted += 1
-                result.touched.add(row["invoice_id"])
-                result.changes.append(Change(_kind(row), row["txn_id"], _label(row), "removed",
-                                             "amount", money_str(from_cents(row["amount_cents"])),
-                                             removed_how))
+            first = self._first_reads(side, scope, scope_list, first_read)
+            writes = _compare(new, held, first, scope, result)
+            gone = _gone(new, held, removed_how, result)
             self.conn.executemany(_UPSERT, writes)
             self.conn.executemany(
                 "UPDATE invoice_txn SET removed_at=?, removed_how=? WHERE side=? AND txn_id=? "
@@ -141,6 +145,22 @@ class TransactionQueries:
                 self.conn.executemany("UPDATE psa_invoice SET payments_read_at=? WHERE id=?",
                                       [(moment, i) for i in scope_list])
         return result
+
+    def _first_reads(self, side: Side, scope: str, scope_list: list[str],
+                     first_read: bool | None) -> set[str] | None:
+        """The scopes read for the first time (None: none of them is), whose new
+        applications are not news: the ledger's payment lines on a cache's first
+        sync, a PSA invoice's payment list the first time it is read. The history
+        lists what changed after that."""
+        if side is Side.LEDGER:
+            if first_read is None:
+                first_read = not self.has_txns(Side.LEDGER)
+            return set(scope_list) if first_read else None
+        if scope != "invoice_id":
+            return set()
+        return {r[0] for r in self._in(
+            "SELECT id FROM psa_invoice WHERE payments_read_at IS NULL AND id IN ({marks})",
+            scope_list)}
 
     def has_txns(self, side: Side) -> bool:
         """Whether the cache holds any payment line of this side yet."""
