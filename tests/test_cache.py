@@ -143,3 +143,34 @@ def test_client_pairs_put_discrepant_rows_first(cache: Cache) -> None:
     assert [r.psa_number for r in rows] == ["110273", "110275"]
     assert rows[0].discrepant and rows[0].difference_owing == Decimal("10.00")
     assert not rows[1].discrepant
+
+
+def test_the_diagnosis_pages_through_the_undiagnosed_rows_alone(cache: Cache) -> None:
+    seed_book(cache)
+    # Every discrepant row loses its cause; the agreeing ones never had one.
+    cache.conn.execute("UPDATE invoice_pair SET cause = NULL")
+    discrepant = [r[0] for r in cache.conn.execute(
+        "SELECT id FROM invoice_pair WHERE discrepant ORDER BY id")]
+    assert discrepant and discrepant != [r[0] for r in cache.conn.execute(
+        "SELECT id FROM invoice_pair ORDER BY id")]
+    assert cache.undiagnosed_pair_ids() == discrepant
+    assert cache.undiagnosed_pair_ids(limit=1) == discrepant[:1]
+    cache.set_causes([(discrepant[0], "unknown")])
+    assert cache.undiagnosed_pair_ids() == discrepant[1:]
+    plan = " ".join(str(r[-1]) for r in cache.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM invoice_pair INDEXED BY idx_pair_undiagnosed "
+        "WHERE discrepant AND cause IS NULL ORDER BY id LIMIT 5"))
+    assert "idx_pair_undiagnosed" in plan and "TEMP B-TREE" not in plan
+
+
+def test_a_schema_5_cache_gains_the_undiagnosed_index(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    with Cache(path) as cache:
+        seed_book(cache)
+        cache.conn.execute("DROP INDEX idx_pair_undiagnosed")
+        cache.set_meta("schema_version", "5")
+    with Cache(path) as again:
+        assert again.schema_version == SCHEMA_VERSION == 6
+        assert again.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                                  "AND name = 'idx_pair_undiagnosed'").fetchone()
+        assert again.company("1") == PsaCompany("1", "NORTH", "Northwind Traders")
