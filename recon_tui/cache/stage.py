@@ -24,7 +24,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,10 +33,11 @@ import msgspec
 _CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
-class DocFigures:
+class DocFigures(msgspec.Struct, frozen=True):
     """One invoice as read this sync, as the PSA-payments choice compares it:
-    ``owing`` is the PSA's amount owing or the ledger's open balance."""
+    ``owing`` is the PSA's amount owing or the ledger's open balance. A Struct:
+    a full sync builds one per invoice read and more per lookup (a frozen
+    dataclass's constructor was most of the cost of the lookups)."""
 
     id: str
     number: str
@@ -161,6 +161,7 @@ class SyncStage:
                         f"SELECT id, number, link, total, owing FROM doc{index} "
                         f"WHERE step=? AND {column} IN ({marks})", [step, *chunk]).fetchall()
                 for row in rows:
-                    found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
-                                               Decimal(row[4]))
+                    if row[0] not in found:  # found by its id and by its number
+                        found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
+                                                   Decimal(row[4]))
         return list(found.values())
