@@ -174,3 +174,16 @@ def test_a_schema_5_cache_gains_the_undiagnosed_index(tmp_path: Path) -> None:
         assert again.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
                                   "AND name = 'idx_pair_undiagnosed'").fetchone()
         assert again.company("1") == PsaCompany("1", "NORTH", "Northwind Traders")
+
+
+def test_a_row_read_by_position_is_the_row_read_by_name(cache: Cache) -> None:
+    from recon_tui.cache.records import PAIR_ROW_COLUMNS, pair_row_from, pair_row_from_values
+
+    seed_book(cache)
+    by_name = [pair_row_from(r) for r in cache.conn.execute(
+        "SELECT * FROM invoice_pair ORDER BY id")]
+    by_position = [pair_row_from_values(r) for r in cache.conn.execute(
+        f"SELECT {PAIR_ROW_COLUMNS} FROM invoice_pair ORDER BY id")]
+    assert by_name == by_position and len(by_name) >= 3
+    assert any(r.cause for r in by_name) and any(r.ledger_total is None for r in by_name)
+    assert cache.pair_rows([r.pair_id for r in by_name]) == {r.pair_id: r for r in by_name}

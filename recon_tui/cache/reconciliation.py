@@ -11,6 +11,7 @@ from recon_tui.cache.client_sql import SUMMARY_COLUMNS, client_rows, some_client
 from recon_tui.cache.incremental import IncrementalQueries
 from recon_tui.cache.pairing_sql import pair_all
 from recon_tui.cache.records import (
+    PAIR_ROW_COLUMNS,
     PSA_INVOICE_SELECT,
     BookTotals,
     PairRow,
@@ -20,6 +21,7 @@ from recon_tui.cache.records import (
     customer_from,
     iso_text,
     pair_row_from,
+    pair_row_from_values,
     psa_invoice_from,
     summary_from,
 )
@@ -217,10 +219,10 @@ class ReconciliationQueries(IncrementalQueries):
         """One kind of a client's rows: discrepant first (largest owing gap first),
         then newest first."""
         rows = self.conn.execute(
-            "SELECT * FROM invoice_pair WHERE client_key=? AND kind=? ORDER BY discrepant DESC, "
-            "abs(diff_owing_cents) DESC, abs(diff_total_cents) DESC, invoice_date DESC, id "
-            "LIMIT ? OFFSET ?", (client_key, kind.value, limit, offset))
-        return [pair_row_from(r) for r in rows]
+            f"SELECT {PAIR_ROW_COLUMNS} FROM invoice_pair WHERE client_key=? AND kind=? "
+            "ORDER BY discrepant DESC, abs(diff_owing_cents) DESC, abs(diff_total_cents) DESC, "
+            "invoice_date DESC, id LIMIT ? OFFSET ?", (client_key, kind.value, limit, offset))
+        return [pair_row_from_values(r) for r in rows]
 
     def count_pairs(self) -> int:
         return self.conn.execute("SELECT count(*) FROM invoice_pair").fetchone()[0]
@@ -231,8 +233,9 @@ class ReconciliationQueries(IncrementalQueries):
 
     def pair_rows(self, pair_ids: Sequence[int]) -> dict[int, PairRow]:
         """Rows by id, a page at a time (the diagnosis reads a page of rows at once)."""
-        return {r["id"]: pair_row_from(r) for r in self._in(
-            "SELECT * FROM invoice_pair WHERE id IN ({marks})", pair_ids)}  # type: ignore[arg-type]
+        return {r[0]: pair_row_from_values(r) for r in self._in(
+            f"SELECT {PAIR_ROW_COLUMNS} FROM invoice_pair WHERE id IN ({{marks}})",
+            pair_ids)}  # type: ignore[arg-type]
 
     def psa_invoices_by_id(self, ids: Sequence[str]) -> dict[str, PsaInvoice]:
         """PSA documents of any kind by id, each with its effective link."""

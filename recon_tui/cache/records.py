@@ -4,7 +4,7 @@ result types the cache hands back."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -323,6 +323,33 @@ def summary_from(row: sqlite3.Row) -> ClientSummary:
         discrepant_count=row["discrepant_count"], invoice_count=row["invoice_count"],
         mapped=bool(row["mapped"]),
     )
+
+
+#: A stored row's columns in the order :func:`pair_row_from_values` takes them.
+PAIR_ROW_COLUMNS = (
+    "id, client_key, status, invoice_date, psa_invoice_id, ledger_invoice_id, psa_company_id, "
+    "ledger_customer_id, psa_number, ledger_number, psa_status, psa_total_cents, "
+    "psa_owing_cents, ledger_total_cents, ledger_owing_cents, ledger_voided, "
+    "diff_total_cents, diff_owing_cents, discrepant, kind, cause")
+_STATUSES = {s.value: s for s in ReconStatus}
+_KINDS = {k.value: k for k in DocKind}
+
+
+def pair_row_from_values(values: Sequence[object]) -> PairRow:
+    """A row read as ``SELECT PAIR_ROW_COLUMNS``: by position, with the enums
+    looked up in a dict (a full recompute's diagnosis reads every discrepant
+    row; by name, each column was a walk along the row's column names)."""
+    (pair_id, client_key, status, day, psa_id, ledger_id, company_id, customer_id,
+     psa_number, ledger_number, psa_status, psa_total, psa_owing, ledger_total, ledger_owing,
+     voided, diff_total, diff_owing, discrepant, kind, cause) = values
+    return PairRow(
+        pair_id, client_key, _STATUSES.get(status) or ReconStatus(status),  # type: ignore[arg-type]
+        date.fromisoformat(day), psa_id, ledger_id, company_id,  # type: ignore[arg-type]
+        customer_id, psa_number, ledger_number, psa_status,  # type: ignore[arg-type]
+        money_or_none(psa_total), money_or_none(psa_owing),  # type: ignore[arg-type]
+        money_or_none(ledger_total), money_or_none(ledger_owing),  # type: ignore[arg-type]
+        bool(voided), from_cents(diff_total), from_cents(diff_owing),  # type: ignore[arg-type]
+        bool(discrepant), _KINDS.get(kind) or DocKind(kind), cause)  # type: ignore[arg-type]
 
 
 def pair_row_from(row: sqlite3.Row) -> PairRow:
