@@ -274,8 +274,21 @@ def run_checks(
     """
     companies_in = set(companies) if company_scope is None else set(company_scope)
     customers_in = set(customers) if customer_scope is None else set(customer_scope)
-    findings: list[HygieneFinding] = []
+    findings = _name_findings(companies, customers, companies_in, customers_in)
+    counted: Counter[str] = Counter(currencies or {})
+    findings += _row_findings(pairs, counted if currencies is None else None)
+    if len(counted) > 1:
+        findings += _currency_findings(pairs, counted.most_common(1)[0][0])
+    order = {code: index for index, code in enumerate(CHECKS)}
+    findings.sort(key=lambda f: (order[f.check], f.severity != ERROR, f.system,
+                                 f.name.casefold(), f.record_id))
+    return _check_results(findings), findings
 
+
+def _name_findings(companies: Mapping[str, PsaCompany], customers: Mapping[str, LedgerCustomer],
+                   companies_in: set[str], customers_in: set[str]) -> list[HygieneFinding]:
+    """Each scoped name's problems, then the duplicates across the whole book."""
+    findings: list[HygieneFinding] = []
     for company_id in sorted(companies_in):
         company = companies.get(company_id)
         if company is None:
@@ -291,15 +304,20 @@ def run_checks(
                                                      company_name_limit=False):
             findings.append(HygieneFinding(check, severity, "ledger", "customer", customer.id,
                                            customer.display_name, detail))
-
     findings.extend(_duplicate_findings("psa", "company",
                                         {i: c.name for i, c in companies.items()},
                                         companies_in))
     findings.extend(_duplicate_findings("ledger", "customer",
                                         {i: c.display_name for i, c in customers.items()},
                                         customers_in))
+    return findings
 
-    counted: Counter[str] = Counter(currencies or {})
+
+def _row_findings(pairs: Collection[InvoiceRow], counted: Counter[str] | None
+                  ) -> list[HygieneFinding]:
+    """Numbers too long for QBO and voided ledger sides with PSA money owing;
+    each row's currency counted into ``counted`` when it is given."""
+    findings: list[HygieneFinding] = []
     for row in pairs:
         psa = row.psa_invoice_id is not None
         number = row.psa_invoice_number or ""
@@ -315,22 +333,30 @@ def run_checks(
                 f"ledger invoice {row.ledger_invoice_number or row.ledger_invoice_id} is "
                 f"voided but the PSA still shows {row.psa_owing:,.2f} owing (status "
                 f"{row.psa_status or 'unknown'})"))
-        if currencies is None:
+        if counted is not None:
             counted[row.currency] += 1
-    if len(counted) > 1:
-        main, _count = counted.most_common(1)[0]
-        for row in pairs:
-            if row.currency != main:
-                if row.ledger_total is not None:
-                    system, record = "ledger", row.ledger_invoice_id or ""
-                    number = row.ledger_invoice_number or ""
-                else:
-                    system, record = "psa", row.psa_invoice_id or ""
-                    number = row.psa_invoice_number or ""
-                findings.append(HygieneFinding(
-                    "currency", WARNING, system, "invoice", record, number,
-                    f"in {row.currency}, summed with {main} amounts as they are"))
+    return findings
 
+
+def _currency_findings(pairs: Collection[InvoiceRow], main: str) -> list[HygieneFinding]:
+    """Every row in a currency other than the book's main one."""
+    findings = []
+    for row in pairs:
+        if row.currency != main:
+            if row.ledger_total is not None:
+                system, record = "ledger", row.ledger_invoice_id or ""
+                number = row.ledger_invoice_number or ""
+            else:
+                system, record = "psa", row.psa_invoice_id or ""
+                number = row.psa_invoice_number or ""
+            findings.append(HygieneFinding(
+                "currency", WARNING, system, "invoice", record, number,
+                f"in {row.currency}, summed with {main} amounts as they are"))
+    return findings
+
+
+def _check_results(findings: list[HygieneFinding]) -> list[HygieneCheck]:
+    """Each check with its count of findings, or why it was not (fully) run."""
     counts = Counter(f.check for f in findings)
     checks = []
     for code, check in CHECKS.items():
@@ -344,10 +370,7 @@ def run_checks(
                 "near-duplicates were not looked for")))
         else:
             checks.append(replace(check, findings=counts[code]))
-    order = {code: index for index, code in enumerate(CHECKS)}
-    findings.sort(key=lambda f: (order[f.check], f.severity != ERROR, f.system,
-                                 f.name.casefold(), f.record_id))
-    return checks, findings
+    return checks
 
 
 def _duplicate_findings(system: str, record_type: str, names: Mapping[str, str],
