@@ -34,8 +34,10 @@ CLIENT_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClientFilter:
+    """What the clients list shows; a screen replaces it whole (a reactive value)."""
+
     text: str = ""
     discrepant_only: bool = False
     unmapped_only: bool = False

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
@@ -69,9 +72,12 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         Binding("escape", "clear_filters", "Clear filters", show=False, id="clear_filters"),
     ]
 
+    #: What the list shows (name or number text, the d/u/p toggles): every value
+    #: set re-queries the list and its status line, as each key did before.
+    client_filter: var[ClientFilter] = var(ClientFilter, init=False, always_update=True)
+
     def __init__(self) -> None:
         super().__init__()
-        self.client_filter = ClientFilter()
         #: Cells of the filter status shown (None: nothing shown yet).
         self._status_width: int | None = None
 
@@ -190,10 +196,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     # -- filter
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.client_filter.text = event.value
-        self.query_one("#clients", VirtualTable).set_source(
-            ClientSource(self.cache, self.client_filter))
-        self._update_filter_status()
+        self.client_filter = replace(self.client_filter, text=event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
@@ -210,30 +213,27 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
-    def _refilter(self) -> None:
+    def watch_client_filter(self, client_filter: ClientFilter) -> None:
         self.query_one("#clients", VirtualTable).set_source(
-            ClientSource(self.cache, self.client_filter))
+            ClientSource(self.cache, client_filter))
         self._update_filter_status()
 
     def action_toggle_discrepant(self) -> None:
-        self.client_filter.discrepant_only = not self.client_filter.discrepant_only
-        self._refilter()
+        self.client_filter = replace(self.client_filter,
+                                     discrepant_only=not self.client_filter.discrepant_only)
 
     def action_toggle_unmapped(self) -> None:
-        self.client_filter.unmapped_only = not self.client_filter.unmapped_only
-        self._refilter()
+        self.client_filter = replace(self.client_filter,
+                                     unmapped_only=not self.client_filter.unmapped_only)
 
     def action_toggle_portal(self) -> None:
         level = self.recon_app.config.portal.client_admin_security_level
-        self.client_filter.portal_below = None if self.client_filter.portal_below else level
-        self._refilter()
+        self.client_filter = replace(
+            self.client_filter, portal_below=None if self.client_filter.portal_below else level)
 
     def action_clear_filters(self) -> None:
-        self.client_filter.discrepant_only = False
-        self.client_filter.unmapped_only = False
-        self.client_filter.portal_below = None
-        self.query_one("#filter", Input).value = ""  # Input.Changed re-filters
-        self._refilter()
+        self.client_filter = ClientFilter()
+        self.query_one("#filter", Input).value = ""  # its Input.Changed re-filters too
 
     def action_export(self) -> None:
         """The snapshot report of the whole book."""

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
@@ -109,6 +110,9 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         *TYPING_HELP_QUIT,
     ]
 
+    #: The report is being read and written: every field is locked.
+    running: var[bool] = var(False, init=False)
+
     def __init__(self, client_key: str | None = None, client_name: str | None = None, *,
                  today: date | None = None, folder: Path | None = None) -> None:
         super().__init__()
@@ -116,7 +120,6 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         self.client_name = client_name
         self.today = today or date.today()
         self.folder = folder
-        self.running = False
         self.written: Path | None = None
 
     def compose(self) -> ComposeResult:
@@ -208,13 +211,6 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
             return
         self._error("")
         self.running = True
-        for widget in self.query(Input):
-            widget.disabled = True
-        self.query_one("#export-format", FormatPicker).disabled = True
-        self.query_one("#export-go", Button).disabled = True
-        bar = self.query_one("#export-bar", ProgressBar)
-        bar.update(total=1, progress=0)
-        bar.display = True
         self._status("Reading the invoices…")
         self._export(start, end, fmt, target)
 
@@ -265,18 +261,27 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         verb = "Reading invoices" if phase == "reading" else "Writing rows"
         self._status(f"{verb}: {done:,} of {total:,}…")
 
+    def watch_running(self, running: bool) -> None:
+        """While the report is written nothing can be changed; once it is written
+        only the button (Close) is left; a failed export frees every field."""
+        locked = running or self.written is not None
+        for widget in self.query(Input):
+            widget.disabled = locked
+        self.query_one("#export-format", FormatPicker).disabled = locked
+        self.query_one("#export-go", Button).disabled = running
+        bar = self.query_one("#export-bar", ProgressBar)
+        if running:
+            bar.update(total=1, progress=0)
+        bar.display = running or self.written is not None
+
     def _finished(self, path: Path | None, snapshot: Snapshot | None, replaced: bool,
                   error: str | None) -> None:
-        self.running = False
         if error is not None or path is None or snapshot is None:
+            self.running = False
             self._status(f"Export failed: {error}", "bold red")
-            self.query_one("#export-bar", ProgressBar).display = False
-            for widget in self.query(Input):
-                widget.disabled = False
-            self.query_one("#export-format", FormatPicker).disabled = False
-            self.query_one("#export-go", Button).disabled = False
             return
         self.written = path
+        self.running = False
         bar = self.query_one("#export-bar", ProgressBar)
         bar.update(total=1, progress=1)
         text = Text()
@@ -289,7 +294,6 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         text.append("\nEnter or Escape closes.", style="dim")
         self.query_one("#export-status", Static).update(text)
         self.query_one("#export-go", Button).label = "Close"
-        self.query_one("#export-go", Button).disabled = False
         self.query_one("#export-go", Button).focus()
         self.notify(f"Report written: {printable(path)}", timeout=8, markup=False)
 

@@ -12,6 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -51,12 +52,14 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
     #fix-trail { margin-top: 1; }
     """
 
+    #: A step runs in a worker: the keys wait, the status line says "Working…".
+    busy: var[bool] = var(False, init=False)
+
     def __init__(self, pair_id: int) -> None:
         super().__init__()
         self.pair_id = pair_id
         self.plan: wf.FixPlan | None = None
         self.fix: PaymentFix | None = None
-        self.busy = False
         self.message: Text | None = None
 
     def compose(self) -> ComposeResult:
@@ -176,10 +179,14 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
              backend: bool = True) -> None:
         if self.busy:
             return
-        self.busy = True
         self.message = Text(label, style="dim")
-        self._draw()
+        self.busy = True
         self._worker(job, backend)
+
+    def watch_busy(self) -> None:
+        """A step starts or ends: the dialog (and its keys) follow."""
+        if self.is_attached and self.plan is not None:
+            self._draw()
 
     @work(thread=True, group="fix", name="fix step")
     def _worker(self, job: Callable[[Cache, object], PaymentFix], backend: bool) -> None:
@@ -203,7 +210,6 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         app.call_from_thread(self._finished, fix, error)
 
     def _finished(self, fix: PaymentFix | None, error: str | None) -> None:
-        self.busy = False
         if fix is not None:
             self.fix = self.cache.fix(fix.id) or fix
         if error:
@@ -212,8 +218,8 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
             self.message = Text("Verified: both sides agree.", style="bold green")
         elif self.fix is not None:
             self.message = Text(self.fix.state.value, style="bold")
+        self.busy = False  # watch_busy draws the outcome
         self.recon_app.broadcast(CacheChanged)
         if self.is_attached:
-            self._draw()
             # The outcome is the last line: on a short terminal, bring it into view.
             self.query_one("#fix-dialog", VerticalScroll).scroll_end(animate=False)

@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
@@ -68,11 +69,13 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         *TYPING_HELP_QUIT,
     ]
 
+    #: A sync is reading or writing: the date is locked, Escape cancels.
+    running: var[bool] = var(False, init=False)
+
     def __init__(self, since: date | None = None) -> None:
         super().__init__()
         self.proposed_since = since
         self.cancel_event = threading.Event()
-        self.running = False
         self.run: SyncRun | None = None
         self.step_names = plan_step_names()
         self.step_state: list[tuple[SyncStatus, str]] = [
@@ -150,7 +153,6 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
             self.query_one("#since-error", Static).update(Text(printable(exc), style="bold red"))
             return
         self.query_one("#since-error", Static).update("")
-        self.query_one("#since", Input).disabled = True
         self.running = True
         self._status("Syncing… Escape cancels: nothing is written until every step is read.")
         self._sync(since)
@@ -240,12 +242,16 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
         self._status(progress_text(progress).capitalize() + also + "…   Escape cancels.")
         self._draw_steps()
 
+    def watch_running(self, running: bool) -> None:
+        """The date is locked while a sync runs and once one has finished (the
+        dialog is then read-only); a sync that could not start frees it again."""
+        self.query_one("#since", Input).disabled = running or self.run is not None
+
     def _finished(self, run: SyncRun | None, error: str | None) -> None:
-        self.running = False
         self.run = run
+        self.running = False
         if run is None:
             self._status(f"Sync could not start: {error}", "bold red")
-            self.query_one("#since", Input).disabled = False
             return
         for position, step in enumerate(run.steps):
             counts = [f"{n:,} {word}" for n, word in ((step.created, "new"),
