@@ -30,7 +30,8 @@ from recon_tui.config import Config
 from recon_tui.models import SyncStatus
 from recon_tui.text import printable
 from recon_tui.tui.app_session import AppSession, Systems
-from recon_tui.tui.commands import ClientCommands, NumberCommands
+from recon_tui.tui.breakpoints import breakpoint_classes
+from recon_tui.tui.commands import ClientCommands, NumberCommands, binding_commands
 from recon_tui.tui.failures import failure_line, is_cache_failure, log_failure
 from recon_tui.tui.messages import CacheChanged, LoadProgress
 from recon_tui.tui.screens.cache_error import CacheErrorScreen
@@ -223,23 +224,8 @@ class ReconApp(App[None]):
         styling the whole screen, and then styles it all again (a tenth of the
         time opening a client took)."""
         if isinstance(screen, Screen) and not screen.is_attached:
-            screen.update_classes(self._breakpoint_classes(screen), update=False)
+            screen.update_classes(breakpoint_classes(self, screen), update=False)
         return super().push_screen(screen, *args, **kwargs)
-
-    def _breakpoint_classes(self, screen: Screen) -> dict[str, bool]:
-        """The classes Textual's ``Screen._on_resize`` gives ``screen`` at this
-        size: per axis the class of the largest breakpoint reached."""
-        width, height = self.size
-        classes: dict[str, bool] = {}
-        for dimension, breakpoints in (
-                (width, screen.HORIZONTAL_BREAKPOINTS if screen.HORIZONTAL_BREAKPOINTS
-                 is not None else self.HORIZONTAL_BREAKPOINTS),
-                (height, screen.VERTICAL_BREAKPOINTS if screen.VERTICAL_BREAKPOINTS
-                 is not None else self.VERTICAL_BREAKPOINTS)):
-            reached = [name for edge, name in sorted(breakpoints or [], reverse=True)
-                       if dimension >= edge][:1]
-            classes.update({name: name in reached for _, name in breakpoints or []})
-        return classes
 
     def get_backend(self) -> Systems:
         """The session's connectors (and, for the demo, its in-process emulator),
@@ -397,21 +383,5 @@ class ReconApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action with a description, on the current screen, is a command."""
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.description or binding.action in seen:
-                continue
-            if binding.action in ("command_palette",):
-                continue
-            seen.add(binding.action)
-            key = binding.key_display or self.get_key_display(binding)
-            title = binding.description
-            if binding.tooltip:
-                title = f"{binding.description}: {binding.tooltip}"
-            yield SystemCommand(
-                title,
-                f"key: {key}",
-                lambda node=active.node, action=binding.action: self.run_action(action, node),
-            )
+        yield from binding_commands(self, screen)
         yield from super().get_system_commands(screen)

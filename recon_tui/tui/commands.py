@@ -3,10 +3,13 @@ it at an invoice (or credit) by typing the number the articles start from."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.app import SystemCommand
 from textual.command import Hit, Hits, Provider
+from textual.screen import Screen
 
 from recon_tui.text import printable
 from recon_tui.tui.sources import hit_details, hit_title
@@ -63,3 +66,25 @@ class NumberCommands(Provider):
                                                       credit_key=h.credit_key),
                 text=label.plain,
             )
+
+
+def binding_commands(app: ReconApp, screen: Screen[object]) -> Iterator[SystemCommand]:
+    """Every key with a description on ``screen``, as a palette command (the
+    palette's own key left out), titled with its tooltip."""
+    seen: set[str] = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.description or binding.action in seen:
+            continue
+        if binding.action in ("command_palette",):
+            continue
+        seen.add(binding.action)
+        key = binding.key_display or app.get_key_display(binding)
+        title = binding.description
+        if binding.tooltip:
+            title = f"{binding.description}: {binding.tooltip}"
+        yield SystemCommand(
+            title,
+            f"key: {key}",
+            lambda node=active.node, action=binding.action: app.run_action(action, node),
+        )

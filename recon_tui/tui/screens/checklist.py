@@ -5,8 +5,10 @@ The screen only displays and collects choices; every step runs
 connection, so a resync or full sync never blocks the UI. Its panels (steps,
 by-hand instructions, verification, audit trail) are in
 ``recon_tui.tui.widgets.checklist_panels``, the invoice and amount choice in
-``recon_tui.tui.widgets.credit_choice``; the list of open checklists (`c`) is
-``recon_tui.tui.screens.checklists``.
+``recon_tui.tui.widgets.credit_choice``, the buttons, status line and the
+checklist's own trail in ``recon_tui.tui.widgets.checklist_controls``, the step a
+worker runs in ``recon_tui.tui.screens.checklist_step``; the list of open
+checklists (`c`) is ``recon_tui.tui.screens.checklists``.
 
 Writes to the ledger follow the config (:class:`WritePolicy`): with them off the
 API key and button are disabled, the line saying how to turn them on is shown,
@@ -15,8 +17,6 @@ and the by-hand path stays.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from decimal import Decimal
 from typing import ClassVar
 
@@ -24,16 +24,25 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Static
 
 from recon_tui.cache import Cache
-from recon_tui.models import ChecklistEvent, ChecklistState, CreditChecklist, LedgerInvoice
+from recon_tui.models import ChecklistEvent, CreditChecklist, LedgerInvoice
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.checklist_step import run_step
 from recon_tui.tui.screens.checklists import ChecklistsScreen
+from recon_tui.tui.widgets.checklist_controls import (
+    RECHECKABLE,
+    ChecklistButtons,
+    ChecklistLog,
+    ChecklistStatus,
+    applicable,
+)
 from recon_tui.tui.widgets.checklist_panels import (
     AUTOMATIC,
     CHOOSING,
@@ -41,25 +50,15 @@ from recon_tui.tui.widgets.checklist_panels import (
     ManualStepsPanel,
     StepsPanel,
     VerificationPanel,
-    status_text,
     title_text,
-    trail_lines,
 )
-from recon_tui.tui.widgets.credit_choice import CreditChoice
+from recon_tui.tui.widgets.credit_choice import CreditChoice, Job
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from recon_tui.workflows import credit_checklist as wf
-from recon_tui.workflows.credit_checklist import ChecklistError
 from recon_tui.workflows.write_policy import WritePolicy
 
-log = logging.getLogger(__name__)
-
 __all__ = ["ChecklistScreen", "ChecklistTrail", "ChecklistsScreen"]
-
-State = ChecklistState
-#: States `v` moves on from: a failed verification, or a PSA that lagged.
-RECHECKABLE = (State.FAILED_VERIFICATION, State.LEDGER_DONE_PSA_LAGS)
-Job = Callable[[Cache], CreditChecklist | None]
 
 
 class ChecklistScreen(ReconScreenMixin, Screen[None]):
@@ -78,6 +77,11 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         Binding("x", "cancel_checklist", "Cancel", id="checklist_cancel",
                 tooltip="Cancel this checklist (press twice)"),
     ]
+
+    #: A workflow step runs in a worker: the buttons and keys wait for it.
+    busy: var[bool] = var(False, init=False, bindings=True)
+    #: What the running step says it is doing (the status line shows it).
+    progress_text: var[str] = var("", init=False)
 
     DEFAULT_CSS = """
     ChecklistScreen #checklist-title { height: auto; padding: 0 1; background: $boost; }
@@ -107,9 +111,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         self.events: list[ChecklistEvent] = []
         self.invoices: list[LedgerInvoice] = []
         self.credit_remaining: Decimal | None = None
-        self.busy = False
         self.error: str | None = None
-        self.progress_text = ""
         self._confirm_cancel = False
 
     # -- layout
@@ -123,14 +125,9 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
                 yield CreditChoice(id="checklist-choice")
                 yield ManualStepsPanel(id="checklist-manual")
             yield VerificationPanel(id="checklist-verification")
-            with Horizontal(id="checklist-buttons"):
-                yield Button("Apply via QuickBooks (p)", id="btn-apply-api", variant="primary")
-                yield Button("I applied it by hand (b)", id="btn-by-hand")
-                yield Button("Continue / re-check (v)", id="btn-continue")
-                yield Button("Cancel checklist (x)", id="btn-cancel", variant="error")
-            yield Static(id="checklist-status")
-            with Vertical(id="checklist-trail"):
-                yield Static(id="checklist-trail-body")
+            yield ChecklistButtons(id="checklist-buttons")
+            yield ChecklistStatus(id="checklist-status")
+            yield ChecklistLog(id="checklist-trail")
         yield KeyFooter()
 
     @property
@@ -175,7 +172,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         self._draw_manual()
         self.query_one(VerificationPanel).show(checklist)
         self._draw_status()
-        self._draw_trail()
+        self.query_one(ChecklistLog).show(self.events)
         self._set_enabled()
         self.refresh_bindings()
         if initial and checklist.state in AUTOMATIC and not self.busy:
@@ -196,9 +193,9 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             psa_kind=wf.psa_kind_of(self.cache.get_meta("book_psa")))
 
     def _draw_status(self) -> None:
-        self.query_one("#checklist-status", Static).update(status_text(
+        self.query_one(ChecklistStatus).show(
             self.checklist, self.events, busy=self.progress_text if self.busy else None,
-            error=self.error, policy=self.policy))
+            error=self.error, policy=self.policy)
 
     def _credit(self) -> Decimal:
         """What is left of the credit now (the cache), else what was noted."""
@@ -206,36 +203,19 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         return (self.credit_remaining if self.credit_remaining is not None
                 else self.checklist.credit_amount)
 
-    def _draw_trail(self) -> None:
-        text = Text("Audit trail\n", style="bold")
-        text.append_text(trail_lines(self.events))
-        self.query_one("#checklist-trail-body", Static).update(text)
-
     def _set_enabled(self) -> None:
-        c = self.checklist
-        state = c.state if c else None
-        choosing = state in CHOOSING and not self.busy
-        self.choice.set_enabled(choosing)
-        self.query_one("#btn-apply-api", Button).disabled = not (choosing and self.policy.ledger)
-        self.query_one("#btn-by-hand", Button).disabled = not choosing
-        self.query_one("#btn-continue", Button).disabled = self.busy or not (
-            state in AUTOMATIC or state in RECHECKABLE)
-        self.query_one("#btn-cancel", Button).disabled = self.busy or not (
-            state is not None and state.is_open)
+        state = self.checklist.state if self.checklist else None
+        self.choice.set_enabled(state in CHOOSING and not self.busy)
+        self.query_one(ChecklistButtons).set_enabled(state, busy=self.busy,
+                                                     ledger_writes=self.policy.ledger)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing in this state leave the footer; busy ones (and the
         API key while ledger writes are off) grey out."""
-        state = self.checklist.state if self.checklist else None
-        applicable = {
-            "apply_api": state in CHOOSING,
-            "applied_by_hand": state in CHOOSING,
-            "continue": state in AUTOMATIC or state in RECHECKABLE,
-            "cancel_checklist": state is not None and state.is_open,
-        }
-        if action not in applicable:
+        can = applicable(self.checklist.state if self.checklist else None)
+        if action not in can:
             return True
-        if not applicable[action]:
+        if not can[action]:
             return False
         if action == "apply_api" and not self.policy.ledger:
             return None
@@ -243,49 +223,38 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
 
     # -- running workflow steps off the UI thread
     def _run(self, label: str, job: Job | None, *, advance: bool) -> None:
-        self.busy = True
         self.error = None
         self.progress_text = label
         self._confirm_cancel = False
-        if self.checklist is not None:
+        self.busy = True
+        self._worker(job, advance, self.policy)
+
+    def watch_busy(self) -> None:
+        """A step starts or ends: the buttons and the status line follow (the keys
+        follow by themselves: ``bindings=True``)."""
+        if self.checklist is not None and self.is_attached:
             self._set_enabled()
             self._draw_status()
-            self.refresh_bindings()
-        self._worker(job, advance, self.policy)
+
+    def watch_progress_text(self) -> None:
+        """The workflow's own words for what it is doing now."""
+        if self.checklist is not None and self.is_attached:
+            self._draw_status()
 
     @work(thread=True, group="checklist", name="checklist step")
     def _worker(self, job: Job | None, advance: bool, policy: WritePolicy) -> None:
         app = self.recon_app
-        checklist_id = self.checklist_id
-        cache = Cache(app.cache_path)
-        error: str | None = None
-        try:
-            if job is not None:
-                checklist = job(cache)
-                if checklist is not None and checklist_id is None:
-                    checklist_id = checklist.id
-            if advance and checklist_id is not None:
-                backend = app.get_backend()
-                wf.advance(cache, backend.psa, backend.ledger, checklist_id,
-                           verifier=app.session.verifier(cache), policy=policy,
-                           progress=lambda text: app.call_from_thread(self._progress, text))
-        except ChecklistError as exc:
-            error = str(exc)
-        except Exception as exc:  # shown to the operator, never swallowed
-            log.exception("a credit checklist step failed")
-            error = f"{type(exc).__name__}: {exc}"
-        finally:
-            cache.close()
+        checklist_id, error = run_step(
+            app, self.checklist_id, job, advance=advance, policy=policy,
+            progress=lambda text: app.call_from_thread(self._progress, text))
         app.call_from_thread(self._finished, checklist_id, error)
 
     def _progress(self, text: str) -> None:
         self.progress_text = text
-        if self.is_attached:
-            self._draw_status()
 
     def _finished(self, checklist_id: int | None, error: str | None) -> None:
-        self.busy = False
         self.error = error
+        self.busy = False
         self.checklist_id = checklist_id
         self.recon_app.broadcast(CacheChanged)
         if not self.is_attached:  # the operator left meanwhile; the cache has it all
@@ -345,22 +314,11 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         c = self.checklist
         if c is None or c.state not in CHOOSING or self.busy:
             return None
-        invoice, amount_text = self.choice.selection()
-        if invoice is None:
-            self._refuse("There is no open invoice to apply the credit to.")
+        job = self.choice.choose_job(c, self._credit())
+        if isinstance(job, str):
+            self._refuse(job)
             return None
-        try:
-            amount = wf.parse_amount(amount_text, credit_remaining=self._credit(),
-                                     invoice_balance=invoice.balance,
-                                     invoice_number=invoice.doc_number)
-        except ChecklistError as exc:
-            self._refuse(str(exc))
-            return None
-        self.choice.set_error("")
-        checklist_id = c.id
-        if c.state is State.READY_TO_APPLY and c.invoice_id == invoice.id and c.amount == amount:
-            return lambda cache: None
-        return lambda cache: wf.choose_target(cache, checklist_id, invoice.id, amount_text)
+        return job
 
     def _refuse(self, message: str) -> None:
         self.choice.set_error(message)
@@ -418,9 +376,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             return
         if not self._confirm_cancel:
             self._confirm_cancel = True
-            self.query_one("#checklist-status", Static).update(Text(
-                "Press x again to cancel this checklist (an application already made stays "
-                "in the ledger).", style="bold yellow"))
+            self.query_one(ChecklistStatus).ask_to_cancel()
             return
         self._run("Cancelling…", lambda cache: wf.cancel(cache, c.id), advance=False)
 

@@ -5,7 +5,7 @@ is on) and the amount to apply to the one under the cursor."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
@@ -15,10 +15,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
-from recon_tui.models import CreditChecklist, LedgerInvoice
+from recon_tui.cache import Cache
+from recon_tui.models import ChecklistState, CreditChecklist, LedgerInvoice
 from recon_tui.tui.formatting import literal, money
 from recon_tui.tui.widgets.virtual_table import Column, TableRow, VirtualTable
+from recon_tui.workflows import credit_checklist as wf
+from recon_tui.workflows.credit_checklist import ChecklistError
 from recon_tui.workflows.credit_steps import default_amount, default_invoice
+
+#: A step of the checklist, run by the screen's worker on its own cache connection.
+Job = Callable[[Cache], CreditChecklist | None]
 
 INVOICE_COLUMNS = (
     Column("date", "Date", 10),
@@ -147,3 +153,23 @@ class CreditChoice(Vertical):
     def set_enabled(self, enabled: bool) -> None:
         self.table.disabled = not enabled
         self.amount.disabled = not enabled
+
+    def choose_job(self, checklist: CreditChecklist, credit: Decimal) -> Job | str:
+        """Step 2 from what is on screen, or why the choice cannot be saved (the
+        amount is checked against the credit left and the invoice's balance);
+        a choice already saved is not saved again."""
+        invoice, amount_text = self.selection()
+        if invoice is None:
+            return "There is no open invoice to apply the credit to."
+        try:
+            amount = wf.parse_amount(amount_text, credit_remaining=credit,
+                                     invoice_balance=invoice.balance,
+                                     invoice_number=invoice.doc_number)
+        except ChecklistError as exc:
+            return str(exc)
+        self.set_error("")
+        checklist_id = checklist.id
+        if (checklist.state is ChecklistState.READY_TO_APPLY and checklist.invoice_id == invoice.id
+                and checklist.amount == amount):
+            return lambda cache: None
+        return lambda cache: wf.choose_target(cache, checklist_id, invoice.id, amount_text)
