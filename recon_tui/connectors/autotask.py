@@ -33,7 +33,6 @@ Facts this module relies on, from Autotask's REST documentation and public clien
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -56,6 +55,7 @@ from recon_tui.connectors.autotask_records import (
 from recon_tui.connectors.autotask_zone import Zone, ZoneAwareClient
 from recon_tui.connectors.base import BadData, ConnectorError, require_psa_settings
 from recon_tui.connectors.http import RateLimiter, RetryPolicy, decode_json
+from recon_tui.jsonio import JsonError, decode
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
 
@@ -90,8 +90,8 @@ def at_datetime(moment: datetime, *, date_only: bool = False) -> str:
 def parse_at_error(response: httpx.Response) -> tuple[str, str | None]:
     """``{"errors": ["..."]}`` (or an ASP.NET ``{"Message": ...}``) -> (message, None)."""
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = decode(response.content)
+    except JsonError:
         return response.reason_phrase or "error", None
     if isinstance(body, Mapping):
         errors = body.get("errors")

@@ -30,14 +30,12 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
-import msgspec
 
 from recon_tui.connectors.base import BadData, ConnectorError, ServerError, error_class_for
-from recon_tui.jsonio import dumps_exact
+from recon_tui.jsonio import decode, dumps_exact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -116,15 +114,10 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-#: UTF-8 JSON to Python, numbers with a fraction or exponent as Decimal (their
-#: digits exactly as sent), integers as int: what ``json.loads(parse_float=Decimal)``
-#: gave, at msgspec's speed. NaN and Infinity are refused (not JSON).
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-
-
 def loads_exact(content: bytes | str) -> Any:
-    """JSON with Decimal numbers; raises ValueError (msgspec.DecodeError) on garbage."""
-    return _DECODER.decode(content)
+    """JSON with Decimal numbers (the app's one codec, :mod:`recon_tui.jsonio`);
+    raises ValueError (``JsonError``) on garbage."""
+    return decode(content)
 
 
 def decode_json(response: httpx.Response, system: str, operation: str) -> Any:

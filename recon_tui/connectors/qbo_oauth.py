@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import logging
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -43,6 +41,7 @@ from recon_tui.connectors.tokens import (
     expiry_after,
     token_fingerprint,
 )
+from recon_tui.jsonio import JsonError, decode
 
 __all__ = ["QboOAuth"]
 
@@ -331,8 +330,8 @@ class QboOAuth(httpx.Auth):
         """The token endpoint's JSON. Unlike decode_json, no snippet of the body is
         quoted on failure: a cut-off token answer would put a token in the message."""
         try:
-            body = json.loads(response.content, parse_float=Decimal)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = decode(response.content)
+        except JsonError:
             raise BadData(
                 SYSTEM,
                 f"{operation}: the token endpoint returned invalid "

@@ -13,9 +13,9 @@ from typing import Any
 
 from starlette.responses import Response
 
+from recon_tui.jsonio import encode
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.envelopes import qbo_fault
-from recon_tui.sandbox.wire import encode
 
 NOT_FOUND_DETAIL = (
     "Object Not Found : Something you're trying to use has been made "
