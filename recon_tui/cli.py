@@ -58,8 +58,8 @@ keys in the app: ? for help, ctrl+p for the command palette, q to quit.
 
 
 #: The options a plain launch of the app may carry (with their values, for the
-#: first two); an argv of only these needs no subcommand parsers.
-_LAUNCH_VALUED = frozenset({"--config", "--db"})
+#: first set); an argv of only these needs no subcommand parsers.
+_LAUNCH_VALUED = frozenset({"--config", "--db", "--log-level"})
 _LAUNCH_FLAGS = frozenset({"--demo", "--reset-demo"})
 
 
@@ -164,12 +164,24 @@ def _command(name: str | None) -> Callable[[argparse.Namespace], int]:
     return getattr(importlib.import_module(module), function)
 
 
+def _start_support_log(level: str) -> None:
+    """The rotating, scrubbed support log (``recon_tui.log_file``); a folder that
+    cannot be written costs the log, never the command (one line says so)."""
+    from recon_tui.log_file import default_log_path, setup_logging
+
+    try:
+        setup_logging(level)
+    except OSError as exc:
+        say(f"no support log ({default_log_path()}: {exc.strerror or exc}); going on without it")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from recon_tui.scrub import install_log_scrubber
 
     install_log_scrubber()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(commands=not launches_app(argv)).parse_args(argv)
+    _start_support_log(args.log_level)
     try:
         return _command(args.command)(args)
     except CliError as exc:

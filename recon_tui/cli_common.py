@@ -30,6 +30,10 @@ def common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--demo", action="store_true",
                         default=argparse.SUPPRESS if suppress else False,
                         help="use the bundled demo book even when a configuration exists")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning"),
+                        default=argparse.SUPPRESS if suppress else "warning",
+                        help="what the support log keeps (recon-tui.log in the user state "
+                        "directory, or $RECON_TUI_LOG; secrets masked): debug for support")
 
 
 def load_settings(args: argparse.Namespace) -> tuple[Config, bool, Path]:

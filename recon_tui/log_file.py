@@ -41,6 +41,10 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 class _SupportLogHandler(logging.handlers.RotatingFileHandler):
     """Our handler, told apart from anyone else's so a second setup replaces it."""
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A log that cannot be written (a full disk, a folder gone) costs the
+        record, never a traceback printed over the user's terminal."""
+
 
 def default_log_path(environ: Mapping[str, str] = os.environ) -> Path:
     """``RECON_TUI_LOG``, else ``recon-tui.log`` in the user state directory

@@ -126,8 +126,13 @@ def _build_demo(folder: Path) -> None:
 
 @pytest.fixture(scope="session")
 def snapshot_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo book loaded once for the whole session (all workers)."""
-    shared = tmp_path_factory.getbasetemp().parent / "snapshot-demo"
+    """The demo book loaded once for the whole run (all its workers).
+
+    Under xdist each worker's base temp is ``pytest-N/popen-gwK``, so their parent
+    is the run's; without xdist the base temp is the run's own (its parent holds
+    every earlier run, whose demo may be of an older schema or sample book)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "snapshot-demo"
     shared.mkdir(exist_ok=True)
     with FileLock(str(shared / ".lock")):
         if not (shared / "done").exists():

@@ -30,7 +30,9 @@ async def test_a_sync_refused_on_the_key_shows_the_checks_with_the_fix(tmp_path:
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, DoctorScreen), 1800)
             doctor = app.screen
-            assert "The sync failed" in str(doctor.query_one("#doctor-title").content)
+            # The title is set on mount, a frame after the screen is pushed.
+            await wait_until(pilot, lambda: "The sync failed" in str(
+                doctor.query_one("#doctor-title").content))
             await wait_until(pilot, lambda: doctor.done, 1800)
             text = checks_text(doctor)
             assert "✗" in text and "fix:" in text
