@@ -5,7 +5,6 @@ the client."""
 from __future__ import annotations
 
 import os
-import re
 from datetime import date
 from pathlib import Path
 
@@ -13,10 +12,9 @@ import platformdirs
 
 from recon_tui.atomic import NotReplaceable, check_replaceable
 from recon_tui.cache import Cache
+from recon_tui.dates import parse_ymd
 from recon_tui.models import ClientSummary
 from recon_tui.report.writers import FORMATS, TEXT_FORMATS, format_from_path
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ReportOptionError(ValueError):
@@ -24,14 +22,12 @@ class ReportOptionError(ValueError):
 
 
 def parse_report_date(text: str, what: str) -> date:
-    """A strict YYYY-MM-DD date (``what`` names the field in the message)."""
-    value = text.strip()
-    if _ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ReportOptionError(f"{what}: expected a date YYYY-MM-DD, got {text!r}")
+    """A strict YYYY-MM-DD date, the one rule of every command (``recon_tui.dates``);
+    ``what`` names the field in the message."""
+    value = parse_ymd(text)
+    if value is None:
+        raise ReportOptionError(f"{what}: expected a date YYYY-MM-DD, got {text!r}")
+    return value
 
 
 def months_back(end: date, months: int = 12) -> date:

@@ -79,9 +79,9 @@ def timeline_table(timeline: Timeline, state: str) -> Table:
     for event in timeline.events:
         table.add_row(*_event_cells(event), style="on dark_red" if event.parts else "")
     if not timeline.itemised:
-        table.caption = Text(f"{printable(timeline.system)}'s payments of this invoice were "
-                             "not read (only those whose balances differ are)",
-                             style="dim")
+        table.caption = Text(f"{printable(timeline.system)}'s payments of this invoice are "
+                             "not in the cache: a sync reads them where the totals agree "
+                             "and the balances differ; a resync (r) reads them now", style="dim")
         table.caption_justify = "left"
     return table
 
