@@ -105,35 +105,33 @@ class RecordWrites:
     def upsert_ledger_invoices(self, items: Iterable[LedgerInvoice]) -> ApplyResult:
         """Ledger invoices; a ledger that lists a credit memo among them replaces the
         copy of that memo the credit-memo table held (see ``_drop_other_copies``)."""
-        memo_ids: list[str] = []
-
-        def rows() -> Iterator[Row]:
-            for item in items:
-                if item.kind is DocKind.CREDIT_MEMO:
-                    memo_ids.append(item.id)
-                yield ledger_invoice_row(item)
-
-        with self.transaction():
-            result = self._apply(LEDGER_INVOICE, rows(),
-                                 track_created=self._has_rows(LEDGER_INVOICE.table))
-            result.merge(self._drop_other_copies(LEDGER_CREDIT_MEMO, memo_ids))
-        return result
+        return self._upsert_ledger_documents(LEDGER_INVOICE, LEDGER_CREDIT_MEMO, items,
+                                             memos_only=False)
 
     def upsert_ledger_credit_memos(self, items: Iterable[LedgerInvoice]) -> ApplyResult:
         """Every QBO credit memo, used-up ones included: a PSA credit memo applied on
         both sides must still find its ledger copy."""
+        return self._upsert_ledger_documents(LEDGER_CREDIT_MEMO, LEDGER_INVOICE, items,
+                                             memos_only=True)
+
+    def _upsert_ledger_documents(self, spec: TableSpec, other: TableSpec,
+                                 items: Iterable[LedgerInvoice], *,
+                                 memos_only: bool) -> ApplyResult:
+        """Write ``items`` into ``spec``'s table, then drop the copies of the credit
+        memos among them that ``other``'s table held, in one transaction."""
         memo_ids: list[str] = []
 
         def rows() -> Iterator[Row]:
             for item in items:
                 if item.kind is DocKind.CREDIT_MEMO:
                     memo_ids.append(item.id)
-                    yield ledger_invoice_row(item)
+                elif memos_only:
+                    continue
+                yield ledger_invoice_row(item)
 
         with self.transaction():
-            result = self._apply(LEDGER_CREDIT_MEMO, rows(),
-                                 track_created=self._has_rows(LEDGER_CREDIT_MEMO.table))
-            result.merge(self._drop_other_copies(LEDGER_INVOICE, memo_ids))
+            result = self._apply(spec, rows(), track_created=self._has_rows(spec.table))
+            result.merge(self._drop_other_copies(other, memo_ids))
         return result
 
     def _drop_other_copies(self, spec: TableSpec, memo_ids: Sequence[str]) -> ApplyResult:
