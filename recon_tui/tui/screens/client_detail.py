@@ -162,10 +162,10 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         self.query_one("#client-header", Static).update(self._header(summary))
         self.query_one("#invoices", VirtualTable).set_source(
             InvoiceSource(self.cache, self.client_key))
-        memos = InvoiceSource(self.cache, self.client_key, DocKind.CREDIT_MEMO)
-        memo_count = memos.count()
-        self.query_one("#memos", VirtualTable).set_source(memos)
-        self.query_one("#memos", VirtualTable).display = memo_count > 0
+        memo_table = self.query_one("#memos", VirtualTable)
+        memo_table.set_source(InvoiceSource(self.cache, self.client_key, DocKind.CREDIT_MEMO))
+        memo_count = memo_table.row_count  # counted once, by the table
+        memo_table.display = memo_count > 0
         self.query_one("#memos-title", Static).display = memo_count > 0
         self.query_one("#memos-title", Static).update(Text(
             f"Credit memos: {memo_count} (credit and what is left of it, paired by number)"))
