@@ -96,8 +96,8 @@ class CacheCore:
             if self.conn.in_transaction:
                 # Nested use becomes a savepoint so an inner failure rolls back alone.
                 name = f"sp_{id(object())}"
-                self.conn.execute(f"SAVEPOINT {name}")
-                try:
+                try:  # the SAVEPOINT inside: a signal right after it still rolls back
+                    self.conn.execute(f"SAVEPOINT {name}")
                     yield
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
@@ -106,11 +106,14 @@ class CacheCore:
                     raise
                 self.conn.execute(f"RELEASE {name}")
                 return
+            # BEGIN inside the try: a Ctrl+C or signal landing between BEGIN and the
+            # body used to leave the transaction open, so the cancelled run's own
+            # "cancelled" record went into it as a savepoint and was never committed.
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise translate(exc, self.path) from None
-            try:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise translate(exc, self.path) from None
                 yield
                 self.conn.execute("COMMIT")
             except BaseException as exc:
