@@ -174,6 +174,13 @@ def test_the_listener_takes_one_callback_and_answers_the_browser(
     assert "SECRETCODE" not in out + err  # http.server logs request lines unless told not to
 
 
+def test_port_zero_means_any_free_port_so_two_listeners_can_run_at_once() -> None:
+    """Port 0 was once read as 80 (``0 or 80``): two listeners then fought for port
+    80, and the CI's parallel workers timed out waiting for each other."""
+    with _listener() as first, _listener() as second:
+        assert 80 not in (first.port, second.port) and first.port != second.port
+
+
 def test_the_listener_times_out_and_a_taken_port_is_one_line() -> None:
     with _listener() as listener:
         assert listener.wait(timeout=0.3) is None

@@ -62,7 +62,7 @@ class LoopbackListener:
         self._done = threading.Event()
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        self.port = parts.port or 80
+        self.port = 80 if parts.port is None else parts.port  # 0: any free port
 
     @property
     def redirect_uri(self) -> str:
