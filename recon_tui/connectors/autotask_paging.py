@@ -12,7 +12,7 @@ envelope, ``nextPageUrl`` followed until null, ``{"queryCount": N}``.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ import httpx
 
 from recon_tui.connectors.base import BadData, ConnectorError
 from recon_tui.connectors.http import ApiClient
+from recon_tui.connectors.paging import unseen_records
 
 __all__ = ["ALL", "query_count", "query_items"]
 
@@ -45,7 +46,8 @@ def query_items(
     while True:
         data, response = api.post_json(url, body, operation=operation)
         items = _page_items(data, response, operation)
-        fresh = yield from _unseen(items, seen, operation)
+        fresh = yield from unseen_records(items, seen, system=SYSTEM, operation=operation,
+                                          noun="item")
         if items and fresh == 0:
             raise BadData(
                 SYSTEM, f"{operation}: the server sent a page of items already read; "
@@ -90,23 +92,6 @@ def _page_items(data: Any, response: httpx.Response, operation: str) -> list[Any
     items: list[Any] = data["items"]
     return items
 
-
-def _unseen(
-    items: list[Any], seen: set[str], operation: str
-) -> Generator[Mapping[str, Any], None, int]:
-    """Yield the page's items not read before (by id), adding them to ``seen``;
-    return how many were new. An item that is not an object fails the read."""
-    fresh = 0
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise BadData(SYSTEM, f"{operation}: an item is not a JSON object")
-        key = str(item.get("id", ""))
-        if key and key in seen:
-            continue
-        seen.add(key)
-        fresh += 1
-        yield item
-    return fresh
 
 
 def _next_page(data: Mapping[str, Any], links: set[str], operation: str) -> str | None:

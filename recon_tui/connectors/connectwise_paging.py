@@ -13,7 +13,7 @@ mid-pull the way ``page=N`` numbering can.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from recon_tui.connectors.base import BadData
 from recon_tui.connectors.connectwise_invoice_wire import record_id
 from recon_tui.connectors.connectwise_wire import next_link
 from recon_tui.connectors.http import ApiClient, decode_json
-from recon_tui.connectors.paging import counted_read
+from recon_tui.connectors.paging import counted_read, unseen_records
 
 __all__ = ["CwLists", "TypedPage"]
 
@@ -80,7 +80,7 @@ class CwLists:
                 headers={"pagination-type": "forward-only"} if forward_only else None,
             )
             body = _array(response, operation)
-            fresh = yield from _unseen(body, seen, operation)
+            fresh = yield from unseen_records(body, seen, system=SYSTEM, operation=operation)
             if body and fresh == 0:
                 raise BadData(
                     SYSTEM, f"{operation}: the server sent a page of records already read; "
@@ -188,23 +188,6 @@ def _array(response: httpx.Response, operation: str) -> list[Any]:
         )
     return body
 
-
-def _unseen(
-    body: list[Any], seen: set[str], operation: str
-) -> Generator[Mapping[str, Any], None, int]:
-    """Yield the page's records not read before (by id), adding them to ``seen``;
-    return how many were new. A record that is not an object fails the read."""
-    fresh = 0
-    for record in body:
-        if not isinstance(record, Mapping):
-            raise BadData(SYSTEM, f"{operation}: a record is not a JSON object")
-        key = str(record.get("id", ""))
-        if key and key in seen:
-            continue
-        seen.add(key)
-        fresh += 1
-        yield record
-    return fresh
 
 
 def _next_url(response: httpx.Response, links: set[str], operation: str) -> str | None:

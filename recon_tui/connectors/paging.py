@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -206,3 +206,22 @@ def counted_read(
         raise BadData(
             system, f"{read}: read {len(seen):,} of the {expected:,} records {counted_by} "
             "counts; the answer was incomplete, so nothing was taken from it")
+
+
+def unseen_records(records: list[Any], seen: set[str], *, system: str, operation: str,
+                   noun: str = "record") -> Generator[Mapping[str, Any], None, int]:
+    """Yield a page's records not read before (by id), adding them to ``seen``;
+    return how many were new. A record that is not an object fails the read
+    (both PSAs' whole-list reads: a page shifted by an edit may repeat a record)."""
+    fresh = 0
+    for record in records:
+        if not isinstance(record, Mapping):
+            raise BadData(system, f"{operation}: {'an' if noun[0] in 'aeiou' else 'a'} "
+                          f"{noun} is not a JSON object")
+        key = str(record.get("id", ""))
+        if key and key in seen:
+            continue
+        seen.add(key)
+        fresh += 1
+        yield record
+    return fresh
