@@ -60,35 +60,35 @@ def make_app(tmp_path: Path, build=busy_northwind) -> ReconApp:
 # -- the cache
 def test_exact_numbers_on_either_side_and_prefixes_from_four_characters(cache: Cache) -> None:
     busy_northwind(cache)
-    [hit] = cache.find_number("110273")
+    [hit] = cache.lookup.find_number("110273")
     assert (hit.what, hit.number, hit.client_key, hit.client_name, hit.exact) == (
         "invoice", "110273", "psa:1", "Northwind Traders", True)
     assert (hit.amount, hit.discrepant, hit.cause) == (Decimal("10.00"), True,
                                                       "payment reversed")
     assert cache.pair_row(hit.pair_id).psa_number == "110273"
-    assert [h.number for h in cache.find_number("#110273")] == ["110273"]
+    assert [h.number for h in cache.lookup.find_number("#110273")] == ["110273"]
     # A prefix: the exact number first, then those starting with it, and no other.
-    assert [(h.number, h.exact) for h in cache.find_number("1102")] == [
+    assert [(h.number, h.exact) for h in cache.lookup.find_number("1102")] == [
         ("1102", True), ("110273", False), ("110274", False)]
-    assert cache.find_number("110") == []  # three characters: exact only
-    assert [h.number for h in cache.find_number("2000")] == [f"2{n:04d}" for n in range(10)]
+    assert cache.lookup.find_number("110") == []  # three characters: exact only
+    assert [h.number for h in cache.lookup.find_number("2000")] == [f"2{n:04d}" for n in range(10)]
     # A number only the ledger has (a ledger-only document) is found by its doc number.
     cache.upsert_ledger_invoices([ledger_invoice("L-900", "58", "9.00", "9.00")])
     refresh_reconciliation(cache)
-    [ledger_only] = cache.find_number("l-900")  # typed in lower case
+    [ledger_only] = cache.lookup.find_number("l-900")  # typed in lower case
     assert ledger_only.number == "L-900" and ledger_only.client_key == "psa:1"
 
 
 def test_credits_by_id_and_by_doc_number(cache: Cache) -> None:
     busy_northwind(cache)
-    [memo] = cache.find_number("11261")
+    [memo] = cache.lookup.find_number("11261")
     assert (memo.what, memo.credit_key, memo.client_key, memo.amount) == (
         "credit", "CreditMemo:11261", "ledger:59", Decimal("10.00"))
     assert memo.client_name == "Atomar's Best Tackle"
-    [payment] = cache.find_number("ACH-88213")
+    [payment] = cache.lookup.find_number("ACH-88213")
     assert (payment.credit_key, payment.client_key) == ("Payment:10914", "psa:1")
-    assert [h.credit_key for h in cache.find_number("ach-8821")] == ["Payment:10914"]
-    assert [h.credit_key for h in cache.find_number("10914")] == ["Payment:10914"]
+    assert [h.credit_key for h in cache.lookup.find_number("ach-8821")] == ["Payment:10914"]
+    assert [h.credit_key for h in cache.lookup.find_number("10914")] == ["Payment:10914"]
 
 
 def test_credit_memo_rows_by_number_and_by_their_ledger_id(cache: Cache) -> None:
@@ -97,8 +97,8 @@ def test_credit_memo_rows_by_number_and_by_their_ledger_id(cache: Cache) -> None
     seed_book(cache)
     add_credit_memos(cache)
     refresh_reconciliation(cache)
-    [by_number] = cache.find_number("CM-7")
-    [by_id] = cache.find_number("m7")
+    [by_number] = cache.lookup.find_number("CM-7")
+    [by_id] = cache.lookup.find_number("m7")
     assert by_number.what == "credit memo" and by_number.pair_id == by_id.pair_id
     assert cache.pair_row(by_id.pair_id).kind is DocKind.CREDIT_MEMO
 
@@ -111,10 +111,10 @@ def test_every_lookup_reads_an_index_not_the_invoices(cache: Cache) -> None:
     statements: list[str] = []
     cache.conn.set_trace_callback(statements.append)
     for typed in ("1", "11", "110", "1102", "110273", "ACH-8", "CM-1004", "zzzz"):
-        cache.find_number(typed)
-    [hit] = cache.find_number("110273")
-    cache.client_pair_index(hit.pair_id)
-    cache.pair_id_for(DocKind.INVOICE, "p110273", "l110273")
+        cache.lookup.find_number(typed)
+    [hit] = cache.lookup.find_number("110273")
+    cache.lookup.client_pair_index(hit.pair_id)
+    cache.lookup.pair_id_for(DocKind.INVOICE, "p110273", "l110273")
     cache.conn.set_trace_callback(None)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) > 50
@@ -130,19 +130,19 @@ def test_a_rows_index_in_its_client_list(cache: Cache) -> None:
     busy_northwind(cache)
     rows = cache.client_pairs("psa:1", 0, 1000)
     assert len(rows) == 31
-    assert [cache.client_pair_index(r.pair_id) for r in rows] == list(range(31))
-    [hit] = cache.find_number("110273")
-    assert cache.client_pair_index(hit.pair_id) == 10  # after the ten 20.00 gaps
-    assert cache.client_pair_index(99_999) is None
+    assert [cache.lookup.client_pair_index(r.pair_id) for r in rows] == list(range(31))
+    [hit] = cache.lookup.find_number("110273")
+    assert cache.lookup.client_pair_index(hit.pair_id) == 10  # after the ten 20.00 gaps
+    assert cache.lookup.client_pair_index(99_999) is None
 
 
 def test_a_rows_new_id_after_a_recompute(cache: Cache) -> None:
     busy_northwind(cache)
-    [before] = cache.find_number("110273")
+    [before] = cache.lookup.find_number("110273")
     cache.conn.execute("UPDATE invoice_pair SET id = id + 1000")
-    assert cache.pair_id_for(DocKind.INVOICE, "p110273", None) == before.pair_id + 1000
-    assert cache.pair_id_for(DocKind.INVOICE, None, "l110273") == before.pair_id + 1000
-    assert cache.pair_id_for(DocKind.INVOICE, "nope", "nope") is None
+    assert cache.lookup.pair_id_for(DocKind.INVOICE, "p110273", None) == before.pair_id + 1000
+    assert cache.lookup.pair_id_for(DocKind.INVOICE, None, "l110273") == before.pair_id + 1000
+    assert cache.lookup.pair_id_for(DocKind.INVOICE, "nope", "nope") is None
 
 
 # -- the clients filter

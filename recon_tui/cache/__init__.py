@@ -9,12 +9,14 @@ writes from a worker thread on its own connection.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from recon_tui.cache.checklists import ChecklistQueries
 from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
 from recon_tui.cache.fixes import FixQueries
 from recon_tui.cache.history import HistoryQueries
-from recon_tui.cache.lookup import LookupQueries
+from recon_tui.cache.lookup import NumberLookup
 from recon_tui.cache.mapper import MapperQueries
 from recon_tui.cache.reconciliation import ReconciliationQueries
 from recon_tui.cache.record_writes import RecordWrites
@@ -48,7 +50,11 @@ __all__ = [
 
 
 class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
-            ChecklistQueries, ReportQueries, TransactionQueries, FixQueries, LookupQueries,
+            ChecklistQueries, ReportQueries, TransactionQueries, FixQueries,
             RecordWrites, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        super().__init__(path, read_only=read_only)
+        self.lookup = NumberLookup(self)

@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
 
+from recon_tui.cache.part import CachePart
 from recon_tui.models import CreditKind, DocKind
 from recon_tui.money import ZERO, from_cents
 
@@ -78,10 +79,9 @@ def lookup_variants(text: str) -> list[str]:
     return list(dict.fromkeys((cleaned, cleaned.upper())))
 
 
-class LookupQueries:
-    """Number lookups for the clients filter and the command palette."""
-
-    conn: sqlite3.Connection
+class NumberLookup(CachePart):
+    """Number lookups for the clients filter and the command palette
+    (``cache.lookup``), and where a found row sits on its client's screen."""
 
     def find_number(self, text: str, limit: int = HIT_LIMIT) -> list[NumberHit]:
         """Rows whose number is ``text`` (exact) or, from PREFIX_MIN characters,

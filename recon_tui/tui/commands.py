@@ -53,7 +53,7 @@ class NumberCommands(Provider):
         app: ReconApp = self.app  # type: ignore[assignment]
         if app.cache is None or not query.strip():
             return
-        for hit in app.cache.find_number(query):
+        for hit in app.cache.lookup.find_number(query):
             title = f"Open {hit_title(hit)} — "
             label = Text(title)
             label.append(printable(hit.client_name or hit.client_key))  # plain, never markup

@@ -145,7 +145,7 @@ class ClientSource:
 
     def count(self) -> int:
         """Also re-reads the number matches: a resync gives rows new ids."""
-        self.hits = self.cache.find_number(self.filter.text) if self.filter.text else []
+        self.hits = self.cache.lookup.find_number(self.filter.text) if self.filter.text else []
         self._hit_rows = [hit_row(hit, self.cache.client(hit.client_key)) for hit in self.hits]
         return len(self._hit_rows) + self.name_count()
 
@@ -281,7 +281,7 @@ class InvoiceSource:
         row = self.cache.pair_row(int(key))
         if row is None or row.client_key != self.client_key or row.kind is not self.kind:
             return None
-        return self.cache.client_pair_index(row.pair_id)
+        return self.cache.lookup.client_pair_index(row.pair_id)
 
 
 CREDIT_COLUMNS = (

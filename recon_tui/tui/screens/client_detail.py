@@ -143,7 +143,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
             if documents is None:
                 continue
             kind = DocKind.CREDIT_MEMO if table_id == "#memos" else DocKind.INVOICE
-            pair_id = self.cache.pair_id_for(kind, *documents)
+            pair_id = self.cache.lookup.pair_id_for(kind, *documents)
             table = self.query_one(table_id, VirtualTable)
             index = (table.source.index_of(str(pair_id))
                      if pair_id is not None and isinstance(table.source, InvoiceSource)

@@ -160,7 +160,7 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
         if self._documents is not None and (
                 row is None or (row.kind, row.psa_invoice_id, row.ledger_invoice_id)
                 != self._documents):
-            found = self.cache.pair_id_for(*self._documents)
+            found = self.cache.lookup.pair_id_for(*self._documents)
             row = self.cache.pair_row(found) if found is not None else None
         return row
 
