@@ -51,13 +51,14 @@ def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
                      ledger_step: str) -> list[PsaInvoice | DocFigures]:
     """PSA invoices whose payments this sync should read (by id), as this sync
     read them or, when it did not, as the cache holds them. Walks the pages
-    read, one at a time, looking the other side up in the stage, else the cache,
-    so the choice never holds a whole book."""
+    read, a page of their figures at a time (the stage's ``doc`` table: the
+    staged pages themselves are not decoded again), looking the other side up
+    in the stage, else the cache, so the choice never holds a whole book."""
     wanted: dict[str, PsaInvoice | DocFigures] = {}
-    for page in stage.pages(psa_step):
-        _psa_page(cache, stage, ledger_step, page, wanted)
-    for page in stage.pages(ledger_step):
-        _ledger_page(cache, stage, psa_step, page, wanted)
+    for figures in stage.doc_pages(psa_step):
+        _psa_page(cache, stage, ledger_step, figures, wanted)
+    for figures in stage.doc_pages(ledger_step):
+        _ledger_page(cache, stage, psa_step, figures, wanted)
     # The rows discrepant that way whose payments were never read.
     unread = [i for i in cache.psa_payments_unread() if i not in wanted]
     read_now = stage.docs(psa_step, ids=unread)
@@ -67,10 +68,9 @@ def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
     return [wanted[i] for i in sorted(wanted)]
 
 
-def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, page: Iterable[PsaInvoice],
+def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, psa_read: list[DocFigures],
               wanted: dict[str, PsaInvoice | DocFigures]) -> None:
     """PSA invoices read now: compared with their ledger copy (read now, else cached)."""
-    psa_read = [f for f in map(psa_figures, page) if f is not None]
     if not psa_read:
         return
     links = {p.id: p.link for p in psa_read if p.link}
@@ -96,11 +96,11 @@ def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, page: Iterable[P
             wanted[psa.id] = psa
 
 
-def _ledger_page(cache: Cache, stage: SyncStage, psa_step: str, page: Iterable[LedgerInvoice],
+def _ledger_page(cache: Cache, stage: SyncStage, psa_step: str,
+                 ledger_read: list[DocFigures],
                  wanted: dict[str, PsaInvoice | DocFigures]) -> None:
     """Ledger invoices read now whose PSA copy did not change: compared with the
     cached PSA copy."""
-    ledger_read = [f for f in map(ledger_figures, page) if f is not None]
     read_numbers = {p.number for p in stage.docs(
         psa_step, numbers=sorted({i.number for i in ledger_read if i.number}))}
     others = [i for i in ledger_read if i.number not in read_numbers]

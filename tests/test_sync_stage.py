@@ -43,6 +43,24 @@ def test_pages_come_back_in_order_with_their_ids_and_exact_figures() -> None:
         assert stage.docs("ledger invoices", ids=["1"]) == []
 
 
+def test_doc_pages_walk_every_figure_a_step_staged_in_id_order() -> None:
+    """The PSA-payments choice walks the figures, not the pages: every document
+    staged comes back once, exact, however the pages split them."""
+    figures = [DocFigures(f"{n:04d}", f"INV-{n}", None if n % 2 else "L", Decimal("10.005"),
+                          Decimal(n)) for n in range(25)]
+    with SyncStage() as stage:
+        stage.declare("psa invoices", PsaInvoice)
+        stage.declare("ledger invoices", PsaInvoice)
+        stage.add_page("psa invoices", [], docs=figures[10:])
+        stage.add_page("psa invoices", [], docs=figures[:10])
+        stage.add_page("ledger invoices", [], docs=[DocFigures("0001", "X", None,
+                                                               Decimal(1), Decimal(0))])
+        pages = list(stage.doc_pages("psa invoices", size=10))
+        assert [len(page) for page in pages] == [10, 10, 5]
+        assert [f for page in pages for f in page] == figures
+        assert list(stage.doc_pages("nothing")) == []
+
+
 def test_lookups_of_more_ids_than_one_statement_takes() -> None:
     with SyncStage() as stage:
         ids = [str(n) for n in range(2_000)]

@@ -144,6 +144,21 @@ class SyncStage:
                     [step, *chunk]))
         return found
 
+    def doc_pages(self, step: str, size: int = 1000) -> Iterator[list[DocFigures]]:
+        """Every document figure the step staged, ``size`` at a time in id order:
+        what the PSA-payments choice walks, without decoding the staged pages
+        (the figures are a few columns of each record; the pages are all of it)."""
+        after = ""
+        while True:
+            with self._lock:
+                rows = self.conn.execute(
+                    "SELECT id, number, link, total, owing FROM doc WHERE step=? AND id > ? "
+                    "ORDER BY id LIMIT ?", (step, after, size)).fetchall()
+            if not rows:
+                return
+            yield _figures(rows)
+            after = rows[-1][0]
+
     def docs(self, step: str, *, ids: Sequence[str] = (),
              numbers: Sequence[str] = ()) -> list[DocFigures]:
         """The figures of the documents read with these ids or numbers."""
@@ -165,3 +180,9 @@ class SyncStage:
                         found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
                                                    Decimal(row[4]))
         return list(found.values())
+
+
+def _figures(rows: Iterable[tuple[Any, ...]]) -> list[DocFigures]:
+    """``doc`` rows (id, number, link, total, owing) as figures."""
+    return [DocFigures(i, number, link, Decimal(total), Decimal(owing))
+            for i, number, link, total, owing in rows]
