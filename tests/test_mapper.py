@@ -192,7 +192,7 @@ def test_mapping_moves_the_invoices_at_once(cache: Cache) -> None:
     assert client.ledger_balance == Decimal("2100.00")
     assert client.unapplied_credits == Decimal("10.00")
     assert {p.client_key for p in cache.pairs_for_number("9000")} == {"psa:100"}
-    assert cache.company_mapping("1").method is MappingMethod.MANUAL
+    assert cache.mapper.company_mapping("1").method is MappingMethod.MANUAL
     assert session.current is not None and session.current.customer.id == "2"
     matches_full_refresh(cache)
 
@@ -275,7 +275,7 @@ def test_identifier_rule_runs_inside_the_sync(cache: Cache) -> None:
     cache.upsert_customers([LedgerCustomer(customer_id(0), PAIRS[0][0], company_name="C100")])
     cache.add_mappings(auto_mappings(cache.customers().values(), cache.companies().values(),
                                      cache.mapping()))
-    assert cache.company_mapping(customer_id(0)).method is MappingMethod.AUTO_IDENTIFIER
+    assert cache.mapper.company_mapping(customer_id(0)).method is MappingMethod.AUTO_IDENTIFIER
 
 
 # --------------------------------------------------------------------------- survives a sync
@@ -292,16 +292,17 @@ def test_a_manual_mapping_survives_a_full_sync(tmp_path: Path) -> None:
         matches_full_refresh(cache)
         rerun = run_full_sync(cache, backend.psa, backend.ledger, since=date(2025, 1, 1))
         assert rerun.status.value == "succeeded"
-        mapping = cache.company_mapping("97")
+        mapping = cache.mapper.company_mapping("97")
         assert mapping is not None
         assert (mapping.psa_company_id, mapping.method) == (top.company.id, MappingMethod.MANUAL)
         client = cache.client(f"psa:{top.company.id}")
         assert client is not None and "97" in client.ledger_customer_ids
         assert cache.client("ledger:97") is None
         # Umbrella Health Partners is mapped (exactly) to a company in the recycle bin.
-        umbrella = cache.company_mapping("101")
+        umbrella = cache.mapper.company_mapping("101")
         assert umbrella is not None
-        assert cache.deleted_company_ids([umbrella.psa_company_id]) == {umbrella.psa_company_id}
+        bin_id = umbrella.psa_company_id
+        assert cache.mapper.deleted_company_ids([bin_id]) == {bin_id}
 
 
 def test_a_mapping_survives_a_sync_that_recomputes_everything(cache: Cache) -> None:
@@ -313,14 +314,14 @@ def test_a_mapping_survives_a_sync_that_recomputes_everything(cache: Cache) -> N
     cache.add_mappings(new)
     refresh_reconciliation(cache)
     assert cache.mapping()["1"] == "200"
-    assert cache.deleted_company_ids(["200", "100"]) == {"200"}
+    assert cache.mapper.deleted_company_ids(["200", "100"]) == {"200"}
 
 
 def test_cache_queue_counts_every_unmapped_customer(cache: Cache) -> None:
     mapper_book(cache)
     cache.upsert_customers([LedgerCustomer("nobody", "No Invoices Yet")])
-    queue = cache.unmapped_customer_queue()
+    queue = cache.mapper.unmapped_customer_queue()
     assert len(queue) == cache.unmapped_customer_count() == 21
     assert queue[-1][0].id == "nobody" and queue[-1][1:] == (0, Decimal("0.00"))
-    assert cache.company_mapping("G1") == CompanyMapping(
-        "G1", company_id(19), MappingMethod.AUTO_EXACT, cache.company_mapping("G1").created_at)
+    g1 = cache.mapper.company_mapping("G1")
+    assert g1 == CompanyMapping("G1", company_id(19), MappingMethod.AUTO_EXACT, g1.created_at)

@@ -51,7 +51,7 @@ def test_the_identifier_in_the_company_name_is_certain(cache: Cache) -> None:
     session, confirm = session_on(cache, "X2")
     [certain] = [c for c in session.candidates("summit") if c.certain]
     assert certain.company.id == company_id(10) and certain.verdict is Verdict.CERTAIN
-    evidence = evidence_for(cache, session, [certain])[certain.company.id]
+    evidence = evidence_for(cache.mapper, session, [certain])[certain.company.id]
     assert evidence.value("identifier") == "C110 (= the ledger's company name)"
     assert "the ledger's company name is its identifier" in evidence.value("match")
     assert confirm.enter(certain).answer is Answer.MAPPED
@@ -153,7 +153,7 @@ def test_the_evidence_reads_the_cache(cache: Cache) -> None:
                                                 Decimal("5.00"), Decimal("5.00"))])
     session, _ = session_on(cache, customer_id(0))
     top, deleted, *_ = session.candidates()
-    evidence = evidence_for(cache, session, [top, deleted])
+    evidence = evidence_for(cache.mapper, session, [top, deleted])
     mine = evidence[top.company.id]
     assert mine.facts.email_domains == ("atomarsbt.example.com", "gmail.example.com")
     assert mine.value("contacts' e-mail") == "@atomarsbt.example.com, @gmail.example.com"
@@ -179,10 +179,10 @@ def test_many_shared_numbers_are_counted_and_a_few_shown(cache: Cache) -> None:
                                   for n in numbers])
     session, _ = session_on(cache, customer_id(0))
     top = session.candidates()[0]
-    facts = evidence_for(cache, session, [top])[top.company.id].facts
+    facts = evidence_for(cache.mapper, session, [top])[top.company.id].facts
     assert facts.shared_count == 5  # the four and the book's own 5000
     assert facts.shared_numbers == ("9", "11", "100")  # natural order, the first three
-    assert evidence_for(cache, session, [top])[top.company.id].value(
+    assert evidence_for(cache.mapper, session, [top])[top.company.id].value(
         "invoice numbers shared") == "5 (9, 11, 100, …)"
 
 
@@ -193,7 +193,7 @@ def test_a_tie_shows_what_differs(cache: Cache) -> None:
     body, group = candidates[:2]
     assert body.score == group.score
     assert tied_with(body, candidates) == [group]
-    evidence = evidence_for(cache, session, [body, group])
+    evidence = evidence_for(cache.mapper, session, [body, group])
     differing = dict(tie_differences(evidence[body.company.id], [evidence[group.company.id]]))
     assert differing["identifier"] == ["D204", "C108"]
     assert differing["invoice numbers shared"] == ["none", "1 (5008)"]
@@ -209,7 +209,7 @@ def test_a_tie_nothing_tells_apart_says_so(cache: Cache) -> None:
     session, confirm = session_on(cache, "c")
     one, two = session.candidates()
     assert one.score == two.score == 100 and not one.certain and not two.certain
-    evidence = evidence_for(cache, session, [one, two])
+    evidence = evidence_for(cache.mapper, session, [one, two])
     assert tie_differences(evidence["1"], [evidence["2"]]) == []
     asked = confirm.enter(one)
     assert asked.answer is Answer.ASKED

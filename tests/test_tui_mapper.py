@@ -299,7 +299,7 @@ async def test_demo_book_map_then_sync_keeps_the_mapping_and_flags_deleted(
             assert app.screen.run.status.value == "succeeded"
             await pilot.press("escape")
             await pilot.pause()
-            mapping = app.cache.company_mapping("97")
+            mapping = app.cache.mapper.company_mapping("97")
             assert mapping is not None and mapping.psa_company_id == "436"
             assert mapping.method is MappingMethod.MANUAL
             client = app.cache.client("psa:436")

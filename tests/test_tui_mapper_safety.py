@@ -52,7 +52,7 @@ async def test_demo_a_certain_mapping_costs_one_key(tmp_path: Path) -> None:
             pilot = CountingPilot(raw)
             await pilot.press("enter")
             assert pilot.keys == ["enter"]
-            mapping = app.cache.company_mapping("58")
+            mapping = app.cache.mapper.company_mapping("58")
             assert mapping is not None and mapping.psa_company_id == "254"
             assert mapping.method is MappingMethod.MANUAL
             assert screen.session.current.customer.id != "58"

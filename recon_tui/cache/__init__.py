@@ -17,7 +17,7 @@ from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMiss
 from recon_tui.cache.fixes import FixQueries
 from recon_tui.cache.history import HistoryQueries
 from recon_tui.cache.lookup import NumberLookup
-from recon_tui.cache.mapper import MapperQueries
+from recon_tui.cache.mapper import MappingReads
 from recon_tui.cache.reconciliation import ReconciliationQueries
 from recon_tui.cache.record_writes import RecordWrites
 from recon_tui.cache.records import (
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
+class Cache(SourceQueries, ReconciliationQueries, HistoryQueries,
             ChecklistQueries, ReportQueries, TransactionQueries, FixQueries,
             RecordWrites, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
@@ -58,3 +58,4 @@ class Cache(SourceQueries, ReconciliationQueries, HistoryQueries, MapperQueries,
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         super().__init__(path, read_only=read_only)
         self.lookup = NumberLookup(self)
+        self.mapper = MappingReads(self)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     customer_from,
     parse_datetime,
@@ -36,12 +36,11 @@ class CompanyFacts:
     shared_numbers: tuple[str, ...] = ()  # the first few of them, natural order
 
 
-class MapperQueries:
-    """What the company mapper asks of the cache."""
+class MappingReads(CachePart):
+    """What the company mapper asks of the cache (``cache.mapper``): the queue of
+    unmapped customers, a customer's mapping, and the facts that rank candidates.
+    The mapping writes stay with the record writes (they re-pair clients)."""
 
-    conn: sqlite3.Connection
-
-    # -- company mapper
     def unmapped_customer_queue(self) -> list[tuple[LedgerCustomer, int, Decimal]]:
         """Every unmapped ledger customer with its invoice count and open balance,
         biggest balance first, then most invoices: the mapper works the money first."""

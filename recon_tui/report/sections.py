@@ -96,7 +96,7 @@ def unmapped_customers(cache: Cache, in_period: Mapping[str, int],
             credit_sums[credit.customer_id] = credit_sums.get(credit.customer_id, ZERO) \
                 + credit.amount
     result = []
-    for customer, invoice_count, balance in cache.unmapped_customer_queue():
+    for customer, invoice_count, balance in cache.mapper.unmapped_customer_queue():
         if scope is not None and customer.id not in scope:
             continue
         result.append(UnmappedCustomer(

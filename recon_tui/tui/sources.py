@@ -166,7 +166,7 @@ class ClientSource:
         if wanted <= 0:
             return found
         page = self.cache.client_page(self.filter.text, start, wanted, **self._kwargs())
-        deleted = self.cache.deleted_company_ids([s.psa_company_id for s in page
+        deleted = self.cache.mapper.deleted_company_ids([s.psa_company_id for s in page
                                                   if s.psa_company_id])
         return [*found, *(client_row(s, company_deleted=s.psa_company_id in deleted)
                           for s in page)]

@@ -48,7 +48,7 @@ def set_mapping(cache: Cache, customer_id: str, mapping: CompanyMapping | None) 
     """
     new_key = customer_client_key(customer_id, mapping.psa_company_id if mapping else None)
     with cache.transaction():  # read the old mapping under the write lock too
-        previous = cache.company_mapping(customer_id)
+        previous = cache.mapper.company_mapping(customer_id)
         old_key = customer_client_key(customer_id,
                                       previous.psa_company_id if previous else None)
         if mapping is None:
@@ -70,7 +70,7 @@ def map_customer(cache: Cache, customer_id: str, company_id: str,
 def unmap_customer(cache: Cache, customer_id: str) -> CompanyMapping | None:
     """Undo a wrong mapping: the customer's invoices go back to a client of its own.
     Returns the mapping that was removed (None when there was none)."""
-    previous = cache.company_mapping(customer_id)
+    previous = cache.mapper.company_mapping(customer_id)
     if previous is not None:
         set_mapping(cache, customer_id, None)
     return previous
@@ -83,7 +83,7 @@ def mapped_customers(cache: Cache, company_id: str) -> list[tuple[LedgerCustomer
     customers = cache.customers_by_id(ids)
     result = []
     for customer_id in ids:
-        mapping = cache.company_mapping(customer_id)
+        mapping = cache.mapper.company_mapping(customer_id)
         if mapping is not None and customer_id in customers:
             result.append((customers[customer_id], mapping))
     result.sort(key=lambda pair: (pair[0].display_name.casefold(), pair[0].id))
@@ -189,7 +189,7 @@ class MapperSession:
         self.cache = cache
         self.limit = limit
         self.queue: list[QueueEntry] = [QueueEntry(c, n, b)
-                                        for c, n, b in cache.unmapped_customer_queue()]
+                                        for c, n, b in cache.mapper.unmapped_customer_queue()]
         if start_customer_id is not None:
             # Opened from one client: that customer first, the rest as usual.
             first = [e for e in self.queue if e.customer.id == start_customer_id]
@@ -230,7 +230,7 @@ class MapperSession:
 
     def _settle(self) -> None:
         """Pass over customers someone mapped meanwhile (a sync, another screen)."""
-        while self.current is not None and self.cache.company_mapping(
+        while self.current is not None and self.cache.mapper.company_mapping(
                 self.current.customer.id) is not None:
             self.position += 1
 
@@ -333,7 +333,7 @@ class MapperSession:
         company = self.companies.get(company_id) or self.cache.company(company_id)
         if company is None:
             raise KeyError(f"no PSA company {company_id}")
-        previous = self.cache.company_mapping(entry.customer.id)
+        previous = self.cache.mapper.company_mapping(entry.customer.id)
         touched = map_customer(self.cache, entry.customer.id, company_id)
         step = Step(StepKind.MAP, self.position, entry.customer, company, previous,
                     frozenset(touched))

@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from recon_tui.cache import Cache
-from recon_tui.cache.mapper import CompanyFacts
+from recon_tui.cache.mapper import CompanyFacts, MappingReads
 from recon_tui.matching import normalize_name
 from recon_tui.models import LedgerCustomer
 from recon_tui.money import format_money
@@ -153,14 +152,14 @@ class Evidence:
         return dict(self.rows).get(label, "")
 
 
-def evidence_for(cache: Cache, session: MapperSession,
+def evidence_for(mapper: MappingReads, session: MapperSession,
                  candidates: Sequence[Candidate]) -> dict[str, Evidence]:
     """The evidence of every candidate given (a few on screen), by company id."""
     entry = session.current
     if entry is None or not candidates:
         return {}
     customer = entry.customer
-    facts = cache.company_facts([c.company.id for c in candidates], customer.id)
+    facts = mapper.company_facts([c.company.id for c in candidates], customer.id)
     result = {}
     for candidate in candidates:
         known = facts.get(candidate.company.id, CompanyFacts(candidate.company.id))

@@ -229,7 +229,7 @@ class MapperScreen(ReconScreenMixin, Screen[None]):
             why.display = False
             return
         tied = tied_with(candidate, self._shown)
-        evidence = evidence_for(self.cache, session, [candidate, *tied])
+        evidence = evidence_for(self.cache.mapper, session, [candidate, *tied])
         assert self.confirmation is not None
         why.update(why_panel(entry, evidence[candidate.company.id],
                              [evidence[c.company.id] for c in tied],
