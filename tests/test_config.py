@@ -358,7 +358,7 @@ def test_kind_not_allowed(tmp_path: Path) -> None:
 
 def test_ledger_kind_not_allowed(tmp_path: Path) -> None:
     err = error_for(tmp_path, LEDGER.replace('"qbo"', '"xero"'))
-    assert err.problem == 'expected one of "qbo", got "xero"'
+    assert err.problem == 'expected one of "qbo", "qbd", got "xero"'
 
 
 def test_psa_kind_missing(tmp_path: Path) -> None:

@@ -15,7 +15,18 @@ import pytest
 import tomli_w
 
 from recon_tui.config import model
-from recon_tui.config.schema import EDITABLE_KEYS, REQUIRED, SCHEMA, SECTIONS, label, prompts
+from recon_tui.config.schema import (
+    DEFAULT_KIND,
+    EDITABLE_KEYS,
+    KIND_SCHEMA,
+    MODELS,
+    REQUIRED,
+    SCHEMA,
+    SECTIONS,
+    VARIANTS,
+    label,
+    prompts,
+)
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 _KEY_LINE = re.compile(r"^(?:#\s?)?(\w+) = (.+?)(?:\s+#.*)?$")
@@ -50,15 +61,34 @@ def _documented(section: str, name: str) -> list[tuple[str, str]]:
     return out
 
 
-DEFAULTS = [(section, f.name, f.default) for section, cls in SECTIONS.items()
-            for f in dataclasses.fields(cls)
-            if f.default not in (dataclasses.MISSING, None)]
+# A tagged section's kind defaults to the section's default kind, not the class's own.
+DEFAULTS = list(dict.fromkeys(
+    [(section, f.name, f.default) for section, classes in MODELS.items() for cls in classes
+     for f in dataclasses.fields(cls)
+     if f.default not in (dataclasses.MISSING, None) and f.name != "kind"]
+    + [(section, "kind", kind) for section, kind in DEFAULT_KIND.items() if kind]))
 
 
 def test_the_schema_is_the_model_fields() -> None:
     for section, cls in SECTIONS.items():
-        assert list(SCHEMA[section]) == [f.name for f in dataclasses.fields(cls)]
-    assert [f.name for f in dataclasses.fields(model.Config)] == [*SECTIONS, "path"]
+        if section not in VARIANTS:
+            assert list(SCHEMA[section]) == [f.name for f in dataclasses.fields(cls)]
+    for section, kinds in VARIANTS.items():
+        for kind, cls in kinds.items():
+            names = [f.name for f in dataclasses.fields(cls)]
+            assert set(KIND_SCHEMA[kind]) <= set(names) <= set(SCHEMA[section])
+    assert [f.name for f in dataclasses.fields(model.Config)] == [*MODELS, "path"]
+
+
+def test_ledger_is_one_class_per_kind() -> None:
+    assert VARIANTS["ledger"] == {"qbo": model.QboLedgerConfig, "qbd": model.QbdLedgerConfig}
+    assert model.LedgerConfig is model.QboLedgerConfig  # the old name, kept for now
+    assert list(KIND_SCHEMA["qbd"]) == ["kind", "qbwc_username", "qbwc_password", "listen",
+                                        "company_file", "owner_id", "file_id", "allow_writes"]
+    assert SCHEMA["ledger"]["realm_id"].for_kind == "qbo"
+    assert SCHEMA["ledger"]["listen"].for_kind == "qbd"
+    assert SCHEMA["ledger"]["allow_writes"].for_kind is None
+    assert SCHEMA["ledger"]["kind"].default == "qbo"
 
 
 @pytest.mark.parametrize(("section", "name", "default"), DEFAULTS)
@@ -80,6 +110,7 @@ def test_the_example_shows_the_concurrency_defaults() -> None:
 
 def test_required_keys_are_read_off_the_model() -> None:
     assert REQUIRED["qbo"] == ("realm_id", "client_id", "client_secret", "refresh_token")
+    assert REQUIRED["qbd"] == ("qbwc_username", "qbwc_password")
     assert REQUIRED["connectwise"] == ("base_url", "company_id", "public_key", "private_key",
                                        "client_id")
     assert REQUIRED["autotask"] == ("base_url", "username", "secret", "integration_code")

@@ -6,8 +6,10 @@ when missing or unknown) and returns the problem, or None when the value is fine
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+from urllib.parse import urlsplit
 
 _ECHO_LIMIT = 60
 _GUID = re.compile(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
@@ -59,3 +61,30 @@ def guid(text: str, kind: str | None) -> str | None:
         return ("expected a GUID like 00000000-0000-0000-0000-000000000000 "
                 f"(from developer.connectwise.com), got {quote(text)}")
     return None
+
+
+def braced_guid(text: str, kind: str | None) -> str | None:
+    """The .qwc file's OwnerID and FileID: a GUID in braces, as ``qbwc qwc`` writes it."""
+    if not (text.startswith("{") and text.endswith("}") and _GUID.fullmatch(text[1:-1])):
+        return ("expected a GUID in braces like {00000000-0000-0000-0000-000000000000} "
+                f"(recon-tui qbwc qwc writes it), got {quote(text)}")
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def qbwc_listen(url: str, kind: str | None) -> str | None:
+    """``[ledger] listen``: the Web Connector only calls an https AppURL, except on
+    this computer (the shared design's reading of the QBWC Programmer's Guide; plain
+    http would also carry the company's books and the QBWC password in the clear)."""
+    if url.lower().startswith("https://") or _loopback(urlsplit(url).hostname or ""):
+        return None
+    return ("expected https:// unless the host is this computer (localhost, 127.0.0.1 "
+            f"or ::1), got {quote(url)}")

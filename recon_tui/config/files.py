@@ -15,7 +15,7 @@ from recon_tui.atomic import write_private_file
 from recon_tui.config.errors import ConfigError
 from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Config
 from recon_tui.config.parser import parse_config
-from recon_tui.config.schema import SCHEMA, Spec, specs_of
+from recon_tui.config.schema import SCHEMA, Spec, specs_for, specs_of
 from recon_tui.config.secret import Secret
 from recon_tui.config.store import (
     changes_between,
@@ -74,9 +74,9 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     Meant for :func:`save_config` only: the result holds secret values.
     """
     out: dict[str, Any] = {}
-    for name, specs in SCHEMA.items():
+    for name in SCHEMA:
         section = getattr(config, name)
-        values = _section_doc(section, specs) if section is not None else {}
+        values = _section_doc(section, specs_for(name, section)) if section is not None else {}
         if values:
             out[name] = values
     return out

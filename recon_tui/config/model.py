@@ -35,7 +35,7 @@ DEFAULT_MINOR_VERSION = 75
 # ConnectBooster's default "Portal Security Level Considered Client Admin".
 DEFAULT_PORTAL_LEVEL = 6
 
-LedgerKind = Literal["qbo"]
+LedgerKind = Literal["qbo", "qbd"]
 PsaKind = Literal["connectwise", "autotask"]
 #: Autotask invoice numbering as the accounting integration wrote it to QBO.
 InvoiceNumbering = Literal["number", "id"]
@@ -56,6 +56,7 @@ def key(
     check: Callable[..., str | None] | None = None,
     accept_int: bool = False,
     prompt: str | None = None,
+    empty_ok: bool = False,
 ) -> Meta:
     """What a key's type cannot say, kept beside it (read by ``config.schema``).
 
@@ -64,11 +65,18 @@ def key(
     ``editable``/``label``: shown in the settings screen (label defaults to the key);
     ``url``: an http(s) URL; ``check``: ``check(value, kind) -> problem or None``;
     ``accept_int``: an unquoted integer is read as its digits (QBO realm ids);
-    ``prompt``: what the connect screen asks for (a secret is typed hidden).
+    ``prompt``: what the connect screen asks for (a secret is typed hidden);
+    ``empty_ok``: ``""`` is a value (it is the default), not a mistake.
     """
     return Meta(extra={"for_kind": for_kind, "required": required, "label": label,
                        "editable": editable, "url": url, "check": check,
-                       "accept_int": accept_int, "prompt": prompt})
+                       "accept_int": accept_int, "prompt": prompt, "empty_ok": empty_ok})
+
+
+def tagged(*, default_kind: str | None = None) -> Meta:
+    """A ``[section]`` that is one of several classes, told apart by its ``kind`` key;
+    ``default_kind``: what a section without ``kind`` is (None: the key is required)."""
+    return Meta(extra={"default_kind": default_kind})
 
 
 CW = "connectwise"
@@ -76,13 +84,13 @@ AT = "autotask"
 
 
 @dataclass(frozen=True, kw_only=True)
-class LedgerConfig:
+class QboLedgerConfig:
     """QuickBooks Online credentials.
 
     ``base_url`` is the host root: connectors append ``/v3/company/{realm_id}/``.
     """
 
-    kind: LedgerKind = "qbo"
+    kind: Literal["qbo"] = "qbo"
     base_url: Annotated[str, key(url=True, editable=True, check=checks.qbo_host_root)] = (
         DEFAULT_QBO_BASE_URL)
     token_url: Annotated[str, key(url=True, editable=True)] = DEFAULT_QBO_TOKEN_URL
@@ -94,6 +102,36 @@ class LedgerConfig:
     minor_version: Annotated[int, Meta(ge=1), key(editable=True)] = DEFAULT_MINOR_VERSION
     #: Off unless the file says so: recon-tui then only reads QuickBooks, and every
     #: fix (the credit checklist's "apply via the API" included) is done by hand.
+    allow_writes: Annotated[bool, key(editable=True, label=(
+        "Allow writes to QuickBooks (fixes you confirm; off: by hand only)"))] = False
+
+
+#: The old name of the QuickBooks Online section, kept while callers move to
+#: QboLedgerConfig (``[ledger]`` may now also be a :class:`QbdLedgerConfig`).
+LedgerConfig = QboLedgerConfig
+
+DEFAULT_QBWC_LISTEN = "http://localhost:8080/qbwc"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QbdLedgerConfig:
+    """QuickBooks Desktop through the Web Connector (QBWC), which polls our SOAP
+    service at ``listen``: its user name and password are what the .qwc file names
+    and what the Web Connector's ``authenticate`` call sends. ``owner_id`` and
+    ``file_id`` are generated once by ``recon-tui qbwc qwc`` and saved here."""
+
+    kind: Literal["qbd"] = "qbd"
+    qbwc_username: Annotated[str, key(required=True, editable=True,
+                                      label="Web Connector user name")]
+    qbwc_password: Annotated[Secret, key(required=True)]
+    listen: Annotated[str, key(url=True, editable=True, check=checks.qbwc_listen,
+                               label="Listen on (the .qwc file's AppURL)")] = (
+        DEFAULT_QBWC_LISTEN)
+    company_file: Annotated[str, key(editable=True, empty_ok=True, label=(
+        "Company file (empty: the one open in QuickBooks)"))] = ""
+    owner_id: Annotated[str | None, key(check=checks.braced_guid)] = None
+    file_id: Annotated[str | None, key(check=checks.braced_guid)] = None
+    #: Off unless the file says so, as for QuickBooks Online.
     allow_writes: Annotated[bool, key(editable=True, label=(
         "Allow writes to QuickBooks (fixes you confirm; off: by hand only)"))] = False
 
@@ -198,8 +236,9 @@ class Config:
     sections are known.
     """
 
-    ledger: LedgerConfig | None = None
-    psa: PsaConfig | None = None
+    ledger: Annotated[QboLedgerConfig | QbdLedgerConfig | None,
+                      tagged(default_kind="qbo")] = None
+    psa: Annotated[PsaConfig | None, tagged()] = None
     portal: PortalConfig = field(default_factory=PortalConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

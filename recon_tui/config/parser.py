@@ -17,7 +17,17 @@ from recon_tui.config.checks import quote
 from recon_tui.config.errors import ConfigError
 from recon_tui.config.errors import config_key as _key
 from recon_tui.config.model import Concurrency, Config
-from recon_tui.config.schema import CONCURRENCY, KINDS, REQUIRED, SCHEMA, SECTIONS
+from recon_tui.config.schema import (
+    CONCURRENCY,
+    DEFAULT_KIND,
+    KIND_SCHEMA,
+    KINDS,
+    MODELS,
+    REQUIRED,
+    SCHEMA,
+    SECTIONS,
+    VARIANTS,
+)
 from recon_tui.config.secret import Secret
 from recon_tui.config.values import Invalid, bounds_problem, check_value, describe, text
 
@@ -52,7 +62,8 @@ class _Parser:
             self.fail(_key(section), f"expected a table, got {describe(table)}")
             return None
         schema = SCHEMA[section]
-        kind = _kind_in(table)
+        kind = _kind_in(table) if "kind" in table else DEFAULT_KIND.get(section)
+        own = KIND_SCHEMA[kind] if kind in KINDS.get(section, ()) else schema
         out: dict[str, Any] = {}
         for name, raw in table.items():
             key = _key(section, name)
@@ -64,6 +75,7 @@ class _Parser:
                 self.fail(key, f'only applies when kind = "{spec.for_kind}" '
                           f'(this section has kind = "{kind}")')
                 continue
+            spec = own[name]
             try:
                 value = text(raw, spec) if name == "kind" else check_value(raw, spec, kind)
             except Invalid as bad:
@@ -115,7 +127,7 @@ class _Parser:
             if name not in doc[section]:
                 self.fail(_key(section, name), f'missing (required when kind = "{kind}")')
             complete = complete and name in values
-        return SECTIONS[section](**values) if complete else None
+        return VARIANTS[section][kind](**values) if complete else None
 
     def plain(self, doc: Mapping[str, Any], section: str) -> Any:
         """``[portal]``, ``[sync]``, ``[report]``: every key optional."""
@@ -151,7 +163,7 @@ class _Parser:
         """Check every section in file order, so problems are listed top to bottom."""
         parsed: dict[str, Any] = {}
         for name, value in doc.items():
-            if name in SECTIONS:
+            if name in MODELS:
                 read = self.tagged if name in KINDS else self.plain
                 parsed[name] = read(doc, name)
             elif isinstance(value, dict):

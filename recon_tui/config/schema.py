@@ -20,12 +20,7 @@ from typing import Any, Literal
 import msgspec
 
 from recon_tui.config.checks import PSA_URL_SUFFIX
-from recon_tui.config.model import (
-    LEDGER_KINDS,
-    PSA_KINDS,
-    Concurrency,
-    Config,
-)
+from recon_tui.config.model import Concurrency, Config
 from recon_tui.config.secret import Secret
 
 SpecKind = Literal["str", "int", "bool", "secret", "url", "date", "choice", "table", "path"]
@@ -51,6 +46,7 @@ class Spec:
     check: Callable[[Any, str | None], str | None] | None = None
     accept_int: bool = False
     prompt: str | None = None
+    empty_ok: bool = False
     hint: Any = None
     default: Any = None
 
@@ -102,6 +98,7 @@ def spec_of(hint: Any, default: Any = None) -> Spec:
                 required=bool(extra.get("required")), editable=bool(extra.get("editable")),
                 label=extra.get("label"), choices=tuple(choices), check=extra.get("check"),
                 accept_int=bool(extra.get("accept_int")), prompt=extra.get("prompt"),
+                empty_ok=bool(extra.get("empty_ok")),
                 hint=_strip_none(hint), default=default, **bounds)
 
 
@@ -115,43 +112,109 @@ def specs_of(cls: type) -> dict[str, Spec]:
     return out
 
 
-def _sections() -> dict[str, type]:
-    hints = typing.get_type_hints(Config)
-    return {f.name: _strip_none(hints[f.name]) for f in dataclasses.fields(Config)
-            if dataclasses.is_dataclass(_strip_none(hints[f.name]))}
+def _members(hint: Any) -> tuple[type, ...]:
+    """The section classes a Config field's type names: one, or a union's members."""
+    hint = _strip_none(_split(hint)[0]) if typing.get_origin(hint) is typing.Annotated else hint
+    hint = _strip_none(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return tuple(a for a in typing.get_args(hint) if a is not type(None))
+    return (hint,) if dataclasses.is_dataclass(hint) else ()
 
 
-#: ``[section]`` name -> its dataclass, in the order of :class:`Config`.
-SECTIONS: dict[str, type] = _sections()
-SCHEMA: dict[str, dict[str, Spec]] = {name: specs_of(cls) for name, cls in SECTIONS.items()}
-#: The kinds each tagged section takes.
-KINDS: dict[str, tuple[str, ...]] = {"ledger": LEDGER_KINDS, "psa": PSA_KINDS}
-#: ``[sync] max_concurrency``: system -> its Spec (bounds are the API's limit).
-CONCURRENCY: dict[str, Spec] = specs_of(Concurrency)
+def _field_extra(hint: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for meta in _split(hint)[1]:
+        extra.update(meta.extra or {})
+    return extra
 
 
-def _required() -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for section, kinds in KINDS.items():
-        for kind in kinds:
-            out[kind] = tuple(name for name, spec in SCHEMA[section].items()
-                              if spec.required and spec.for_kind in (None, kind))
+_CONFIG_HINTS = typing.get_type_hints(Config, include_extras=True)
+#: ``[section]`` name -> the class(es) it may be, in the order of :class:`Config`.
+MODELS: dict[str, tuple[type, ...]] = {
+    f.name: members for f in dataclasses.fields(Config)
+    if (members := _members(_CONFIG_HINTS[f.name]))}
+#: ``[section]`` name -> its dataclass, for the sections that are one class.
+SECTIONS: dict[str, type] = {name: classes[0] for name, classes in MODELS.items()
+                             if len(classes) == 1}
+#: Sections told apart by ``kind``, and what a section without one is.
+DEFAULT_KIND: dict[str, str | None] = {
+    f.name: _field_extra(_CONFIG_HINTS[f.name]).get("default_kind")
+    for f in dataclasses.fields(Config) if "default_kind" in _field_extra(_CONFIG_HINTS[f.name])}
+
+
+def _variants(section: str) -> dict[str, type]:
+    """kind -> its class: each class's ``kind`` Literal (one class may take several)."""
+    out: dict[str, type] = {}
+    for cls in MODELS[section]:
+        hint = typing.get_type_hints(cls)["kind"]
+        for kind in typing.get_args(hint):
+            out[kind] = cls
     return out
 
 
+#: ``VARIANTS["ledger"]["qbd"]``: the class a tagged section of that kind is.
+VARIANTS: dict[str, dict[str, type]] = {name: _variants(name) for name in DEFAULT_KIND}
+#: The kinds each tagged section takes.
+KINDS: dict[str, tuple[str, ...]] = {name: tuple(v) for name, v in VARIANTS.items()}
+
+
+def _kind_specs(section: str, kind: str) -> dict[str, Spec]:
+    specs = specs_of(VARIANTS[section][kind])
+    return {name: dataclasses.replace(spec, for_kind=None) for name, spec in specs.items()
+            if spec.for_kind in (None, kind)}
+
+
+#: Each kind's own keys, in file order: ``KIND_SCHEMA["qbd"]``.
+KIND_SCHEMA: dict[str, dict[str, Spec]] = {
+    kind: _kind_specs(section, kind) for section, kinds in KINDS.items() for kind in kinds}
+
+
+def _merged(section: str) -> dict[str, Spec]:
+    """Every key a section may hold, each marked with the one kind it belongs to
+    (``for_kind``; None when every kind has it), the kind defaulted as the model says."""
+    kinds = KINDS[section]
+    known = {n for k in kinds for n in KIND_SCHEMA[k]}
+    names = [f.name for cls in dict.fromkeys(VARIANTS[section].values())
+             for f in dataclasses.fields(cls) if f.name in known]
+    names = list(dict.fromkeys(names))
+    out: dict[str, Spec] = {}
+    for name in names:
+        owners = [k for k in kinds if name in KIND_SCHEMA[k]]
+        spec = KIND_SCHEMA[owners[0]][name]
+        if len(owners) not in (1, len(kinds)):
+            raise TypeError(f"[{section}] {name}: in some kinds but not all: {owners}")
+        for_kind = owners[0] if len(owners) < len(kinds) else None
+        default = DEFAULT_KIND[section] if name == "kind" else spec.default
+        out[name] = dataclasses.replace(spec, for_kind=for_kind, default=default)
+    return out
+
+
+SCHEMA: dict[str, dict[str, Spec]] = {
+    name: _merged(name) if name in VARIANTS else specs_of(classes[0])
+    for name, classes in MODELS.items()}
+#: ``[sync] max_concurrency``: system -> its Spec (bounds are the API's limit).
+CONCURRENCY: dict[str, Spec] = specs_of(Concurrency)
 #: Keys a kind must have in the file: ``REQUIRED["autotask"]``.
-REQUIRED: dict[str, tuple[str, ...]] = _required()
+REQUIRED: dict[str, tuple[str, ...]] = {
+    kind: tuple(name for name, spec in specs.items() if spec.required)
+    for kind, specs in KIND_SCHEMA.items()}
 #: What the settings screen may edit, per section, in file order; secrets never.
 EDITABLE_KEYS: dict[str, tuple[str, ...]] = {
     section: names for section, specs in SCHEMA.items()
     if (names := tuple(n for n, s in specs.items() if s.editable and s.kind != "secret"))}
 
 
+def specs_for(section: str, value: object) -> dict[str, Spec]:
+    """The keys of one loaded section: its kind's own for a tagged section."""
+    kind = getattr(value, "kind", None) if section in VARIANTS else None
+    return KIND_SCHEMA[kind] if kind in KIND_SCHEMA else SCHEMA[section]
+
+
 def prompts(kind: str) -> tuple[tuple[str, Spec], ...]:
     """The ``[psa]`` keys a connect form asks for, for ``kind``, in file order:
     its required keys that have a prompt (``base_url`` is found, not typed)."""
-    return tuple((name, SCHEMA["psa"][name]) for name in REQUIRED[kind]
-                 if SCHEMA["psa"][name].prompt)
+    return tuple((name, KIND_SCHEMA[kind][name]) for name in REQUIRED[kind]
+                 if KIND_SCHEMA[kind][name].prompt)
 
 
 def label(section: str, name: str) -> str:
@@ -159,6 +222,6 @@ def label(section: str, name: str) -> str:
     return SCHEMA[section][name].label or name
 
 
-__all__ = ["CONCURRENCY", "EDITABLE_KEYS", "KINDS", "PSA_URL_SUFFIX", "REQUIRED", "SCHEMA",
-           "SECTIONS", "Spec", "label", "prompts", "spec_of",
-           "specs_of"]
+__all__ = ["CONCURRENCY", "DEFAULT_KIND", "EDITABLE_KEYS", "KINDS", "KIND_SCHEMA", "MODELS",
+           "PSA_URL_SUFFIX", "REQUIRED", "SCHEMA", "SECTIONS", "VARIANTS", "Spec", "label",
+           "prompts", "spec_of", "specs_for", "specs_of"]

@@ -118,7 +118,7 @@ def text(raw: object, spec: Spec) -> str:
     if not isinstance(raw, str):
         raise Invalid(f"expected a string, got {describe(raw)}")
     text = raw.strip()
-    if not text:
+    if not text and not spec.empty_ok:
         raise Invalid("must not be empty")
     return text
 
