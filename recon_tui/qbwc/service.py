@@ -1,0 +1,245 @@
+"""The QBWebConnectorSvc methods: what recon-tui answers the Web Connector.
+
+One Web Connector session (``authenticate`` ... ``closeConnection``) runs one
+full sync: ``authenticate`` checks the user name and password and starts the
+sync in a thread of its own, whose ledger steps reach QuickBooks through the
+session's :class:`~recon_tui.qbwc.channel.WebConnectorChannel`. The answers
+follow Intuit's QBWC Programmer's Guide 2.0 (the "QBWC web service methods"
+chapter), as public servers implement it (``qbwc/qbwc``
+``lib/qbwc/controller.rb``, ``johnballantyne/qbws`` ``lib/qbws.js``):
+
+* ``authenticate`` returns ``[ticket, X]``: X ``""`` uses the company file open
+  in QuickBooks, a path names one, ``"nvu"`` is "not a valid user", ``"none"``
+  "no work to do" (our answer while another session's sync runs);
+* ``sendRequestXML`` returns the next qbXML request; ``""`` makes QBWC call
+  ``getLastError``, where ``"NoOp"`` asks it to wait (about 5 seconds, the guide
+  says) and call ``sendRequestXML`` again: our answer while the sync has no
+  request ready yet (the PSA steps run first), anything else is shown as the
+  error that ends the session;
+* ``receiveResponseXML`` returns the percent done: under 100 QBWC asks for the
+  next request, 100 ends the session with ``closeConnection``, a negative
+  number is an error QBWC fetches with ``getLastError``;
+* ``connectionError`` (QBWC could not open the company file) returns ``"done"``:
+  no other file to try;
+* ``closeConnection`` returns a line QBWC shows as the session's status.
+
+Secrets: the password is compared in constant time (``hmac.compare_digest``)
+and never logged, echoed or kept; a refusal never says which half was wrong.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from recon_tui import __version__
+from recon_tui.connectors.base import ConnectorError
+from recon_tui.qbwc.channel import SYSTEM, SessionEnded, WebConnectorChannel
+
+__all__ = ["NO_OP", "QbwcService", "SessionOutcome", "SessionRun", "SyncStarter"]
+
+log = logging.getLogger(__name__)
+
+NOT_VALID_USER = "nvu"
+NO_WORK = "none"
+NO_OP = "NoOp"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOutcome:
+    """How a session's sync ended: a line for the Web Connector and the log."""
+
+    succeeded: bool
+    line: str
+
+
+@dataclass
+class SessionRun:
+    """What the sync thread of one session is given."""
+
+    ticket: str
+    channel: WebConnectorChannel
+    cancel: threading.Event = field(default_factory=threading.Event)
+    #: 0..1, set by the sync's progress reports (the percent done QBWC shows).
+    done_fraction: float = 0.0
+
+    @property
+    def short_ticket(self) -> str:
+        return self.ticket[:8]
+
+
+#: Runs one full sync over a session's channel (recon_tui.qbwc.runner).
+SyncStarter = Callable[[SessionRun], SessionOutcome]
+
+
+@dataclass
+class _Session:
+    run: SessionRun
+    thread: threading.Thread | None = None
+    outcome: SessionOutcome | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+    last_error: str = ""
+
+
+class QbwcService:
+    """The Web Connector's methods over per-ticket sessions (thread-safe)."""
+
+    def __init__(self, *, username: str, password: str, start_sync: SyncStarter,
+                 company_file: str = "", poll_wait: float = 10.0,
+                 response_timeout: float = 600.0,
+                 on_outcome: Callable[[SessionRun, SessionOutcome], None] | None = None,
+                 ) -> None:
+        self._username = username.encode()
+        self._password = password.encode()
+        self._start_sync = start_sync
+        self.company_file = company_file
+        #: How long one SOAP call waits for the sync's next move before answering.
+        self.poll_wait = poll_wait
+        self.response_timeout = response_timeout
+        self._on_outcome = on_outcome
+        self._sessions: dict[str, _Session] = {}
+        self._lock = threading.Lock()
+
+    # -- the versions
+    def server_version(self) -> str:
+        return f"recon-tui {__version__}"
+
+    def client_version(self, version: str) -> str:
+        """"" lets any Web Connector version go ahead (the guide's "W:", "E:", "O:"
+        answers would warn or refuse)."""
+        return ""
+
+    # -- the session
+    def authenticate(self, username: str, password: str) -> list[str]:
+        """[ticket, "" or the company file], or [ticket, "nvu"] / [ticket, "none"]."""
+        ticket = str(uuid.uuid4())
+        user_ok = hmac.compare_digest(username.encode(), self._username)
+        password_ok = hmac.compare_digest(password.encode(), self._password)
+        if not (user_ok and password_ok):
+            log.warning("Web Connector sign-in refused: wrong user name or password")
+            return [ticket, NOT_VALID_USER]
+        with self._lock:
+            # A session QBWC never closed (it went away) is forgotten once its sync ended.
+            self._sessions = {t: s for t, s in self._sessions.items()
+                              if not s.finished.is_set()}
+            if self._sessions:
+                log.info("Web Connector session refused: a sync is still running")
+                return [ticket, NO_WORK]
+            run = SessionRun(ticket, WebConnectorChannel(
+                response_timeout=self.response_timeout))
+            session = _Session(run)
+            session.thread = threading.Thread(target=self._run, args=(session,),
+                                              name=f"qbwc-sync-{run.short_ticket}")
+            self._sessions[ticket] = session
+        assert session.thread is not None
+        session.thread.start()
+        return [ticket, self.company_file]
+
+    def _run(self, session: _Session) -> None:
+        try:
+            outcome = self._start_sync(session.run)
+        except Exception as exc:  # a bug of ours: the session must still end
+            log.exception("Web Connector session %s: the sync failed", session.run.short_ticket)
+            outcome = SessionOutcome(False, f"internal error ({type(exc).__name__})")
+        session.outcome = outcome
+        session.run.channel.end(SessionEnded(SYSTEM, "the sync has ended"))
+        session.finished.set()
+        if self._on_outcome is not None:
+            self._on_outcome(session.run, outcome)
+
+    def _session(self, ticket: str) -> _Session | None:
+        with self._lock:
+            return self._sessions.get(ticket)
+
+    def _wait_for_move(self, session: _Session) -> str | None:
+        """The next request, or None once the sync has ended or nothing came in
+        ``poll_wait`` seconds."""
+        deadline = time.monotonic() + self.poll_wait
+        while True:
+            request = session.run.channel.next_request(min(0.2, self.poll_wait))
+            if request is not None or session.finished.is_set():
+                return request
+            if time.monotonic() >= deadline:
+                return None
+
+    def send_request_xml(self, ticket: str) -> str:
+        """The next qbXML request; "" with getLastError's "NoOp" (not yet) or the
+        sync's outcome (finished)."""
+        session = self._session(ticket)
+        if session is None:
+            return ""
+        request = self._wait_for_move(session)
+        if request is not None:
+            return request
+        session.last_error = (session.outcome.line if session.outcome is not None
+                              else NO_OP)
+        return ""
+
+    def receive_response_xml(self, ticket: str, response: str, hresult: str,
+                             message: str) -> int:
+        """Hand QuickBooks' response to the waiting exchange; the percent done."""
+        session = self._session(ticket)
+        if session is None:
+            return -1
+        channel = session.run.channel
+        if hresult.strip() or message.strip():
+            step = channel.in_flight_step or "a"
+            channel.fail(ConnectorError(SYSTEM, f"QuickBooks could not answer the {step} "
+                                        f"request ({hresult.strip()}: {message.strip()})"))
+        else:
+            channel.deliver(response)
+        deadline = time.monotonic() + self.poll_wait
+        while not session.finished.wait(0.05):
+            if channel.has_request() or time.monotonic() >= deadline:
+                return max(1, min(99, int(session.run.done_fraction * 100)))
+        assert session.outcome is not None
+        if session.outcome.succeeded:
+            return 100
+        session.last_error = session.outcome.line
+        return -1
+
+    def connection_error(self, ticket: str, hresult: str, message: str) -> str:
+        """QBWC could not reach the company file: the session's sync fails."""
+        with self._lock:
+            session = self._sessions.pop(ticket, None)  # QBWC ends the session here
+        if session is not None:
+            session.run.channel.end(ConnectorError(
+                SYSTEM, "the Web Connector could not open the company file "
+                f"({hresult.strip()}: {message.strip()}); open it in QuickBooks, or close "
+                "the dialogs open there, and run the update again"))
+        return "done"
+
+    def get_last_error(self, ticket: str) -> str:
+        session = self._session(ticket)
+        if session is None:
+            return "unknown or expired Web Connector session"
+        return session.last_error
+
+    def close_connection(self, ticket: str) -> str:
+        """The session is over; a sync still running is stopped (nothing written)."""
+        with self._lock:
+            session = self._sessions.pop(ticket, None)
+        if session is None:
+            return "unknown or expired Web Connector session"
+        if not session.finished.is_set():
+            session.run.cancel.set()
+            session.run.channel.end(SessionEnded(
+                SYSTEM, "the Web Connector closed the session before the sync finished"))
+            session.finished.wait(self.poll_wait)
+        return session.outcome.line if session.outcome else "sync stopped; nothing written"
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every session (the server is going away): their syncs end unwritten."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            session.run.cancel.set()
+            session.run.channel.end(SessionEnded(SYSTEM, "recon-tui qbwc serve is stopping"))
+        for session in sessions:
+            if session.thread is not None:
+                session.thread.join(timeout)
