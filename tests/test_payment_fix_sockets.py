@@ -44,15 +44,15 @@ def test_a_connectwise_payment_whose_answer_is_lost_is_posted_once(tmp_path) -> 
                           if i["invoiceNumber"] == number)
             before = [p for p in book.connectwise.get("payments", {}).values()
                       if p["invoice"]["id"] == psa_id]
-        fix = wf.start_fix(cache, fix_plan)
+        fix = wf.start_fix(cache.fixes, fix_plan)
         plan.add(FaultRule("drop_after_write", "connectwise"))
         with pytest.raises(wf.FixError):
             wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH,
                              SystemsVerifier(cache, backend.psa, backend.ledger))
-        assert cache.fix(fix.id).state is FixState.SENDING
+        assert cache.fixes.fix(fix.id).state is FixState.SENDING
         done = wf.apply_via_api(cache, fix.id, backend.psa, backend.ledger, BOTH,
                                 SystemsVerifier(cache, backend.psa, backend.ledger))  # retry
-        assert done.state is FixState.DONE, cache.fix_events(fix.id)
+        assert done.state is FixState.DONE, cache.fixes.fix_events(fix.id)
         with book.lock:
             after = [p for p in book.connectwise["payments"].values()
                      if p["invoice"]["id"] == psa_id]
@@ -70,7 +70,7 @@ def test_a_quickbooks_payment_whose_answer_is_lost_is_applied_once(tmp_path) -> 
         fix_plan = _plan(cache, number, backend.psa)
         assert fix_plan.kind is FixKind.RECORD_IN_LEDGER
         payments = len(book.qbo["Payment"])
-        fix = wf.start_fix(cache, fix_plan)
+        fix = wf.start_fix(cache.fixes, fix_plan)
         plan.add(FaultRule("drop_after_write", "qbo"))
         # The connector re-sends on its own: a QBO write carries its requestid, and
         # QBO answers a repeated requestid from the first request instead of applying

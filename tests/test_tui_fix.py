@@ -59,7 +59,7 @@ async def test_payment_in_psa_only_is_fixed_through_the_api_and_verified(tmp_pat
         try:
             (after,) = cache.pairs_for_number(NUMBER)
             assert not after.discrepant and after.difference_owing == Decimal("0")
-            (fix,) = cache.fixes()
+            (fix,) = cache.fixes.recent()
             assert fix.state is FixState.DONE and fix.request_id
         finally:
             cache.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 from recon_tui.cache.checklists import ChecklistQueries
 from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
-from recon_tui.cache.fixes import FixQueries
+from recon_tui.cache.fixes import PaymentFixes
 from recon_tui.cache.history import HistoryQueries
 from recon_tui.cache.lookup import NumberLookup
 from recon_tui.cache.mapper import MappingReads
@@ -50,7 +50,7 @@ __all__ = [
 
 
 class Cache(SourceQueries, ReconciliationQueries, HistoryQueries,
-            ChecklistQueries, ReportQueries, TransactionQueries, FixQueries,
+            ChecklistQueries, ReportQueries, TransactionQueries,
             RecordWrites, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""
@@ -59,3 +59,4 @@ class Cache(SourceQueries, ReconciliationQueries, HistoryQueries,
         super().__init__(path, read_only=read_only)
         self.lookup = NumberLookup(self)
         self.mapper = MappingReads(self)
+        self.fixes = PaymentFixes(self)

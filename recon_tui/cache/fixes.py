@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import iso_text, parse_date, parse_datetime
 from recon_tui.fixes import FixEvent, FixKind, FixMethod, FixState, PaymentFix
 from recon_tui.money import from_cents, to_cents
@@ -34,10 +35,10 @@ def fix_from(row: sqlite3.Row) -> PaymentFix:
         finding=row["finding"], closed_at=parse_datetime(row["closed_at"]))
 
 
-class FixQueries:
-    """Reads and writes of ``payment_fix`` and ``payment_fix_event``."""
-
-    conn: sqlite3.Connection
+class PaymentFixes(CachePart):
+    """Reads and writes of ``payment_fix`` and ``payment_fix_event``
+    (``cache.fixes``): each write is the fix's new state and its audit line in
+    one transaction of the core."""
 
     def create_fix(self, *, kind: FixKind, target: str, cause: str, number: str,
                    psa_invoice_id: str | None, ledger_invoice_id: str | None,
@@ -111,7 +112,8 @@ class FixQueries:
             "ORDER BY id DESC LIMIT 1", (number, *states)).fetchone()
         return fix_from(row) if row else None
 
-    def fixes(self, limit: int = 200) -> list[PaymentFix]:
+    def recent(self, limit: int = 200) -> list[PaymentFix]:
+        """The latest fixes, newest first."""
         return [fix_from(r) for r in self.conn.execute(
             "SELECT * FROM payment_fix ORDER BY id DESC LIMIT ?", (limit,))]
 

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from recon_tui.cache import Cache, PairRow
+from recon_tui.cache.fixes import PaymentFixes
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.diagnosis import Diagnosis
 from recon_tui.diagnosis import FixKind as DiagnosisFix
@@ -137,12 +138,12 @@ def plan_fix(cache: Cache, row: PairRow, diagnosis: Diagnosis, policy: WritePoli
                    steps, blocked)
 
 
-def start_fix(cache: Cache, plan: FixPlan) -> PaymentFix:
+def start_fix(fixes: PaymentFixes, plan: FixPlan) -> PaymentFix:
     """Store the planned fix (or return the unfinished one of this invoice)."""
-    held = cache.open_fix_for(plan.number)
+    held = fixes.open_fix_for(plan.number)
     if held is not None:
         return held
-    return cache.create_fix(
+    return fixes.create_fix(
         kind=plan.kind, target=plan.target, cause=plan.diagnosis.cause.value,
         number=plan.number, psa_invoice_id=plan.row.psa_invoice_id,
         ledger_invoice_id=plan.row.ledger_invoice_id,
@@ -154,7 +155,7 @@ def start_fix(cache: Cache, plan: FixPlan) -> PaymentFix:
 def apply_via_api(cache: Cache, fix_id: int, psa: PsaConnector, ledger: LedgerConnector,
                   policy: WritePolicy, verifier: Verifier) -> PaymentFix:
     """Send the fix's write (once, whatever happened before), then verify it."""
-    fix = _open(cache, fix_id)
+    fix = _open(cache.fixes, fix_id)
     if fix.state in (FixState.SENT, FixState.FAILED_VERIFICATION):
         return verify(cache, fix.id, verifier)
     try:
@@ -162,16 +163,16 @@ def apply_via_api(cache: Cache, fix_id: int, psa: PsaConnector, ledger: LedgerCo
     except WritesOff as exc:
         raise FixError(str(exc)) from None
     if fix.kind is FixKind.RECORD_IN_LEDGER:
-        fix = _send_to_ledger(cache, fix, ledger)
+        fix = _send_to_ledger(cache.fixes, fix, ledger)
     elif fix.kind is FixKind.RECORD_IN_PSA:
-        fix = _send_to_psa(cache, fix, psa)
+        fix = _send_to_psa(cache.fixes, fix, psa)
     else:
         raise FixError("this fix is made by hand: do the steps, then press v to verify")
     return verify(cache, fix.id, verifier)
 
 
-def _open(cache: Cache, fix_id: int) -> PaymentFix:
-    fix = cache.fix(fix_id)
+def _open(fixes: PaymentFixes, fix_id: int) -> PaymentFix:
+    fix = fixes.fix(fix_id)
     if fix is None:
         raise FixError(f"there is no fix #{fix_id}")
     if not fix.state.is_open:
@@ -179,23 +180,23 @@ def _open(cache: Cache, fix_id: int) -> PaymentFix:
     return fix
 
 
-def _send_to_ledger(cache: Cache, fix: PaymentFix, ledger: LedgerConnector) -> PaymentFix:
+def _send_to_ledger(fixes: PaymentFixes, fix: PaymentFix, ledger: LedgerConnector) -> PaymentFix:
     assert fix.amount is not None and fix.txn_date is not None
     if not fix.ledger_invoice_id or not fix.ledger_customer_id:
         raise FixError("the ledger invoice is not known; resync the invoice first")
     request_id = fix.request_id or uuid.uuid4().hex
-    fix = cache.update_fix(fix.id, step=2, outcome="info", state=FixState.SENDING,
+    fix = fixes.update_fix(fix.id, step=2, outcome="info", state=FixState.SENDING,
                            method=FixMethod.API, request_id=request_id,
                            message=f"sending the payment with request id {request_id}")
     try:
         ledger.record_payment(fix.ledger_customer_id, fix.ledger_invoice_id,
                               fix.amount, fix.txn_date, fix.reference, fix.note, request_id)
     except ConnectorError as exc:
-        cache.update_fix(fix.id, step=2, outcome="fail", finding=str(exc),
+        fixes.update_fix(fix.id, step=2, outcome="fail", finding=str(exc),
                          message=f"not confirmed: {exc}; retrying sends the same request id, "
                          "so it is applied once")
         raise FixError(str(exc)) from exc
-    return cache.update_fix(fix.id, step=3, outcome="ok", state=FixState.SENT,
+    return fixes.update_fix(fix.id, step=3, outcome="ok", state=FixState.SENT,
                             message="the ledger accepted the payment")
 
 
@@ -210,7 +211,7 @@ def find_posted(payments: Iterable[InvoiceTxn], amount: Decimal, payment_date: d
     return None
 
 
-def _send_to_psa(cache: Cache, fix: PaymentFix, psa: PsaConnector) -> PaymentFix:
+def _send_to_psa(fixes: PaymentFixes, fix: PaymentFix, psa: PsaConnector) -> PaymentFix:
     assert fix.amount is not None and fix.txn_date is not None
     if not fix.psa_invoice_id:
         raise FixError("the PSA invoice is not known; resync the invoice first")
@@ -221,43 +222,43 @@ def _send_to_psa(cache: Cache, fix: PaymentFix, psa: PsaConnector) -> PaymentFix
         if fix.state is FixState.SENDING and fix.known_before is not None:
             earlier = find_posted(current, fix.amount, fix.txn_date, set(fix.known_before))
             if earlier is not None:
-                return cache.update_fix(
+                return fixes.update_fix(
                     fix.id, step=3, outcome="ok", state=FixState.SENT, posted_id=earlier.txn_id,
                     message=f"the earlier attempt did reach the PSA (payment {earlier.txn_id}); "
                     "not posted again")
             known = set(fix.known_before)
         else:
             known = {t.txn_id for t in current}
-            fix = cache.update_fix(fix.id, step=2, outcome="info", state=FixState.SENDING,
+            fix = fixes.update_fix(fix.id, step=2, outcome="info", state=FixState.SENDING,
                                    method=FixMethod.API, known_before=known,
                                    message=f"the invoice has "
                                    f"{counted(len(known), 'payment')}; posting")
         posted = psa.record_payment(fix.psa_invoice_id, fix.amount, fix.txn_date)
     except ConnectorError as exc:
-        cache.update_fix(fix.id, step=2, outcome="fail", finding=str(exc),
+        fixes.update_fix(fix.id, step=2, outcome="fail", finding=str(exc),
                          message=f"not confirmed: {exc}; a retry re-reads the invoice's "
                          "payments first and never posts twice")
         raise FixError(str(exc)) from exc
-    return cache.update_fix(fix.id, step=3, outcome="ok", state=FixState.SENT,
+    return fixes.update_fix(fix.id, step=3, outcome="ok", state=FixState.SENT,
                             posted_id=posted.txn_id,
                             message=f"the PSA recorded payment {posted.txn_id}")
 
 
 def done_by_hand(cache: Cache, fix_id: int, verifier: Verifier) -> PaymentFix:
     """The tech says the by-hand steps are done: verify them."""
-    fix = _open(cache, fix_id)
-    cache.update_fix(fix.id, step=3, outcome="info", state=FixState.AWAITING_HAND,
+    fix = _open(cache.fixes, fix_id)
+    cache.fixes.update_fix(fix.id, step=3, outcome="info", state=FixState.AWAITING_HAND,
                      method=FixMethod.HAND, message="the tech reports the steps done")
     return verify(cache, fix.id, verifier)
 
 
 def verify(cache: Cache, fix_id: int, verifier: Verifier) -> PaymentFix:
     """Resync the invoice from both systems; done only when the row agrees."""
-    fix = _open(cache, fix_id)
+    fix = _open(cache.fixes, fix_id)
     try:
         result = verifier.resync(fix.number)
     except VerifyError as exc:
-        cache.update_fix(fix.id, step=4, outcome="fail", finding=str(exc),
+        cache.fixes.update_fix(fix.id, step=4, outcome="fail", finding=str(exc),
                          message=f"verification could not read both systems: {exc}")
         raise FixError(str(exc)) from exc
     rows = [r for r in result.after
@@ -266,7 +267,7 @@ def verify(cache: Cache, fix_id: int, verifier: Verifier) -> PaymentFix:
     lagging = [r for r in rows if r.discrepant]
     if rows and not lagging:
         row = rows[0]
-        return cache.update_fix(
+        return cache.fixes.update_fix(
             fix.id, step=4, outcome="ok", state=FixState.DONE, closed_at=datetime.now(UTC),
             finding=None,
             message=f"verified: both sides show {row.psa_owing or 0:,.2f} owing; difference 0.00")
@@ -278,17 +279,17 @@ def verify(cache: Cache, fix_id: int, verifier: Verifier) -> PaymentFix:
         text = (f"{psa_name} owing {row.psa_owing or 0:,.2f}, {ledger_name} balance "
                 f"{row.ledger_owing or 0:,.2f}: still {abs(row.difference_owing):,.2f} apart "
                 f"({ledger_name if fix.target == 'ledger' else psa_name} has not changed yet)")
-    cache.update_fix(fix.id, step=4, outcome="fail", state=FixState.FAILED_VERIFICATION,
+    cache.fixes.update_fix(fix.id, step=4, outcome="fail", state=FixState.FAILED_VERIFICATION,
                      finding=text, message=f"not verified: {text}")
     raise FixError(f"not verified: {text}")
 
 
-def cancel(cache: Cache, fix_id: int) -> PaymentFix:
-    fix = _open(cache, fix_id)
+def cancel(fixes: PaymentFixes, fix_id: int) -> PaymentFix:
+    fix = _open(fixes, fix_id)
     if fix.state in (FixState.SENDING, FixState.SENT):
         raise FixError("the write may have reached the system: verify (v) instead of "
                        "cancelling")
-    return cache.update_fix(fix.id, step=5, outcome="info", state=FixState.CANCELLED,
+    return fixes.update_fix(fix.id, step=5, outcome="info", state=FixState.CANCELLED,
                             closed_at=datetime.now(UTC), message="cancelled by the tech")
 
 

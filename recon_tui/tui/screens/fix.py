@@ -85,7 +85,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         if self.plan is None:
             self._title(f"{diagnosis.cause.value}: {diagnosis.fix_text}")
             return
-        self.fix = self.cache.open_fix_for(self.plan.number)
+        self.fix = self.cache.fixes.open_fix_for(self.plan.number)
         self._draw()
 
     def _title(self, text: str) -> None:
@@ -116,7 +116,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         trail = Text()
         if self.fix is not None:
             trail.append(f"Fix #{self.fix.id}: {self.fix.state.value}\n", style="bold")
-            for event in self.cache.fix_events(self.fix.id):
+            for event in self.cache.fixes.fix_events(self.fix.id):
                 mark = {"ok": "✓", "fail": "✗"}.get(event.outcome, "·")
                 trail.append(f"  {mark} {event.at:%H:%M:%S} {printable(event.message)}\n",
                              style="red" if event.outcome == "fail" else "")
@@ -164,7 +164,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
                   lambda c, b: wf.verify(c, self._fix_id(c), self._verifier(c)))
 
     def action_cancel_fix(self) -> None:
-        self._run("Cancelling…", lambda c, b: wf.cancel(c, self._fix_id(c)), backend=False)
+        self._run("Cancelling…", lambda c, b: wf.cancel(c.fixes, self._fix_id(c)), backend=False)
 
     def _verifier(self, cache: Cache) -> Verifier:
         """The session's resync of this thread's cache: how a fix is verified."""
@@ -173,7 +173,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
     def _fix_id(self, cache: Cache) -> int:
         """The stored fix, created on first use (the plan is what the tech saw)."""
         assert self.plan is not None
-        return (self.fix or wf.start_fix(cache, self.plan)).id
+        return (self.fix or wf.start_fix(cache.fixes, self.plan)).id
 
     def _run(self, label: str, job: Callable[[Cache, object], PaymentFix],
              backend: bool = True) -> None:
@@ -203,15 +203,15 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
             error = f"{type(exc).__name__}: {exc}"
         finally:
             if self.plan is not None:
-                fix = cache.open_fix_for(self.plan.number) or fix
+                fix = cache.fixes.open_fix_for(self.plan.number) or fix
                 if fix is None and self.fix is not None:
-                    fix = cache.fix(self.fix.id)
+                    fix = cache.fixes.fix(self.fix.id)
             cache.close()
         app.call_from_thread(self._finished, fix, error)
 
     def _finished(self, fix: PaymentFix | None, error: str | None) -> None:
         if fix is not None:
-            self.fix = self.cache.fix(fix.id) or fix
+            self.fix = self.cache.fixes.fix(fix.id) or fix
         if error:
             self.message = Text(printable(error), style="bold red")
         elif self.fix is not None and self.fix.state is FixState.DONE:
