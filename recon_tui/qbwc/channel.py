@@ -72,8 +72,8 @@ class WebConnectorChannel:
                 if left <= 0:
                     self.end(WebConnectorTimeout(
                         SYSTEM, f"no answer from the Web Connector to the {step} request "
-                        f"in {self.response_timeout:g}s; is it still running beside "
-                        "QuickBooks? Nothing was written"))
+                        f"in {self.response_timeout:g}s (is it still running beside "
+                        "QuickBooks?)"))
                     self._raise_if_ended()
                 try:
                     answer = self._responses.get(timeout=min(left, 0.5))

@@ -188,11 +188,8 @@ class QbwcService:
             return -1
         channel = session.run.channel
         if hresult.strip() or message.strip():
-            step = channel.in_flight_step or "a"
-            channel.fail(ConnectorError(SYSTEM, f"QuickBooks could not answer the {step} "
-                                        f"request ({hresult.strip()}: {message.strip()})"))
-        else:
-            channel.deliver(response)
+            return self._failed_request(session, hresult.strip(), message.strip())
+        channel.deliver(response)
         deadline = time.monotonic() + self.poll_wait
         while not session.finished.wait(0.05):
             if channel.has_request() or time.monotonic() >= deadline:
@@ -201,6 +198,18 @@ class QbwcService:
         if session.outcome.succeeded:
             return 100
         session.last_error = session.outcome.line
+        return -1
+
+    def _failed_request(self, session: _Session, hresult: str, message: str) -> int:
+        """QuickBooks answered an HRESULT instead of a response: the session is over
+        (the sync fails, writing nothing); -1 sends QBWC to getLastError."""
+        step = session.run.channel.in_flight_step or "a"
+        error = ConnectorError(SYSTEM, f"QuickBooks could not answer the {step} request "
+                               f"({hresult}: {message})")
+        session.run.channel.fail(error)
+        session.run.channel.end(error)
+        session.finished.wait(self.poll_wait)
+        session.last_error = session.outcome.line if session.outcome else str(error)
         return -1
 
     def connection_error(self, ticket: str, hresult: str, message: str) -> str:
