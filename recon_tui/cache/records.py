@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from recon_tui.cache.row_values import ledger_invoice_from, positions, psa_invoice_from
 from recon_tui.models import (
     ClientSummary,
     Contact,
@@ -171,31 +172,11 @@ def contact_from(row: sqlite3.Row) -> Contact:
                    updated_at=parse_datetime(row["updated_at"]))
 
 
-def psa_invoice_from(row: sqlite3.Row) -> PsaInvoice:
-    """A PSA invoice, read through PSA_INVOICE_SELECT so it carries its effective link."""
-    link = row["link"]
-    return PsaInvoice(id=row["id"], number=row["number"], company_id=row["company_id"],
-                      date=date.fromisoformat(row["date"]), due_date=parse_date(row["due_date"]),
-                      total=from_cents(row["total_cents"]), owing=from_cents(row["owing_cents"]),
-                      status=row["status"], ledger_invoice_id=link,
-                      exported=bool(row["exported"]), currency=row["currency"],
-                      updated_at=parse_datetime(row["updated_at"]), kind=DocKind(row["kind"]))
-
-
 def customer_from(row: sqlite3.Row) -> LedgerCustomer:
     return LedgerCustomer(id=row["id"], display_name=row["display_name"],
                           company_name=row["company_name"], active=bool(row["active"]),
                           balance=from_cents(row["balance_cents"]),
                           updated_at=parse_datetime(row["updated_at"]))
-
-
-def ledger_invoice_from(row: sqlite3.Row) -> LedgerInvoice:
-    return LedgerInvoice(id=row["id"], doc_number=row["doc_number"],
-                         customer_id=row["customer_id"], date=date.fromisoformat(row["date"]),
-                         due_date=parse_date(row["due_date"]), total=from_cents(row["total_cents"]),
-                         balance=from_cents(row["balance_cents"]), voided=bool(row["voided"]),
-                         currency=row["currency"], updated_at=parse_datetime(row["updated_at"]),
-                         kind=DocKind(row["kind"]))
 
 
 def credit_from(row: sqlite3.Row) -> OrganizationalCredit:
@@ -206,6 +187,9 @@ def credit_from(row: sqlite3.Row) -> OrganizationalCredit:
                                 total=from_cents(row["total_cents"]),
                                 doc_number=row["doc_number"],
                                 updated_at=parse_datetime(row["updated_at"]))
+
+
+__all__ = ["ledger_invoice_from", "positions", "psa_invoice_from"]  # read by position
 
 
 # --------------------------------------------------------------------------- results

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from recon_tui.cache.records import ApplyResult, Change, iso_text, parse_date, parse_datetime
+from recon_tui.cache.row_values import positions
 from recon_tui.money import from_cents, money_str, to_cents
 from recon_tui.transactions import InvoiceTxn, Side, TxnKind
 
@@ -29,14 +30,22 @@ _UPSERT = (
 _CHUNK = 500
 
 
+_SIDES = {s.value: s for s in Side}
+_TXN_KINDS = {k.value: k for k in TxnKind}
+
+
 def txn_from(row: sqlite3.Row) -> InvoiceTxn:
+    """An application as stored, read by position (``recon_tui.cache.row_values``)."""
+    at = positions(row)
+    side, kind = row[at["side"]], row[at["kind"]]
     return InvoiceTxn(
-        side=Side(row["side"]), invoice_id=row["invoice_id"], txn_id=row["txn_id"],
-        kind=TxnKind(row["kind"]), date=parse_date(row["date"]),  # type: ignore[arg-type]
-        amount=from_cents(row["amount_cents"]), reference=row["reference"],
-        method=row["method"], credit_id=row["credit_id"],
-        updated_at=parse_datetime(row["updated_at"]),
-        removed_at=parse_datetime(row["removed_at"]), removed_how=row["removed_how"])
+        side=_SIDES.get(side) or Side(side), invoice_id=row[at["invoice_id"]],
+        txn_id=row[at["txn_id"]], kind=_TXN_KINDS.get(kind) or TxnKind(kind),
+        date=parse_date(row[at["date"]]),  # type: ignore[arg-type]
+        amount=from_cents(row[at["amount_cents"]]), reference=row[at["reference"]],
+        method=row[at["method"]], credit_id=row[at["credit_id"]],
+        updated_at=parse_datetime(row[at["updated_at"]]),
+        removed_at=parse_datetime(row[at["removed_at"]]), removed_how=row[at["removed_how"]])
 
 
 def _values(txn: InvoiceTxn) -> tuple:
