@@ -26,8 +26,9 @@ from recon_tui.paths import data_dir
 # the callers that build configs pointing at it.
 from recon_tui.sandbox.accounts import SANDBOX_CONNECTWISE, SANDBOX_LEDGER, SANDBOX_REALM
 
-__all__ = ["SANDBOX_CONNECTWISE", "SANDBOX_LEDGER", "SANDBOX_REALM", "Backend",
-           "BackendError", "connect", "open_backend", "sandbox_configs"]
+__all__ = ["DESKTOP_SYNCS", "SANDBOX_CONNECTWISE", "SANDBOX_LEDGER", "SANDBOX_REALM",
+           "Backend", "BackendError", "connect", "connect_psa", "open_backend",
+           "sandbox_configs"]
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +98,21 @@ def connect(ledger_config: LedgerConfig, psa_config: PsaConfig, *,
     store = TokenStore(token_path or default_token_path(ledger_config.realm_id))
     windows = concurrency or Concurrency()
     ledger = QboConnector(ledger_config, token_store=store, max_concurrency=windows.qbo)
-    psa: PsaConnector
+    return connect_psa(psa_config, config_path=config_path, concurrency=windows), ledger
+
+
+def connect_psa(psa_config: PsaConfig, *, config_path: Path | None = None,
+                concurrency: Concurrency | None = None) -> PsaConnector:
+    """The PSA connector a config names, alone (a Web Connector session pairs it
+    with the QuickBooks Desktop connector; see :func:`connect`)."""
+    windows = concurrency or Concurrency()
     if psa_config.kind == "autotask":
         from recon_tui.connectors.autotask import AutotaskConnector
 
-        psa = AutotaskConnector(psa_config, on_zone_move=_zone_saver(config_path))
-    else:
-        from recon_tui.connectors.connectwise import ConnectWiseConnector
+        return AutotaskConnector(psa_config, on_zone_move=_zone_saver(config_path))
+    from recon_tui.connectors.connectwise import ConnectWiseConnector
 
-        psa = ConnectWiseConnector(psa_config, max_concurrency=windows.connectwise)
-    return psa, ledger
+    return ConnectWiseConnector(psa_config, max_concurrency=windows.connectwise)
 
 
 def _zone_saver(config_path: Path | None) -> Callable[[object], None] | None:
@@ -127,6 +133,13 @@ def _zone_saver(config_path: Path | None) -> Callable[[object], None] | None:
 
 class BackendError(RuntimeError):
     """The configuration cannot reach anything (e.g. only one side configured)."""
+
+
+#: Why a sync cannot be started from here with ``[ledger] kind = "qbd"``: QuickBooks
+#: Desktop is reached only when the Web Connector polls (recon_tui.qbwc).
+DESKTOP_SYNCS = ("[ledger] kind = \"qbd\": QuickBooks Desktop syncs run when the Web "
+                 "Connector polls; keep `recon-tui qbwc serve` running and add the file "
+                 "from `recon-tui qbwc qwc` to the Web Connector")
 
 
 def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None,
@@ -158,6 +171,8 @@ def open_backend(config: Config, *, demo: bool, sample_dir: Path | None = None,
         where = config.path or "the configuration"
         raise BackendError(f"{where}: {missing} is not configured; both the PSA and the "
                            "ledger are needed to sync (see config.example.toml)")
+    if getattr(config.ledger, "kind", "qbo") == "qbd":
+        raise BackendError(DESKTOP_SYNCS)
     # Every secret now, before any connector exists: an unset env: variable found
     # only when the ledger step first needs it would cost a whole PSA read.
     problems = unresolved_secrets(config)

@@ -41,6 +41,8 @@ commands:
   history         list recorded syncs, or one run's steps and changes
   report          write the reconciliation snapshot (xlsx, csv, json or md)
   sandbox         run the emulator of QBO, ConnectWise and Autotask on loopback
+  qbwc serve|qwc  QuickBooks Desktop: run the Web Connector service (each poll
+                  syncs), or write the .qwc file to add to the Web Connector
 
 configuration:
   --config PATH, else $RECON_TUI_CONFIG, else ~/.config/recon-tui/config.toml if it
@@ -97,13 +99,14 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         return parser
     from recon_tui.cli_connect import connect_parser, doctor_parser
     from recon_tui.cli_find import find_parser
+    from recon_tui.cli_qbwc import qbwc_parser
     from recon_tui.cli_report import report_parser
     from recon_tui.cli_sandbox import sandbox_parser
     from recon_tui.cli_sync import history_parser, resync_parser, sync_parser
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (sync_parser, resync_parser, history_parser, report_parser, find_parser,
-                connect_parser, doctor_parser, sandbox_parser):
+                connect_parser, doctor_parser, sandbox_parser, qbwc_parser):
         add(sub)
     return parser
 
@@ -154,6 +157,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("recon_tui.cli_sandbox", "cmd_sandbox"),
     "connect": ("recon_tui.cli_connect", "cmd_connect"),
     "doctor": ("recon_tui.cli_connect", "cmd_doctor"),
+    "qbwc": ("recon_tui.cli_qbwc", "cmd_qbwc"),
 }
 
 

@@ -93,7 +93,7 @@ class QbwcService:
                  company_file: str = "", poll_wait: float = 10.0,
                  response_timeout: float = 600.0,
                  on_outcome: Callable[[SessionRun, SessionOutcome], None] | None = None,
-                 ) -> None:
+                 on_refused: Callable[[str], None] | None = None) -> None:
         self._username = username.encode()
         self._password = password.encode()
         self._start_sync = start_sync
@@ -102,6 +102,7 @@ class QbwcService:
         self.poll_wait = poll_wait
         self.response_timeout = response_timeout
         self._on_outcome = on_outcome
+        self._on_refused = on_refused or (lambda _line: None)
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
 
@@ -122,6 +123,8 @@ class QbwcService:
         password_ok = hmac.compare_digest(password.encode(), self._password)
         if not (user_ok and password_ok):
             log.warning("Web Connector sign-in refused: wrong user name or password")
+            self._on_refused("sign-in refused: wrong user name or password (the Web "
+                             "Connector's password must be [ledger] qbwc_password)")
             return [ticket, NOT_VALID_USER]
         with self._lock:
             # A session QBWC never closed (it went away) is forgotten once its sync ended.
@@ -129,6 +132,7 @@ class QbwcService:
                               if not s.finished.is_set()}
             if self._sessions:
                 log.info("Web Connector session refused: a sync is still running")
+                self._on_refused("no work for this poll: the last session's sync still runs")
                 return [ticket, NO_WORK]
             run = SessionRun(ticket, WebConnectorChannel(
                 response_timeout=self.response_timeout))
