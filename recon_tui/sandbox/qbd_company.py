@@ -105,6 +105,7 @@ class SampleCompany:
         self.requests: list[str] = []
         self._now = now or (lambda: datetime.now(UTC))
         self._iterators: dict[str, _Iterator] = {}
+        self._kept: tuple[int, _Index] | None = None
         self.deleted: list[DeletedTxn] = [
             DeletedTxn(TXN_TYPE_OF.get(entity, entity), txn_id, at,
                        datetime.fromisoformat(at))
@@ -276,8 +277,17 @@ class SampleCompany:
         if selection.max_returned is not None:
             chosen = chosen[:selection.max_returned]
         node = _status_node(request, StatusAnswer(0 if chosen else 1))
-        node.extend(render(record) for record in chosen)
+        node.extend(self._trimmed(request, [render(record) for record in chosen]))
         return node
+
+    @staticmethod
+    def _trimmed(request: QbxmlRequest, nodes: list[Node]) -> list[Node]:
+        """``IncludeRetElement``: only the named elements of each record (OSR)."""
+        keep = set(request.texts("IncludeRetElement"))
+        if keep:
+            for node in nodes:
+                node.children = [child for child in node.children if child.tag in keep]
+        return nodes
 
     def _page(self, request: QbxmlRequest, state: _Iterator, key: str,
               records: Mapping[str, Mapping[str, Any]],
@@ -292,13 +302,16 @@ class SampleCompany:
         node = _status_node(request, StatusAnswer(0 if present else 1))
         node.attrs["iteratorRemainingCount"] = str(remaining)
         node.attrs["iteratorID"] = key
-        node.extend(render(record) for record in present)
+        node.extend(self._trimmed(request, [render(record) for record in present]))
         return node
 
     def _index(self) -> _Index:
         """What each payment applies (see :func:`qbd_records.receive_payment_ret`):
         a line linking an Invoice is cash for it, a line linking a CreditMemo is
-        that credit, spread over the payment's invoices in order."""
+        that credit, spread over the payment's invoices in order. Kept until the
+        book changes (every write calls ``book.changed()``)."""
+        if self._kept is not None and self._kept[0] == self.book.generation:
+            return self._kept[1]
         index = _Index()
         invoices = self.book.qbo.get("Invoice", {})
         for payment in self.book.qbo.get("Payment", {}).values():
@@ -309,6 +322,7 @@ class SampleCompany:
                 for memo_id, part in credits:
                     index.memo_uses[memo_id].append(
                         (invoice_id, invoices.get(invoice_id, {"Id": invoice_id}), part))
+        self._kept = (self.book.generation, index)
         return index
 
 
