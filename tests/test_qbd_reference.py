@@ -41,7 +41,9 @@ from recon_tui.transactions import TxnKind
 CUSTOMERS = """<?xml version="1.0" ?>
 <QBXML>
 \t<QBXMLMsgsRs>
-\t\t<CustomerQueryRs requestID="{rid}" statusCode="0" statusSeverity="Info" statusMessage="Status OK" iteratorRemainingCount="0" iteratorID="{6f1d2c3a-0b8e-4e57-9f7c-2a1b3c4d5e6f}">
+\t\t<CustomerQueryRs requestID="{rid}" statusCode="0" statusSeverity="Info"
+\t\t statusMessage="Status OK" iteratorRemainingCount="0"
+\t\t iteratorID="{6f1d2c3a-0b8e-4e57-9f7c-2a1b3c4d5e6f}">
 \t\t\t<CustomerRet>
 \t\t\t\t<ListID>80000058-1523451722</ListID>
 \t\t\t\t<TimeCreated>2018-03-11T11:02:00-07:00</TimeCreated>
