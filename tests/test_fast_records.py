@@ -144,6 +144,49 @@ def _finite(value: Any) -> bool:
     return not isinstance(value, list) or all(_finite(v) for v in value)
 
 
+CW_COMPANY_PATHS = ["id", "identifier", "name", "status.name", "deletedFlag",
+                    "_info.lastUpdated"]
+CW_CONTACT_PATHS = ["id", "company.id", "firstName", "lastName", "portalSecurityLevel",
+                    "inactiveFlag", "disablePortalLoginFlag", "communicationItems",
+                    "_info.lastUpdated"]
+_EMAILS: list[Any] = [
+    [], [{"communicationType": "Email", "value": " a@x.test "}],
+    [{"communicationType": "Phone", "value": "555"},
+     {"communicationType": "Email", "value": "b@x.test"},
+     {"communicationType": "Email", "value": "c@x.test", "defaultFlag": True}],
+    [{"communicationType": "Email", "value": "   "}, "junk", None,
+     {"communicationType": "Email", "value": 7}],
+]
+
+
+@pytest.mark.parametrize(("payload", "paths", "parse"), [
+    ("company.json", CW_COMPANY_PATHS, "company_from_cw"),
+    ("contact.json", CW_CONTACT_PATHS, "contact_from_cw"),
+    ("contact_portal_disabled.json", CW_CONTACT_PATHS, "contact_from_cw"),
+])
+def test_connectwise_master_data_fast_path_matches_the_checked_reader(
+        payload: str, paths: list[str], parse: str) -> None:
+    """A decoded dict takes the fast path; the same record as another Mapping
+    takes the checked reader: both give the same record or the same error."""
+    from recon_tui.connectors import connectwise_records
+
+    read = getattr(connectwise_records, parse)
+    base = loads_exact((PAYLOADS / "connectwise" / payload).read_bytes())
+    variants = _variants(base, paths)
+    for emails in _EMAILS:
+        variant = copy.deepcopy(base)
+        variant["communicationItems"] = emails
+        variants.append(variant)
+    for level in (1, 6, 0, 7, -1):
+        variant = copy.deepcopy(base)
+        variant["portalSecurityLevel"] = level
+        variants.append(variant)
+    for variant in variants:
+        assert _outcome(read, variant) == _outcome(read, MappingProxyType(variant)), variant
+    fast = getattr(connectwise_records, "_fast_" + parse.split("_")[0])
+    assert fast(base) == read(MappingProxyType(base))  # the reference takes the fast way
+
+
 def test_qbo_invoice_wire_path_matches_the_checked_reader() -> None:
     typed = 0
     for variant in filter(_finite, _variants(_qbo_invoice(), QBO_PATHS)):

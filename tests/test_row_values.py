@@ -7,9 +7,27 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from recon_tui.cache import Cache
-from recon_tui.cache.records import PSA_INVOICE_SELECT, ledger_invoice_from, psa_invoice_from
-from recon_tui.models import DocKind, LedgerInvoice, PsaInvoice
+from recon_tui.cache.records import (
+    PSA_INVOICE_SELECT,
+    cents,
+    contact_from,
+    ledger_invoice_from,
+    psa_invoice_from,
+)
+from recon_tui.models import (
+    Contact,
+    CreditKind,
+    DocKind,
+    LedgerCustomer,
+    LedgerInvoice,
+    OrganizationalCredit,
+    PsaCompany,
+    PsaInvoice,
+)
+from recon_tui.money import MoneyError, to_cents
 from recon_tui.transactions import InvoiceTxn, Side, TxnKind
 
 _MOMENT = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
@@ -64,3 +82,44 @@ def test_payment_lines_come_back_equal(tmp_path: Path) -> None:
         (kept, removed) = cache.invoice_txns(Side.PSA, "1")
         assert kept == txns[0]
         assert removed.removed_at is not None and removed.removed_how == "gone"
+
+
+def test_master_data_and_credits_come_back_equal(tmp_path: Path) -> None:
+    companies = [PsaCompany(id="1", identifier="ACME", name="Acme", status="Inactive",
+                            deleted=True, updated_at=_MOMENT, portal_active=False),
+                 PsaCompany(id="2", identifier="B", name="B & Co")]
+    contacts = [Contact(id="5", company_id="1", first_name="Ann", last_name="Lee",
+                        portal_security_level=3, email="a@x.test", inactive=True,
+                        updated_at=_MOMENT, portal_login_disabled=True)]
+    customers = [LedgerCustomer(id="9", display_name="Acme", company_name="Acme Ltd",
+                                active=False, balance=Decimal("-12.34"), updated_at=_MOMENT)]
+    credits = [OrganizationalCredit(id="P1", kind=CreditKind.UNAPPLIED_PAYMENT, customer_id="9",
+                                    date=date(2026, 1, 2), amount=Decimal("5.00"),
+                                    total=Decimal("7.50"), doc_number="R-1", updated_at=_MOMENT)]
+    with Cache(tmp_path / "c.db") as cache:
+        cache.upsert_companies(companies)
+        cache.upsert_contacts(contacts)
+        cache.upsert_customers(customers)
+        cache.upsert_credits(credits)
+        assert sorted(cache.companies().values(), key=lambda c: c.id) == companies
+        assert cache.company("1") == companies[0]
+        assert cache.customers() == {"9": customers[0]}
+        assert cache.credits() == credits
+        rows = cache.conn.execute("SELECT updated_at AS x, * FROM psa_contact").fetchall()
+        assert [contact_from(r) for r in rows] == contacts
+
+
+@pytest.mark.parametrize("text", ["0", "0.00", "-0.00", "0.01", "-0.05", "1234.50", "1234.5",
+                                  "1E+2", "-1234.99", "99999999999.99", "1.005", "-1.005",
+                                  "2.675", "0.125", "1E-7", "123456789012345678901234.5"])
+def test_cents_are_to_cents_exactly(text: str) -> None:
+    assert cents(Decimal(text)) == to_cents(Decimal(text))
+    assert type(cents(Decimal(text))) is int
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_cents_refuse_what_to_cents_refuses(value: Decimal) -> None:
+    with pytest.raises(MoneyError):
+        to_cents(value)
+    with pytest.raises(MoneyError):
+        cents(value)

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from recon_tui.cache.row_values import ledger_invoice_from, positions, psa_invoice_from
+from recon_tui.cache.row_values import (
+    company_from,
+    contact_from,
+    credit_from,
+    customer_from,
+    ledger_invoice_from,
+    positions,
+    psa_invoice_from,
+)
 from recon_tui.models import (
     ClientSummary,
     Contact,
@@ -40,6 +48,24 @@ def iso_text(value: date | datetime | None) -> str | None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC).isoformat(timespec="milliseconds")
     return value.isoformat()
+
+
+def cents(amount: Decimal) -> int:
+    """Exact integer cents, as :func:`recon_tui.money.to_cents` gives them: the
+    hot path of every row a sync writes (two amounts a record). An amount of at
+    most two places (every amount read from a system: quantised on the way in)
+    is its exact ratio scaled, without a quantize; anything else (more places,
+    not finite, not a Decimal) takes ``to_cents``, which rounds or refuses."""
+    if type(amount) is Decimal:
+        try:
+            numerator, denominator = amount.as_integer_ratio()
+        except (ValueError, OverflowError):  # NaN, infinity: to_cents says so
+            return to_cents(amount)
+        if denominator == 1:
+            return numerator * 100
+        if 100 % denominator == 0:
+            return numerator * (100 // denominator)
+    return to_cents(amount)
 
 
 def parse_date(text: str | None) -> date | None:
@@ -131,18 +157,18 @@ def contact_row(c: Contact) -> Row:
 
 def psa_invoice_row(i: PsaInvoice) -> Row:
     return (i.id, i.number, i.company_id, iso_text(i.date), iso_text(i.due_date),
-            to_cents(i.total), to_cents(i.owing), i.status, i.ledger_invoice_id,
+            cents(i.total), cents(i.owing), i.status, i.ledger_invoice_id,
             int(i.exported), i.currency, i.kind.value, iso_text(i.updated_at))
 
 
 def customer_row(c: LedgerCustomer) -> Row:
-    return (c.id, c.display_name, c.company_name, int(c.active), to_cents(c.balance),
+    return (c.id, c.display_name, c.company_name, int(c.active), cents(c.balance),
             iso_text(c.updated_at))
 
 
 def ledger_invoice_row(i: LedgerInvoice) -> Row:
     return (i.id, i.doc_number, i.customer_id, iso_text(i.date), iso_text(i.due_date),
-            to_cents(i.total), to_cents(i.balance), int(i.voided), i.currency, i.kind.value,
+            cents(i.total), cents(i.balance), int(i.voided), i.currency, i.kind.value,
             iso_text(i.updated_at))
 
 
@@ -153,43 +179,12 @@ def credit_key(kind: CreditKind | str, source_id: str) -> str:
 
 def credit_row(c: OrganizationalCredit) -> Row:
     return (credit_key(c.kind, c.id), c.id, c.kind.value, c.customer_id, iso_text(c.date),
-            to_cents(c.amount), to_cents(c.total), c.doc_number, iso_text(c.updated_at))
+            cents(c.amount), cents(c.total), c.doc_number, iso_text(c.updated_at))
 
 
-def company_from(row: sqlite3.Row) -> PsaCompany:
-    return PsaCompany(id=row["id"], identifier=row["identifier"], name=row["name"],
-                      status=row["status"], deleted=bool(row["deleted"]),
-                      portal_active=bool(row["portal_active"]),
-                      updated_at=parse_datetime(row["updated_at"]))
-
-
-def contact_from(row: sqlite3.Row) -> Contact:
-    return Contact(id=row["id"], company_id=row["company_id"], first_name=row["first_name"],
-                   last_name=row["last_name"], email=row["email"],
-                   portal_security_level=row["portal_security_level"],
-                   inactive=bool(row["inactive"]),
-                   portal_login_disabled=bool(row["portal_login_disabled"]),
-                   updated_at=parse_datetime(row["updated_at"]))
-
-
-def customer_from(row: sqlite3.Row) -> LedgerCustomer:
-    return LedgerCustomer(id=row["id"], display_name=row["display_name"],
-                          company_name=row["company_name"], active=bool(row["active"]),
-                          balance=from_cents(row["balance_cents"]),
-                          updated_at=parse_datetime(row["updated_at"]))
-
-
-def credit_from(row: sqlite3.Row) -> OrganizationalCredit:
-    return OrganizationalCredit(id=row["source_id"], kind=CreditKind(row["kind"]),
-                                customer_id=row["customer_id"],
-                                date=date.fromisoformat(row["date"]),
-                                amount=from_cents(row["amount_cents"]),
-                                total=from_cents(row["total_cents"]),
-                                doc_number=row["doc_number"],
-                                updated_at=parse_datetime(row["updated_at"]))
-
-
-__all__ = ["ledger_invoice_from", "positions", "psa_invoice_from"]  # read by position
+#: Read by position (``recon_tui.cache.row_values``), importable from here as before.
+__all__ = ["company_from", "contact_from", "credit_from", "customer_from", "ledger_invoice_from",
+           "positions", "psa_invoice_from"]
 
 
 # --------------------------------------------------------------------------- results

@@ -13,9 +13,16 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from recon_tui.cache.records import ApplyResult, Change, iso_text, parse_date, parse_datetime
+from recon_tui.cache.records import (
+    ApplyResult,
+    Change,
+    cents,
+    iso_text,
+    parse_date,
+    parse_datetime,
+)
 from recon_tui.cache.row_values import positions
-from recon_tui.money import from_cents, money_str, to_cents
+from recon_tui.money import from_cents, money_str
 from recon_tui.transactions import InvoiceTxn, Side, TxnKind
 
 _COLUMNS = ("side", "invoice_id", "txn_id", "kind", "credit_id", "date", "amount_cents",
@@ -50,7 +57,7 @@ def txn_from(row: sqlite3.Row) -> InvoiceTxn:
 
 def _values(txn: InvoiceTxn) -> tuple:
     return (txn.side.value, txn.invoice_id, txn.txn_id, txn.kind.value, txn.credit_id,
-            txn.date.isoformat(), to_cents(txn.amount), txn.reference, txn.method,
+            txn.date.isoformat(), cents(txn.amount), txn.reference, txn.method,
             iso_text(txn.updated_at), None, "")
 
 
@@ -81,7 +88,7 @@ def _compare(new: dict[tuple, InvoiceTxn], held: dict[tuple, sqlite3.Row],
             if first is None or scope_key not in first:
                 result.changes.append(Change(_kind(txn), txn.txn_id, _label(txn), "created",
                                              "amount", None, money_str(txn.amount)))
-        elif (old["removed_at"] is not None or old["amount_cents"] != to_cents(txn.amount)
+        elif (old["removed_at"] is not None or old["amount_cents"] != cents(txn.amount)
               or old["date"] != txn.date.isoformat()):
             result.updated += 1
             old_amount = ("removed" if old["removed_at"] is not None
