@@ -21,6 +21,9 @@ QBWC refuses an ``AppURL`` that is not ``https://`` unless the host is
 ``localhost`` (the guide; /n software's QWCFileInfo reference says the same:
 "The URL provided in AppURL must be a https:// URL. The only exception to this
 is when using localhost"), so :func:`check_app_url` refuses it here first.
+The references name the host ``localhost``; whether QBWC also takes
+``127.0.0.1`` they do not say, so the conservative reading refuses it here
+(the config accepts it for ``serve``, which only binds).
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ def check_app_url(url: str) -> str:
         raise QwcError(f"[ledger] listen {url!r} is not an http(s) URL "
                        "(e.g. https://recon.example.com/qbwc)")
     if parts.scheme == "http" and parts.hostname != "localhost":
-        raise QwcError(f"[ledger] listen {url!r}: the Web Connector only accepts https "
-                       "(except http://localhost/...); put recon-tui behind an https "
-                       "proxy and use its https:// address")
+        raise QwcError(f"[ledger] listen {url!r}: the Web Connector only accepts https, "
+                       "or plain http to the host named localhost; use "
+                       "http://localhost:PORT/... on the QuickBooks computer, or an https "
+                       "proxy's https:// address")
     return url.strip()
 
 
