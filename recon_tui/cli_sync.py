@@ -209,12 +209,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         # show it as the next sync will record it (this command only reads).
         live = sync_in_progress(cache_path)
         if args.run is not None:
-            run = cache.sync_run(args.run)
+            run = cache.history.sync_run(args.run)
             if run is None:
                 raise CliError(f"history: no sync run #{args.run} in {cache_path}")
-            print(describe_run(honest_run(run, live), cache.sync_changes(args.run)))
+            print(describe_run(honest_run(run, live), cache.history.sync_changes(args.run)))
             return 0
-        runs = cache.sync_runs(args.limit)
+        runs = cache.history.sync_runs(args.limit)
         if not runs:
             print(f"no syncs recorded in {cache_path}")
         for run in runs:

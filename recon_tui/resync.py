@@ -100,7 +100,7 @@ def _fail(cache: Cache, run: SyncRun, error: str) -> ResyncError:
     """Record the run failed (nothing written) and the error to raise."""
     run.status, run.error = SyncStatus.FAILED, error
     run.finished_at = datetime.now(UTC)
-    cache.save_sync_progress(run)
+    cache.history.save_sync_progress(run)
     return ResyncError(error)
 
 
@@ -175,7 +175,7 @@ def _write(cache: Cache, got: _Fetched, number: str, run: SyncRun) -> list[Chang
             step.status = SyncStatus.SUCCEEDED
             step.created, step.updated = result.created, result.updated
             step.unchanged, step.deleted = result.unchanged, result.deleted
-            cache.record_changes(run.id, f"{step.system} {step.name}", result.changes)
+            cache.history.record_changes(run.id, f"{step.system} {step.name}", result.changes)
             changes.extend(result.changes)
         # A credit that moved to this customer (or was used up) leaves its old owner
         # too: that client's row changes as well.
@@ -204,7 +204,7 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     run = SyncRun(kind="resync", target=number, started_at=datetime.now(UTC),
                   steps=[SyncStep("invoice", "psa"), SyncStep("invoice", "ledger"),
                          SyncStep("credits", "ledger"), SyncStep("payments", "psa")])
-    cache.start_sync_run(run)
+    cache.history.start_sync_run(run)
     assert run.id is not None
     got = _fetch(cache, psa, ledger, number, before, run)
     if (got.psa_invoice is None and not got.ledger_invoices and not got.ledger_memos
@@ -212,5 +212,5 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
         raise _fail(cache, run, f"invoice {number} is in neither system")
     changes = _write(cache, got, number, run)
     run.finished_at = datetime.now(UTC)
-    cache.save_sync_progress(run)
+    cache.history.save_sync_progress(run)
     return ResyncResult(number, before, cache.pairs_for_number(number), changes, run)

@@ -87,7 +87,7 @@ def sync_lock(cache: Cache) -> Iterator[None]:
         raise SyncBusy("another sync is already running on this cache; "
                        "wait for it to finish") from None
     try:
-        cache.fail_interrupted_runs(INTERRUPTED)
+        cache.history.fail_interrupted_runs(INTERRUPTED)
         yield
     finally:
         lock.release()

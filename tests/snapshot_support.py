@@ -106,9 +106,9 @@ def _add_killed_run(cache: Cache) -> None:
     history reads it as interrupted."""
     run = SyncRun(kind="full", started_at=FROZEN,
                   steps=[SyncStep("invoices", "psa", status=SyncStatus.RUNNING)])
-    cache.start_sync_run(run)
+    cache.history.start_sync_run(run)
     run.status = SyncStatus.RUNNING
-    cache.save_sync_progress(run)
+    cache.history.save_sync_progress(run)
 
 
 def _build_demo(folder: Path) -> None:

@@ -202,7 +202,7 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert views[5].detail.startswith(f"{LEDGER_OK}; {PSA_LAGS}")
     assert all(v.at is not None for v in views if v.status == "done")
     assert [c.id for c in world.cache.open_checklists()] == [checklist_id]  # still open
-    assert world.cache.sync_runs()[0].kind == "resync"
+    assert world.cache.history.sync_runs()[0].kind == "resync"
     # Nothing moves it on by itself: advancing again leaves it waiting for the PSA.
     again = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert again.state is LAGS and len(_events(world, checklist_id)) == len(events)
@@ -369,7 +369,7 @@ def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) 
     assert done.state is LAGS and done.note == LEDGER_OK, done.finding
     since = (applied.applied_at - timedelta(days=1)).date()
     assert done.sync_since == since
-    run = world.cache.sync_runs()[0]
+    run = world.cache.history.sync_runs()[0]
     assert (run.kind, run.since, run.status) == ("full", since, SyncStatus.SUCCEEDED)
     assert any(s.startswith(f"full sync since {since.isoformat()}: reading psa companies")
                for s in seen)
@@ -602,8 +602,8 @@ def test_the_history_records_the_credit_used_up_and_a_deletion_as_deleted(
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
-    run = next(r for r in world.cache.sync_runs() if r.kind == "resync")
-    [change] = [c for c in world.cache.sync_changes(run.id) if c.record_type == "credit"]
+    run = next(r for r in world.cache.history.sync_runs() if r.kind == "resync")
+    [change] = [c for c in world.cache.history.sync_changes(run.id) if c.record_type == "credit"]
     assert change_line(change) == "credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00"
     step = next(s for s in run.steps if s.name == "credits")
     assert (step.updated, step.deleted) == (1, 0)

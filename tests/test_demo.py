@@ -41,7 +41,7 @@ def demo_cache(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_load_records_a_successful_run_with_counts(demo_cache: Cache, scenarios: dict) -> None:
-    [run] = demo_cache.sync_runs()
+    [run] = demo_cache.history.sync_runs()
     assert run.kind == "demo" and run.status is SyncStatus.SUCCEEDED
     steps = {f"{s.system} {s.name}": s for s in run.steps}
     assert steps["psa invoices"].created == (scenarios["counts"]["cw_invoices"]
@@ -50,7 +50,7 @@ def test_load_records_a_successful_run_with_counts(demo_cache: Cache, scenarios:
     assert steps["ledger invoices"].created == scenarios["counts"]["qbo_invoices"]
     assert [s.system for s in run.steps][:3] == ["psa", "psa", "psa"]  # PSA first
     assert demo_is_loaded(demo_cache)
-    assert set(demo_cache.sync_states()) == {"psa", "ledger"}
+    assert set(demo_cache.history.sync_states()) == {"psa", "ledger"}
 
 
 def test_auto_mapping_matches_only_with_certainty(demo_cache: Cache, scenarios: dict) -> None:

@@ -344,17 +344,18 @@ async def test_export_notification_and_failure_text_stay_printable(book, tmp_pat
 def test_describe_output_is_printable(book) -> None:
     path, psa, ledger = book
     with Cache(path) as cache:
-        runs = cache.sync_runs(10)
+        runs = cache.history.sync_runs(10)
         assert len(runs) == 3
         for run in runs:
-            changes = cache.sync_changes(run.id)
+            changes = cache.history.sync_changes(run.id)
             for line in [run_line(run), *map(change_line, changes)]:
                 assert is_printable(line), line
             assert forbidden_in(describe_run(run, changes)) == []
         failed = next(r for r in runs if r.status is SyncStatus.FAILED)
         assert "the PSA said ␛]0;pwned␇" in run_line(failed)
-        changed = next(r for r in runs if cache.sync_changes(r.id))
-        assert any("Paid␛]0;pwned␇" in change_line(c) for c in cache.sync_changes(changed.id))
+        changed = next(r for r in runs if cache.history.sync_changes(r.id))
+        assert any("Paid␛]0;pwned␇" in change_line(c)
+                   for c in cache.history.sync_changes(changed.id))
         result = resync_invoice(cache, psa, ledger, NUMBER)
     described = describe_resync(result)
     assert forbidden_in(described) == []

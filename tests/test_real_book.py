@@ -148,7 +148,7 @@ def test_a_deleted_qbo_credit_memo_and_payment_leave_the_cache(
     assert cache.ledger_credit_memo(memo) is None  # the memo and the credit it carried
     assert payment not in cache.payment_credit_ids()
     assert all(c.id not in (memo, payment) for c in cache.credits())
-    deleted = {(c.record_type, c.record_id) for c in cache.sync_changes(run.id)
+    deleted = {(c.record_type, c.record_id) for c in cache.history.sync_changes(run.id)
                if c.action == "deleted"}
     assert ("ledger credit memo", memo) in deleted
     # The PSA's CM-1001 has lost its ledger copy, which it was linked to.
@@ -220,7 +220,7 @@ def test_exported_comes_from_the_unposted_list(
     key, record = next(iter(unposted.items()))
     del unposted[key]
     run = sync(cache, server)
-    [change] = [c for c in cache.sync_changes(run.id) if c.field == "exported"]
+    [change] = [c for c in cache.history.sync_changes(run.id) if c.field == "exported"]
     assert (change.label, change.old, change.new) == (record["invoiceNumber"], "0", "1")
 
 

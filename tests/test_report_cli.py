@@ -37,8 +37,8 @@ def db(tmp_path: Path) -> str:
     with Cache(path) as cache:
         seed_004_book(cache)
         synced = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
-        cache.mark_synced("psa", "connectwise", synced)
-        cache.mark_synced("ledger", "qbo", synced)
+        cache.history.mark_synced("psa", "connectwise", synced)
+        cache.history.mark_synced("ledger", "qbo", synced)
     return str(path)
 
 

@@ -260,8 +260,8 @@ def test_the_command_line_shows_progress_on_a_terminal_only(tmp_path: Path) -> N
 
     with Cache(tmp_path / "book.db") as cache:
         seed_004_book(cache)
-        cache.mark_synced("psa", "connectwise", datetime(2026, 11, 21, tzinfo=UTC))
-        cache.mark_synced("ledger", "qbo", datetime(2026, 11, 21, tzinfo=UTC))
+        cache.history.mark_synced("psa", "connectwise", datetime(2026, 11, 21, tzinfo=UTC))
+        cache.history.mark_synced("ledger", "qbo", datetime(2026, 11, 21, tzinfo=UTC))
     command = [sys.executable, "-m", "recon_tui", "report", "--demo", "--db",
                str(tmp_path / "book.db"), "--out", str(tmp_path / "r.json")]
     env = os.environ | {"TERM": "dumb"}

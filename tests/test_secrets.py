@@ -165,12 +165,12 @@ def test_history_error_texts_are_scrubbed_before_they_are_stored(cache: Cache,
     scrub.register(REFRESH)
     run = SyncRun(kind="full", status=SyncStatus.RUNNING,
                   steps=[SyncStep(name="customers", system="ledger")])
-    cache.start_sync_run(run)
+    cache.history.start_sync_run(run)
     run.status = SyncStatus.FAILED
     run.error = f"ledger customers: server said {REFRESH}"
     run.steps[0].status, run.steps[0].error = SyncStatus.FAILED, "sent refresh_token=xyz-9"
-    cache.save_sync_progress(run)
-    cache.fail_interrupted_runs(f"interrupted holding {REFRESH}")
+    cache.history.save_sync_progress(run)
+    cache.history.fail_interrupted_runs(f"interrupted holding {REFRESH}")
     with sqlite3.connect(tmp_path / "cache.db") as raw:
         rows = [str(r) for r in raw.execute("SELECT error FROM sync_run UNION ALL "
                                             "SELECT error FROM sync_step")]

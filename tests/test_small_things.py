@@ -122,9 +122,9 @@ def killed_run(cache: Cache) -> SyncRun:
     """A run left "running" as a SIGKILLed process leaves it."""
     run = SyncRun(kind="full", started_at=datetime.now(UTC),
                   steps=[SyncStep("invoices", "psa", status=SyncStatus.RUNNING)])
-    cache.start_sync_run(run)
+    cache.history.start_sync_run(run)
     run.status = SyncStatus.RUNNING
-    cache.save_sync_progress(run)
+    cache.history.save_sync_progress(run)
     return run
 
 
@@ -185,4 +185,4 @@ async def test_history_reads_interrupted_as_soon_as_the_lock_holder_dies(
             holder.kill()
             holder.wait(timeout=10)
     with Cache(path) as cache:
-        assert cache.sync_run(run.id).status is SyncStatus.RUNNING  # the screen only reads
+        assert cache.history.sync_run(run.id).status is SyncStatus.RUNNING  # the screen only reads

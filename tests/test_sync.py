@@ -63,7 +63,7 @@ def test_first_sync_loads_everything_and_a_second_changes_nothing(cache: Cache) 
         assert second.status is SyncStatus.SUCCEEDED
         assert all(s.created == s.updated == s.deleted == 0 for s in second.steps)
         assert cache.counts() == counts
-        assert cache.sync_changes(second.id) == []
+        assert cache.history.sync_changes(second.id) == []
 
 
 def test_a_balance_changed_in_the_ledger_is_recorded_old_to_new(cache: Cache) -> None:
@@ -74,7 +74,7 @@ def test_a_balance_changed_in_the_ledger_is_recorded_old_to_new(cache: Cache) ->
         invoice["Balance"] = Decimal("50.00")  # the $10 payment reversed in QBO
         invoice["MetaData"]["LastUpdatedTime"] = now_qbo()
         run = sync(cache, server)
-        [change] = [c for c in cache.sync_changes(run.id) if c.label == "110273"]
+        [change] = [c for c in cache.history.sync_changes(run.id) if c.label == "110273"]
         assert (change.field, change.old, change.new) == ("balance", "40.00", "50.00")
         [after] = cache.pairs_for_number("110273")
         assert after.difference_owing == Decimal("10.00")
@@ -115,7 +115,7 @@ def test_a_failed_step_is_named_and_nothing_is_written(cache: Cache, fault: str,
     failed = [s for s in run.steps if s.status is SyncStatus.FAILED]
     assert [f"{s.system} {s.name}" for s in failed] == [step]
     assert cache.counts()["psa_invoice"] == 0 and cache.counts()["ledger_invoice"] == 0
-    assert cache.sync_run(run.id).status is SyncStatus.FAILED
+    assert cache.history.sync_run(run.id).status is SyncStatus.FAILED
 
 
 def _quick_retry() -> RetryPolicy:
@@ -146,7 +146,7 @@ def test_autotask_book_syncs_too(cache: Cache, tmp_path: Path) -> None:
             run = run_full_sync(cache, backend.psa, backend.ledger, since=SINCE)
     assert run.status is SyncStatus.SUCCEEDED, run.error
     assert cache.counts()["psa_invoice"] == 1039
-    assert cache.sync_states()["psa"].kind == "autotask"
+    assert cache.history.sync_states()["psa"].kind == "autotask"
 
 
 def test_only_one_sync_at_a_time(cache: Cache) -> None:
@@ -184,13 +184,13 @@ def test_a_sync_killed_halfway_leaves_the_cache_as_it_was(cache: Cache,
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert cache.counts() == before
-        stuck = cache.sync_runs()[0]
+        stuck = cache.history.sync_runs()[0]
         assert stuck.status is SyncStatus.RUNNING  # the killed process never finished it
         plan.reset()
         run = sync(cache, server)
         assert run.status is SyncStatus.SUCCEEDED
-        assert cache.sync_run(stuck.id).status is SyncStatus.FAILED
-        assert cache.sync_run(stuck.id).error == INTERRUPTED
+        assert cache.history.sync_run(stuck.id).status is SyncStatus.FAILED
+        assert cache.history.sync_run(stuck.id).error == INTERRUPTED
 
 
 def test_resync_picks_up_a_credit_applied_in_the_ledger(cache: Cache) -> None:
@@ -205,7 +205,7 @@ def test_resync_picks_up_a_credit_applied_in_the_ledger(cache: Cache) -> None:
     assert [r.ledger_owing for r in result.before] == [Decimal("120.00")]
     assert [r.ledger_owing for r in result.after] == [Decimal("110.00")]
     assert all(c.id != "11261" for c in cache.client_credits(["97"]))
-    run = cache.sync_runs()[0]
+    run = cache.history.sync_runs()[0]
     assert (run.kind, run.target, run.status) == ("resync", "10040", SyncStatus.SUCCEEDED)
 
 
@@ -288,7 +288,7 @@ def test_a_signalled_sync_ends_cancelled_at_once(cache: Cache, tmp_path: Path,
             f"recon-tui: interrupted ({signum.name}); a sync in progress was cancelled "
             "and wrote nothing")
         assert cache.counts() == before
-        stopped = cache.sync_runs()[0]
+        stopped = cache.history.sync_runs()[0]
         assert stopped.status is SyncStatus.CANCELLED
         assert stopped.error == f"cancelled ({signum.name}); nothing written"
         assert cli_main(["history", "--config", str(config), "--db", str(cache.path)]) == 0
@@ -299,12 +299,12 @@ def test_history_shows_a_killed_run_as_interrupted_without_writing(
     from recon_tui.cli import main as cli_main
 
     run = SyncRun(kind="full", since=None, started_at=datetime.now(UTC))
-    cache.start_sync_run(run)
+    cache.history.start_sync_run(run)
     run.status = SyncStatus.RUNNING
-    cache.save_sync_progress(run)  # as a SIGKILLed process leaves it
+    cache.history.save_sync_progress(run)  # as a SIGKILLed process leaves it
     assert cli_main(["history", "--demo", "--db", str(cache.path)]) == 0
     assert "interrupted" in capsys.readouterr().out
-    assert cache.sync_run(run.id).status is SyncStatus.RUNNING  # history only reads
+    assert cache.history.sync_run(run.id).status is SyncStatus.RUNNING  # history only reads
 
 
 def test_a_dated_sync_reads_psa_master_data_by_date_and_agrees_with_a_full_reload(

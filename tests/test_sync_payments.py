@@ -105,7 +105,7 @@ def test_a_payment_deleted_in_the_ledger_after_a_sync_reads_as_reversed(books):
     assert txn.removed_at is not None and txn.removed_how == "deleted in the ledger"
     row = row_for(cache, "110273")
     assert row.cause == Cause.PAYMENT_REVERSED.value
-    changes = cache.sync_changes(run.id)
+    changes = cache.history.sync_changes(run.id)
     assert any(c.action == "removed" and c.record_id == "901" for c in changes)
 
 

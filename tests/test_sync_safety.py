@@ -114,7 +114,7 @@ def test_the_outcome_commits_with_the_data(cache: Cache) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         run_full_sync(cache, psa, ledger, since=None, progress=die_when_done)
-    [run] = cache.sync_runs(1)
+    [run] = cache.history.sync_runs(1)
     assert run.status is SyncStatus.SUCCEEDED
     assert {s.system: s.created for s in run.steps if s.name == "invoices"} == {
         "psa": INVOICES, "ledger": INVOICES}
@@ -132,7 +132,7 @@ def test_ctrl_c_while_reading_ends_the_run_cancelled_at_once(cache: Cache) -> No
     ledger.invoices = interrupted  # type: ignore[method-assign, assignment]
     with pytest.raises(KeyboardInterrupt):
         run_full_sync(cache, psa, ledger, since=None)
-    [run] = cache.sync_runs(1)
+    [run] = cache.history.sync_runs(1)
     assert run.status is SyncStatus.CANCELLED
     assert run.error == "cancelled (SIGTERM); nothing written"
     assert run.finished_at is not None and run.finished_at <= datetime.now(UTC)
@@ -145,7 +145,7 @@ def test_an_unexpected_error_still_ends_the_run(cache: Cache) -> None:
     run = run_full_sync(cache, psa, ledger, since=None)
     assert run.status is SyncStatus.FAILED
     assert run.error and "nothing written" in run.error
-    assert cache.sync_runs(1)[0].status is SyncStatus.FAILED
+    assert cache.history.sync_runs(1)[0].status is SyncStatus.FAILED
 
 
 def test_disk_full_at_commit_is_named_and_writes_nothing(tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_an_absurd_amount_fails_the_step_naming_record_and_field(
     assert f"qbo invoice {invoice['Id']}" in err.lower() and "'TotalAmt'" in err
     assert "out of range" in err and "nothing written" in err
     with Cache(db) as cache:
-        [run] = cache.sync_runs(1)
+        [run] = cache.history.sync_runs(1)
         assert run.status is SyncStatus.FAILED
         assert cache.counts()["ledger_invoice"] == 0
 

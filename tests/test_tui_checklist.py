@@ -435,8 +435,9 @@ async def test_history_calls_the_applied_credit_used_up_not_deleted(tmp_path: Pa
             assert "credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00" in text
             assert "ledger invoice 10040: balance 120.00 -> 110.00" in text
             assert "CreditMemo:11261: deleted" not in text
-            [run] = [r for r in app.cache.sync_runs() if r.kind == "resync"]
+            [run] = [r for r in app.cache.history.sync_runs() if r.kind == "resync"]
             credits = next(s for s in run.steps if s.name == "credits")
             assert (credits.updated, credits.deleted) == (1, 0)
-            [change] = [c for c in app.cache.sync_changes(run.id) if c.record_type == "credit"]
+            [change] = [c for c in app.cache.history.sync_changes(run.id)
+                        if c.record_type == "credit"]
             assert (change.action, change.old, change.new) == ("used up", "10.00", "0.00")

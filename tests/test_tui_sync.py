@@ -114,8 +114,8 @@ async def test_resync_shows_before_and_after_for_the_seed_001_credit(tmp_path: P
             [pair] = app.cache.pairs_for_number("10040")
             assert pair.ledger_owing == Decimal("110.00")
             assert all(c.id != "11261" for c in app.cache.client_credits(["97"]))
-            assert app.cache.sync_runs()[0].kind == "resync"
-            assert date.today() >= app.cache.sync_runs()[0].started_at.date()
+            assert app.cache.history.sync_runs()[0].kind == "resync"
+            assert date.today() >= app.cache.history.sync_runs()[0].started_at.date()
 
 
 

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     Change,
     SystemSyncState,
@@ -32,12 +33,11 @@ def _clean(error: str | None) -> str | None:
     return scrub(error) if error else error
 
 
-class HistoryQueries:
-    """Sync runs, their steps and changed records, and each side's last sync."""
+class SyncHistory(CachePart):
+    """Sync runs, their steps and changed records, and each side's last sync
+    (``cache.history``). A run's rows are written in the core's transactions: a
+    sync's own writes and its progress never interleave on the connection."""
 
-    conn: sqlite3.Connection
-
-    # -- sync history
     def start_sync_run(self, run: SyncRun) -> int:
         with self.transaction():
             cur = self.conn.execute(

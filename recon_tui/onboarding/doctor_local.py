@@ -132,7 +132,7 @@ def cache_checks(path: Path, *, config: Config | None) -> list[Check]:
 
 def _count_checks(cache: object, config: Config | None) -> list[Check]:
     counts = cache.counts()  # type: ignore[attr-defined]
-    states = cache.sync_states()  # type: ignore[attr-defined]
+    states = cache.history.sync_states()  # type: ignore[attr-defined]
     out: list[Check] = []
     sides = (("psa", "PSA", f"{counts['psa_company']:,} companies, "
               f"{counts['psa_contact']:,} contacts, {counts['psa_invoice']:,} invoices",

@@ -289,7 +289,7 @@ def _assemble(cache: Cache, spool: ReportSpool, start: date, end: date,
     rows = RowView(spool, "invoice")
     invoice_sums, memo_sums = spool.status_sums("invoice"), spool.status_sums("memo")
 
-    states = cache.sync_states()
+    states = cache.history.sync_states()
     psa_state, ledger_state = states.get("psa"), states.get("ledger")
     header = SnapshotHeader(
         period_from=start, period_to=end,

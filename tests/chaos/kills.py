@@ -161,7 +161,8 @@ def _next_sync_completes(world: World, path: Path, scenario: str, ref: str,
     try:
         with world.connectors("connectwise") as (psa, ledger):
             run = run_full_sync(cache, psa, ledger, since=since_for(scenario))
-        killed = [r for r in cache.sync_runs() if r.id is not None and killed_after < r.id < run.id]
+        killed = [r for r in cache.history.sync_runs()
+                  if r.id is not None and killed_after < r.id < run.id]
     finally:
         cache.close()
     problems = []

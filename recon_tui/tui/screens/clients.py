@@ -102,7 +102,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     # -- data
     def refresh_header(self) -> None:
         totals = self.cache.book_totals()
-        states = self.cache.sync_states()
+        states = self.cache.history.sync_states()
         psa, ledger = states.get("psa"), states.get("ledger")
         line = Text()
         line.append("PSA owing ", style="dim")
@@ -182,7 +182,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
             return f"Demo load failed: {printable(self.recon_app.load_error)}"
         if self.client_filter.describe():
             return "No clients match (Esc clears the filters)"
-        if not self.cache.sync_states():
+        if not self.cache.history.sync_states():
             return "No clients yet: press s to run the first sync"
         return "No clients"
 

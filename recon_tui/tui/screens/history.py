@@ -96,7 +96,7 @@ class HistoryScreen(ReconScreenMixin, Screen[None]):
         cache = self.recon_app.cache
         assert cache is not None
         rows = []
-        runs = runs_as_they_are(self, cache.sync_runs(500))
+        runs = runs_as_they_are(self, cache.history.sync_runs(500))
         self.running = any(run.status is SyncStatus.RUNNING for run in runs)
         for run in runs:
             changed = sum(s.created + s.updated + s.deleted for s in run.steps)
@@ -142,7 +142,7 @@ class RunScreen(ReconScreenMixin, Screen[None]):
     def on_mount(self) -> None:
         cache = self.recon_app.cache
         assert cache is not None
-        found = cache.sync_run(self.run_id)
+        found = cache.history.sync_run(self.run_id)
         if found is None:
             self.query_one("#run-title", Static).update(Text("This run no longer exists"))
             return
@@ -163,7 +163,7 @@ class RunScreen(ReconScreenMixin, Screen[None]):
             style=STATUS_STYLE.get(s.status, ""),
         ) for i, s in enumerate(run.steps)]
         self.query_one("#steps", VirtualTable).set_source(ListRowSource(steps))
-        changes = cache.sync_changes(self.run_id)
+        changes = cache.history.sync_changes(self.run_id)
         self.query_one("#changes-title", Static).update(Text(
             f"Changed records: {len(changes):,}" + (
                 " (creations on a first load are counted, not listed)" if run.kind in (
