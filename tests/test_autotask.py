@@ -13,7 +13,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from recon_tui.config import PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, Secret
 from recon_tui.connectors.autotask import AutotaskConnector, at_datetime, parse_at_error
 from recon_tui.connectors.autotask_records import (
     CUSTOM_PORTAL_LEVEL,
@@ -53,9 +53,8 @@ class Sandbox(Emulator):
     def view(self) -> dict[str, dict[int, dict]]:
         return sandbox_at.autotask_view(self.book)
 
-    def config(self, **changes: object) -> PsaConfig:
-        config = PsaConfig(
-            kind="autotask",
+    def config(self, **changes: object) -> AutotaskConfig:
+        config = AutotaskConfig(
             base_url=self.server.url + ROOT,
             username="sandbox-api@example.com",
             secret=Secret(SECRET),
@@ -391,8 +390,11 @@ def test_a_slow_answer_past_the_timeout_is_retried_then_reported(demo: Sandbox) 
 
 
 def test_missing_credentials_are_refused_before_any_request() -> None:
-    config = PsaConfig(
-        kind="autotask", base_url="http://127.0.0.1:9/atservicesrest/v1.0", username="u"
+    # An AutotaskConfig cannot be built without its required keys (a TypeError);
+    # left empty, the connector names them before any request.
+    config = AutotaskConfig(
+        base_url="http://127.0.0.1:9/atservicesrest/v1.0", username="u",
+        secret=Secret(""), integration_code=Secret(""),
     )
     with pytest.raises(ConnectorError, match="missing secret, integration_code"):
         AutotaskConnector(config)

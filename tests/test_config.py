@@ -15,10 +15,10 @@ import pytest
 
 from recon_tui import config as cfg
 from recon_tui.config import (
+    AutotaskConfig,
     Config,
     ConfigError,
-    LedgerConfig,
-    PsaConfig,
+    QboLedgerConfig,
     Secret,
     config_to_dict,
     load_config,
@@ -226,8 +226,7 @@ def test_ledger_defaults_and_kind_default(tmp_path: Path) -> None:
 
 def test_autotask_section(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, LEDGER + AUTOTASK))
-    assert config.psa == PsaConfig(
-        kind="autotask",
+    assert config.psa == AutotaskConfig(
         base_url="https://webservices5.autotask.net/ATServicesRest/V1.0",
         username="api@example.com",
         secret=Secret("at-secret-4"),
@@ -686,7 +685,7 @@ def test_save_replaces_and_tightens_an_existing_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[portal]\nclient_admin_security_level = 2\n")
     path.chmod(0o644)
     config = load_config(path)
-    new_ledger = LedgerConfig(
+    new_ledger = QboLedgerConfig(
         realm_id="42",
         client_id="c",
         client_secret=Secret("s"),

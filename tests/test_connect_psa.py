@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from recon_tui.cli import main
-from recon_tui.config import PsaConfig, Secret, load_config
+from recon_tui.config import AutotaskConfig, Secret, load_config
 from recon_tui.connectors.autotask import AutotaskConnector
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import RetryPolicy
@@ -209,8 +209,8 @@ def test_connect_autotask_unset_variable_or_unknown_user_or_bad_secret_is_one_li
 
 
 # --------------------------------------------------------------------------- zone moves
-def _at_config(root: str, secret: str = at_sandbox.SECRET) -> PsaConfig:
-    return PsaConfig(kind="autotask", base_url=f"{root}/atservicesrest/v1.0",
+def _at_config(root: str, secret: str = at_sandbox.SECRET) -> AutotaskConfig:
+    return AutotaskConfig(base_url=f"{root}/atservicesrest/v1.0",
                      username=at_sandbox.USERNAME, secret=Secret(secret),
                      integration_code=Secret(at_sandbox.INTEGRATION_CODE))
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from recon_tui.config import PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, ConnectWiseConfig, Secret
 from recon_tui.connectors.base import ConnectorError, PsaConnector
 from recon_tui.connectors.connectwise import (
     ConnectWiseConnector,
@@ -48,9 +48,8 @@ class Sandbox(Emulator):
         super().__init__(grow=(lambda book: sandbox_cw.grow_book(book, grow_to)) if grow_to
                          else None)
 
-    def config(self, **changes: object) -> PsaConfig:
-        config = PsaConfig(
-            kind="connectwise",
+    def config(self, **changes: object) -> ConnectWiseConfig:
+        config = ConnectWiseConfig(
             base_url=self.server.url + ROOT,
             company_id="sandbox",
             public_key="sandbox-public",
@@ -354,13 +353,23 @@ def test_a_slow_answer_past_the_timeout_is_retried_then_reported(demo: Sandbox) 
 
 
 def test_missing_keys_are_refused_before_any_request() -> None:
-    config = PsaConfig(
-        kind="connectwise",
+    # A ConnectWiseConfig cannot be built without its required keys (a TypeError);
+    # left empty, the connector names them before any request.
+    config = ConnectWiseConfig(
         base_url="http://127.0.0.1:9/v4_6_release/apis/3.0",
         company_id="x",
         public_key="y",
+        private_key=Secret(""),
+        client_id="",
     )
     with pytest.raises(ConnectorError, match="missing private_key, client_id"):
+        ConnectWiseConnector(config)
+
+
+def test_a_config_of_the_other_kind_is_refused() -> None:
+    config = AutotaskConfig(base_url="http://127.0.0.1:9/atservicesrest/v1.0", username="u",
+                            secret=Secret("s"), integration_code=Secret("c"))
+    with pytest.raises(ConnectorError, match="cannot connect: config kind is 'autotask' in"):
         ConnectWiseConnector(config)
 
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from recon_tui.backend import sandbox_configs
-from recon_tui.config import PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, ConnectWiseConfig, Secret
 from recon_tui.connectors.autotask import AutotaskConnector
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.connectwise import ConnectWiseConnector
@@ -84,8 +84,8 @@ def test_same_origin_and_relative_urls_are_sent(link: str) -> None:
     assert hosts.hosts() == ["api.example"]
 
 
-def cw_config(base: str) -> PsaConfig:
-    return PsaConfig(kind="connectwise", base_url=base, company_id="acme",
+def cw_config(base: str) -> ConnectWiseConfig:
+    return ConnectWiseConfig(base_url=base, company_id="acme",
                      public_key="pub", private_key=Secret("cw-private-key-1"),
                      client_id="00000000-0000-0000-0000-000000000000")
 
@@ -115,7 +115,7 @@ def test_autotask_next_page_url_to_another_host_is_refused() -> None:
             "count": 1, "requestCount": 1, "prevPageUrl": None, "nextPageUrl": following}})
 
     hosts = Hosts(answer)
-    config = PsaConfig(kind="autotask", base_url="https://webservices5.autotask.net/"
+    config = AutotaskConfig(base_url="https://webservices5.autotask.net/"
                        "atservicesrest/v1.0", username="api@example.com",
                        secret=Secret("at-secret-value"), integration_code=Secret("AT-CODE-123"))
     connector = AutotaskConnector(config, transport=httpx.MockTransport(hosts), retry=FAST,
@@ -218,7 +218,7 @@ def test_the_emulators_foreign_autotask_cursor_never_reaches_the_other_host(
     hostile: tuple[SandboxServer, list[dict[str, str]]],
 ) -> None:
     server, received = hostile
-    config = PsaConfig(kind="autotask", base_url=f"{server.url}/atservicesrest/v1.0",
+    config = AutotaskConfig(base_url=f"{server.url}/atservicesrest/v1.0",
                        username="sandbox-api@example.com", secret=Secret("sandbox-secret"),
                        integration_code=Secret("SANDBOXINTEGRATIONCODE00000"))
     with AutotaskConnector(config, retry=FAST, page_size=10) as connector:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from recon_tui.config import LedgerConfig, Secret
+from recon_tui.config import QboLedgerConfig, Secret
 from recon_tui.connectors.base import (
     AuthError,
     BadData,
@@ -79,9 +79,9 @@ class Sandbox(Emulator):
         refresh: str = SEED_REFRESH_TOKEN,
         secret: str = "sandbox-secret",
         url: str | None = None,
-    ) -> LedgerConfig:
+    ) -> QboLedgerConfig:
         url = url or self.server.url
-        return LedgerConfig(
+        return QboLedgerConfig(
             realm_id=REALM,
             client_id="sandbox-client",
             client_secret=Secret(secret),
@@ -92,7 +92,7 @@ class Sandbox(Emulator):
 
     def connector(
         self,
-        config: LedgerConfig | None = None,
+        config: QboLedgerConfig | None = None,
         *,
         store: TokenStore | None = None,
         retry: RetryPolicy = FAST,

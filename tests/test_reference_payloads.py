@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
-from recon_tui.config import LedgerConfig, PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, ConnectWiseConfig, QboLedgerConfig, Secret
 from recon_tui.connectors.autotask import AutotaskConnector
 from recon_tui.connectors.autotask_records import (
     DEFAULT_PORTAL_LEVELS,
@@ -186,7 +186,7 @@ def qbo(tmp_path: Path) -> Iterator[QboFactory]:
 
     def make(answer: Handler) -> tuple[QboConnector, QboStub]:
         stub = QboStub(answer)
-        config = LedgerConfig(
+        config = QboLedgerConfig(
             realm_id=REALM,
             client_id="reference-client",
             client_secret=Secret("reference-secret"),
@@ -455,8 +455,7 @@ class CwStub:
 
 
 def cw_connector(stub: CwStub, **config: Any) -> ConnectWiseConnector:
-    settings = PsaConfig(
-        kind="connectwise",
+    settings = ConnectWiseConfig(
         base_url=CW_BASE,
         company_id="reference",
         public_key="reference-public",
@@ -585,8 +584,7 @@ class AtStub:
 
 
 def at_connector(stub: AtStub) -> AutotaskConnector:
-    config = PsaConfig(
-        kind="autotask",
+    config = AutotaskConfig(
         base_url=AT_BASE,
         username="reference-api@example.com",
         secret=Secret("reference-secret"),

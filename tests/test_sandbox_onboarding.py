@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from recon_tui.backend import SANDBOX_REALM, connect, sandbox_configs
-from recon_tui.config import LedgerConfig, PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, ConnectWiseConfig, QboLedgerConfig, Secret
 from recon_tui.connectors.autotask import AutotaskConnector
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.connectwise import ConnectWiseConnector
@@ -223,7 +223,7 @@ def test_qbo_connector_reads_with_the_refresh_token_a_code_gave(sandbox) -> None
     server, _, _ = sandbox
     refresh_token = exchange(server.url, authorized_code(server.url)).json()["refresh_token"]
     ledger, _ = sandbox_configs(server.url)
-    config = LedgerConfig(realm_id=ledger.realm_id, client_id=CLIENT_ID,
+    config = QboLedgerConfig(realm_id=ledger.realm_id, client_id=CLIENT_ID,
                           client_secret=Secret(CLIENT_SECRET),
                           refresh_token=Secret(refresh_token), base_url=server.url,
                           token_url=ledger.token_url)
@@ -277,8 +277,8 @@ def test_connectwise_companyinfo_is_unauthenticated_and_its_codebase_reaches_the
     assert body["Codebase"] == "v4_6_release/" and body["IsCloud"] == "False"
     _, psa = sandbox_configs(server.url)
     base_url = f"http://{body['SiteUrl']}/{body['Codebase']}apis/3.0"
-    connector = ConnectWiseConnector(PsaConfig(
-        kind="connectwise", base_url=base_url, company_id=body["CompanyID"],
+    connector = ConnectWiseConnector(ConnectWiseConfig(
+        base_url=base_url, company_id=body["CompanyID"],
         public_key=psa.public_key, private_key=psa.private_key, client_id=psa.client_id))
     try:
         assert sum(1 for _ in connector.companies()) > 0
@@ -299,8 +299,8 @@ def zone_of(url: str, user: str = at_sandbox.USERNAME) -> httpx.Response:
 
 
 def autotask_connector(api_url: str) -> AutotaskConnector:
-    return AutotaskConnector(PsaConfig(
-        kind="autotask", base_url=api_url.rstrip("/") + "/v1.0",
+    return AutotaskConnector(AutotaskConfig(
+        base_url=api_url.rstrip("/") + "/v1.0",
         username=at_sandbox.USERNAME, secret=Secret(at_sandbox.SECRET),
         integration_code=Secret(at_sandbox.INTEGRATION_CODE)))
 

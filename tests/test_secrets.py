@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from recon_tui import scrub
 from recon_tui.cache import Cache
 from recon_tui.cli import main
-from recon_tui.config import LedgerConfig, Secret
+from recon_tui.config import QboLedgerConfig, Secret
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import RetryPolicy
 from recon_tui.connectors.qbo_oauth import QboOAuth
@@ -48,7 +48,7 @@ def fresh_registry() -> Iterator[None]:
 
 def oauth_against(answer: Callable[[httpx.Request], httpx.Response],
                   tmp_path: Path) -> QboOAuth:
-    config = LedgerConfig(realm_id="123", client_id="app-client", client_secret=Secret(
+    config = QboLedgerConfig(realm_id="123", client_id="app-client", client_secret=Secret(
         CLIENT_SECRET), refresh_token=Secret(REFRESH), base_url="https://qbo.example",
         token_url=TOKEN_URL)
     return QboOAuth(config, TokenStore(tmp_path / "tokens.json"),

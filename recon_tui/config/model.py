@@ -2,23 +2,31 @@
 
 Each field's type says how its value is checked and its default what a missing
 key takes; its ``Annotated`` metadata (``msgspec.Meta`` constraints plus
-:func:`key` for what a type cannot say: which PSA kind a key belongs to, whether
-it is required, whether the settings screen edits it and under which label)
-is read by :mod:`recon_tui.config.schema`, from which the parser, the settings
-screen, the save path and the documentation test all take their key lists.
+:func:`key` for what a type cannot say: whether it is required, whether the
+settings screen edits it and under which label) is read by
+:mod:`recon_tui.config.schema`, from which the parser, the settings screen, the
+save path and the documentation test all take their key lists.
 
-The sections stay frozen dataclasses rather than ``msgspec.Struct``: the
-connectors, onboarding and their tests build them with keywords and
-``dataclasses.replace`` them, and read a key of the other PSA kind as None.
+``[ledger]`` and ``[psa]`` are tagged unions: one class per kind
+(:class:`QboLedgerConfig` | :class:`QbdLedgerConfig`, :class:`ConnectWiseConfig`
+| :class:`AutotaskConfig`), each with its own keys only and a ``kind: Literal``
+that names it; the schema reads the kind -> class table off those Literals.
+
+They are frozen dataclasses, not msgspec's tagged ``Struct`` unions: msgspec
+converts a union of at most one dataclass, its tagged unions need ``Struct``
+classes whose tag is not an attribute (``config.psa.kind`` is read everywhere),
+and it stops at the first problem in its own words, where the parser reports
+every problem of a file in ours. ``msgspec.convert`` still checks each value
+against its field's type and ``Meta`` bounds (:mod:`.values`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from msgspec import Meta
 
@@ -44,11 +52,13 @@ PSA_KINDS: tuple[str, ...] = get_args(PsaKind)
 INVOICE_NUMBERINGS: tuple[str, ...] = get_args(InvoiceNumbering)
 #: How a screen names each PSA kind.
 PSA_KIND_TITLES: dict[str, str] = {"connectwise": "ConnectWise PSA", "autotask": "Autotask"}
+#: How a screen names each kind of either tagged section.
+KIND_TITLES: dict[str, str] = {"qbo": "QuickBooks Online", "qbd": "QuickBooks Desktop",
+                               **PSA_KIND_TITLES}
 
 
 def key(
     *,
-    for_kind: str | None = None,
     required: bool = False,
     label: str | None = None,
     editable: bool = False,
@@ -60,15 +70,14 @@ def key(
 ) -> Meta:
     """What a key's type cannot say, kept beside it (read by ``config.schema``).
 
-    ``for_kind``: the PSA kind the key belongs to (None: every kind);
-    ``required``: must be in the file for every kind it applies to;
+    ``required``: must be in the file (the field then has no default);
     ``editable``/``label``: shown in the settings screen (label defaults to the key);
     ``url``: an http(s) URL; ``check``: ``check(value, kind) -> problem or None``;
     ``accept_int``: an unquoted integer is read as its digits (QBO realm ids);
     ``prompt``: what the connect screen asks for (a secret is typed hidden);
     ``empty_ok``: ``""`` is a value (it is the default), not a mistake.
     """
-    return Meta(extra={"for_kind": for_kind, "required": required, "label": label,
+    return Meta(extra={"required": required, "label": label,
                        "editable": editable, "url": url, "check": check,
                        "accept_int": accept_int, "prompt": prompt, "empty_ok": empty_ok})
 
@@ -77,10 +86,6 @@ def tagged(*, default_kind: str | None = None) -> Meta:
     """A ``[section]`` that is one of several classes, told apart by its ``kind`` key;
     ``default_kind``: what a section without ``kind`` is (None: the key is required)."""
     return Meta(extra={"default_kind": default_kind})
-
-
-CW = "connectwise"
-AT = "autotask"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,38 +141,62 @@ class QbdLedgerConfig:
         "Allow writes to QuickBooks (fixes you confirm; off: by hand only)"))] = False
 
 
+#: ``[psa] base_url`` and ``allow_writes``: the keys every PSA kind has, declared once.
+PsaBaseUrl = Annotated[str, key(url=True, required=True, editable=True,
+                                check=checks.psa_api_root)]
+#: Off unless the file says so: recon-tui then only reads the PSA.
+PsaAllowWrites = Annotated[bool, key(editable=True, label=(
+    "Allow writes to the PSA (off: by hand only)"))]
+
+
 @dataclass(frozen=True, kw_only=True)
-class PsaConfig:
-    """ConnectWise PSA or Autotask credentials; only the fields of ``kind`` are set.
+class ConnectWiseConfig:
+    """ConnectWise PSA (Manage) REST API credentials: an API member's key pair."""
 
-    One class tagged by ``kind`` (the keys of the other kind are None) rather
-    than two: see the module docstring.
-    """
+    kind: Literal["connectwise"] = "connectwise"
+    base_url: PsaBaseUrl
+    company_id: Annotated[str, key(required=True, editable=True,
+                                   prompt="Company id (as on the login screen)")]
+    public_key: Annotated[str, key(required=True, editable=True,
+                                   prompt="API member public key")]
+    private_key: Annotated[Secret, key(required=True, prompt="API member private key")]
+    client_id: Annotated[str, key(required=True, editable=True, check=checks.guid,
+                                  prompt="clientId (a GUID from developer.connectwise.com)")]
+    #: Caption of an invoice custom field holding the QBO invoice id.
+    ledger_link_field: str | None = None
+    allow_writes: PsaAllowWrites = False
 
-    kind: PsaKind
-    base_url: Annotated[str, key(url=True, required=True, editable=True,
-                                 check=checks.psa_api_root)]
-    company_id: Annotated[str | None, key(for_kind=CW, required=True, editable=True,
-                                          prompt="Company id (as on the login screen)")] = None
-    public_key: Annotated[str | None, key(for_kind=CW, required=True, editable=True,
-                                          prompt="API member public key")] = None
-    private_key: Annotated[Secret | None, key(for_kind=CW, required=True,
-                                              prompt="API member private key")] = None
-    client_id: Annotated[str | None, key(
-        for_kind=CW, required=True, editable=True, check=checks.guid,
-        prompt="clientId (a GUID from developer.connectwise.com)")] = None
-    username: Annotated[str | None, key(for_kind=AT, required=True, editable=True,
-                                        prompt="API user name (e-mail)")] = None
-    secret: Annotated[Secret | None, key(for_kind=AT, required=True, prompt="Secret")] = None
-    integration_code: Annotated[Secret | None, key(for_kind=AT, required=True,
-                                                   prompt="Integration code")] = None
-    #: Autotask: which Autotask field the QBO DocNumber carries ("number" or "id").
-    invoice_numbering: Annotated[InvoiceNumbering | None, key(for_kind=AT)] = None
-    #: ConnectWise: caption of an invoice custom field holding the QBO invoice id.
-    ledger_link_field: Annotated[str | None, key(for_kind=CW)] = None
-    #: Off unless the file says so: recon-tui then only reads the PSA.
-    allow_writes: Annotated[bool, key(editable=True, label=(
-        "Allow writes to the PSA (off: by hand only)"))] = False
+
+@dataclass(frozen=True, kw_only=True)
+class AutotaskConfig:
+    """Autotask PSA REST API credentials: an API-only user and its integration code."""
+
+    kind: Literal["autotask"] = "autotask"
+    base_url: PsaBaseUrl
+    username: Annotated[str, key(required=True, editable=True,
+                                 prompt="API user name (e-mail)")]
+    secret: Annotated[Secret, key(required=True, prompt="Secret")]
+    integration_code: Annotated[Secret, key(required=True, prompt="Integration code")]
+    #: Which Autotask field the QBO DocNumber carries ("number" or "id").
+    invoice_numbering: InvoiceNumbering = "number"
+    allow_writes: PsaAllowWrites = False
+
+
+#: ``[psa]``: one class per kind, told apart by ``kind`` (see the module docstring).
+PsaSection = ConnectWiseConfig | AutotaskConfig
+#: ``[ledger]``: QuickBooks Online, or QuickBooks Desktop through the Web Connector.
+LedgerSection = QboLedgerConfig | QbdLedgerConfig
+PSA_CLASSES: dict[str, type[PsaSection]] = {"connectwise": ConnectWiseConfig,
+                                            "autotask": AutotaskConfig}
+
+
+def PsaConfig(*, kind: str, **keys: Any) -> PsaSection:
+    """The old one-class constructor, kept while its last callers (backend.py) move
+    to :class:`ConnectWiseConfig` / :class:`AutotaskConfig`: builds ``kind``'s
+    class, dropping the other kind's keys when they are None."""
+    cls = PSA_CLASSES[kind]
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in keys.items() if k in names or v is not None})
 
 
 @dataclass(frozen=True)
@@ -236,9 +265,8 @@ class Config:
     sections are known.
     """
 
-    ledger: Annotated[QboLedgerConfig | QbdLedgerConfig | None,
-                      tagged(default_kind="qbo")] = None
-    psa: Annotated[PsaConfig | None, tagged()] = None
+    ledger: Annotated[LedgerSection | None, tagged(default_kind="qbo")] = None
+    psa: Annotated[PsaSection | None, tagged()] = None
     portal: PortalConfig = field(default_factory=PortalConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

@@ -28,7 +28,8 @@ SpecKind = Literal["str", "int", "bool", "secret", "url", "date", "choice", "tab
 
 @dataclass(frozen=True)
 class Spec:
-    """How one key is checked: its type and, for PSA keys, which kind it belongs to.
+    """How one key is checked: its type and, for a tagged section's key, the kind it
+    belongs to (``for_kind``, read off which class has it; None: every kind).
 
     ``hint`` is the field's type without ``None`` (what ``msgspec.convert``
     checks a value against, constraints included); ``ge``/``le`` are its
@@ -36,7 +37,7 @@ class Spec:
     """
 
     kind: SpecKind
-    for_kind: str | None = None  # None: shared by every kind of the section
+    for_kind: str | None = None
     required: bool = False
     editable: bool = False
     label: str | None = None
@@ -94,7 +95,7 @@ def spec_of(hint: Any, default: Any = None) -> Spec:
             if getattr(meta, bound) is not None:
                 bounds[bound] = getattr(meta, bound)
     choices = typing.get_args(base) if typing.get_origin(base) is Literal else ()
-    return Spec(kind=_kind_of(base, bool(extra.get("url"))), for_kind=extra.get("for_kind"),
+    return Spec(kind=_kind_of(base, bool(extra.get("url"))),
                 required=bool(extra.get("required")), editable=bool(extra.get("editable")),
                 label=extra.get("label"), choices=tuple(choices), check=extra.get("check"),
                 accept_int=bool(extra.get("accept_int")), prompt=extra.get("prompt"),
@@ -114,18 +115,24 @@ def specs_of(cls: type) -> dict[str, Spec]:
 
 def _members(hint: Any) -> tuple[type, ...]:
     """The section classes a Config field's type names: one, or a union's members."""
-    hint = _strip_none(_split(hint)[0]) if typing.get_origin(hint) is typing.Annotated else hint
-    hint = _strip_none(hint)
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return tuple(a for a in typing.get_args(hint) if a is not type(None))
-    return (hint,) if dataclasses.is_dataclass(hint) else ()
+    base = _split(hint)[0]
+    if typing.get_origin(base) in (typing.Union, types.UnionType):
+        return tuple(a for a in typing.get_args(base) if a is not type(None))
+    return (base,) if dataclasses.is_dataclass(base) else ()
 
 
-def _field_extra(hint: Any) -> dict[str, Any]:
+def _tag(hint: Any) -> dict[str, Any]:
+    """The ``tagged()`` metadata of a Config field (empty for a plain section)."""
     extra: dict[str, Any] = {}
     for meta in _split(hint)[1]:
         extra.update(meta.extra or {})
     return extra
+
+
+def _kind_of_class(cls: type) -> str:
+    """The one value of a section class's ``kind: Literal[...]``."""
+    (kind,) = typing.get_args(typing.get_type_hints(cls)["kind"])
+    return str(kind)
 
 
 _CONFIG_HINTS = typing.get_type_hints(Config, include_extras=True)
@@ -136,47 +143,27 @@ MODELS: dict[str, tuple[type, ...]] = {
 #: ``[section]`` name -> its dataclass, for the sections that are one class.
 SECTIONS: dict[str, type] = {name: classes[0] for name, classes in MODELS.items()
                              if len(classes) == 1}
-#: Sections told apart by ``kind``, and what a section without one is.
+#: The tagged sections, and what one without ``kind`` is (None: ``kind`` is required).
 DEFAULT_KIND: dict[str, str | None] = {
-    f.name: _field_extra(_CONFIG_HINTS[f.name]).get("default_kind")
-    for f in dataclasses.fields(Config) if "default_kind" in _field_extra(_CONFIG_HINTS[f.name])}
-
-
-def _variants(section: str) -> dict[str, type]:
-    """kind -> its class: each class's ``kind`` Literal (one class may take several)."""
-    out: dict[str, type] = {}
-    for cls in MODELS[section]:
-        hint = typing.get_type_hints(cls)["kind"]
-        for kind in typing.get_args(hint):
-            out[kind] = cls
-    return out
-
-
+    name: _tag(_CONFIG_HINTS[name])["default_kind"] for name in MODELS
+    if "default_kind" in _tag(_CONFIG_HINTS[name])}
 #: ``VARIANTS["ledger"]["qbd"]``: the class a tagged section of that kind is.
-VARIANTS: dict[str, dict[str, type]] = {name: _variants(name) for name in DEFAULT_KIND}
+VARIANTS: dict[str, dict[str, type]] = {
+    name: {_kind_of_class(cls): cls for cls in MODELS[name]} for name in DEFAULT_KIND}
 #: The kinds each tagged section takes.
 KINDS: dict[str, tuple[str, ...]] = {name: tuple(v) for name, v in VARIANTS.items()}
 
 
-def _kind_specs(section: str, kind: str) -> dict[str, Spec]:
-    specs = specs_of(VARIANTS[section][kind])
-    return {name: dataclasses.replace(spec, for_kind=None) for name, spec in specs.items()
-            if spec.for_kind in (None, kind)}
-
-
 #: Each kind's own keys, in file order: ``KIND_SCHEMA["qbd"]``.
 KIND_SCHEMA: dict[str, dict[str, Spec]] = {
-    kind: _kind_specs(section, kind) for section, kinds in KINDS.items() for kind in kinds}
+    kind: specs_of(cls) for kinds in VARIANTS.values() for kind, cls in kinds.items()}
 
 
 def _merged(section: str) -> dict[str, Spec]:
     """Every key a section may hold, each marked with the one kind it belongs to
     (``for_kind``; None when every kind has it), the kind defaulted as the model says."""
     kinds = KINDS[section]
-    known = {n for k in kinds for n in KIND_SCHEMA[k]}
-    names = [f.name for cls in dict.fromkeys(VARIANTS[section].values())
-             for f in dataclasses.fields(cls) if f.name in known]
-    names = list(dict.fromkeys(names))
+    names = dict.fromkeys(f.name for cls in MODELS[section] for f in dataclasses.fields(cls))
     out: dict[str, Spec] = {}
     for name in names:
         owners = [k for k in kinds if name in KIND_SCHEMA[k]]
@@ -184,8 +171,9 @@ def _merged(section: str) -> dict[str, Spec]:
         if len(owners) not in (1, len(kinds)):
             raise TypeError(f"[{section}] {name}: in some kinds but not all: {owners}")
         for_kind = owners[0] if len(owners) < len(kinds) else None
-        default = DEFAULT_KIND[section] if name == "kind" else spec.default
-        out[name] = dataclasses.replace(spec, for_kind=for_kind, default=default)
+        if name == "kind":
+            spec = dataclasses.replace(spec, choices=kinds, default=DEFAULT_KIND[section])
+        out[name] = dataclasses.replace(spec, for_kind=for_kind)
     return out
 
 
@@ -210,6 +198,12 @@ def specs_for(section: str, value: object) -> dict[str, Spec]:
     return KIND_SCHEMA[kind] if kind in KIND_SCHEMA else SCHEMA[section]
 
 
+def keys_of_other_kinds(section: str, kind: str) -> tuple[str, ...]:
+    """The keys of ``[section]`` that ``kind`` does not have: what switching a
+    section to ``kind`` removes (they would not load)."""
+    return tuple(name for name in SCHEMA[section] if name not in KIND_SCHEMA[kind])
+
+
 def prompts(kind: str) -> tuple[tuple[str, Spec], ...]:
     """The ``[psa]`` keys a connect form asks for, for ``kind``, in file order:
     its required keys that have a prompt (``base_url`` is found, not typed)."""
@@ -223,5 +217,5 @@ def label(section: str, name: str) -> str:
 
 
 __all__ = ["CONCURRENCY", "DEFAULT_KIND", "EDITABLE_KEYS", "KINDS", "KIND_SCHEMA", "MODELS",
-           "PSA_URL_SUFFIX", "REQUIRED", "SCHEMA", "SECTIONS", "VARIANTS", "Spec", "label",
-           "prompts", "spec_of", "specs_for", "specs_of"]
+           "PSA_URL_SUFFIX", "REQUIRED", "SCHEMA", "SECTIONS", "VARIANTS", "Spec",
+           "keys_of_other_kinds", "label", "prompts", "spec_of", "specs_for", "specs_of"]

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from recon_tui.config import PsaConfig
+from recon_tui.config import AutotaskConfig, PsaSection
 from recon_tui.connectors.autotask_paging import ALL, query_count, query_items
 from recon_tui.connectors.autotask_records import (
     DEFAULT_PORTAL_LEVELS,
@@ -119,7 +119,7 @@ class AutotaskConnector:
 
     def __init__(
         self,
-        config: PsaConfig,
+        config: PsaSection,
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -131,19 +131,19 @@ class AutotaskConnector:
         zone_lookup_url: str | None = None,
         on_zone_move: Callable[[Zone], None] | None = None,
     ) -> None:
-        require_psa_settings(config, "autotask", ("username", "secret", "integration_code"), SYSTEM)
+        settings = require_psa_settings(config, AutotaskConfig, SYSTEM)
         if not 1 <= page_size <= MAX_RECORDS:
             raise ValueError(f"page_size must be 1..{MAX_RECORDS}")
-        self._config = config
-        self.book = f"autotask:{(config.username or '').strip().casefold()}"
+        self._config = settings
+        self.book = f"autotask:{settings.username.strip().casefold()}"
         self.page_size = page_size
         self._levels: Mapping[int, int] | None = portal_levels
         # A 401 asks the zone once more: a tenant moved to another zone is refused
         # on the old one (see autotask_zone); the client then follows it.
         self.api = ZoneAwareClient(
             SYSTEM,
-            config.base_url,
-            username=str(config.username),
+            settings.base_url,
+            username=settings.username,
             lookup_url=zone_lookup_url,
             on_move=on_zone_move,
             headers=self._headers,
@@ -161,10 +161,9 @@ class AutotaskConnector:
     def _headers(self) -> dict[str, str]:
         """Built per request so the secrets live in memory only while sending."""
         config = self._config
-        assert config.secret is not None and config.integration_code is not None
         return {
             "ApiIntegrationCode": config.integration_code.reveal(),
-            "UserName": str(config.username),
+            "UserName": config.username,
             "Secret": config.secret.reveal(),
         }
 
@@ -295,7 +294,7 @@ class AutotaskConnector:
                     ],
                 }
             ]
-        numbering = self._config.invoice_numbering or "number"
+        numbering = self._config.invoice_numbering
         for raw in self._query("Invoices", filters, operation):
             yield self._parse(operation,
                               lambda raw=raw: invoice_from_at(raw, numbering=numbering))
@@ -347,7 +346,7 @@ class AutotaskConnector:
             ]
         else:
             filters = [by_number]
-        numbering = self._config.invoice_numbering or "number"
+        numbering = self._config.invoice_numbering
         found = [
             self._parse(operation, lambda raw=raw: invoice_from_at(raw, numbering=numbering))
             for raw in self._query("Invoices", filters, operation, verify=False)

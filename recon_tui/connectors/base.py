@@ -7,11 +7,12 @@ the CLI calls them directly. Each fetch yields records changed since a moment
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from recon_tui.models import (
     Contact,
@@ -26,7 +27,9 @@ from recon_tui.scrub import scrub
 from recon_tui.transactions import InvoiceTxn, LedgerPayment
 
 if TYPE_CHECKING:
-    from recon_tui.config import PsaConfig
+    from recon_tui.config import PsaSection
+
+_Psa = TypeVar("_Psa")
 
 
 class ConnectorError(RuntimeError):
@@ -88,14 +91,26 @@ def error_class_for(status: int | None) -> type[ConnectorError]:
     return ServerError if status >= 500 else ConnectorError
 
 
-def require_psa_settings(config: PsaConfig, kind: str, names: tuple[str, ...],
-                         system: str) -> None:
-    """A connector built from a config of the wrong kind, or missing a setting,
-    fails at once with the setting's name (never its value)."""
-    missing = [name for name in names if getattr(config, name) in (None, "")]
-    if config.kind != kind or missing:
-        problem = f"missing {', '.join(missing)}" if missing else f"config kind is {config.kind!r}"
-        raise ConnectorError(system, f"cannot connect: {problem} in [psa]")
+def require_psa_settings(config: PsaSection, expected: type[_Psa], system: str) -> _Psa:
+    """A connector built from a config of the wrong kind, or with a required
+    setting left empty, fails at once with the setting's name (never its value).
+    Returns the config as the kind's class. Required settings are the class's
+    fields without a default (the config model's rule)."""
+    if not isinstance(config, expected):
+        raise ConnectorError(system, f"cannot connect: config kind is {config.kind!r} in [psa]")
+    missing = [f.name for f in dataclasses.fields(config)  # type: ignore[arg-type]
+               if f.default is dataclasses.MISSING and not _is_set(getattr(config, f.name))]
+    if missing:
+        raise ConnectorError(system, f"cannot connect: missing {', '.join(missing)} in [psa]")
+    return config
+
+
+def _is_set(value: object) -> bool:
+    """A setting with something in it (a Secret counts when it names a value)."""
+    is_set = getattr(value, "is_set", None)
+    if isinstance(is_set, bool):
+        return is_set
+    return value not in (None, "")
 
 
 @runtime_checkable

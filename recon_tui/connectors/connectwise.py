@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from recon_tui.config import PsaConfig
+from recon_tui.config import ConnectWiseConfig, PsaSection
 from recon_tui.connectors.base import BadData, require_psa_settings
 from recon_tui.connectors.connectwise_invoice_wire import (
     decode_invoice_page,
@@ -108,7 +108,7 @@ class ConnectWiseConnector:
 
     def __init__(
         self,
-        config: PsaConfig,
+        config: PsaSection,
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -121,18 +121,16 @@ class ConnectWiseConnector:
             raise ValueError(f"max_concurrency must be 1..{MAX_CONCURRENCY}")
         #: Numbered pages of one read fetched at once; 1 keeps forward-only paging.
         self.max_concurrency = max_concurrency
-        require_psa_settings(
-            config, "connectwise", ("company_id", "public_key", "private_key", "client_id"),
-            SYSTEM)
+        settings = require_psa_settings(config, ConnectWiseConfig, SYSTEM)
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
-        self._config = config
-        self.book = f"connectwise:{(config.company_id or '').strip().casefold()}"
+        self._config = settings
+        self.book = f"connectwise:{settings.company_id.strip().casefold()}"
         self.page_size = page_size
         self._unexported_read: set[str] | None = None
         self.api = ApiClient(
             SYSTEM,
-            config.base_url,
+            settings.base_url,
             headers=self._headers,
             error_parser=parse_cw_error,
             retry=retry,
@@ -146,12 +144,11 @@ class ConnectWiseConnector:
     def _headers(self) -> dict[str, str]:
         """Built per request so the private key lives in memory only while sending."""
         config = self._config
-        assert config.private_key is not None
         user = f"{config.company_id}+{config.public_key}:{config.private_key.reveal()}"
         token = base64.b64encode(user.encode("utf-8")).decode("ascii")
         return {
             "Authorization": f"Basic {token}",
-            "clientId": str(config.client_id),
+            "clientId": config.client_id,
             "Accept": ACCEPT,
         }
 

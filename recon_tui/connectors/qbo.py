@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from recon_tui.config import LedgerConfig
+from recon_tui.config import QboLedgerConfig
 from recon_tui.connectors.base import BadData, error_class_for
 from recon_tui.connectors.http import (
     ApiClient,
@@ -85,7 +85,7 @@ class QboConnector(QboWrites):
 
     def __init__(
         self,
-        config: LedgerConfig,
+        config: QboLedgerConfig,
         *,
         token_store: TokenStore,
         transport: httpx.BaseTransport | None = None,

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from recon_tui import scrub
-from recon_tui.config import ConfigError, LedgerConfig
+from recon_tui.config import ConfigError, QboLedgerConfig
 from recon_tui.connectors.base import AuthError, BadData, ConnectorError
 from recon_tui.connectors.http import ApiClient, RetryPolicy
 from recon_tui.connectors.qbo_errors import safe_token_code, token_error_parser
@@ -63,7 +63,7 @@ class QboOAuth(httpx.Auth):
 
     def __init__(
         self,
-        config: LedgerConfig,
+        config: QboLedgerConfig,
         token_store: TokenStore,
         *,
         transport: httpx.BaseTransport | None = None,

@@ -27,7 +27,7 @@ import re
 import httpx
 
 from recon_tui.cli_common import CliError
-from recon_tui.config import PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, Secret
 from recon_tui.connectors.autotask_zone import ZONE_LOOKUP_URL, Zone, lookup_zone
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import RetryPolicy
@@ -74,7 +74,7 @@ def _env_code(var: str) -> str:
     return value
 
 
-def check_user(config: PsaConfig, lookup_url: str, *,
+def check_user(config: AutotaskConfig, lookup_url: str, *,
                transport: httpx.BaseTransport | None = None) -> Zone | None:
     """One authenticated call; the zone the tenant moved to meanwhile, if it did.
     Raises CliError naming what to fix."""
@@ -116,8 +116,8 @@ def run(args: argparse.Namespace, *, transport: httpx.BaseTransport | None = Non
         code = ask_secret("Integration code (API tracking identifier)",
                           flag_hint="or pass --integration-code-env VAR")
         code_stored, code_where = "", ""
-    config = PsaConfig(kind="autotask", base_url=zone.api_url, username=user,
-                       secret=Secret(secret), integration_code=Secret(code))
+    config = AutotaskConfig(base_url=zone.api_url, username=user,
+                            secret=Secret(secret), integration_code=Secret(code))
     moved = check_user(config, lookup_url, transport=transport)
     if moved is not None:
         zone = moved

@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from recon_tui.cli_common import CliError
-from recon_tui.config import PsaConfig, Secret
+from recon_tui.config import ConnectWiseConfig, Secret
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json
 from recon_tui.onboarding.psa_answers import (
@@ -146,7 +146,7 @@ def api_root(origin: str, info: CompanyInfo) -> str:
     return f"{parts.scheme}://{netloc}/{info.codebase}apis/3.0"
 
 
-def check_keys(config: PsaConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+def check_keys(config: ConnectWiseConfig, *, transport: httpx.BaseTransport | None = None) -> None:
     """One authenticated call; raises CliError naming what to fix."""
     from recon_tui.connectors.connectwise import ConnectWiseConnector
 
@@ -181,9 +181,9 @@ def run(args: argparse.Namespace, *, transport: httpx.BaseTransport | None = Non
     client_id = ask("clientId (GUID from developer.connectwise.com)", args.client_id,
                     flag="--client-id", check=_is_guid)
     base_url = api_root(origin, info)
-    config = PsaConfig(kind="connectwise", base_url=base_url, company_id=company,
-                       public_key=public_key, private_key=Secret(private_key),
-                       client_id=client_id)
+    config = ConnectWiseConfig(base_url=base_url, company_id=company,
+                               public_key=public_key, private_key=Secret(private_key),
+                               client_id=client_id)
     check_keys(config, transport=transport)
     host = urlsplit(base_url).netloc
     stored, where = stash("private_key", private_key,

@@ -30,7 +30,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from recon_tui.config import Config, ConfigError, LedgerConfig, PsaConfig
+from recon_tui.config import (
+    AutotaskConfig,
+    Config,
+    ConfigError,
+    ConnectWiseConfig,
+    QbdLedgerConfig,
+    QboLedgerConfig,
+)
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.http import ApiClient, RetryPolicy, decode_json
 from recon_tui.onboarding.doctor import FAIL, OK, WARN, Check
@@ -48,13 +55,16 @@ def system_checks(config: Config, *, config_path: Path | None,
                   now: datetime | None = None) -> list[Check]:
     """Every configured system's checks, the PSA first (as a sync reads it)."""
     checks: list[Check] = []
-    if config.psa is not None:
-        if config.psa.kind == "autotask":
-            checks += autotask_checks(config.psa, config_path, transport, now)
-        else:
-            checks += connectwise_checks(config.psa, transport, now)
-    if config.ledger is not None:
+    if isinstance(config.psa, AutotaskConfig):
+        checks += autotask_checks(config.psa, config_path, transport, now)
+    elif isinstance(config.psa, ConnectWiseConfig):
+        checks += connectwise_checks(config.psa, transport, now)
+    if isinstance(config.ledger, QboLedgerConfig):
         checks += qbo_checks(config.ledger, transport, now)
+    elif isinstance(config.ledger, QbdLedgerConfig):
+        # Desktop is not called: it calls us, when the Web Connector polls.
+        checks.append(Check("qbd", OK, "QuickBooks Desktop is checked when the Web Connector "
+                            f"connects to {config.ledger.listen} (recon-tui qbwc serve)"))
     return checks
 
 
@@ -175,7 +185,7 @@ def _error_text(parser: Callable[[httpx.Response], tuple[str, str | None]]
 
 
 # --------------------------------------------------------------------------- ConnectWise
-def connectwise_checks(config: PsaConfig, transport: httpx.BaseTransport | None,
+def connectwise_checks(config: ConnectWiseConfig, transport: httpx.BaseTransport | None,
                        now: datetime | None) -> list[Check]:
     from recon_tui.connectors.connectwise import ACCEPT, ConnectWiseConnector, parse_cw_error
 
@@ -226,7 +236,7 @@ def connectwise_checks(config: PsaConfig, transport: httpx.BaseTransport | None,
 AT_ENTITIES = ("Companies", "Contacts", "ClientPortalUsers", "Invoices")
 
 
-def autotask_checks(config: PsaConfig, config_path: Path | None,
+def autotask_checks(config: AutotaskConfig, config_path: Path | None,
                     transport: httpx.BaseTransport | None, now: datetime | None) -> list[Check]:
     from recon_tui.connectors.autotask import AutotaskConnector, parse_at_error
 
@@ -289,7 +299,7 @@ def _saved_zone(name: str, api_url: str, config_path: Path | None) -> Check:
 QBO_ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
 
 
-def qbo_checks(config: LedgerConfig, transport: httpx.BaseTransport | None,
+def qbo_checks(config: QboLedgerConfig, transport: httpx.BaseTransport | None,
                now: datetime | None) -> list[Check]:
     from recon_tui.connectors.qbo import QboConnector
     from recon_tui.connectors.qbo_errors import qbo_error_parser
@@ -351,7 +361,7 @@ def qbo_checks(config: LedgerConfig, transport: httpx.BaseTransport | None,
     return out
 
 
-def _expiry_check(config: LedgerConfig, store: Any, now: datetime | None) -> Check:
+def _expiry_check(config: QboLedgerConfig, store: Any, now: datetime | None) -> Check:
     from recon_tui.onboarding.qbo_expiry import expiry_warning, refresh_token_expiry
 
     try:

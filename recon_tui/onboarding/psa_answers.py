@@ -18,7 +18,7 @@ from typing import TextIO
 
 from recon_tui.cli_common import CliError
 from recon_tui.config import CONFIG_ENV_VAR, Config, ConfigError, default_config_path
-from recon_tui.config.schema import SCHEMA
+from recon_tui.config.schema import keys_of_other_kinds
 from recon_tui.connectors.base import ConnectorError
 
 _NAME_PART = re.compile(r"[^A-Za-z0-9._@:+-]")
@@ -105,11 +105,8 @@ def save_psa(path: Path, kind: str, values: Mapping[str, object]) -> Config:
     CliError with the config's own lines when the result would not load."""
     from recon_tui.config.store import update_config
 
-    changes: dict[str, object | None] = {"kind": kind}
-    for name, spec in SCHEMA["psa"].items():
-        if spec.for_kind is not None and spec.for_kind != kind:
-            changes[name] = None
-    changes.update(values)
+    changes: dict[str, object | None] = dict.fromkeys(keys_of_other_kinds("psa", kind))
+    changes.update({"kind": kind, **values})
     try:
         return update_config(path, {"psa": changes})
     except ConfigError as exc:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from recon_tui.cli_common import CliError
-from recon_tui.config import PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, ConnectWiseConfig, Secret
 from recon_tui.connectors.autotask_zone import ZONE_LOOKUP_URL, lookup_zone
 from recon_tui.connectors.base import ConnectorError
 from recon_tui.onboarding.autotask_connect import check_user
@@ -42,9 +42,10 @@ def connect_connectwise(path: Path, *, site: str, company: str, public_key: str,
     origin = site_origin(site)
     info = company_info(origin, company.strip(), transport=transport)
     base_url = api_root(origin, info)
-    config = PsaConfig(kind="connectwise", base_url=base_url, company_id=company.strip(),
-                       public_key=public_key.strip(), private_key=Secret(private_key.strip()),
-                       client_id=client_id.strip())
+    config = ConnectWiseConfig(base_url=base_url, company_id=company.strip(),
+                               public_key=public_key.strip(),
+                               private_key=Secret(private_key.strip()),
+                               client_id=client_id.strip())
     check_keys(config, transport=transport)
     stored, where = stash("private_key", private_key.strip(),
                           account_name("connectwise", urlsplit(base_url).netloc,
@@ -72,8 +73,8 @@ def connect_autotask(path: Path, *, user: str, secret: str, integration_code: st
         zone = lookup_zone(user, lookup_url, transport=transport)
     except ConnectorError as exc:
         raise CliError(f"{exc}; check the API user's user name") from exc
-    config = PsaConfig(kind="autotask", base_url=zone.api_url, username=user,
-                       secret=Secret(secret), integration_code=Secret(code))
+    config = AutotaskConfig(base_url=zone.api_url, username=user,
+                            secret=Secret(secret), integration_code=Secret(code))
     zone = check_user(config, lookup_url, transport=transport) or zone
     account = account_name("autotask", user)
     secret_stored, secret_where = stash("secret", secret, account)

@@ -32,9 +32,11 @@ from recon_tui.config import (
     DEFAULT_MINOR_VERSION,
     Config,
     ConfigError,
+    QboLedgerConfig,
     default_config_path,
     load_config,
 )
+from recon_tui.config.schema import keys_of_other_kinds
 from recon_tui.config.store import update_config
 from recon_tui.connectors.tokens import TokenStore, default_token_path
 from recon_tui.onboarding.qbo_authorize import (
@@ -117,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     path = config_path(getattr(args, "config", None))
     existing = _check_existing(path)
-    minor_version = (existing.ledger.minor_version if existing and existing.ledger
+    minor_version = (existing.ledger.minor_version
+                     if existing and isinstance(existing.ledger, QboLedgerConfig)
                      else DEFAULT_MINOR_VERSION)
     production = bool(args.production)
     for name in ("auth_url", "token_url", "api_url"):
@@ -302,6 +305,7 @@ def save_connection(path: Path, realm: str, client_id: str, secret: str,
         stashed = stash_secret("ledger", "client_secret", secret, account=account)
         secret_form, secret_where = stashed.stored_form, stashed.where
     update_config(path, {"ledger": {
+        **dict.fromkeys(keys_of_other_kinds("ledger", "qbo")),  # a Desktop ledger's keys
         "kind": "qbo", "realm_id": realm, "client_id": client_id,
         "client_secret": secret_form, "refresh_token": refresh.stored_form,
         "base_url": api_url.rstrip("/"), "token_url": token_url.rstrip("/"),

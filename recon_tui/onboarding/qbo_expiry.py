@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from recon_tui.config import Config, ConfigError
+from recon_tui.config import Config, ConfigError, QboLedgerConfig
 from recon_tui.connectors.tokens import TokenStore, default_token_path, token_fingerprint
 
 __all__ = [
@@ -32,8 +32,8 @@ WARN_WITHIN = timedelta(days=30)
 def token_store_for(config: Config) -> TokenStore | None:
     """The token file the sync uses for the config's company (None without a
     ledger, or with a realm id that cannot name a file)."""
-    if config.ledger is None:
-        return None
+    if not isinstance(config.ledger, QboLedgerConfig):
+        return None  # no ledger, or QuickBooks Desktop (no OAuth token)
     try:
         return TokenStore(default_token_path(config.ledger.realm_id))
     except ValueError:
@@ -78,7 +78,7 @@ def warning_for_config(config: Config, now: datetime | None = None) -> str | Non
     """:func:`expiry_warning` for the config's QuickBooks company, as ``sync`` and
     ``doctor`` show it. Never raises: a missing secret is another check's job."""
     store = token_store_for(config)
-    if store is None or config.ledger is None:
+    if store is None or not isinstance(config.ledger, QboLedgerConfig):
         return None
     try:
         config_token: str | None = config.ledger.refresh_token.reveal()

@@ -21,7 +21,7 @@ from filelock import FileLock
 
 from recon_tui.backend import SANDBOX_CONNECTWISE, SANDBOX_LEDGER, sandbox_configs
 from recon_tui.cache import Cache
-from recon_tui.config import PsaConfig, Secret
+from recon_tui.config import AutotaskConfig, Secret
 from recon_tui.connectors.autotask import AutotaskConnector
 from recon_tui.connectors.connectwise import ConnectWiseConnector
 from recon_tui.connectors.http import RateLimiter, RetryPolicy
@@ -137,8 +137,8 @@ class World:
                                   retry=retry, rate_limiter=RateLimiter(100_000, 10))
             psa: ConnectWiseConnector | AutotaskConnector
             if psa_kind == "autotask":
-                psa = AutotaskConnector(PsaConfig(
-                    kind="autotask", base_url=f"{self.server.url}/atservicesrest/v1.0",
+                psa = AutotaskConnector(AutotaskConfig(
+                    base_url=f"{self.server.url}/atservicesrest/v1.0",
                     username=AT_USER, secret=Secret(AT_SECRET),
                     integration_code=Secret(AT_CODE)),
                     retry=retry, rate_limiter=RateLimiter(100_000, 3))

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, Header, Input, Label, Static
 
 from recon_tui.config import (
+    KIND_TITLES,
     SCHEMA,
     ConfigError,
     default_config_path,
@@ -39,8 +40,7 @@ from recon_tui.tui.widgets.printable_input import PrintableInput
 
 #: The sections the screen shows, in its order, and their headings (the keys,
 #: their labels and which are switches come from the config model).
-SECTION_TITLES = {"portal": "Portal", "ledger": "Ledger (QuickBooks Online)",
-                  "psa": "PSA"}
+SECTION_TITLES = {"portal": "Portal", "ledger": "Ledger", "psa": "PSA"}
 
 
 def field_id(section: str, key: str) -> str:
@@ -72,10 +72,12 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
             summary = redacted_summary(config)
             for section in (s for s in SECTION_TITLES if s in values):
                 keys = values[section]
-                yield Static(Text(SECTION_TITLES[section], style="bold underline"),
-                             classes="settings-section")
                 section_config = getattr(config, section)
                 kind = getattr(section_config, "kind", None)
+                title = SECTION_TITLES[section]
+                if kind in KIND_TITLES:
+                    title = f"{title} ({KIND_TITLES[kind]})"
+                yield Static(Text(title, style="bold underline"), classes="settings-section")
                 if kind:
                     yield Static(Text(f"kind: {printable(kind)} (change it in the file)",
                                       style="dim"))
