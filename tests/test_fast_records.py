@@ -187,6 +187,30 @@ def test_connectwise_master_data_fast_path_matches_the_checked_reader(
     assert fast(base) == read(MappingProxyType(base))  # the reference takes the fast way
 
 
+QBO_CUSTOMER_PATHS = ["Id", "DisplayName", "CompanyName", "Active", "Balance",
+                      "MetaData.LastUpdatedTime"]
+QBO_PAYMENT_PATHS = ["Id", "CustomerRef.value", "TxnDate", "UnappliedAmt", "TotalAmt",
+                     "PaymentRefNum", "MetaData.LastUpdatedTime"]
+
+
+@pytest.mark.parametrize(("payload", "entity", "paths", "parse"), [
+    ("customer_read.json", "Customer", QBO_CUSTOMER_PATHS, "customer_from_qbo"),
+    ("payment_read.json", "Payment", QBO_PAYMENT_PATHS, "credit_from_payment"),
+    ("payment_read.json", "Payment", QBO_PAYMENT_PATHS, "payment_from_qbo"),
+])
+def test_qbo_customer_and_payment_fast_path_matches_the_checked_reader(
+        payload: str, entity: str, paths: list[str], parse: str) -> None:
+    """As for ConnectWise's master data: a dict read directly, the same record as
+    another Mapping read by the checked reader, the same outcome."""
+    from recon_tui.connectors import qbo_records
+
+    read = getattr(qbo_records, parse)
+    base = loads_exact((PAYLOADS / "qbo" / payload).read_bytes())[entity]
+    for variant in _variants(base, paths):
+        assert _outcome(read, variant) == _outcome(read, MappingProxyType(variant)), variant
+    assert read(base) == read(MappingProxyType(base))
+
+
 def test_qbo_invoice_wire_path_matches_the_checked_reader() -> None:
     typed = 0
     for variant in filter(_finite, _variants(_qbo_invoice(), QBO_PATHS)):

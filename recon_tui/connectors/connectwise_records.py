@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from recon_tui.connectors.fast_fields import fast_child, fast_flag, fast_required, fast_text
 from recon_tui.connectors.records import (
     EntityReader,
     RecordError,
@@ -189,54 +190,14 @@ def _fast_day(value: Any) -> date | None:
 # wrong type, a blank required field, a bad date) raises ``Slow`` and goes to it.
 
 
-def _text(value: Any, default: str) -> str:
-    """As ``EntityReader.text(path, default)`` for a value read."""
-    if value is None:
-        return default
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return str(value)
-    raise Slow
-
-
-def _required(value: Any) -> str:
-    """As ``EntityReader.required_text``."""
-    kind = type(value)
-    if kind is str and value.strip():
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return str(value)
-    raise Slow
-
-
-def _flag(value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if type(value) is bool:
-        return value  # type: ignore[no-any-return]
-    raise Slow
-
-
-def _child(d: dict[str, Any], key: str, field: str) -> Any:
-    """``d[key][field]`` as a dotted lookup reads it (a null parent: None)."""
-    parent = d.get(key)
-    if parent is None:
-        return None
-    if type(parent) is not dict:
-        raise Slow
-    return parent.get(field)
-
-
 def _fast_company(d: dict[str, Any]) -> PsaCompany:
     return PsaCompany(
-        id=_required(d.get("id")),
-        identifier=_text(d.get("identifier"), ""),
-        name=_required(d.get("name")),
-        status=_text(_child(d, "status", "name"), "Active"),
-        deleted=_flag(d.get("deletedFlag"), False),
-        updated_at=fast_moment(_child(d, "_info", "lastUpdated")),
+        id=fast_required(d.get("id")),
+        identifier=fast_text(d.get("identifier"), ""),
+        name=fast_required(d.get("name")),
+        status=fast_text(fast_child(d, "status", "name"), "Active"),
+        deleted=fast_flag(d.get("deletedFlag"), False),
+        updated_at=fast_moment(fast_child(d, "_info", "lastUpdated")),
     )
 
 
@@ -250,13 +211,13 @@ def _fast_contact(d: dict[str, Any]) -> Contact:
     elif type(items) is not list:
         raise Slow
     return Contact(
-        id=_required(d.get("id")),
-        company_id=_required(_child(d, "company", "id")),
-        first_name=_text(d.get("firstName"), ""),
-        last_name=_text(d.get("lastName"), ""),
+        id=fast_required(d.get("id")),
+        company_id=fast_required(fast_child(d, "company", "id")),
+        first_name=fast_text(d.get("firstName"), ""),
+        last_name=fast_text(d.get("lastName"), ""),
         portal_security_level=level,
         email=_email_among(items),
-        inactive=_flag(d.get("inactiveFlag"), False),
-        updated_at=fast_moment(_child(d, "_info", "lastUpdated")),
-        portal_login_disabled=_flag(d.get("disablePortalLoginFlag"), False),
+        inactive=fast_flag(d.get("inactiveFlag"), False),
+        updated_at=fast_moment(fast_child(d, "_info", "lastUpdated")),
+        portal_login_disabled=fast_flag(d.get("disablePortalLoginFlag"), False),
     )

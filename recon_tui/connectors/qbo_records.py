@@ -12,8 +12,18 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from recon_tui.connectors.fast_fields import (
+    fast_child,
+    fast_day,
+    fast_flag,
+    fast_money,
+    fast_required,
+    fast_text,
+)
 from recon_tui.connectors.records import (
     EntityReader,
+    Slow,
+    fast_moment,
     parse_utc_datetime,
 )
 from recon_tui.models import (
@@ -41,7 +51,18 @@ def _reader(entity: str, data: object) -> EntityReader:
 
 
 def customer_from_qbo(d: Mapping[str, Any]) -> LedgerCustomer:
-    """A QBO Customer. Inactive customers are still read: their invoices still count."""
+    """A QBO Customer. Inactive customers are still read: their invoices still count.
+    A decoded dict is read directly (every sync reads every customer); anything
+    unusual goes to the checked reader, which gives the same or names the fault."""
+    if type(d) is dict:
+        try:
+            return LedgerCustomer(
+                id=fast_required(d.get("Id")), display_name=fast_required(d.get("DisplayName")),
+                company_name=fast_text(d.get("CompanyName"), ""),
+                active=fast_flag(d.get("Active"), True), balance=fast_money(d.get("Balance"), ZERO),
+                updated_at=fast_moment(fast_child(d, "MetaData", "LastUpdatedTime")))
+        except Slow:
+            pass
     r = _reader("Customer", d)
     return LedgerCustomer(
         id=r.required_text("Id"),
@@ -98,6 +119,17 @@ def credit_from_credit_memo(d: Mapping[str, Any]) -> OrganizationalCredit:
 
 def credit_from_payment(d: Mapping[str, Any]) -> OrganizationalCredit:
     """A Payment as an organizational credit: what remains is UnappliedAmt (absent = 0)."""
+    if type(d) is dict:
+        try:
+            return OrganizationalCredit(
+                id=fast_required(d.get("Id")), kind=CreditKind.UNAPPLIED_PAYMENT,
+                customer_id=fast_required(fast_child(d, "CustomerRef", "value")),
+                date=fast_day(d.get("TxnDate")), amount=fast_money(d.get("UnappliedAmt"), ZERO),
+                total=fast_money(d.get("TotalAmt")),
+                doc_number=fast_text(d.get("PaymentRefNum"), ""),
+                updated_at=fast_moment(fast_child(d, "MetaData", "LastUpdatedTime")))
+        except Slow:
+            pass  # the checked reader decides, and names what is wrong
     r = _reader("Payment", d)
     return OrganizationalCredit(
         id=r.required_text("Id"),
