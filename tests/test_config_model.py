@@ -19,11 +19,13 @@ from recon_tui.config.schema import (
     DEFAULT_KIND,
     EDITABLE_KEYS,
     KIND_SCHEMA,
+    KINDS,
     MODELS,
     REQUIRED,
     SCHEMA,
     SECTIONS,
     VARIANTS,
+    keys_of_other_kinds,
     label,
     prompts,
 )
@@ -91,6 +93,33 @@ def test_ledger_is_one_class_per_kind() -> None:
     assert SCHEMA["ledger"]["kind"].default == "qbo"
 
 
+def test_psa_is_one_class_per_kind_and_kind_is_required() -> None:
+    assert VARIANTS["psa"] == {"connectwise": model.ConnectWiseConfig,
+                               "autotask": model.AutotaskConfig}
+    assert SCHEMA["psa"]["kind"].default is None  # a [psa] without kind is an error
+    assert SCHEMA["psa"]["company_id"].for_kind == "connectwise"
+    assert SCHEMA["psa"]["invoice_numbering"].for_kind == "autotask"
+    assert SCHEMA["psa"]["base_url"].for_kind is None
+    # the Literal aliases the rest of the app imports agree with the classes
+    assert KINDS == {"ledger": model.LEDGER_KINDS, "psa": model.PSA_KINDS}
+
+
+def test_the_old_psa_constructor_builds_the_kinds_class() -> None:
+    cw = model.PsaConfig(kind="connectwise", base_url="https://x/apis/3.0", company_id="a",
+                         public_key="p", private_key=model.Secret("k"),
+                         client_id="00000000-0000-0000-0000-000000000000", username=None)
+    assert isinstance(cw, model.ConnectWiseConfig) and not hasattr(cw, "username")
+    with pytest.raises(TypeError):  # a required key cannot be left out any more
+        model.ConnectWiseConfig(base_url="https://x/apis/3.0", company_id="a")
+
+
+def test_switching_a_section_kind_removes_the_other_kinds_keys() -> None:
+    assert keys_of_other_kinds("ledger", "qbo") == (
+        "qbwc_username", "qbwc_password", "listen", "company_file", "owner_id", "file_id")
+    assert keys_of_other_kinds("psa", "autotask") == (
+        "company_id", "public_key", "private_key", "client_id", "ledger_link_field")
+
+
 @pytest.mark.parametrize(("section", "name", "default"), DEFAULTS)
 def test_the_example_documents_each_models_default(section: str, name: str,
                                                    default: object) -> None:
@@ -114,9 +143,11 @@ def test_required_keys_are_read_off_the_model() -> None:
     assert REQUIRED["connectwise"] == ("base_url", "company_id", "public_key", "private_key",
                                        "client_id")
     assert REQUIRED["autotask"] == ("base_url", "username", "secret", "integration_code")
-    # a required key has no default in the dataclass, except a PSA kind's own keys
-    ledger = {f.name: f for f in dataclasses.fields(model.LedgerConfig)}
-    assert all(ledger[n].default is dataclasses.MISSING for n in REQUIRED["qbo"])
+    # a required key has no default in its kind's dataclass
+    for kinds in VARIANTS.values():
+        for kind, cls in kinds.items():
+            fields = {f.name: f for f in dataclasses.fields(cls)}
+            assert all(fields[n].default is dataclasses.MISSING for n in REQUIRED[kind])
 
 
 def test_settings_fields_come_from_the_model() -> None:

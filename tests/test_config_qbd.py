@@ -207,3 +207,17 @@ def test_a_settings_save_of_a_desktop_ledger_changes_only_that_line(
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert [line for line in after.splitlines() if line.lstrip().startswith("#")] == comments
     assert editable_values(load_config(path))["ledger"][key] == value
+
+
+def test_switching_a_desktop_ledger_to_online_drops_the_desktop_keys(tmp_path: Path) -> None:
+    """What `recon-tui connect qbo` writes into a file whose [ledger] is Desktop."""
+    from recon_tui.config.schema import keys_of_other_kinds
+    from recon_tui.config.store import update_config
+
+    path = write(tmp_path, "# my books\n" + QBD + f'owner_id = "{GUID}"\n')
+    config = update_config(path, {"ledger": {
+        **dict.fromkeys(keys_of_other_kinds("ledger", "qbo")), "kind": "qbo",
+        "realm_id": "123", "client_id": "c", "client_secret": "s", "refresh_token": "r"}})
+    assert isinstance(config.ledger, QboLedgerConfig) and config.ledger.realm_id == "123"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# my books\n") and "qbwc" not in text and "owner_id" not in text
