@@ -113,6 +113,10 @@ def _serve(args: argparse.Namespace) -> int:
     if config.psa is None:
         raise CliError(f"{config.path}: [psa] is not configured; a Web Connector session "
                        "syncs the PSA first")
+    if not (ledger.owner_id and ledger.file_id):
+        raise CliError(f"{config.path}: [ledger] has no owner_id and file_id yet; run "
+                       "`recon-tui qbwc qwc --out recon-tui.qwc` first and add that file to "
+                       "the Web Connector")
     problems = unresolved_secrets(config)
     if problems:
         raise CliError(str(problems[0]))
@@ -154,8 +158,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _book(ledger: Any) -> str:
     """The company file's identity for the cache (one cache, one company): the
     .qwc file's FileID, which the Web Connector ties to one company file."""
-    identity = ledger.file_id or ledger.company_file or "the open company file"
-    return f"qbd:{identity}"
+    return f"qbd:{ledger.file_id}"
 
 
 def _ids(config: Config, ledger: Any) -> tuple[str, str]:

@@ -67,9 +67,21 @@ def test_qbwc_needs_a_desktop_ledger(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert 'needs [ledger] kind = "qbd"' in capsys.readouterr().err
 
 
+IDS = ('owner_id = "{11111111-2222-3333-4444-555555555555}"\n'
+       'file_id = "{66666666-7777-8888-9999-000000000000}"')
+
+
+def test_serve_wants_the_qwc_ids_first(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    config = desktop_config(tmp_path)
+    assert main(["qbwc", "serve", "--config", str(config),
+                 "--db", str(tmp_path / "c.db")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "run `recon-tui qbwc qwc" in err
+
+
 def test_serve_refuses_an_https_listen_without_a_bind_in_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    config = desktop_config(tmp_path, "https://recon.example.com/qbwc")
+    config = desktop_config(tmp_path, "https://recon.example.com/qbwc", IDS)
     assert main(["qbwc", "serve", "--config", str(config),
                  "--db", str(tmp_path / "c.db")]) == 2
     err = capsys.readouterr().err

@@ -1,0 +1,130 @@
+"""QuickBooks Desktop end to end over real sockets: the emulated Web Connector
+carries the Desktop connector's qbXML to the sample company, the PSA is the
+emulator's ConnectWise, and the cache fills as a QuickBooks Online sync of the
+same book fills it."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from recon_tui.backend import SANDBOX_CONNECTWISE, connect_psa, sandbox_configs
+from recon_tui.cache import Cache
+from recon_tui.connectors.sample import sample_data_dir
+from recon_tui.models import SyncStatus
+from recon_tui.qbwc.app import QbwcServer, create_app
+from recon_tui.qbwc.runner import RUN_KIND, DesktopSync, qbd_ledger
+from recon_tui.qbwc.service import QbwcService, SessionOutcome
+from recon_tui.sandbox.book import SandboxBook
+from recon_tui.sandbox.qbd_company import SampleCompany
+from recon_tui.sandbox.web_connector import SessionReport, WebConnector
+from recon_tui.sync import run_full_sync
+from tests.emulator import backend_for, running_emulator
+from tests.test_qbwc_sessions import Run, runs_of
+
+USER, PASSWORD = "recon", "desktop-pass"
+COMPARED = ("psa_company", "psa_invoice", "ledger_customer", "ledger_invoice",
+            "ledger_credit_memo", "ledger_credit", "invoice_pair", "client_summary")
+
+
+def statuses(path: Path) -> Counter[str]:
+    """How the reconciliation came out: pairs by status (ids aside)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return Counter(row[0] for row in conn.execute("SELECT status FROM invoice_pair"))
+    finally:
+        conn.close()
+
+
+def desktop_sync(tmp_path: Path, server_url: str) -> tuple[SessionOutcome, SessionReport]:
+    _ledger, psa_config = sandbox_configs(server_url)
+    company = SampleCompany(SandboxBook.from_dir(sample_data_dir()))
+    outcomes: list[SessionOutcome] = []
+    runner = DesktopSync(tmp_path / "qbd.db", open_psa=lambda: connect_psa(psa_config),
+                         open_ledger=qbd_ledger("qbd:sample-company"))
+    service = QbwcService(username=USER, password=PASSWORD, start_sync=runner, poll_wait=2.0,
+                          response_timeout=30.0,
+                          on_outcome=lambda _run, outcome: outcomes.append(outcome))
+    with QbwcServer(create_app(service)) as server, WebConnector(
+            server.url, company.answer, username=USER, password=PASSWORD) as qbwc:
+        report = qbwc.run()
+        deadline = time.monotonic() + 30
+        while not outcomes and time.monotonic() < deadline:
+            time.sleep(0.05)
+    service.shutdown()
+    assert outcomes, "the session's sync never ended"
+    return outcomes[0], report
+
+
+def test_a_web_connector_sync_of_the_sample_company_fills_the_cache_as_qbo_does(
+        tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        qbo = Cache(tmp_path / "qbo.db")
+        backend = backend_for(server)
+        try:
+            assert run_full_sync(qbo, backend.psa, backend.ledger,
+                                 since=None).status is SyncStatus.SUCCEEDED
+        finally:
+            backend.close()
+        qbo_counts = {t: n for t, n in qbo.counts().items() if t in COMPARED}
+        qbo.close()
+        outcome, report = desktop_sync(tmp_path, server.url)
+    assert outcome.succeeded, outcome.line
+    assert report.percents[-1] == 100 and report.closed == outcome.line
+    desktop = Cache(tmp_path / "qbd.db", read_only=True)
+    try:
+        assert {t: n for t, n in desktop.counts().items() if t in COMPARED} == qbo_counts
+    finally:
+        desktop.close()
+    assert statuses(tmp_path / "qbd.db") == statuses(tmp_path / "qbo.db")
+    assert runs_of(tmp_path / "qbd.db") == [Run(RUN_KIND, SyncStatus.SUCCEEDED, None)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_qbwc_serve_syncs_each_session_prints_a_line_and_stops_on_ctrl_c(
+        tmp_path: Path) -> None:
+    port = free_port()
+    with running_emulator() as (server, _book, _plan):
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[ledger]\nkind = "qbd"\nqbwc_username = "{USER}"\n'
+            f'qbwc_password = "{PASSWORD}"\nlisten = "http://localhost:{port}/qbwc"\n'
+            'owner_id = "{11111111-2222-3333-4444-555555555555}"\n'
+            'file_id = "{66666666-7777-8888-9999-000000000000}"\n\n'
+            f'[psa]\nkind = "connectwise"\nbase_url = "{server.url}/v4_6_release/apis/3.0"\n'
+            + "".join(f'{key} = "{value}"\n' for key, value in SANDBOX_CONNECTWISE.items()),
+            encoding="utf-8")
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "recon_tui", "qbwc", "serve", "--config", str(config),
+             "--db", str(tmp_path / "serve.db")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert "serving the Web Connector at" in (serve.stdout.readline() if serve.stdout
+                                                      else "")
+            company = SampleCompany(SandboxBook.from_dir(sample_data_dir()))
+            with WebConnector(f"http://localhost:{port}/qbwc", company.answer, username=USER,
+                              password=PASSWORD) as qbwc:
+                report = qbwc.run()
+            assert serve.stdout is not None
+            session = serve.stdout.readline()
+            serve.send_signal(signal.SIGINT)
+            out, err = serve.communicate(timeout=30)
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+    assert report.percents[-1] == 100
+    assert session.startswith("recon-tui qbwc: session ") and " succeeded (" in session
+    assert serve.returncode == 0 and out.strip().endswith("stopped")
+    assert "Traceback" not in err and PASSWORD not in out + err
+    assert runs_of(tmp_path / "serve.db") == [Run(RUN_KIND, SyncStatus.SUCCEEDED, None)]
