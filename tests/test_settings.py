@@ -86,3 +86,41 @@ async def test_allow_writes_is_a_switch_per_system_saved_and_in_effect(tmp_path:
             assert "allow_writes = true" in path.read_text(encoding="utf-8")
             policy = WritePolicy.from_config(app.config, demo=False)
             assert (policy.ledger, policy.psa) == (True, False)  # in effect at once
+
+
+async def test_a_desktop_ledger_shows_its_own_fields_and_saves_them(tmp_path: Path) -> None:
+    """[ledger] kind = "qbd": the heading names QuickBooks Desktop, the fields are the
+    Desktop keys the model marks editable, the password is masked, a bad listen URL is
+    refused in one line and a good one saved with the file's comments kept."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "# Desktop books\n[ledger]\nkind = \"qbd\"\n# who the Web Connector logs in as\n"
+        "qbwc_username = \"recon\"\nqbwc_password = \"qbwc-pass-secret-9\"\n\n"
+        "[psa]\nkind = \"connectwise\"\n"
+        "base_url = \"http://127.0.0.1:9/v4_6_release/apis/3.0\"\ncompany_id = \"acme\"\n"
+        "public_key = \"pub\"\nprivate_key = \"cw-private\"\n"
+        "client_id = \"00000000-0000-0000-0000-000000000000\"\n", encoding="utf-8")
+    app = recon_app(config=load_config(path), cache_path=tmp_path / "c.db", demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("comma")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        text = screen_text(app)
+        assert "Ledger (QuickBooks Desktop)" in text and "PSA (ConnectWise PSA)" in text
+        assert "qbwc-pass-secret-9" not in text and "qbwc_password (secret)" in text
+        assert not app.screen.query(f"#{field_id('ledger', 'realm_id')}")
+        listen = app.screen.query_one(f"#{field_id('ledger', 'listen')}")
+        assert listen.value == "http://localhost:8080/qbwc"
+        listen.value = "http://books.example.com/qbwc"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "[ledger] listen: expected https:// unless the host is this computer" in (
+            screen_text(app))
+        listen.value = "https://books.example.com/qbwc"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Saved to" in screen_text(app)
+    saved = path.read_text(encoding="utf-8")
+    assert saved.startswith("# Desktop books\n")
+    assert "# who the Web Connector logs in as\nqbwc_username" in saved
+    assert load_config(path).ledger.listen == "https://books.example.com/qbwc"
