@@ -30,6 +30,7 @@ from recon_tui.ledger_files.cells import Cells, ReadOptions
 from recon_tui.ledger_files.reader import ExportError, ExportFile
 from recon_tui.ledger_files.receipts import memo_application, read_receipts
 from recon_tui.ledger_files.tables import QBD_SALES_TYPES, ListKind
+from recon_tui.ledger_files.values import shown
 from recon_tui.models import DocKind, LedgerCustomer, LedgerInvoice
 from recon_tui.money import ZERO
 from recon_tui.transactions import LedgerPayment
@@ -54,9 +55,9 @@ class Customers:
         if len(ids) == 1:
             return ids[0]
         if ids:
-            raise cells.error(name, f"{text!r} names {len(ids)} customers; export the "
+            raise cells.error(name, f"{shown(text)} names {len(ids)} customers; export the "
                               "Customer ID column to tell them apart")
-        raise cells.error(name, f"{text!r} is not in the customer list")
+        raise cells.error(name, f"{shown(text)} is not in the customer list")
 
 
 @dataclass
@@ -97,7 +98,7 @@ def read_customers(files: list[ExportFile], options: ReadOptions) -> Customers:
         customer_id = cells.text("customer_id") or name
         if customer_id in seen:
             raise cells.error("customer_id" if cells.has("customer_id") else "name",
-                              f"customer {customer_id!r} is listed twice (first at line "
+                              f"customer {shown(customer_id)} is listed twice (first at line "
                               f"{seen[customer_id].row.line})")
         seen[customer_id] = cells
         customers.by_id[customer_id] = LedgerCustomer(
@@ -145,7 +146,7 @@ def read_documents(files: list[ExportFile], options: ReadOptions,
         if held is not None:
             if held != doc:
                 first = docs.where[doc.id].row.line
-                raise cells.error("number", f"document {doc.id!r} is read differently at "
+                raise cells.error("number", f"document {shown(doc.id)} is read differently at "
                                   f"line {first} (customer, date, amount or kind differ)")
             continue
         (docs.memos if doc.kind is DocKind.CREDIT_MEMO else docs.invoices)[doc.id] = doc
@@ -165,7 +166,7 @@ def _memo_applications(docs: Documents) -> list[LedgerPayment]:
         if not target:
             continue
         if target not in docs.invoices:
-            raise cells.error("apply_to", f"{target!r} is not an invoice of the sales lists")
+            raise cells.error("apply_to", f"{shown(target)} is not an invoice of the sales lists")
         out.append(memo_application(memo, docs.invoices[target]))
     return out
 

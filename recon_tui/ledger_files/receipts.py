@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from recon_tui.ledger_files.cells import Cells
+from recon_tui.ledger_files.values import shown
 from recon_tui.models import CreditKind, DocKind, LedgerInvoice, OrganizationalCredit
 from recon_tui.money import ZERO
 from recon_tui.transactions import (
@@ -64,7 +65,7 @@ def _line(cells: Cells, docs: Documents) -> tuple[str, str, Decimal] | None:
         return None
     doc = docs.find(target)
     if doc is None:
-        raise cells.error("applies_to", f"{target!r} is not an invoice or credit memo of "
+        raise cells.error("applies_to", f"{shown(target)} is not an invoice or credit memo of "
                           "the sales lists")
     if not cells.has("applied"):
         raise cells.error("applies_to", "names a document but the file has no column of "
@@ -87,7 +88,7 @@ def _gather(rows: Iterable[Cells], customers: Customers,
             receipt = receipts[key] = _Receipt(key, customer_id, day, reference, cash,
                                                cells.text("method"), cells)
         elif receipt.cash != cash:
-            raise cells.error("amount", f"receipt {reference!r} of {day.isoformat()} reads "
+            raise cells.error("amount", f"receipt {shown(reference)} of {day.isoformat()} reads "
                               f"{receipt.cash:,} at line {receipt.first.row.line}")
         line = _line(cells, docs)
         if line is not None:
@@ -100,7 +101,7 @@ def _payment(receipt: _Receipt, docs: Documents) -> LedgerPayment:
     credits = sum((a for kind, _, a in receipt.lines if kind == _MEMO), ZERO)
     unapplied = receipt.cash - (paid - credits)
     if unapplied < ZERO:
-        raise receipt.first.error("amount", f"receipt {receipt.reference!r} pays {paid:,}, "
+        raise receipt.first.error("amount", f"receipt {shown(receipt.reference)} pays {paid:,}, "
                                   f"more than its {receipt.cash:,} and the {credits:,} of "
                                   "credit it uses")
     credit = OrganizationalCredit(

@@ -29,6 +29,12 @@ CURRENCY_MARKS = ("CA$", "US$", "C$", "$")
 _DIGITS = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+")
 
 
+def shown(text: str) -> str:
+    """A cell as an error quotes it: at most 40 characters of it."""
+    value = text.strip()
+    return repr(value if len(value) <= 40 else f"{value[:37]}...")
+
+
 def _strip_mark(text: str) -> str:
     for mark in CURRENCY_MARKS:
         if text.startswith(mark):
@@ -54,17 +60,17 @@ def read_amount(text: str, *, blank: Decimal | None = None) -> Decimal:
     if value.startswith("-") and not negative:
         negative, value = True, _strip_mark(value[1:].strip())
     if _DIGITS.fullmatch(value) is None:
-        raise ValueProblem(f"{text.strip()!r} is not an amount (expected e.g. 1,234.56, "
+        raise ValueProblem(f"{shown(text)} is not an amount (expected e.g. 1,234.56, "
                            "-1,234.56 or (1,234.56))")
     try:
         amount = Decimal(value.replace(",", ""))
     except InvalidOperation:  # pragma: no cover - the pattern admits only digits
-        raise ValueProblem(f"{text.strip()!r} is not an amount") from None
-    if amount != amount.quantize(CENT):
-        raise ValueProblem(f"{text.strip()!r} has more than two decimals")
-    if amount >= MAX_AMOUNT:
-        raise ValueProblem(f"{text.strip()!r} is beyond any real amount "
+        raise ValueProblem(f"{shown(text)} is not an amount") from None
+    if amount >= MAX_AMOUNT:  # first: quantizing 400 digits overflows the context
+        raise ValueProblem(f"{shown(text)} is beyond any real amount "
                            f"(the limit is {MAX_AMOUNT:,})")
+    if amount != amount.quantize(CENT):
+        raise ValueProblem(f"{shown(text)} has more than two decimals")
     amount = amount.quantize(CENT)
     return -amount if negative and amount != ZERO else amount
 
@@ -86,7 +92,7 @@ def read_date(text: str, order: DateOrder) -> date:
     value = text.strip()
     match = _PARTS.fullmatch(value)
     if match is None:
-        raise ValueProblem(f"{value!r} is not a date ({_example(order)})")
+        raise ValueProblem(f"{shown(value)} is not a date ({_example(order)})")
     first, _, second, third = match.groups()
     if order is DateOrder.YMD:
         year, month, day = first, second, third
@@ -95,11 +101,11 @@ def read_date(text: str, order: DateOrder) -> date:
     else:
         day, month, year = first, second, third
     if len(year) not in (2, 4) or len(month) > 2 or len(day) > 2:
-        raise ValueProblem(f"{value!r} is not a date ({_example(order)})")
+        raise ValueProblem(f"{shown(value)} is not a date ({_example(order)})")
     try:
         return date(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day))
     except ValueError:
-        raise ValueProblem(f"{value!r} is not a real date ({_example(order)})") from None
+        raise ValueProblem(f"{shown(value)} is not a real date ({_example(order)})") from None
 
 
 def _example(order: DateOrder) -> str:
@@ -120,4 +126,4 @@ def read_flag(text: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueProblem(f"{text.strip()!r} is not yes or no (expected TRUE or FALSE)")
+    raise ValueProblem(f"{shown(text)} is not yes or no (expected TRUE or FALSE)")
