@@ -25,6 +25,7 @@ from recon_tui.connectors.base import (
 from recon_tui.connectors.qbd import QbdConnector
 from recon_tui.connectors.qbd_errors import QbdNameInUse, QbdStale, hresult_error
 from recon_tui.connectors.sample import sample_data_dir
+from recon_tui.models import CreditKind
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.qbd_company import SampleCompany
 from recon_tui.sandbox.qbd_status import HResultError
@@ -264,11 +265,56 @@ def test_customer_reads_for_a_resync(company: SampleCompany) -> None:
     assert {c.id for c in credits} == {m.id for m in memos} | {p.credit.id for p in payments}
 
 
-def test_writes_say_they_are_not_yet_on_desktop(company: SampleCompany) -> None:
+def test_a_credit_memo_is_applied_once_through_receive_payment_add(
+        company: SampleCompany) -> None:
     qbd = connector(company)
-    with pytest.raises(ConnectorError, match="not yet on QuickBooks Desktop"):
-        qbd.apply_credit("71", "10581", "CreditMemo", "10537", Decimal("10"), "r-1")
-    assert company.requests == []
+    before = {p.credit.id for p in qbd.payments()}
+    invoice = qbd.apply_credit("71", "10942", "CreditMemo", "10537", Decimal("50"), "req-1")
+    assert invoice.balance == Decimal("4061.00")
+    memo = qbd.credit_memo_by_id("10537")
+    assert memo is not None and memo.balance == Decimal("100.00")
+    again = qbd.apply_credit("71", "10942", "CreditMemo", "10537", Decimal("50"), "req-1")
+    assert again.balance == Decimal("4061.00")
+    new = [p for p in qbd.payments() if p.credit.id not in before]
+    assert len(new) == 1
+    [txn] = new[0].applications
+    assert (txn.invoice_id, txn.kind, txn.amount, txn.credit_id, txn.reference) == (
+        "10942", TxnKind.CREDIT, Decimal("50.00"), "10537", "CM-1003")
+    assert new[0].credit.total == Decimal("0.00")
+    adds = [r for r in company.requests if "<ReceivePaymentAddRq" in r]
+    assert len(adds) == 1
+    assert "<SetCredit><CreditTxnID>10537</CreditTxnID><AppliedAmount>50.00</AppliedAmount>" \
+        in adds[0]
+    assert "[recon-tui req-1]" in adds[0]
+
+
+def test_a_write_whose_answer_was_lost_is_not_applied_twice(company: SampleCompany) -> None:
+    lost = {"once": True}
+
+    def drop_the_answer(request: str, answer: str) -> str:
+        if "<ReceivePaymentAddRq" in request and lost.pop("once", False):
+            raise ConnectorError("QuickBooks Desktop", "the Web Connector session ended")
+        return answer
+    qbd = connector(company, tamper=drop_the_answer)
+    with pytest.raises(ConnectorError, match="session ended"):
+        qbd.record_payment("78", "9002", Decimal("100"), NOW.date(), "CHK-1", "Check", "req-2")
+    invoice = qbd.record_payment("78", "9002", Decimal("100"), NOW.date(), "CHK-1", "Check",
+                                 "req-2")
+    assert invoice.balance == Decimal("320.00")
+    assert sum("<ReceivePaymentAddRq" in r for r in company.requests) == 1
+
+
+def test_a_write_that_does_not_fit_is_one_line_before_anything_is_sent(
+        company: SampleCompany) -> None:
+    qbd = connector(company)
+    with pytest.raises(ConnectorError) as caught:
+        qbd.apply_credit("71", "10942", "CreditMemo", "10537", Decimal("151"), "req-3")
+    assert str(caught.value) == (
+        "QuickBooks Desktop: apply credit 10537 to invoice 10942: 151.00 is more than the "
+        "credit memo has left (150.00); sync, then choose the amount again")
+    with pytest.raises(ConnectorError, match="not applied from recon-tui on QuickBooks Desktop"):
+        qbd.apply_credit("71", "10942", CreditKind.UNAPPLIED_PAYMENT, "10649", Decimal("1"), "r")
+    assert not any("<ReceivePaymentAddRq" in r for r in company.requests)
 
 
 HOSTILE = ["[bold]ACME[/] <b>&amp; Sons</b>", "Tab\there & <there>", "Esc \x1b[31m red\x07",

@@ -22,8 +22,8 @@ Every read is qbXML requests sent over a :class:`QbxmlChannel`, one at a time
   or short read never counts as a deletion;
 * errors: statusCode and HRESULT as one line with the fix (:mod:`qbd_errors`).
 
-Writes are not done on Desktop yet: they raise a ConnectorError saying so, with
-the manual path.
+Writes (a payment received, a credit memo applied) are ``ReceivePaymentAddRq``,
+applied once across retries (:mod:`qbd_writes`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recon_tui.connectors.base import BadData, ConnectorError
@@ -54,8 +53,9 @@ from recon_tui.connectors.qbd_records import (
     payment_from_qbd,
 )
 from recon_tui.connectors.qbd_requests import Query, by_ids, deleted_query, document, query
+from recon_tui.connectors.qbd_writes import QbdWrites
 from recon_tui.connectors.records import RecordError
-from recon_tui.models import CreditKind, LedgerCustomer, LedgerInvoice, OrganizationalCredit
+from recon_tui.models import LedgerCustomer, LedgerInvoice, OrganizationalCredit
 from recon_tui.transactions import LedgerPayment
 
 __all__ = ["DELETION_LOG_WINDOW", "PAGE_SIZE", "QbdConnector"]
@@ -71,11 +71,9 @@ DELETION_LOG_WINDOW = timedelta(days=89)
 ENTITIES = {"Invoice": ("InvoiceQueryRq", "Invoice"),
             "CreditMemo": ("CreditMemoQueryRq", "CreditMemo"),
             "Payment": ("ReceivePaymentQueryRq", "ReceivePayment")}
-NOT_YET = ("not yet on QuickBooks Desktop: apply it in QuickBooks (Customers > Receive "
-           "Payments, Discounts & Credits for a credit), then sync")
 
 
-class QbdConnector:
+class QbdConnector(QbdWrites):
     """The ledger: one QuickBooks Desktop company file, through a qbXML channel."""
 
     kind = "qbd"
@@ -339,17 +337,6 @@ class QbdConnector:
                 raise BadData(SYSTEM, f"{step}: a record without a TxnID")
             ids.add(txn_id)
         return ids
-
-    # ------------------------------------------------------------------ writes
-    def record_payment(self, customer_id: str, invoice_id: str, amount: Decimal,
-                       txn_date: date, reference: str, note: str,
-                       request_id: str) -> LedgerInvoice:
-        raise ConnectorError(SYSTEM, f"record a payment on invoice {invoice_id}: {NOT_YET}")
-
-    def apply_credit(self, customer_id: str, invoice_id: str, credit_kind: CreditKind | str,
-                     credit_id: str, amount: Decimal, request_id: str) -> LedgerInvoice:
-        raise ConnectorError(SYSTEM, f"apply credit {credit_id} to invoice {invoice_id}: "
-                                     f"{NOT_YET}")
 
 
 def _fresh(records: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[str, Any]]:

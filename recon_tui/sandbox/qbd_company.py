@@ -4,7 +4,8 @@
 ``SampleCompany.answer(request)`` takes one qbXML request document, as the Web
 Connector hands it to QuickBooks, and returns the response document. It answers
 ``CustomerQueryRq``, ``InvoiceQueryRq``, ``CreditMemoQueryRq``,
-``ReceivePaymentQueryRq``, ``TxnDeletedQueryRq`` and ``CurrencyQueryRq``;
+``ReceivePaymentQueryRq``, ``TxnDeletedQueryRq``, ``CurrencyQueryRq`` and
+``ReceivePaymentAddRq`` (:mod:`qbd_writes`);
 anything else gets statusCode 1030 ("This request is not supported by this
 implementation."), as an unsupported request does in the OSR's status list.
 
@@ -49,6 +50,7 @@ from recon_tui.sandbox.qbd_records import (
     receive_payment_ret,
 )
 from recon_tui.sandbox.qbd_status import HResultError, QbdFaults, StatusAnswer
+from recon_tui.sandbox.qbd_writes import receive_payment_add
 from recon_tui.sandbox.qbd_xml import Node, QbxmlRequest, RequestError, document, parse_request
 
 __all__ = ["DEFAULT_COMPANY_FILE", "DELETED_WINDOW", "DeletedTxn", "SampleCompany"]
@@ -178,6 +180,7 @@ class SampleCompany:
             "ReceivePaymentQueryRq": self._payments,
             "TxnDeletedQueryRq": self._deleted,
             "CurrencyQueryRq": self._currencies,
+            "ReceivePaymentAddRq": self._receive_payment,
         }
 
     # ------------------------------------------------------------------ queries
@@ -212,6 +215,15 @@ class SampleCompany:
                            lambda: select_txns(request, records, "PaymentRefNum"),
                            lambda e: receive_payment_ret(e, index.by_payment.get(str(e["Id"]), []),
                                                          include_lines=lines, documents=documents))
+
+    def _receive_payment(self, request: QbxmlRequest) -> Node:
+        """ReceivePaymentAddRq (:mod:`qbd_writes`): the new payment, its lines included."""
+        payment = receive_payment_add(self.book, request)
+        documents = {**self.book.qbo.get("Invoice", {}), **self.book.qbo.get("CreditMemo", {})}
+        node = _status_node(request, StatusAnswer(0))
+        node.children.append(receive_payment_ret(payment, _applications(payment),
+                                                 include_lines=True, documents=documents))
+        return node
 
     def _currencies(self, request: QbxmlRequest) -> Node:
         seen: dict[str, str] = {}
