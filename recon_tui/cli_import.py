@@ -156,7 +156,10 @@ def _report(outcome: ImportOutcome, cache_path: Path, seconds: float) -> None:
     run = outcome.run
     if run.status is not SyncStatus.SUCCEEDED:
         what = "dry run" if outcome.dry_run else f"import #{run.id}"
-        raise CliError(f"{what} {run.status.value}: {run.error}", status=1)
+        # The sync's mass-deletion refusal names its own command; the flag is ours too.
+        error = (run.error or "").replace("`recon-tui sync --allow-mass-delete`",
+                                          "this import again with --allow-mass-delete")
+        raise CliError(f"{what} {run.status.value}: {error}", status=1)
     if not outcome.dry_run:
         print(_summary(run, seconds).replace("sync #", "import #", 1))
         return

@@ -257,3 +257,54 @@ def test_a_book_holds_its_own_figures(exports: Path) -> None:
     assert invoice is not None and invoice.date == date(2025, 11, 17)
     assert ledger.book == "sage50:Demo MSP"
     assert ledger.deleted_ids({"Invoice": {"10001", "gone"}}, None) == {"Invoice": {"gone"}}
+
+
+def test_the_files_are_a_ledger_connector(exports: Path) -> None:
+    from recon_tui.connectors.base import ConnectorError, LedgerConnector
+
+    ledger = open_ledger("sage50", "Demo MSP", [(None, exports / n) for n in FILES],
+                         ReadOptions())
+    assert isinstance(ledger, LedgerConnector)
+    with pytest.raises(ConnectorError, match="Sage 50: an export cannot be written to"):
+        ledger.apply_credit("71", "10001", "CreditMemo", "CM-1003", Decimal("1.00"), "r1")
+
+
+def test_a_cache_of_another_ledger_is_refused_in_one_line(
+        emulator: Emulator, exports: Path, tmp_path: Path) -> None:
+    db = tmp_path / "cache.db"
+    with Cache(db) as cache, backend_for(emulator.server) as backend:
+        run_full_sync(cache, backend.psa, backend.ledger, since=None)
+    before = files_of(db)
+    for extra in ((), ("--dry-run",)):
+        with pytest.raises(CliError) as caught:
+            run_cli(emulator, exports, db, *extra)
+        assert str(caught.value).startswith(f"{db}: this cache holds the ledger books of qbo:")
+        assert "not sage50:Demo MSP; nothing was written" in str(caught.value)
+        assert files_of(db) == before
+
+
+def test_an_export_that_drops_most_of_the_book_stops_before_writing(
+        emulator: Emulator, exports: Path, tmp_path: Path) -> None:
+    """A date-filtered journal looks like a book mostly deleted: the sync's guard
+    stops it unless --allow-mass-delete says those invoices really are gone."""
+    db = tmp_path / "cache.db"
+    assert run_cli(emulator, exports, db) == 0
+    kept = {"10001"}
+    for name in ("SALES.CSV", "RECEIPTS.CSV"):
+        lines = (exports / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (exports / name).write_text(lines[0] + "".join(
+            r for r in lines[1:] if any(f",{n}," in r for n in kept) or ",CM-" in r),
+            encoding="utf-8")
+    with pytest.raises(CliError) as caught:
+        run_cli(emulator, exports, db)
+    assert caught.value.status == 1
+    message = str(caught.value)
+    assert message.startswith("import #2 failed: step 'ledger deletions' failed: ledger: "
+                              "would delete 2,012 of the 2,020 ledger records")
+    assert message.endswith("run this import again with --allow-mass-delete (or confirm in "
+                            "the app); nothing written")
+    with Cache(db, read_only=True) as cache:  # the history has the failed run; no data
+        assert cache.counts()["ledger_invoice"] == 1036
+    assert run_cli(emulator, exports, db, "--allow-mass-delete") == 0
+    with Cache(db, read_only=True) as cache:
+        assert cache.counts()["ledger_invoice"] == 1

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from recon_tui.cache import Cache, Change
+from recon_tui.cache import Cache, CacheError, Change
 from recon_tui.connectors.base import PsaConnector
 from recon_tui.ledger_files.connector import FileLedger
 from recon_tui.models import SyncRun
@@ -85,6 +85,17 @@ def run_import(cache_path: Path, psa: PsaConnector, ledger: FileLedger, *, dry_r
     if not dry_run:
         with Cache(cache_path) as cache:
             return sync(cache)
-    with (tempfile.TemporaryDirectory(prefix="recon-import-dry-run-") as folder,
-          Cache(_copy_of(cache_path, Path(folder))) as copy):
-        return sync(copy)
+    with tempfile.TemporaryDirectory(prefix="recon-import-dry-run-") as folder:
+        copy_path = _copy_of(cache_path, Path(folder))
+
+        def real(text: str) -> str:  # what a message says of the copy, of the cache
+            return text.replace(str(copy_path), str(cache_path))
+
+        try:
+            with Cache(copy_path) as copy:
+                outcome = sync(copy)
+        except CacheError as exc:
+            raise CacheError(real(str(exc))) from exc
+        if outcome.run.error:
+            outcome.run.error = real(outcome.run.error)
+        return outcome
