@@ -43,12 +43,8 @@ DEFAULT_MINOR_VERSION = 75
 # ConnectBooster's default "Portal Security Level Considered Client Admin".
 DEFAULT_PORTAL_LEVEL = 6
 
-LedgerKind = Literal["qbo", "qbd"]
-PsaKind = Literal["connectwise", "autotask"]
 #: Autotask invoice numbering as the accounting integration wrote it to QBO.
 InvoiceNumbering = Literal["number", "id"]
-LEDGER_KINDS: tuple[str, ...] = get_args(LedgerKind)
-PSA_KINDS: tuple[str, ...] = get_args(PsaKind)
 INVOICE_NUMBERINGS: tuple[str, ...] = get_args(InvoiceNumbering)
 #: How a screen names each PSA kind.
 PSA_KIND_TITLES: dict[str, str] = {"connectwise": "ConnectWise PSA", "autotask": "Autotask"}
@@ -88,6 +84,13 @@ def tagged(*, default_kind: str | None = None) -> Meta:
     return Meta(extra={"default_kind": default_kind})
 
 
+#: ``[ledger] allow_writes``, either kind. Off unless the file says so: recon-tui then
+#: only reads QuickBooks, and every fix (the credit checklist's "apply via the API"
+#: included) is done by hand.
+LedgerAllowWrites = Annotated[bool, key(editable=True, label=(
+    "Allow writes to QuickBooks (fixes you confirm; off: by hand only)"))]
+
+
 @dataclass(frozen=True, kw_only=True)
 class QboLedgerConfig:
     """QuickBooks Online credentials.
@@ -105,10 +108,7 @@ class QboLedgerConfig:
     client_secret: Annotated[Secret, key(required=True)]
     refresh_token: Annotated[Secret, key(required=True)]
     minor_version: Annotated[int, Meta(ge=1), key(editable=True)] = DEFAULT_MINOR_VERSION
-    #: Off unless the file says so: recon-tui then only reads QuickBooks, and every
-    #: fix (the credit checklist's "apply via the API" included) is done by hand.
-    allow_writes: Annotated[bool, key(editable=True, label=(
-        "Allow writes to QuickBooks (fixes you confirm; off: by hand only)"))] = False
+    allow_writes: LedgerAllowWrites = False
 
 
 #: The old name of the QuickBooks Online section, kept while callers move to
@@ -136,9 +136,7 @@ class QbdLedgerConfig:
         "Company file (empty: the one open in QuickBooks)"))] = ""
     owner_id: Annotated[str | None, key(check=checks.braced_guid)] = None
     file_id: Annotated[str | None, key(check=checks.braced_guid)] = None
-    #: Off unless the file says so, as for QuickBooks Online.
-    allow_writes: Annotated[bool, key(editable=True, label=(
-        "Allow writes to QuickBooks (fixes you confirm; off: by hand only)"))] = False
+    allow_writes: LedgerAllowWrites = False
 
 
 #: ``[psa] base_url`` and ``allow_writes``: the keys every PSA kind has, declared once.
@@ -186,8 +184,11 @@ class AutotaskConfig:
 PsaSection = ConnectWiseConfig | AutotaskConfig
 #: ``[ledger]``: QuickBooks Online, or QuickBooks Desktop through the Web Connector.
 LedgerSection = QboLedgerConfig | QbdLedgerConfig
-PSA_CLASSES: dict[str, type[PsaSection]] = {"connectwise": ConnectWiseConfig,
-                                            "autotask": AutotaskConfig}
+#: kind -> class (a dataclass keeps a field's default as its class attribute).
+PSA_CLASSES: dict[str, type[PsaSection]] = {c.kind: c for c in (ConnectWiseConfig,
+                                                                 AutotaskConfig)}
+LEDGER_KINDS: tuple[str, ...] = (QboLedgerConfig.kind, QbdLedgerConfig.kind)
+PSA_KINDS: tuple[str, ...] = tuple(PSA_CLASSES)
 
 
 def PsaConfig(*, kind: str, **keys: Any) -> PsaSection:
