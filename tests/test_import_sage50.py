@@ -136,6 +136,31 @@ def test_the_import_gives_the_ledger_side_the_qbo_sync_gives(
         got = ledger_side(sage)
     for part, rows in expected.items():
         assert got[part] == rows, part
+    # And the report is the QBO one, but for what names the ledger and its ids.
+    qbo_report, sage_report = (report_lines(tmp_path / f"{n}.db") for n in ("qbo", "sage"))
+    assert len(qbo_report) == len(sage_report)
+    differ = [(a, b) for a, b in zip(qbo_report, sage_report, strict=True) if a != b]
+    moments = ("| PSA as of", "| Ledger as of", "| Generated")
+    differ = [(a, b) for a, b in differ if not a.startswith(moments)]
+    assert differ[0] == ("| Systems | PSA connectwise, ledger qbo |",
+                         "| Systems | PSA connectwise, ledger sage50 |")
+    assert differ[1][0].startswith("| Reconciliation id |")  # a digest of the ids
+    credits = [b for _, b in differ[2:] if "| Credit memo |" in b or "| Unapplied" in b]
+    assert "| Northstar Engineering | Northstar Engineering | Credit memo | CM-1003 | " \
+        "2026-08-25 | 150.00 |" in credits and len(credits) == 5
+    assert [b for _, b in differ[2:] if b not in credits] == [
+        "- **warning** ledger invoice `10525` (id 10525): in CAD, summed with USD amounts "
+        "as they are"]
+
+
+def report_lines(db: Path) -> list[str]:
+    """The markdown report of a cache, as `recon-tui report` writes it."""
+    from recon_tui.cli import main
+
+    out = db.with_suffix(".md")
+    assert main(["report", "--db", str(db), "--format", "md", "--from", "2025-01-01",
+                 "--to", "2026-12-31", "--out", str(out)]) == 0
+    return out.read_text(encoding="utf-8").splitlines()
 
 
 def ledger_side(cache: Cache) -> dict[str, object]:
