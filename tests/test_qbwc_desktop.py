@@ -14,6 +14,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from recon_tui.backend import SANDBOX_CONNECTWISE, connect_psa, sandbox_configs
 from recon_tui.cache import Cache
 from recon_tui.connectors.sample import sample_data_dir
@@ -42,18 +44,21 @@ def statuses(path: Path) -> Counter[str]:
         conn.close()
 
 
-def desktop_sync(tmp_path: Path, server_url: str) -> tuple[SessionOutcome, SessionReport]:
+def desktop_sync(tmp_path: Path, server_url: str, company: SampleCompany | None = None,
+                 *, response_timeout: float = 30.0, drop_after: int | None = None,
+                 ) -> tuple[SessionOutcome, SessionReport]:
+    """One Web Connector session against the sample company into tmp_path/qbd.db."""
     _ledger, psa_config = sandbox_configs(server_url)
-    company = SampleCompany(SandboxBook.from_dir(sample_data_dir()))
+    company = company or SampleCompany(SandboxBook.from_dir(sample_data_dir()))
     outcomes: list[SessionOutcome] = []
     runner = DesktopSync(tmp_path / "qbd.db", open_psa=lambda: connect_psa(psa_config),
                          open_ledger=qbd_ledger("qbd:sample-company"))
     service = QbwcService(username=USER, password=PASSWORD, start_sync=runner, poll_wait=2.0,
-                          response_timeout=30.0,
+                          response_timeout=response_timeout,
                           on_outcome=lambda _run, outcome: outcomes.append(outcome))
     with QbwcServer(create_app(service)) as server, WebConnector(
             server.url, company.answer, username=USER, password=PASSWORD) as qbwc:
-        report = qbwc.run()
+        report = qbwc.run(drop_after=drop_after)
         deadline = time.monotonic() + 30
         while not outcomes and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -128,3 +133,48 @@ def test_qbwc_serve_syncs_each_session_prints_a_line_and_stops_on_ctrl_c(
     assert serve.returncode == 0 and out.strip().endswith("stopped")
     assert "Traceback" not in err and PASSWORD not in out + err
     assert runs_of(tmp_path / "serve.db") == [Run(RUN_KIND, SyncStatus.SUCCEEDED, None)]
+
+
+def data_of(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table but the history."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: sorted(map(tuple, conn.execute(f"SELECT * FROM {t}")), key=repr)
+                for t in tables if t not in ("sync_run", "sync_step", "sync_change")}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("trap, fix", [
+    # seed 003: the file open in single-user mode on another computer, found opening it
+    (("0x80040410", None, True), "File > Switch to Multi-user Mode"),
+    # seed 003: an invoice screen open elsewhere locks what the sync reads
+    (("0x8004041B", "InvoiceQueryRq", False), "invoice or payment screen open"),
+])
+def test_a_desktop_trap_is_one_line_with_its_fix_and_writes_nothing(
+        tmp_path: Path, trap: tuple[str, str | None, bool], fix: str) -> None:
+    hresult, request, at_open = trap
+    with running_emulator() as (server, _book, _plan):
+        assert desktop_sync(tmp_path, server.url)[0].succeeded
+        before = data_of(tmp_path / "qbd.db")
+        company = SampleCompany(SandboxBook.from_dir(sample_data_dir()))
+        company.faults.hresult(hresult, request=request, at_open=at_open)
+        outcome, report = desktop_sync(tmp_path, server.url, company)
+    assert not outcome.succeeded and "\n" not in outcome.line
+    assert f"QuickBooks reported {hresult}" in outcome.line and fix in outcome.line
+    assert (report.connection_error == "done") is at_open
+    assert data_of(tmp_path / "qbd.db") == before
+    assert runs_of(tmp_path / "qbd.db")[0].status is SyncStatus.FAILED
+
+
+def test_a_web_connector_gone_mid_sync_leaves_the_desktop_cache_as_it_was(
+        tmp_path: Path) -> None:
+    with running_emulator() as (server, _book, _plan):
+        assert desktop_sync(tmp_path, server.url)[0].succeeded
+        before = data_of(tmp_path / "qbd.db")
+        outcome, report = desktop_sync(tmp_path, server.url, response_timeout=1.0,
+                                       drop_after=2)
+    assert report.closed is None and len(report.requests) == 2
+    assert not outcome.succeeded and "no answer from the Web Connector" in outcome.line
+    assert data_of(tmp_path / "qbd.db") == before

@@ -29,6 +29,7 @@ from recon_tui.models import LedgerCustomer, LedgerInvoice, PsaCompany, PsaInvoi
 from recon_tui.qbwc.app import QbwcServer, create_app
 from recon_tui.qbwc.runner import RUN_KIND, DesktopSync
 from recon_tui.qbwc.service import QbwcService, SessionOutcome
+from recon_tui.sandbox.qbd_status import HResultError
 from recon_tui.sandbox.web_connector import WebConnector
 from tests.fake_books import FakeLedger, FakePsa
 
@@ -80,14 +81,6 @@ class Company:
                     f'statusCode="0">{rets}</CustomerQueryRs></QBXMLMsgsRs></QBXML>')
         return ('<?xml version="1.0"?><QBXML><QBXMLMsgsRs><InvoiceQueryRs statusCode="1"/>'
                 "</QBXMLMsgsRs></QBXML>")
-
-
-class HResultError(Exception):
-    """What the sample company raises when QuickBooks cannot process a request."""
-
-    def __init__(self, hresult: str, message: str, *, at_open: bool = False) -> None:
-        super().__init__(f"{hresult}: {message}")
-        self.hresult, self.message, self.at_open = hresult, message, at_open
 
 
 def books() -> tuple[FakePsa, ChannelLedger]:
@@ -248,8 +241,8 @@ def test_a_company_file_qbwc_cannot_open_ends_the_session_unwritten(tmp_path: Pa
         report = qbwc.run()
         [outcome] = d.wait_outcomes(1)
     assert report.connection_error == "done"
-    assert "could not open the company file (0x80040408: Could not start QuickBooks.)" in (
-        outcome.line)
+    assert ("opening the company file: QuickBooks reported 0x80040408 (Could not start "
+            "QuickBooks.); fix: QuickBooks could not start; open QuickBooks") in outcome.line
     assert data_of(d.cache_path) == before
 
 
@@ -263,7 +256,8 @@ def test_quickbooks_failing_a_request_is_a_negative_percent_and_the_reason(
         [outcome] = d.wait_outcomes(1)
     assert report.percents == [-1]
     assert report.last_error == outcome.line
-    assert "could not answer the" in outcome.line and "0x80040410" in outcome.line
+    assert "customers: QuickBooks reported 0x80040410" in outcome.line
+    assert "File > Switch to Multi-user Mode" in outcome.line
     assert report.closed == outcome.line
     assert data_of(d.cache_path) == before
 

@@ -55,6 +55,8 @@ class WebConnectorChannel:
         self._responses: queue.Queue[str | ConnectorError] = queue.Queue()
         self._one_at_a_time = threading.Lock()
         self._lock = threading.Lock()
+        #: Notified when a request is queued or the session ends.
+        self._moved = threading.Condition()
         self._ended: ConnectorError | None = None
         self._in_flight: _Request | None = None
         #: Requests QuickBooks has answered: the session's own progress count.
@@ -66,6 +68,7 @@ class WebConnectorChannel:
         with self._one_at_a_time:
             self._raise_if_ended()
             self._requests.put(_Request(request, step))
+            self._notify()
             deadline = time.monotonic() + self.response_timeout
             while True:
                 left = deadline - time.monotonic()
@@ -121,6 +124,17 @@ class WebConnectorChannel:
         """A request waits for the next sendRequestXML."""
         return not self._requests.empty()
 
+    def wait_for_move(self, timeout: float) -> bool:
+        """Wait until a request is queued or the session ends (True), at most
+        ``timeout`` seconds (False)."""
+        with self._moved:
+            return self._moved.wait_for(lambda: self.has_request() or self.ended is not None,
+                                        timeout)
+
+    def _notify(self) -> None:
+        with self._moved:
+            self._moved.notify_all()
+
     def end(self, error: ConnectorError) -> None:
         """The session is over: every exchange waiting or to come raises ``error``
         (the first reason given wins)."""
@@ -128,6 +142,7 @@ class WebConnectorChannel:
             if self._ended is None:
                 self._ended = error
         self._responses.put(self._ended)
+        self._notify()
 
     @property
     def ended(self) -> ConnectorError | None:

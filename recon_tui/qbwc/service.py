@@ -21,6 +21,9 @@ chapter), as public servers implement it (``qbwc/qbwc``
   number is an error QBWC fetches with ``getLastError``;
 * ``connectionError`` (QBWC could not open the company file) returns ``"done"``:
   no other file to try;
+* an HRESULT (in ``receiveResponseXML`` or ``connectionError``) ends the
+  session's sync with the Desktop connector's one-line error and its fix
+  (``recon_tui.connectors.qbd_errors.hresult_error``);
 * ``closeConnection`` returns a line QBWC shows as the session's status.
 
 Secrets: the password is compared in constant time (``hmac.compare_digest``)
@@ -32,13 +35,12 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from recon_tui import __version__
-from recon_tui.connectors.base import ConnectorError
+from recon_tui.connectors.qbd_errors import hresult_error
 from recon_tui.qbwc.channel import SYSTEM, SessionEnded, WebConnectorChannel
 
 __all__ = ["NO_OP", "QbwcService", "SessionOutcome", "SessionRun", "SyncStarter"]
@@ -161,15 +163,14 @@ class QbwcService:
             return self._sessions.get(ticket)
 
     def _wait_for_move(self, session: _Session) -> str | None:
-        """The next request, or None once the sync has ended or nothing came in
-        ``poll_wait`` seconds."""
-        deadline = time.monotonic() + self.poll_wait
-        while True:
-            request = session.run.channel.next_request(min(0.2, self.poll_wait))
-            if request is not None or session.finished.is_set():
-                return request
-            if time.monotonic() >= deadline:
-                return None
+        """The next request, or None once the sync has ended (its outcome then
+        known) or nothing came in ``poll_wait`` seconds."""
+        channel = session.run.channel
+        channel.wait_for_move(self.poll_wait)
+        request = channel.next_request(0)
+        if request is None and channel.ended is not None:
+            session.finished.wait(self.poll_wait)  # the sync winds down; its outcome follows
+        return request
 
     def send_request_xml(self, ticket: str) -> str:
         """The next qbXML request; "" with getLastError's "NoOp" (not yet) or the
@@ -194,10 +195,10 @@ class QbwcService:
         if hresult.strip() or message.strip():
             return self._failed_request(session, hresult.strip(), message.strip())
         channel.deliver(response)
-        deadline = time.monotonic() + self.poll_wait
-        while not session.finished.wait(0.05):
-            if channel.has_request() or time.monotonic() >= deadline:
-                return max(1, min(99, int(session.run.done_fraction * 100)))
+        channel.wait_for_move(self.poll_wait)
+        if channel.has_request() or channel.ended is None or not session.finished.wait(
+                self.poll_wait):
+            return max(1, min(99, int(session.run.done_fraction * 100)))
         assert session.outcome is not None
         if session.outcome.succeeded:
             return 100
@@ -207,9 +208,8 @@ class QbwcService:
     def _failed_request(self, session: _Session, hresult: str, message: str) -> int:
         """QuickBooks answered an HRESULT instead of a response: the session is over
         (the sync fails, writing nothing); -1 sends QBWC to getLastError."""
-        step = session.run.channel.in_flight_step or "a"
-        error = ConnectorError(SYSTEM, f"QuickBooks could not answer the {step} request "
-                               f"({hresult}: {message})")
+        error = hresult_error(hresult, message,
+                              step=session.run.channel.in_flight_step or "a request")
         session.run.channel.fail(error)
         session.run.channel.end(error)
         session.finished.wait(self.poll_wait)
@@ -221,10 +221,8 @@ class QbwcService:
         with self._lock:
             session = self._sessions.pop(ticket, None)  # QBWC ends the session here
         if session is not None:
-            session.run.channel.end(ConnectorError(
-                SYSTEM, "the Web Connector could not open the company file "
-                f"({hresult.strip()}: {message.strip()}); open it in QuickBooks, or close "
-                "the dialogs open there, and run the update again"))
+            session.run.channel.end(hresult_error(hresult, message,
+                                                  step="opening the company file"))
         return "done"
 
     def get_last_error(self, ticket: str) -> str:

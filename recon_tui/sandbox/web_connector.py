@@ -21,11 +21,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as safe_et
 import httpx
+
+from recon_tui.sandbox.qbd_status import HResultError
 
 __all__ = ["SessionReport", "WebConnector", "WebConnectorError"]
 
@@ -33,15 +34,6 @@ SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 INTUIT_NS = "http://developer.intuit.com/"
 #: What QBWC 2.x reports itself as in clientVersion (a four-part version).
 CLIENT_VERSION = "2.3.0.215"
-
-
-class _HResult(Protocol):
-    hresult: str
-
-
-def at_open(error: _HResult) -> bool:
-    """The failure happened opening the company file, not answering a request."""
-    return bool(getattr(error, "at_open", False))
 
 
 class WebConnectorError(RuntimeError):
@@ -144,7 +136,7 @@ class WebConnector:
                 break
             report.requests.append(request)
             response, hresult, message = self._carry(request)
-            if hresult and at_open(hresult):
+            if hresult and hresult.at_open:
                 # QBWC could not open the company file: connectionError, no closeConnection.
                 report.connection_error = str(self.call(
                     "connectionError", ticket=report.ticket, hresult=hresult.hresult,
@@ -164,15 +156,13 @@ class WebConnector:
         report.closed = str(self.call("closeConnection", ticket=report.ticket))
         return report
 
-    def _carry(self, request: str) -> tuple[str, _HResult | None, str]:
+    def _carry(self, request: str) -> tuple[str, HResultError | None, str]:
         """QuickBooks' response, or the HRESULT and message QBWC reports instead
-        (the sample company raises its ``HResultError``: anything with ``hresult``)."""
+        (the sample company raises ``HResultError``)."""
         try:
             return self.answer(request), None, ""
-        except Exception as exc:
-            if not isinstance(getattr(exc, "hresult", None), str):
-                raise
-            return "", exc, str(getattr(exc, "message", "") or exc)
+        except HResultError as exc:
+            return "", exc, exc.message
 
     def _next_request(self, report: SessionReport) -> str | None:
         """sendRequestXML until a request comes; None when getLastError ends it."""
