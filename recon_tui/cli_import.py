@@ -62,6 +62,10 @@ def import_parser(sub: argparse._SubParsersAction) -> None:
                      help="the files' text encoding (default utf-8; Windows: cp1252)")
     imp.add_argument("--currency", default="USD", metavar="CODE",
                      help="currency of rows that name none (default USD)")
+    imp.add_argument("--header", action="append", default=[], metavar="LIST.FIELD=NAME",
+                     help="read a field from a column named otherwise in your export, e.g. "
+                     "--header sales.total=\"Invoice Amt\" (repeatable; the fields of each "
+                     "list are in recon_tui/ledger_files/tables.py)")
     imp.add_argument("--allow-mass-delete", action="store_true",
                      help="go ahead even when the import would delete more than [sync] "
                      "max_delete_percent of one side's records")
@@ -82,6 +86,22 @@ def _file_specs(values: list[str]) -> list[tuple[object, Path]]:
     return specs
 
 
+def _headers(values: list[str]) -> dict[tuple[object, str], str]:
+    """``--header LIST.FIELD=NAME`` each, as (list, field) -> header."""
+    from recon_tui.ledger_files.tables import ListKind
+
+    out: dict[tuple[object, str], str] = {}
+    for value in values:
+        target, sep, header = value.partition("=")
+        kind, dot, name = target.strip().partition(".")
+        lists = {k.value for k in ListKind}
+        if not sep or not dot or not header.strip() or kind.casefold() not in lists:
+            raise CliError(f"--header {value!r}: expected LIST.FIELD=NAME, LIST one of "
+                           + ", ".join(k.value for k in ListKind))
+        out[(ListKind(kind.casefold()), name.strip())] = header.strip()
+    return out
+
+
 def _ledger(args: argparse.Namespace) -> FileLedger:
     from recon_tui.ledger_files import DateOrder, ExportError, ReadOptions, open_ledger
 
@@ -90,10 +110,14 @@ def _ledger(args: argparse.Namespace) -> FileLedger:
         raise CliError("import: --company is empty; name the ledger company")
     options = ReadOptions(DateOrder(args.date_order), args.encoding,
                           args.currency.strip().upper() or "USD")
+    headers = _headers(args.header)
     try:
-        return open_ledger(args.format, company, _file_specs(args.files), options)  # type: ignore[arg-type]
+        return open_ledger(args.format, company, _file_specs(args.files),  # type: ignore[arg-type]
+                           options, headers)  # type: ignore[arg-type]
     except ExportError as exc:
         raise CliError(str(exc)) from exc
+    except ValueError as exc:  # a --header naming no field
+        raise CliError(f"--header {exc}") from exc
 
 
 def _check_psa_secrets(config: Config) -> None:

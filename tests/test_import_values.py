@@ -169,3 +169,17 @@ def test_quickbooks_desktop_report_exports_are_one_more_table(tmp_path: Path) ->
     assert memo is not None and (memo.total, memo.balance, memo.customer_id) == (
         Decimal("75.00"), Decimal("75.00"), "Foo [/] Bar, Inc")
     assert ledger.book == "qbd:Acme QBD" and list(ledger.payments()) == []
+
+
+def test_a_header_named_otherwise_is_read_with_the_users_name(tmp_path: Path) -> None:
+    """An export whose invoice amount is headed "Invoice Amt": --header sales.total."""
+    sales = write(tmp_path / "s.csv", SALES.replace("accounts receivable AMOUNT", "Invoice Amt"))
+    files = [(None, write(tmp_path / "c.csv", "Customer ID,Customer Name\r\nC1,Acme\r\n")),
+             (None, sales), (None, write(tmp_path / "r.csv", RECEIPTS))]
+    with pytest.raises(ExportError, match=r"s\.csv line 1: no header row"):
+        read_book("sage50", files, ReadOptions())
+    book = read_book("sage50", files, ReadOptions(), {(ListKind.SALES, "total"): "invoice amt"})
+    assert book.invoices[0].total == Decimal("1200.00")
+    with pytest.raises(ValueError, match=r"^sales.totl is no field of this format \(the "
+                       r"sales list has: customer, number, date, total"):
+        read_book("sage50", files, ReadOptions(), {(ListKind.SALES, "totl"): "x"})

@@ -43,10 +43,10 @@ What the public references say (checked 2026-12 with the search tool):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-__all__ = ["FORMATS", "Column", "ListKind", "ListTable", "tables_for"]
+__all__ = ["FORMATS", "Column", "ListKind", "ListTable", "tables_for", "with_headers"]
 
 
 class ListKind(StrEnum):
@@ -150,3 +150,25 @@ def tables_for(format_name: str) -> tuple[ListTable, ...]:
     """The tables of one format (KeyError for an unknown one: the parser's choices
     keep that from users)."""
     return FORMATS[format_name]
+
+
+def with_headers(tables: tuple[ListTable, ...], extra: dict[tuple[ListKind, str], str]
+                 ) -> tuple[ListTable, ...]:
+    """The tables with a header of the user's first for a field (``--header
+    sales.total="Invoice Amt"``): an export whose column is named otherwise is
+    read without editing this module. ValueError names an unknown list or field."""
+    out = []
+    for table in tables:
+        columns = []
+        for column in table.columns:
+            header = extra.get((table.kind, column.field))
+            columns.append(replace(column, headers=(header, *column.headers))
+                           if header else column)
+        out.append(replace(table, columns=tuple(columns)))
+    for kind, name in extra:
+        table = next((t for t in tables if t.kind is kind), None)
+        if table is None or all(c.field != name for c in table.columns):
+            fields = ", ".join(c.field for c in table.columns) if table else ""
+            raise ValueError(f"{kind.value}.{name} is no field of this format"
+                             + (f" (the {kind.value} list has: {fields})" if fields else ""))
+    return tuple(out)
