@@ -16,8 +16,9 @@ InvoiceQuery, CreditMemoQuery, ReceivePaymentQuery) and public payloads (see
   ``Balance``, ``TimeModified``;
 * Invoice: total = ``Subtotal`` + ``SalesTaxTotal`` (InvoiceRet carries no
   total of its own), balance = ``BalanceRemaining``; voided when the total is 0
-  and the ``Memo`` begins with ``VOID`` (Desktop keeps a voided transaction at
-  zero; the OSR does not say how to tell, so both must hold);
+  and the ``Memo`` begins with ``VOID`` (voiding "sets its amount to zero but
+  keeps a record of it", OSR TxnVoid; the OSR does not say how a voided
+  InvoiceRet shows it, so both must hold: a zero invoice alone is not voided);
 * CreditMemo: ``TotalAmount``, what is left = ``CreditRemaining``;
 * ReceivePayment: ``TotalAmount``, unapplied = ``UnusedPayment``; each
   ``AppliedToTxnRet`` of TxnType Invoice pays ``Amount`` in cash, and each of its

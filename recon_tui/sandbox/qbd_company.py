@@ -39,14 +39,22 @@ from decimal import Decimal
 from typing import Any
 
 from recon_tui.sandbox.book import SandboxBook
-from recon_tui.sandbox.qbd_query import QueryStatus, Selection, select_list, select_txns
+from recon_tui.sandbox.qbd_query import (
+    QueryStatus,
+    Selection,
+    select_list,
+    select_txns,
+)
+from recon_tui.sandbox.qbd_query import (
+    max_returned as _max_returned,
+)
 from recon_tui.sandbox.qbd_records import (
-    ZERO,
     amount,
     credit_memo_ret,
     currency_ret,
     customer_ret,
     invoice_ret,
+    payment_applications,
     receive_payment_ret,
 )
 from recon_tui.sandbox.qbd_status import HResultError, QbdFaults, StatusAnswer
@@ -138,6 +146,12 @@ class SampleCompany:
                 key = "RemainingCredit" if link["TxnType"] == "CreditMemo" else "Balance"
                 target[key] = amount(target.get(key)) + amount(line.get("Amount"))
 
+    def end_session(self) -> None:
+        """The QuickBooks session ended (the Web Connector closed the connection):
+        its iterators are gone ("Iterators are only valid for the current
+        QuickBooks session", OSR)."""
+        self._iterators.clear()
+
     # ------------------------------------------------------------------ answering
     def answer(self, request: str) -> str:
         """The response document to one request document (see the module);
@@ -221,7 +235,7 @@ class SampleCompany:
         payment = receive_payment_add(self.book, request)
         documents = {**self.book.qbo.get("Invoice", {}), **self.book.qbo.get("CreditMemo", {})}
         node = _status_node(request, StatusAnswer(0))
-        node.children.append(receive_payment_ret(payment, _applications(payment),
+        node.children.append(receive_payment_ret(payment, payment_applications(payment),
                                                  include_lines=True, documents=documents))
         return node
 
@@ -304,7 +318,8 @@ class SampleCompany:
     def _page(self, request: QbxmlRequest, state: _Iterator, key: str,
               records: Mapping[str, Mapping[str, Any]],
               render: Callable[[Mapping[str, Any]], Node]) -> Node:
-        size = state.size or len(state.ids) or 1
+        asked = _max_returned(request)  # each Continue may ask for its own page size
+        size = asked or state.size or len(state.ids) or 1
         ids = state.ids[state.position:state.position + size]
         state.position += len(ids)
         remaining = len(state.ids) - state.position
@@ -327,7 +342,7 @@ class SampleCompany:
         index = _Index()
         invoices = self.book.qbo.get("Invoice", {})
         for payment in self.book.qbo.get("Payment", {}).values():
-            applied = _applications(payment)
+            applied = payment_applications(payment)
             index.by_payment[str(payment["Id"])] = applied
             for invoice_id, cash, credits in applied:
                 index.by_invoice[invoice_id].append((payment, cash, credits))
@@ -336,33 +351,6 @@ class SampleCompany:
                         (invoice_id, invoices.get(invoice_id, {"Id": invoice_id}), part))
         self._kept = (self.book.generation, index)
         return index
-
-
-Applied = list[tuple[str, Decimal, list[tuple[str, Decimal]]]]
-
-
-def _applications(payment: Mapping[str, Any]) -> Applied:
-    invoice_lines: list[tuple[str, Decimal]] = []
-    credit_lines: list[list[Any]] = []
-    for line in payment.get("Line", []):
-        for link in line.get("LinkedTxn", []):
-            if link.get("TxnType") == "Invoice":
-                invoice_lines.append((str(link["TxnId"]), amount(line.get("Amount"))))
-            elif link.get("TxnType") == "CreditMemo":
-                credit_lines.append([str(link["TxnId"]), amount(line.get("Amount"))])
-    out: dict[str, tuple[Decimal, list[tuple[str, Decimal]]]] = {}
-    for invoice_id, line_amount in invoice_lines:
-        left, credits = line_amount, []
-        while left > ZERO and credit_lines:
-            part = min(left, credit_lines[0][1])
-            credits.append((credit_lines[0][0], part))
-            left -= part
-            credit_lines[0][1] -= part
-            if credit_lines[0][1] <= ZERO:
-                credit_lines.pop(0)
-        cash, held = out.get(invoice_id, (ZERO, []))
-        out[invoice_id] = (cash + left, held + credits)
-    return [(invoice_id, cash, credits) for invoice_id, (cash, credits) in out.items()]
 
 
 def _flag(request: QbxmlRequest, tag: str) -> bool:

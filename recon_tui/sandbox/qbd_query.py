@@ -33,7 +33,7 @@ from typing import Any
 from recon_tui.sandbox.qbd_status import StatusAnswer
 from recon_tui.sandbox.qbd_xml import QbxmlRequest, RequestError
 
-__all__ = ["Selection", "select_list", "select_txns"]
+__all__ = ["QueryStatus", "Selection", "max_returned", "select_list", "select_txns"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ def _modified(entity: Mapping[str, Any]) -> datetime:
     return _moment(str(entity["MetaData"]["LastUpdatedTime"]), "TimeModified")
 
 
-def _max_returned(request: QbxmlRequest) -> int | None:
+def max_returned(request: QbxmlRequest) -> int | None:
+    """``MaxReturned`` (None when absent)."""
     text = request.text("MaxReturned")
     if text is None:
         return None
@@ -123,7 +124,7 @@ def select_list(request: QbxmlRequest, records: Mapping[str, Mapping[str, Any]],
         if end is not None and _modified(entity) > _moment(end, "ToModifiedDate"):
             continue
         chosen.append(entity)
-    return Selection(_id_order(chosen), _max_returned(request))
+    return Selection(_id_order(chosen), max_returned(request))
 
 
 def select_txns(request: QbxmlRequest, records: Mapping[str, Mapping[str, Any]],
@@ -139,7 +140,7 @@ def select_txns(request: QbxmlRequest, records: Mapping[str, Mapping[str, Any]],
         return Selection(_id_order(r for r in records.values()
                                    if str(r.get(number_key, "")) in wanted), None)
     chosen = [entity for entity in records.values() if _txn_matches(request, entity)]
-    return Selection(_id_order(chosen), _max_returned(request))
+    return Selection(_id_order(chosen), max_returned(request))
 
 
 def _txn_matches(request: QbxmlRequest, entity: Mapping[str, Any]) -> bool:

@@ -24,9 +24,11 @@ Mappings the references leave to us, each the conservative reading:
 * ``EditSequence``: an opaque string (the OSR); public payloads show it equal to
   TimeModified in Unix seconds, so it is that, plus QBO's SyncToken so that two
   edits within one second still differ.
-* A voided invoice: QBO zeroes it and notes "Voided"; Desktop keeps the voided
-  transaction at zero and prefixes its memo with ``VOID:`` (the register shows it
-  so; the OSR is silent). The book's note becomes ``Memo`` with that prefix.
+* A voided invoice: QBO zeroes it and notes "Voided"; Desktop too "sets its
+  amount to zero but keeps a record of it" (OSR, TxnVoid). How a voided
+  InvoiceRet says so the OSR does not tell; QuickBooks' registers show the memo
+  prefixed ``VOID:``, so the book's note becomes a ``Memo`` with that prefix
+  (the connector needs both the zero total and the prefix).
 * A QBO Payment whose lines link a CreditMemo applies that credit: Desktop shows
   a credit applied in Receive Payments as a LinkedTxn of TxnType CreditMemo under
   the invoice's AppliedToTxnRet ("in credit-only messages, the outcome may be
@@ -53,6 +55,7 @@ __all__ = [
     "customer_ret",
     "edit_sequence",
     "invoice_ret",
+    "payment_applications",
     "receive_payment_ret",
 ]
 
@@ -255,3 +258,33 @@ def currency_ret(code: str, name: str) -> Node:
     node.add("IsActive", "true")
     node.add("CurrencyCode", code)
     return node
+
+
+Applied = list[tuple[str, Decimal, list[tuple[str, Decimal]]]]
+
+
+def payment_applications(payment: Mapping[str, Any]) -> Applied:
+    """A QBO Payment's lines as (invoice id, cash, [(memo id, credit)]): a line
+    linking an Invoice is cash for it, a line linking a CreditMemo that credit,
+    spread over the payment's invoices in order."""
+    invoice_lines: list[tuple[str, Decimal]] = []
+    credit_lines: list[list[Any]] = []
+    for line in payment.get("Line", []):
+        for link in line.get("LinkedTxn", []):
+            if link.get("TxnType") == "Invoice":
+                invoice_lines.append((str(link["TxnId"]), amount(line.get("Amount"))))
+            elif link.get("TxnType") == "CreditMemo":
+                credit_lines.append([str(link["TxnId"]), amount(line.get("Amount"))])
+    out: dict[str, tuple[Decimal, list[tuple[str, Decimal]]]] = {}
+    for invoice_id, line_amount in invoice_lines:
+        left, credits = line_amount, []
+        while left > ZERO and credit_lines:
+            part = min(left, credit_lines[0][1])
+            credits.append((credit_lines[0][0], part))
+            left -= part
+            credit_lines[0][1] -= part
+            if credit_lines[0][1] <= ZERO:
+                credit_lines.pop(0)
+        cash, held = out.get(invoice_id, (ZERO, []))
+        out[invoice_id] = (cash + left, held + credits)
+    return [(invoice_id, cash, credits) for invoice_id, (cash, credits) in out.items()]
