@@ -214,6 +214,9 @@ def test_a_malformed_row_is_one_line_naming_file_line_and_column(
      "RECEIPTS.CSV line 2, column 'Amount': '1e3' is not an amount"),
     (("SALES.CSV", ",4126.47,2,", ",100000000000.00,2,"),
      "SALES.CSV line 2, column 'Accounts Receivable Amount': '100000000000.00' is beyond"),
+    (("RECEIPTS.CSV", ",10009,1289.85", ",10001,1289.85"),
+     "RECEIPTS.CSV line 2, column 'Invoice Paid': '10001' is a document of customer '72', "
+     "not of this receipt's '101'"),
     (("RECEIPTS.CSV", "251129,101,", "251129,NOBODY,"),
      "RECEIPTS.CSV line 2, column 'Customer ID': 'NOBODY' is not in the customer list"),
 ])

@@ -58,8 +58,9 @@ def receipt_id(customer_id: str, reference: str, day: date) -> str:
     return f"{customer_id}/{reference}/{day.isoformat()}"
 
 
-def _line(cells: Cells, docs: Documents) -> tuple[str, str, Decimal] | None:
-    """What one row applies (None for a row that pays no document)."""
+def _line(cells: Cells, docs: Documents, customer_id: str) -> tuple[str, str, Decimal] | None:
+    """What one row applies (None for a row that pays no document): a document of
+    the receipt's own customer, as every ledger requires."""
     target = cells.text("applies_to")
     if not target:
         return None
@@ -67,6 +68,10 @@ def _line(cells: Cells, docs: Documents) -> tuple[str, str, Decimal] | None:
     if doc is None:
         raise cells.error("applies_to", f"{shown(target)} is not an invoice or credit memo of "
                           "the sales lists")
+    if doc.customer_id != customer_id:
+        raise cells.error("applies_to", f"{shown(target)} is a document of customer "
+                          f"{shown(doc.customer_id)}, not of this receipt's "
+                          f"{shown(customer_id)}")
     if not cells.has("applied"):
         raise cells.error("applies_to", "names a document but the file has no column of "
                           "the amount applied")
@@ -90,7 +95,7 @@ def _gather(rows: Iterable[Cells], customers: Customers,
         elif receipt.cash != cash:
             raise cells.error("amount", f"receipt {shown(reference)} of {day.isoformat()} reads "
                               f"{receipt.cash:,} at line {receipt.first.row.line}")
-        line = _line(cells, docs)
+        line = _line(cells, docs, customer_id)
         if line is not None:
             receipt.lines.append(line)
     return receipts
