@@ -262,21 +262,26 @@ def test_quickbooks_failing_a_request_is_a_negative_percent_and_the_reason(
     assert data_of(d.cache_path) == before
 
 
-def test_a_second_web_connector_while_a_sync_runs_is_told_there_is_no_work(
+def test_a_new_sign_in_stops_an_abandoned_session_unwritten_and_syncs(
         tmp_path: Path) -> None:
     psa, ledger = books()
+    company = Company({"58": "Alpha Co"})
     with desk(tmp_path, psa, ledger) as d:
-        first = d.connector(Company({}))
-        ticket, answer = first.call("authenticate", strUserName=USER, strPassword=PASSWORD)
+        with d.connector(company) as gone:  # signs in, then is never heard from again
+            ticket, answer = gone.call("authenticate", strUserName=USER, strPassword=PASSWORD)
         assert answer == ""
-        with d.connector(Company({})) as second:
-            assert second.call("authenticate", strUserName=USER,
-                               strPassword=PASSWORD)[1] == "none"
-        closed = str(first.call("closeConnection", ticket=ticket))
-        first.close()
-        [outcome] = d.wait_outcomes(1)
-    assert not outcome.succeeded and closed == outcome.line
-    assert "nothing written" in outcome.line
+        with d.connector(company) as qbwc:
+            report = qbwc.run()
+            abandoned, synced = d.wait_outcomes(2)
+            assert qbwc.call("closeConnection", ticket=ticket) == (
+                "unknown or expired Web Connector session")
+    assert not abandoned.succeeded and "nothing written" in abandoned.line
+    assert "a new Web Connector session started" in abandoned.line or (
+        "cancelled" in abandoned.line)
+    assert synced.succeeded and report.closed == synced.line
+    newest, older = runs_of(d.cache_path)
+    assert newest.status is SyncStatus.SUCCEEDED
+    assert older.status in (SyncStatus.FAILED, SyncStatus.CANCELLED)
 
 
 def test_an_unknown_ticket_is_answered_not_crashed(tmp_path: Path) -> None:

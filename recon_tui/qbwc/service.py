@@ -128,6 +128,7 @@ class QbwcService:
             self._on_refused("sign-in refused: wrong user name or password (the Web "
                              "Connector's password must be [ledger] qbwc_password)")
             return [ticket, NOT_VALID_USER]
+        self._supersede()
         with self._lock:
             # A session QBWC never closed (it went away) is forgotten once its sync ended.
             self._sessions = {t: s for t, s in self._sessions.items()
@@ -142,9 +143,20 @@ class QbwcService:
             session.thread = threading.Thread(target=self._run, args=(session,),
                                               name=f"qbwc-sync-{run.short_ticket}")
             self._sessions[ticket] = session
-        assert session.thread is not None
         session.thread.start()
         return [ticket, self.company_file]
+
+    def _supersede(self) -> None:
+        """QBWC runs one session of an application at a time, so a new sign-in means
+        a session still open was abandoned (QBWC restarted, the network dropped):
+        its sync is stopped, unwritten, instead of waiting out its timeout."""
+        with self._lock:
+            running = [s for s in self._sessions.values() if not s.finished.is_set()]
+        for old in running:
+            old.run.cancel.set()
+            old.run.channel.end(SessionEnded(
+                SYSTEM, "a new Web Connector session started before this one finished"))
+            old.finished.wait(self.poll_wait)
 
     def _run(self, session: _Session) -> None:
         try:
