@@ -183,3 +183,33 @@ def test_a_header_named_otherwise_is_read_with_the_users_name(tmp_path: Path) ->
     with pytest.raises(ValueError, match=r"^sales.totl is no field of this format \(the "
                        r"sales list has: customer, number, date, total"):
         read_book("sage50", files, ReadOptions(), {(ListKind.SALES, "totl"): "x"})
+
+
+def test_a_list_keyed_by_name_as_sage_50_canada_keys_customers(tmp_path: Path) -> None:
+    """No Customer ID column (Canada keys a customer by its name), day-first dates,
+    the Canada-style aliases; a receipt names the customer as the list does."""
+    files = [
+        (None, write(tmp_path / "customers.csv", "Customer Name,Currency\r\n"
+                     "\"Maple Leaf Robotics Inc.\",CAD\r\nAcme,\r\n")),
+        (None, write(tmp_path / "sales.csv", "Customer,Invoice No.,Date,Invoice Amount\r\n"
+                     "Maple Leaf Robotics Inc.,5001,31/01/2026,\"$2,000.00\"\r\n")),
+        (None, write(tmp_path / "receipts.csv", "Customer,Cheque No.,Date,Receipt Amount,"
+                     "Invoice No.,Amount Paid\r\n"
+                     "Maple Leaf Robotics Inc.,778,15/02/2026,$500.00,5001,$500.00\r\n")),
+    ]
+    book = read_book("sage50", files, ReadOptions(date_order=DateOrder.DMY, currency="USD"))
+    (invoice,) = book.invoices
+    assert (invoice.customer_id, invoice.date, invoice.currency, invoice.balance) == (
+        "Maple Leaf Robotics Inc.", date(2026, 1, 31), "CAD", Decimal("1500.00"))
+    assert book.payments[0].credit.id == "Maple Leaf Robotics Inc./778/2026-02-15"
+
+
+def test_two_customers_of_one_name_need_their_ids(tmp_path: Path) -> None:
+    files = [(None, write(tmp_path / "c.csv", "Customer ID,Customer Name\r\nA1,Acme\r\n"
+                          "A2,Acme\r\n")),
+             (None, write(tmp_path / "s.csv", "Customer Name,Invoice/CM #,Date,"
+                          "Accounts Receivable Amount\r\nAcme,1,01/01/26,5.00\r\n")),
+             (None, write(tmp_path / "r.csv", RECEIPTS.split("\r\n")[0] + "\r\n"))]
+    with pytest.raises(ExportError, match=r"s\.csv line 2, column 'Customer Name': 'Acme' "
+                       "names 2 customers; export the Customer ID column"):
+        read_book("sage50", files, ReadOptions())
