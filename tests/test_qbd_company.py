@@ -136,3 +136,13 @@ def test_a_deleted_payment_is_gone_listed_and_reopens_its_invoice(company: Sampl
     deleted = [(ret.findtext("TxnDelType"), ret.findtext("TxnID")) for ret in out[1]]
     assert ("ReceivePayment", "9024") in deleted
     assert ("CreditMemo", "12003") in deleted  # the book's own deletion log
+
+
+def test_iterators_end_with_the_quickbooks_session(company: SampleCompany) -> None:
+    first = responses(company.answer(request(
+        '<CustomerQueryRq iterator="Start"><MaxReturned>5</MaxReturned></CustomerQueryRq>')))[0]
+    company.end_session()
+    page = responses(company.answer(request(
+        f'<CustomerQueryRq iterator="Continue" iteratorID="{first.get("iteratorID")}">'
+        "<MaxReturned>5</MaxReturned></CustomerQueryRq>")))[0]
+    assert (page.get("statusCode"), page.get("statusSeverity")) == ("1000", "Error")

@@ -309,3 +309,8 @@ def test_the_payment_example_applies_only_its_own_money() -> None:
 
 def test_no_match_is_an_empty_read_not_an_error() -> None:
     assert QbdConnector(Canned(NO_MATCH), book="x").invoice_by_doc_number("none") is None
+    # An iterator's first answer saying "no match" may carry no iterator attributes:
+    # QuickBooks has said the list is empty, which is complete.
+    assert list(QbdConnector(Canned(NO_MATCH), book="x").invoices()) == []
+    with_bom = "\ufeff" + NO_MATCH
+    assert list(QbdConnector(Canned(with_bom), book="x").invoices()) == []

@@ -132,7 +132,9 @@ class QbdConnector(QbdWrites):
         first = self._checked(self._send(query(
             name, request_id=self._request_id(), max_returned=self.page_size,
             iterator="Start", **filters), step), step)
-        if first.remaining is None or (first.code == 0 and not first.iterator_id):
+        if first.code == 1 and not first.records and not first.remaining:
+            return  # "no match": QuickBooks says the list is empty, a complete answer
+        if first.remaining is None or not first.iterator_id:
             raise BadData(SYSTEM, f"{step}: the answer to an iterator carries no "
                                   "iteratorRemainingCount/iteratorID; the read cannot prove "
                                   "itself complete")

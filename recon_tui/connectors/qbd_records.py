@@ -117,7 +117,7 @@ def _as_dict(element: Element) -> dict[str, Any]:
 def parse_responses(text: str, *, step: str) -> list[Response]:
     """Every ``XxxRs`` of a response document, in order; BadData when it is not one."""
     try:
-        root = SafeET.fromstring(_hide(text))
+        root = SafeET.fromstring(_hide(text.lstrip("\ufeff")))
     except Exception as exc:  # ParseError, or defusedxml refusing entities or a DTD
         raise BadData(SYSTEM, f"{step}: the answer is not qbXML ({type(exc).__name__})") from None
     msgs = root.find("QBXMLMsgsRs") if root.tag == "QBXML" else None
