@@ -213,3 +213,12 @@ def test_two_customers_of_one_name_need_their_ids(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"s\.csv line 2, column 'Customer Name': 'Acme' "
                        "names 2 customers; export the Customer ID column"):
         read_book("sage50", files, ReadOptions())
+
+
+def test_a_document_read_two_ways_names_both_places(tmp_path: Path) -> None:
+    twice = SALES + "C1,INV-1,01/05/26,\"1,300.00\"\r\n"
+    files = [(None, write(tmp_path / "c.csv", "Customer ID,Customer Name\r\nC1,Acme\r\n")),
+             (None, write(tmp_path / "s.csv", twice)), (None, write(tmp_path / "r.csv", RECEIPTS))]
+    with pytest.raises(ExportError, match=r"s\.csv line 3, column 'INVOICE/CM #': document "
+                       r"'INV-1' is read differently at line 2 \(customer, date, amount"):
+        read_book("sage50", files, ReadOptions())

@@ -145,9 +145,11 @@ def read_documents(files: list[ExportFile], options: ReadOptions,
         held = docs.find(doc.id)
         if held is not None:
             if held != doc:
-                first = docs.where[doc.id].row.line
+                first = docs.where[doc.id]
+                where = f"line {first.row.line}" + (
+                    "" if first.file is cells.file else f" of {first.file.path}")
                 raise cells.error("number", f"document {shown(doc.id)} is read differently at "
-                                  f"line {first} (customer, date, amount or kind differ)")
+                                  f"{where} (customer, date, amount or kind differ)")
             continue
         (docs.memos if doc.kind is DocKind.CREDIT_MEMO else docs.invoices)[doc.id] = doc
         docs.where[doc.id] = cells
