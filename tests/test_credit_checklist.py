@@ -128,7 +128,8 @@ def _ready(w: World, invoice_id: str = INVOICE_ID, amount: str = "10.00") -> int
 
 
 def _events(w: World, checklist_id: int) -> list[str]:
-    return [f"{e.step}:{e.outcome}:{e.message}" for e in w.cache.checklist_events([checklist_id])]
+    return [f"{e.step}:{e.outcome}:{e.message}"
+            for e in w.cache.checklists.checklist_events([checklist_id])]
 
 
 def _snapshot(state: ChecklistState) -> CreditChecklist:
@@ -149,24 +150,24 @@ def test_step_1_notes_the_credit_and_preselects_the_oldest_open_invoice(world: W
     assert checklist.state is ChecklistState.CHOOSE_INVOICE
     assert (checklist.customer_id, checklist.customer_name) == ("97", "Atomar's Best Tackle")
     assert (checklist.credit_id, checklist.credit_amount) == ("11261", Decimal("10.00"))
-    invoices = world.cache.open_ledger_invoices("97")
+    invoices = world.cache.checklists.open_ledger_invoices("97")
     assert [i.doc_number for i in invoices] == ["10005", "10040", "11011"]
     default = wf.default_invoice(invoices)
     assert default is not None and default.id == OLDER_ID
     assert wf.default_amount(checklist.credit_amount, default.balance) == Decimal("10.00")
-    [event] = world.cache.checklist_events([checklist.id])
+    [event] = world.cache.checklists.checklist_events([checklist.id])
     assert event.step == 1 and event.outcome == "ok"
     assert "credit memo 11261 (CM-1004) of 2026-10-28, 10.00 remaining" in event.message
     assert "3 open invoices, oldest 10005" in event.message
     # Pressing `a` again on the same credit resumes this checklist, never a second one.
     assert wf.start_checklist(world.cache, CREDIT).id == checklist.id
-    assert [c.id for c in world.cache.open_checklists()] == [checklist.id]
+    assert [c.id for c in world.cache.checklists.open_checklists()] == [checklist.id]
 
 
 def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> None:
     payments = world.payments()
     checklist_id = _ready(world)
-    checklist = world.cache.checklist(checklist_id)
+    checklist = world.cache.checklists.checklist(checklist_id)
     assert checklist.state is ChecklistState.READY_TO_APPLY
     assert (checklist.invoice_number, checklist.amount) == ("10040", Decimal("10.00"))
     assert checklist.invoice_balance == Decimal("120.00")
@@ -183,7 +184,7 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert world.balance() == Decimal("110.00") and world.remaining() == Decimal("0.00")
     [pair] = world.cache.pairs_for_number("10040")
     assert pair.ledger_owing == Decimal("110.00") and pair.ledger_total == Decimal("120.00")
-    assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+    assert world.cache.checklists.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
     assert all(c.id != "11261" for c in world.cache.client_credits(["97"]))
     # ... but ConnectWise still bills 120.00: the ledger side is verified, the PSA
     # side is not, and the checklist says so instead of "both sides agree".
@@ -197,11 +198,11 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert any(e.startswith("4:ok:invoice 10040 balance 120.00 -> 110.00 of 120.00")
                for e in events)
     assert any(e.startswith("3:ok:applied via qbo (request id ") for e in events)
-    views = wf.step_views(lagging, world.cache.checklist_events([checklist_id]))
+    views = wf.step_views(lagging, world.cache.checklists.checklist_events([checklist_id]))
     assert [v.status for v in views] == ["done", "done", "done", "done", "skipped", "lagging"]
     assert views[5].detail.startswith(f"{LEDGER_OK}; {PSA_LAGS}")
     assert all(v.at is not None for v in views if v.status == "done")
-    assert [c.id for c in world.cache.open_checklists()] == [checklist_id]  # still open
+    assert [c.id for c in world.cache.checklists.open_checklists()] == [checklist_id]  # still open
     assert world.cache.history.sync_runs()[0].kind == "resync"
     # Nothing moves it on by itself: advancing again leaves it waiting for the PSA.
     again = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
@@ -214,7 +215,7 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert "Payments tab and add a payment of 10.00" in steps
     assert "credit memo 11261 (CM-1004) as its reference" in steps
     world.record_in_connectwise("10.00")
-    wf.recheck(world.cache, checklist_id)
+    wf.recheck(world.cache.checklists, checklist_id)
     done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is ChecklistState.DONE, done.finding
     assert done.note == f"{LEDGER_OK}\n{PSA_OK}" and done.finding is None
@@ -226,15 +227,15 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert ("4:info:re-check of the PSA requested: resync and verify both sides again"
             in events)
     assert events[-1] == f"6:ok:{LEDGER_OK}; {PSA_OK}"
-    views = wf.step_views(done, world.cache.checklist_events([checklist_id]))
+    views = wf.step_views(done, world.cache.checklists.checklist_events([checklist_id]))
     assert [v.status for v in views] == ["done", "done", "done", "done", "skipped", "done"]
-    assert world.cache.open_checklists() == []
+    assert world.cache.checklists.open_checklists() == []
     assert world.payments() == payments + 1  # the re-check wrote nothing to the ledger
 
 
 def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
     checklist_id = _ready(world)
-    checklist = world.cache.checklist(checklist_id)
+    checklist = world.cache.checklists.checklist(checklist_id)
     steps = wf.manual_steps(checklist, default_number="10005")
     text = " ".join(steps)
     for part in ("Create (+ New) > Receive Payment", "Select the customer Atomar's Best Tackle",
@@ -246,31 +247,31 @@ def test_seed_001_applied_by_hand_then_confirmed(world: World) -> None:
     # The operator does it in QuickBooks (here: through the emulator's API).
     world.backend.ledger.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261",
                                       Decimal("10.00"), str(uuid.uuid4()))
-    confirmed = wf.confirm_manual(world.cache, checklist_id)
+    confirmed = wf.confirm_manual(world.cache.checklists, checklist_id)
     assert confirmed.state is ChecklistState.APPLIED and confirmed.request_id is None
     done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS and done.finding == PSA_LAGS
     assert world.balance() == Decimal("110.00")
-    assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+    assert world.cache.checklists.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
     assert "3:ok:the operator applied 10.00 of credit memo 11261 to invoice 10040 by hand" in (
         "\n".join(_events(world, checklist_id)))
 
 
 def test_confirming_an_application_that_never_happened_fails_verification(world: World) -> None:
     checklist_id = _ready(world)
-    wf.confirm_manual(world.cache, checklist_id)  # ... but nobody touched QuickBooks
+    wf.confirm_manual(world.cache.checklists, checklist_id)  # ... but nobody touched QuickBooks
     failed = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert failed.state is ChecklistState.FAILED_VERIFICATION
     assert failed.finding == "invoice 10040 balance is 120.00, expected 110.00"
     assert failed.failed_step == 4
-    views = wf.step_views(failed, world.cache.checklist_events([checklist_id]))
+    views = wf.step_views(failed, world.cache.checklists.checklist_events([checklist_id]))
     assert [v.status for v in views] == ["done", "done", "done", "failed", "pending", "pending"]
     assert views[3].detail == "invoice 10040 balance is 120.00, expected 110.00"
-    assert [c.id for c in world.cache.open_checklists()] == [checklist_id]  # still open
+    assert [c.id for c in world.cache.checklists.open_checklists()] == [checklist_id]  # still open
     # The operator now really applies it and asks for a re-check.
     world.backend.ledger.apply_credit("97", INVOICE_ID, "CreditMemo", "11261", Decimal("10"),
                                       str(uuid.uuid4()))
-    wf.recheck(world.cache, checklist_id)
+    wf.recheck(world.cache.checklists, checklist_id)
     done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS and done.note == LEDGER_OK
 
@@ -281,7 +282,7 @@ def test_killed_after_the_apply_was_recorded_resumes_at_the_resync(world: World)
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     cache = world.reopen()  # the app is killed here; a new one opens the same file
-    resumed = cache.checklist(checklist_id)
+    resumed = cache.checklists.checklist(checklist_id)
     assert resumed.state is ChecklistState.APPLIED
     assert wf.current_step(resumed) == 4
     with pytest.raises(ChecklistError, match="nothing to apply"):
@@ -307,7 +308,7 @@ def test_killed_after_qbo_applied_it_but_before_the_app_recorded_it(world: World
         wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=apply_then_die),
                          checklist_id, policy=WRITES)
     cache = world.reopen()
-    stuck = cache.checklist(checklist_id)
+    stuck = cache.checklists.checklist(checklist_id)
     assert stuck.state is ChecklistState.APPLYING and stuck.request_id
     assert world.balance() == Decimal("110.00")
     sent: list[tuple] = []
@@ -331,7 +332,7 @@ def test_killed_before_the_call_left_resends_the_stored_request_id(world: World)
         wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=die), checklist_id,
                          policy=WRITES)
     cache = world.reopen()
-    stored = cache.checklist(checklist_id).request_id
+    stored = cache.checklists.checklist(checklist_id).request_id
     assert stored and world.balance() == Decimal("120.00")
     sent: list[tuple] = []
     watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a) or real.apply_credit(*a))
@@ -377,8 +378,8 @@ def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) 
     assert any("credit memo 11261 still shows 10.00: a full sync is next" in e for e in events)
     assert any(e.startswith(f"5:ok:full sync #{run.id} since {since.isoformat()} succeeded")
                for e in events)
-    assert world.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
-    views = wf.step_views(done, world.cache.checklist_events([checklist_id]))
+    assert world.cache.checklists.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+    views = wf.step_views(done, world.cache.checklists.checklist_events([checklist_id]))
     assert [v.status for v in views] == ["done"] * 5 + ["lagging"]
 
 
@@ -415,7 +416,7 @@ def test_a_failed_resync_leaves_the_checklist_ready_to_continue(world: World) ->
     broken_psa = FlakyLedger(world.backend.psa, invoice_by_number=down)
     with pytest.raises(ChecklistError, match="resync of invoice 10040 failed"):
         advance(world.cache, broken_psa, world.backend.ledger, checklist_id)
-    assert world.cache.checklist(checklist_id).state is ChecklistState.APPLIED
+    assert world.cache.checklists.checklist(checklist_id).state is ChecklistState.APPLIED
     done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS
 
@@ -457,10 +458,10 @@ def test_choosing_a_bad_target_changes_nothing(world: World) -> None:
                 if i.customer_id == "97" and i.balance == 0)
     with pytest.raises(ChecklistError, match=f"invoice {paid.doc_number} has nothing left"):
         wf.choose_target(world.cache, checklist.id, paid.id, "10")
-    assert world.cache.checklist(checklist.id).state is ChecklistState.CHOOSE_INVOICE
-    assert len(world.cache.checklist_events([checklist.id])) == 1
+    assert world.cache.checklists.checklist(checklist.id).state is ChecklistState.CHOOSE_INVOICE
+    assert len(world.cache.checklists.checklist_events([checklist.id])) == 1
     with pytest.raises(ChecklistError, match="choose the invoice and amount first"):
-        wf.confirm_manual(world.cache, checklist.id)
+        wf.confirm_manual(world.cache.checklists, checklist.id)
     with pytest.raises(ChecklistError, match="not a credit"):
         wf.start_checklist(world.cache, "Invoice:9065")
     with pytest.raises(ChecklistError, match="no credit left"):
@@ -469,13 +470,13 @@ def test_choosing_a_bad_target_changes_nothing(world: World) -> None:
 
 def test_cancel_closes_and_a_new_checklist_can_start(world: World) -> None:
     first = _ready(world)
-    cancelled = wf.cancel(world.cache, first)
+    cancelled = wf.cancel(world.cache.checklists, first)
     assert cancelled.state is ChecklistState.CANCELLED and cancelled.closed_at
-    views = wf.step_views(cancelled, world.cache.checklist_events([first]))
+    views = wf.step_views(cancelled, world.cache.checklists.checklist_events([first]))
     assert [v.status for v in views] == ["done", "done", "cancelled", "pending", "pending",
                                          "pending"]
     with pytest.raises(ChecklistError, match="already cancelled"):
-        wf.cancel(world.cache, first)
+        wf.cancel(world.cache.checklists, first)
     assert wf.start_checklist(world.cache, CREDIT).id != first
 
 
@@ -484,12 +485,12 @@ def test_a_stale_transition_is_refused(world: World) -> None:
     checklist_id = _ready(world)
     other = Cache(world.path)
     try:
-        wf.confirm_manual(other, checklist_id)
+        wf.confirm_manual(other.checklists, checklist_id)
     finally:
         other.close()
-    stale = world.cache.checklist(checklist_id)
+    stale = world.cache.checklists.checklist(checklist_id)
     assert stale.state is ChecklistState.APPLIED
-    assert not world.cache.update_checklist(
+    assert not world.cache.checklists.update_checklist(
         checklist_id, from_states=(ChecklistState.READY_TO_APPLY,),
         changes={"state": ChecklistState.APPLYING}, step=3, outcome="info", message="x",
         at=stale.updated_at)
@@ -507,14 +508,14 @@ def test_with_ledger_writes_off_the_workflow_refuses_the_api_and_keeps_by_hand(
     with pytest.raises(ChecklistError) as refused:
         wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=off)
     assert str(refused.value) == line
-    stored = world.cache.checklist(checklist_id)
+    stored = world.cache.checklists.checklist(checklist_id)
     assert stored.state is ChecklistState.READY_TO_APPLY and stored.request_id is None
     assert stored.method is None and _events(world, checklist_id) == before
     assert world.balance() == Decimal("120.00") and world.payments() == payments
     # The by-hand path stays, all the way to the verification.
     world.backend.ledger.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261",
                                       Decimal("10.00"), str(uuid.uuid4()))
-    wf.confirm_manual(world.cache, checklist_id)
+    wf.confirm_manual(world.cache.checklists, checklist_id)
     done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id,
                    policy=off)
     assert done.state is LAGS and done.note == LEDGER_OK
@@ -536,10 +537,10 @@ def test_a_stored_request_is_not_resent_once_writes_are_off(world: World) -> Non
                                              r"again \(x cancels\)"):
         advance(world.cache, world.backend.psa, watching, checklist_id)  # READ_ONLY
     assert sent == [] and world.balance() == Decimal("120.00")
-    assert world.cache.checklist(checklist_id).state is ChecklistState.APPLYING
+    assert world.cache.checklists.checklist(checklist_id).state is ChecklistState.APPLYING
     # Had it landed, the read-only check would have seen it and moved on.
     real.apply_credit("97", INVOICE_ID, CreditKind.CREDIT_MEMO, "11261", Decimal("10.00"),
-                      world.cache.checklist(checklist_id).request_id)
+                      world.cache.checklists.checklist(checklist_id).request_id)
     done = advance(world.cache, world.backend.psa, watching, checklist_id, policy=READ_ONLY)
     assert done.state is LAGS and sent == []
     assert any("had already applied it; not sent again" in e for e in _events(world, checklist_id))
@@ -574,13 +575,13 @@ def test_cancelling_while_the_psa_lags_says_what_is_left(world: World) -> None:
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
     advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
-    cancelled = wf.cancel(world.cache, checklist_id)
+    cancelled = wf.cancel(world.cache.checklists, checklist_id)
     assert cancelled.state is ChecklistState.CANCELLED
     assert _events(world, checklist_id)[-1] == (
         "6:info:cancelled by the operator; the ledger shows the credit applied and the PSA "
         "did not: record it in the PSA by hand")
     with pytest.raises(ChecklistError, match="nothing to re-check"):
-        wf.recheck(world.cache, checklist_id)
+        wf.recheck(world.cache.checklists, checklist_id)
 
 
 def test_autotask_steps_say_its_api_cannot_and_what_can_be_done() -> None:

@@ -123,7 +123,7 @@ def python_recompute(cache: Cache) -> None:
     mapping = cache.mapping()
     summaries = rollup_clients(pairs, companies=cache.companies(), customers=cache.customers(),
                                mapping=mapping, credits=cache.credits(),
-                               keep=cache.checklist_customer_ids())
+                               keep=cache.checklists.checklist_customer_ids())
     with cache.transaction():
         cache.replace_reconciliation([(client_key_for(p, mapping), p) for p in pairs],
                                      summaries)

@@ -122,9 +122,10 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
             [pair] = app.cache.pairs_for_number("10040")
             assert (pair.ledger_owing, pair.psa_owing) == (Decimal("110.00"), Decimal("120.00"))
-            stored = app.cache.checklist(screen.checklist.id)
+            stored = app.cache.checklists.checklist(screen.checklist.id)
             assert stored.state is ChecklistState.LEDGER_DONE_PSA_LAGS
-            assert stored.closed_at is None and [c.id for c in app.cache.open_checklists()] == [1]
+            assert stored.closed_at is None
+            assert [c.id for c in app.cache.checklists.open_checklists()] == [1]
             # The tech records the $10 in ConnectWise as shown, then v re-checks.
             record_in_connectwise(book, "10040", Decimal("10.00"))
             await pilot.press("v")
@@ -138,7 +139,7 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             assert "PSA: ConnectWise shows 110.00 owing on invoice 10040 ✓" in text
             [pair] = app.cache.pairs_for_number("10040")
             assert (pair.ledger_owing, pair.psa_owing) == (Decimal("110.00"), Decimal("110.00"))
-            assert app.cache.open_checklists() == []
+            assert app.cache.checklists.open_checklists() == []
             # Back on the client: the credit is gone, the audit trail is there.
             await pilot.press("escape")
             await pilot.pause()
@@ -190,7 +191,7 @@ async def test_seed_001_applied_by_hand_then_confirmed(tmp_path: Path) -> None:
             assert "PSA: ConnectWise still shows 120.00 owing" in screen_text(app)
             assert "by hand in the ledger" in screen_text(app)
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
-            assert app.cache.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
+            assert app.cache.checklists.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
 
 
 async def test_confirming_an_application_that_never_happened_reports_the_finding(
@@ -293,7 +294,7 @@ async def test_a_checklist_interrupted_after_the_apply_resumes_in_a_new_app(
             assert screen.checklist.state is ChecklistState.LEDGER_DONE_PSA_LAGS
             text = screen_text(again)
             assert "ledger: invoice 10040 110.00 of 120.00 ✓" in text
-            events = again.cache.checklist_events([screen.checklist.id])
+            events = again.cache.checklists.checklist_events([screen.checklist.id])
             assert [e.step for e in events if e.message.startswith("applied via qbo")] == [3]
             assert "Continuing where the checklist stopped" not in text  # finished, redrawn
             await pilot.press("escape")
@@ -339,7 +340,7 @@ async def test_leaving_the_screen_while_it_runs_loses_nothing(tmp_path: Path) ->
             await pilot.pause()
             assert screen.busy
             await pilot.press("escape")  # back to the client while the worker runs
-            await wait_until(pilot, lambda: app.cache.checklist(1).state
+            await wait_until(pilot, lambda: app.cache.checklists.checklist(1).state
                              is ChecklistState.LEDGER_DONE_PSA_LAGS)
             await pilot.pause()
             assert isinstance(app.screen, ClientDetailScreen)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from recon_tui.cache.checklists import ChecklistQueries
+from recon_tui.cache.checklists import Checklists
 from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
 from recon_tui.cache.fixes import PaymentFixes
@@ -52,8 +52,7 @@ __all__ = [
 ]
 
 
-class Cache(SourceQueries, ReconciliationQueries,
-            ChecklistQueries, ReportQueries, TransactionQueries,
+class Cache(SourceQueries, ReconciliationQueries, ReportQueries, TransactionQueries,
             RecordWrites, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""
@@ -64,6 +63,7 @@ class Cache(SourceQueries, ReconciliationQueries,
         self.mapper = MappingReads(self)
         self.fixes = PaymentFixes(self)
         self.history = SyncHistory(self)
+        self.checklists = Checklists(self)
 
     # -- thin delegations to ``self.history`` for callers being changed by other
     # engineers today (sync.py, row_diagnosis.py); they go once those call

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     credit_from,
     credit_key,
@@ -28,12 +29,11 @@ from recon_tui.models import (
 from recon_tui.money import from_cents, to_cents
 
 
-class ChecklistQueries:
-    """Credit-application checklists and their audit trail."""
+class Checklists(CachePart):
+    """Credit-application checklists and their audit trail (``cache.checklists``),
+    with the two reads a checklist is worked from: the customer's open invoices
+    and the credit as the cache holds it now."""
 
-    conn: sqlite3.Connection
-
-    # -- credit checklists
     # Seed 001's workflow state (recon_tui.workflows.credit_checklist) and its audit
     # trail. Every transition is a compare-and-set on the state plus its event, in one
     # transaction, so two screens or two processes can never both make the same move.

@@ -34,7 +34,7 @@ FULL_SYNC_MARGIN = timedelta(days=1)
 
 def _fail(cache: Cache, checklist: CreditChecklist, from_state: State, step: int,
           finding: str) -> CreditChecklist:
-    return move(cache, checklist, (from_state,),
+    return move(cache.checklists, checklist, (from_state,),
                 {"state": State.FAILED_VERIFICATION, "failed_step": step, "finding": finding},
                 step=step, outcome="fail", message=finding)
 
@@ -48,8 +48,9 @@ def _resync(cache: Cache, verifier: Verifier, checklist: CreditChecklist,
     try:
         result = verifier.resync(checklist.invoice_number or "")
     except VerifyError as exc:
-        cache.add_checklist_event(checklist.id, step=4, outcome="fail", at=now(),
-                                  message=f"resync failed: {exc}; continue to retry")
+        cache.checklists.add_checklist_event(
+            checklist.id, step=4, outcome="fail", at=now(),
+            message=f"resync failed: {exc}; continue to retry")
         raise ChecklistError(f"resync of invoice {checklist.invoice_number} failed: {exc}") \
             from exc
     finding = invoice_finding(cache, checklist)
@@ -64,7 +65,7 @@ def _resync(cache: Cache, verifier: Verifier, checklist: CreditChecklist,
     if shows:
         message += (f"; {checklist.credit_label} still shows "
                     f"{money_str(credit_remaining(cache, checklist))}: a full sync is next")
-    return move(cache, checklist, (State.APPLIED,),
+    return move(cache.checklists, checklist, (State.APPLIED,),
                 {"state": State.RESYNCED, "needs_full_sync": shows}, step=4, outcome="ok",
                 message=message)
 
@@ -88,15 +89,16 @@ def _full_sync(cache: Cache, verifier: Verifier,
     try:
         run = verifier.full_sync(since, progress=relay, cancel=cancel_event)
     except VerifyError as exc:
-        cache.add_checklist_event(checklist.id, step=5, outcome="fail", at=now(),
-                                  message=f"full sync could not start: {exc}")
+        cache.checklists.add_checklist_event(
+            checklist.id, step=5, outcome="fail", at=now(),
+            message=f"full sync could not start: {exc}")
         raise ChecklistError(str(exc)) from exc
     if run.status is not SyncStatus.SUCCEEDED:
-        cache.add_checklist_event(
+        cache.checklists.add_checklist_event(
             checklist.id, step=5, outcome="fail", at=now(),
             message=f"full sync #{run.id} {run.status.value}: {run.error}; continue to retry")
         raise ChecklistError(f"full sync #{run.id} {run.status.value}: {run.error}")
-    return move(cache, checklist, (State.RESYNCED,),
+    return move(cache.checklists, checklist, (State.RESYNCED,),
                 {"state": State.FULL_SYNCED, "sync_since": since}, step=5, outcome="ok",
                 message=f"full sync #{run.id} since {since.isoformat()} succeeded")
 
@@ -115,10 +117,10 @@ def _verify(cache: Cache, checklist: CreditChecklist, psa_kind: str) -> CreditCh
     psa = check_psa(cache, checklist, name)
     message = f"{ledger.text}; {psa.text}"
     if psa.ok:
-        return move(cache, checklist, (from_state,),
+        return move(cache.checklists, checklist, (from_state,),
                     {"state": State.DONE, "note": f"{ledger.text}\n{psa.text}", "finding": None,
                      "closed_at": now()}, step=6, outcome="ok", message=message)
-    return move(cache, checklist, (from_state,),
+    return move(cache.checklists, checklist, (from_state,),
                 {"state": State.LEDGER_DONE_PSA_LAGS, "note": ledger.text,
                  "finding": psa.text}, step=6, outcome="lag",
                 message=(f"{message}. Next: record the credit in {name} by hand, then "
@@ -134,7 +136,7 @@ def advance(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, checklist_
     running, writes off) raises ChecklistError and leaves the checklist where it
     was, ready to continue. ``policy`` only matters to a resumed APPLYING one;
     ``verifier`` resyncs and syncs the same systems as ``psa`` and ``ledger``."""
-    checklist = load(cache, checklist_id)
+    checklist = load(cache.checklists, checklist_id)
     while True:
         state = checklist.state
         if state is State.APPLYING:
@@ -148,7 +150,7 @@ def advance(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, checklist_
                 checklist = _full_sync(cache, verifier, checklist, progress, cancel_event)
                 continue
             if checklist.needs_full_sync:  # resumed after something else synced it away
-                checklist = move(cache, checklist, (State.RESYNCED,),
+                checklist = move(cache.checklists, checklist, (State.RESYNCED,),
                                  {"needs_full_sync": False}, step=5, outcome="info",
                                  message=f"{checklist.credit_label} no longer shows: "
                                          "no full sync needed")

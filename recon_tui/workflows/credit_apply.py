@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from recon_tui.cache import Cache
+from recon_tui.cache.checklists import Checklists
 from recon_tui.connectors.base import ConnectorError, LedgerConnector
 from recon_tui.models import ApplyMethod, CreditChecklist, CreditKind
 from recon_tui.money import ZERO, money_str
@@ -35,17 +36,17 @@ def start_checklist(cache: Cache, credit_key: str) -> CreditChecklist:
         kind = CreditKind(kind_text)
     except ValueError:
         raise ChecklistError(f"not a credit: {credit_key!r}") from None
-    existing = cache.open_checklist_for_credit(kind, source_id)
+    existing = cache.checklists.open_checklist_for_credit(kind, source_id)
     if existing is not None:
         return existing
-    credit = cache.ledger_credit(kind, source_id)
+    credit = cache.checklists.ledger_credit(kind, source_id)
     if credit is None or credit.amount <= ZERO:
         raise ChecklistError(f"{credit_key} has no credit left in the cache; nothing to apply")
     customer = cache.customer(credit.customer_id)
     if customer is None:
         raise ChecklistError(f"the credit's customer {credit.customer_id} is not in the cache; "
                              "run a full sync first")
-    invoices = cache.open_ledger_invoices(credit.customer_id)
+    invoices = cache.checklists.open_ledger_invoices(credit.customer_id)
     label = "credit memo" if kind is CreditKind.CREDIT_MEMO else "unapplied payment"
     doc = f" ({credit.doc_number})" if credit.doc_number else ""
     oldest = default_invoice(invoices)
@@ -53,16 +54,16 @@ def start_checklist(cache: Cache, credit_key: str) -> CreditChecklist:
                f"{money_str(credit.amount)} remaining; customer {customer.display_name} "
                f"({customer.id}); {counted(len(invoices), 'open invoice')}"
                + (f", oldest {oldest.doc_number}" if oldest else ""))
-    checklist_id = cache.create_checklist(credit, customer.display_name, message=message,
-                                          at=now())
-    return load(cache, checklist_id)
+    checklist_id = cache.checklists.create_checklist(credit, customer.display_name,
+                                                     message=message, at=now())
+    return load(cache.checklists, checklist_id)
 
 
 def choose_target(cache: Cache, checklist_id: int, invoice_id: str,
                   amount_text: str) -> CreditChecklist:
     """Step 2: the invoice and the amount, validated against the cache as it is now
     (its values become the baseline the verification compares with)."""
-    checklist = load(cache, checklist_id)
+    checklist = load(cache.checklists, checklist_id)
     if checklist.state not in (State.CHOOSE_INVOICE, State.READY_TO_APPLY):
         raise ChecklistError(f"the target can no longer change: the checklist is "
                              f"{checklist.state.value}")
@@ -72,16 +73,16 @@ def choose_target(cache: Cache, checklist_id: int, invoice_id: str,
                              f"{checklist.customer_name}")
     if invoice.voided or invoice.balance <= ZERO:
         raise ChecklistError(f"invoice {invoice.doc_number} has nothing left to pay")
-    credit = cache.ledger_credit(checklist.credit_kind, checklist.credit_id)
+    credit = cache.checklists.ledger_credit(checklist.credit_kind, checklist.credit_id)
     if credit is None or credit.amount <= ZERO:
         raise ChecklistError(f"{checklist.credit_label} has no credit left in the cache")
     amount = parse_amount(amount_text, credit_remaining=credit.amount,
                           invoice_balance=invoice.balance, invoice_number=invoice.doc_number)
-    oldest = default_invoice(cache.open_ledger_invoices(checklist.customer_id))
+    oldest = default_invoice(cache.checklists.open_ledger_invoices(checklist.customer_id))
     which = " (the oldest open invoice as of the last sync)" if (
         oldest is not None and oldest.id == invoice.id) else ""
     return move(
-        cache, checklist, (State.CHOOSE_INVOICE, State.READY_TO_APPLY),
+        cache.checklists, checklist, (State.CHOOSE_INVOICE, State.READY_TO_APPLY),
         {"state": State.READY_TO_APPLY, "invoice_id": invoice.id,
          "invoice_number": invoice.doc_number, "invoice_total": invoice.total,
          "invoice_balance": invoice.balance, "amount": amount, "credit_amount": credit.amount},
@@ -96,13 +97,13 @@ def apply_via_api(cache: Cache, ledger: LedgerConnector, checklist_id: int, *,
     checklist re-sends the stored id (unless the ledger already shows the credit
     applied), so the credit is applied once whatever happened in between. Refused,
     with the line saying how to turn them on, when ledger writes are off."""
-    checklist = load(cache, checklist_id)
+    checklist = load(cache.checklists, checklist_id)
     if checklist.state is State.READY_TO_APPLY:
         if not policy.allows("ledger"):
             raise ChecklistError(policy.why_off("ledger"))
         request_id = str(uuid.uuid4())
         checklist = move(
-            cache, checklist, (State.READY_TO_APPLY,),
+            cache.checklists, checklist, (State.READY_TO_APPLY,),
             {"state": State.APPLYING, "method": ApplyMethod.API, "request_id": request_id},
             step=3, outcome="info",
             message=(f"sending {money_str(checklist.amount)} of {checklist.credit_label} to "
@@ -116,7 +117,7 @@ def apply_via_api(cache: Cache, ledger: LedgerConnector, checklist_id: int, *,
     assert checklist.request_id and checklist.invoice_id and checklist.amount is not None
     try:
         if resumed and ledger_shows_applied(checklist, ledger):
-            return move(cache, checklist, (State.APPLYING,),
+            return move(cache.checklists, checklist, (State.APPLYING,),
                         {"state": State.APPLIED, "applied_at": now()}, step=3, outcome="ok",
                         message=(f"the earlier attempt (request id {checklist.request_id}) "
                                  "had already applied it; not sent again"))
@@ -130,28 +131,28 @@ def apply_via_api(cache: Cache, ledger: LedgerConnector, checklist_id: int, *,
         if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (
                 401, 408, 429):
             # Refused outright: nothing was applied. Back to the choice, a new id next time.
-            return move(cache, checklist, (State.APPLYING,),
+            return move(cache.checklists, checklist, (State.APPLYING,),
                         {"state": State.READY_TO_APPLY, "request_id": None, "method": None},
                         step=3, outcome="fail", message=f"the ledger refused it: {exc}")
-        cache.add_checklist_event(
+        cache.checklists.add_checklist_event(
             checklist.id, step=3, outcome="fail", at=now(),
             message=(f"no answer from the ledger ({exc}); continuing re-sends request id "
                      f"{checklist.request_id}, which the ledger applies once"))
         raise ChecklistError(f"the ledger did not confirm the application: {exc}") from exc
-    return move(cache, checklist, (State.APPLYING,),
+    return move(cache.checklists, checklist, (State.APPLYING,),
                 {"state": State.APPLIED, "applied_at": now()}, step=3, outcome="ok",
                 message=(f"applied via {ledger.kind} (request id {checklist.request_id}): "
                          f"invoice {invoice.doc_number} balance now "
                          f"{money_str(invoice.balance)} of {money_str(invoice.total)}"))
 
 
-def confirm_manual(cache: Cache, checklist_id: int) -> CreditChecklist:
+def confirm_manual(checklists: Checklists, checklist_id: int) -> CreditChecklist:
     """Step 3 by hand: the operator says it is done; steps 4-6 check that it is."""
-    checklist = load(cache, checklist_id)
+    checklist = load(checklists, checklist_id)
     if checklist.state is not State.READY_TO_APPLY:
         raise ChecklistError(f"choose the invoice and amount first (the checklist is "
                              f"{checklist.state.value})")
-    return move(cache, checklist, (State.READY_TO_APPLY,),
+    return move(checklists, checklist, (State.READY_TO_APPLY,),
                 {"state": State.APPLIED, "method": ApplyMethod.MANUAL, "applied_at": now()},
                 step=3, outcome="ok",
                 message=(f"the operator applied {money_str(checklist.amount)} of "
@@ -159,9 +160,9 @@ def confirm_manual(cache: Cache, checklist_id: int) -> CreditChecklist:
                          "by hand in the ledger"))
 
 
-def cancel(cache: Cache, checklist_id: int) -> CreditChecklist:
+def cancel(checklists: Checklists, checklist_id: int) -> CreditChecklist:
     """Give up. An application already sent stays in the ledger: the trail says so."""
-    checklist = load(cache, checklist_id)
+    checklist = load(checklists, checklist_id)
     if not checklist.state.is_open:
         raise ChecklistError(f"the checklist is already {checklist.state.value}")
     step = current_step(checklist)
@@ -173,20 +174,20 @@ def cancel(cache: Cache, checklist_id: int) -> CreditChecklist:
                              State.FAILED_VERIFICATION) and checklist.method is not None:
         message += (f"; the application ({checklist.method.value}) may already be in the "
                     "ledger: check the invoice there")
-    return move(cache, checklist, (checklist.state,),
+    return move(checklists, checklist, (checklist.state,),
                 {"state": State.CANCELLED, "closed_at": now()}, step=step, outcome="info",
                 message=message)
 
 
-def recheck(cache: Cache, checklist_id: int) -> CreditChecklist:
+def recheck(checklists: Checklists, checklist_id: int) -> CreditChecklist:
     """Verify again from the resync on: after a failed verification (e.g. the credit
     had not really been applied, and now is), or once the credit has been recorded
     in a PSA that lagged."""
-    checklist = load(cache, checklist_id)
+    checklist = load(checklists, checklist_id)
     if checklist.state not in (State.FAILED_VERIFICATION, State.LEDGER_DONE_PSA_LAGS):
         raise ChecklistError(f"nothing to re-check: the checklist is {checklist.state.value}")
     what = ("the PSA" if checklist.state is State.LEDGER_DONE_PSA_LAGS else "a failed step")
-    return move(cache, checklist, (checklist.state,),
+    return move(checklists, checklist, (checklist.state,),
                 {"state": State.APPLIED, "failed_step": None, "finding": None, "note": None,
                  "needs_full_sync": None}, step=4, outcome="info",
                 message=f"re-check of {what} requested: resync and verify both sides again")

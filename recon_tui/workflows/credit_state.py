@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from recon_tui.cache import Cache
+from recon_tui.cache.checklists import Checklists
 from recon_tui.models import ChecklistState, CreditChecklist
 from recon_tui.workflows.credit_steps import ChecklistError
 
@@ -24,21 +24,21 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def load(cache: Cache, checklist_id: int) -> CreditChecklist:
+def load(checklists: Checklists, checklist_id: int) -> CreditChecklist:
     """The checklist as stored now, or a one-line error when it does not exist."""
-    checklist = cache.checklist(checklist_id)
+    checklist = checklists.checklist(checklist_id)
     if checklist is None:
         raise ChecklistError(f"checklist #{checklist_id} does not exist")
     return checklist
 
 
-def move(cache: Cache, checklist: CreditChecklist, from_states: tuple[State, ...],
+def move(checklists: Checklists, checklist: CreditChecklist, from_states: tuple[State, ...],
          changes: dict[str, object], *, step: int, outcome: str, message: str
          ) -> CreditChecklist:
     """Persist one transition; refuse when the checklist moved on meanwhile."""
-    if not cache.update_checklist(checklist.id, from_states=from_states, changes=changes,
-                                  step=step, outcome=outcome, message=message, at=now()):
-        current = load(cache, checklist.id)
+    if not checklists.update_checklist(checklist.id, from_states=from_states, changes=changes,
+                                       step=step, outcome=outcome, message=message, at=now()):
+        current = load(checklists, checklist.id)
         raise ChecklistError(f"checklist #{checklist.id} is {current.state.value} now "
                              "(changed elsewhere); reopen it")
-    return load(cache, checklist.id)
+    return load(checklists, checklist.id)

@@ -65,7 +65,7 @@ def invoice_finding(cache: Cache, checklist: CreditChecklist) -> str | None:
 
 def credit_remaining(cache: Cache, checklist: CreditChecklist) -> Decimal:
     """What is left of the credit in the cache (a used-up credit is not kept)."""
-    credit = cache.ledger_credit(checklist.credit_kind, checklist.credit_id)
+    credit = cache.checklists.ledger_credit(checklist.credit_kind, checklist.credit_id)
     return credit.amount if credit is not None else ZERO
 
 

@@ -154,17 +154,17 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         """Re-read the checklist from the cache and redraw; an automatic step left
         pending (after a restart) continues at once."""
         assert self.checklist_id is not None
-        checklist = self.cache.checklist(self.checklist_id)
+        checklist = self.cache.checklists.checklist(self.checklist_id)
         if checklist is None:
             self.query_one("#checklist-title", Static).update(
                 Text(f"Checklist #{self.checklist_id} does not exist.", style="bold red"))
             return
         first_draw = self.checklist is None
         self.checklist = checklist
-        self.events = self.cache.checklist_events([checklist.id])
-        credit = self.cache.ledger_credit(checklist.credit_kind, checklist.credit_id)
+        self.events = self.cache.checklists.checklist_events([checklist.id])
+        credit = self.cache.checklists.ledger_credit(checklist.credit_kind, checklist.credit_id)
         self.credit_remaining = credit.amount if credit else None
-        self.invoices = self.cache.open_ledger_invoices(checklist.customer_id)
+        self.invoices = self.cache.checklists.open_ledger_invoices(checklist.customer_id)
         self._draw_title()
         self.query_one(StepsPanel).show(checklist, self.events)
         self.choice.show(checklist, self.invoices, self._credit(), reset=first_draw,
@@ -356,7 +356,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
 
         def job(cache: Cache) -> CreditChecklist | None:
             choose(cache)
-            return wf.confirm_manual(cache, checklist_id)
+            return wf.confirm_manual(cache.checklists, checklist_id)
 
         self._run("Recording the application by hand…", job, advance=True)
 
@@ -365,7 +365,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         if c is None or self.busy:
             return
         if c.state in RECHECKABLE:
-            self._run("Re-checking both sides…", lambda cache: wf.recheck(cache, c.id),
+            self._run("Re-checking both sides…", lambda cache: wf.recheck(cache.checklists, c.id),
                       advance=True)
         elif c.state in AUTOMATIC:
             self._run("Continuing…", None, advance=True)
@@ -378,7 +378,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             self._confirm_cancel = True
             self.query_one(ChecklistStatus).ask_to_cancel()
             return
-        self._run("Cancelling…", lambda cache: wf.cancel(cache, c.id), advance=False)
+        self._run("Cancelling…", lambda cache: wf.cancel(cache.checklists, c.id), advance=False)
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:

@@ -61,7 +61,7 @@ class ChecklistsScreen(ReconScreenMixin, Screen[None]):
         cache = self.recon_app.cache
         assert cache is not None
         rows = []
-        for c in cache.open_checklists():
+        for c in cache.checklists.open_checklists():
             style = {ChecklistState.FAILED_VERIFICATION: "bad",
                      ChecklistState.LEDGER_DONE_PSA_LAGS: "warn"}.get(c.state, "")
             rows.append(TableRow(key=str(c.id), cells=(

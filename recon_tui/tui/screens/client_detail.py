@@ -170,8 +170,8 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         self.query_one("#memos-title", Static).update(Text(
             f"Credit memos: {memo_count} (credit and what is left of it, paired by number)"))
         customer_ids = summary.ledger_customer_ids if summary else ()
-        self.query_one("#client-checklists", ChecklistTrail).show(self.cache, customer_ids,
-                                                                  self.client_key)
+        self.query_one("#client-checklists", ChecklistTrail).show(
+            self.cache.checklists, customer_ids, self.client_key)
         credits = self.cache.client_credits(customer_ids)
         self.query_one("#credits", VirtualTable).set_source(ListRowSource(credit_rows(credits)))
         total = sum((c.amount for c in credits), start=ZERO)

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from recon_tui.cache import Cache
+from recon_tui.cache.checklists import Checklists
 from recon_tui.models import ChecklistEvent, ChecklistState, CreditChecklist, LedgerInvoice
 from recon_tui.money import format_money
 from recon_tui.text import printable
@@ -270,18 +270,19 @@ class ChecklistTrail(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(id="checklist-trail-body")
 
-    def show(self, cache: Cache, customer_ids: Sequence[str], client_key: str = "") -> None:
+    def show(self, checklists: Checklists, customer_ids: Sequence[str],
+             client_key: str = "") -> None:
         """``client_key`` names the customer of a ledger-only client whose row is
         being refreshed (its row stays while it has a checklist)."""
         kind, _, ident = client_key.partition(":")
         ids = list(customer_ids) or ([ident] if kind == "ledger" and ident else [])
-        checklists = cache.customer_checklists(ids) if ids else []
-        self.display = bool(checklists)
-        if not checklists:
+        shown = checklists.customer_checklists(ids) if ids else []
+        self.display = bool(shown)
+        if not shown:
             return
-        events = cache.checklist_events([c.id for c in checklists])
+        events = checklists.checklist_events([c.id for c in shown])
         text = Text("Credit checklists (c lists the open ones)", style="bold")
-        for checklist in checklists:
+        for checklist in shown:
             text.append("\n")
             text.append_text(describe(checklist))
             text.append(" — ")
