@@ -331,6 +331,18 @@ def test_hostile_names_survive_the_xml_round_trip_literally(company: SampleCompa
         assert (read[f"h{index}"].display_name, read[f"h{index}"].company_name) == (name, name)
 
 
+def test_a_control_character_sent_as_a_reference_is_read_literally(
+        company: SampleCompany) -> None:
+    customers = company.book.qbo["Customer"]
+    customers["h9"] = {**customers["58"], "Id": "h9", "DisplayName": "Bell\x07 \x1b[1m",
+                       "FullyQualifiedName": "Bell\x07 \x1b[1m"}
+
+    def as_references(_request: str, answer: str) -> str:
+        return answer.replace("\x07", "&#7;").replace("\x1b", "&#x1B;")
+    read = {c.id: c for c in connector(company, tamper=as_references).customers()}
+    assert read["h9"].display_name == "Bell\x07 \x1b[1m"
+
+
 def test_a_hostile_request_value_is_sent_escaped(company: SampleCompany) -> None:
     assert connector(company).invoice_by_doc_number('<RefNumber>1</RefNumber>&"') is None
     assert "&lt;RefNumber&gt;1&lt;/RefNumber&gt;&amp;" in company.requests[-1]

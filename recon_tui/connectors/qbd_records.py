@@ -28,8 +28,9 @@ InvoiceQuery, CreditMemoQuery, ReceivePaymentQuery) and public payloads (see
 
 Characters XML 1.0 cannot carry (C0 controls but tab, LF, CR) make a document
 unparseable; a company file holding one in a name would fail the whole read. So
-they are moved to private-use code points before parsing and back after, and a
-name keeps them literally (the screens render names literally).
+they are moved, raw or as a character reference (``&#27;``), to private-use
+code points before parsing and back after, and a name keeps them literally (the
+screens render names literally).
 """
 
 from __future__ import annotations
@@ -71,8 +72,22 @@ _PRIVATE_BASE = 0xF0000  # Supplementary Private Use Area-A: never in a real nam
 _PRIVATE = re.compile("[\U000f0000-\U000f001f]")
 
 
+_ILLEGAL_REF = re.compile(r"&#(?:([0-9]{1,7})|x([0-9a-fA-F]{1,6}));")
+
+
+def _hidden_ref(match: re.Match[str]) -> str:
+    """A character reference to a C0 control XML 1.0 forbids (``&#27;``), as its
+    private-use stand-in; any other reference stays for the parser."""
+    code = int(match.group(1)) if match.group(1) else int(match.group(2), 16)
+    if code < 0x20 and chr(code) not in "\t\n\r":
+        return chr(_PRIVATE_BASE + code)
+    return match.group()
+
+
 def _hide(text: str) -> str:
-    return _ILLEGAL.sub(lambda m: chr(_PRIVATE_BASE + ord(m.group())), text)
+    """Raw or referenced C0 controls moved out of the parser's way (see the module)."""
+    text = _ILLEGAL.sub(lambda m: chr(_PRIVATE_BASE + ord(m.group())), text)
+    return _ILLEGAL_REF.sub(_hidden_ref, text) if "&#" in text else text
 
 
 def _unhide(text: str) -> str:
