@@ -57,11 +57,10 @@ class SyncStage:
             PRAGMA synchronous=OFF;
             CREATE TABLE page(step TEXT, seq INTEGER, size INTEGER, body BLOB,
                               PRIMARY KEY (step, seq));
-            CREATE TABLE read_id(step TEXT, id TEXT, PRIMARY KEY (step, id)) WITHOUT ROWID;
-            CREATE TABLE doc(step TEXT, id TEXT, number TEXT, link TEXT, total TEXT,
-                             owing TEXT, PRIMARY KEY (step, id)) WITHOUT ROWID;
-            CREATE INDEX doc_number ON doc(step, number);
+            CREATE TABLE record(step TEXT, id TEXT, listed INTEGER, number TEXT, link TEXT,
+                                total TEXT, owing TEXT);
             """)
+        self._indexed = False
         self._pages: dict[str, int] = {}
         self._sizes: dict[str, int] = {}
         self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
@@ -92,24 +91,39 @@ class SyncStage:
 
     def add_page(self, step: str, items: Sequence[Any], *, ids: Iterable[str] = (),
                  docs: Iterable[DocFigures] = ()) -> None:
-        """Keep one page of a declared step with the ids and figures it holds."""
+        """Keep one page of a declared step with the ids and figures it holds (a
+        step stages each record once, as the connectors' reads yield them)."""
         if step not in self._decoders:
             raise KeyError(f"stage step {step!r} was not declared")
         # Encoded outside the lock: the other system's thread may stage meanwhile.
         body = self._encoder.encode(list(items))
-        id_rows = [(step, i) for i in ids]
-        doc_rows = [(step, d.id, d.number, d.link, str(d.total), str(d.owing)) for d in docs]
+        # One row per record: its id (listed: one of ``ids``) and its figures.
+        rows = {i: (step, i, 1, None, None, None, None) for i in ids}
+        listed = set(rows)
+        for d in docs:
+            rows[d.id] = (step, d.id, int(d.id in listed), d.number, d.link, str(d.total),
+                          str(d.owing))
         with self._lock, self.conn:
             seq = self._pages.get(step, 0)
             self.conn.execute("INSERT INTO page VALUES (?, ?, ?, ?)",
                               (step, seq, len(items), body))
-            self.conn.executemany("INSERT OR IGNORE INTO read_id VALUES (?, ?)", id_rows)
-            self.conn.executemany("INSERT OR REPLACE INTO doc VALUES (?, ?, ?, ?, ?, ?)",
-                                  doc_rows)
+            self.conn.executemany("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                  rows.values())
             self._pages[step] = seq + 1
             self._sizes[step] = self._sizes.get(step, 0) + len(items)
 
     # -- reading back
+    def _index(self) -> None:
+        """The lookups' indexes, built at the first lookup (under the lock): built
+        once over the rows staged so far, they cost less than kept up row by row
+        as each page arrives (a full sync's steps are all read by then, but a
+        page staged later is indexed as it comes, so nothing is missed)."""
+        if not self._indexed:
+            self.conn.executescript(
+                "CREATE INDEX record_id ON record(step, id);"
+                "CREATE INDEX record_number ON record(step, number);")
+            self._indexed = True
+
     def count(self, step: str) -> int:
         """Records the step read."""
         return self._sizes.get(step, 0)
@@ -129,8 +143,9 @@ class SyncStage:
     def ids(self, step: str) -> set[str]:
         """Every id the step read (the deletion steps need the whole set)."""
         with self._lock:
-            return {r[0] for r in self.conn.execute("SELECT id FROM read_id WHERE step=?",
-                                                    (step,))}
+            self._index()
+            return {r[0] for r in self.conn.execute(
+                "SELECT id FROM record WHERE step=? AND listed", (step,))}
 
     def has_ids(self, step: str, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` the step read."""
@@ -139,8 +154,9 @@ class SyncStage:
             chunk = list(ids[start:start + _CHUNK])
             marks = ", ".join("?" for _ in chunk)
             with self._lock:
+                self._index()
                 found.update(r[0] for r in self.conn.execute(
-                    f"SELECT id FROM read_id WHERE step=? AND id IN ({marks})",
+                    f"SELECT id FROM record WHERE step=? AND listed AND id IN ({marks})",
                     [step, *chunk]))
         return found
 
@@ -151,9 +167,11 @@ class SyncStage:
         after = ""
         while True:
             with self._lock:
+                self._index()
                 rows = self.conn.execute(
-                    "SELECT id, number, link, total, owing FROM doc WHERE step=? AND id > ? "
-                    "ORDER BY id LIMIT ?", (step, after, size)).fetchall()
+                    "SELECT id, number, link, total, owing FROM record INDEXED BY record_id "
+                    "WHERE step=? AND id > ? AND total IS NOT NULL ORDER BY id LIMIT ?",
+                    (step, after, size)).fetchall()
             if not rows:
                 return
             yield _figures(rows)
@@ -163,18 +181,19 @@ class SyncStage:
              numbers: Sequence[str] = ()) -> list[DocFigures]:
         """The figures of the documents read with these ids or numbers."""
         found: dict[str, DocFigures] = {}
-        # By number, SQLite would otherwise walk the step's whole primary key
-        # (step, id) for each chunk: the index on (step, number) is named.
-        for column, index, values in (("id", "", ids),
-                                      ("number", " INDEXED BY doc_number", numbers)):
+        # Each lookup names its index (SQLite could otherwise walk the other one
+        # over the whole step for each chunk).
+        for column, values in (("id", ids), ("number", numbers)):
             values = list(values)
             for start in range(0, len(values), _CHUNK):
                 chunk = values[start:start + _CHUNK]
                 marks = ", ".join("?" for _ in chunk)
                 with self._lock:
+                    self._index()
                     rows = self.conn.execute(
-                        f"SELECT id, number, link, total, owing FROM doc{index} "
-                        f"WHERE step=? AND {column} IN ({marks})", [step, *chunk]).fetchall()
+                        f"SELECT id, number, link, total, owing FROM record INDEXED BY "
+                        f"record_{column} WHERE step=? AND {column} IN ({marks}) "
+                        "AND total IS NOT NULL", [step, *chunk]).fetchall()
                 for row in rows:
                     if row[0] not in found:  # found by its id and by its number
                         found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
