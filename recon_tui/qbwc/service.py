@@ -86,6 +86,9 @@ class _Session:
     outcome: SessionOutcome | None = None
     finished: threading.Event = field(default_factory=threading.Event)
     last_error: str = ""
+    #: QBWC has ended it (closeConnection, connectionError); kept until its sync
+    #: has wound down, so no new sync starts beside it.
+    closed: bool = False
 
 
 class QbwcService:
@@ -168,11 +171,25 @@ class QbwcService:
         session.run.channel.end(SessionEnded(SYSTEM, "the sync has ended"))
         session.finished.set()
         if self._on_outcome is not None:
-            self._on_outcome(session.run, outcome)
+            try:
+                self._on_outcome(session.run, outcome)
+            except OSError:  # the terminal went away; the history has the run
+                log.warning("Web Connector session %s: could not report %s",
+                            session.run.short_ticket, outcome.line)
 
     def _session(self, ticket: str) -> _Session | None:
         with self._lock:
-            return self._sessions.get(ticket)
+            session = self._sessions.get(ticket)
+            return None if session is None or session.closed else session
+
+    def _close(self, ticket: str) -> _Session | None:
+        """QBWC ends the session: its ticket is no longer answered."""
+        with self._lock:
+            session = self._sessions.get(ticket)
+            if session is None or session.closed:
+                return None
+            session.closed = True
+            return session
 
     def _wait_for_move(self, session: _Session) -> str | None:
         """The next request, or None once the sync has ended (its outcome then
@@ -230,8 +247,7 @@ class QbwcService:
 
     def connection_error(self, ticket: str, hresult: str, message: str) -> str:
         """QBWC could not reach the company file: the session's sync fails."""
-        with self._lock:
-            session = self._sessions.pop(ticket, None)  # QBWC ends the session here
+        session = self._close(ticket)  # QBWC ends the session here
         if session is not None:
             session.run.channel.end(hresult_error(hresult, message,
                                                   step="opening the company file"))
@@ -245,8 +261,7 @@ class QbwcService:
 
     def close_connection(self, ticket: str) -> str:
         """The session is over; a sync still running is stopped (nothing written)."""
-        with self._lock:
-            session = self._sessions.pop(ticket, None)
+        session = self._close(ticket)
         if session is None:
             return "unknown or expired Web Connector session"
         if not session.finished.is_set():
