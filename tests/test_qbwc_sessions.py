@@ -24,6 +24,7 @@ import pytest
 from defusedxml import ElementTree as safe_et
 
 from recon_tui.cache import Cache
+from recon_tui.connectors.base import ConnectorError
 from recon_tui.connectors.qbd_channel import QbxmlChannel
 from recon_tui.models import LedgerCustomer, LedgerInvoice, PsaCompany, PsaInvoice, SyncStatus
 from recon_tui.qbwc.app import QbwcServer, create_app
@@ -304,3 +305,18 @@ def test_a_request_that_is_not_soap_gets_a_fault_not_a_traceback(tmp_path: Path)
     assert reply.status_code == 500 and b"faultstring" in reply.content
     assert b"Traceback" not in reply.content
 
+
+
+def test_a_psa_that_fails_ends_the_session_with_the_reason_for_qbwc(tmp_path: Path) -> None:
+    psa, ledger = books()
+
+    def refused(since: datetime | None = None) -> Iterator[PsaCompany]:
+        raise ConnectorError("ConnectWise", "401 Unauthorized: check [psa] private_key")
+
+    psa.companies = refused  # type: ignore[method-assign]
+    with desk(tmp_path, psa, ledger) as d, d.connector(Company({"58": "Alpha Co"})) as qbwc:
+        report = qbwc.run()
+        [outcome] = d.wait_outcomes(1)
+    assert not outcome.succeeded and "check [psa] private_key" in outcome.line
+    assert report.last_error == outcome.line and report.closed == outcome.line
+    assert runs_of(d.cache_path)[0].status is SyncStatus.FAILED
