@@ -30,7 +30,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from recon_tui.qbwc.service import QbwcService
-from recon_tui.qbwc.soap import SoapCall, SoapError, build_fault, build_response, parse_call
+from recon_tui.qbwc.soap import (
+    MAX_BODY,
+    SoapCall,
+    SoapError,
+    build_fault,
+    build_response,
+    parse_call,
+)
 
 __all__ = ["QbwcServer", "create_app", "dispatch"]
 
@@ -74,6 +81,9 @@ def create_app(service: QbwcService, path: str = "/qbwc") -> Starlette:
     """POST ``path``: the SOAP service; GET ``path``: one line saying what it is."""
 
     async def soap(request: Request) -> Response:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY:  # refused before it is read
+            return Response(build_fault("request too large"), status_code=413, media_type=XML)
         body = await request.body()
         try:
             call = parse_call(body)
