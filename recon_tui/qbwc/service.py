@@ -12,9 +12,11 @@ chapter), as public servers implement it (``qbwc/qbwc``
   in QuickBooks, a path names one, ``"nvu"`` is "not a valid user", ``"none"``
   "no work to do" (our answer while another session's sync runs);
 * ``sendRequestXML`` returns the next qbXML request; ``""`` makes QBWC call
-  ``getLastError``, where ``"NoOp"`` asks it to wait (about 5 seconds, the guide
-  says) and call ``sendRequestXML`` again: our answer while the sync has no
-  request ready yet (the PSA steps run first), anything else is shown as the
+  ``getLastError``, where ``"NoOp"`` asks it to pause (about 5 seconds) and call
+  ``sendRequestXML`` again (QBWC 2.0's asynchronous mode; the search corpora
+  did not hold that page of the guide, but servers rely on it, e.g.
+  johnballantyne/qbws issue #3 "SendRequestXML failed without any jobs"): our
+  answer while the sync has no request ready yet, anything else is shown as the
   error that ends the session;
 * ``receiveResponseXML`` returns the percent done: under 100 QBWC asks for the
   next request, 100 ends the session with ``closeConnection``, a negative
