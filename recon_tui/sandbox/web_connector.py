@@ -7,9 +7,11 @@ describes it (and as QBWC's own logs show it, e.g. the ``do_authenticate`` /
 ``authenticate`` (``"nvu"`` ends it: wrong user or password; ``"none"``: no
 work), then ``sendRequestXML`` -> the company answers -> ``receiveResponseXML``
 until the percent done is 100, and ``closeConnection``. A ``sendRequestXML``
-answered ``""`` makes it call ``getLastError``: ``"NoOp"`` waits and asks again
-(the guide: about five seconds; shorter here), anything else is the error that
+answered ``""`` makes it call ``getLastError``: ``"NoOp"`` pauses and asks again
+(QBWC pauses about five seconds; shorter here), anything else is the error that
 ends the session. A negative percent is fetched with ``getLastError`` too.
+``connectionError`` (QuickBooks could not open the company file) is answered
+``"done"`` by the service and ends the session without ``closeConnection``.
 
 Built on its own SOAP code, not ``recon_tui.qbwc`` (the emulator never reuses
 what it tests: the import-linter "sandbox" contract), and parsing with
