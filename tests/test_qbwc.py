@@ -79,7 +79,9 @@ def settings(url: str = "https://recon.example.com/qbwc", **kw: object) -> QwcSe
 
 def test_the_qwc_file_is_valid_xml_with_every_element_qbwc_reads() -> None:
     qwc = settings(run_every_minutes=60)
-    root = safe_et.fromstring(build_qwc(qwc))
+    text = build_qwc(qwc)
+    assert "<AppID></AppID>" in text  # as Intuit's sample files write it
+    root = safe_et.fromstring(text)
     assert root.tag == "QBWCXML"
     assert [child.tag for child in root] == [
         "AppName", "AppID", "AppURL", "AppDescription", "AppSupport", "UserName", "OwnerID",

@@ -111,4 +111,4 @@ def build_qwc(settings: QwcSettings) -> str:
     ET.SubElement(root, "IsReadOnly").text = "false"
     ET.indent(root)
     return ('<?xml version="1.0" encoding="utf-8"?>\n'
-            + ET.tostring(root, encoding="unicode") + "\n")
+            + ET.tostring(root, encoding="unicode", short_empty_elements=False) + "\n")
