@@ -19,7 +19,10 @@ What the public references say (checked 2026-12 with the search tool):
   Number``; the Cash Receipts Journal as RECEIPTS.CSV with ``Deposit Ticket ID``,
   ``Customer ID``, ``Customer Name``, ``Reference``, ``Date``, ``Payment
   Method``, ``Cash Amount`` (export only: the net cash of the receipt). A journal
-  is exported one row per distribution, the header fields repeated on each.
+  is exported one row per distribution, the header fields repeated on each. The
+  export window's Options tab has an "Include Heading" box (CaseWare's "Importing
+  from Sage 50 Accounting (Peachtree - WIN) Export"): it must be ticked, the
+  header row is how a file is mapped.
 * Not found in any public page: the Sales Journal's invoice-amount column and
   credit-memo flag, and the Cash Receipts Journal's per-invoice columns. The
   names used below (``Accounts Receivable Amount``, ``Credit Memo``, ``Invoice
