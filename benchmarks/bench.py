@@ -285,7 +285,7 @@ def bench_reports(cache_path: Path, out: Path) -> None:
 
     cache = Cache(cache_path, read_only=True)
     try:
-        span = cache.report_date_range()
+        span = cache.report.date_range()
         assert span is not None, "nothing was synced"
         seconds, peak, snap = traced(lambda: build_snapshot(cache, *span))
     finally:

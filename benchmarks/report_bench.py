@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             fill(db, args.clients, args.invoices)
             print(f"filled {db} in {time.perf_counter() - started:.1f} s")
         with Cache(db, read_only=True) as cache:
-            span = cache.report_date_range()
+            span = cache.report.date_range()
             assert span is not None
             if "snapshot" in args.formats.split(","):
                 cpu, wall, peak = traced(lambda: build_snapshot(cache, *span).close())

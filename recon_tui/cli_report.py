@@ -122,7 +122,7 @@ def _scope(cache: Cache, args: argparse.Namespace, config: Config, fmt: str) -> 
 
     try:
         client = resolve_client(cache, args.client) if args.client else None
-        span = cache.report_date_range(client.client_key if client else None)
+        span = cache.report.date_range(client.client_key if client else None)
         start, end = resolve_period(args.date_from, args.date_to, span=span)
         target = None
         if args.out != "-":

@@ -616,17 +616,17 @@ def test_demo_sections_find_the_seeded_problems(demo_snapshot: Snapshot,
 
 def test_a_report_reads_one_state_of_the_cache(book: Cache) -> None:
     """A sync committing while a report is read does not mix into it."""
-    with book.report_view():
-        before = book.report_pair_count(START, END)
+    with book.report.view():
+        before = book.report.pair_count(START, END)
         writer = Cache(book.path)
         try:
             writer.upsert_psa_invoices([psa("NEW-1", "1", "1.00", "1.00")])
             refresh_reconciliation(writer)
         finally:
             writer.close()
-        assert book.report_pair_count(START, END) == before
-        assert len(list(book.iter_report_pairs(START, END))) == before
-    assert book.report_pair_count(START, END) == before + 1
+        assert book.report.pair_count(START, END) == before
+        assert len(list(book.report.iter_pairs(START, END))) == before
+    assert book.report.pair_count(START, END) == before + 1
 
 
 def test_demo_rows_carry_the_causes_the_manifest_names(demo_snapshot: Snapshot,

@@ -192,7 +192,7 @@ def test_default_folder_name_and_period(db: str, tmp_path: Path,
     written = documents / f"recon-{today.isoformat()}.md"
     assert written.exists() and not any(elsewhere.iterdir())
     with Cache(db) as cache:
-        first, _last = cache.report_date_range()
+        first, _last = cache.report.date_range()
     assert first == date(2025, 6, 1)  # OLD-1: the book's first invoice, kept in
     assert capsys.readouterr().out.startswith(
         f"wrote {written} (md, {first} to {today}): 9 rows")

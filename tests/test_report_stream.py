@@ -75,7 +75,7 @@ def reference_row(pair: InvoicePair, client_key: str, company: str | None,
 
 
 def reference(cache: Cache, start: date, end: date, client_key: str | None = None):
-    keyed = sorted(cache.iter_report_pairs(start, end, client_key),
+    keyed = sorted(cache.report.iter_pairs(start, end, client_key),
                    key=lambda item: pair_sort_key(item[0]))
     invoices = [item for item in keyed if item[0].kind is DocKind.INVOICE]
     memos = [item for item in keyed if item[0].kind is DocKind.CREDIT_MEMO]
@@ -176,7 +176,7 @@ def test_the_spool_gives_the_in_memory_report_on_the_demo(tmp_path: Path) -> Non
             load_demo(cache, backend)
         finally:
             backend.close()
-        start, end = cache.report_date_range()
+        start, end = cache.report.date_range()
         snap = build_snapshot(cache, start, end)
         assert len(snap.credit_memo_rows) > 0 and len(snap.difference_rows) > 0
         assert_same(snap, cache, start, end)

@@ -44,7 +44,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Path]:
     try:
         run = load_demo(cache, backend)
         assert run.status is SyncStatus.SUCCEEDED, run.error
-        start, end = default_period(cache.report_date_range(), date.today())
+        start, end = default_period(cache.report.date_range(), date.today())
         return build_snapshot(cache, start, end), path
     finally:
         backend.close()

@@ -30,7 +30,7 @@ from recon_tui.cache.records import (
     SystemSyncState,
     credit_key,
 )
-from recon_tui.cache.report import ReportQueries
+from recon_tui.cache.report import ReportReads
 from recon_tui.cache.schema import SCHEMA_VERSION
 from recon_tui.cache.sources import SourceQueries
 from recon_tui.cache.transactions import TransactionQueries
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 
-class Cache(SourceQueries, ReconciliationQueries, ReportQueries, TransactionQueries,
+class Cache(SourceQueries, ReconciliationQueries, TransactionQueries,
             RecordWrites, CacheCore):
     """One connection to one cache file, with every query the app runs. Open one
     per thread."""
@@ -64,6 +64,7 @@ class Cache(SourceQueries, ReconciliationQueries, ReportQueries, TransactionQuer
         self.fixes = PaymentFixes(self)
         self.history = SyncHistory(self)
         self.checklists = Checklists(self)
+        self.report = ReportReads(self)
 
     # -- thin delegations to ``self.history`` for callers being changed by other
     # engineers today (sync.py, row_diagnosis.py); they go once those call

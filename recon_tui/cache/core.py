@@ -124,6 +124,22 @@ class CacheCore:
                     raise translate(exc, self.path) from None
                 raise
 
+    @contextmanager
+    def read_view(self) -> Iterator[None]:
+        """One consistent view of the cache for a whole read (a report): a deferred
+        read transaction, so every query sees the database as of the first one
+        (WAL), whatever a sync commits meanwhile. Nested use joins the open
+        transaction (a write's or another view's)."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN DEFERRED")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+
     def check_integrity(self) -> None:
         """``PRAGMA quick_check`` before a sync writes: a damaged file is reported
         with the way out rather than written into."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.report_spool import EXPECTED_NOT_FOUND, MATCHED, PAGE, ReportSpool
 from recon_tui.models import (
     DocKind,
@@ -41,26 +41,14 @@ class CauseGroup(NamedTuple):
     psa_total: Decimal
 
 
-class ReportQueries:
-    """What the reconciliation report reads, in one consistent view."""
+class ReportReads(CachePart):
+    """What the reconciliation report reads (``cache.report``), in one consistent
+    view: the period, the counts, the causes, the spool of rows."""
 
-    conn: sqlite3.Connection
-
-    # -- report
-    @contextmanager
-    def report_view(self) -> Iterator[None]:
-        """One consistent view of the cache for a whole report: a deferred read
-        transaction, so every query sees the database as of the first one (WAL),
-        whatever a sync commits meanwhile. Nested use joins the open transaction."""
-        with self._lock:
-            if self.conn.in_transaction:
-                yield
-                return
-            self.conn.execute("BEGIN DEFERRED")
-            try:
-                yield
-            finally:
-                self.conn.execute("COMMIT")
+    def view(self) -> AbstractContextManager[None]:
+        """One consistent view of the cache for a whole report (the core's
+        :meth:`~recon_tui.cache.core.CacheCore.read_view`)."""
+        return self._core.read_view()
 
     def _report_where(self, start: date, end: date,
                       client_key: str | None) -> tuple[str, list[str]]:
@@ -70,7 +58,7 @@ class ReportQueries:
             params.append(client_key)
         return where, params
 
-    def report_date_range(self, client_key: str | None = None) -> tuple[date, date] | None:
+    def date_range(self, client_key: str | None = None) -> tuple[date, date] | None:
         """The first and last invoice dates of the materialised pairs (one client's,
         or the whole book's); None when there are none. The report's default period
         covers them all."""
@@ -82,13 +70,13 @@ class ReportQueries:
             return None
         return date.fromisoformat(first), date.fromisoformat(last)
 
-    def report_pair_count(self, start: date, end: date, client_key: str | None = None) -> int:
+    def pair_count(self, start: date, end: date, client_key: str | None = None) -> int:
         """Rows of the snapshot report: materialised pairs dated in [start, end]."""
         where, params = self._report_where(start, end, client_key)
         return self.conn.execute(f"SELECT count(*) FROM invoice_pair p WHERE {where}",
                                  params).fetchone()[0]
 
-    def report_cause_groups(self, start: date, end: date,
+    def cause_groups(self, start: date, end: date,
                             client_key: str | None = None) -> list[CauseGroup]:
         """The discrepant rows dated in [start, end] counted and summed per kind,
         cause and status: one GROUP BY, whatever the size of the book. A row not
@@ -114,7 +102,7 @@ class ReportQueries:
                 counts[currency] = counts.get(currency, 0) + n
         return max(counts, key=lambda c: (counts[c], c)) if counts else "USD"
 
-    def spool_report(self, start: date, end: date, client_key: str | None = None,
+    def spool(self, start: date, end: date, client_key: str | None = None,
                      progress: Callable[[int], None] | None = None) -> ReportSpool:
         """The report's rows dated in [start, end] copied into a new spool, in the
         report's order (:func:`recon_tui.reconcile.pair_sort_key`: date, natural
@@ -144,7 +132,7 @@ class ReportQueries:
             raise
         return spool
 
-    def iter_report_pairs(self, start: date, end: date, client_key: str | None = None
+    def iter_pairs(self, start: date, end: date, client_key: str | None = None
                           ) -> Iterator[ReportPair]:
         """The materialised pairs dated in [start, end] (optionally one client's) as
         domain pairs, each with its client key, its PSA company name, its ledger
@@ -191,7 +179,7 @@ _KINDS = {kind.value: kind for kind in DocKind}
 
 @dataclass
 class _PairLookups:
-    """What :meth:`ReportQueries.iter_report_pairs` looks up beside each row."""
+    """What :meth:`ReportReads.iter_pairs` looks up beside each row."""
 
     companies: dict[str, str]
     customers: dict[str, str]

@@ -237,7 +237,7 @@ def build_snapshot(
     cache has no sync recorded yet (a recorded sync's kinds win)."""
     if start > end:
         raise ValueError(f"the period starts ({start}) after it ends ({end})")
-    with cache.report_view():  # rows and sections from one state of the cache
+    with cache.report.view():  # rows and sections from one state of the cache
         return _build(cache, start, end, client, portal_level, psa_kind, ledger_kind, now,
                       progress)
 
@@ -246,10 +246,10 @@ def _build(cache: Cache, start: date, end: date, client: ClientSummary | None,
            portal_level: int, psa_kind: str | None, ledger_kind: str | None,
            now: datetime | None, progress: ProgressCallback | None) -> Snapshot:
     client_key = client.client_key if client is not None else None
-    total = cache.report_pair_count(start, end, client_key)
+    total = cache.report.pair_count(start, end, client_key)
     if progress is not None:
         progress("reading", 0, total)
-    spool = cache.spool_report(
+    spool = cache.report.spool(
         start, end, client_key,
         None if progress is None else (lambda done: progress("reading", done, total)))
     try:
@@ -322,7 +322,7 @@ def _assemble(cache: Cache, spool: ReportSpool, start: date, end: date,
         credit_memo_totals=_totals(memo_sums),
         credit_memo_discrepant=sum(s.discrepant for s in memo_sums.values()),
         spool=spool)
-    groups = cache.report_cause_groups(start, end, client_key)
+    groups = cache.report.cause_groups(start, end, client_key)
     snapshot.causes = summarise_causes(groups, DocKind.INVOICE)
     snapshot.credit_memo_causes = summarise_causes(groups, DocKind.CREDIT_MEMO)
     snapshot.credits = credit_lines(cache, companies, customers, mapping, customer_scope)

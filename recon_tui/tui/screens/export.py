@@ -145,7 +145,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        span = self.cache.report_date_range(self.client_key)
+        span = self.cache.report.date_range(self.client_key)
         start, end = default_period(span, self.today)
         self.query_one("#export-from", Input).value = start.isoformat()
         self.query_one("#export-to", Input).value = end.isoformat()
