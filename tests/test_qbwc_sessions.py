@@ -320,3 +320,19 @@ def test_a_psa_that_fails_ends_the_session_with_the_reason_for_qbwc(tmp_path: Pa
     assert not outcome.succeeded and "check [psa] private_key" in outcome.line
     assert report.last_error == outcome.line and report.closed == outcome.line
     assert runs_of(d.cache_path)[0].status is SyncStatus.FAILED
+
+
+def test_a_sync_with_nothing_to_send_yet_has_qbwc_wait_and_ask_again(tmp_path: Path) -> None:
+    psa, ledger = books()
+    reads = ledger.customers
+
+    def late(since: datetime | None = None) -> Iterator[LedgerCustomer]:
+        time.sleep(1.5)  # longer than the service waits in one sendRequestXML (0.5 s)
+        return reads(since)
+
+    ledger.customers = late  # type: ignore[method-assign]
+    with desk(tmp_path, psa, ledger) as d, d.connector(Company({"58": "Alpha Co"})) as qbwc:
+        report = qbwc.run()
+        [outcome] = d.wait_outcomes(1)
+    assert outcome.succeeded, outcome.line
+    assert report.noops >= 1 and report.percents[-1] == 100

@@ -51,6 +51,8 @@ class SessionReport:
     requests: list[str] = field(default_factory=list)
     percents: list[int] = field(default_factory=list)
     last_error: str = ""
+    #: getLastError answers of "NoOp": the service had nothing to send yet.
+    noops: int = 0
     closed: str | None = None
     connection_error: str | None = None
 
@@ -181,4 +183,5 @@ class WebConnector:
             if error != "NoOp":
                 report.last_error = error
                 return None
+            report.noops += 1
             time.sleep(self.noop_wait)
