@@ -114,7 +114,12 @@ def _diagnose(facts: RowFacts) -> Diagnosis:
 def diagnose_pending(cache: Cache) -> int:
     """Give every discrepant row without a cause its cause; returns how many.
     Runs inside the caller's transaction (a sync's, a resync's). Streams: a page
-    of rows and their facts at a time, whatever the size of the book."""
+    of rows and their facts at a time, whatever the size of the book. The rows
+    whose cause the cache alone decides are diagnosed in SQL first, in one
+    statement (``cache/diagnosis_sql``: the same rules, held to the same causes
+    by tests/test_diagnosis_sql.py); the pages are the rest, rows whose two sides
+    both list payments."""
+    cache.diagnose_pending_in_sql()
     names = system_names(cache)
     done = 0
     while True:

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from recon_tui.cache import Cache
+from recon_tui.diagnosis import Cause
 from recon_tui.models import (
     CreditKind,
     DocKind,
@@ -41,6 +42,7 @@ from recon_tui.models import (
 )
 from recon_tui.reconcile import client_key_for, pair_documents, rollup_clients
 from recon_tui.resync import ResyncError, resync_invoice
+from recon_tui.row_diagnosis import diagnose_row, system_names
 from recon_tui.sync import default_since, run_full_sync
 from recon_tui.workflows.mapper import map_customer, unmap_customer
 from tests.fake_books import FakeLedger, FakePsa
@@ -240,6 +242,21 @@ class RefreshAgrees(RuleBasedStateMachine):
         expected_clients = {_client_row(s) for s in summaries}
         stored_clients = {_client_row(s) for s in cache.client_page(limit=10**6)}
         assert stored_clients == expected_clients, sorted(stored_clients ^ expected_clients)
+
+    @invariant()
+    def every_discrepant_row_has_its_cause_now(self) -> None:
+        """The stored causes (set in SQL where the cache decides, by the Python
+        diagnosis elsewhere; kept by neither path past a change) are the ones the
+        diagnosis gives each row from the cache as it is; an agreeing row has none."""
+        cache = self.cache
+        names = system_names(cache)
+        for (pair_id,) in cache.conn.execute("SELECT id FROM invoice_pair"):
+            row = cache.pair_row(pair_id)
+            assert row is not None
+            found = diagnose_row(cache, row, names)
+            expected = None if not row.discrepant else (
+                found.cause.value if found else Cause.UNKNOWN.value)
+            assert row.cause == expected, (row, expected)
 
     @invariant()
     def every_document_in_exactly_one_pair(self) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from recon_tui.cache.diagnosis_sql import diagnose_in_sql
 from recon_tui.models import DocKind, ReconStatus
 from recon_tui.reconcile import natural_key
 
@@ -291,10 +292,6 @@ _DELETE = ("DELETE FROM invoice_pair WHERE id > :count "
            "OR id IN (SELECT seq FROM temp._rp_changed)")
 _INSERT = (f"INSERT INTO invoice_pair (id, {PAIR_COLUMNS}) SELECT c.seq, {_of('n')} "
            "FROM temp._rp_changed c JOIN temp._rp_new n ON n.seq = c.src ORDER BY c.seq")
-# Every discrepant row is diagnosed afresh (its evidence may have moved); only
-# discrepant rows have a cause, found through idx_pair_cause.
-_UNDIAGNOSE = "UPDATE invoice_pair SET cause = NULL WHERE cause IS NOT NULL"
-
 # Remember every matched pair (a changed link is replaced, a known one keeps its
 # first-seen time); "custom field" when the effective link named this ledger id.
 _LINKS = f"""
@@ -372,7 +369,9 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
         conn.execute(_BY_NUMBER)
         conn.execute(_NEW, ws)
         count = _store(conn)
-        conn.execute(_UNDIAGNOSE)
+        # Every discrepant row is diagnosed afresh (its evidence may have moved):
+        # in SQL where the cache alone decides, the rest left without a cause.
+        diagnose_in_sql(conn, every=True)
         conn.execute(_LINKS, {"stamp": stamp, **ws})
     finally:
         _drop_temp(conn)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from recon_tui.cache.client_sql import SUMMARY_COLUMNS, client_rows, some_client_rows
+from recon_tui.cache.diagnosis_sql import diagnose_in_sql
 from recon_tui.cache.incremental import IncrementalQueries
 from recon_tui.cache.pairing_sql import pair_all
 from recon_tui.cache.records import (
@@ -69,11 +70,18 @@ class ReconciliationQueries(IncrementalQueries):
         """Re-pair both books and re-sum every client in SQL (the full recompute:
         nothing of the books is loaded into Python), remembering the matched pairs
         as links; one transaction, so a reader sees the old state or the new.
-        Returns the row count. Every discrepant row is left without a cause."""
+        Returns the row count. Every discrepant row gets its cause where the cache
+        alone decides it (``diagnosis_sql``); the rest are left without one."""
         with self.transaction():
             count = pair_all(self.conn, iso_text(now or datetime.now(UTC)) or "")
             self._store_summaries(client_rows(self.conn, self.max_portal_levels()))
         return count
+
+    def diagnose_pending_in_sql(self) -> None:
+        """Give the discrepant rows waiting for a cause the ones the cache alone
+        decides (``diagnosis_sql``); the rest keep waiting for the Python diagnosis."""
+        with self.transaction():
+            diagnose_in_sql(self.conn, every=False)
 
     def replace_client_summaries(self, client_keys: Sequence[str],
                                  summaries: Iterable[ClientSummary]) -> None:
