@@ -29,7 +29,7 @@ from recon_tui.connectors.qbd_channel import QbxmlChannel
 from recon_tui.models import LedgerCustomer, LedgerInvoice, PsaCompany, PsaInvoice, SyncStatus
 from recon_tui.qbwc.app import QbwcServer, create_app
 from recon_tui.qbwc.runner import RUN_KIND, DesktopSync
-from recon_tui.qbwc.service import QbwcService, SessionOutcome
+from recon_tui.qbwc.service import QbwcService, SessionOutcome, SessionRun
 from recon_tui.sandbox.qbd_status import HResultError
 from recon_tui.sandbox.web_connector import WebConnector
 from tests.fake_books import FakeLedger, FakePsa
@@ -336,3 +336,22 @@ def test_a_sync_with_nothing_to_send_yet_has_qbwc_wait_and_ask_again(tmp_path: P
         [outcome] = d.wait_outcomes(1)
     assert outcome.succeeded, outcome.line
     assert report.noops >= 1 and report.percents[-1] == 100
+
+
+def test_a_long_write_after_the_last_answer_still_ends_at_100_percent(tmp_path: Path) -> None:
+    """The last response is in, the sync writes the cache for longer than one call
+    waits: receiveResponseXML waits for it, so QBWC hears 100, not an 'error'."""
+    def sync(run: SessionRun) -> SessionOutcome:
+        run.channel.exchange(CUSTOMER_QUERY, step="customers")
+        run.applying = True
+        time.sleep(1.5)  # three times the service's poll_wait
+        return SessionOutcome(True, "sync #1 succeeded")
+
+    service = QbwcService(username=USER, password=PASSWORD, start_sync=sync, poll_wait=0.5,
+                          response_timeout=10.0)
+    with QbwcServer(create_app(service)) as server, WebConnector(
+            server.url, Company({}).answer, username=USER, password=PASSWORD) as qbwc:
+        report = qbwc.run()
+    service.shutdown()
+    assert report.percents == [100] and report.noops == 0 and report.last_error == ""
+    assert report.closed == "sync #1 succeeded"

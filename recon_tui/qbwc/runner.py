@@ -71,6 +71,7 @@ class DesktopSync:
         def progress(p) -> None:  # never backwards: the steps are read side by side
             done = (p.step_index + 1) / (p.step_count + 1)
             session.done_fraction = max(session.done_fraction, done)
+            session.applying = session.applying or p.phase != "fetch"
 
         try:
             cache = Cache(self.cache_path)

@@ -71,6 +71,8 @@ class SessionRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     #: 0..1, set by the sync's progress reports (the percent done QBWC shows).
     done_fraction: float = 0.0
+    #: Every step is read and the sync is writing the cache: no request will come.
+    applying: bool = False
 
     @property
     def short_ticket(self) -> str:
@@ -108,6 +110,10 @@ class QbwcService:
         #: How long one SOAP call waits for the sync's next move before answering.
         self.poll_wait = poll_wait
         self.response_timeout = response_timeout
+        #: How long the last receiveResponseXML waits for the sync's write to finish:
+        #: under .NET's default 100 s HTTP timeout (QBWC is a .NET client; its own
+        #: limit the references do not give, so the conservative reading).
+        self.apply_wait = min(60.0, max(poll_wait, response_timeout))
         self._on_outcome = on_outcome
         self._on_refused = on_refused or (lambda _line: None)
         self._sessions: dict[str, _Session] = {}
@@ -227,6 +233,10 @@ class QbwcService:
             return self._failed_request(session, hresult.strip(), message.strip())
         channel.deliver(response)
         channel.wait_for_move(self.poll_wait)
+        if not channel.has_request() and channel.ended is None and session.run.applying:
+            # The last answer is in and the sync writes the cache: wait for it, so QBWC
+            # hears 100 (a "" from sendRequestXML would show the outcome as an error).
+            channel.wait_for_move(self.apply_wait)
         if channel.has_request() or channel.ended is None or not session.finished.wait(
                 self.poll_wait):
             return max(1, min(99, int(session.run.done_fraction * 100)))
