@@ -247,6 +247,20 @@ def test_a_company_file_qbwc_cannot_open_ends_the_session_unwritten(tmp_path: Pa
     assert data_of(d.cache_path) == before
 
 
+def test_connection_error_before_any_request_ends_the_session_unwritten(
+        tmp_path: Path) -> None:
+    """As QBWC does it: connectionError right after authenticate, when it cannot
+    open the company file (QuickBooks asks for a file other than the open one)."""
+    psa, ledger, before = first_sync(tmp_path)
+    with desk(tmp_path, psa, ledger) as d, d.connector(Company({})) as qbwc:
+        report = qbwc.run(connection_error=("0x8004040A", "A company file is already open."))
+        [outcome] = d.wait_outcomes(1)
+    assert report.connection_error == "done" and report.requests == []
+    assert "QuickBooks reported 0x8004040A" in outcome.line and "[ledger] company_file" in (
+        outcome.line)
+    assert data_of(d.cache_path) == before
+
+
 def test_quickbooks_failing_a_request_is_a_negative_percent_and_the_reason(
         tmp_path: Path) -> None:
     psa, ledger, before = first_sync(tmp_path)
