@@ -15,7 +15,7 @@ sync (it is then discrepant and unread) or by a resync.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 
 from recon_tui.cache import Cache
 from recon_tui.cache.stage import DocFigures, SyncStage
@@ -118,12 +118,27 @@ def _ledger_page(cache: Cache, stage: SyncStage, psa_step: str,
             wanted[held.id] = held
 
 
+def nothing_applied(cache: Cache, invoices: Iterable[PsaInvoice | DocFigures]) -> set[str]:
+    """Those of ``invoices`` whose payment list is already proved empty, so no
+    request need ask: the PSA's own figures show nothing applied (owing equals
+    the total, the same proof :func:`read_payments` holds each list to: its
+    payments, all positive, add up to the total less the balance), and the
+    cache holds no live payment of theirs (a list that shrank to nothing is
+    still read, so its removal rests on the PSA's answer, not on this). An
+    invoice paid in the ledger and still open in the PSA, the commonest
+    difference of all, costs no request; it reads as read, with no payments."""
+    empty = sorted({i.id for i in invoices if i.total == i.owing})
+    return set(empty) - cache.psa_invoices_with_live_payments(empty)
+
+
 def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures],
-                  cancel: threading.Event | None = None
+                  cancel: threading.Event | None = None, *,
+                  proved_empty: Set[str] = frozenset()
                   ) -> Iterator[tuple[str, list[InvoiceTxn]]]:
     """(invoice id, its payments) for each, one request each, up to the
     connector's ``max_concurrency`` at once, in the order given; nothing for a
-    PSA whose API lists no payments (Autotask).
+    PSA whose API lists no payments (Autotask). An invoice among
+    ``proved_empty`` (:func:`nothing_applied`) is given no payments, unasked.
 
     ConnectWise gives no count for this list, so each is proved against the
     invoice itself: what the payments add up to must be what the invoice says
@@ -137,6 +152,8 @@ def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures]
         if cancel is not None and cancel.is_set():
             return None  # the sync's own check raises SyncCancelled
         invoice = wanted[index]
+        if invoice.id in proved_empty:
+            return invoice.id, []
         txns = psa.invoice_payments(invoice.id)
         listed = sum((t.amount for t in txns), ZERO)
         applied = invoice.total - invoice.owing

@@ -36,6 +36,7 @@ from recon_tui.models import (
 from recon_tui.psa_payments import (
     invoices_to_read,
     ledger_figures,
+    nothing_applied,
     psa_figures,
     read_payments,
 )
@@ -203,13 +204,20 @@ def plan_full_sync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     plans = [
         *_psa_steps(cache, psa, since),
         *_ledger_steps(cache, ledger, since),
-        _StepPlan("invoice payments", "psa", lambda stage: read_payments(
-            psa, invoices_to_read(cache, stage, "psa invoices", "ledger invoices")),
-            _apply_psa_payments, tuple[str, list[InvoiceTxn]],
-            after=("psa invoices", "ledger invoices")),
+        _StepPlan("invoice payments", "psa", lambda stage: _read_psa_payments(cache, psa, stage),
+                  _apply_psa_payments, tuple[str, list[InvoiceTxn]],
+                  after=("psa invoices", "ledger invoices")),
     ]
     assert [(p.system, p.name) for p in plans] == list(STEP_NAMES)
     return plans
+
+
+def _read_psa_payments(cache: Cache, psa: PsaConnector,
+                       stage: SyncStage) -> Iterator[tuple[str, list[InvoiceTxn]]]:
+    """The payment lists of the invoices that can explain a difference, those
+    whose list is proved empty without a request (``nothing_applied``)."""
+    wanted = invoices_to_read(cache, stage, "psa invoices", "ledger invoices")
+    return read_payments(psa, wanted, proved_empty=nothing_applied(cache, wanted))
 
 
 def _psa_steps(cache: Cache, psa: PsaConnector, since: date | None) -> list[_StepPlan]:

@@ -79,7 +79,11 @@ def row_for(cache: Cache, number: str):
 def test_sync_caches_ledger_applications_and_reads_psa_payments_only_where_they_differ(books):
     cache, psa, ledger = books
     sync(cache, psa, ledger)
-    assert psa.payment_reads == ["p2"]  # 100 agrees: no request for it
+    # 100 agrees: no request for it. 110273 differs, but the PSA shows nothing
+    # applied to it (owing = total), which proves its list empty: read as
+    # empty without a request (nothing_applied).
+    assert psa.payment_reads == []
+    assert cache.invoice_txns(Side.PSA, "p2") == []
     assert [t.txn_id for t in cache.invoice_txns(Side.LEDGER, "l2")] == ["901"]
     assert cache.psa_payments_read(["p1", "p2"]) == {"p2"}
     row = row_for(cache, "110273")
@@ -88,6 +92,25 @@ def test_sync_caches_ledger_applications_and_reads_psa_payments_only_where_they_
     assert found.amount == D("10") and [t.txn_id for t in found.txns] == ["901"]
     assert cache.cause_counts() == {Cause.PAYMENT_LEDGER_ONLY.value: 1}
     assert row_for(cache, "100").cause is None
+
+
+def test_a_list_with_something_applied_or_held_is_still_read(books):
+    """Only a list proved empty goes unasked: one the PSA shows money applied
+    to is read, and so is one the cache holds payments of, even when the PSA
+    now shows nothing applied (the read is what marks them removed)."""
+    cache, psa, ledger = books
+    psa.touch(psa_doc("p2", "110273", "50", "45"))  # $5 applied in the PSA, $10 in QBO
+    psa.payments["p2"] = (payment("c2", "p2", "5", Side.PSA),)
+    sync(cache, psa, ledger)
+    assert psa.payment_reads == ["p2"]
+    assert [t.txn_id for t in cache.invoice_txns(Side.PSA, "p2")] == ["c2"]
+    # The PSA's $5 is reversed: owing back to the total, the list now empty.
+    psa.touch(psa_doc("p2", "110273", "50", "50"))
+    psa.payments["p2"] = ()
+    sync(cache, psa, ledger)
+    assert psa.payment_reads == ["p2", "p2"]
+    (txn,) = cache.invoice_txns(Side.PSA, "p2")
+    assert txn.removed_at is not None and txn.removed_how == "no longer listed in the PSA"
 
 
 def test_a_payment_deleted_in_the_ledger_after_a_sync_reads_as_reversed(books):

@@ -226,6 +226,13 @@ class TransactionQueries:
             "SELECT id FROM psa_invoice WHERE payments_read_at IS NOT NULL AND id IN ({marks})",
             list(invoice_ids))}
 
+    def psa_invoices_with_live_payments(self, invoice_ids: Sequence[str]) -> set[str]:
+        """Which of these PSA invoices the cache holds a live (not removed)
+        payment or credit of."""
+        return {r[0] for r in self._in(
+            "SELECT DISTINCT invoice_id FROM invoice_txn WHERE side = 'psa' "
+            "AND removed_at IS NULL AND invoice_id IN ({marks})", list(invoice_ids))}
+
     def cause_counts(self) -> dict[str, int]:
         """Discrepant rows per cause, worst-known first, for the clients header."""
         return {r[0]: r[1] for r in self.conn.execute(
