@@ -369,3 +369,16 @@ def test_a_long_write_after_the_last_answer_still_ends_at_100_percent(tmp_path: 
     service.shutdown()
     assert report.percents == [100] and report.noops == 0 and report.last_error == ""
     assert report.closed == "sync #1 succeeded"
+
+
+def test_a_response_to_no_request_is_refused_not_taken_for_the_next_one(
+        tmp_path: Path) -> None:
+    psa, ledger = books()
+    with desk(tmp_path, psa, ledger) as d, d.connector(Company({"58": "Alpha Co"})) as qbwc:
+        ticket, _ = qbwc.call("authenticate", strUserName=USER, strPassword=PASSWORD)
+        assert qbwc.call("receiveResponseXML", ticket=ticket, response="<QBXML/>",
+                         hresult="", message="") == -1
+        assert "without a request in flight" in str(qbwc.call("getLastError", ticket=ticket))
+        qbwc.call("closeConnection", ticket=ticket)
+        [outcome] = d.wait_outcomes(1)
+    assert not outcome.succeeded and "nothing written" in outcome.line

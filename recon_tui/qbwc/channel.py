@@ -101,12 +101,16 @@ class WebConnectorChannel:
             self._in_flight = request
         return request.xml
 
-    def deliver(self, response: str) -> None:
-        """QuickBooks' response to the request in flight."""
+    def deliver(self, response: str) -> bool:
+        """QuickBooks' response to the request in flight; False (and dropped) when
+        none is: a response to no request must never answer the next one."""
         with self._lock:
+            if self._in_flight is None:
+                return False
             self._in_flight = None
             self.exchanges += 1
         self._responses.put(response)
+        return True
 
     def fail(self, error: ConnectorError) -> None:
         """QuickBooks could not answer the request in flight (an HRESULT)."""

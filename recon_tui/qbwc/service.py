@@ -231,7 +231,9 @@ class QbwcService:
         channel = session.run.channel
         if hresult.strip() or message.strip():
             return self._failed_request(session, hresult.strip(), message.strip())
-        channel.deliver(response)
+        if not channel.deliver(response):
+            session.last_error = "receiveResponseXML without a request in flight"
+            return -1
         channel.wait_for_move(self.poll_wait)
         if not channel.has_request() and channel.ended is None and session.run.applying:
             # The last answer is in and the sync writes the cache: wait for it, so QBWC
