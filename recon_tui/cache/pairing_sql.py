@@ -112,9 +112,9 @@ def _rank_ledger(groups: str) -> str:
 # index on pos, rare), every claimant but the first in natural order lets go
 # and falls back to its number, as does a claimant whose target is gone.
 _BY_LINK = f"""
-INSERT INTO temp._rp_match (prid, pos)
-SELECT c.prid, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE})
-FROM (SELECT p.rowid AS prid, p.kind AS kind,
+INSERT INTO temp._rp_match (prid, pos, known)
+SELECT c.prid, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE}), c.remembered IS c.link
+FROM (SELECT p.rowid AS prid, p.kind AS kind, l.ledger_id AS remembered,
              coalesce(p.ledger_invoice_id, l.ledger_id) AS link
       FROM psa_invoice p LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id) c
 LEFT JOIN ledger_invoice li ON li.id = c.link AND li.kind = c.kind
@@ -294,6 +294,8 @@ _INSERT = (f"INSERT INTO invoice_pair (id, {PAIR_COLUMNS}) SELECT c.seq, {_of('n
            "FROM temp._rp_changed c JOIN temp._rp_new n ON n.seq = c.src ORDER BY c.seq")
 # Remember every matched pair (a changed link is replaced, a known one keeps its
 # first-seen time); "custom field" when the effective link named this ledger id.
+# A pair matched by the very link the cache remembers (``known``: most of a
+# book, after its first recompute) has nothing to write and is not looked at.
 _LINKS = f"""
 INSERT INTO invoice_link (psa_invoice_id, ledger_id, first_seen, method)
 SELECT r.id, coalesce(li.id, lm.id), :stamp,
@@ -302,14 +304,15 @@ FROM temp._rp_match m JOIN {_PSA} r ON r.prid = m.prid
 LEFT JOIN ledger_invoice li ON m.pos < {LEDGER_MEMO_BASE} AND li.rowid = m.pos
 LEFT JOIN ledger_credit_memo lm
     ON m.pos >= {LEDGER_MEMO_BASE} AND lm.rowid = m.pos - {LEDGER_MEMO_BASE}
-WHERE r.remembered IS NOT coalesce(li.id, lm.id)
+WHERE m.known IS NOT 1 AND r.remembered IS NOT coalesce(li.id, lm.id)
 ON CONFLICT(psa_invoice_id) DO UPDATE SET ledger_id = excluded.ledger_id,
     first_seen = excluded.first_seen, method = excluded.method
 WHERE invoice_link.ledger_id != excluded.ledger_id
 """
 
 _TEMP_TABLES = {
-    "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL",
+    # known: matched by the link the cache remembers (rule 1), so already a link.
+    "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL, known INTEGER",
     "_rp_cl": _GROUPED,
     "_rp_cd": _GROUPED,
     "_rp_claim": _RANKED,
