@@ -8,8 +8,9 @@ loaded machine: one emulator child serves the book (as ``bench.py`` does), then
 each round runs a fresh full sync and the daily sync once with ``OTHER_TREE``'s
 ``recon_tui`` (e.g. ``git archive <base> | tar -x -C /tmp/base``) and once with
 this tree's (or ``--this``'s, a snapshot, so editing can go on meanwhile),
-alternating, each in a process of its own; it prints every run and each side's
-best (the least disturbed by the other engineers' work).
+alternating (which goes first flips each round), each in a process of its own;
+it prints every run and each side's best (the least disturbed by the other
+engineers' work).
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.1)
             url = port_file.read_text(encoding="utf-8")
             for round_no in range(args.rounds):
-                for name, tree in trees.items():
+                # Each daily sync pays more invoices in the one book, so a later
+                # run reads a little more: the order flips every round.
+                order = list(trees.items())
+                for name, tree in order if round_no % 2 == 0 else reversed(order):
                     result = run(tree, url, args.changed)
                     shown = []
                     for figure in figures:
