@@ -34,8 +34,9 @@ def refresh_reconciliation(cache: Cache) -> int:
 
     Done by SQLite where the data is (``Cache.recompute_reconciliation``, the rules
     of ``reconcile.pair_invoices`` in set-based SQL), so a 200,000-invoice book is
-    never loaded into Python; then every discrepant row gets its cause, a page at
-    a time."""
+    never loaded into Python; then every discrepant row gets its cause: in the same
+    SQL where the cache alone decides it (``cache/diagnosis_sql``), a page at a
+    time in Python for the rows whose two sides both list payments."""
     with cache.transaction():
         count = cache.recompute_reconciliation()
         diagnose_pending(cache)
