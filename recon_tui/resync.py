@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from recon_tui.cache import ApplyResult, Cache, Change, PairRow
+from recon_tui.cache.history import SyncHistory
 from recon_tui.config import ConfigError
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.models import (
@@ -96,11 +97,11 @@ class _Fetched:
     psa_payments: list[InvoiceTxn] | None
 
 
-def _fail(cache: Cache, run: SyncRun, error: str) -> ResyncError:
+def _fail(history: SyncHistory, run: SyncRun, error: str) -> ResyncError:
     """Record the run failed (nothing written) and the error to raise."""
     run.status, run.error = SyncStatus.FAILED, error
     run.finished_at = datetime.now(UTC)
-    cache.history.save_sync_progress(run)
+    history.save_sync_progress(run)
     return ResyncError(error)
 
 
@@ -131,7 +132,7 @@ def _fetch(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, number: str
     except (ConnectorError, ConfigError) as exc:
         current.status = SyncStatus.FAILED
         current.error = str(exc)
-        raise _fail(cache, run, f"{current.system} {current.name}: {exc}") from exc
+        raise _fail(cache.history, run, f"{current.system} {current.name}: {exc}") from exc
     return _Fetched(psa_invoice, ledger_invoices, vanished, ledger_memos, vanished_memos,
                     customer_ids, credits, payments, psa_payments)
 
@@ -209,7 +210,7 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     got = _fetch(cache, psa, ledger, number, before, run)
     if (got.psa_invoice is None and not got.ledger_invoices and not got.ledger_memos
             and not before):
-        raise _fail(cache, run, f"invoice {number} is in neither system")
+        raise _fail(cache.history, run, f"invoice {number} is in neither system")
     changes = _write(cache, got, number, run)
     run.finished_at = datetime.now(UTC)
     cache.history.save_sync_progress(run)

@@ -172,7 +172,8 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert (checklist.invoice_number, checklist.amount) == ("10040", Decimal("10.00"))
     assert checklist.invoice_balance == Decimal("120.00")
 
-    applied = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    applied = wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id,
+                               policy=WRITES)
     assert applied.state is ChecklistState.APPLIED and applied.request_id
     assert world.balance() == Decimal("110.00") and world.payments() == payments + 1
 
@@ -280,13 +281,13 @@ def test_confirming_an_application_that_never_happened_fails_verification(world:
 def test_killed_after_the_apply_was_recorded_resumes_at_the_resync(world: World) -> None:
     payments = world.payments()
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     cache = world.reopen()  # the app is killed here; a new one opens the same file
     resumed = cache.checklists.checklist(checklist_id)
     assert resumed.state is ChecklistState.APPLIED
     assert wf.current_step(resumed) == 4
     with pytest.raises(ChecklistError, match="nothing to apply"):
-        wf.apply_via_api(cache, world.backend.ledger, checklist_id, policy=WRITES)
+        wf.apply_via_api(cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     done = advance(cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS and done.note == LEDGER_OK
     assert world.balance() == Decimal("110.00")  # not 100.00
@@ -305,7 +306,7 @@ def test_killed_after_qbo_applied_it_but_before_the_app_recorded_it(world: World
         raise Killed()
 
     with pytest.raises(Killed):
-        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=apply_then_die),
+        wf.apply_via_api(world.cache.checklists, FlakyLedger(real, apply_credit=apply_then_die),
                          checklist_id, policy=WRITES)
     cache = world.reopen()
     stuck = cache.checklists.checklist(checklist_id)
@@ -329,7 +330,7 @@ def test_killed_before_the_call_left_resends_the_stored_request_id(world: World)
         raise Killed()
 
     with pytest.raises(Killed):
-        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=die), checklist_id,
+        wf.apply_via_api(world.cache.checklists, FlakyLedger(real, apply_credit=die), checklist_id,
                          policy=WRITES)
     cache = world.reopen()
     stored = cache.checklists.checklist(checklist_id).request_id
@@ -349,7 +350,8 @@ def test_a_refused_application_goes_back_to_the_choice(world: World) -> None:
     checklist_id = _ready(world)
     # Someone used half the credit in QuickBooks since the last sync.
     world.book.qbo["CreditMemo"]["11261"]["RemainingCredit"] = Decimal("5.00")
-    back = wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    back = wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id,
+                            policy=WRITES)
     assert back.state is ChecklistState.READY_TO_APPLY and back.request_id is None
     assert world.balance() == Decimal("120.00")
     assert any(e.startswith("3:fail:the ledger refused it: qbo:") for e in
@@ -364,7 +366,7 @@ def test_a_credit_still_showing_after_the_resync_gets_a_full_sync(world: World) 
     stale = FlakyLedger(real, customer_credits=lambda _customer_id: iter(()),
                         customer_memo_credits=lambda _customer_id: iter(()))
     checklist_id = _ready(world)
-    applied = wf.apply_via_api(world.cache, real, checklist_id, policy=WRITES)
+    applied = wf.apply_via_api(world.cache.checklists, real, checklist_id, policy=WRITES)
     seen: list[str] = []
     done = advance(world.cache, world.backend.psa, stale, checklist_id, progress=seen.append)
     assert done.state is LAGS and done.note == LEDGER_OK, done.finding
@@ -397,7 +399,7 @@ def test_a_credit_still_showing_after_the_full_sync_fails_verification(world: Wo
     stale = FlakyLedger(real, customer_credits=frozen, customer_memo_credits=frozen,
                         credits=frozen, credit_memos=frozen_document)
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, real, checklist_id, policy=WRITES)
+    wf.apply_via_api(world.cache.checklists, real, checklist_id, policy=WRITES)
     failed = advance(world.cache, world.backend.psa, stale, checklist_id)
     assert failed.state is ChecklistState.FAILED_VERIFICATION
     assert failed.finding == ("credit memo 11261 still shows 10.00 remaining after a full "
@@ -412,7 +414,7 @@ def test_a_failed_resync_leaves_the_checklist_ready_to_continue(world: World) ->
         raise ConnectorError("connectwise", "unreachable")
 
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     broken_psa = FlakyLedger(world.backend.psa, invoice_by_number=down)
     with pytest.raises(ChecklistError, match="resync of invoice 10040 failed"):
         advance(world.cache, broken_psa, world.backend.ledger, checklist_id)
@@ -506,7 +508,7 @@ def test_with_ledger_writes_off_the_workflow_refuses_the_api_and_keeps_by_hand(
     line = ("writes to QuickBooks are off: set [ledger] allow_writes = true in "
             "/etc/recon.toml, or do it by hand")
     with pytest.raises(ChecklistError) as refused:
-        wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=off)
+        wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=off)
     assert str(refused.value) == line
     stored = world.cache.checklists.checklist(checklist_id)
     assert stored.state is ChecklistState.READY_TO_APPLY and stored.request_id is None
@@ -529,7 +531,7 @@ def test_a_stored_request_is_not_resent_once_writes_are_off(world: World) -> Non
 
     checklist_id = _ready(world)
     with pytest.raises(Killed):  # the id was stored, the call never left
-        wf.apply_via_api(world.cache, FlakyLedger(real, apply_credit=die), checklist_id,
+        wf.apply_via_api(world.cache.checklists, FlakyLedger(real, apply_credit=die), checklist_id,
                          policy=WRITES)
     sent: list[tuple] = []
     watching = FlakyLedger(real, apply_credit=lambda *a: sent.append(a))
@@ -549,7 +551,7 @@ def test_a_stored_request_is_not_resent_once_writes_are_off(world: World) -> Non
 # --------------------------------------------------------------------------- the PSA side
 def test_a_psa_that_shows_something_else_again_is_named_not_agreed(world: World) -> None:
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     world.record_in_connectwise("20.00")  # someone recorded twice the credit there
     done = advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     assert done.state is LAGS
@@ -573,7 +575,7 @@ def test_a_ledger_invoice_with_no_psa_copy_has_nothing_to_compare() -> None:
 
 def test_cancelling_while_the_psa_lags_says_what_is_left(world: World) -> None:
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     cancelled = wf.cancel(world.cache.checklists, checklist_id)
     assert cancelled.state is ChecklistState.CANCELLED
@@ -601,7 +603,7 @@ def test_the_history_records_the_credit_used_up_and_a_deletion_as_deleted(
     from recon_tui.describe import change_line
 
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     run = next(r for r in world.cache.history.sync_runs() if r.kind == "resync")
     [change] = [c for c in world.cache.history.sync_changes(run.id) if c.record_type == "credit"]
@@ -622,7 +624,7 @@ def test_the_client_row_stays_when_its_only_credit_is_used_up(world: World) -> N
     assert row is not None and row.unapplied_credits == Decimal("10.00")
     assert row.invoice_count == 0  # its invoices pair under the PSA company, by number
     checklist_id = _ready(world)
-    wf.apply_via_api(world.cache, world.backend.ledger, checklist_id, policy=WRITES)
+    wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
     incremental = world.cache.client("ledger:97")
     assert incremental is not None, "the row vanished with the credit"

@@ -5,6 +5,30 @@ Connections run in autocommit mode and every write goes through
 :meth:`Cache.transaction` (``BEGIN IMMEDIATE`` ... ``COMMIT``), so a write is
 either wholly there or not at all. WAL mode lets the TUI read while a sync
 writes from a worker thread on its own connection.
+
+A cache of parts. A :class:`Cache` is one connection (``cache/core.py``) with
+small parts hung on it, each the queries of one feature and reached by name, so
+a caller says which part of the cache it uses and a reader finds a feature's
+SQL in one module with its own tests:
+
+- ``cache.history``    sync runs, steps, changes, last syncs (``history.py``)
+- ``cache.checklists`` credit checklists and their trail (``checklists.py``)
+- ``cache.fixes``      guided payment fixes and their trail (``fixes.py``)
+- ``cache.mapper``     what the company mapper reads (``mapper.py``)
+- ``cache.report``     what the report reads, in one view (``report.py``)
+- ``cache.lookup``     finding a row by a typed number (``lookup.py``)
+
+A part owns no connection and opens no transaction: its writes go through the
+core's :meth:`~recon_tui.cache.core.CacheCore.transaction`, so a part's write
+inside a sync's or a workflow's transaction is a savepoint of it and one
+discipline holds for the file (``part.py``). A function that needs one part
+takes that part (``evidence_for(cache.mapper, ...)``), not the whole Cache.
+
+The records, the materialised reconciliation and the transactions (the sync's
+hot paths: ``sources.py``, ``record_writes.py``, ``reconciliation.py``,
+``transactions.py``) are still mixed into the Cache itself, pending their own
+split; the Cache also keeps thin delegations to ``cache.history`` for the sync
+until it calls the part.
 """
 
 from __future__ import annotations
@@ -54,8 +78,10 @@ __all__ = [
 
 class Cache(SourceQueries, ReconciliationQueries, TransactionQueries,
             RecordWrites, CacheCore):
-    """One connection to one cache file, with every query the app runs. Open one
-    per thread."""
+    """One connection to one cache file: the record, reconciliation and
+    transaction queries, and the parts (``history``, ``checklists``, ``fixes``,
+    ``mapper``, ``report``, ``lookup``) over the same connection. Open one per
+    thread."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         super().__init__(path, read_only=read_only)

@@ -9,6 +9,7 @@ import threading
 from datetime import date, timedelta
 
 from recon_tui.cache import Cache
+from recon_tui.cache.checklists import Checklists
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 from recon_tui.models import CreditChecklist, SyncStatus
 from recon_tui.money import money_str
@@ -32,9 +33,9 @@ __all__ = ["FULL_SYNC_MARGIN", "advance"]
 FULL_SYNC_MARGIN = timedelta(days=1)
 
 
-def _fail(cache: Cache, checklist: CreditChecklist, from_state: State, step: int,
+def _fail(checklists: Checklists, checklist: CreditChecklist, from_state: State, step: int,
           finding: str) -> CreditChecklist:
-    return move(cache.checklists, checklist, (from_state,),
+    return move(checklists, checklist, (from_state,),
                 {"state": State.FAILED_VERIFICATION, "failed_step": step, "finding": finding},
                 step=step, outcome="fail", message=finding)
 
@@ -55,22 +56,23 @@ def _resync(cache: Cache, verifier: Verifier, checklist: CreditChecklist,
             from exc
     finding = invoice_finding(cache, checklist)
     if finding is not None:
-        return _fail(cache, checklist, State.APPLIED, 4, finding)
-    shows = credit_shows(cache, checklist)
+        return _fail(cache.checklists, checklist, State.APPLIED, 4, finding)
+    shows = credit_shows(cache.checklists, checklist)
     run = f" (resync #{result.run.id})" if result.run and result.run.id else ""
     message = (f"invoice {checklist.invoice_number} balance "
                f"{money_str(checklist.invoice_balance)} -> "
                f"{money_str(expected_invoice_balance(checklist))} of "
                f"{money_str(checklist.invoice_total)}{run}")
     if shows:
-        message += (f"; {checklist.credit_label} still shows "
-                    f"{money_str(credit_remaining(cache, checklist))}: a full sync is next")
+        remaining = money_str(credit_remaining(cache.checklists, checklist))
+        message += (f"; {checklist.credit_label} still shows {remaining}: "
+                    "a full sync is next")
     return move(cache.checklists, checklist, (State.APPLIED,),
                 {"state": State.RESYNCED, "needs_full_sync": shows}, step=4, outcome="ok",
                 message=message)
 
 
-def _full_sync(cache: Cache, verifier: Verifier,
+def _full_sync(checklists: Checklists, verifier: Verifier,
                checklist: CreditChecklist, progress: Progress | None,
                cancel_event: threading.Event | None) -> CreditChecklist:
     """Step 5: a full sync (PSA first, then the ledger) from the day before the
@@ -89,16 +91,16 @@ def _full_sync(cache: Cache, verifier: Verifier,
     try:
         run = verifier.full_sync(since, progress=relay, cancel=cancel_event)
     except VerifyError as exc:
-        cache.checklists.add_checklist_event(
+        checklists.add_checklist_event(
             checklist.id, step=5, outcome="fail", at=now(),
             message=f"full sync could not start: {exc}")
         raise ChecklistError(str(exc)) from exc
     if run.status is not SyncStatus.SUCCEEDED:
-        cache.checklists.add_checklist_event(
+        checklists.add_checklist_event(
             checklist.id, step=5, outcome="fail", at=now(),
             message=f"full sync #{run.id} {run.status.value}: {run.error}; continue to retry")
         raise ChecklistError(f"full sync #{run.id} {run.status.value}: {run.error}")
-    return move(cache.checklists, checklist, (State.RESYNCED,),
+    return move(checklists, checklist, (State.RESYNCED,),
                 {"state": State.FULL_SYNCED, "sync_since": since}, step=5, outcome="ok",
                 message=f"full sync #{run.id} since {since.isoformat()} succeeded")
 
@@ -112,7 +114,7 @@ def _verify(cache: Cache, checklist: CreditChecklist, psa_kind: str) -> CreditCh
     after = "a full sync" if from_state is State.FULL_SYNCED else "the resync"
     ledger = check_ledger(cache, checklist, after=after)
     if not ledger.ok:
-        return _fail(cache, checklist, from_state, 6, ledger.text)
+        return _fail(cache.checklists, checklist, from_state, 6, ledger.text)
     name = psa_display_name(psa_kind)
     psa = check_psa(cache, checklist, name)
     message = f"{ledger.text}; {psa.text}"
@@ -140,14 +142,15 @@ def advance(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, checklist_
     while True:
         state = checklist.state
         if state is State.APPLYING:
-            checklist = apply_via_api(cache, ledger, checklist.id, policy=policy)
+            checklist = apply_via_api(cache.checklists, ledger, checklist.id, policy=policy)
             if checklist.state is State.READY_TO_APPLY:  # refused: back to the operator
                 return checklist
         elif state is State.APPLIED:
             checklist = _resync(cache, verifier, checklist, progress)
         elif state is State.RESYNCED:
-            if credit_shows(cache, checklist):
-                checklist = _full_sync(cache, verifier, checklist, progress, cancel_event)
+            if credit_shows(cache.checklists, checklist):
+                checklist = _full_sync(cache.checklists, verifier, checklist, progress,
+                                       cancel_event)
                 continue
             if checklist.needs_full_sync:  # resumed after something else synced it away
                 checklist = move(cache.checklists, checklist, (State.RESYNCED,),

@@ -91,19 +91,19 @@ def choose_target(cache: Cache, checklist_id: int, invoice_id: str,
                 f"of {money_str(invoice.total)}; amount {money_str(amount)}"))
 
 
-def apply_via_api(cache: Cache, ledger: LedgerConnector, checklist_id: int, *,
+def apply_via_api(checklists: Checklists, ledger: LedgerConnector, checklist_id: int, *,
                   policy: WritePolicy) -> CreditChecklist:
     """Step 3 by the app: store a request id, then send it. Resuming an APPLYING
     checklist re-sends the stored id (unless the ledger already shows the credit
     applied), so the credit is applied once whatever happened in between. Refused,
     with the line saying how to turn them on, when ledger writes are off."""
-    checklist = load(cache.checklists, checklist_id)
+    checklist = load(checklists, checklist_id)
     if checklist.state is State.READY_TO_APPLY:
         if not policy.allows("ledger"):
             raise ChecklistError(policy.why_off("ledger"))
         request_id = str(uuid.uuid4())
         checklist = move(
-            cache.checklists, checklist, (State.READY_TO_APPLY,),
+            checklists, checklist, (State.READY_TO_APPLY,),
             {"state": State.APPLYING, "method": ApplyMethod.API, "request_id": request_id},
             step=3, outcome="info",
             message=(f"sending {money_str(checklist.amount)} of {checklist.credit_label} to "
@@ -117,7 +117,7 @@ def apply_via_api(cache: Cache, ledger: LedgerConnector, checklist_id: int, *,
     assert checklist.request_id and checklist.invoice_id and checklist.amount is not None
     try:
         if resumed and ledger_shows_applied(checklist, ledger):
-            return move(cache.checklists, checklist, (State.APPLYING,),
+            return move(checklists, checklist, (State.APPLYING,),
                         {"state": State.APPLIED, "applied_at": now()}, step=3, outcome="ok",
                         message=(f"the earlier attempt (request id {checklist.request_id}) "
                                  "had already applied it; not sent again"))
@@ -131,15 +131,15 @@ def apply_via_api(cache: Cache, ledger: LedgerConnector, checklist_id: int, *,
         if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (
                 401, 408, 429):
             # Refused outright: nothing was applied. Back to the choice, a new id next time.
-            return move(cache.checklists, checklist, (State.APPLYING,),
+            return move(checklists, checklist, (State.APPLYING,),
                         {"state": State.READY_TO_APPLY, "request_id": None, "method": None},
                         step=3, outcome="fail", message=f"the ledger refused it: {exc}")
-        cache.checklists.add_checklist_event(
+        checklists.add_checklist_event(
             checklist.id, step=3, outcome="fail", at=now(),
             message=(f"no answer from the ledger ({exc}); continuing re-sends request id "
                      f"{checklist.request_id}, which the ledger applies once"))
         raise ChecklistError(f"the ledger did not confirm the application: {exc}") from exc
-    return move(cache.checklists, checklist, (State.APPLYING,),
+    return move(checklists, checklist, (State.APPLYING,),
                 {"state": State.APPLIED, "applied_at": now()}, step=3, outcome="ok",
                 message=(f"applied via {ledger.kind} (request id {checklist.request_id}): "
                          f"invoice {invoice.doc_number} balance now "

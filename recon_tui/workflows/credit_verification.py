@@ -20,6 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from recon_tui.cache import Cache
+from recon_tui.cache.checklists import Checklists
 from recon_tui.connectors.base import LedgerConnector
 from recon_tui.models import CreditChecklist
 from recon_tui.money import ZERO, money_str
@@ -63,15 +64,15 @@ def invoice_finding(cache: Cache, checklist: CreditChecklist) -> str | None:
     return None
 
 
-def credit_remaining(cache: Cache, checklist: CreditChecklist) -> Decimal:
+def credit_remaining(checklists: Checklists, checklist: CreditChecklist) -> Decimal:
     """What is left of the credit in the cache (a used-up credit is not kept)."""
-    credit = cache.checklists.ledger_credit(checklist.credit_kind, checklist.credit_id)
+    credit = checklists.ledger_credit(checklist.credit_kind, checklist.credit_id)
     return credit.amount if credit is not None else ZERO
 
 
-def credit_shows(cache: Cache, checklist: CreditChecklist) -> bool:
+def credit_shows(checklists: Checklists, checklist: CreditChecklist) -> bool:
     """Still in the cache with more left than the application leaves."""
-    return credit_remaining(cache, checklist) > expected_credit_remaining(checklist)
+    return credit_remaining(checklists, checklist) > expected_credit_remaining(checklist)
 
 
 # --------------------------------------------------------------------------- the ledger
@@ -103,7 +104,7 @@ def check_ledger(cache: Cache, checklist: CreditChecklist, *, after: str) -> Led
     finding = invoice_finding(cache, checklist)
     if finding is not None:
         return LedgerCheck(False, finding)
-    remaining = credit_remaining(cache, checklist)
+    remaining = credit_remaining(cache.checklists, checklist)
     expected = expected_credit_remaining(checklist)
     if remaining > expected:
         return LedgerCheck(False, f"{checklist.credit_label} still shows {money_str(remaining)} "

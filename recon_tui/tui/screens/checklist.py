@@ -341,7 +341,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
 
         def job(cache: Cache) -> CreditChecklist | None:
             choose(cache)
-            return wf.apply_via_api(cache, app.get_backend().ledger, checklist_id,
+            return wf.apply_via_api(cache.checklists, app.get_backend().ledger, checklist_id,
                                     policy=policy)
 
         self._run("Applying the credit via QuickBooks…", job, advance=True)

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from recon_tui.cache import Cache
+from recon_tui.cache.fixes import PaymentFixes
 from recon_tui.fixes import FixKind, FixState, PaymentFix
 from recon_tui.row_diagnosis import diagnose_row
 from recon_tui.text import printable
@@ -153,27 +154,28 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
 
     def action_apply(self) -> None:
         self._run("Writing…", lambda c, b: wf.apply_via_api(
-            c, self._fix_id(c), b.psa, b.ledger, self.policy, self._verifier(c)))
+            c, self._fix_id(c.fixes), b.psa, b.ledger, self.policy, self._verifier(c)))
 
     def action_by_hand(self) -> None:
         self._run("Verifying the by-hand fix (resync)…",
-                  lambda c, b: wf.done_by_hand(c, self._fix_id(c), self._verifier(c)))
+                  lambda c, b: wf.done_by_hand(c, self._fix_id(c.fixes), self._verifier(c)))
 
     def action_verify(self) -> None:
         self._run("Verifying (resync)…",
-                  lambda c, b: wf.verify(c, self._fix_id(c), self._verifier(c)))
+                  lambda c, b: wf.verify(c, self._fix_id(c.fixes), self._verifier(c)))
 
     def action_cancel_fix(self) -> None:
-        self._run("Cancelling…", lambda c, b: wf.cancel(c.fixes, self._fix_id(c)), backend=False)
+        self._run("Cancelling…", lambda c, b: wf.cancel(c.fixes, self._fix_id(c.fixes)),
+                  backend=False)
 
     def _verifier(self, cache: Cache) -> Verifier:
         """The session's resync of this thread's cache: how a fix is verified."""
         return self.recon_app.session.verifier(cache)
 
-    def _fix_id(self, cache: Cache) -> int:
+    def _fix_id(self, fixes: PaymentFixes) -> int:
         """The stored fix, created on first use (the plan is what the tech saw)."""
         assert self.plan is not None
-        return (self.fix or wf.start_fix(cache.fixes, self.plan)).id
+        return (self.fix or wf.start_fix(fixes, self.plan)).id
 
     def _run(self, label: str, job: Callable[[Cache, object], PaymentFix],
              backend: bool = True) -> None:
