@@ -50,15 +50,15 @@ def ledger_figures(invoice: LedgerInvoice) -> DocFigures | None:
 def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
                      ledger_step: str) -> list[PsaInvoice | DocFigures]:
     """PSA invoices whose payments this sync should read (by id), as this sync
-    read them or, when it did not, as the cache holds them. Walks the pages
-    read, a page of their figures at a time (the stage's ``doc`` table: the
-    staged pages themselves are not decoded again), looking the other side up
-    in the stage, else the cache, so the choice never holds a whole book."""
+    read them or, when it did not, as the cache holds them. Walks the figures
+    staged (not the pages themselves), a page at a time, each PSA invoice with
+    the ledger invoice staged beside it (``SyncStage.matched_pages``: one join
+    a page), else the cache's, so the choice never holds a whole book."""
     wanted: dict[str, PsaInvoice | DocFigures] = {}
-    for figures in stage.doc_pages(psa_step):
-        _psa_page(cache, stage, ledger_step, figures, wanted)
-    for figures in stage.doc_pages(ledger_step):
-        _ledger_page(cache, stage, psa_step, figures, wanted)
+    for matched in stage.matched_pages(psa_step, ledger_step):
+        _psa_page(cache, stage, ledger_step, matched, wanted)
+    for others in stage.unmatched_pages(ledger_step, psa_step):
+        _ledger_page(cache, stage, psa_step, others, wanted)
     # The rows discrepant that way whose payments were never read.
     unread = [i for i in cache.psa_payments_unread() if i not in wanted]
     read_now = stage.docs(psa_step, ids=unread)
@@ -68,21 +68,27 @@ def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
     return [wanted[i] for i in sorted(wanted)]
 
 
-def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, psa_read: list[DocFigures],
+Matched = tuple[DocFigures, DocFigures | None, DocFigures | None]
+
+
+def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, matched: list[Matched],
               wanted: dict[str, PsaInvoice | DocFigures]) -> None:
-    """PSA invoices read now: compared with their ledger copy (read now, else cached)."""
-    if not psa_read:
-        return
+    """PSA invoices read now: compared with their ledger copy, the one their
+    link names, else the one of their number (each read now, else cached). A
+    link is the invoice's own, else the one the cache remembers."""
+    psa_read = [psa for psa, _, _ in matched]
+    by_link = {psa.id: found for psa, found, _ in matched if psa.link and found}
+    by_number = {psa.id: found for psa, _, found in matched if found}
     links = {p.id: p.link for p in psa_read if p.link}
-    for held in cache.psa_documents_related(DocKind.INVOICE, ids=[p.id for p in psa_read]):
-        if held.ledger_invoice_id and held.id not in links:
-            links[held.id] = held.ledger_invoice_id
-    numbers = sorted({p.number for p in psa_read})
-    read_ledger = stage.docs(ledger_step, ids=sorted(set(links.values())), numbers=numbers)
-    ledger_by_id = {i.id: i for i in read_ledger}
-    ledger_by_number = {i.number: i for i in read_ledger if i.number}
-    missing_ids = sorted({i for i in links.values() if i not in ledger_by_id})
-    missing_numbers = [n for n in numbers if n not in ledger_by_number]
+    remembered = {held.id: held.ledger_invoice_id for held in cache.psa_documents_related(
+        DocKind.INVOICE, ids=[p.id for p in psa_read])
+        if held.ledger_invoice_id and held.id not in links}
+    if remembered:
+        staged = {f.id: f for f in stage.docs(ledger_step, ids=sorted(set(remembered.values())))}
+        by_link.update((i, staged[link]) for i, link in remembered.items() if link in staged)
+        links.update(remembered)
+    missing_ids = sorted({links[i] for i in links if i not in by_link})
+    missing_numbers = sorted({p.number for p in psa_read if p.id not in by_number})
     cached_ledger = cache.ledger_documents_related(DocKind.INVOICE, ids=missing_ids,
                                                    numbers=missing_numbers)
     cached_by_id = {i.id: i for i in cached_ledger}
@@ -90,20 +96,16 @@ def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, psa_read: list[D
     for psa in psa_read:
         link = links.get(psa.id)
         ledger: LedgerInvoice | DocFigures | None = (
-            (ledger_by_id.get(link) or cached_by_id.get(link)) if link else None)
-        ledger = ledger or ledger_by_number.get(psa.number) or cached_by_number.get(psa.number)
+            (by_link.get(psa.id) or cached_by_id.get(link)) if link else None)
+        ledger = ledger or by_number.get(psa.id) or cached_by_number.get(psa.number)
         if ledger is not None and _disagree(psa, ledger):
             wanted[psa.id] = psa
 
 
-def _ledger_page(cache: Cache, stage: SyncStage, psa_step: str,
-                 ledger_read: list[DocFigures],
+def _ledger_page(cache: Cache, stage: SyncStage, psa_step: str, others: list[DocFigures],
                  wanted: dict[str, PsaInvoice | DocFigures]) -> None:
-    """Ledger invoices read now whose PSA copy did not change: compared with the
-    cached PSA copy."""
-    read_numbers = {p.number for p in stage.docs(
-        psa_step, numbers=sorted({i.number for i in ledger_read if i.number}))}
-    others = [i for i in ledger_read if i.number not in read_numbers]
+    """Ledger invoices read now that no PSA invoice read now bears the number
+    of (``SyncStage.unmatched_pages``): compared with the cached PSA copy."""
     if not others:
         return
     held_psa = cache.psa_documents_related(

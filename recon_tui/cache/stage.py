@@ -177,6 +177,39 @@ class SyncStage:
             yield _figures(rows)
             after = rows[-1][0]
 
+    def matched_pages(self, step: str, other: str, size: int = 1000
+                      ) -> Iterator[list[tuple[DocFigures, DocFigures | None,
+                                               DocFigures | None]]]:
+        """Each document ``step`` staged, ``size`` at a time in id order, with the
+        document ``other`` staged that its own link names and one that bears its
+        number (None where there is none): the PSA-payments choice's lookups of
+        the other side, done in one join per page instead of a query per chunk
+        of ids and numbers."""
+        after = ""
+        while True:
+            with self._lock:
+                self._index()
+                rows = self.conn.execute(_MATCHED, (step, other, after, size)).fetchall()
+            if not rows:
+                return
+            yield [(_figure(row[0:5]), _figure(row[5:10]), _figure(row[10:15]))
+                   for row in rows]
+            after = rows[-1][0]
+
+    def unmatched_pages(self, step: str, other: str,
+                        size: int = 1000) -> Iterator[list[DocFigures]]:
+        """The documents ``step`` staged that no document ``other`` staged bears
+        the number of, ``size`` at a time in id order."""
+        after = ""
+        while True:
+            with self._lock:
+                self._index()
+                rows = self.conn.execute(_UNMATCHED, (step, other, after, size)).fetchall()
+            if not rows:
+                return
+            yield _figures(rows)
+            after = rows[-1][0]
+
     def docs(self, step: str, *, ids: Sequence[str] = (),
              numbers: Sequence[str] = ()) -> list[DocFigures]:
         """The figures of the documents read with these ids or numbers."""
@@ -202,6 +235,34 @@ class SyncStage:
 
 
 def _figures(rows: Iterable[tuple[Any, ...]]) -> list[DocFigures]:
-    """``doc`` rows (id, number, link, total, owing) as figures."""
+    """``record`` rows (id, number, link, total, owing) as figures."""
     return [DocFigures(i, number, link, Decimal(total), Decimal(owing))
             for i, number, link, total, owing in rows]
+
+
+def _figure(row: tuple[Any, ...]) -> DocFigures | None:
+    """One joined document's columns as figures; None where the join found none."""
+    if row[0] is None:
+        return None
+    return DocFigures(row[0], row[1], row[2], Decimal(row[3]), Decimal(row[4]))
+
+
+_FIGURES = "{0}.id, {0}.number, {0}.link, {0}.total, {0}.owing"
+#: A page of ``step``'s documents (?1, after id ?3, ?4 of them), each with the
+#: ``other`` document (?2) its link names and the last one staged bearing its number.
+_MATCHED = (
+    f"SELECT {_FIGURES.format('p')}, {_FIGURES.format('k')}, {_FIGURES.format('n')} "
+    "FROM record p INDEXED BY record_id "
+    "LEFT JOIN record k INDEXED BY record_id "
+    "ON k.step = ?2 AND k.id = p.link AND k.total IS NOT NULL "
+    "LEFT JOIN record n ON n.rowid = (SELECT rowid FROM record INDEXED BY record_number "
+    "WHERE step = ?2 AND number = p.number AND total IS NOT NULL "
+    "ORDER BY rowid DESC LIMIT 1) "
+    "WHERE p.step = ?1 AND p.id > ?3 AND p.total IS NOT NULL "
+    "ORDER BY p.id LIMIT ?4")
+#: A page of ``step``'s documents (?1) no ``other`` document (?2) bears the number of.
+_UNMATCHED = (
+    f"SELECT {_FIGURES.format('l')} FROM record l INDEXED BY record_id "
+    "WHERE l.step = ?1 AND l.id > ?3 AND l.total IS NOT NULL AND NOT EXISTS "
+    "(SELECT 1 FROM record p INDEXED BY record_number WHERE p.step = ?2 "
+    "AND p.number = l.number AND p.total IS NOT NULL) ORDER BY l.id LIMIT ?4")
