@@ -43,22 +43,34 @@ def test_pages_come_back_in_order_with_their_ids_and_exact_figures() -> None:
         assert stage.docs("ledger invoices", ids=["1"]) == []
 
 
-def test_doc_pages_walk_every_figure_a_step_staged_in_id_order() -> None:
-    """The PSA-payments choice walks the figures, not the pages: every document
-    staged comes back once, exact, however the pages split them."""
-    figures = [DocFigures(f"{n:04d}", f"INV-{n}", None if n % 2 else "L", Decimal("10.005"),
-                          Decimal(n)) for n in range(25)]
+def test_matched_and_unmatched_pages_walk_every_figure_once_in_id_order() -> None:
+    """The PSA-payments choice walks the figures, not the pages: every PSA
+    document comes back once, exact, with the ledger document its link names
+    and one of its number; the ledger documents no PSA document bears the
+    number of come back on their own."""
+    psa = [DocFigures(f"{n:04d}", f"INV-{n}", "L3" if n == 1 else None, Decimal("10.005"),
+                      Decimal(n)) for n in range(25)]
+    ledger = [DocFigures("L3", "INV-3", None, Decimal(1), Decimal(0)),
+              DocFigures("L4", "INV-4", None, Decimal(2), Decimal(0)),
+              DocFigures("L9", "X-9", None, Decimal(3), Decimal(0))]
     with SyncStage() as stage:
         stage.declare("psa invoices", PsaInvoice)
         stage.declare("ledger invoices", PsaInvoice)
-        stage.add_page("psa invoices", [], docs=figures[10:])
-        stage.add_page("psa invoices", [], docs=figures[:10])
-        stage.add_page("ledger invoices", [], docs=[DocFigures("0001", "X", None,
-                                                               Decimal(1), Decimal(0))])
-        pages = list(stage.doc_pages("psa invoices", size=10))
+        stage.add_page("psa invoices", [], ids=[f.id for f in psa[10:]], docs=psa[10:])
+        stage.add_page("psa invoices", [], docs=psa[:10])
+        stage.add_page("ledger invoices", [], ids=["L3", "L4", "L9"], docs=ledger)
+        pages = list(stage.matched_pages("psa invoices", "ledger invoices", size=10))
         assert [len(page) for page in pages] == [10, 10, 5]
-        assert [f for page in pages for f in page] == figures
-        assert list(stage.doc_pages("nothing")) == []
+        rows = [row for page in pages for row in page]
+        assert [p for p, _, _ in rows] == psa
+        assert rows[1][1:] == (ledger[0], None)  # its link; no ledger INV-1
+        assert rows[3][1:] == (None, ledger[0])  # no link; INV-3 by number
+        assert rows[4][1:] == (None, ledger[1])
+        assert all(by_link is None and by_number is None
+                   for _, by_link, by_number in rows[5:])
+        assert list(stage.unmatched_pages("ledger invoices", "psa invoices")) == [[ledger[2]]]
+        assert list(stage.matched_pages("nothing", "ledger invoices")) == []
+        assert stage.ids("psa invoices") == {f.id for f in psa[10:]}  # only those listed
 
 
 def test_lookups_of_more_ids_than_one_statement_takes() -> None:

@@ -160,23 +160,6 @@ class SyncStage:
                     [step, *chunk]))
         return found
 
-    def doc_pages(self, step: str, size: int = 1000) -> Iterator[list[DocFigures]]:
-        """Every document figure the step staged, ``size`` at a time in id order:
-        what the PSA-payments choice walks, without decoding the staged pages
-        (the figures are a few columns of each record; the pages are all of it)."""
-        after = ""
-        while True:
-            with self._lock:
-                self._index()
-                rows = self.conn.execute(
-                    "SELECT id, number, link, total, owing FROM record INDEXED BY record_id "
-                    "WHERE step=? AND id > ? AND total IS NOT NULL ORDER BY id LIMIT ?",
-                    (step, after, size)).fetchall()
-            if not rows:
-                return
-            yield _figures(rows)
-            after = rows[-1][0]
-
     def matched_pages(self, step: str, other: str, size: int = 1000
                       ) -> Iterator[list[tuple[DocFigures, DocFigures | None,
                                                DocFigures | None]]]:
