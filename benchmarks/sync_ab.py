@@ -38,12 +38,13 @@ with tempfile.TemporaryDirectory() as folder:
     bench.ROWS.clear()
     bench.bench_sync(url, db, 0)
     bench.bench_daily(url, db, {changed})
-    print("RESULT " + json.dumps({{r[0]: r[1] for r in bench.ROWS}}))
+    print("RESULT " + json.dumps({{r[0]: r[1:] for r in bench.ROWS}}))
 """
 
 
-def run(tree: Path, url: str, changed: int) -> dict[str, str]:
-    """One full sync and one daily sync with ``tree``'s code; their figures."""
+def run(tree: Path, url: str, changed: int) -> dict[str, list[str]]:
+    """One full sync and one daily sync with ``tree``'s code; their figures
+    (value, floor, ratio), as ``bench.py`` prints them."""
     # The tree's own bench.py: it puts its tree first on the path.
     code = _CHILD.format(bench=str(tree / "benchmarks"), changed=changed)
     done = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
@@ -87,10 +88,12 @@ def main(argv: list[str] | None = None) -> int:
                     result = run(tree, url, args.changed)
                     shown = []
                     for figure in figures:
-                        seconds = float(result[figure].split()[0])
+                        value, floor, ratio = result[figure]
+                        seconds = float(value.split()[0])
                         key = (name, figure)
                         best[key] = min(best.get(key, seconds), seconds)
-                        shown.append(f"{figure.split(',')[0]} {seconds:.2f} s")
+                        shown.append(f"{figure.split(',')[0]} {seconds:.2f} s ({ratio} of "
+                                     f"{floor.split(' (')[0]})")
                     print(f"round {round_no + 1} {name:<5}  " + "  ".join(shown), flush=True)
         finally:
             child.terminate()
