@@ -134,6 +134,9 @@ def _zone_saver(config_path: Path | None) -> Callable[[object], None] | None:
 class BackendError(RuntimeError):
     """The configuration cannot reach anything (e.g. only one side configured)."""
 
+    #: The message is written for the operator: shown as it is, without the class.
+    explains_itself = True
+
 
 #: Why a sync cannot be started from here with ``[ledger] kind = "qbd"``: QuickBooks
 #: Desktop is reached only when the Web Connector polls (recon_tui.qbwc).

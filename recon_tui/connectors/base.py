@@ -40,6 +40,9 @@ class ConnectorError(RuntimeError):
     text masked), whatever a server echoed into it.
     """
 
+    #: The message is written for the operator (system, step, fix): shown as it is.
+    explains_itself = True
+
     def __init__(self, system: str, message: str, *, status: int | None = None,
                  code: str | None = None) -> None:
         super().__init__(scrub(f"{system}: {message}"))

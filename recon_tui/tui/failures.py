@@ -16,7 +16,7 @@ from recon_tui.cache import CacheError
 from recon_tui.scrub import scrub
 from recon_tui.text import printable
 
-__all__ = ["failure_line", "is_cache_failure", "log_failure", "one_line"]
+__all__ = ["failure_line", "is_cache_failure", "log_failure", "one_line", "reason"]
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,23 @@ def is_cache_failure(exc: BaseException) -> bool:
         for kind in type(exc).__mro__)
 
 
+def reason(exc: BaseException) -> str:
+    """Why, for the operator: an error written for them (``explains_itself``: the
+    connectors' and the configuration's, which already name the system and the
+    fix) as it is; anything else with its kind, which is what support needs."""
+    if getattr(type(exc), "explains_itself", False):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def one_line(exc: BaseException) -> str:
     """``Kind: first line of the message``, scrubbed, printable and short."""
     lines = scrub(str(exc)).strip().splitlines()
     first = lines[0].strip() if lines else ""
     if len(first) > MAX_MESSAGE:
         first = first[:MAX_MESSAGE - 1] + "…"
+    if getattr(type(exc), "explains_itself", False) and first:
+        return printable(first)
     return printable(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from recon_tui.cache import Cache
+from recon_tui.tui.failures import reason
 from recon_tui.workflows import credit_checklist as wf
 from recon_tui.workflows.credit_checklist import ChecklistError
 from recon_tui.workflows.write_policy import WritePolicy
@@ -45,7 +46,7 @@ def run_step(app: ReconApp, checklist_id: int | None, job: Job | None, *, advanc
         error = str(exc)
     except Exception as exc:  # shown to the operator, never swallowed
         log.exception("a credit checklist step failed")
-        error = f"{type(exc).__name__}: {exc}"
+        error = reason(exc)
     finally:
         cache.close()
     return checklist_id, error

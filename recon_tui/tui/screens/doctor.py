@@ -15,6 +15,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from recon_tui.text import printable
+from recon_tui.tui.failures import reason
 from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.wording import counted
@@ -86,7 +87,7 @@ class DoctorScreen(ReconScreenMixin, ModalScreen[None]):
             error = None
         except Exception as exc:  # shown, never swallowed
             log.exception("the connection checks failed")
-            error = f"{type(exc).__name__}: {exc}"
+            error = reason(exc)
         if not worker.is_cancelled:
             app.call_from_thread(self._finished, error)
 

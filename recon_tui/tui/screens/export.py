@@ -30,6 +30,7 @@ from recon_tui.report.options import (
 )
 from recon_tui.report.writers import EXTENSIONS, FORMATS, default_report_name, format_from_path
 from recon_tui.text import printable
+from recon_tui.tui.failures import reason
 from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.format_picker import FormatPicker
 from recon_tui.tui.widgets.key_footer import KeyFooter
@@ -248,7 +249,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         except Exception as exc:  # shown to the operator, never swallowed
             log.exception("exporting the report failed")
             app.call_from_thread(self._finished, None, None, False,
-                                 f"{type(exc).__name__}: {exc}")
+                                 reason(exc))
         finally:
             cache.close()
 

@@ -21,6 +21,7 @@ from recon_tui.cache.fixes import PaymentFixes
 from recon_tui.fixes import FixKind, FixState, PaymentFix
 from recon_tui.row_diagnosis import diagnose_row
 from recon_tui.text import printable
+from recon_tui.tui.failures import reason
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
@@ -202,7 +203,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
             error = str(exc)
         except Exception as exc:  # shown to the operator, never swallowed
             log.exception("a payment fix step failed")
-            error = f"{type(exc).__name__}: {exc}"
+            error = reason(exc)
         finally:
             if self.plan is not None:
                 fix = cache.fixes.open_fix_for(self.plan.number) or fix

@@ -15,6 +15,7 @@ from textual.widgets import Static
 from recon_tui.cache import Cache
 from recon_tui.describe import describe_resync
 from recon_tui.text import printable
+from recon_tui.tui.failures import reason
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import MODAL_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.widgets.key_footer import KeyFooter
@@ -63,7 +64,7 @@ class ResyncScreen(ReconScreenMixin, ModalScreen[None]):
             app.call_from_thread(self._show, None, str(exc))
         except Exception as exc:  # shown to the operator, never swallowed
             log.exception("resyncing invoice %s failed", self.number)
-            app.call_from_thread(self._show, None, f"{type(exc).__name__}: {exc}")
+            app.call_from_thread(self._show, None, reason(exc))
         finally:
             cache.close()
 

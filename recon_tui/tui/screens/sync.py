@@ -28,6 +28,7 @@ from recon_tui.sync import (
     plan_step_names,
 )
 from recon_tui.text import printable
+from recon_tui.tui.failures import reason
 from recon_tui.tui.formatting import progress_text
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
@@ -177,7 +178,7 @@ class SyncScreen(ReconScreenMixin, ModalScreen[SyncRun | None]):
             app.call_from_thread(self._finished, None, str(exc))
         except Exception as exc:  # shown to the operator, never swallowed
             log.exception("the full sync failed")
-            app.call_from_thread(self._finished, None, f"{type(exc).__name__}: {exc}")
+            app.call_from_thread(self._finished, None, reason(exc))
         finally:
             cache.close()
 
