@@ -1,7 +1,7 @@
 """Command line: the TUI by default, headless subcommands for scripts and cron.
 
 The parser and the dispatch live here; each subcommand sits in its own module
-(``cli_sync``: sync, resync, history; ``cli_report``; ``cli_find``; ``cli_connect``:
+(``cli_sync``: sync, resync, history; ``cli_report``; ``cli_find``; ``cli_import``; ``cli_connect``:
 connect, doctor; ``cli_sandbox``) with its parser beside it.
 
 Every failure is one clear line on stderr and a non-zero exit, never a traceback.
@@ -40,6 +40,9 @@ commands:
   resync NUMBER   refetch one invoice from both systems and show before -> after
   history         list recorded syncs, or one run's steps and changes
   report          write the reconciliation snapshot (xlsx, csv, json or md)
+  import FORMAT FILE...
+                  Sage 50 or QuickBooks Desktop exports as the ledger of a sync
+                  (--dry-run shows the changes and writes nothing)
   sandbox         run the emulator of QBO, ConnectWise and Autotask on loopback
   qbwc serve|qwc  QuickBooks Desktop: run the Web Connector service (each poll
                   syncs), or write the .qwc file to add to the Web Connector
@@ -99,6 +102,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         return parser
     from recon_tui.cli_connect import connect_parser, doctor_parser
     from recon_tui.cli_find import find_parser
+    from recon_tui.cli_import import import_parser
     from recon_tui.cli_qbwc import qbwc_parser
     from recon_tui.cli_report import report_parser
     from recon_tui.cli_sandbox import sandbox_parser
@@ -106,7 +110,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (sync_parser, resync_parser, history_parser, report_parser, find_parser,
-                connect_parser, doctor_parser, sandbox_parser, qbwc_parser):
+                import_parser, connect_parser, doctor_parser, sandbox_parser, qbwc_parser):
         add(sub)
     return parser
 
@@ -154,6 +158,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("recon_tui.cli_sync", "cmd_history"),
     "find": ("recon_tui.cli_find", "cmd_find"),
     "report": ("recon_tui.cli_report", "cmd_report"),
+    "import": ("recon_tui.cli_import", "cmd_import"),
     "sandbox": ("recon_tui.cli_sandbox", "cmd_sandbox"),
     "connect": ("recon_tui.cli_connect", "cmd_connect"),
     "doctor": ("recon_tui.cli_connect", "cmd_doctor"),

@@ -8,7 +8,7 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recon_tui.cli_common import CliError
+from recon_tui.cli_common import CliError, common_options
 from recon_tui.cli_root import sample_dir
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def sandbox_parser(sub: argparse._SubParsersAction) -> None:
                              description="Serve the QuickBooks Online, ConnectWise PSA and "
                              "Autotask endpoints recon-tui uses, from the sample book, until "
                              "Ctrl+C. config.example.toml points at its default port.")
+    common_options(sandbox, suppress=True)  # --config, for --web-connector
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=None,
                          help="port (default 8765; 0 picks a free one)")
@@ -55,6 +56,12 @@ def sandbox_parser(sub: argparse._SubParsersAction) -> None:
                          "instead of the sample book (e.g. 10000:200000: companies and "
                          "customers one to one, three contacts each, each invoice on "
                          "both sides, a few differing)")
+    sandbox.add_argument("--web-connector", action="store_true",
+                         help="instead of serving, play the QuickBooks Web Connector once: "
+                         "one update session against the [ledger] kind = \"qbd\" service "
+                         "of --config (its listen URL, qbwc_username and qbwc_password), "
+                         "answering its qbXML from a sample QuickBooks Desktop company of "
+                         "the sample book; run `recon-tui qbwc serve` first")
 
 
 def _scaled(spec: str, data: Path) -> SandboxBook:
@@ -73,6 +80,8 @@ def _scaled(spec: str, data: Path) -> SandboxBook:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    if args.web_connector:
+        return _play_web_connector(args)
     from recon_tui.sandbox.app import create_app
     from recon_tui.sandbox.faults import FaultSpecError, parse_faults
     from recon_tui.sandbox.server import DEFAULT_PORT, SandboxServer
@@ -102,3 +111,38 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0
+
+
+def _play_web_connector(args: argparse.Namespace) -> int:
+    """One emulated Web Connector update against ``recon-tui qbwc serve``: how to try
+    the QuickBooks Desktop path on a machine without QuickBooks (the sync's PSA
+    side needs its API too: ``recon-tui sandbox`` in another terminal)."""
+    import httpx
+
+    from recon_tui.cli_common import load_settings
+    from recon_tui.config import QbdLedgerConfig
+    from recon_tui.sandbox.book import SandboxBook
+    from recon_tui.sandbox.qbd_company import SampleCompany
+    from recon_tui.sandbox.web_connector import WebConnector, WebConnectorError
+
+    config, _demo, _cache = load_settings(args)
+    ledger = config.ledger
+    if not isinstance(ledger, QbdLedgerConfig):
+        raise CliError("--web-connector needs --config with [ledger] kind = \"qbd\"")
+    data = Path(args.data) if args.data else sample_dir()
+    company = SampleCompany(SandboxBook.from_dir(data))
+    try:
+        with WebConnector(ledger.listen, company.answer, username=ledger.qbwc_username,
+                          password=ledger.qbwc_password.reveal(),
+                          company_file=ledger.company_file, noop_wait=1.0) as qbwc:
+            report = qbwc.run()
+    except (httpx.HTTPError, WebConnectorError) as exc:
+        raise CliError(f"web connector: {ledger.listen}: {exc} (is `recon-tui qbwc serve` "
+                       "running?)") from exc
+    if report.refused:
+        raise CliError("web connector: the service refused the user name or password")
+    done = report.percents[-1] if report.percents else 0
+    outcome = report.last_error or report.connection_error or report.closed or ""
+    print(f"web connector: {len(report.requests)} qbXML requests answered, {done}% done; "
+          f"{outcome}".rstrip("; "), flush=True)
+    return 0 if done >= 100 else 1

@@ -1,0 +1,94 @@
+"""Trying QuickBooks Desktop without QuickBooks, as the README tells a new user:
+`recon-tui qbwc serve` in one process, `recon-tui sandbox --web-connector` playing
+the Web Connector in another; and the app's own sync dialog on a Desktop config."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recon_tui.backend import SANDBOX_CONNECTWISE
+from recon_tui.cli import main
+from recon_tui.config import load_config
+from recon_tui.models import SyncStatus
+from recon_tui.tui.screens.sync import SyncScreen
+from tests.emulator import running_emulator
+from tests.test_qbwc_desktop import free_port
+from tests.test_qbwc_sessions import Run, runs_of
+from tests.test_tui import SIZE, screen_text
+from tests.tui_app import recon_app
+from tests.waits import wait_for_text, wait_until
+
+USER, PASSWORD = "recon", "desk[bold]top-pass"
+
+
+def desktop_config(path: Path, psa_url: str, port: int, password: str = PASSWORD) -> Path:
+    path.write_text(
+        f'[ledger]\nkind = "qbd"\nqbwc_username = "{USER}"\n'
+        f'qbwc_password = "{password}"\nlisten = "http://localhost:{port}/qbwc"\n'
+        'owner_id = "{11111111-2222-3333-4444-555555555555}"\n'
+        'file_id = "{66666666-7777-8888-9999-000000000000}"\n\n'
+        f'[psa]\nkind = "connectwise"\nbase_url = "{psa_url}/v4_6_release/apis/3.0"\n'
+        + "".join(f'{key} = "{value}"\n' for key, value in SANDBOX_CONNECTWISE.items()),
+        encoding="utf-8")
+    return path
+
+
+def test_the_sandbox_web_connector_syncs_through_qbwc_serve(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    with running_emulator() as (server, _book, _plan):
+        config = desktop_config(tmp_path / "config.toml", server.url, port)
+        wrong = desktop_config(tmp_path / "wrong.toml", server.url, port, password="nope")
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "recon_tui", "qbwc", "serve", "--config", str(config),
+             "--db", str(tmp_path / "serve.db")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert serve.stdout is not None
+            assert "serving the Web Connector at" in serve.stdout.readline()
+            played = main(["sandbox", "--web-connector", "--config", str(config)])
+            played_out = capsys.readouterr().out
+            session = serve.stdout.readline()
+            refused = main(["sandbox", "--web-connector", "--config", str(wrong)])
+            refused_err = capsys.readouterr().err
+            serve.send_signal(signal.SIGINT)
+            out, err = serve.communicate(timeout=30)
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+    assert played == 0, played_out
+    assert "100% done" in played_out and "sync #1 succeeded" in played_out
+    assert " succeeded (" in session
+    assert refused == 2 and refused_err.strip().endswith("refused the user name or password")
+    assert len(refused_err.strip().splitlines()) == 1
+    assert runs_of(tmp_path / "serve.db") == [Run("web connector", SyncStatus.SUCCEEDED, None)]
+    assert PASSWORD not in out + err + played_out + refused_err
+
+
+def test_the_sandbox_web_connector_wants_a_desktop_config_and_a_running_service(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "--web-connector", "--demo"]) == 2
+    assert "needs --config with [ledger] kind = \"qbd\"" in capsys.readouterr().err
+    config = desktop_config(tmp_path / "config.toml", "http://127.0.0.1:9", free_port())
+    assert main(["sandbox", "--web-connector", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "is `recon-tui qbwc serve` running?" in err and len(err.strip().splitlines()) == 1
+
+
+async def test_the_app_s_sync_on_a_desktop_ledger_says_where_syncs_run(tmp_path: Path) -> None:
+    """The reason as written for the operator, not the class the backend raised."""
+    config = load_config(desktop_config(tmp_path / "config.toml", "http://127.0.0.1:9", 8080))
+    app = recon_app(config=config, cache_path=tmp_path / "cache.db", demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app.loading)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+        await pilot.press("enter")
+        text = await wait_for_text(pilot, "Web Connector polls", screen_text)
+    assert "Sync could not start: [ledger] kind = \"qbd\": QuickBooks" in text
+    assert "BackendError" not in text
