@@ -92,3 +92,12 @@ async def test_the_app_s_sync_on_a_desktop_ledger_says_where_syncs_run(tmp_path:
         text = await wait_for_text(pilot, "Web Connector polls", screen_text)
     assert "Sync could not start: [ledger] kind = \"qbd\": QuickBooks" in text
     assert "BackendError" not in text
+
+
+def test_doctor_on_a_desktop_ledger_says_how_it_syncs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = desktop_config(tmp_path / "config.toml", "http://127.0.0.1:9", 8080)
+    main(["doctor", "--no-network", "--config", str(config), "--db", str(tmp_path / "c.db")])
+    out = capsys.readouterr().out
+    assert "no cache yet" in out and "keep `recon-tui qbwc serve` running" in out
+    assert "recon-tui sync" not in out

@@ -94,6 +94,16 @@ def _writable(path: Path) -> tuple[bool, str]:
     return True, f"{path} (not created yet; the first sync creates it)"
 
 
+def _sync_fix(config: Config | None, *, in_app: bool = False) -> str:
+    """How this config's cache gets synced: a Desktop ledger only when the Web
+    Connector polls ``recon-tui qbwc serve``."""
+    if config is not None and getattr(config.ledger, "kind", None) == "qbd":
+        return ("keep `recon-tui qbwc serve` running and run an update in the "
+                "QuickBooks Web Connector")
+    return "run `recon-tui sync` (or open recon-tui and press s)" if in_app else \
+        "run `recon-tui sync`"
+
+
 def cache_checks(path: Path, *, config: Config | None) -> list[Check]:
     """Writable, schema version (read-only open), counts on each side."""
     from recon_tui.cache import SCHEMA_VERSION, Cache, CacheError, CacheMissing
@@ -103,12 +113,12 @@ def cache_checks(path: Path, *, config: Config | None) -> list[Check]:
                     "" if writable else "fix the permissions, or name another file with --db")]
     if not path.exists():
         checks.append(Check("cache", WARN, "no cache yet, so nothing to count",
-                            "run `recon-tui sync` (or open recon-tui and press s)"))
+                            _sync_fix(config, in_app=True)))
         return checks
     try:
         cache = Cache(path, read_only=True)
     except CacheMissing:
-        checks.append(Check("cache", WARN, "no cache yet", "run `recon-tui sync`"))
+        checks.append(Check("cache", WARN, "no cache yet", _sync_fix(config)))
         return checks
     except CacheError as exc:
         text = str(exc)
@@ -145,8 +155,7 @@ def _count_checks(cache: object, config: Config | None) -> list[Check]:
         when = (f" ({state.kind}, last synced {state.last_synced_at:%Y-%m-%d %H:%M} UTC)"
                 if state else " (never synced)")
         if state is None or documents == 0:
-            out.append(Check(f"{label} counts", WARN, f"{text}{when}",
-                             "run `recon-tui sync`"))
+            out.append(Check(f"{label} counts", WARN, f"{text}{when}", _sync_fix(config)))
         else:
             out.append(Check(f"{label} counts", OK, f"{text}{when}"))
     return out
