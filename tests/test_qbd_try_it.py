@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from recon_tui.backend import SANDBOX_CONNECTWISE
+from recon_tui.cache import Cache
 from recon_tui.cli import main
 from recon_tui.config import load_config
 from recon_tui.models import SyncStatus
+from recon_tui.sync import run_full_sync
 from recon_tui.tui.screens.sync import SyncScreen
-from tests.emulator import running_emulator
-from tests.test_qbwc_desktop import free_port
+from tests.emulator import backend_for, running_emulator
+from tests.test_import_sage50 import report_lines
+from tests.test_qbwc_desktop import desktop_sync, free_port
 from tests.test_qbwc_sessions import Run, runs_of
 from tests.test_tui import SIZE, screen_text
 from tests.tui_app import recon_app
@@ -101,3 +104,22 @@ def test_doctor_on_a_desktop_ledger_says_how_it_syncs(
     out = capsys.readouterr().out
     assert "no cache yet" in out and "keep `recon-tui qbwc serve` running" in out
     assert "recon-tui sync" not in out
+
+
+def test_the_report_of_a_web_connector_sync_is_the_qbo_report_of_the_same_book(
+        tmp_path: Path) -> None:
+    """Issue 15's proof: the same book read through qbXML and through the QBO API
+    gives the same reconciliation, line for line, its id included."""
+    with running_emulator() as (server, _book, _plan):
+        with Cache(tmp_path / "qbo.db") as qbo, backend_for(server) as backend:
+            assert run_full_sync(qbo, backend.psa, backend.ledger,
+                                 since=None).status is SyncStatus.SUCCEEDED
+        outcome, _report = desktop_sync(tmp_path, server.url)
+    assert outcome.succeeded, outcome.line
+    qbo_lines, qbd_lines = report_lines(tmp_path / "qbo.db"), report_lines(tmp_path / "qbd.db")
+    moments = ("| PSA as of", "| Ledger as of", "| Generated")
+    differ = [(a, b) for a, b in zip(qbo_lines, qbd_lines, strict=True)
+              if a != b and not a.startswith(moments)]
+    assert differ == [("| Systems | PSA connectwise, ledger qbo |",
+                       "| Systems | PSA connectwise, ledger qbd |")]
+    assert any(line.startswith("| Reconciliation id |") for line in qbd_lines)
