@@ -18,17 +18,14 @@ Starlette's thread pool, never on the event loop.
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from recon_tui.asgi_server import AsgiServer
 from recon_tui.qbwc.service import QbwcService
 from recon_tui.qbwc.soap import (
     MAX_BODY,
@@ -101,55 +98,18 @@ def create_app(service: QbwcService, path: str = "/qbwc") -> Starlette:
                              Route(path, about, methods=["GET"])])
 
 
-class QbwcServer:
+class QbwcServer(AsgiServer):
     """uvicorn on ``host:port`` in a thread (tests, the emulated Web Connector), or
-    in the foreground (``recon-tui qbwc serve``, Ctrl+C stops it)."""
+    in the foreground (``recon-tui qbwc serve``, Ctrl+C stops it); its URL is the
+    endpoint's, ``path`` included."""
+
+    name = "Web Connector service"
 
     def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0,
                  path: str = "/qbwc") -> None:
-        self.host, self.path = host, path
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
-        self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
+        super().__init__(app, host, port)
+        self.path = path
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{self.path}"
-
-    def start(self, timeout_seconds: float = 10.0) -> QbwcServer:
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._socket]},
-                                        name="recon-qbwc", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout_seconds
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the Web Connector service did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._socket.close()
-
-    def serve_forever(self) -> None:
-        """Foreground: uvicorn turns Ctrl+C (SIGINT) and SIGTERM into a clean stop."""
-        try:
-            self._server.run(sockets=[self._socket])
-        finally:
-            self._socket.close()
-
-    def __enter__(self) -> QbwcServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return f"{super().url}{self.path}"
