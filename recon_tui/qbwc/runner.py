@@ -5,7 +5,8 @@ Desktop connector reading through the session's channel.
 
 The history records each session as a run of kind ``web connector``; a session
 that fails, times out or is closed early is recorded failed or cancelled with
-nothing written, like any sync.
+nothing written, like any sync. Credit checklists queued for Desktop are applied
+before the sync's reads and verified after it (:mod:`recon_tui.qbwc.credits`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from recon_tui.connectors.base import ConnectorError, LedgerConnector, PsaConnector
 from recon_tui.connectors.qbd_channel import QbxmlChannel
 from recon_tui.qbwc.service import SessionOutcome, SessionRun
+from recon_tui.workflows.write_policy import READ_ONLY, WritePolicy
 
 if TYPE_CHECKING:
     from recon_tui.models import SyncRun
@@ -61,11 +63,15 @@ class DesktopSync:
     open_psa: Callable[[], PsaConnector]
     open_ledger: Callable[[QbxmlChannel], LedgerConnector]
     max_delete_percent: int = 5
+    #: May the session write to the company file (``[ledger] allow_writes``)? Off:
+    #: queued credit checklists stay queued, with the line saying how to turn it on.
+    policy: WritePolicy = READ_ONLY
 
     def __call__(self, session: SessionRun) -> SessionOutcome:
         from recon_tui.cache import Cache, CacheError
         from recon_tui.config import ConfigError
         from recon_tui.models import SyncStatus
+        from recon_tui.qbwc.credits import apply_queued, verify_applied
         from recon_tui.sync import SyncBusy, default_since, run_full_sync
 
         def progress(p) -> None:  # never backwards: the steps are read side by side
@@ -81,9 +87,12 @@ class DesktopSync:
         ledger: LedgerConnector | None = None
         try:
             psa, ledger = self.open_psa(), self.open_ledger(session.channel)
+            problems = apply_queued(cache, ledger, self.policy)  # before the sync reads
             run = run_full_sync(cache, psa, ledger, since=default_since(cache), kind=RUN_KIND,
                                 progress=progress, cancel=session.cancel,
                                 max_delete_percent=self.max_delete_percent)
+            if run.status is SyncStatus.SUCCEEDED:
+                problems += verify_applied(cache, psa, ledger, run, self.policy)
         except (SyncBusy, CacheError, ConnectorError, ConfigError, OSError) as exc:
             return SessionOutcome(False, f"no sync: {exc}")
         finally:
@@ -91,4 +100,5 @@ class DesktopSync:
                 if connector is not None:
                     connector.close()
             cache.close()
-        return SessionOutcome(run.status is SyncStatus.SUCCEEDED, outcome_line(run))
+        tail = "".join(f"; {line}" for line in problems)
+        return SessionOutcome(run.status is SyncStatus.SUCCEEDED, outcome_line(run) + tail)

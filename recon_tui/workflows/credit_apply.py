@@ -24,8 +24,11 @@ from recon_tui.workflows.credit_steps import (
 from recon_tui.workflows.credit_verification import ledger_shows_applied
 from recon_tui.workflows.write_policy import WritePolicy
 
-__all__ = ["apply_via_api", "cancel", "choose_target", "confirm_manual", "recheck",
-           "start_checklist"]
+__all__ = ["QUEUED_NOTE", "apply_via_api", "cancel", "choose_target", "confirm_manual",
+           "queue_for_web_connector", "recheck", "start_checklist"]
+
+#: What a checklist queued for QuickBooks Desktop waits for (the screens say it).
+QUEUED_NOTE = "queued: applied at the next Web Connector poll"
 
 
 def start_checklist(cache: Cache, credit_key: str) -> CreditChecklist:
@@ -99,16 +102,8 @@ def apply_via_api(checklists: Checklists, ledger: LedgerConnector, checklist_id:
     with the line saying how to turn them on, when ledger writes are off."""
     checklist = load(checklists, checklist_id)
     if checklist.state is State.READY_TO_APPLY:
-        if not policy.allows("ledger"):
-            raise ChecklistError(policy.why_off("ledger"))
-        request_id = str(uuid.uuid4())
-        checklist = move(
-            checklists, checklist, (State.READY_TO_APPLY,),
-            {"state": State.APPLYING, "method": ApplyMethod.API, "request_id": request_id},
-            step=3, outcome="info",
-            message=(f"sending {money_str(checklist.amount)} of {checklist.credit_label} to "
-                     f"invoice {checklist.invoice_number} via {ledger.kind} "
-                     f"(request id {request_id})"))
+        checklist = _store_request(checklists, checklist, policy, f"sending {{what}} via "
+                                   f"{ledger.kind} (request id {{request_id}})")
         resumed = False
     elif checklist.state is State.APPLYING:
         resumed = True
@@ -144,6 +139,36 @@ def apply_via_api(checklists: Checklists, ledger: LedgerConnector, checklist_id:
                 message=(f"applied via {ledger.kind} (request id {checklist.request_id}): "
                          f"invoice {invoice.doc_number} balance now "
                          f"{money_str(invoice.balance)} of {money_str(invoice.total)}"))
+
+
+def _store_request(checklists: Checklists, checklist: CreditChecklist, policy: WritePolicy,
+                   message: str) -> CreditChecklist:
+    """READY_TO_APPLY -> APPLYING with a new request id, stored before anything is
+    sent, so every later attempt sends the same one. ``message`` is formatted
+    with ``what`` and ``request_id``."""
+    if not policy.allows("ledger"):
+        raise ChecklistError(policy.why_off("ledger"))
+    request_id = str(uuid.uuid4())
+    what = (f"{money_str(checklist.amount)} of {checklist.credit_label} to invoice "
+            f"{checklist.invoice_number}")
+    return move(
+        checklists, checklist, (State.READY_TO_APPLY,),
+        {"state": State.APPLYING, "method": ApplyMethod.API, "request_id": request_id},
+        step=3, outcome="info", message=message.format(what=what, request_id=request_id))
+
+
+def queue_for_web_connector(checklists: Checklists, checklist_id: int, *,
+                            policy: WritePolicy) -> CreditChecklist:
+    """Step 3 by the app on QuickBooks Desktop: the app cannot reach the company
+    file, only the Web Connector can when it polls. So the request id is stored
+    (APPLYING) and nothing is sent; the next Web Connector session applies it with
+    :func:`apply_via_api` (the same id: once, whatever session retries it) before
+    its sync reads the books, and verifies it after (``recon_tui.qbwc.credits``)."""
+    checklist = load(checklists, checklist_id)
+    if checklist.state is not State.READY_TO_APPLY:
+        raise ChecklistError(f"nothing to queue: the checklist is {checklist.state.value}")
+    return _store_request(checklists, checklist, policy,
+                          f"{{what}} {QUEUED_NOTE} (request id {{request_id}})")
 
 
 def confirm_manual(checklists: Checklists, checklist_id: int) -> CreditChecklist:

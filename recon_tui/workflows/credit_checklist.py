@@ -22,6 +22,9 @@ Why it is built this way:
   applies a request id once. Before re-sending, the ledger is read to see whether
   the first attempt already landed, so even an expired request id cannot apply
   the credit twice;
+* on QuickBooks Desktop the app cannot reach the company file: "apply" queues the
+  request (APPLYING, id stored, nothing sent) and the next Web Connector session
+  applies it before its sync and verifies it after (``recon_tui.qbwc.credits``);
 * nothing is written unless the config allows it (:class:`WritePolicy`): with
   ledger writes off the API path is refused here, not only greyed out on screen,
   and the by-hand path stays;
@@ -46,10 +49,12 @@ from __future__ import annotations
 
 from recon_tui.workflows.credit_advance import FULL_SYNC_MARGIN, advance
 from recon_tui.workflows.credit_apply import (
+    QUEUED_NOTE,
     apply_via_api,
     cancel,
     choose_target,
     confirm_manual,
+    queue_for_web_connector,
     recheck,
     start_checklist,
 )
@@ -70,6 +75,7 @@ from recon_tui.workflows.credit_steps import (
 
 __all__ = [
     "FULL_SYNC_MARGIN",
+    "QUEUED_NOTE",
     "STEP_TITLES",
     "ChecklistError",
     "Progress",
@@ -87,6 +93,7 @@ __all__ = [
     "parse_amount",
     "psa_kind_of",
     "psa_steps",
+    "queue_for_web_connector",
     "recheck",
     "start_checklist",
     "step_views",

@@ -100,11 +100,14 @@ def parse_amount(text: str, *, credit_remaining: Decimal, invoice_balance: Decim
 # --------------------------------------------------------------------------- by hand
 def manual_steps(checklist: CreditChecklist, invoice_number: str | None = None,
                  amount: Decimal | None = None,
-                 default_number: str | None = None) -> list[str]:
-    """The exact clicks in QuickBooks Online for applying this credit by hand."""
+                 default_number: str | None = None, *, desktop: bool = False) -> list[str]:
+    """The exact clicks in QuickBooks Online (``desktop``: QuickBooks Desktop) for
+    applying this credit by hand."""
     number = invoice_number or checklist.invoice_number or "?"
     value = money_str(amount if amount is not None else checklist.amount) or "?"
     customer = checklist.customer_name
+    if desktop:
+        return _desktop_steps(checklist, number, value)
     if checklist.credit_kind is CreditKind.CREDIT_MEMO:
         doc = f" ({checklist.credit_doc_number})" if checklist.credit_doc_number else ""
         preselected = (f" (QuickBooks may tick the oldest open invoice for you; at the "
@@ -124,6 +127,29 @@ def manual_steps(checklist: CreditChecklist, invoice_number: str | None = None,
         f"Under Outstanding Transactions, select invoice {number} and clear the others.",
         f"Set the amount to {value}.",
         "Save and close.",
+    ]
+
+
+def _desktop_steps(checklist: CreditChecklist, number: str, value: str) -> list[str]:
+    """Desktop's Receive Payments window, where a credit is applied to an invoice
+    (Discounts & Credits > Credits; the payment amount stays 0.00) — Intuit's
+    "Apply a credit memo to an invoice" for QuickBooks Desktop."""
+    customer = checklist.customer_name
+    if checklist.credit_kind is CreditKind.CREDIT_MEMO:
+        doc = f" ({checklist.credit_doc_number})" if checklist.credit_doc_number else ""
+        return [
+            "In QuickBooks Desktop: Customers > Receive Payments.",
+            f"Choose the customer {customer} (Received From); leave the amount at 0.00.",
+            f"Select invoice {number} only, then click Discounts & Credits.",
+            f"On the Credits tab, pick credit memo {checklist.credit_id}{doc} and set the "
+            f"amount to use to {value}; click Done.",
+            "Save & Close.",
+        ]
+    return [
+        f"In QuickBooks Desktop: Customers > Customer Center, open {customer} and "
+        f"double-click payment {checklist.credit_id} (it has unapplied money).",
+        f"In Receive Payments, select invoice {number} only and set its payment to {value}.",
+        "Save & Close.",
     ]
 
 

@@ -46,6 +46,9 @@ class WritePolicy:
     config_path: Path | None = None
     ledger_name: str = "QuickBooks"
     psa_name: str = "the PSA"
+    #: QuickBooks Desktop (``[ledger] kind = "qbd"``): the app never reaches the
+    #: company file itself; a write is queued for the next Web Connector poll.
+    desktop: bool = False
 
     @classmethod
     def from_config(cls, config: Config, *, demo: bool) -> WritePolicy:
@@ -53,10 +56,13 @@ class WritePolicy:
         configured at all) writes only to its emulator, so both are on."""
         if demo or config.is_demo:  # the demo's emulator speaks ConnectWise
             return cls(True, True, config.path, psa_name="ConnectWise")
+        desktop = getattr(config.ledger, "kind", "qbo") == "qbd"
         return cls(ledger=bool(config.ledger and config.ledger.allow_writes),
                    psa=bool(config.psa and config.psa.allow_writes),
                    config_path=config.path,
-                   psa_name=psa_display_name(config.psa.kind if config.psa else None))
+                   ledger_name="QuickBooks Desktop" if desktop else "QuickBooks",
+                   psa_name=psa_display_name(config.psa.kind if config.psa else None),
+                   desktop=desktop)
 
     def allows(self, system: System) -> bool:
         return self.ledger if system == "ledger" else self.psa
