@@ -16,7 +16,7 @@ SYSTEM_NAMES = {"connectwise": "ConnectWise", "autotask": "Autotask", "qbo": "Qu
 
 def system_names(cache: Cache) -> tuple[str, str]:
     """(PSA name, ledger name) of the systems this cache was synced from."""
-    states = cache.sync_states()
+    states = cache.history.sync_states()
     psa = states.get("psa")
     ledger = states.get("ledger")
     return (SYSTEM_NAMES.get(psa.kind, "the PSA") if psa else "the PSA",

@@ -205,14 +205,14 @@ class _Recorder:
 
     def started(self, index: int) -> None:
         self.run.steps[index].status = SyncStatus.RUNNING
-        self.cache.save_sync_progress(self.run)
+        self.cache.history.save_sync_progress(self.run)
 
     def progressed(self, index: int, fetched: int, reading: tuple[int, ...]) -> None:
         self.notify(index, "fetch", fetched, reading)
 
     def staged(self, index: int, fetched: int, reading: tuple[int, ...]) -> None:
         self.run.steps[index].status = SyncStatus.PENDING  # fetched, not yet applied
-        self.cache.save_sync_progress(self.run)
+        self.cache.history.save_sync_progress(self.run)
         self.notify(index, "fetch", fetched, reading)
 
 
@@ -263,9 +263,9 @@ def _run_full_sync(
     plans = plan_full_sync(cache, psa, ledger, since)
     run = SyncRun(kind=kind, since=since, started_at=datetime.now(UTC),
                   steps=[SyncStep(p.name, p.system) for p in plans])
-    cache.start_sync_run(run)
+    cache.history.start_sync_run(run)
     run.status = SyncStatus.RUNNING
-    cache.save_sync_progress(run)
+    cache.history.save_sync_progress(run)
     notify = _notifier(plans, progress)
     stage = SyncStage()
     committed = False
@@ -297,14 +297,14 @@ def _run_full_sync(
             _mark_unfinished(run, SyncStatus.CANCELLED, f"cancelled ({how}); nothing written")
             run.finished_at = datetime.now(UTC)
             with contextlib.suppress(CacheError):
-                cache.save_sync_progress(run)
+                cache.history.save_sync_progress(run)
         raise
     finally:
         stage.close()
     if not committed:
         run.finished_at = datetime.now(UTC)
         with contextlib.suppress(CacheError):  # a full disk may refuse this too
-            cache.save_sync_progress(run)
+            cache.history.save_sync_progress(run)
     return run
 
 
@@ -338,7 +338,7 @@ def _apply_steps(cache: Cache, plans: list[_StepPlan], stage: SyncStage, run: Sy
         except (ValueError, KeyError, ArithmeticError) as exc:
             raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
         assert run.id is not None
-        cache.record_changes(run.id, plan.key, result.changes)
+        cache.history.record_changes(run.id, plan.key, result.changes)
         result.changes = []  # in the history now; memory holds counts
         if since is None:  # a complete read refreshes everything anyway
             result.touched, result.owners = set(), set()
@@ -362,8 +362,8 @@ def _apply_all(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
                                            new_mappings), full=since is None)
         diagnose_pending(cache)
         finished = datetime.now(UTC)
-        cache.mark_synced("psa", psa.kind, finished)
-        cache.mark_synced("ledger", ledger.kind, finished)
+        cache.history.mark_synced("psa", psa.kind, finished)
+        cache.history.mark_synced("ledger", ledger.kind, finished)
         check_books(cache, psa, ledger, claim=True)
         if leaves_cache_complete(since, complete_before):
             assert run.started_at is not None
@@ -376,7 +376,7 @@ def _apply_all(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             step.unchanged, step.deleted = result.unchanged, result.deleted
         run.status = SyncStatus.SUCCEEDED
         run.finished_at = finished
-        cache.save_sync_progress(run)
+        cache.history.save_sync_progress(run)
 
 
 def _mark_failed(run: SyncRun, exc: SyncFailed) -> None:

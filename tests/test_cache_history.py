@@ -79,17 +79,3 @@ def test_runs_a_killed_process_left_running_are_marked_failed(cache: Cache) -> N
     assert failed is not None and (failed.status, failed.error) == (
         SyncStatus.FAILED, "interrupted")
     assert cache.history.sync_run(done.id).status is SyncStatus.SUCCEEDED  # type: ignore[union-attr]
-
-
-def test_the_cache_delegates_what_the_sync_still_calls_on_it(cache: Cache) -> None:
-    """sync.py and row_diagnosis.py are being changed elsewhere today: until they
-    call ``cache.history``, the Cache passes their calls on, to the same rows."""
-    run = SyncRun(kind="full", status=SyncStatus.RUNNING, started_at=WHEN)
-    run_id = cache.start_sync_run(run)
-    cache.record_changes(run_id, "step", [Change("invoice", "p1", "1", "created")])
-    cache.mark_synced("ledger", "qbo", WHEN)
-    run.status = SyncStatus.SUCCEEDED
-    cache.save_sync_progress(run)
-    assert cache.history.sync_run(run_id).status is SyncStatus.SUCCEEDED  # type: ignore[union-attr]
-    assert cache.history.sync_changes(run_id) != []
-    assert cache.sync_states() == cache.history.sync_states() != {}

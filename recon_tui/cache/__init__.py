@@ -27,14 +27,11 @@ takes that part (``evidence_for(cache.mapper, ...)``), not the whole Cache.
 The records, the materialised reconciliation and the transactions (the sync's
 hot paths: ``sources.py``, ``record_writes.py``, ``reconciliation.py``,
 ``transactions.py``) are still mixed into the Cache itself, pending their own
-split; the Cache also keeps thin delegations to ``cache.history`` for the sync
-until it calls the part.
+split.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from recon_tui.cache.checklists import Checklists
@@ -58,7 +55,6 @@ from recon_tui.cache.report import ReportReads
 from recon_tui.cache.schema import SCHEMA_VERSION
 from recon_tui.cache.sources import SourceQueries
 from recon_tui.cache.transactions import TransactionQueries
-from recon_tui.models import SyncRun
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -91,21 +87,3 @@ class Cache(SourceQueries, ReconciliationQueries, TransactionQueries,
         self.history = SyncHistory(self)
         self.checklists = Checklists(self)
         self.report = ReportReads(self)
-
-    # -- thin delegations to ``self.history`` for callers being changed by other
-    # engineers today (sync.py, row_diagnosis.py); they go once those call
-    # ``cache.history`` themselves.
-    def start_sync_run(self, run: SyncRun) -> int:
-        return self.history.start_sync_run(run)
-
-    def save_sync_progress(self, run: SyncRun) -> None:
-        self.history.save_sync_progress(run)
-
-    def record_changes(self, run_id: int, step: str, changes: Sequence[Change]) -> None:
-        self.history.record_changes(run_id, step, changes)
-
-    def mark_synced(self, system: str, kind: str, when: datetime) -> None:
-        self.history.mark_synced(system, kind, when)
-
-    def sync_states(self) -> dict[str, SystemSyncState]:
-        return self.history.sync_states()
