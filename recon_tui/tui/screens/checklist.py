@@ -12,7 +12,8 @@ checklists (`c`) is ``recon_tui.tui.screens.checklists``.
 
 Writes to the ledger follow the config (:class:`WritePolicy`): with them off the
 API key and button are disabled, the line saying how to turn them on is shown,
-and the by-hand path stays.
+and the by-hand path stays. On QuickBooks Desktop "apply" queues the credit for
+the next Web Connector poll (``recon_tui.tui.screens.checklist_desktop``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from recon_tui.models import ChecklistEvent, CreditChecklist, LedgerInvoice
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.checklist_desktop import (
+    ChecklistManualSteps,
+    apply_job,
+    desktop_status,
+)
 from recon_tui.tui.screens.checklist_step import run_step
 from recon_tui.tui.screens.checklists import ChecklistsScreen
 from recon_tui.tui.widgets.checklist_controls import (
@@ -123,7 +129,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             yield StepsPanel(id="checklist-steps")
             with Horizontal(id="checklist-work"):
                 yield CreditChoice(id="checklist-choice")
-                yield ManualStepsPanel(id="checklist-manual")
+                yield ChecklistManualSteps(id="checklist-manual")
             yield VerificationPanel(id="checklist-verification")
             yield ChecklistButtons(id="checklist-buttons")
             yield ChecklistStatus(id="checklist-status")
@@ -175,7 +181,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         self.query_one(ChecklistLog).show(self.events)
         self._set_enabled()
         self.refresh_bindings()
-        if initial and checklist.state in AUTOMATIC and not self.busy:
+        if initial and checklist.state in AUTOMATIC and not self.busy and self.advances:
             self._run("Continuing where the checklist stopped…", None, advance=True)
 
     def _draw_title(self) -> None:
@@ -192,7 +198,16 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             credit=self._credit(), policy=self.policy,
             psa_kind=wf.psa_kind_of(self.cache.get_meta("book_psa")))
 
+    @property
+    def advances(self) -> bool:
+        """Not on QuickBooks Desktop: a Web Connector session applies and verifies."""
+        return not self.policy.desktop
+
     def _draw_status(self) -> None:
+        desktop = None if self.busy or self.error else desktop_status(self.checklist, self.policy)
+        if desktop is not None:
+            self.query_one(ChecklistStatus).update(desktop)
+            return
         self.query_one(ChecklistStatus).show(
             self.checklist, self.events, busy=self.progress_text if self.busy else None,
             error=self.error, policy=self.policy)
@@ -335,16 +350,11 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         choose = self._choose_job()
         if choose is None:
             return
-        app = self.recon_app
-        checklist_id = self.checklist_id
-        assert checklist_id is not None
-
-        def job(cache: Cache) -> CreditChecklist | None:
-            choose(cache)
-            return wf.apply_via_api(cache.checklists, app.get_backend().ledger, checklist_id,
-                                    policy=policy)
-
-        self._run("Applying the credit via QuickBooks…", job, advance=True)
+        assert self.checklist_id is not None
+        job = apply_job(choose, self.checklist_id, policy,
+                        lambda: self.recon_app.get_backend().ledger)
+        self._run("Queueing the credit for the Web Connector…" if policy.desktop
+                  else "Applying the credit via QuickBooks…", job, advance=self.advances)
 
     def action_applied_by_hand(self) -> None:
         """Step 3 by hand: the operator confirms; the app then checks it really happened."""
@@ -358,7 +368,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             choose(cache)
             return wf.confirm_manual(cache.checklists, checklist_id)
 
-        self._run("Recording the application by hand…", job, advance=True)
+        self._run("Recording the application by hand…", job, advance=self.advances)
 
     def action_continue(self) -> None:
         c = self.checklist
@@ -366,8 +376,8 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             return
         if c.state in RECHECKABLE:
             self._run("Re-checking both sides…", lambda cache: wf.recheck(cache.checklists, c.id),
-                      advance=True)
-        elif c.state in AUTOMATIC:
+                      advance=self.advances)
+        elif c.state in AUTOMATIC and self.advances:
             self._run("Continuing…", None, advance=True)
 
     def action_cancel_checklist(self) -> None:
