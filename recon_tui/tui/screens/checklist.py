@@ -13,7 +13,7 @@ checklists (`c`) is ``recon_tui.tui.screens.checklists``.
 Writes to the ledger follow the config (:class:`WritePolicy`): with them off the
 API key and button are disabled, the line saying how to turn them on is shown,
 and the by-hand path stays. On QuickBooks Desktop "apply" queues the credit for
-the next Web Connector poll (``recon_tui.tui.screens.checklist_desktop``).
+the next Web Connector poll (``checklist_desktop``).
 """
 
 from __future__ import annotations
@@ -35,11 +35,7 @@ from recon_tui.models import ChecklistEvent, CreditChecklist, LedgerInvoice
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens.base import ReconScreenMixin
-from recon_tui.tui.screens.checklist_desktop import (
-    ChecklistManualSteps,
-    apply_job,
-    desktop_status,
-)
+from recon_tui.tui.screens.checklist_desktop import ChecklistManualSteps, apply_job, desktop_status
 from recon_tui.tui.screens.checklist_step import run_step
 from recon_tui.tui.screens.checklists import ChecklistsScreen
 from recon_tui.tui.widgets.checklist_controls import (
