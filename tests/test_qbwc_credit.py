@@ -17,6 +17,7 @@ from recon_tui.backend import connect_psa, sandbox_configs
 from recon_tui.cache import Cache
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.models import ChecklistState, CreditKind
+from recon_tui.money import money_str
 from recon_tui.qbwc.app import QbwcServer, create_app
 from recon_tui.qbwc.runner import DesktopSync, qbd_ledger
 from recon_tui.qbwc.service import QbwcService, SessionOutcome
@@ -70,8 +71,9 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
         yield book
 
 
-def queued_checklist(cache_path: Path) -> int:
-    """A checklist started in the app for a Desktop credit memo, chosen and queued."""
+def queued_checklist(cache_path: Path, *, queue: bool = True) -> int:
+    """A checklist started in the app for a Desktop credit memo, chosen and queued
+    (``queue=False``: chosen only)."""
     cache = Cache(cache_path)
     try:
         for credit in cache.credits():
@@ -87,6 +89,8 @@ def queued_checklist(cache_path: Path) -> int:
         assert invoice is not None
         amount = wf.default_amount(credit.amount, invoice.balance)
         wf.choose_target(cache, checklist.id, invoice.id, str(amount))
+        if not queue:
+            return checklist.id
         queued = wf.queue_for_web_connector(cache.checklists, checklist.id, policy=WRITES)
         assert queued.state is ChecklistState.APPLYING and queued.request_id
         assert wf.QUEUED_NOTE in cache.checklists.checklist_events([checklist.id])[-1].message
@@ -200,3 +204,26 @@ def test_a_desktop_ledger_shows_the_desktop_steps_by_hand(desktop: Desktop) -> N
     assert any(f"credit memo {checklist.credit_id}" in s and "Done" in s for s in steps)
     assert steps[-1] == "Save & Close."
     assert not any("QuickBooks Online" in s for s in steps)
+
+
+def test_done_by_hand_on_desktop_is_checked_by_the_next_poll(desktop: Desktop) -> None:
+    """`b` without the application really made: the next session's sync finds the
+    invoice unchanged, and the checklist says so (nothing was written for it)."""
+    checklist_id = queued_checklist(desktop.cache_path, queue=False)
+    cache = Cache(desktop.cache_path)
+    try:
+        wf.confirm_manual(cache.checklists, checklist_id)
+    finally:
+        cache.close()
+    outcome, report = desktop.session()
+    assert outcome.succeeded and adds(report) == 0
+    cache = Cache(desktop.cache_path, read_only=True)
+    try:
+        checklist = cache.checklists.checklist(checklist_id)
+    finally:
+        cache.close()
+    assert checklist is not None and checklist.state is ChecklistState.FAILED_VERIFICATION
+    assert checklist.invoice_balance is not None and checklist.amount is not None
+    assert checklist.finding == (f"invoice {checklist.invoice_number} balance is "
+                                 f"{money_str(checklist.invoice_balance)}, expected "
+                                 f"{money_str(checklist.invoice_balance - checklist.amount)}")
