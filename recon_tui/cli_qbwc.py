@@ -107,6 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
     from recon_tui.qbwc.runner import DesktopSync, qbd_ledger
     from recon_tui.qbwc.service import QbwcService
     from recon_tui.text import printable
+    from recon_tui.workflows.write_policy import WritePolicy
 
     config, demo, cache_path = load_settings(args)
     ledger = _desktop(config, demo)
@@ -127,7 +128,10 @@ def _serve(args: argparse.Namespace) -> int:
         cache_path, open_psa=lambda: connect_psa(psa_config, config_path=config.path,
                                                  concurrency=config.sync.max_concurrency),
         open_ledger=qbd_ledger(_book(ledger)),
-        max_delete_percent=config.sync.max_delete_percent)
+        max_delete_percent=config.sync.max_delete_percent,
+        # Queued credit checklists are applied at the start of each session when
+        # [ledger] allow_writes says so (recon_tui.qbwc.credits).
+        policy=WritePolicy.from_config(config, demo=False))
 
     def line(text: str) -> None:
         print(f"recon-tui qbwc: {printable(text)}", flush=True)

@@ -123,3 +123,46 @@ def test_the_report_of_a_web_connector_sync_is_the_qbo_report_of_the_same_book(
     assert differ == [("| Systems | PSA connectwise, ledger qbo |",
                        "| Systems | PSA connectwise, ledger qbd |")]
     assert any(line.startswith("| Reconciliation id |") for line in qbd_lines)
+
+
+def test_qbwc_serve_applies_a_queued_credit_when_the_config_allows_writes(
+        tmp_path: Path) -> None:
+    """The serve command hands the config's write policy to each session: with
+    [ledger] allow_writes = true a checklist queued in the app is applied at the
+    next poll, once."""
+    from recon_tui.connectors.sample import sample_data_dir
+    from recon_tui.sandbox.book import SandboxBook
+    from recon_tui.sandbox.qbd_company import SampleCompany
+    from recon_tui.sandbox.web_connector import WebConnector
+    from tests.test_qbwc_credit import ADD, queued_checklist
+
+    port = free_port()
+    company = SampleCompany(SandboxBook.from_dir(sample_data_dir()))
+    with running_emulator() as (server, _book, _plan):
+        config = desktop_config(tmp_path / "config.toml", server.url, port)
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace('[psa]', 'allow_writes = true\n\n[psa]', 1),
+                          encoding="utf-8")
+        cache_path = tmp_path / "serve.db"
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "recon_tui", "qbwc", "serve", "--config", str(config),
+             "--db", str(cache_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            assert serve.stdout is not None
+            assert "serving the Web Connector at" in serve.stdout.readline()
+            url = f"http://localhost:{port}/qbwc"
+            with WebConnector(url, company.answer, username=USER, password=PASSWORD) as qbwc:
+                assert qbwc.run().percents[-1] == 100
+            assert " succeeded (" in serve.stdout.readline()
+            queued_checklist(cache_path)
+            with WebConnector(url, company.answer, username=USER, password=PASSWORD) as qbwc:
+                applied = qbwc.run()
+            second = serve.stdout.readline()
+            serve.send_signal(signal.SIGINT)
+            serve.communicate(timeout=30)
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+    assert sum(ADD in request for request in applied.requests) == 1, second
+    assert " succeeded (" in second and "checklist #" not in second
