@@ -38,7 +38,7 @@ def _txn_line(txn: InvoiceTxn) -> str:
 def describe_pair(cache: Cache, row: PairRow) -> list[str]:
     """The lines ``find`` prints for one row."""
     psa_name, ledger_name = system_names(cache)
-    summary = cache.client(row.client_key)
+    summary = cache.recon.client(row.client_key)
     name = summary.name if summary else row.client_key
     lines = [f"invoice {row.psa_number or row.ledger_number} ({row.kind.value}) - {name}",
              f"  status      {row.status.value}"]
@@ -77,7 +77,7 @@ def cmd_find(args: argparse.Namespace) -> int:
         raise CliError("find: give an invoice number")
     cache = open_cache(cache_path, read_only=True)
     try:
-        rows = cache.pairs_for_number(number)
+        rows = cache.recon.pairs_for_number(number)
         if not rows:
             say(f"invoice {number} is not in the cache at {cache_path} "
                 f"(`recon-tui resync {number}` reads both systems)")

@@ -38,7 +38,7 @@ def refresh_reconciliation(cache: Cache) -> int:
     SQL where the cache alone decides it (``cache/diagnosis_sql``), a page at a
     time in Python for the rows whose two sides both list payments."""
     with cache.transaction():
-        count = cache.recompute_reconciliation()
+        count = cache.recon.recompute_reconciliation()
         diagnose_pending(cache)
     return count
 
@@ -73,12 +73,12 @@ def _close(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Iter
         psa_set |= new_psa
         ledger_set |= new_ledger
         number_set |= new_numbers
-        partner_psa, partner_ledger = cache.pair_partners(
+        partner_psa, partner_ledger = cache.recon.pair_partners(
             kind, psa_ids=sorted(new_psa), ledger_ids=sorted(new_ledger))
-        psa_found = cache.psa_documents_related(
+        psa_found = cache.recon.psa_documents_related(
             kind, ids=sorted(new_psa | partner_psa), numbers=sorted(new_numbers),
             ledger_ids=sorted(new_ledger))
-        ledger_found = cache.ledger_documents_of(
+        ledger_found = cache.recon.ledger_documents_of(
             kind, ids=sorted(new_ledger | partner_ledger), numbers=sorted(new_numbers))
         found.psa.update((i.id, i) for i in psa_found)
         found.ledger.update(ledger_found)
@@ -97,17 +97,18 @@ def _repair(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Ite
     remember the links; returns the client keys whose rows changed (their
     summaries still need a re-roll)."""
     closure = _close(cache, kind, psa_ids, ledger_ids, numbers)
-    before = cache.pair_client_keys(kind, psa_ids=sorted(closure.psa_ids),
+    before = cache.recon.pair_client_keys(kind, psa_ids=sorted(closure.psa_ids),
                                     ledger_ids=sorted(closure.ledger_ids))
     pairs = pair_invoices(closure.psa.values(),
                           [closure.ledger[pos] for pos in sorted(closure.ledger)])
     company_ids = {i.company_id for i in closure.psa.values()}
     ledger_customer_ids = {i.customer_id for i in closure.ledger.values()} | set(customer_ids)
-    mapping = cache.mapping_for_customers(sorted(ledger_customer_ids))
+    mapping = cache.recon.mapping_for_customers(sorted(ledger_customer_ids))
     keyed = [(client_key_for(pair, mapping), pair) for pair in pairs]
     with cache.transaction():
-        cache.replace_pairs_for(kind, sorted(closure.psa_ids), sorted(closure.ledger_ids), keyed)
-        cache.remember_links(pairs)
+        cache.recon.replace_pairs_for(kind, sorted(closure.psa_ids),
+                                      sorted(closure.ledger_ids), keyed)
+        cache.recon.remember_links(pairs)
     return before | {key for key, _ in keyed} | {
         f"psa:{mapping[c]}" if c in mapping else f"ledger:{c}" for c in ledger_customer_ids
     } | {f"psa:{c}" for c in company_ids}
@@ -148,7 +149,7 @@ def refresh_clients(cache: Cache, client_keys: Sequence[str]) -> list[ClientSumm
     so a day's clients cost a day's rows."""
     if not client_keys:
         return []
-    summaries = cache.refresh_client_rows(client_keys)
+    summaries = cache.recon.refresh_client_rows(client_keys)
     diagnose_pending(cache)  # rows re-paired or moved since the last diagnosis
     return summaries
 
@@ -180,11 +181,11 @@ def refresh_after_sync(cache: Cache, changes: SyncChanges, *, full: bool = False
     Returns "full" or "incremental"."""
     touched = len(changes.psa_documents) + sum(
         len(ids) for ids in changes.ledger_documents.values())
-    if full or touched > INCREMENTAL_LIMIT or cache.count_pairs() == 0:
+    if full or touched > INCREMENTAL_LIMIT or cache.recon.count_pairs() == 0:
         refresh_reconciliation(cache)
         return "full"
     for mapping in changes.new_mappings:
-        cache.move_ledger_only_pairs(mapping.ledger_customer_id,
+        cache.recon.move_ledger_only_pairs(mapping.ledger_customer_id,
                                      f"psa:{mapping.psa_company_id}")
     customers = (changes.customers.touched | changes.credits.owners
                  | {m.ledger_customer_id for m in changes.new_mappings})

@@ -201,7 +201,7 @@ def _write(cache: Cache, got: _Fetched, number: str, run: SyncRun) -> list[Chang
 
 def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
             number: str) -> ResyncResult:
-    before = cache.pairs_for_number(number)
+    before = cache.recon.pairs_for_number(number)
     run = SyncRun(kind="resync", target=number, started_at=datetime.now(UTC),
                   steps=[SyncStep("invoice", "psa"), SyncStep("invoice", "ledger"),
                          SyncStep("credits", "ledger"), SyncStep("payments", "psa")])
@@ -214,4 +214,4 @@ def _resync(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     changes = _write(cache, got, number, run)
     run.finished_at = datetime.now(UTC)
     cache.history.save_sync_progress(run)
-    return ResyncResult(number, before, cache.pairs_for_number(number), changes, run)
+    return ResyncResult(number, before, cache.recon.pairs_for_number(number), changes, run)

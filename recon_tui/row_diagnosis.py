@@ -46,22 +46,22 @@ class _PageFacts:
 
     def __init__(self, cache: Cache, rows: list[PairRow]) -> None:
         self.cache = cache
-        self.psa = cache.psa_invoices_by_id(sorted({r.psa_invoice_id for r in rows
+        self.psa = cache.recon.psa_invoices_by_id(sorted({r.psa_invoice_id for r in rows
                                                     if r.psa_invoice_id}))
         wanted = [r for r in rows if r.ledger_invoice_id
                   and r.status is not ReconStatus.EXPECTED_NOT_FOUND]
         # A credit memo lives in its own table; a ledger that lists credit memos
         # among its invoices has them in the invoice table: look in both.
-        self.memos = {i.id: i for i in cache.ledger_documents_related(
+        self.memos = {i.id: i for i in cache.recon.ledger_documents_related(
             DocKind.CREDIT_MEMO, ids=sorted({r.ledger_invoice_id for r in wanted
                                              if r.kind is DocKind.CREDIT_MEMO}))}
-        self.invoices = {i.id: i for i in cache.ledger_documents_related(
+        self.invoices = {i.id: i for i in cache.recon.ledger_documents_related(
             DocKind.INVOICE, ids=sorted({r.ledger_invoice_id for r in wanted}))}
         ledger_ids = sorted({*self.memos, *self.invoices})
         self.psa_txns = cache.txns_for_invoices(Side.PSA, sorted(self.psa))
         self.ledger_txns = cache.txns_for_invoices(Side.LEDGER, ledger_ids)
         self.read = cache.psa_payments_read(sorted(self.psa))
-        self.mapped = set(cache.mapping_for_customers(sorted(
+        self.mapped = set(cache.recon.mapping_for_customers(sorted(
             {r.ledger_customer_id for r in rows if r.ledger_customer_id})))
 
     def ledger(self, row: PairRow) -> LedgerInvoice | None:
@@ -119,14 +119,14 @@ def diagnose_pending(cache: Cache) -> int:
     statement (``cache/diagnosis_sql``: the same rules, held to the same causes
     by tests/test_diagnosis_sql.py); the pages are the rest, rows whose two sides
     both list payments."""
-    cache.diagnose_pending_in_sql()
+    cache.recon.diagnose_pending_in_sql()
     names = system_names(cache)
     done = 0
     while True:
         ids = cache.undiagnosed_pair_ids()
         if not ids:
             return done
-        rows = cache.pair_rows(ids)
+        rows = cache.recon.pair_rows(ids)
         page = _PageFacts(cache, list(rows.values()))
         causes: list[tuple[int, str | None]] = []
         for pair_id in ids:

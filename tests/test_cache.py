@@ -105,22 +105,22 @@ def test_mapping_requires_known_records(cache: Cache) -> None:
 
 def test_clients_worst_first_with_filters_and_totals(cache: Cache) -> None:
     seed_book(cache)
-    rows = cache.client_page()
+    rows = cache.recon.client_page()
     # Quiet Co: 99.00 not in the ledger; Northwind: 10.00 gap; Atomar's sides unmapped.
     assert [r.name for r in rows][:2] == ["Quiet Co", "Northwind Traders"]
     assert rows[0].difference == Decimal("-99.00")
-    north = cache.client("psa:1")
+    north = cache.recon.client("psa:1")
     assert (north.psa_owing, north.ledger_balance, north.difference) == (
         Decimal("40.00"), Decimal("50.00"), Decimal("10.00"))
     assert north.mapped and north.ledger_name == "Northwind Traders"
     # The unmapped ledger customer carries its own credit.
-    atom_ledger = cache.client("ledger:59")
+    atom_ledger = cache.recon.client("ledger:59")
     assert atom_ledger is None or atom_ledger.unapplied_credits == Decimal("10.00")
-    assert cache.count_clients("north") == 1
-    assert [r.name for r in cache.client_page("TACKLE")] == ["Atomars Best Tackle LLC"] or \
-        "Atomars Best Tackle LLC" in [r.name for r in cache.client_page("tackle")]
-    assert cache.count_clients(unmapped_only=True) == cache.count_clients() - 1
-    totals = cache.book_totals()
+    assert cache.recon.count_clients("north") == 1
+    assert [r.name for r in cache.recon.client_page("TACKLE")] == ["Atomars Best Tackle LLC"] or \
+        "Atomars Best Tackle LLC" in [r.name for r in cache.recon.client_page("tackle")]
+    assert cache.recon.count_clients(unmapped_only=True) == cache.recon.count_clients() - 1
+    totals = cache.recon.book_totals()
     assert totals.unmapped_customers == 1
     assert totals.psa_owing == Decimal("259.00")
     assert totals.ledger_balance == Decimal("170.00")
@@ -128,7 +128,7 @@ def test_clients_worst_first_with_filters_and_totals(cache: Cache) -> None:
 
 def test_portal_filter_finds_clients_nobody_can_see(cache: Cache) -> None:
     seed_book(cache)
-    blind = {r.name for r in cache.client_page(portal_below=5)}
+    blind = {r.name for r in cache.recon.client_page(portal_below=5)}
     assert blind == {"Atomars Best Tackle LLC", "Quiet Co"}
 
 
@@ -139,7 +139,7 @@ def test_client_pairs_put_discrepant_rows_first(cache: Cache) -> None:
     cache.upsert_ledger_invoices([ledger_invoice("110275", "58", "20.00", "20.00",
                                                  day=date(2026, 9, 1))])
     refresh_reconciliation(cache)
-    rows = cache.client_pairs("psa:1")
+    rows = cache.recon.client_pairs("psa:1")
     assert [r.psa_number for r in rows] == ["110273", "110275"]
     assert rows[0].discrepant and rows[0].difference_owing == Decimal("10.00")
     assert not rows[1].discrepant
@@ -186,4 +186,4 @@ def test_a_row_read_by_position_is_the_row_read_by_name(cache: Cache) -> None:
         f"SELECT {PAIR_ROW_COLUMNS} FROM invoice_pair ORDER BY id")]
     assert by_name == by_position and len(by_name) >= 3
     assert any(r.cause for r in by_name) and any(r.ledger_total is None for r in by_name)
-    assert cache.pair_rows([r.pair_id for r in by_name]) == {r.pair_id: r for r in by_name}
+    assert cache.recon.pair_rows([r.pair_id for r in by_name]) == {r.pair_id: r for r in by_name}

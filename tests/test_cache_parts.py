@@ -13,7 +13,7 @@ from recon_tui.cache import Cache
 from recon_tui.cache.part import CachePart
 from recon_tui.models import SyncRun, SyncStatus
 
-PARTS = ("history", "checklists", "fixes", "mapper", "report", "lookup")
+PARTS = ("history", "checklists", "fixes", "mapper", "report", "lookup", "recon")
 
 
 @pytest.mark.parametrize("name", PARTS)
@@ -42,7 +42,8 @@ def test_parts_are_not_mixed_into_the_cache() -> None:
     for name, member in inspect.getmembers(Cache, inspect.isfunction):
         owner = member.__qualname__.split(".")[0]
         assert owner not in {"HistoryQueries", "ChecklistQueries", "FixQueries",
-                             "MapperQueries", "ReportQueries", "LookupQueries"}, name
+                             "MapperQueries", "ReportQueries", "LookupQueries",
+                             "ReconciliationQueries", "IncrementalQueries"}, name
 
 
 def test_a_part_writing_inside_a_failed_transaction_leaves_nothing(cache: Cache) -> None:

@@ -183,10 +183,10 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert seen == ["resyncing invoice 10040 from both systems…"]
     # $110 of $120, and the credit is gone: in the ledger and in the cache.
     assert world.balance() == Decimal("110.00") and world.remaining() == Decimal("0.00")
-    [pair] = world.cache.pairs_for_number("10040")
+    [pair] = world.cache.recon.pairs_for_number("10040")
     assert pair.ledger_owing == Decimal("110.00") and pair.ledger_total == Decimal("120.00")
     assert world.cache.checklists.ledger_credit(CreditKind.CREDIT_MEMO, "11261") is None
-    assert all(c.id != "11261" for c in world.cache.client_credits(["97"]))
+    assert all(c.id != "11261" for c in world.cache.recon.client_credits(["97"]))
     # ... but ConnectWise still bills 120.00: the ledger side is verified, the PSA
     # side is not, and the checklist says so instead of "both sides agree".
     assert pair.psa_owing == Decimal("120.00") == world.psa_owing()
@@ -221,7 +221,7 @@ def test_seed_001_applied_by_the_app_through_the_ledger_api(world: World) -> Non
     assert done.state is ChecklistState.DONE, done.finding
     assert done.note == f"{LEDGER_OK}\n{PSA_OK}" and done.finding is None
     assert done.closed_at is not None
-    [pair] = world.cache.pairs_for_number("10040")
+    [pair] = world.cache.recon.pairs_for_number("10040")
     assert (pair.psa_owing, pair.ledger_owing) == (Decimal("110.00"), Decimal("110.00"))
     assert not pair.discrepant
     events = _events(world, checklist_id)
@@ -620,19 +620,19 @@ def test_the_history_records_the_credit_used_up_and_a_deletion_as_deleted(
 def test_the_client_row_stays_when_its_only_credit_is_used_up(world: World) -> None:
     from recon_tui.refresh import refresh_reconciliation
 
-    row = world.cache.client("ledger:97")
+    row = world.cache.recon.client("ledger:97")
     assert row is not None and row.unapplied_credits == Decimal("10.00")
     assert row.invoice_count == 0  # its invoices pair under the PSA company, by number
     checklist_id = _ready(world)
     wf.apply_via_api(world.cache.checklists, world.backend.ledger, checklist_id, policy=WRITES)
     advance(world.cache, world.backend.psa, world.backend.ledger, checklist_id)
-    incremental = world.cache.client("ledger:97")
+    incremental = world.cache.recon.client("ledger:97")
     assert incremental is not None, "the row vanished with the credit"
     assert (incremental.name, incremental.unapplied_credits) == ("Atomar's Best Tackle",
                                                                  Decimal("0.00"))
-    assert world.cache.count_clients("Atomar's") == 1
+    assert world.cache.recon.count_clients("Atomar's") == 1
     refresh_reconciliation(world.cache)  # a full recompute keeps it too
-    assert world.cache.client("ledger:97") == incremental
+    assert world.cache.recon.client("ledger:97") == incremental
 
 
 # --------------------------------------------------------------------------- storage

@@ -87,18 +87,18 @@ def test_reconciliation_matches_the_manifest(demo_cache: Cache, scenarios: dict)
 def test_seed_000_at_the_first_sync_both_systems_show_the_ten_dollars(
         demo_cache: Cache, scenarios: dict) -> None:
     seed = scenarios["seed_000_payment_reversed"]
-    [row] = demo_cache.pairs_for_number(seed["invoice_number"])
+    [row] = demo_cache.recon.pairs_for_number(seed["invoice_number"])
     assert row.status is ReconStatus.MATCHED
     assert (row.psa_owing, row.ledger_owing, row.difference_owing) == (
         Decimal("40.00"), Decimal("40.00"), Decimal("0.00"))
     assert not row.discrepant
     # The second half: a portal payment the ledger never got, same client.
     portal = scenarios["seed_000_portal_payment"]
-    [other] = demo_cache.pairs_for_number(portal["invoice_number"])
+    [other] = demo_cache.recon.pairs_for_number(portal["invoice_number"])
     assert other.client_key == row.client_key and other.discrepant
     assert (other.psa_owing, other.ledger_owing) == (Decimal("0.00"),
                                                      Decimal(portal["ledger_total"]))
-    client = demo_cache.client(row.client_key)
+    client = demo_cache.recon.client(row.client_key)
     assert client.name == seed["cw_company_name"] and client.discrepant_count >= 1
 
 
@@ -120,7 +120,7 @@ def test_after_the_load_the_cache_says_40_and_both_systems_hold_50(launched_demo
                                                                   scenarios: dict) -> None:
     cache, backend, cache_path = launched_demo
     number = scenarios["seed_000_payment_reversed"]["invoice_number"]
-    [row] = cache.pairs_for_number(number)
+    [row] = cache.recon.pairs_for_number(number)
     assert (row.psa_owing, row.ledger_owing) == (Decimal("40.00"), Decimal("40.00"))
     psa, ledger = backend.psa.invoice_by_number(number), backend.ledger.invoice_by_doc_number(
         number)
@@ -129,7 +129,7 @@ def test_after_the_load_the_cache_says_40_and_both_systems_hold_50(launched_demo
     assert state["events_applied"] == scenarios["events"]
     result = resync_invoice(cache, backend.psa, backend.ledger, number)
     assert result.changed
-    [after] = cache.pairs_for_number(number)
+    [after] = cache.recon.pairs_for_number(number)
     assert (after.psa_owing, after.ledger_owing, after.discrepant) == (
         Decimal("50.00"), Decimal("50.00"), False)
 
@@ -188,8 +188,8 @@ async def test_demo_opens_in_the_app_and_shows_real_figures(tmp_path: Path,
         text = screen_text(app)
         assert "Loading" not in text
         assert scenarios["names"]["markup_and_unicode"][0] in text or "Refund [/] pending" \
-            in text or app.cache.count_clients() > 30
-        assert app.cache.count_clients() >= 30
+            in text or app.cache.recon.count_clients() > 30
+        assert app.cache.recon.count_clients() >= 30
         await pilot.press("slash", *"redwood", "enter", "enter")
         await pilot.pause()
         detail = screen_text(app)

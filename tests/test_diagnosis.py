@@ -235,5 +235,5 @@ def test_a_refresh_diagnoses_a_credit_memo_the_ledger_keeps_among_its_invoices()
                                                 date=DAY, total=zero, balance=zero,
                                                 kind=DocKind.CREDIT_MEMO)])
     refresh_reconciliation(cache)
-    [pair] = cache.pairs_for_number("CM-9")
+    [pair] = cache.recon.pairs_for_number("CM-9")
     assert pair.discrepant and pair.cause == Cause.ROUNDING.value

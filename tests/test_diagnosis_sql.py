@@ -148,7 +148,7 @@ def python_causes(cache: Cache) -> dict[int, str | None]:
     """Each row's cause by the Python diagnosis ("assert" where it refuses the row)."""
     out: dict[int, str | None] = {}
     for pair_id, in cache.conn.execute("SELECT id FROM invoice_pair"):
-        row = cache.pair_row(pair_id)
+        row = cache.recon.pair_row(pair_id)
         assert row is not None
         if not row.discrepant:
             out[pair_id] = None
@@ -162,7 +162,7 @@ def python_causes(cache: Cache) -> dict[int, str | None]:
 
 def both_sides_list_payments(cache: Cache, pair_id: int) -> bool:
     """The row's two documents (as the diagnosis finds them) both have payments."""
-    row = cache.pair_row(pair_id)
+    row = cache.recon.pair_row(pair_id)
     assert row is not None
     facts = row_facts(cache, row, NAMES)
     return bool(facts.psa_txns) and bool(facts.ledger_txns)
@@ -238,11 +238,11 @@ def test_the_sql_takes_the_common_rows_of_a_book() -> None:
     }
     with cache_of(book) as cache:
         read: list[object] = []
-        cache.pair_rows = lambda ids: read.append(ids) or {}  # type: ignore[method-assign]
+        cache.recon.pair_rows = lambda ids: read.append(ids) or {}  # type: ignore[method-assign]
         try:
             diagnose_pending(cache)
         finally:
-            del cache.pair_rows
+            del cache.recon.pair_rows
         assert read == []
         assert list(stored_causes(cache).values()) == [
             Cause.ROUNDING.value, Cause.PAYMENT_LEDGER_ONLY.value, Cause.NEVER_EXPORTED.value]

@@ -65,7 +65,7 @@ def test_exact_numbers_on_either_side_and_prefixes_from_four_characters(cache: C
         "invoice", "110273", "psa:1", "Northwind Traders", True)
     assert (hit.amount, hit.discrepant, hit.cause) == (Decimal("10.00"), True,
                                                       "payment reversed")
-    assert cache.pair_row(hit.pair_id).psa_number == "110273"
+    assert cache.recon.pair_row(hit.pair_id).psa_number == "110273"
     assert [h.number for h in cache.lookup.find_number("#110273")] == ["110273"]
     # A prefix: the exact number first, then those starting with it, and no other.
     assert [(h.number, h.exact) for h in cache.lookup.find_number("1102")] == [
@@ -100,7 +100,7 @@ def test_credit_memo_rows_by_number_and_by_their_ledger_id(cache: Cache) -> None
     [by_number] = cache.lookup.find_number("CM-7")
     [by_id] = cache.lookup.find_number("m7")
     assert by_number.what == "credit memo" and by_number.pair_id == by_id.pair_id
-    assert cache.pair_row(by_id.pair_id).kind is DocKind.CREDIT_MEMO
+    assert cache.recon.pair_row(by_id.pair_id).kind is DocKind.CREDIT_MEMO
 
 
 def test_every_lookup_reads_an_index_not_the_invoices(cache: Cache) -> None:
@@ -128,7 +128,7 @@ def test_every_lookup_reads_an_index_not_the_invoices(cache: Cache) -> None:
 
 def test_a_rows_index_in_its_client_list(cache: Cache) -> None:
     busy_northwind(cache)
-    rows = cache.client_pairs("psa:1", 0, 1000)
+    rows = cache.recon.client_pairs("psa:1", 0, 1000)
     assert len(rows) == 31
     assert [cache.lookup.client_pair_index(r.pair_id) for r in rows] == list(range(31))
     [hit] = cache.lookup.find_number("110273")
@@ -272,7 +272,7 @@ async def test_demo_seed_000_in_three_keys_besides_the_number(tmp_path: Path) ->
         assert app.screen is screen
         # The client screen re-read the cache and the cursor is still on 110273.
         assert invoices.current_row.cells[1].plain == "110273"
-        [row] = app.cache.pairs_for_number("110273")
+        [row] = app.cache.recon.pairs_for_number("110273")
         assert invoices.current_row.key == str(row.pair_id)
         # Resolved: the resync brought both systems' 50.00 (the payment reversed on
         # each side) and the row agrees.

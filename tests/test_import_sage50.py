@@ -173,7 +173,7 @@ def ledger_side(cache: Cache) -> dict[str, object]:
                                                  if d.kind is DocKind.INVOICE])
     pairs = {(r.status, r.psa_number, r.ledger_number, r.ledger_total, r.ledger_owing,
               r.difference_owing, r.cause)
-             for d in docs for r in cache.pairs_for_number(d.doc_number)}
+             for d in docs for r in cache.recon.pairs_for_number(d.doc_number)}
     return {
         "customers": sorted((c.display_name, c.active, c.balance)
                             for c in cache.customers().values()),
@@ -186,7 +186,7 @@ def ledger_side(cache: Cache) -> dict[str, object]:
                                 numbers.get(t.credit_id, t.credit_id))
                                for i, ts in txns.items() for t in ts if t.live),
         "pairs": pairs,
-        "totals": cache.book_totals(),
+        "totals": cache.recon.book_totals(),
     }
 
 

@@ -47,7 +47,7 @@ async def test_seed_001_credit_applied_and_verified_in_five_keys(tmp_path: Path)
             await press("v")
             await wait_until(pilot, lambda: not screen.busy
                              and screen.checklist.state is ChecklistState.DONE, 1800)
-            [pair] = app.cache.pairs_for_number("10040")
+            [pair] = app.cache.recon.pairs_for_number("10040")
             assert (pair.ledger_owing, pair.psa_owing) == (Decimal("110.00"), Decimal("110.00"))
         # The PSA side is the tech's work in ConnectWise; one more key re-checks it.
         assert keys[5:] == ["v"]

@@ -173,7 +173,7 @@ def test_a_taken_company_is_offered_but_marked(cache: Cache) -> None:
     assert top.mapped_to == ("Globex Corporation",)
     assert "already mapped: Globex Corporation" in top.note
     session.map(top.company.id)
-    summary = cache.client(f"psa:{company_id(19)}")
+    summary = cache.recon.client(f"psa:{company_id(19)}")
     assert summary is not None and set(summary.ledger_customer_ids) == {"G1", customer_id(19)}
     matches_full_refresh(cache)
 
@@ -181,17 +181,17 @@ def test_a_taken_company_is_offered_but_marked(cache: Cache) -> None:
 def test_mapping_moves_the_invoices_at_once(cache: Cache) -> None:
     mapper_book(cache)
     session = MapperSession(cache)
-    loose = cache.client("ledger:1")
+    loose = cache.recon.client("ledger:1")
     assert loose is not None and loose.invoice_count == 1 and not loose.mapped
     step = session.map(session.candidates()[0].company.id)
     assert step.kind is StepKind.MAP and step.touched == {"ledger:1", "psa:100"}
-    assert cache.client("ledger:1") is None
-    client = cache.client("psa:100")
+    assert cache.recon.client("ledger:1") is None
+    client = cache.recon.client("psa:100")
     assert client is not None and client.mapped and client.ledger_customer_ids == ("1",)
     assert client.invoice_count == 2  # the matched pair and the ledger-only invoice
     assert client.ledger_balance == Decimal("2100.00")
     assert client.unapplied_credits == Decimal("10.00")
-    assert {p.client_key for p in cache.pairs_for_number("9000")} == {"psa:100"}
+    assert {p.client_key for p in cache.recon.pairs_for_number("9000")} == {"psa:100"}
     assert cache.mapper.company_mapping("1").method is MappingMethod.MANUAL
     assert session.current is not None and session.current.customer.id == "2"
     matches_full_refresh(cache)
@@ -227,7 +227,7 @@ def test_a_whole_session_gives_exactly_the_intended_mappings(cache: Cache) -> No
     mapping = cache.mapping()
     assert {k: v for k, v in mapping.items() if k != "G1"} == intended()
     assert cache.unmapped_customer_count() == 0
-    assert cache.count_clients(unmapped_only=True) == 0
+    assert cache.recon.count_clients(unmapped_only=True) == 0
     matches_full_refresh(cache)
 
 
@@ -236,9 +236,9 @@ def test_unmap_gives_the_invoices_back_to_the_customer(cache: Cache) -> None:
     map_customer(cache, "1", company_id(0))
     removed = unmap_customer(cache, "1")
     assert removed is not None and removed.psa_company_id == company_id(0)
-    loose = cache.client("ledger:1")
+    loose = cache.recon.client("ledger:1")
     assert loose is not None and loose.invoice_count == 1
-    assert cache.client(f"psa:{company_id(0)}").ledger_customer_ids == ()
+    assert cache.recon.client(f"psa:{company_id(0)}").ledger_customer_ids == ()
     assert unmap_customer(cache, "1") is None
     matches_full_refresh(cache)
 
@@ -295,9 +295,9 @@ def test_a_manual_mapping_survives_a_full_sync(tmp_path: Path) -> None:
         mapping = cache.mapper.company_mapping("97")
         assert mapping is not None
         assert (mapping.psa_company_id, mapping.method) == (top.company.id, MappingMethod.MANUAL)
-        client = cache.client(f"psa:{top.company.id}")
+        client = cache.recon.client(f"psa:{top.company.id}")
         assert client is not None and "97" in client.ledger_customer_ids
-        assert cache.client("ledger:97") is None
+        assert cache.recon.client("ledger:97") is None
         # Umbrella Health Partners is mapped (exactly) to a company in the recycle bin.
         umbrella = cache.mapper.company_mapping("101")
         assert umbrella is not None

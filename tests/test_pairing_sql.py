@@ -127,13 +127,13 @@ def python_recompute(cache: Cache) -> None:
                                mapping=mapping, credits=cache.credits(),
                                keep=cache.checklists.checklist_customer_ids())
     with cache.transaction():
-        cache.replace_reconciliation([(client_key_for(p, mapping), p) for p in pairs],
+        cache.recon.replace_reconciliation([(client_key_for(p, mapping), p) for p in pairs],
                                      summaries)
-        cache.remember_links(pairs, now=NOW)
+        cache.recon.remember_links(pairs, now=NOW)
         names = system_names(cache)
         causes = []
         for (pair_id,) in cache.conn.execute("SELECT id FROM invoice_pair WHERE discrepant"):
-            row = cache.pair_row(pair_id)
+            row = cache.recon.pair_row(pair_id)
             found = diagnose_row(cache, row, names) if row else None
             causes.append((pair_id, found.cause.value if found else None))
         cache.set_causes(causes)
@@ -144,7 +144,7 @@ def sql_recompute(cache: Cache) -> int:
     rows, links and causes in SQL, then the causes the cache alone cannot decide
     (none in these books: they hold no payments) in Python."""
     with cache.transaction():
-        count = cache.recompute_reconciliation(now=NOW)
+        count = cache.recon.recompute_reconciliation(now=NOW)
         diagnose_pending(cache)
     return count
 
@@ -191,7 +191,7 @@ def test_sql_recompute_equals_the_python_engine(book: dict, drop: int) -> None:
         count = sql_recompute(sql)
         python_recompute(python)
         assert state(sql) == state(python)
-        assert count == sql.count_pairs()
+        assert count == sql.recon.count_pairs()
         # A fixed point: the links the first recompute remembered pair as it paired.
         with writes_counted(sql) as writes:
             sql_recompute(sql)
@@ -206,7 +206,7 @@ def test_sql_recompute_equals_the_python_engine(book: dict, drop: int) -> None:
         assert state(sql) == state(python)
         # Once more with nothing changed: the same state, and not a row rewritten.
         with writes_counted(sql) as writes:
-            assert sql_recompute(sql) == sql.count_pairs()
+            assert sql_recompute(sql) == sql.recon.count_pairs()
         assert state(sql) == state(python)
         assert writes() == 0
 

@@ -26,7 +26,7 @@ BOTH = WritePolicy(ledger=True, psa=True)
 
 
 def _plan(cache: Cache, number: str, psa) -> wf.FixPlan:
-    [row] = cache.pairs_for_number(number)
+    [row] = cache.recon.pairs_for_number(number)
     plan = wf.plan_fix(cache, row, diagnose_row(cache, row), BOTH, psa=psa)
     assert plan is not None
     return plan
@@ -58,7 +58,7 @@ def test_a_connectwise_payment_whose_answer_is_lost_is_posted_once(tmp_path) -> 
                      if p["invoice"]["id"] == psa_id]
         assert len(after) == len(before) + 1  # the lost POST landed once, never again
         assert plan.requests_seen("connectwise", "write") == 1
-        [row] = cache.pairs_for_number(number)
+        [row] = cache.recon.pairs_for_number(number)
         assert not row.discrepant
 
 
@@ -80,5 +80,5 @@ def test_a_quickbooks_payment_whose_answer_is_lost_is_applied_once(tmp_path) -> 
         assert done.state is FixState.DONE and done.request_id
         assert plan.requests_seen("qbo", "write") == 2
         assert len(book.qbo["Payment"]) == payments + 1
-        [row] = cache.pairs_for_number(number)
+        [row] = cache.recon.pairs_for_number(number)
         assert not row.discrepant and row.ledger_owing == Decimal("0.00")

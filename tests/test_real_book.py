@@ -77,9 +77,9 @@ def test_a_first_sync_reads_every_document_whatever_its_date(
     older = MANIFEST["updated_before_2026"]
     assert len(older["psa_invoices"]) == 56
     for number in older["open_psa_invoices"]:
-        [row] = cache.pairs_for_number(number)
+        [row] = cache.recon.pairs_for_number(number)
         assert row.psa_owing and row.psa_owing > 0
-    totals = cache.book_totals()  # credit memos are credit on account, not owing
+    totals = cache.recon.book_totals()  # credit memos are credit on account, not owing
     assert totals.psa_owing == Decimal(book["psa_balance_sum"])
     assert totals.ledger_balance == Decimal(book["ledger_balance_sum"])
     assert default_since(cache) == datetime.now(UTC).date() - ONE_DAY
@@ -102,32 +102,32 @@ def test_a_ledger_invoice_deleted_after_pairing_by_number_is_expected_but_not_fo
     """Real ConnectWise has no link field: the link is the one the cache remembered
     when it paired 10040 by number. Both refresh paths agree."""
     cache, server, book = world
-    [row] = cache.pairs_for_number("10040")
-    assert row.status is M and cache.links()[row.psa_invoice_id] == (row.ledger_invoice_id,
+    [row] = cache.recon.pairs_for_number("10040")
+    assert row.status is M and cache.recon.links()[row.psa_invoice_id] == (row.ledger_invoice_id,
                                                                      "number")
     delete_in_qbo(server, book, "Invoice", row.ledger_invoice_id)
     run = sync(cache, server)
     assert {s.name: s.deleted for s in run.steps}["deletions"] == 1
-    [after] = cache.pairs_for_number("10040")
+    [after] = cache.recon.pairs_for_number("10040")
     assert after.status is ENF and after.psa_total == Decimal("120.00")
     both_refreshes(cache)
-    [still] = cache.pairs_for_number("10040")
+    [still] = cache.recon.pairs_for_number("10040")
     assert still.status is ENF
     # A complete reload agrees too: the remembered link outlives the ledger copy.
     assert sync(cache, server, full=True).status is SyncStatus.SUCCEEDED
-    assert [r.status for r in cache.pairs_for_number("10040")] == [ENF]
+    assert [r.status for r in cache.recon.pairs_for_number("10040")] == [ENF]
 
 
 def test_a_renumbered_ledger_invoice_stays_paired(
         world: tuple[Cache, SandboxServer, SandboxBook]) -> None:
     cache, server, book = world
-    [row] = cache.pairs_for_number("10040")
+    [row] = cache.recon.pairs_for_number("10040")
     invoice = book.qbo["Invoice"][row.ledger_invoice_id]
     invoice["DocNumber"], invoice["MetaData"]["LastUpdatedTime"] = "10040-R", now_qbo()
     assert sync(cache, server).status is SyncStatus.SUCCEEDED
-    [after] = cache.pairs_for_number("10040")
+    [after] = cache.recon.pairs_for_number("10040")
     assert (after.status, after.ledger_number) == (M, "10040-R")
-    assert cache.pairs_for_number("10040-R") == [after]
+    assert cache.recon.pairs_for_number("10040-R") == [after]
     both_refreshes(cache)
 
 
@@ -152,7 +152,7 @@ def test_a_deleted_qbo_credit_memo_and_payment_leave_the_cache(
                if c.action == "deleted"}
     assert ("ledger credit memo", memo) in deleted
     # The PSA's CM-1001 has lost its ledger copy, which it was linked to.
-    [pair] = cache.pairs_for_number("CM-1001")
+    [pair] = cache.recon.pairs_for_number("CM-1001")
     assert (pair.kind, pair.status) == (DocKind.CREDIT_MEMO, ENF)
     both_refreshes(cache)
 
@@ -160,7 +160,7 @@ def test_a_deleted_qbo_credit_memo_and_payment_leave_the_cache(
 def test_a_deleted_connectwise_invoice_leaves_the_cache(
         world: tuple[Cache, SandboxServer, SandboxBook]) -> None:
     cache, server, _book = world
-    [row] = cache.pairs_for_number("10005")
+    [row] = cache.recon.pairs_for_number("10005")
     with backend_for(server) as backend:
         response = backend.psa.api.request("DELETE", f"finance/invoices/{row.psa_invoice_id}",
                                            operation="delete invoice")
@@ -169,9 +169,9 @@ def test_a_deleted_connectwise_invoice_leaves_the_cache(
     assert {f"{s.system} {s.name}": s.deleted
             for s in run.steps}["psa deleted invoices"] == 1
     assert cache.psa_invoice(row.psa_invoice_id) is None
-    [after] = cache.pairs_for_number("10005")  # the ledger copy remains, alone
+    [after] = cache.recon.pairs_for_number("10005")  # the ledger copy remains, alone
     assert (after.status, after.psa_invoice_id) == (NIP, None)
-    assert row.psa_invoice_id not in cache.links()
+    assert row.psa_invoice_id not in cache.recon.links()
     both_refreshes(cache)
 
 
@@ -190,7 +190,7 @@ def test_connectwise_credit_memos_pair_with_qbo_credit_memos(
         world: tuple[Cache, SandboxServer, SandboxBook]) -> None:
     cache, _server, _book = world
     rows = {r.psa_number: r for n in ("CM-1001", "CM-1002", "CM-1003", "CM-1004", "CM-1005")
-            for r in cache.pairs_for_number(n)}
+            for r in cache.recon.pairs_for_number(n)}
     assert all(r.kind is DocKind.CREDIT_MEMO for r in rows.values())
     silver = rows["CM-1001"]
     assert (silver.status, silver.psa_total, silver.ledger_total) == (
@@ -248,13 +248,13 @@ def test_a_contact_with_portal_login_disabled_cannot_see_invoices(
         world: tuple[Cache, SandboxServer, SandboxBook]) -> None:
     cache, _server, _book = world
     scenario = MANIFEST["portal_login_disabled"]
-    [contact] = [c for c in cache.company_contacts(scenario["cw_company_id"])
+    [contact] = [c for c in cache.recon.company_contacts(scenario["cw_company_id"])
                  if c.id == scenario["contact_id"]]
     assert contact.portal_login_disabled and contact.portal_security_level == 6
     assert not contact.inactive
-    levels = cache.max_portal_levels()
+    levels = cache.recon.max_portal_levels()
     assert (levels.get(scenario["cw_company_id"]) or 0) < 6
-    flagged = {s.psa_company_id for s in cache.client_page(portal_below=6, limit=10_000)}
+    flagged = {s.psa_company_id for s in cache.recon.client_page(portal_below=6, limit=10_000)}
     assert scenario["cw_company_id"] in flagged
     expected = {c["cw_company_id"]
                 for c in MANIFEST["contacts"]["no_contact_who_can_log_in_at_level_6"]}
@@ -280,9 +280,9 @@ def test_the_optional_link_field_pairs_across_numbers(cache: Cache, tmp_path) ->
             psa.close()
             ledger.close()
     assert run.status is SyncStatus.SUCCEEDED, run.error
-    [row] = cache.pairs_for_number("220399-1")
+    [row] = cache.recon.pairs_for_number("220399-1")
     assert (row.status, row.ledger_number) == (M, "220370-5")
-    assert cache.links()[row.psa_invoice_id][1] == "custom field"
+    assert cache.recon.links()[row.psa_invoice_id][1] == "custom field"
     for gone in MANIFEST["expected_not_found"]:
-        [pair] = cache.pairs_for_number(gone["invoice_number"])
+        [pair] = cache.recon.pairs_for_number(gone["invoice_number"])
         assert pair.status is ENF

@@ -50,12 +50,12 @@ def matches_full_refresh(cache: Cache, tmp_path: Path) -> None:
 
 
 def test_balance_change_on_one_invoice(demo: Cache, tmp_path: Path) -> None:
-    [row] = demo.pairs_for_number("110273")
+    [row] = demo.recon.pairs_for_number("110273")
     ledger = demo.ledger_invoice(row.ledger_invoice_id)
     demo.upsert_ledger_invoices([replace(ledger, balance=Decimal("40.00"))])
     touched = refresh_invoices(demo, ledger_ids=[ledger.id])
     assert row.client_key in touched
-    [after] = demo.pairs_for_number("110273")
+    [after] = demo.recon.pairs_for_number("110273")
     assert (after.ledger_owing, after.difference_owing) == (Decimal("40.00"), Decimal("0.00"))
     assert not after.discrepant
     matches_full_refresh(demo, tmp_path)
@@ -63,10 +63,10 @@ def test_balance_change_on_one_invoice(demo: Cache, tmp_path: Path) -> None:
 
 def test_deleted_ledger_invoice_becomes_expected_but_not_found(demo: Cache,
                                                                tmp_path: Path) -> None:
-    [row] = demo.pairs_for_number("10040")
+    [row] = demo.recon.pairs_for_number("10040")
     demo.delete_ledger_invoices([row.ledger_invoice_id])
     refresh_invoices(demo, ledger_ids=[row.ledger_invoice_id])
-    [after] = demo.pairs_for_number("10040")
+    [after] = demo.recon.pairs_for_number("10040")
     assert after.status.value == "Ledger Invoice Expected but not Found"
     matches_full_refresh(demo, tmp_path)
 
@@ -78,7 +78,7 @@ def test_new_invoices_on_both_sides_and_a_renumbering(demo: Cache, tmp_path: Pat
                                          Decimal("12.34"), Decimal("12.34"))])
     demo.upsert_ledger_invoices([LedgerInvoice("new-l", "99001", customer, date(2026, 11, 20),
                                                Decimal("12.34"), Decimal("2.34"))])
-    [old] = demo.pairs_for_number("110273")
+    [old] = demo.recon.pairs_for_number("110273")
     psa = demo.psa_invoice(old.psa_invoice_id)
     demo.upsert_psa_invoices([replace(psa, number="110273-A", ledger_invoice_id=None)])
     refresh_invoices(demo, psa_ids=["new-1", psa.id], ledger_ids=["new-l"],
@@ -87,13 +87,13 @@ def test_new_invoices_on_both_sides_and_a_renumbering(demo: Cache, tmp_path: Pat
 
 
 def test_mapping_a_customer_moves_its_rows_and_credits(demo: Cache, tmp_path: Path) -> None:
-    unmapped = next(s for s in demo.client_page(unmapped_only=True, limit=1000)
+    unmapped = next(s for s in demo.recon.client_page(unmapped_only=True, limit=1000)
                     if s.client_key.startswith("ledger:") and s.unapplied_credits)
     customer_id = unmapped.ledger_customer_ids[0]
     company_id = next(iter(demo.companies()))
     demo.add_mappings([CompanyMapping(customer_id, company_id, MappingMethod.MANUAL)])
-    demo.move_ledger_only_pairs(customer_id, f"psa:{company_id}")
+    demo.recon.move_ledger_only_pairs(customer_id, f"psa:{company_id}")
     refresh_clients(demo, [unmapped.client_key, f"psa:{company_id}"])
-    assert demo.client(unmapped.client_key) is None
-    assert demo.client(f"psa:{company_id}").unapplied_credits >= unmapped.unapplied_credits
+    assert demo.recon.client(unmapped.client_key) is None
+    assert demo.recon.client(f"psa:{company_id}").unapplied_credits >= unmapped.unapplied_credits
     matches_full_refresh(demo, tmp_path)

@@ -78,7 +78,7 @@ def test_a_credit_memo_kept_among_the_ledger_invoices_refreshes_like_a_full_reco
         rows = cache.conn.execute("SELECT status, ledger_number FROM invoice_pair "
                                   "ORDER BY ledger_number").fetchall()
         assert [tuple(r) for r in rows] == [("Matched", "CM-1"), ("Not in PSA", "CM-3")]
-        assert cache.client("psa:1").discrepant_count == 1
+        assert cache.recon.client("psa:1").discrepant_count == 1
 
 
 def test_one_credit_memo_id_names_one_document_in_the_cache(tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ def test_a_balance_refreshed_in_place_keeps_the_rows_in_order(book: dict, pick: 
     documents = [*book["ledger"], *book["memos"]]
     assume(documents)
     with twin_caches(book) as (cache, python):
-        cache.recompute_reconciliation(now=NOW)
+        cache.recon.recompute_reconciliation(now=NOW)
         doc = documents[pick % len(documents)]
         changed = replace(doc, balance=doc.balance + Decimal(owing).scaleb(-2))
         for each in (cache, python):
@@ -162,7 +162,7 @@ def test_a_balance_refreshed_in_place_keeps_the_rows_in_order(book: dict, pick: 
         if in_place:
             assert _pairs(cache) == _pairs(python)
         with _rows_written(cache) as written:
-            cache.recompute_reconciliation(now=NOW)
+            cache.recon.recompute_reconciliation(now=NOW)
         assert written() == 0 or not in_place
         assert _pairs(cache) == _pairs(python)
 

@@ -204,7 +204,7 @@ class RefreshAgrees(RuleBasedStateMachine):
         run = run_full_sync(self.cache, self.psa, self.ledger, since=None)
         assert run.status is SyncStatus.SUCCEEDED, run.error
 
-    @precondition(lambda self: self.cache.count_pairs())
+    @precondition(lambda self: self.cache.recon.count_pairs())
     @rule(number=st.sampled_from([*NUMBERS[DocKind.INVOICE], *NUMBERS[DocKind.CREDIT_MEMO]]))
     def resync(self, number: str) -> None:
         with contextlib.suppress(ResyncError):  # in neither system: nothing written
@@ -240,7 +240,7 @@ class RefreshAgrees(RuleBasedStateMachine):
                                    customers=cache.customers(), mapping=mapping,
                                    credits=cache.credits())
         expected_clients = {_client_row(s) for s in summaries}
-        stored_clients = {_client_row(s) for s in cache.client_page(limit=10**6)}
+        stored_clients = {_client_row(s) for s in cache.recon.client_page(limit=10**6)}
         assert stored_clients == expected_clients, sorted(stored_clients ^ expected_clients)
 
     @invariant()
@@ -251,7 +251,7 @@ class RefreshAgrees(RuleBasedStateMachine):
         cache = self.cache
         names = system_names(cache)
         for (pair_id,) in cache.conn.execute("SELECT id FROM invoice_pair"):
-            row = cache.pair_row(pair_id)
+            row = cache.recon.pair_row(pair_id)
             assert row is not None
             found = diagnose_row(cache, row, names)
             expected = None if not row.discrepant else (
@@ -275,7 +275,7 @@ class RefreshAgrees(RuleBasedStateMachine):
 
     @invariant()
     def matched_pairs_are_remembered(self) -> None:
-        links = self.cache.links()
+        links = self.cache.recon.links()
         for psa_id, ledger_id in self.cache.conn.execute(
                 "SELECT psa_invoice_id, ledger_invoice_id FROM invoice_pair WHERE status = ?",
                 (ReconStatus.MATCHED.value,)):

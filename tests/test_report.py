@@ -217,7 +217,7 @@ def test_header_names_the_snapshot_and_the_period(book: Cache, snap: Snapshot) -
 
 
 def test_one_client_gets_its_rows_credits_and_contacts(book: Cache) -> None:
-    contoso = book.client("psa:1")
+    contoso = book.recon.client("psa:1")
     snap = build_snapshot(book, START, END, client=contoso)
     assert snap.header.scope == "client Contoso Ltd"
     assert {r.psa_invoice_number for r in snap.rows} == {"220477-4", "220499-1", "220399-1"}

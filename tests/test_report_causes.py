@@ -76,7 +76,7 @@ def causes_book(cache: Cache) -> None:
     cache.clear_causes_for(Side.PSA, ["p220600-1", "p220601-1", "p220499-1"])
     cache.clear_causes_for(Side.LEDGER, ["l220601-1", "l220499-1"])
     diagnose_pending(cache)
-    (undiagnosed,) = cache.pairs_for_number("220601-1")
+    (undiagnosed,) = cache.recon.pairs_for_number("220601-1")
     assert undiagnosed.cause == "payment in ledger only"  # diagnosed, then forgotten:
     cache.set_causes([(undiagnosed.pair_id, None)])
 
@@ -164,7 +164,7 @@ def test_json_causes_block_counts_sums_and_meanings(snap: Snapshot) -> None:
 
 
 def test_the_block_orders_causes_by_rows_and_not_diagnosed_last(book: Cache) -> None:
-    (row,) = book.pairs_for_number("220510-1")
+    (row,) = book.recon.pairs_for_number("220510-1")
     book.set_causes([(row.pair_id, "payment in PSA only")])  # two rows of one cause now
     snap = build_snapshot(book, START, END)
     labels = [line.label for line in snap.causes.lines]
@@ -255,7 +255,7 @@ def test_a_book_never_diagnosed_reports_every_cause_null(cache: Cache) -> None:
     """A cache whose rows have no cause stored (one made before causes were kept)."""
     seed_004_book(cache)
     rows = [row for n in ("220499-1", "220399-1", "220500-2", "220510-1", "220520-1", "QB-77")
-            for row in cache.pairs_for_number(n)]
+            for row in cache.recon.pairs_for_number(n)]
     cache.set_causes([(row.pair_id, None) for row in rows])
     snap = build_snapshot(cache, START, END)
     data = json.loads(render_text(snap, "json"))
@@ -267,7 +267,7 @@ def test_a_book_never_diagnosed_reports_every_cause_null(cache: Cache) -> None:
 
 
 def test_one_clients_report_counts_only_its_causes(book: Cache) -> None:
-    snap = build_snapshot(book, START, END, client=book.client("psa:1"))  # Contoso
+    snap = build_snapshot(book, START, END, client=book.recon.client("psa:1"))  # Contoso
     assert {line.label: line.count for line in snap.causes.lines} == {
         "payment in ledger only": 1, "payment in PSA only": 1, "never exported": 1,
         NOT_DIAGNOSED: 1}
@@ -280,7 +280,7 @@ def test_credit_memo_rows_carry_their_cause_apart(book: Cache) -> None:
                                          kind=DocKind.CREDIT_MEMO)])
     refresh_reconciliation(book)
     diagnose_pending(book)
-    (memo,) = book.pairs_for_number("CM-9")
+    (memo,) = book.recon.pairs_for_number("CM-9")
     assert memo.kind is DocKind.CREDIT_MEMO and memo.cause is not None
     data = json.loads(render_text(build_snapshot(book, START, END), "json"))
     memos = data["credit_memos"]

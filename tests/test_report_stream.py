@@ -157,9 +157,9 @@ def test_the_spool_gives_the_in_memory_report_on_random_books(book) -> None:
         with tempfile.TemporaryDirectory() as folder:
             assert_writers_agree(snap, cache, Path(folder))
         for client in ("psa:0", "psa:3", "ledger:4"):
-            assert_same(build_snapshot(cache, START, END, client=cache.client(client))
-                        if cache.client(client) else snap, cache, START, END,
-                        client if cache.client(client) else None)
+            assert_same(build_snapshot(cache, START, END, client=cache.recon.client(client))
+                        if cache.recon.client(client) else snap, cache, START, END,
+                        client if cache.recon.client(client) else None)
     finally:
         cache.close()
 

@@ -161,7 +161,7 @@ def test_the_invoices_that_make_up_the_difference_are_listed(tmp_path: Path) -> 
 def test_a_clean_book_says_every_amount_is_accounted_for(tmp_path: Path) -> None:
     with Cache(tmp_path / "b.db") as cache:
         seed_004_book(cache)
-        client = cache.client("psa:1")  # Contoso: its totals agree
+        client = cache.recon.client("psa:1")  # Contoso: its totals agree
         assert client is not None
         snapshot = build_snapshot(cache, START, END, client=client)
     assert snapshot.totals.invoice_difference == 0

@@ -69,21 +69,21 @@ def test_first_sync_loads_everything_and_a_second_changes_nothing(cache: Cache) 
 def test_a_balance_changed_in_the_ledger_is_recorded_old_to_new(cache: Cache) -> None:
     with running_emulator() as (server, book, _plan):
         sync(cache, server)
-        [row] = cache.pairs_for_number("110273")
+        [row] = cache.recon.pairs_for_number("110273")
         invoice = book.qbo["Invoice"][row.ledger_invoice_id]
         invoice["Balance"] = Decimal("50.00")  # the $10 payment reversed in QBO
         invoice["MetaData"]["LastUpdatedTime"] = now_qbo()
         run = sync(cache, server)
         [change] = [c for c in cache.history.sync_changes(run.id) if c.label == "110273"]
         assert (change.field, change.old, change.new) == ("balance", "40.00", "50.00")
-        [after] = cache.pairs_for_number("110273")
+        [after] = cache.recon.pairs_for_number("110273")
         assert after.difference_owing == Decimal("10.00")
 
 
 def test_a_deleted_ledger_invoice_is_detected_and_reported(cache: Cache) -> None:
     with running_emulator() as (server, book, _plan):
         sync(cache, server)
-        [row] = cache.pairs_for_number("10040")
+        [row] = cache.recon.pairs_for_number("10040")
         with backend_for(server) as backend:
             client = backend.ledger.api  # the connector's own authenticated client
             invoice = book.qbo["Invoice"][row.ledger_invoice_id]
@@ -92,7 +92,7 @@ def test_a_deleted_ledger_invoice_is_detected_and_reported(cache: Cache) -> None
                              params={"operation": "delete", "minorversion": "75"})
         run = sync(cache, server)
         assert steps_of(run)["ledger deletions"].deleted == 1
-        [after] = cache.pairs_for_number("10040")
+        [after] = cache.recon.pairs_for_number("10040")
         assert after.status is ReconStatus.EXPECTED_NOT_FOUND
 
 
@@ -204,7 +204,7 @@ def test_resync_picks_up_a_credit_applied_in_the_ledger(cache: Cache) -> None:
             result = resync_invoice(cache, backend.psa, backend.ledger, "10040")
     assert [r.ledger_owing for r in result.before] == [Decimal("120.00")]
     assert [r.ledger_owing for r in result.after] == [Decimal("110.00")]
-    assert all(c.id != "11261" for c in cache.client_credits(["97"]))
+    assert all(c.id != "11261" for c in cache.recon.client_credits(["97"]))
     run = cache.history.sync_runs()[0]
     assert (run.kind, run.target, run.status) == ("resync", "10040", SyncStatus.SUCCEEDED)
 
@@ -224,7 +224,7 @@ def test_a_daily_sync_refreshes_only_what_it_touched_and_agrees_with_a_full_refr
     stamp_qbo, stamp_cw = now_qbo(), now_cw()
     with running_emulator() as (server, book, _plan):
         assert sync(cache, server).status is SyncStatus.SUCCEEDED
-        [row] = cache.pairs_for_number("110273")
+        [row] = cache.recon.pairs_for_number("110273")
         ledger = book.qbo["Invoice"][row.ledger_invoice_id]
         ledger["Balance"], ledger["MetaData"]["LastUpdatedTime"] = Decimal("50.00"), stamp_qbo
         psa = next(i for i in book.connectwise["invoices"].values()
@@ -244,7 +244,7 @@ def test_a_daily_sync_refreshes_only_what_it_touched_and_agrees_with_a_full_refr
         with backend_for(server) as backend:
             backend.ledger.apply_credit("97", "9065", CreditKind.CREDIT_MEMO, "11261",
                                         Decimal("10.00"), str(uuid.uuid4()))
-            [gone] = cache.pairs_for_number("10005")
+            [gone] = cache.recon.pairs_for_number("10005")
             victim = book.qbo["Invoice"][gone.ledger_invoice_id]
             backend.ledger.api.post_json(
                 "invoice", {"Id": victim["Id"], "SyncToken": victim["SyncToken"]},
@@ -260,8 +260,8 @@ def test_a_daily_sync_refreshes_only_what_it_touched_and_agrees_with_a_full_refr
     assert second.status is SyncStatus.SUCCEEDED, second.error
     assert full_refreshes == []  # the incremental path ran
     incremental = snapshot()
-    assert cache.pairs_for_number("QB-NEW-1")[0].status is ReconStatus.NOT_IN_PSA
-    assert cache.pairs_for_number("10005")[0].status is ReconStatus.EXPECTED_NOT_FOUND
+    assert cache.recon.pairs_for_number("QB-NEW-1")[0].status is ReconStatus.NOT_IN_PSA
+    assert cache.recon.pairs_for_number("10005")[0].status is ReconStatus.EXPECTED_NOT_FOUND
     refresh_reconciliation(cache)
     assert snapshot() == incremental
 

@@ -72,7 +72,7 @@ def sync(cache: Cache, psa: FakePsa, ledger: FakeLedger, *, full: bool = False):
 
 
 def row_for(cache: Cache, number: str):
-    (row,) = cache.pairs_for_number(number)
+    (row,) = cache.recon.pairs_for_number(number)
     return row
 
 

@@ -227,7 +227,7 @@ async def test_detail_updates_when_the_cache_changes(tmp_path: Path) -> None:
         text = screen_text(app)
         assert "Difference 0.00" in text
         assert "Cy New" in text
-        assert app.cache.client("psa:1").difference == Decimal("0.00")
+        assert app.cache.recon.client("psa:1").difference == Decimal("0.00")
 
 
 async def test_command_palette_opens_a_client_by_name(tmp_path: Path) -> None:

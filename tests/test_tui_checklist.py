@@ -120,7 +120,7 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             assert "Finance > Invoices, search for invoice 10040 and open it" in manual
             assert "Payments tab and add a payment of 10.00" in manual
             assert book.qbo["Invoice"]["9065"]["Balance"] == Decimal("110.00")
-            [pair] = app.cache.pairs_for_number("10040")
+            [pair] = app.cache.recon.pairs_for_number("10040")
             assert (pair.ledger_owing, pair.psa_owing) == (Decimal("110.00"), Decimal("120.00"))
             stored = app.cache.checklists.checklist(screen.checklist.id)
             assert stored.state is ChecklistState.LEDGER_DONE_PSA_LAGS
@@ -137,7 +137,7 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             assert "✓ Done, both sides agree." in status_text(screen)
             assert "✓ 6. Verify each side: the ledger, then the PSA" in text
             assert "PSA: ConnectWise shows 110.00 owing on invoice 10040 ✓" in text
-            [pair] = app.cache.pairs_for_number("10040")
+            [pair] = app.cache.recon.pairs_for_number("10040")
             assert (pair.ledger_owing, pair.psa_owing) == (Decimal("110.00"), Decimal("110.00"))
             assert app.cache.checklists.open_checklists() == []
             # Back on the client: the credit is gone, the audit trail is there.
@@ -156,7 +156,7 @@ async def test_seed_001_applied_via_quickbooks_from_the_tui(tmp_path: Path) -> N
             await pilot.pause()
             text = screen_text(app)
             assert "Atomar's Best Tackle" in text and "ledger only" in text
-            row = app.cache.client(CLIENT)
+            row = app.cache.recon.client(CLIENT)
             assert row is not None and row.unapplied_credits == Decimal("0.00")
 
 

@@ -39,7 +39,7 @@ async def test_payment_in_psa_only_is_fixed_through_the_api_and_verified(tmp_pat
         app = demo_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
-            (row,) = app.cache.pairs_for_number(NUMBER)
+            (row,) = app.cache.recon.pairs_for_number(NUMBER)
             assert row.cause == Cause.PAYMENT_PSA_ONLY.value
             # The tech types the number, lands on the row, and f starts its fix.
             await pilot.press("slash", *NUMBER, "enter")
@@ -57,7 +57,7 @@ async def test_payment_in_psa_only_is_fixed_through_the_api_and_verified(tmp_pat
             await wait_until(pilot, lambda: "Verified: both sides agree." in screen_text(app))
         cache = Cache(tmp_path / "demo.db")
         try:
-            (after,) = cache.pairs_for_number(NUMBER)
+            (after,) = cache.recon.pairs_for_number(NUMBER)
             assert not after.discrepant and after.difference_owing == Decimal("0")
             (fix,) = cache.fixes.recent()
             assert fix.state is FixState.DONE and fix.request_id
@@ -75,7 +75,7 @@ async def test_with_writes_off_the_fix_says_so_and_offers_the_hand_path(tmp_path
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
             app.session.config, app.session.demo = real, False  # as for a real account
-            (row,) = app.cache.pairs_for_number(NUMBER)
+            (row,) = app.cache.recon.pairs_for_number(NUMBER)
             payments_before = len(book.qbo["Payment"])
             app.start_fix(row.pair_id)
             await wait_until(pilot, lambda: isinstance(app.screen, FixScreen))
@@ -94,7 +94,7 @@ async def test_f_on_a_row_that_agrees_says_there_is_nothing_to_fix(tmp_path: Pat
         notes: list[str] = []
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
-            agreeing = next(r for r in app.cache.pairs_for_number("220477-4"))
+            agreeing = next(r for r in app.cache.recon.pairs_for_number("220477-4"))
             assert not agreeing.discrepant
             app.notify = lambda message, **kw: notes.append(message)
             app.open_client(agreeing.client_key, pair_id=agreeing.pair_id)

@@ -154,7 +154,7 @@ async def test_f_starts_the_guided_fix_and_r_resyncs(tmp_path: Path,
         assert isinstance(screen, InvoiceHistoryScreen)
         await pilot.press("f")
         await pilot.pause()
-        [row] = app.cache.pairs_for_number("110273")
+        [row] = app.cache.recon.pairs_for_number("110273")
         assert started == [row.pair_id]
         await pilot.press("r")
         await pilot.pause()
@@ -186,7 +186,8 @@ async def test_history_follows_the_row_through_a_recompute(tmp_path: Path) -> No
         assert "both sides agree" in text and "The two sides agree at every step." in text
         assert "removed:" not in text and "sides part here" not in text
         assert "nothing to fix" in text
-        assert app.screen.pair_id != old_id or app.cache.pair_row(old_id).psa_number == "110273"
+        assert (app.screen.pair_id != old_id
+                or app.cache.recon.pair_row(old_id).psa_number == "110273")
 
 
 async def test_hostile_names_and_references_stay_literal(tmp_path: Path) -> None:

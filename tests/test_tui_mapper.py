@@ -86,7 +86,7 @@ async def test_twenty_doubtful_companies_cost_two_keys_each_with_undo(tmp_path: 
         await pilot.press("ctrl+z")                     # undo Brightline ...
         assert customer_id(1) not in app.cache.mapping()
         assert screen.session.current.customer.display_name == "Brightline Architechts"
-        assert app.cache.client(f"ledger:{customer_id(1)}") is not None  # rows are back
+        assert app.cache.recon.client(f"ledger:{customer_id(1)}") is not None  # rows are back
         assert "Undone" in screen_text(app)
         await pilot.press("enter", "enter")             # ... and redo it
         assert snapshot(app.cache) == rows_with_brightline
@@ -122,13 +122,13 @@ async def test_twenty_doubtful_companies_cost_two_keys_each_with_undo(tmp_path: 
         mapping = app.cache.mapping()
         assert {k: v for k, v in mapping.items() if k != "G1"} == intended()
         for i in range(len(PAIRS)):
-            assert app.cache.client(f"ledger:{customer_id(i)}") is None
-            client = app.cache.client(f"psa:{company_id(i)}")
+            assert app.cache.recon.client(f"ledger:{customer_id(i)}") is None
+            client = app.cache.recon.client(f"psa:{company_id(i)}")
             assert client is not None and client.mapped
             assert customer_id(i) in client.ledger_customer_ids
             also_globex = Decimal("75.00") if i == 19 else Decimal("0.00")  # G1's invoice
             assert client.ledger_balance == Decimal(2000 - 50 * i) + 100 + also_globex
-            [ledger_only] = app.cache.pairs_for_number(str(9000 + i))
+            [ledger_only] = app.cache.recon.pairs_for_number(str(9000 + i))
             assert ledger_only.client_key == f"psa:{company_id(i)}"
         # The clients list below was told at once: nobody unmapped is left.
         text = screen_text(app)
@@ -223,7 +223,7 @@ async def test_unmap_from_the_client_screen_with_confirmation(tmp_path: Path) ->
         assert isinstance(app.screen, ClientDetailScreen)
         assert "58" not in app.cache.mapping()
         assert "UNMAPPED" in screen_text(app) and "none mapped" in screen_text(app)
-        client = app.cache.client("psa:1")
+        client = app.cache.recon.client("psa:1")
         assert client is not None and not client.mapped and client.ledger_customer_ids == ()
         incremental = snapshot(app.cache)
         refresh_reconciliation(app.cache)
@@ -302,9 +302,9 @@ async def test_demo_book_map_then_sync_keeps_the_mapping_and_flags_deleted(
             mapping = app.cache.mapper.company_mapping("97")
             assert mapping is not None and mapping.psa_company_id == "436"
             assert mapping.method is MappingMethod.MANUAL
-            client = app.cache.client("psa:436")
+            client = app.cache.recon.client("psa:436")
             assert client is not None and "97" in client.ledger_customer_ids
-            assert app.cache.client("ledger:97") is None
+            assert app.cache.recon.client("ledger:97") is None
 
 
 async def test_a_question_is_dropped_by_moving_or_typing(tmp_path: Path) -> None:

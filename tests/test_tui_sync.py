@@ -111,9 +111,9 @@ async def test_resync_shows_before_and_after_for_the_seed_001_credit(tmp_path: P
             assert "ledger invoice 10040: balance 120.00 -> 110.00" in text
             await pilot.press("escape")
             await pilot.pause()
-            [pair] = app.cache.pairs_for_number("10040")
+            [pair] = app.cache.recon.pairs_for_number("10040")
             assert pair.ledger_owing == Decimal("110.00")
-            assert all(c.id != "11261" for c in app.cache.client_credits(["97"]))
+            assert all(c.id != "11261" for c in app.cache.recon.client_credits(["97"]))
             assert app.cache.history.sync_runs()[0].kind == "resync"
             assert date.today() >= app.cache.history.sync_runs()[0].started_at.date()
 

@@ -59,10 +59,10 @@ def test_customer_not_mapped_offers_the_mapper(world) -> None:
 def test_contacts_below_the_portal_level_are_named(world) -> None:
     cache, _ = world
     blind = SCENARIOS["contacts"]["all_contacts_below_level_5"][0]
-    [pair] = cache.client_pairs(f"psa:{blind['cw_company_id']}", 0, 1)
+    [pair] = cache.recon.client_pairs(f"psa:{blind['cw_company_id']}", 0, 1)
     result = explain(world, pair.psa_number)
     assert [c.ok for c in result.checks] == [True, True, False]
-    contacts = cache.company_contacts(blind["cw_company_id"])
+    contacts = cache.recon.company_contacts(blind["cw_company_id"])
     assert any(c.full_name in result.verdict for c in contacts if not c.inactive)
     assert f"level {LEVEL} or higher" in result.verdict
 
@@ -71,7 +71,7 @@ def test_missed_by_an_earlier_sync_offers_a_sync_from_before_the_invoice(world) 
     cache, backend = world
     # A Redwood Family Law invoice (mapped, contacts can see) the dated sync skipped.
     number = next(i.number for i in backend.psa.invoices(None)
-                  if i.company_id == "287" and not cache.pairs_for_number(i.number))
+                  if i.company_id == "287" and not cache.recon.pairs_for_number(i.number))
     result = explain(world, number)
     assert [c.ok for c in result.checks] == [True, True, True, False]
     assert result.action is Action.FULL_SYNC
@@ -99,7 +99,7 @@ async def test_why_screen_explains_and_offers_the_sync(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
             # Forget an invoice as if an earlier sync had missed it.
-            [row] = app.cache.pairs_for_number("10092")
+            [row] = app.cache.recon.pairs_for_number("10092")
             assert row.invoice_date == date(2025, 12, 18)
             app.cache.conn.execute("DELETE FROM psa_invoice WHERE number='10092'")
             app.cache.conn.execute("DELETE FROM ledger_invoice WHERE doc_number='10092'")
@@ -165,7 +165,7 @@ def test_a_company_portal_switched_off_hides_everyone(world) -> None:
         result = explain_invoice(cache, number, minimum_level=1)
         assert result.checks[2].ok is False
         assert "switched off for the whole company" in result.checks[2].detail
-        assert company.id not in cache.max_portal_levels()
+        assert company.id not in cache.recon.max_portal_levels()
     finally:
         cache.upsert_companies([company])
 
@@ -210,7 +210,7 @@ async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Pat
 
             # 1. Nobody at Pinecrest Veterinary Clinic may see invoices in the portal.
             company_id = seed["contact_below_portal_level"]["cw_company_id"]
-            [pair] = app.cache.client_pairs(f"psa:{company_id}", 0, 1)
+            [pair] = app.cache.recon.client_pairs(f"psa:{company_id}", 0, 1)
             text = await why(pilot, app, pair.psa_number)
             assert f"level {level} or higher" in text
             await close(pilot, app)
@@ -238,10 +238,10 @@ async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Pat
             await pilot.pause()
             assert "Atomars Best Tackle LLC" in screen_text(app)
             await pilot.press("enter", "enter")
-            await wait_until(pilot, lambda: bool(app.cache.mapping_for_customers(
+            await wait_until(pilot, lambda: bool(app.cache.recon.mapping_for_customers(
                 [seed["unmapped_customer"]["qbo_customer_id"]])))
             await close(pilot, app)
-            [memo_pair] = app.cache.pairs_for_number("10040")
+            [memo_pair] = app.cache.recon.pairs_for_number("10040")
             assert memo_pair.client_key == f"psa:{seed['unmapped_customer']['cw_company_id']}"
             assert "not mapped" not in await why(pilot, app, "10040")
             await close(pilot, app)
@@ -250,7 +250,7 @@ async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Pat
             # full sync from the day before it, ctrl+o opens it with that date, and
             # the invoice is in the cache after it.
             missed = "10092"
-            [row] = app.cache.pairs_for_number(missed)
+            [row] = app.cache.recon.pairs_for_number(missed)
             with app.cache.conn:
                 app.cache.conn.execute("DELETE FROM psa_invoice WHERE number=?", (missed,))
                 app.cache.conn.execute("DELETE FROM ledger_invoice WHERE doc_number=?",
@@ -265,5 +265,5 @@ async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Pat
             await pilot.press("enter")
             await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
             assert app.screen.run.status.value == "succeeded"
-            [back] = app.cache.pairs_for_number(missed)
+            [back] = app.cache.recon.pairs_for_number(missed)
             assert back.status.value == "Matched" and not back.discrepant

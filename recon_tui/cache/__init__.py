@@ -17,6 +17,9 @@ SQL in one module with its own tests:
 - ``cache.mapper``     what the company mapper reads (``mapper.py``)
 - ``cache.report``     what the report reads, in one view (``report.py``)
 - ``cache.lookup``     finding a row by a typed number (``lookup.py``)
+- ``cache.recon``      the materialised reconciliation: its recompute, whole or in
+  part (``incremental.py``), and the clients, rows and totals the screens page
+  through (``reconciliation.py``)
 
 A part owns no connection and opens no transaction: its writes go through the
 core's :meth:`~recon_tui.cache.core.CacheCore.transaction`, so a part's write
@@ -24,14 +27,15 @@ inside a sync's or a workflow's transaction is a savepoint of it and one
 discipline holds for the file (``part.py``). A function that needs one part
 takes that part (``evidence_for(cache.mapper, ...)``), not the whole Cache.
 
-The records, the materialised reconciliation and the transactions (the sync's
-hot paths: ``sources.py``, ``record_writes.py``, ``reconciliation.py``,
-``transactions.py``) are still mixed into the Cache itself, pending their own
-split.
+The records and the transactions (the sync's hot paths: ``sources.py``,
+``record_writes.py``, ``transactions.py``) are still mixed into the Cache itself,
+pending their own split; the Cache also keeps thin delegations to ``cache.recon``
+for a few callers until they call the part.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from recon_tui.cache.checklists import Checklists
@@ -41,7 +45,7 @@ from recon_tui.cache.fixes import PaymentFixes
 from recon_tui.cache.history import SyncHistory
 from recon_tui.cache.lookup import NumberLookup
 from recon_tui.cache.mapper import MappingReads
-from recon_tui.cache.reconciliation import ReconciliationQueries
+from recon_tui.cache.reconciliation import Reconciliation
 from recon_tui.cache.record_writes import RecordWrites
 from recon_tui.cache.records import (
     ApplyResult,
@@ -55,6 +59,14 @@ from recon_tui.cache.report import ReportReads
 from recon_tui.cache.schema import SCHEMA_VERSION
 from recon_tui.cache.sources import SourceQueries
 from recon_tui.cache.transactions import TransactionQueries
+from recon_tui.models import (
+    ClientSummary,
+    Contact,
+    DocKind,
+    LedgerInvoice,
+    OrganizationalCredit,
+    PsaInvoice,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -72,12 +84,10 @@ __all__ = [
 ]
 
 
-class Cache(SourceQueries, ReconciliationQueries, TransactionQueries,
-            RecordWrites, CacheCore):
-    """One connection to one cache file: the record, reconciliation and
-    transaction queries, and the parts (``history``, ``checklists``, ``fixes``,
-    ``mapper``, ``report``, ``lookup``) over the same connection. Open one per
-    thread."""
+class Cache(SourceQueries, TransactionQueries, RecordWrites, CacheCore):
+    """One connection to one cache file: the record and transaction queries, and
+    the parts (``history``, ``checklists``, ``fixes``, ``mapper``, ``report``,
+    ``lookup``, ``recon``) over the same connection. Open one per thread."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         super().__init__(path, read_only=read_only)
@@ -87,3 +97,46 @@ class Cache(SourceQueries, ReconciliationQueries, TransactionQueries,
         self.history = SyncHistory(self)
         self.checklists = Checklists(self)
         self.report = ReportReads(self)
+        self.recon = Reconciliation(self)
+
+    # -- thin delegations to ``self.recon`` for callers other engineers are changing
+    # today (workflows/credit_verification.py, qbwc/credits.py, psa_payments.py,
+    # benchmarks/bench_book.py); they go once those call ``cache.recon`` themselves.
+    def pairs_for_number(self, number: str) -> list[PairRow]:
+        return self.recon.pairs_for_number(number)
+
+    def psa_documents_related(self, kind: DocKind, *, ids: Sequence[str] = (),
+                              numbers: Sequence[str] = (),
+                              ledger_ids: Sequence[str] = ()) -> list[PsaInvoice]:
+        return self.recon.psa_documents_related(kind, ids=ids, numbers=numbers,
+                                                ledger_ids=ledger_ids)
+
+    def ledger_documents_related(self, kind: DocKind, *, ids: Sequence[str] = (),
+                                 numbers: Sequence[str] = ()) -> list[LedgerInvoice]:
+        return self.recon.ledger_documents_related(kind, ids=ids, numbers=numbers)
+
+    def count_clients(self, text: str = "") -> int:
+        return self.recon.count_clients(text)
+
+    def client_page(self, text: str = "", offset: int = 0, limit: int = 100
+                    ) -> list[ClientSummary]:
+        return self.recon.client_page(text, offset, limit)
+
+    def client(self, client_key: str) -> ClientSummary | None:
+        return self.recon.client(client_key)
+
+    def book_totals(self) -> BookTotals:
+        return self.recon.book_totals()
+
+    def count_client_pairs(self, client_key: str, kind: DocKind = DocKind.INVOICE) -> int:
+        return self.recon.count_client_pairs(client_key, kind)
+
+    def client_pairs(self, client_key: str, offset: int = 0, limit: int = 100,
+                     kind: DocKind = DocKind.INVOICE) -> list[PairRow]:
+        return self.recon.client_pairs(client_key, offset, limit, kind)
+
+    def client_credits(self, customer_ids: Sequence[str]) -> list[OrganizationalCredit]:
+        return self.recon.client_credits(customer_ids)
+
+    def company_contacts(self, company_id: str) -> list[Contact]:
+        return self.recon.company_contacts(company_id)

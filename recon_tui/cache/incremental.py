@@ -5,11 +5,11 @@ day's changes, the stored rows they held, and the rows re-paired in their place
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from recon_tui.cache.pairing_sql import LEDGER_MEMO_BASE, ORDERED, PAIR_COLUMNS, WHITESPACE
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     PSA_INVOICE_BY_LINK_SELECT,
     PSA_INVOICE_SELECT,
@@ -32,10 +32,9 @@ def _stripped(numbers: Sequence[str]) -> list[str]:
     return sorted({n.strip() for n in numbers} - {""})
 
 
-class IncrementalQueries:
-    """What the incremental refresh reads and writes (``recon_tui.refresh``)."""
-
-    conn: sqlite3.Connection
+class IncrementalQueries(CachePart):
+    """What the incremental refresh reads and writes (``recon_tui.refresh``), the
+    part of ``cache.recon`` a daily sync, a resync or a mapping uses."""
 
     def psa_documents_related(self, kind: DocKind, *, ids: Sequence[str] = (),
                               numbers: Sequence[str] = (),

@@ -1,9 +1,12 @@
-"""The materialised reconciliation: writing it, whole or in part, and the
-queries the clients and client screens page through."""
+"""The materialised reconciliation (``cache.recon``): writing it, whole or in
+part, and the queries the clients and client screens page through.
+
+A part of the cache (``part.py``): it shares the core's connection and writes
+only inside the core's transactions, so a sync's recompute and its record writes
+commit together."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -26,6 +29,7 @@ from recon_tui.cache.records import (
     psa_invoice_from,
     summary_from,
 )
+from recon_tui.cache.sources import SourceQueries
 from recon_tui.models import (
     ClientSummary,
     Contact,
@@ -43,11 +47,9 @@ _SUMMARY_INSERT = (f"INSERT INTO client_summary ({_SUMMARY_COLUMNS}) VALUES "
                    f"({', '.join('?' * 16)})")
 
 
-class ReconciliationQueries(IncrementalQueries):
+class Reconciliation(IncrementalQueries):
     """The materialised reconciliation, whole or in part, and the queries the
-    clients and client screens page through."""
-
-    conn: sqlite3.Connection
+    clients and client screens page through (``cache.recon``)."""
 
     # -- materialised reconciliation
     def replace_reconciliation(
@@ -214,7 +216,12 @@ class ReconciliationQueries(IncrementalQueries):
         return BookTotals(clients=row[0], psa_owing=from_cents(row[1]),
                           ledger_balance=from_cents(row[2]),
                           unapplied_credits=from_cents(row[3]), discrepant_clients=row[4],
-                          unmapped_customers=self.unmapped_customer_count())
+                          unmapped_customers=self._unmapped_customers())
+
+    def _unmapped_customers(self) -> int:
+        """The mapper's count (declared once, in ``SourceQueries``; it reads only
+        the connection, which this part shares)."""
+        return SourceQueries.unmapped_customer_count(self)  # type: ignore[arg-type]
 
     # -- the client detail screen
     def count_client_pairs(self, client_key: str, kind: DocKind = DocKind.INVOICE) -> int:

@@ -127,10 +127,10 @@ def resolve_client(cache: Cache, text: str) -> ClientSummary:
     wanted = text.strip()
     if not wanted:
         raise ReportOptionError("--client: empty name")
-    found = cache.client(wanted)
+    found = cache.recon.client(wanted)
     if found is not None:
         return found
-    candidates = cache.client_page(wanted, 0, 200)
+    candidates = cache.recon.client_page(wanted, 0, 200)
     folded = wanted.casefold()
     exact = [c for c in candidates
              if c.name.casefold() == folded or c.ledger_name.casefold() == folded]

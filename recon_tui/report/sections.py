@@ -72,7 +72,7 @@ class PortalClient:
 
 def credit_lines(cache: Cache, companies: dict, customers: dict, mapping: dict[str, str],
              scope: set[str] | None) -> list[CreditLine]:
-    credits = cache.credits() if scope is None else cache.client_credits(sorted(scope))
+    credits = cache.credits() if scope is None else cache.recon.client_credits(sorted(scope))
     lines = []
     for credit in credits:
         customer = customers.get(credit.customer_id)
@@ -109,7 +109,7 @@ def unmapped_customers(cache: Cache, in_period: Mapping[str, int],
 def portal_sections(cache: Cache, companies: dict, level: int,
             scope: set[str] | None) -> tuple[list[PortalContact], list[PortalClient]]:
     by_company: dict[str, list] = {}
-    for contact in cache.contacts():
+    for contact in cache.recon.contacts():
         by_company.setdefault(contact.company_id, []).append(contact)
     contacts: list[PortalContact] = []
     clients: list[PortalClient] = []

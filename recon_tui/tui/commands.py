@@ -27,7 +27,7 @@ class ClientCommands(Provider):
         if app.cache is None or not query.strip():
             return
         matcher = self.matcher(query)
-        for summary in app.cache.client_page(query, 0, 20):
+        for summary in app.cache.recon.client_page(query, 0, 20):
             name = printable(summary.name)  # an escape sequence shows, never runs
             label = Text("Open client: ")
             label.append(name)  # appended as plain text: names never parse as markup

@@ -146,11 +146,12 @@ class ClientSource:
     def count(self) -> int:
         """Also re-reads the number matches: a resync gives rows new ids."""
         self.hits = self.cache.lookup.find_number(self.filter.text) if self.filter.text else []
-        self._hit_rows = [hit_row(hit, self.cache.client(hit.client_key)) for hit in self.hits]
+        self._hit_rows = [hit_row(hit, self.cache.recon.client(hit.client_key))
+                          for hit in self.hits]
         return len(self._hit_rows) + self.name_count()
 
     def name_count(self) -> int:
-        return self.cache.count_clients(self.filter.text, **self._kwargs())
+        return self.cache.recon.count_clients(self.filter.text, **self._kwargs())
 
     @property
     def opens_directly(self) -> NumberHit | None:
@@ -165,7 +166,7 @@ class ClientSource:
         wanted = limit - len(found)
         if wanted <= 0:
             return found
-        page = self.cache.client_page(self.filter.text, start, wanted, **self._kwargs())
+        page = self.cache.recon.client_page(self.filter.text, start, wanted, **self._kwargs())
         deleted = self.cache.mapper.deleted_company_ids([s.psa_company_id for s in page
                                                   if s.psa_company_id])
         return [*found, *(client_row(s, company_deleted=s.psa_company_id in deleted)
@@ -261,10 +262,10 @@ class InvoiceSource:
         self._documents: dict[str, tuple[str | None, str | None]] = {}
 
     def count(self) -> int:
-        return self.cache.count_client_pairs(self.client_key, self.kind)
+        return self.cache.recon.count_client_pairs(self.client_key, self.kind)
 
     def rows(self, offset: int, limit: int) -> Sequence[TableRow]:
-        pairs = self.cache.client_pairs(self.client_key, offset, limit, self.kind)
+        pairs = self.cache.recon.client_pairs(self.client_key, offset, limit, self.kind)
         for p in pairs:
             self._documents[str(p.pair_id)] = (p.psa_invoice_id, p.ledger_invoice_id)
         return [invoice_row(p) for p in pairs]
@@ -278,7 +279,7 @@ class InvoiceSource:
         """Where a row is, in one query (a client may have thousands of invoices)."""
         if not key.isdigit():
             return None
-        row = self.cache.pair_row(int(key))
+        row = self.cache.recon.pair_row(int(key))
         if row is None or row.client_key != self.client_key or row.kind is not self.kind:
             return None
         return self.cache.lookup.client_pair_index(row.pair_id)

@@ -55,7 +55,7 @@ def set_mapping(cache: Cache, customer_id: str, mapping: CompanyMapping | None) 
             cache.remove_mapping(customer_id)
         else:
             cache.add_mappings([mapping])
-        cache.move_ledger_only_pairs(customer_id, new_key)
+        cache.recon.move_ledger_only_pairs(customer_id, new_key)
         refresh_clients(cache, sorted({old_key, new_key}))
     return {old_key, new_key}
 
@@ -79,8 +79,8 @@ def unmap_customer(cache: Cache, customer_id: str) -> CompanyMapping | None:
 def mapped_customers(cache: Cache, company_id: str) -> list[tuple[LedgerCustomer,
                                                                   CompanyMapping]]:
     """The ledger customers mapped to a PSA company, by name, for the unmap dialog."""
-    ids = sorted(cache.mapping_for_companies([company_id]))
-    customers = cache.customers_by_id(ids)
+    ids = sorted(cache.recon.mapping_for_companies([company_id]))
+    customers = cache.recon.customers_by_id(ids)
     result = []
     for customer_id in ids:
         mapping = cache.mapper.company_mapping(customer_id)
@@ -286,8 +286,8 @@ class MapperSession:
 
     def _mapped_to(self, company_ids: list[str]) -> dict[str, tuple[str, ...]]:
         """The names of the ledger customers already mapped to each company."""
-        taken = self.cache.mapping_for_companies(company_ids)
-        owners = self.cache.customers_by_id(sorted(taken))
+        taken = self.cache.recon.mapping_for_companies(company_ids)
+        owners = self.cache.recon.customers_by_id(sorted(taken))
         mapped_to: dict[str, list[str]] = {}
         for customer_id, company_id in sorted(taken.items()):
             name = owners[customer_id].display_name if customer_id in owners else customer_id

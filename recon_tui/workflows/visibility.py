@@ -97,7 +97,7 @@ def explain_invoice(cache: Cache, number: str, *, minimum_level: int,
     seed's order; the first that fails is the answer."""
     number = number.strip()
     result = Explanation(number)
-    found = _Found(cached=cache.pairs_for_number(number))
+    found = _Found(cached=cache.recon.pairs_for_number(number))
     result.live_error = _look_live(number, psa, ledger, found)
     found.cached_psa = next((r for r in found.cached if r.psa_invoice_id), None)
     found.cached_ledger = next((r for r in found.cached if r.status in (
@@ -158,7 +158,7 @@ def _mapped(cache: Cache, result: Explanation, found: _Found) -> _Client | None:
                    else cached_ledger.ledger_customer_id if cached_ledger else None)
     customer = cache.customer(customer_id) if customer_id else None
     customer_name = customer.display_name if customer else (customer_id or "?")
-    company_id = cache.mapping_for_customers([customer_id]).get(customer_id) if (
+    company_id = cache.recon.mapping_for_customers([customer_id]).get(customer_id) if (
         customer_id) else None
     if company_id is None:
         result.checks.append(Check("Customer mapped", False,
@@ -184,7 +184,7 @@ def _contacts_can_see(cache: Cache, result: Explanation, client: _Client,
     """3. Some contact can log in to the portal at a level that shows invoices: their
     names, or None (and the verdict) when nobody can."""
     company = client.company
-    contacts = [c for c in cache.company_contacts(client.company_id) if not c.inactive]
+    contacts = [c for c in cache.recon.company_contacts(client.company_id) if not c.inactive]
     portal_off = company is not None and not company.portal_active
     login_off = [c for c in contacts if c.portal_login_disabled]
     allowed = [] if portal_off else [

@@ -97,7 +97,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
 
     def show_pair(self, pair_id: int) -> bool:
         """Put the cursor on an invoice (or credit-memo) row and focus its table."""
-        row = self.cache.pair_row(pair_id)
+        row = self.cache.recon.pair_row(pair_id)
         if row is None or row.client_key != self.client_key:
             self.notify("That invoice row is no longer in the cache (a sync changed it).",
                         severity="warning")
@@ -158,7 +158,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
                 table.move_cursor(index)
 
     def _load(self) -> None:
-        summary = self.cache.client(self.client_key)
+        summary = self.cache.recon.client(self.client_key)
         self.query_one("#client-header", Static).update(self._header(summary))
         self.query_one("#invoices", VirtualTable).set_source(
             InvoiceSource(self.cache, self.client_key))
@@ -172,13 +172,13 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         customer_ids = summary.ledger_customer_ids if summary else ()
         self.query_one("#client-checklists", ChecklistTrail).show(
             self.cache.checklists, customer_ids, self.client_key)
-        credits = self.cache.client_credits(customer_ids)
+        credits = self.cache.recon.client_credits(customer_ids)
         self.query_one("#credits", VirtualTable).set_source(ListRowSource(credit_rows(credits)))
         total = sum((c.amount for c in credits), start=ZERO)
         self.query_one("#credits-title", Static).update(Text(
             f"Organizational credits: {len(credits)} totalling {format_money(total)}"))
         level = self.recon_app.config.portal.client_admin_security_level
-        contacts = (self.cache.company_contacts(summary.psa_company_id)
+        contacts = (self.cache.recon.company_contacts(summary.psa_company_id)
                     if summary and summary.psa_company_id else [])
         company = (self.cache.company(summary.psa_company_id)
                    if summary and summary.psa_company_id else None)
@@ -246,7 +246,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         if row is None:
             self.notify("No invoice selected.")
             return
-        pair = self.cache.pair_row(int(row.key))
+        pair = self.cache.recon.pair_row(int(row.key))
         number = pair and (pair.psa_number or pair.ledger_number)
         if not number:
             self.notify("This row has no invoice number to resync.", severity="warning")
@@ -256,7 +256,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
     def action_fix(self) -> None:
         """The guided fix of the row under the cursor; a row that agrees has none."""
         row = self._pair_table().current_row
-        pair = self.cache.pair_row(int(row.key)) if row is not None else None
+        pair = self.cache.recon.pair_row(int(row.key)) if row is not None else None
         if pair is None:
             self.notify("No invoice selected.")
             return
@@ -269,7 +269,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         """A wrong mapping is undone here, after a confirmation naming the customer."""
         from recon_tui.tui.screens.mapper import UnmapScreen
 
-        summary = self.cache.client(self.client_key)
+        summary = self.cache.recon.client(self.client_key)
         if summary is None or not summary.mapped:
             self.notify("No ledger customer is mapped to this client.")
             return
@@ -279,7 +279,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         """The snapshot report of this client alone."""
         from recon_tui.tui.screens.export import ExportScreen
 
-        summary = self.cache.client(self.client_key)
+        summary = self.cache.recon.client(self.client_key)
         if summary is None:
             self.notify("This client is no longer in the cache.", severity="warning")
             return

@@ -101,7 +101,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
 
     # -- data
     def refresh_header(self) -> None:
-        totals = self.cache.book_totals()
+        totals = self.cache.recon.book_totals()
         states = self.cache.history.sync_states()
         psa, ledger = states.get("psa"), states.get("ledger")
         line = Text()

@@ -223,7 +223,7 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         app = self.recon_app
         cache = Cache(app.cache_path)
         try:
-            client = cache.client(self.client_key) if self.client_key else None
+            client = cache.recon.client(self.client_key) if self.client_key else None
             if self.client_key and client is None:
                 raise ReportOptionError("this client is no longer in the cache")
             psa = app.config.psa.kind if app.config.psa else ("connectwise" if app.demo

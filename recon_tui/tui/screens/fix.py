@@ -78,7 +78,7 @@ class FixScreen(ReconScreenMixin, ModalScreen[None]):
         return WritePolicy.from_config(app.config, demo=app.demo)
 
     def on_mount(self) -> None:
-        row = self.cache.pair_row(self.pair_id)
+        row = self.cache.recon.pair_row(self.pair_id)
         diagnosis = diagnose_row(self.cache, row) if row else None
         if row is None or diagnosis is None:
             self._title("Nothing to fix: this row agrees (or is gone after a sync)")

@@ -156,12 +156,12 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
         self.query_one("#timelines", Container).set_class(width < SIDE_BY_SIDE_MIN, "stacked")
 
     def _find_row(self) -> PairRow | None:
-        row = self.cache.pair_row(self.pair_id)
+        row = self.cache.recon.pair_row(self.pair_id)
         if self._documents is not None and (
                 row is None or (row.kind, row.psa_invoice_id, row.ledger_invoice_id)
                 != self._documents):
             found = self.cache.lookup.pair_id_for(*self._documents)
-            row = self.cache.pair_row(found) if found is not None else None
+            row = self.cache.recon.pair_row(found) if found is not None else None
         return row
 
     def load(self) -> None:
@@ -214,7 +214,7 @@ class InvoiceHistoryScreen(ReconScreenMixin, Screen[None]):
         widget.update(text)
 
     def _title(self, row: PairRow) -> Text:
-        summary = self.cache.client(row.client_key)
+        summary = self.cache.recon.client(row.client_key)
         what = "Credit memo" if row.kind is DocKind.CREDIT_MEMO else "Invoice"
         text = Text(f"{what} ", style="bold")
         text.append(printable(row.psa_number or row.ledger_number or "(no number)"),
