@@ -18,7 +18,7 @@ from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.qbd_company import SampleCompany
 from tests.emulator import running_emulator
 from tests.test_qbwc_credit import PASSWORD, USER, Desktop, adds
-from tests.test_tui import SIZE
+from tests.test_tui import SIZE, screen_text
 from tests.test_tui_checklist import manual_text, open_checklist, settle, status_text
 from tests.test_tui_sync import wait_until
 from tests.tui_app import recon_app
@@ -57,6 +57,10 @@ async def test_on_desktop_p_queues_the_credit_and_the_next_poll_verifies_it(
             assert "QuickBooks Online" not in manual
             assert "p queues it for the next Web Connector poll" in status_text(screen)
             assert not screen.query_one("#btn-apply-api", Button).disabled
+            assert str(screen.query_one("#btn-apply-api", Button).label) == \
+                "Queue for the Web Connector (p)"
+            footer = screen_text(app).splitlines()[-1]
+            assert "p Queue for QBD" in footer and "QBO" not in footer
             await pilot.press("p")
             await settle(pilot, screen)
             assert screen.error is None, screen.error

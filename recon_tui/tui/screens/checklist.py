@@ -34,8 +34,8 @@ from recon_tui.cache import Cache
 from recon_tui.models import ChecklistEvent, CreditChecklist, LedgerInvoice
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
+from recon_tui.tui.screens import checklist_desktop as desk
 from recon_tui.tui.screens.base import ReconScreenMixin
-from recon_tui.tui.screens.checklist_desktop import ChecklistManualSteps, apply_job, desktop_status
 from recon_tui.tui.screens.checklist_step import run_step
 from recon_tui.tui.screens.checklists import ChecklistsScreen
 from recon_tui.tui.widgets.checklist_controls import (
@@ -116,7 +116,6 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         self.error: str | None = None
         self._confirm_cancel = False
 
-    # -- layout
     def compose(self) -> ComposeResult:
         yield Header()
         # One scrolling body: on a small terminal nothing is squeezed or cut off.
@@ -125,7 +124,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
             yield StepsPanel(id="checklist-steps")
             with Horizontal(id="checklist-work"):
                 yield CreditChoice(id="checklist-choice")
-                yield ChecklistManualSteps(id="checklist-manual")
+                yield desk.ChecklistManualSteps(id="checklist-manual")
             yield VerificationPanel(id="checklist-verification")
             yield ChecklistButtons(id="checklist-buttons")
             yield ChecklistStatus(id="checklist-status")
@@ -143,6 +142,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#checklist-verification").display = False
+        desk.desktop_labels(self, self.policy)
         self.choice.table.focus()
         if self.checklist_id is None:
             key = self.credit_key or ""
@@ -200,8 +200,8 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         return not self.policy.desktop
 
     def _draw_status(self) -> None:
-        desktop = None if self.busy or self.error else desktop_status(self.checklist, self.policy)
-        if desktop is not None:
+        if not (self.busy or self.error) and (
+                desktop := desk.desktop_status(self.checklist, self.policy)) is not None:
             self.query_one(ChecklistStatus).update(desktop)
             return
         self.query_one(ChecklistStatus).show(
@@ -347,7 +347,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         if choose is None:
             return
         assert self.checklist_id is not None
-        job = apply_job(choose, self.checklist_id, policy,
+        job = desk.apply_job(choose, self.checklist_id, policy,
                         lambda: self.recon_app.get_backend().ledger)
         self._run("Queueing the credit for the Web Connector…" if policy.desktop
                   else "Applying the credit via QuickBooks…", job, advance=self.advances)

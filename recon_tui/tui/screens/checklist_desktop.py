@@ -10,11 +10,14 @@ by-hand steps are Desktop's (Customers > Receive Payments > Discounts & Credits)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.screen import Screen
+from textual.widgets import Button
 
 from recon_tui.cache import Cache
 from recon_tui.models import ChecklistState, CreditChecklist, LedgerInvoice
@@ -27,11 +30,25 @@ from recon_tui.workflows.write_policy import WritePolicy
 if TYPE_CHECKING:
     from recon_tui.connectors.base import LedgerConnector
 
-__all__ = ["ChecklistManualSteps", "apply_job", "desktop_status"]
+__all__ = ["ChecklistManualSteps", "apply_job", "desktop_labels", "desktop_status"]
 
 State = ChecklistState
 #: Applied (by the session or by hand), waiting for a session's sync to verify it.
 _AWAITING = (State.APPLIED, State.RESYNCED, State.FULL_SYNCED)
+
+
+def desktop_labels(screen: Screen[None], policy: WritePolicy) -> None:
+    """On Desktop, `p` queues: its footer label and its button say so (the class's
+    binding names QBO, which the QuickBooks Online screen keeps)."""
+    if not policy.desktop:
+        return
+    bindings = screen._bindings.key_to_bindings  # this screen's own copy
+    bindings["p"] = [dataclasses.replace(
+        binding, description="Queue for QBD",
+        tooltip="Queue the credit: the next Web Connector poll applies it (never twice)")
+        for binding in bindings.get("p", [])]
+    screen.query_one("#btn-apply-api", Button).label = "Queue for the Web Connector (p)"
+    screen.refresh_bindings()
 
 
 def apply_job(choose: Job, checklist_id: int, policy: WritePolicy,
