@@ -46,8 +46,8 @@ def describe_pair(cache: Cache, row: PairRow) -> list[str]:
         lines.append(f"  {psa_name:<11} total {_money(row.psa_total)}  owing "
                      f"{_money(row.psa_owing)}  (id {row.psa_invoice_id}, "
                      f"{row.invoice_date.isoformat()})")
-        read = cache.psa_payments_read([row.psa_invoice_id])
-        txns = cache.invoice_txns(Side.PSA, row.psa_invoice_id)
+        read = cache.txns.psa_payments_read([row.psa_invoice_id])
+        txns = cache.txns.invoice_txns(Side.PSA, row.psa_invoice_id)
         lines += [_txn_line(t) for t in txns] or [
             "      (payments " + ("none listed" if read else "not read") + ")"]
     if row.ledger_invoice_id:
@@ -55,7 +55,7 @@ def describe_pair(cache: Cache, row: PairRow) -> list[str]:
         lines.append(f"  {ledger_name:<11} total {_money(row.ledger_total)}  balance "
                      f"{_money(row.ledger_owing)}  (id {row.ledger_invoice_id}"
                      + ("" if held else ", deleted") + ")")
-        txns = cache.invoice_txns(Side.LEDGER, row.ledger_invoice_id)
+        txns = cache.txns.invoice_txns(Side.LEDGER, row.ledger_invoice_id)
         lines += [_txn_line(t) for t in txns] or ["      (no payments applied)"]
     lines.append(f"  difference  {_money(row.difference_owing)} owing, "
                  f"{_money(row.difference_total)} total (ledger minus PSA)")

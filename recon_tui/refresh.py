@@ -98,7 +98,7 @@ def _repair(cache: Cache, kind: DocKind, psa_ids: Iterable[str], ledger_ids: Ite
     summaries still need a re-roll)."""
     closure = _close(cache, kind, psa_ids, ledger_ids, numbers)
     before = cache.recon.pair_client_keys(kind, psa_ids=sorted(closure.psa_ids),
-                                    ledger_ids=sorted(closure.ledger_ids))
+                                          ledger_ids=sorted(closure.ledger_ids))
     pairs = pair_invoices(closure.psa.values(),
                           [closure.ledger[pos] for pos in sorted(closure.ledger)])
     company_ids = {i.company_id for i in closure.psa.values()}
@@ -186,7 +186,7 @@ def refresh_after_sync(cache: Cache, changes: SyncChanges, *, full: bool = False
         return "full"
     for mapping in changes.new_mappings:
         cache.recon.move_ledger_only_pairs(mapping.ledger_customer_id,
-                                     f"psa:{mapping.psa_company_id}")
+                                           f"psa:{mapping.psa_company_id}")
     customers = (changes.customers.touched | changes.credits.owners
                  | {m.ledger_customer_id for m in changes.new_mappings})
     # Renamed or deleted companies, contacts whose portal level changed, and both

@@ -144,14 +144,15 @@ def _step_results(cache: Cache, got: _Fetched) -> list[ApplyResult]:
     ledger_result.merge(cache.delete_ledger_invoices(got.vanished))
     ledger_result.merge(cache.delete_ledger_credit_memos(got.vanished_memos))
     ledger_ids = _ledger_ids(got)
-    applied = cache.replace_txns(
+    applied = cache.txns.replace_txns(
         Side.LEDGER, "invoice_id", ledger_ids,
         [t for p in got.payments for t in p.applications if t.invoice_id in ledger_ids],
         removed_how="no longer in the ledger (deleted, voided or unapplied)")
     ledger_result.changes.extend(applied.changes)
     psa_invoice = got.psa_invoice
-    psa_result = (cache.replace_txns(Side.PSA, "invoice_id", [psa_invoice.id], got.psa_payments,
-                                     removed_how="no longer listed in the PSA")
+    psa_result = (cache.txns.replace_txns(Side.PSA, "invoice_id", [psa_invoice.id],
+                                          got.psa_payments,
+                                          removed_how="no longer listed in the PSA")
                   if psa_invoice is not None and got.psa_payments is not None
                   else ApplyResult())
     return [
@@ -191,9 +192,9 @@ def _write(cache: Cache, got: _Fetched, number: str, run: SyncRun) -> list[Chang
             numbers=[number],
             customer_ids=customers,
         )
-        cache.clear_causes_for(Side.LEDGER, _ledger_ids(got))
+        cache.txns.clear_causes_for(Side.LEDGER, _ledger_ids(got))
         if psa_invoice is not None:
-            cache.clear_causes_for(Side.PSA, [psa_invoice.id])
+            cache.txns.clear_causes_for(Side.PSA, [psa_invoice.id])
         diagnose_pending(cache)
         run.status = SyncStatus.SUCCEEDED
     return changes

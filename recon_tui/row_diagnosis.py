@@ -58,9 +58,9 @@ class _PageFacts:
         self.invoices = {i.id: i for i in cache.recon.ledger_documents_related(
             DocKind.INVOICE, ids=sorted({r.ledger_invoice_id for r in wanted}))}
         ledger_ids = sorted({*self.memos, *self.invoices})
-        self.psa_txns = cache.txns_for_invoices(Side.PSA, sorted(self.psa))
-        self.ledger_txns = cache.txns_for_invoices(Side.LEDGER, ledger_ids)
-        self.read = cache.psa_payments_read(sorted(self.psa))
+        self.psa_txns = cache.txns.txns_for_invoices(Side.PSA, sorted(self.psa))
+        self.ledger_txns = cache.txns.txns_for_invoices(Side.LEDGER, ledger_ids)
+        self.read = cache.txns.psa_payments_read(sorted(self.psa))
         self.mapped = set(cache.recon.mapping_for_customers(sorted(
             {r.ledger_customer_id for r in rows if r.ledger_customer_id})))
 
@@ -89,7 +89,7 @@ class _PageFacts:
             psa_name=psa_name,
             ledger_name=ledger_name,
             credit_memo=memo,
-            credit_applied_to=(tuple(self.cache.credit_applied_to(Side.LEDGER, ledger.id))
+            credit_applied_to=(tuple(self.cache.txns.credit_applied_to(Side.LEDGER, ledger.id))
                                if ledger and memo else ()),
         )
 
@@ -123,7 +123,7 @@ def diagnose_pending(cache: Cache) -> int:
     names = system_names(cache)
     done = 0
     while True:
-        ids = cache.undiagnosed_pair_ids()
+        ids = cache.txns.undiagnosed_pair_ids()
         if not ids:
             return done
         rows = cache.recon.pair_rows(ids)
@@ -133,5 +133,5 @@ def diagnose_pending(cache: Cache) -> int:
             row = rows.get(pair_id)
             found = _diagnose(page.facts(row, names)) if row and row.discrepant else None
             causes.append((pair_id, (found.cause if found else Cause.UNKNOWN).value))
-        cache.set_causes(causes)
+        cache.txns.set_causes(causes)
         done += len(causes)

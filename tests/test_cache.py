@@ -153,10 +153,10 @@ def test_the_diagnosis_pages_through_the_undiagnosed_rows_alone(cache: Cache) ->
         "SELECT id FROM invoice_pair WHERE discrepant ORDER BY id")]
     assert discrepant and discrepant != [r[0] for r in cache.conn.execute(
         "SELECT id FROM invoice_pair ORDER BY id")]
-    assert cache.undiagnosed_pair_ids() == discrepant
-    assert cache.undiagnosed_pair_ids(limit=1) == discrepant[:1]
-    cache.set_causes([(discrepant[0], "unknown")])
-    assert cache.undiagnosed_pair_ids() == discrepant[1:]
+    assert cache.txns.undiagnosed_pair_ids() == discrepant
+    assert cache.txns.undiagnosed_pair_ids(limit=1) == discrepant[:1]
+    cache.txns.set_causes([(discrepant[0], "unknown")])
+    assert cache.txns.undiagnosed_pair_ids() == discrepant[1:]
     plan = " ".join(str(r[-1]) for r in cache.conn.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM invoice_pair INDEXED BY idx_pair_undiagnosed "
         "WHERE discrepant AND cause IS NULL ORDER BY id LIMIT 5"))

@@ -13,7 +13,8 @@ from recon_tui.cache import Cache
 from recon_tui.cache.part import CachePart
 from recon_tui.models import SyncRun, SyncStatus
 
-PARTS = ("history", "checklists", "fixes", "mapper", "report", "lookup", "recon")
+PARTS = ("history", "checklists", "fixes", "mapper", "report", "lookup", "recon",
+         "txns")
 
 
 @pytest.mark.parametrize("name", PARTS)
@@ -43,7 +44,8 @@ def test_parts_are_not_mixed_into_the_cache() -> None:
         owner = member.__qualname__.split(".")[0]
         assert owner not in {"HistoryQueries", "ChecklistQueries", "FixQueries",
                              "MapperQueries", "ReportQueries", "LookupQueries",
-                             "ReconciliationQueries", "IncrementalQueries"}, name
+                             "ReconciliationQueries", "IncrementalQueries",
+                             "TransactionQueries"}, name
 
 
 def test_a_part_writing_inside_a_failed_transaction_leaves_nothing(cache: Cache) -> None:

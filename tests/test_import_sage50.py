@@ -169,8 +169,8 @@ def ledger_side(cache: Cache) -> dict[str, object]:
     names = {c.id: c.display_name for c in cache.customers().values()}
     docs = list(cache.iter_ledger_documents())
     numbers = {d.id: d.doc_number for d in docs}
-    txns = cache.txns_for_invoices(Side.LEDGER, [d.id for d in docs
-                                                 if d.kind is DocKind.INVOICE])
+    txns = cache.txns.txns_for_invoices(Side.LEDGER, [d.id for d in docs
+                                                      if d.kind is DocKind.INVOICE])
     pairs = {(r.status, r.psa_number, r.ledger_number, r.ledger_total, r.ledger_owing,
               r.difference_owing, r.cause)
              for d in docs for r in cache.recon.pairs_for_number(d.doc_number)}

@@ -128,7 +128,7 @@ def python_recompute(cache: Cache) -> None:
                                keep=cache.checklists.checklist_customer_ids())
     with cache.transaction():
         cache.recon.replace_reconciliation([(client_key_for(p, mapping), p) for p in pairs],
-                                     summaries)
+                                           summaries)
         cache.recon.remember_links(pairs, now=NOW)
         names = system_names(cache)
         causes = []
@@ -136,7 +136,7 @@ def python_recompute(cache: Cache) -> None:
             row = cache.recon.pair_row(pair_id)
             found = diagnose_row(cache, row, names) if row else None
             causes.append((pair_id, found.cause.value if found else None))
-        cache.set_causes(causes)
+        cache.txns.set_causes(causes)
 
 
 def sql_recompute(cache: Cache) -> int:

@@ -64,21 +64,21 @@ def causes_book(cache: Cache) -> None:
     cache.upsert_ledger_invoices([led("220600-1", "58", "50.00", "50.00"),
                                   led("220601-1", "58", "80.00", "60.00")])
     refresh_reconciliation(cache)
-    cache.replace_txns(Side.PSA, "invoice_id", ["p220600-1"],
-                       [pay(Side.PSA, "p220600-1", "cw-9", "10.00")], removed_how="deleted")
-    cache.replace_txns(Side.PSA, "invoice_id", ["p220601-1", "p220499-1"], [],
-                       removed_how="deleted")
-    cache.replace_txns(Side.LEDGER, "invoice_id", ["l220601-1", "l220499-1"],
-                       [pay(Side.LEDGER, "l220601-1", "q-9", "20.00"),
-                        pay(Side.LEDGER, "l220499-1", "q-10", "3717.00")],
-                       removed_how="deleted")
+    cache.txns.replace_txns(Side.PSA, "invoice_id", ["p220600-1"],
+                            [pay(Side.PSA, "p220600-1", "cw-9", "10.00")], removed_how="deleted")
+    cache.txns.replace_txns(Side.PSA, "invoice_id", ["p220601-1", "p220499-1"], [],
+                            removed_how="deleted")
+    cache.txns.replace_txns(Side.LEDGER, "invoice_id", ["l220601-1", "l220499-1"],
+                            [pay(Side.LEDGER, "l220601-1", "q-9", "20.00"),
+                             pay(Side.LEDGER, "l220499-1", "q-10", "3717.00")],
+                            removed_how="deleted")
     # As a sync does: rows whose payments were read are diagnosed again.
-    cache.clear_causes_for(Side.PSA, ["p220600-1", "p220601-1", "p220499-1"])
-    cache.clear_causes_for(Side.LEDGER, ["l220601-1", "l220499-1"])
+    cache.txns.clear_causes_for(Side.PSA, ["p220600-1", "p220601-1", "p220499-1"])
+    cache.txns.clear_causes_for(Side.LEDGER, ["l220601-1", "l220499-1"])
     diagnose_pending(cache)
     (undiagnosed,) = cache.recon.pairs_for_number("220601-1")
     assert undiagnosed.cause == "payment in ledger only"  # diagnosed, then forgotten:
-    cache.set_causes([(undiagnosed.pair_id, None)])
+    cache.txns.set_causes([(undiagnosed.pair_id, None)])
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_json_causes_block_counts_sums_and_meanings(snap: Snapshot) -> None:
 
 def test_the_block_orders_causes_by_rows_and_not_diagnosed_last(book: Cache) -> None:
     (row,) = book.recon.pairs_for_number("220510-1")
-    book.set_causes([(row.pair_id, "payment in PSA only")])  # two rows of one cause now
+    book.txns.set_causes([(row.pair_id, "payment in PSA only")])  # two rows of one cause now
     snap = build_snapshot(book, START, END)
     labels = [line.label for line in snap.causes.lines]
     assert labels[0] == "payment in PSA only" and labels[-1] == NOT_DIAGNOSED
@@ -256,7 +256,7 @@ def test_a_book_never_diagnosed_reports_every_cause_null(cache: Cache) -> None:
     seed_004_book(cache)
     rows = [row for n in ("220499-1", "220399-1", "220500-2", "220510-1", "220520-1", "QB-77")
             for row in cache.recon.pairs_for_number(n)]
-    cache.set_causes([(row.pair_id, None) for row in rows])
+    cache.txns.set_causes([(row.pair_id, None) for row in rows])
     snap = build_snapshot(cache, START, END)
     data = json.loads(render_text(snap, "json"))
     assert all("cause" in r and r["cause"] is None for r in data["rows"])

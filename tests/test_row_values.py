@@ -75,11 +75,11 @@ def test_payment_lines_come_back_equal(tmp_path: Path) -> None:
                        date=date(2026, 1, 6), amount=Decimal("0.01"), credit_id="CM-1")]
     with Cache(tmp_path / "c.db") as cache:
         cache.upsert_psa_invoices([_psa(1)])
-        cache.replace_txns(Side.PSA, "invoice_id", ["1"], txns, removed_how="gone")
-        assert cache.invoice_txns(Side.PSA, "1") == txns
-        assert cache.txns_for_invoices(Side.PSA, ["1"]) == {"1": txns}
-        cache.replace_txns(Side.PSA, "invoice_id", ["1"], txns[:1], removed_how="gone")
-        (kept, removed) = cache.invoice_txns(Side.PSA, "1")
+        cache.txns.replace_txns(Side.PSA, "invoice_id", ["1"], txns, removed_how="gone")
+        assert cache.txns.invoice_txns(Side.PSA, "1") == txns
+        assert cache.txns.txns_for_invoices(Side.PSA, ["1"]) == {"1": txns}
+        cache.txns.replace_txns(Side.PSA, "invoice_id", ["1"], txns[:1], removed_how="gone")
+        (kept, removed) = cache.txns.invoice_txns(Side.PSA, "1")
         assert kept == txns[0]
         assert removed.removed_at is not None and removed.removed_how == "gone"
 

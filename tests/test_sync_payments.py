@@ -83,14 +83,14 @@ def test_sync_caches_ledger_applications_and_reads_psa_payments_only_where_they_
     # applied to it (owing = total), which proves its list empty: read as
     # empty without a request (nothing_applied).
     assert psa.payment_reads == []
-    assert cache.invoice_txns(Side.PSA, "p2") == []
-    assert [t.txn_id for t in cache.invoice_txns(Side.LEDGER, "l2")] == ["901"]
-    assert cache.psa_payments_read(["p1", "p2"]) == {"p2"}
+    assert cache.txns.invoice_txns(Side.PSA, "p2") == []
+    assert [t.txn_id for t in cache.txns.invoice_txns(Side.LEDGER, "l2")] == ["901"]
+    assert cache.txns.psa_payments_read(["p1", "p2"]) == {"p2"}
     row = row_for(cache, "110273")
     assert row.cause == Cause.PAYMENT_LEDGER_ONLY.value
     found = diagnose_row(cache, row)
     assert found.amount == D("10") and [t.txn_id for t in found.txns] == ["901"]
-    assert cache.cause_counts() == {Cause.PAYMENT_LEDGER_ONLY.value: 1}
+    assert cache.txns.cause_counts() == {Cause.PAYMENT_LEDGER_ONLY.value: 1}
     assert row_for(cache, "100").cause is None
 
 
@@ -103,13 +103,13 @@ def test_a_list_with_something_applied_or_held_is_still_read(books):
     psa.payments["p2"] = (payment("c2", "p2", "5", Side.PSA),)
     sync(cache, psa, ledger)
     assert psa.payment_reads == ["p2"]
-    assert [t.txn_id for t in cache.invoice_txns(Side.PSA, "p2")] == ["c2"]
+    assert [t.txn_id for t in cache.txns.invoice_txns(Side.PSA, "p2")] == ["c2"]
     # The PSA's $5 is reversed: owing back to the total, the list now empty.
     psa.touch(psa_doc("p2", "110273", "50", "50"))
     psa.payments["p2"] = ()
     sync(cache, psa, ledger)
     assert psa.payment_reads == ["p2", "p2"]
-    (txn,) = cache.invoice_txns(Side.PSA, "p2")
+    (txn,) = cache.txns.invoice_txns(Side.PSA, "p2")
     assert txn.removed_at is not None and txn.removed_how == "no longer listed in the PSA"
 
 
@@ -124,7 +124,7 @@ def test_a_payment_deleted_in_the_ledger_after_a_sync_reads_as_reversed(books):
     ledger.delete("Payment", "901")
     ledger.touch(ledger_doc("l2", "110273", "50", "50"))
     run = sync(cache, psa, ledger)
-    (txn,) = cache.invoice_txns(Side.LEDGER, "l2")
+    (txn,) = cache.txns.invoice_txns(Side.LEDGER, "l2")
     assert txn.removed_at is not None and txn.removed_how == "deleted in the ledger"
     row = row_for(cache, "110273")
     assert row.cause == Cause.PAYMENT_REVERSED.value
@@ -141,8 +141,8 @@ def test_resync_reads_both_sides_payments_and_rediagnoses(books):
                                      DAY + timedelta(days=1), D("10")),)
     result = resync_invoice(cache, psa, ledger, "110273")
     assert result.after[0].discrepant is False
-    assert [t.txn_id for t in cache.invoice_txns(Side.PSA, "p2")] == ["c9"]
-    assert cache.cause_counts() == {}
+    assert [t.txn_id for t in cache.txns.invoice_txns(Side.PSA, "p2")] == ["c9"]
+    assert cache.txns.cause_counts() == {}
 
 
 def test_full_and_incremental_syncs_agree_on_causes(books, tmp_path: Path):

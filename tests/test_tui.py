@@ -303,7 +303,7 @@ async def test_cause_column_and_counts_per_cause_in_the_header(tmp_path: Path) -
     app = make_cause_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        counts = app.cache.cause_counts()
+        counts = app.cache.txns.cause_counts()
         assert set(counts) >= {"payment reversed", "amount edited", "created in ledger",
                                "customer unmapped", "voided on one side", "never exported"}
         causes = next(line for line in screen_text(app).splitlines() if "Causes:" in line)

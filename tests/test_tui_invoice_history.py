@@ -43,14 +43,14 @@ def reversed_payment_book(cache: Cache, *, psa_reference: str = "CHK 77") -> Non
     sides on 2026-03-10; the ledger's payment 9024 deleted afterwards (noticed by
     the sync of 2026-03-20), so the PSA owes 40.00 and the ledger 50.00."""
     seed_book(cache)
-    cache.replace_txns(Side.PSA, "invoice_id", ["p110273"], [InvoiceTxn(
+    cache.txns.replace_txns(Side.PSA, "invoice_id", ["p110273"], [InvoiceTxn(
         Side.PSA, "p110273", "501", TxnKind.PAYMENT, date(2026, 3, 10), Decimal("10.00"),
         reference=psa_reference)], removed_how="no longer listed in the PSA")
-    cache.replace_txns(Side.LEDGER, "txn_id", ["9024"], [ledger_payment()],
-                       removed_how="deleted in the ledger",
-                       now=datetime(2026, 3, 11, 12, 0, tzinfo=UTC))
-    cache.replace_txns(Side.LEDGER, "txn_id", ["9024"], [], removed_how="deleted in the ledger",
-                       now=REMOVED_AT)
+    cache.txns.replace_txns(Side.LEDGER, "txn_id", ["9024"], [ledger_payment()],
+                            removed_how="deleted in the ledger",
+                            now=datetime(2026, 3, 11, 12, 0, tzinfo=UTC))
+    cache.txns.replace_txns(Side.LEDGER, "txn_id", ["9024"], [],
+                            removed_how="deleted in the ledger", now=REMOVED_AT)
     refresh_reconciliation(cache)
     diagnose_pending(cache)
 
@@ -170,8 +170,8 @@ async def test_history_follows_the_row_through_a_recompute(tmp_path: Path) -> No
         await open_history(app, pilot)
         old_id = app.screen.pair_id
         with Cache(app.cache_path) as writer:
-            writer.replace_txns(Side.LEDGER, "txn_id", ["9024"], [ledger_payment()],
-                                removed_how="deleted in the ledger")
+            writer.txns.replace_txns(Side.LEDGER, "txn_id", ["9024"], [ledger_payment()],
+                                     removed_how="deleted in the ledger")
             from tests.books import ledger_invoice
 
             writer.upsert_ledger_invoices([ledger_invoice("110273", "58", "50.00", "40.00")])

@@ -17,6 +17,8 @@ SQL in one module with its own tests:
 - ``cache.mapper``     what the company mapper reads (``mapper.py``)
 - ``cache.report``     what the report reads, in one view (``report.py``)
 - ``cache.lookup``     finding a row by a typed number (``lookup.py``)
+- ``cache.txns``       each invoice's payment and credit lines on both sides, and
+  the rows' causes (``transactions.py``)
 - ``cache.recon``      the materialised reconciliation: its recompute, whole or in
   part (``incremental.py``), and the clients, rows and totals the screens page
   through (``reconciliation.py``)
@@ -27,15 +29,16 @@ inside a sync's or a workflow's transaction is a savepoint of it and one
 discipline holds for the file (``part.py``). A function that needs one part
 takes that part (``evidence_for(cache.mapper, ...)``), not the whole Cache.
 
-The records and the transactions (the sync's hot paths: ``sources.py``,
-``record_writes.py``, ``transactions.py``) are still mixed into the Cache itself,
-pending their own split; the Cache also keeps thin delegations to ``cache.recon``
-for a few callers until they call the part.
+The records (the sync's hot path: ``sources.py``, ``record_writes.py``) are
+still mixed into the Cache itself, pending their own split; the Cache also keeps
+thin delegations to ``cache.recon`` and ``cache.txns`` for a few callers until
+they call the parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from recon_tui.cache.checklists import Checklists
@@ -58,7 +61,7 @@ from recon_tui.cache.records import (
 from recon_tui.cache.report import ReportReads
 from recon_tui.cache.schema import SCHEMA_VERSION
 from recon_tui.cache.sources import SourceQueries
-from recon_tui.cache.transactions import TransactionQueries
+from recon_tui.cache.transactions import InvoiceTxns
 from recon_tui.models import (
     ClientSummary,
     Contact,
@@ -67,6 +70,7 @@ from recon_tui.models import (
     OrganizationalCredit,
     PsaInvoice,
 )
+from recon_tui.transactions import InvoiceTxn, Side
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -84,10 +88,10 @@ __all__ = [
 ]
 
 
-class Cache(SourceQueries, TransactionQueries, RecordWrites, CacheCore):
-    """One connection to one cache file: the record and transaction queries, and
-    the parts (``history``, ``checklists``, ``fixes``, ``mapper``, ``report``,
-    ``lookup``, ``recon``) over the same connection. Open one per thread."""
+class Cache(SourceQueries, RecordWrites, CacheCore):
+    """One connection to one cache file: the record queries, and the parts
+    (``history``, ``checklists``, ``fixes``, ``mapper``, ``report``, ``lookup``,
+    ``recon``, ``txns``) over the same connection. Open one per thread."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         super().__init__(path, read_only=read_only)
@@ -98,6 +102,7 @@ class Cache(SourceQueries, TransactionQueries, RecordWrites, CacheCore):
         self.checklists = Checklists(self)
         self.report = ReportReads(self)
         self.recon = Reconciliation(self)
+        self.txns = InvoiceTxns(self)
 
     # -- thin delegations to ``self.recon`` for callers other engineers are changing
     # today (workflows/credit_verification.py, qbwc/credits.py, psa_payments.py,
@@ -140,3 +145,31 @@ class Cache(SourceQueries, TransactionQueries, RecordWrites, CacheCore):
 
     def company_contacts(self, company_id: str) -> list[Contact]:
         return self.recon.company_contacts(company_id)
+
+    # -- thin delegations to ``self.txns`` for sync_plan.py and psa_payments.py
+    # (changed elsewhere today); they go once those call ``cache.txns``.
+    def replace_txns(self, side: Side, scope: str, scope_ids: Iterable[str],
+                     txns: Iterable[InvoiceTxn], *, removed_how: str,
+                     now: datetime | None = None,
+                     first_read: bool | None = None) -> ApplyResult:
+        return self.txns.replace_txns(side, scope, scope_ids, txns, removed_how=removed_how,
+                                      now=now, first_read=first_read)
+
+    def remove_txns(self, side: Side, txn_ids: Iterable[str], *, removed_how: str,
+                    now: datetime | None = None) -> ApplyResult:
+        return self.txns.remove_txns(side, txn_ids, removed_how=removed_how, now=now)
+
+    def has_txns(self, side: Side) -> bool:
+        return self.txns.has_txns(side)
+
+    def clear_causes_for(self, side: Side, invoice_ids: Sequence[str]) -> None:
+        self.txns.clear_causes_for(side, invoice_ids)
+
+    def ledger_payment_ids(self) -> set[str]:
+        return self.txns.ledger_payment_ids()
+
+    def psa_invoices_with_live_payments(self, invoice_ids: Sequence[str]) -> set[str]:
+        return self.txns.psa_invoices_with_live_payments(invoice_ids)
+
+    def psa_payments_unread(self, limit: int = 10_000) -> list[str]:
+        return self.txns.psa_payments_unread(limit)

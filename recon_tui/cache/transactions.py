@@ -5,6 +5,9 @@ applications (scope: the payment), or one PSA invoice's payment list (scope:
 the invoice). An application the cache held in that scope that the read no
 longer lists is kept and marked removed, with when and how: that is the
 evidence of a payment reversed after a sync.
+
+A part of the cache (``cache.txns``, ``part.py``): it writes only inside the
+core's transactions, so a sync's payment lines commit with its records.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     ApplyResult,
     Change,
@@ -119,12 +123,8 @@ def _gone(new: dict[tuple, InvoiceTxn], held: dict[tuple, sqlite3.Row], removed_
     return gone
 
 
-class TransactionQueries:
-    """Reads and writes of ``invoice_txn`` and the rows' causes."""
-
-    conn: sqlite3.Connection
-    # ``transaction`` and ``_in`` come from CacheCore (declaring them here would
-    # shadow the real ones in the Cache's method order).
+class InvoiceTxns(CachePart):
+    """Reads and writes of ``invoice_txn`` and the rows' causes (``cache.txns``)."""
 
     # -- writes
     def replace_txns(self, side: Side, scope: str, scope_ids: Iterable[str],

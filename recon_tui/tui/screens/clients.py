@@ -134,7 +134,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     def _update_cause_line(self) -> None:
         """Discrepant rows per cause, most first; the line ends in "…" where the
         terminal is too narrow, and its tooltip (and the help) lists them all."""
-        counts = self.cache.cause_counts()
+        counts = self.cache.txns.cause_counts()
         line = Text("Causes: ", style="dim")
         if not counts:
             line.append("none — no discrepant row has a diagnosed cause")

@@ -84,7 +84,7 @@ class HelpScreen(ModalScreen[None]):
         cache = getattr(self.app, "cache", None)
         counts: dict[str, int] = {}
         if cache is not None and getattr(self.app, "cache_error", None) is None:
-            counts = cache.cause_counts()
+            counts = cache.txns.cause_counts()
         table = Table(title="Causes (the Cause column; Enter on an invoice shows the evidence)",
                       expand=True, show_edge=False)
         table.add_column("Cause", style="bold", no_wrap=True)
