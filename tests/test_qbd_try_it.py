@@ -166,3 +166,27 @@ def test_qbwc_serve_applies_a_queued_credit_when_the_config_allows_writes(
                 serve.kill()
     assert sum(ADD in request for request in applied.requests) == 1, second
     assert " succeeded (" in second and "checklist #" not in second
+
+
+def test_a_stale_edit_sequence_over_the_web_connector_is_one_line_and_writes_nothing(
+        tmp_path: Path) -> None:
+    """Issue 15: statusCode 3200 (the record changed in QuickBooks after it was read)
+    through the real service and the emulated Web Connector: one line with the fix,
+    a failed run in the history, every data row as it was."""
+    from recon_tui.connectors.sample import sample_data_dir
+    from recon_tui.sandbox.book import SandboxBook
+    from recon_tui.sandbox.qbd_company import SampleCompany
+    from tests.test_qbwc_desktop import data_of
+
+    with running_emulator() as (server, _book, _plan):
+        assert desktop_sync(tmp_path, server.url)[0].succeeded
+        before = data_of(tmp_path / "qbd.db")
+        company = SampleCompany(SandboxBook.from_dir(sample_data_dir()))
+        company.faults.status(3200, request="InvoiceQueryRq", value="1416315972")
+        outcome, report = desktop_sync(tmp_path, server.url, company)
+    assert not outcome.succeeded and "\n" not in outcome.line
+    assert "InvoiceQueryRq answered 3200" in outcome.line
+    assert "sync again, then retry" in outcome.line
+    assert report.percents and report.percents[-1] < 0 and report.last_error
+    assert data_of(tmp_path / "qbd.db") == before
+    assert runs_of(tmp_path / "qbd.db")[0].status is SyncStatus.FAILED
