@@ -190,24 +190,25 @@ def main(argv: list[str] | None = None) -> int:
         cache.close()
         reader = timed("open cache", lambda: Cache(path))
         assert isinstance(reader, Cache)
+        recon = reader.recon
         timed("clients: count + first page of 50", lambda: (
-            reader.count_clients(), reader.client_page(limit=50)), repeat=20)
-        timed("clients: header totals", reader.book_totals, repeat=20)
+            recon.count_clients(), recon.client_page(limit=50)), repeat=20)
+        timed("clients: header totals", recon.book_totals, repeat=20)
         for text in ("n", "no", "nor", "north 12"):
             timed(f"clients: filter '{text}' count + page",
-                  lambda t=text: (reader.count_clients(t), reader.client_page(t, limit=50)),
+                  lambda t=text: (recon.count_clients(t), recon.client_page(t, limit=50)),
                   repeat=20)
-        timed("clients: page at offset 9,000", lambda: reader.client_page(offset=9000, limit=50),
+        timed("clients: page at offset 9,000", lambda: recon.client_page(offset=9000, limit=50),
               repeat=20)
-        big = reader.client("psa:1")
+        big = recon.client("psa:1")
         assert big is not None
-        count = reader.count_client_pairs(big.client_key)
+        count = recon.count_client_pairs(big.client_key)
         timed(f"client detail ({count:,} invoices): count + page",
-              lambda: (reader.count_client_pairs(big.client_key),
-                       reader.client_pairs(big.client_key, 0, 50)), repeat=20)
+              lambda: (recon.count_client_pairs(big.client_key),
+                       recon.client_pairs(big.client_key, 0, 50)), repeat=20)
         timed("client detail: credits + contacts",
-              lambda: (reader.client_credits(big.ledger_customer_ids),
-                       reader.company_contacts(big.psa_company_id or "")), repeat=20)
+              lambda: (recon.client_credits(big.ledger_customer_ids),
+                       recon.company_contacts(big.psa_company_id or "")), repeat=20)
         reader.close()
         print("the app (bench_tui.py: the real screens, rendered headless)")
         config = write_config(Path(tmp))

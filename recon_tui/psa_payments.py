@@ -60,11 +60,11 @@ def invoices_to_read(cache: Cache, stage: SyncStage, psa_step: str,
     for others in stage.unmatched_pages(ledger_step, psa_step):
         _ledger_page(cache, stage, psa_step, others, wanted)
     # The rows discrepant that way whose payments were never read.
-    unread = [i for i in cache.psa_payments_unread() if i not in wanted]
+    unread = [i for i in cache.txns.psa_payments_unread() if i not in wanted]
     read_now = stage.docs(psa_step, ids=unread)
     wanted.update((f.id, f) for f in read_now)
     rest = sorted(set(unread) - {f.id for f in read_now})
-    wanted.update((p.id, p) for p in cache.psa_documents_related(DocKind.INVOICE, ids=rest))
+    wanted.update((p.id, p) for p in cache.recon.psa_documents_related(DocKind.INVOICE, ids=rest))
     return [wanted[i] for i in sorted(wanted)]
 
 
@@ -80,7 +80,7 @@ def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, matched: list[Ma
     by_link = {psa.id: found for psa, found, _ in matched if psa.link and found}
     by_number = {psa.id: found for psa, _, found in matched if found}
     links = {p.id: p.link for p in psa_read if p.link}
-    remembered = {held.id: held.ledger_invoice_id for held in cache.psa_documents_related(
+    remembered = {held.id: held.ledger_invoice_id for held in cache.recon.psa_documents_related(
         DocKind.INVOICE, ids=[p.id for p in psa_read])
         if held.ledger_invoice_id and held.id not in links}
     if remembered:
@@ -89,7 +89,7 @@ def _psa_page(cache: Cache, stage: SyncStage, ledger_step: str, matched: list[Ma
         links.update(remembered)
     missing_ids = sorted({links[i] for i in links if i not in by_link})
     missing_numbers = sorted({p.number for p in psa_read if p.id not in by_number})
-    cached_ledger = cache.ledger_documents_related(DocKind.INVOICE, ids=missing_ids,
+    cached_ledger = cache.recon.ledger_documents_related(DocKind.INVOICE, ids=missing_ids,
                                                    numbers=missing_numbers)
     cached_by_id = {i.id: i for i in cached_ledger}
     cached_by_number = {i.doc_number: i for i in cached_ledger if i.doc_number}
@@ -108,7 +108,7 @@ def _ledger_page(cache: Cache, stage: SyncStage, psa_step: str, others: list[Doc
     of (``SyncStage.unmatched_pages``): compared with the cached PSA copy."""
     if not others:
         return
-    held_psa = cache.psa_documents_related(
+    held_psa = cache.recon.psa_documents_related(
         DocKind.INVOICE, numbers=sorted({i.number for i in others if i.number}),
         ledger_ids=sorted({i.id for i in others}))
     read_now = stage.has_ids(psa_step, [p.id for p in held_psa])
@@ -130,7 +130,7 @@ def nothing_applied(cache: Cache, invoices: Iterable[PsaInvoice | DocFigures]) -
     invoice paid in the ledger and still open in the PSA, the commonest
     difference of all, costs no request; it reads as read, with no payments."""
     empty = sorted({i.id for i in invoices if i.total == i.owing})
-    return set(empty) - cache.psa_invoices_with_live_payments(empty)
+    return set(empty) - cache.txns.psa_invoices_with_live_payments(empty)
 
 
 def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures],

@@ -114,14 +114,14 @@ def _apply_payments(cache: Cache, pages: Pages) -> ApplyResult:
     """Each payment's unapplied amount as a credit, and its applications to
     invoices (an application it no longer lists is kept, marked removed)."""
     result = cache.upsert_credits(p.credit for p in _items(pages))
-    first_read = not cache.has_txns(Side.LEDGER)
+    first_read = not cache.txns.has_txns(Side.LEDGER)
     for page in pages():
         payments: list[LedgerPayment] = page
-        applied = cache.replace_txns(
+        applied = cache.txns.replace_txns(
             Side.LEDGER, "txn_id", [p.credit.id for p in payments],
             [txn for p in payments for txn in p.applications], first_read=first_read,
             removed_how="no longer applied in the ledger (edited, voided or unapplied)")
-        cache.clear_causes_for(Side.LEDGER, sorted(applied.touched))
+        cache.txns.clear_causes_for(Side.LEDGER, sorted(applied.touched))
         result.changes.extend(applied.changes)
     return result
 
@@ -136,8 +136,8 @@ def _apply_ledger_deletions(cache: Cache, pages: Pages) -> ApplyResult:
         result.merge(cache.delete_ledger_credit_memos(by_entity.get(LEDGER_CREDIT_MEMO, [])))
         payments = by_entity.get(LEDGER_PAYMENT, [])
         result.merge(cache.delete_payment_credits(payments))
-        removed = cache.remove_txns(Side.LEDGER, payments, removed_how="deleted in the ledger")
-        cache.clear_causes_for(Side.LEDGER, sorted(removed.touched))
+        removed = cache.txns.remove_txns(Side.LEDGER, payments, removed_how="deleted in the ledger")
+        cache.txns.clear_causes_for(Side.LEDGER, sorted(removed.touched))
         result.changes.extend(removed.changes)
     return result
 
@@ -147,10 +147,10 @@ def _apply_psa_payments(cache: Cache, pages: Pages) -> ApplyResult:
     result = ApplyResult()
     for page in pages():
         read: list[tuple[str, list[InvoiceTxn]]] = page
-        result.merge(cache.replace_txns(Side.PSA, "invoice_id", [i for i, _ in read],
+        result.merge(cache.txns.replace_txns(Side.PSA, "invoice_id", [i for i, _ in read],
                                         [txn for _, txns in read for txn in txns],
                                         removed_how="no longer listed in the PSA"))
-        cache.clear_causes_for(Side.PSA, [i for i, _ in read])
+        cache.txns.clear_causes_for(Side.PSA, [i for i, _ in read])
     return result
 
 
@@ -274,7 +274,7 @@ def _ledger_steps(cache: Cache, ledger: LedgerConnector,
             known = {
                 LEDGER_INVOICE: cache.ledger_invoice_ids(),
                 LEDGER_CREDIT_MEMO: cache.ledger_credit_memo_ids(),
-                LEDGER_PAYMENT: cache.payment_credit_ids() | cache.ledger_payment_ids(),
+                LEDGER_PAYMENT: cache.payment_credit_ids() | cache.txns.ledger_payment_ids(),
             }
             deleted = {entity: known[entity] - pulled[entity] for entity in known}
         else:

@@ -10,14 +10,7 @@ import pytest
 from recon_tui.cache import Cache
 from recon_tui.cache.part import CachePart
 from recon_tui.cache.reconciliation import Reconciliation
-from recon_tui.models import DocKind
 from tests.books import psa_invoice, seed_book
-
-#: What the Cache still passes on to ``cache.recon`` for callers other engineers
-#: are changing today (credit_verification, qbwc/credits, psa_payments, bench_book).
-DELEGATED = {"pairs_for_number", "psa_documents_related", "ledger_documents_related",
-             "count_clients", "client_page", "client", "book_totals", "count_client_pairs",
-             "client_pairs", "client_credits", "company_contacts"}
 
 
 def test_the_part_is_reached_as_an_attribute_and_shares_the_connection(cache: Cache) -> None:
@@ -26,21 +19,8 @@ def test_the_part_is_reached_as_an_attribute_and_shares_the_connection(cache: Ca
     moved = {name for name, _ in inspect.getmembers(Reconciliation, inspect.isfunction)
              if name not in dir(CachePart)}
     on_cache = {name for name in moved if name in dir(Cache)}
-    assert on_cache == DELEGATED  # the rest is asked of the part alone
+    assert on_cache == set()  # asked of the part alone: no delegation left on Cache
     assert {"recompute_reconciliation", "replace_pairs_for", "max_portal_levels"} <= moved
-
-
-def test_the_delegations_answer_as_the_part_does(cache: Cache) -> None:
-    seed_book(cache)
-    assert cache.client_page() == cache.recon.client_page()
-    assert cache.count_clients("north") == cache.recon.count_clients("north") == 1
-    assert cache.client("psa:1") == cache.recon.client("psa:1")
-    assert cache.book_totals() == cache.recon.book_totals()
-    assert cache.pairs_for_number("110273") == cache.recon.pairs_for_number("110273")
-    assert cache.client_pairs("psa:1") == cache.recon.client_pairs("psa:1")
-    assert cache.count_client_pairs("psa:1") == cache.recon.count_client_pairs("psa:1") == 1
-    assert cache.psa_documents_related(DocKind.INVOICE, numbers=["110273"]) == \
-        cache.recon.psa_documents_related(DocKind.INVOICE, numbers=["110273"])
 
 
 def test_the_header_totals_are_the_clients_summed(cache: Cache) -> None:

@@ -15,10 +15,6 @@ from recon_tui.cache.transactions import InvoiceTxns
 from recon_tui.transactions import InvoiceTxn, Side, TxnKind
 from tests.books import seed_book
 
-#: What the Cache still passes on to ``cache.txns`` for sync_plan.py and
-#: psa_payments.py (changed elsewhere today).
-DELEGATED = {"replace_txns", "remove_txns", "has_txns", "clear_causes_for",
-             "ledger_payment_ids", "psa_invoices_with_live_payments", "psa_payments_unread"}
 GONE = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
 
 
@@ -32,7 +28,7 @@ def test_the_part_is_reached_as_an_attribute_and_shares_the_connection(cache: Ca
     assert cache.txns.conn is cache.conn
     moved = {name for name, _ in inspect.getmembers(InvoiceTxns, inspect.isfunction)
              if name not in dir(CachePart)}
-    assert {name for name in moved if name in dir(Cache)} == DELEGATED
+    assert {name for name in moved if name in dir(Cache)} == set()  # no delegation left
     assert {"invoice_txns", "set_causes", "cause_counts", "undiagnosed_pair_ids"} <= moved
 
 
@@ -65,18 +61,6 @@ def test_causes_are_set_counted_and_cleared_when_the_evidence_moves(cache: Cache
     [row] = cache.recon.pairs_for_number("110273")
     cache.txns.clear_causes_for(Side.PSA, [row.psa_invoice_id or ""])
     assert cache.txns.undiagnosed_pair_ids() == [row.pair_id]
-
-
-def test_the_delegations_answer_as_the_part_does(cache: Cache) -> None:
-    seed_book(cache)
-    payment = pay(Side.LEDGER, "l110273", "9024", "10.00")
-    cache.replace_txns(Side.LEDGER, "txn_id", ["9024"], [payment],
-                       removed_how="deleted in the ledger")
-    assert cache.has_txns(Side.LEDGER) == cache.txns.has_txns(Side.LEDGER) is True
-    assert cache.ledger_payment_ids() == cache.txns.ledger_payment_ids() == {"9024"}
-    removed = cache.remove_txns(Side.LEDGER, ["9024"], removed_how="deleted in the ledger")
-    assert removed.touched == {"l110273"} and cache.txns.ledger_payment_ids() == set()
-    assert cache.psa_payments_unread() == cache.txns.psa_payments_unread()
 
 
 def test_a_write_inside_a_failed_transaction_leaves_nothing(cache: Cache) -> None:

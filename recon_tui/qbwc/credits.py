@@ -58,7 +58,7 @@ class SessionVerifier:
 
     def resync(self, number: str) -> _Resynced:
         self.calls.append(f"resync {number}")
-        return _Resynced(self.cache.pairs_for_number(number), self.run)
+        return _Resynced(self.cache.recon.pairs_for_number(number), self.run)
 
     def full_sync(self, since: date, *,
                   progress: Callable[[SyncStepProgress], None] | None = None,

@@ -116,7 +116,7 @@ def _verify(cache: Cache, checklist: CreditChecklist, psa_kind: str) -> CreditCh
     if not ledger.ok:
         return _fail(cache.checklists, checklist, from_state, 6, ledger.text)
     name = psa_display_name(psa_kind)
-    psa = check_psa(cache, checklist, name)
+    psa = check_psa(cache.recon, checklist, name)
     message = f"{ledger.text}; {psa.text}"
     if psa.ok:
         return move(cache.checklists, checklist, (from_state,),

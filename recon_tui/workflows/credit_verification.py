@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from recon_tui.cache import Cache
 from recon_tui.cache.checklists import Checklists
+from recon_tui.cache.reconciliation import Reconciliation
 from recon_tui.connectors.base import LedgerConnector
 from recon_tui.models import CreditChecklist
 from recon_tui.money import ZERO, money_str
@@ -140,10 +141,11 @@ class PsaCheck:
         return self.verdict in (PsaVerdict.AGREES, PsaVerdict.NOT_PAIRED)
 
 
-def check_psa(cache: Cache, checklist: CreditChecklist, psa_name: str) -> PsaCheck:
-    """The PSA invoice paired with the ledger invoice owes what the ledger now says."""
+def check_psa(recon: Reconciliation, checklist: CreditChecklist, psa_name: str) -> PsaCheck:
+    """The PSA invoice paired with the ledger invoice owes what the ledger now says
+    (read from the materialised reconciliation, the one part it needs)."""
     balance = expected_invoice_balance(checklist)
-    rows = [p for p in cache.pairs_for_number(checklist.invoice_number or "")
+    rows = [p for p in recon.pairs_for_number(checklist.invoice_number or "")
             if p.ledger_invoice_id == checklist.invoice_id and p.psa_invoice_id is not None]
     row = rows[0] if rows else None
     if row is None or row.psa_owing is None:
