@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -80,6 +79,7 @@ def profiled(name: str, out: Path, fn: Callable[[], object], top: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from bench import bench_daily, bench_recompute, bench_sync
+    from emulator_child import emulator_child
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=1000)
@@ -91,23 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     profile_fetch_threads()
     with tempfile.TemporaryDirectory(prefix="recon-prof-") as folder:
         work = Path(folder)
-        port_file = work / "url"
-        child = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bench.py"),
-                                  "--serve", str(port_file), "--clients", str(args.clients),
-                                  "--invoices", str(args.invoices), "--latency", "0"])
-        try:
-            while not port_file.exists():
-                if child.poll() is not None:
-                    print("profile: the emulator did not start", file=sys.stderr)
-                    return 1
-                time.sleep(0.1)
-            url = port_file.read_text(encoding="utf-8")
-            db = work / "cache.db"
+        db = work / "cache.db"
+        with emulator_child(args.clients, args.invoices, work) as url:
             profiled("full_sync", args.out, lambda: bench_sync(url, db, 0), args.top)
             profiled("daily_sync", args.out, lambda: bench_daily(url, db, 500), args.top)
-        finally:
-            child.terminate()
-            child.wait(timeout=10)
         profiled("recompute", args.out, lambda: bench_recompute(db), args.top)
     return 0
 

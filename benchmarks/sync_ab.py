@@ -21,10 +21,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from emulator_child import emulator_child  # noqa: E402 (a script beside it)
 
 #: What each run's child does: a full sync into a fresh cache, then the daily sync.
 _CHILD = """
@@ -68,36 +70,23 @@ def main(argv: list[str] | None = None) -> int:
                "recon-tui's CPU")
     trees = {"other": args.other.resolve(), "this": args.this.resolve()}
     best: dict[tuple[str, str], float] = {}
-    with tempfile.TemporaryDirectory(prefix="recon-ab-") as folder:
-        port_file = Path(folder) / "url"
-        child = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bench.py"),
-                                  "--serve", str(port_file), "--clients", str(args.clients),
-                                  "--invoices", str(args.invoices), "--latency", "0"])
-        try:
-            while not port_file.exists():
-                if child.poll() is not None:
-                    print("sync_ab: the emulator did not start", file=sys.stderr)
-                    return 1
-                time.sleep(0.1)
-            url = port_file.read_text(encoding="utf-8")
-            for round_no in range(args.rounds):
-                # Each daily sync pays more invoices in the one book, so a later
-                # run reads a little more: the order flips every round.
-                order = list(trees.items())
-                for name, tree in order if round_no % 2 == 0 else reversed(order):
-                    result = run(tree, url, args.changed)
-                    shown = []
-                    for figure in figures:
-                        value, floor, ratio = result[figure]
-                        seconds = float(value.split()[0])
-                        key = (name, figure)
-                        best[key] = min(best.get(key, seconds), seconds)
-                        shown.append(f"{figure.split(',')[0]} {seconds:.2f} s ({ratio} of "
-                                     f"{floor.split(' (')[0]})")
-                    print(f"round {round_no + 1} {name:<5}  " + "  ".join(shown), flush=True)
-        finally:
-            child.terminate()
-            child.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="recon-ab-") as folder, emulator_child(
+            args.clients, args.invoices, Path(folder)) as url:
+        for round_no in range(args.rounds):
+            # Each daily sync pays more invoices in the one book, so a later
+            # run reads a little more: the order flips every round.
+            order = list(trees.items())
+            for name, tree in order if round_no % 2 == 0 else reversed(order):
+                result = run(tree, url, args.changed)
+                shown = []
+                for figure in figures:
+                    value, floor, ratio = result[figure]
+                    seconds = float(value.split()[0])
+                    key = (name, figure)
+                    best[key] = min(best.get(key, seconds), seconds)
+                    shown.append(f"{figure.split(',')[0]} {seconds:.2f} s ({ratio} of "
+                                 f"{floor.split(' (')[0]})")
+                print(f"round {round_no + 1} {name:<5}  " + "  ".join(shown), flush=True)
     for figure in figures:
         print(f"best {figure}: other {best[('other', figure)]:.2f} s -> "
               f"this {best[('this', figure)]:.2f} s")
