@@ -126,12 +126,12 @@ def big_client_book(path: Path, invoices: int, clients: int = 100) -> str:
     try:
         companies, customers, psa, ledger, credits = synthetic_book(
             clients, invoices + clients, 50, big_client=invoices)
-        cache.upsert_companies(companies)
-        cache.upsert_customers(customers)
-        cache.upsert_psa_invoices(psa)
-        cache.upsert_ledger_invoices(ledger)
-        cache.upsert_credits(credits)
-        cache.add_mappings(auto_mappings(customers, companies, cache.mapping()))
+        cache.records.upsert_companies(companies)
+        cache.records.upsert_customers(customers)
+        cache.records.upsert_psa_invoices(psa)
+        cache.records.upsert_ledger_invoices(ledger)
+        cache.records.upsert_credits(credits)
+        cache.records.add_mappings(auto_mappings(customers, companies, cache.records.mapping()))
         refresh_reconciliation(cache)
     finally:
         cache.close()
@@ -157,13 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"book: {args.clients:,} clients, {args.invoices:,} invoices per side "
               f"({args.big_client:,} of them client 1's), {args.credits:,} credits")
         print("write")
-        timed("companies + customers", lambda: (cache.upsert_companies(companies),
-                                                cache.upsert_customers(customers)))
-        timed("PSA invoices", lambda: cache.upsert_psa_invoices(psa))
-        timed("ledger invoices", lambda: cache.upsert_ledger_invoices(ledger))
-        timed("credits", lambda: cache.upsert_credits(credits))
-        timed("auto-mapping", lambda: cache.add_mappings(
-            auto_mappings(customers, companies, cache.mapping())))
+        timed("companies + customers", lambda: (cache.records.upsert_companies(companies),
+                                                cache.records.upsert_customers(customers)))
+        timed("PSA invoices", lambda: cache.records.upsert_psa_invoices(psa))
+        timed("ledger invoices", lambda: cache.records.upsert_ledger_invoices(ledger))
+        timed("credits", lambda: cache.records.upsert_credits(credits))
+        timed("auto-mapping", lambda: cache.records.add_mappings(
+            auto_mappings(customers, companies, cache.records.mapping())))
         timed("reconcile + materialise (refresh)", lambda: refresh_reconciliation(cache))
         print(f"  peak memory after refresh: {peak_rss_mb():.0f} MB")
         discrepant = cache.conn.execute(
@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         def daily_change() -> str:
             """A day's sync: 500 ledger balances changed, then the refresh a sync runs."""
             changed = [replace(i, balance=Decimal("0.00")) for i in islice(
-                cache.iter_ledger_invoices(), 0, 500 * 97, 97)]
-            ledger_result = cache.upsert_ledger_invoices(changed)
+                cache.records.iter_ledger_invoices(), 0, 500 * 97, 97)]
+            ledger_result = cache.records.upsert_ledger_invoices(changed)
             empty = ApplyResult()
             return refresh_after_sync(cache, SyncChanges(
                 companies=empty, contacts=empty, customers=empty, credits=empty,

@@ -41,12 +41,13 @@ from recon_tui.refresh import refresh_reconciliation  # noqa: E402
 
 def fill(cache: Cache, clients: int, invoices: int) -> None:
     """bench.py's book, written straight into the cache."""
-    cache.upsert_companies(PsaCompany(str(100_000 + i), f"C{i:05d}", f"Client {i:05d} Services")
-                           for i in range(1, clients + 1))
-    cache.upsert_customers(LedgerCustomer(str(50_000 + i), f"Client {i:05d} Services")
-                           for i in range(1, clients + 1))
-    cache.add_mappings(CompanyMapping(str(50_000 + i), str(100_000 + i), MappingMethod.AUTO_EXACT)
-                       for i in range(1, clients + 1) if i % 10)
+    records = cache.records
+    records.upsert_companies(PsaCompany(str(100_000 + i), f"C{i:05d}", f"Client {i:05d} Services")
+                             for i in range(1, clients + 1))
+    records.upsert_customers(LedgerCustomer(str(50_000 + i), f"Client {i:05d} Services")
+                             for i in range(1, clients + 1))
+    records.add_mappings(CompanyMapping(str(50_000 + i), str(100_000 + i), MappingMethod.AUTO_EXACT)
+                         for i in range(1, clients + 1) if i % 10)
 
     def day(n: int) -> date:
         return date(2026, n % 12 + 1, n % 28 + 1)
@@ -71,9 +72,9 @@ def fill(cache: Cache, clients: int, invoices: int) -> None:
             yield LedgerInvoice(str(2_000_000 + n), str(500_000 + n),
                                 str(50_000 + n % clients + 1), day(n), total, total)
 
-    cache.upsert_psa_invoices(psa())  # type: ignore[arg-type]
-    cache.upsert_ledger_invoices(ledger())  # type: ignore[arg-type]
-    cache.upsert_ledger_credit_memos(
+    cache.records.upsert_psa_invoices(psa())  # type: ignore[arg-type]
+    cache.records.upsert_ledger_invoices(ledger())  # type: ignore[arg-type]
+    cache.records.upsert_ledger_credit_memos(
         LedgerInvoice(f"m{n}", f"CM-{n}", str(50_000 + n % clients + 1), day(n),
                       Decimal("10.00"), Decimal("5.00"), kind=DocKind.CREDIT_MEMO)
         for n in range(200, invoices + 1, 200))

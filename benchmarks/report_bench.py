@@ -55,12 +55,12 @@ def fill(path: Path, clients: int, invoices: int) -> None:
     with Cache(path) as cache:
         companies, customers, psa, ledger, credits = synthetic_book(
             clients, invoices, invoices // 10)
-        cache.upsert_companies(companies)
-        cache.upsert_customers(customers)
-        cache.upsert_psa_invoices(psa)
-        cache.upsert_ledger_invoices(ledger)
-        cache.upsert_credits(credits)
-        cache.add_mappings(auto_mappings(customers, companies, cache.mapping()))
+        cache.records.upsert_companies(companies)
+        cache.records.upsert_customers(customers)
+        cache.records.upsert_psa_invoices(psa)
+        cache.records.upsert_ledger_invoices(ledger)
+        cache.records.upsert_credits(credits)
+        cache.records.add_mappings(auto_mappings(customers, companies, cache.records.mapping()))
         refresh_reconciliation(cache)
 
 

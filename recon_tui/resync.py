@@ -53,7 +53,8 @@ def _ledger_candidates(cache: Cache, ledger: LedgerConnector, number: str,
     by_id = ledger.credit_memo_by_id if kind is DocKind.CREDIT_MEMO else ledger.invoice_by_id
     by_number = (ledger.credit_memo_by_doc_number if kind is DocKind.CREDIT_MEMO
                  else ledger.invoice_by_doc_number)
-    held = cache.ledger_credit_memo if kind is DocKind.CREDIT_MEMO else cache.ledger_invoice
+    records = cache.records
+    held = records.ledger_credit_memo if kind is DocKind.CREDIT_MEMO else records.ledger_invoice
     ids = {row.ledger_invoice_id for row in before if row.ledger_invoice_id and row.kind is kind}
     if psa is not None and psa.kind is kind and psa.ledger_invoice_id:
         ids.add(psa.ledger_invoice_id)
@@ -139,10 +140,10 @@ def _fetch(cache: Cache, psa: PsaConnector, ledger: LedgerConnector, number: str
 
 def _step_results(cache: Cache, got: _Fetched) -> list[ApplyResult]:
     """Write what was fetched; one result per step of the run, in its order."""
-    ledger_result = cache.upsert_ledger_invoices(got.ledger_invoices)
-    ledger_result.merge(cache.upsert_ledger_credit_memos(got.ledger_memos))
-    ledger_result.merge(cache.delete_ledger_invoices(got.vanished))
-    ledger_result.merge(cache.delete_ledger_credit_memos(got.vanished_memos))
+    ledger_result = cache.records.upsert_ledger_invoices(got.ledger_invoices)
+    ledger_result.merge(cache.records.upsert_ledger_credit_memos(got.ledger_memos))
+    ledger_result.merge(cache.records.delete_ledger_invoices(got.vanished))
+    ledger_result.merge(cache.records.delete_ledger_credit_memos(got.vanished_memos))
     ledger_ids = _ledger_ids(got)
     applied = cache.txns.replace_txns(
         Side.LEDGER, "invoice_id", ledger_ids,
@@ -156,9 +157,9 @@ def _step_results(cache: Cache, got: _Fetched) -> list[ApplyResult]:
                   if psa_invoice is not None and got.psa_payments is not None
                   else ApplyResult())
     return [
-        cache.upsert_psa_invoices([psa_invoice] if psa_invoice else []),
+        cache.records.upsert_psa_invoices([psa_invoice] if psa_invoice else []),
         ledger_result,
-        cache.upsert_credits(got.credits),
+        cache.records.upsert_credits(got.credits),
         psa_result,
     ]
 

@@ -355,9 +355,9 @@ def _apply_all(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     with cache.transaction():
         results = _apply_steps(cache, plans, stage, run, since=since, cancel=cancel,
                                notify=notify)
-        new_mappings = auto_mappings(cache.customers().values(),
-                                     cache.companies().values(), cache.mapping())
-        cache.add_mappings(new_mappings)
+        new_mappings = auto_mappings(cache.records.customers().values(),
+                                     cache.records.companies().values(), cache.records.mapping())
+        cache.records.add_mappings(new_mappings)
         refresh_after_sync(cache, _changes(results, stage.items("ledger deletions"),
                                            new_mappings), full=since is None)
         diagnose_pending(cache)

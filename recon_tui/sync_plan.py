@@ -103,9 +103,9 @@ def _upsert(write: Callable[[Cache, Iterable[Any]], ApplyResult]
 def _apply_credit_memos(cache: Cache, pages: Pages) -> ApplyResult:
     """The memos as documents (they pair with the PSA's credit memos) and what is
     left of each as a credit on account; the history lists the memo changes once."""
-    result = cache.upsert_ledger_credit_memos(_items(pages))
-    credits = cache.upsert_credits(OrganizationalCredit.from_credit_memo(m)
-                                   for m in _items(pages))
+    result = cache.records.upsert_ledger_credit_memos(_items(pages))
+    credits = cache.records.upsert_credits(OrganizationalCredit.from_credit_memo(m)
+                                           for m in _items(pages))
     result.owners |= credits.owners
     return result
 
@@ -113,7 +113,7 @@ def _apply_credit_memos(cache: Cache, pages: Pages) -> ApplyResult:
 def _apply_payments(cache: Cache, pages: Pages) -> ApplyResult:
     """Each payment's unapplied amount as a credit, and its applications to
     invoices (an application it no longer lists is kept, marked removed)."""
-    result = cache.upsert_credits(p.credit for p in _items(pages))
+    result = cache.records.upsert_credits(p.credit for p in _items(pages))
     first_read = not cache.txns.has_txns(Side.LEDGER)
     for page in pages():
         payments: list[LedgerPayment] = page
@@ -132,10 +132,11 @@ def _apply_ledger_deletions(cache: Cache, pages: Pages) -> ApplyResult:
         by_entity: dict[str, list[str]] = {}
         for entity, record_id in page:
             by_entity.setdefault(entity, []).append(record_id)
-        result.merge(cache.delete_ledger_invoices(by_entity.get(LEDGER_INVOICE, [])))
-        result.merge(cache.delete_ledger_credit_memos(by_entity.get(LEDGER_CREDIT_MEMO, [])))
+        result.merge(cache.records.delete_ledger_invoices(by_entity.get(LEDGER_INVOICE, [])))
+        result.merge(cache.records.delete_ledger_credit_memos(
+            by_entity.get(LEDGER_CREDIT_MEMO, [])))
         payments = by_entity.get(LEDGER_PAYMENT, [])
-        result.merge(cache.delete_payment_credits(payments))
+        result.merge(cache.records.delete_payment_credits(payments))
         removed = cache.txns.remove_txns(Side.LEDGER, payments, removed_how="deleted in the ledger")
         cache.txns.clear_causes_for(Side.LEDGER, sorted(removed.touched))
         result.changes.extend(removed.changes)
@@ -233,28 +234,28 @@ def _psa_steps(cache: Cache, psa: PsaConnector, since: date | None) -> list[_Ste
     def apply_unexported(c: Cache, pages: Pages) -> ApplyResult:
         if unexported.get("ids") is None:
             return ApplyResult()
-        return c.mark_unexported(set(_items(pages)))
+        return c.records.mark_unexported(set(_items(pages)))
 
     def fetch_psa_deleted(stage: SyncStage) -> list[str]:
         pulled = stage.ids("psa invoices")
         if since is None:
-            return sorted(cache.psa_invoice_ids() - pulled)
+            return sorted(cache.records.psa_invoice_ids() - pulled)
         # The PSA compares counts first: the held ids are counted, not loaded.
         return sorted(psa.missing_invoice_ids(held_psa_invoice_ids(cache, pulled)))
 
     return [
         _StepPlan("companies", "psa", lambda _: psa.companies(master),
-                  _upsert(lambda c, rows: c.upsert_companies(rows)), PsaCompany),
+                  _upsert(lambda c, rows: c.records.upsert_companies(rows)), PsaCompany),
         _StepPlan("contacts", "psa", lambda _: psa.contacts(master),
-                  _upsert(lambda c, rows: c.upsert_contacts(rows)), Contact),
+                  _upsert(lambda c, rows: c.records.upsert_contacts(rows)), Contact),
         _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
-                  _upsert(lambda c, rows: c.upsert_psa_invoices(rows)), PsaInvoice,
+                  _upsert(lambda c, rows: c.records.upsert_psa_invoices(rows)), PsaInvoice,
                   id_of=lambda i: i.id, figures=psa_figures),
         # ConnectWise hands over the unposted list its invoice read just took.
         _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str,
                   after=("psa invoices",)),
         _StepPlan("deleted invoices", "psa", fetch_psa_deleted,
-                  _upsert(lambda c, ids: c.delete_psa_invoices(ids)), str,
+                  _upsert(lambda c, ids: c.records.delete_psa_invoices(ids)), str,
                   after=("psa invoices",)),
     ]
 
@@ -272,9 +273,10 @@ def _ledger_steps(cache: Cache, ledger: LedgerConnector,
         }
         if since is None:
             known = {
-                LEDGER_INVOICE: cache.ledger_invoice_ids(),
-                LEDGER_CREDIT_MEMO: cache.ledger_credit_memo_ids(),
-                LEDGER_PAYMENT: cache.payment_credit_ids() | cache.txns.ledger_payment_ids(),
+                LEDGER_INVOICE: cache.records.ledger_invoice_ids(),
+                LEDGER_CREDIT_MEMO: cache.records.ledger_credit_memo_ids(),
+                LEDGER_PAYMENT: (cache.records.payment_credit_ids()
+                                 | cache.txns.ledger_payment_ids()),
             }
             deleted = {entity: known[entity] - pulled[entity] for entity in known}
         else:
@@ -291,9 +293,9 @@ def _ledger_steps(cache: Cache, ledger: LedgerConnector,
         # leave a stale balance that a full refresh would not (10,000 customers
         # are 10 pages).
         _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
-                  _upsert(lambda c, rows: c.upsert_customers(rows)), LedgerCustomer),
+                  _upsert(lambda c, rows: c.records.upsert_customers(rows)), LedgerCustomer),
         _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
-                  _upsert(lambda c, rows: c.upsert_ledger_invoices(rows)), LedgerInvoice,
+                  _upsert(lambda c, rows: c.records.upsert_ledger_invoices(rows)), LedgerInvoice,
                   id_of=lambda i: i.id, figures=ledger_figures),
         _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
                   _apply_credit_memos, LedgerInvoice, id_of=lambda m: m.id),

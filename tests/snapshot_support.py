@@ -80,24 +80,25 @@ def snapshot_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _add_client(cache: Cache, number: str, name: str, *, psa: str, ledger: str) -> None:
     """One mapped client with one invoice whose balances differ."""
-    cache.upsert_companies([PsaCompany(number, f"ID{number}", name)])
-    cache.upsert_customers([LedgerCustomer(number, name)])
+    cache.records.upsert_companies([PsaCompany(number, f"ID{number}", name)])
+    cache.records.upsert_customers([LedgerCustomer(number, name)])
     invoice = f"99{number}"
-    cache.upsert_psa_invoices([psa_invoice(invoice, number, psa, psa, day=date(2026, 11, 20))])
-    cache.upsert_ledger_invoices([ledger_invoice(invoice, number, psa, ledger,
-                                                 day=date(2026, 11, 20))])
-    cache.add_mappings([CompanyMapping(number, number, MappingMethod.AUTO_EXACT)])
+    cache.records.upsert_psa_invoices([psa_invoice(invoice, number, psa, psa,
+                                                   day=date(2026, 11, 20))])
+    cache.records.upsert_ledger_invoices([ledger_invoice(invoice, number, psa, ledger,
+                                                         day=date(2026, 11, 20))])
+    cache.records.add_mappings([CompanyMapping(number, number, MappingMethod.AUTO_EXACT)])
     refresh_reconciliation(cache)
 
 
 def _add_long_named_client(cache: Cache) -> None:
-    cache.upsert_companies([PsaCompany("9001", "GROSSMANN", LONG_NAME)])
-    cache.upsert_customers([LedgerCustomer("9001", LONG_NAME)])
-    cache.upsert_psa_invoices([psa_invoice("990001", "9001", "1234.50", "1234.50",
-                                           day=date(2026, 11, 20))])
-    cache.upsert_ledger_invoices([ledger_invoice("990001", "9001", "1234.50", "234.50",
-                                                 day=date(2026, 11, 20))])
-    cache.add_mappings([CompanyMapping("9001", "9001", MappingMethod.AUTO_EXACT)])
+    cache.records.upsert_companies([PsaCompany("9001", "GROSSMANN", LONG_NAME)])
+    cache.records.upsert_customers([LedgerCustomer("9001", LONG_NAME)])
+    cache.records.upsert_psa_invoices([psa_invoice("990001", "9001", "1234.50", "1234.50",
+                                                   day=date(2026, 11, 20))])
+    cache.records.upsert_ledger_invoices([ledger_invoice("990001", "9001", "1234.50", "234.50",
+                                                         day=date(2026, 11, 20))])
+    cache.records.add_mappings([CompanyMapping("9001", "9001", MappingMethod.AUTO_EXACT)])
     refresh_reconciliation(cache)
 
 

@@ -33,10 +33,10 @@ def test_new_cache_has_schema_wal_and_foreign_keys(cache: Cache) -> None:
 def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     with Cache(path) as first:
-        first.upsert_companies([PsaCompany("1", "A", "Alpha")])
+        first.records.upsert_companies([PsaCompany("1", "A", "Alpha")])
     with Cache(path) as again:
         assert again.schema_version == SCHEMA_VERSION
-        assert again.company("1") == PsaCompany("1", "A", "Alpha")
+        assert again.records.company("1") == PsaCompany("1", "A", "Alpha")
 
 
 def test_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
@@ -55,52 +55,52 @@ def test_garbage_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_upsert_counts_and_records_old_and_new_values(cache: Cache) -> None:
-    first = cache.upsert_psa_invoices([psa_invoice("110273", "1", "50.00", "40.00"),
-                                       psa_invoice("110274", "1", "10.00", "10.00")])
+    first = cache.records.upsert_psa_invoices([psa_invoice("110273", "1", "50.00", "40.00"),
+                                               psa_invoice("110274", "1", "10.00", "10.00")])
     assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
-    second = cache.upsert_psa_invoices([psa_invoice("110273", "1", "50.00", "50.00"),
-                                        psa_invoice("110274", "1", "10.00", "10.00")])
+    second = cache.records.upsert_psa_invoices([psa_invoice("110273", "1", "50.00", "50.00"),
+                                                psa_invoice("110274", "1", "10.00", "10.00")])
     assert (second.created, second.updated, second.unchanged) == (0, 1, 1)
     [change] = second.changes
     assert (change.label, change.field, change.old, change.new) == (
         "110273", "owing", "40.00", "50.00")
-    assert cache.psa_invoice("p110273").owing == Decimal("50.00")
+    assert cache.records.psa_invoice("p110273").owing == Decimal("50.00")
 
 
 def test_money_round_trips_exactly_as_integer_cents(cache: Cache) -> None:
-    cache.upsert_ledger_invoices([ledger_invoice("1", "58", "7030.80", "0.10")])
+    cache.records.upsert_ledger_invoices([ledger_invoice("1", "58", "7030.80", "0.10")])
     stored = cache.conn.execute(
         "SELECT total_cents, balance_cents, typeof(total_cents) FROM ledger_invoice").fetchone()
     assert tuple(stored) == (703080, 10, "integer")
-    got = cache.ledger_invoice("l1")
+    got = cache.records.ledger_invoice("l1")
     assert got.total == Decimal("7030.80") and got.balance == Decimal("0.10")
 
 
 def test_a_failed_write_leaves_nothing_behind(cache: Cache) -> None:
     with pytest.raises(RuntimeError), cache.transaction():
-        cache.upsert_companies([PsaCompany("1", "A", "Alpha")])
+        cache.records.upsert_companies([PsaCompany("1", "A", "Alpha")])
         raise RuntimeError("boom")
-    assert cache.companies() == {}
+    assert cache.records.companies() == {}
 
 
 def test_used_up_credits_are_removed(cache: Cache) -> None:
     memo = OrganizationalCredit("11261", CreditKind.CREDIT_MEMO, "59", date(2026, 2, 1),
                                 Decimal("10.00"), Decimal("10.00"))
-    cache.upsert_credits([memo])
-    assert [c.id for c in cache.credits()] == ["11261"]
-    result = cache.upsert_credits([OrganizationalCredit(
+    cache.records.upsert_credits([memo])
+    assert [c.id for c in cache.records.credits()] == ["11261"]
+    result = cache.records.upsert_credits([OrganizationalCredit(
         "11261", CreditKind.CREDIT_MEMO, "59", date(2026, 2, 1), Decimal("0"),
         Decimal("10.00"))])
     # Used up is a change of the credit (it was applied), not a deletion.
     assert (result.updated, result.deleted) == (1, 0)
     assert [(c.action, c.old, c.new) for c in result.changes] == [("used up", "10.00", "0.00")]
-    assert cache.credits() == []
+    assert cache.records.credits() == []
 
 
 def test_mapping_requires_known_records(cache: Cache) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        cache.add_mappings([CompanyMapping("nope", "nope", MappingMethod.MANUAL)])
-    assert cache.mapping() == {}
+        cache.records.add_mappings([CompanyMapping("nope", "nope", MappingMethod.MANUAL)])
+    assert cache.records.mapping() == {}
 
 
 def test_clients_worst_first_with_filters_and_totals(cache: Cache) -> None:
@@ -134,10 +134,10 @@ def test_portal_filter_finds_clients_nobody_can_see(cache: Cache) -> None:
 
 def test_client_pairs_put_discrepant_rows_first(cache: Cache) -> None:
     seed_book(cache)
-    cache.upsert_psa_invoices([psa_invoice("110275", "1", "20.00", "20.00",
-                                           day=date(2026, 9, 1))])
-    cache.upsert_ledger_invoices([ledger_invoice("110275", "58", "20.00", "20.00",
-                                                 day=date(2026, 9, 1))])
+    cache.records.upsert_psa_invoices([psa_invoice("110275", "1", "20.00", "20.00",
+                                                   day=date(2026, 9, 1))])
+    cache.records.upsert_ledger_invoices([ledger_invoice("110275", "58", "20.00", "20.00",
+                                                         day=date(2026, 9, 1))])
     refresh_reconciliation(cache)
     rows = cache.recon.client_pairs("psa:1")
     assert [r.psa_number for r in rows] == ["110273", "110275"]
@@ -173,7 +173,7 @@ def test_a_schema_5_cache_gains_the_undiagnosed_index(tmp_path: Path) -> None:
         assert again.schema_version == SCHEMA_VERSION == 6
         assert again.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
                                   "AND name = 'idx_pair_undiagnosed'").fetchone()
-        assert again.company("1") == PsaCompany("1", "NORTH", "Northwind Traders")
+        assert again.records.company("1") == PsaCompany("1", "NORTH", "Northwind Traders")
 
 
 def test_a_row_read_by_position_is_the_row_read_by_name(cache: Cache) -> None:

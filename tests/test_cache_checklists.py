@@ -27,7 +27,7 @@ CREDIT = OrganizationalCredit("11261", CreditKind.CREDIT_MEMO, "97", date(2026, 
 @pytest.fixture
 def cache(cache: Cache) -> Cache:
     """The shared fixture's cache, with the credit's customer (a checklist needs it)."""
-    cache.upsert_customers([LedgerCustomer("97", "Atomar")])
+    cache.records.upsert_customers([LedgerCustomer("97", "Atomar")])
     return cache
 
 
@@ -96,12 +96,12 @@ def test_finished_checklists_are_not_open(cache: Cache) -> None:
 
 
 def test_the_customers_open_invoices_and_the_credit_as_cached(cache: Cache) -> None:
-    cache.upsert_ledger_invoices([
+    cache.records.upsert_ledger_invoices([
         ledger_invoice("3", "97", "5.00", "5.00", day=date(2026, 3, 1)),
         ledger_invoice("1", "97", "5.00", "5.00", day=date(2026, 1, 1)),
         ledger_invoice("2", "97", "5.00", "0.00", day=date(2026, 2, 1)),  # paid
     ])
-    cache.upsert_credits([CREDIT])
+    cache.records.upsert_credits([CREDIT])
     assert [i.doc_number for i in cache.checklists.open_ledger_invoices("97")] == ["1", "3"]
     assert cache.checklists.ledger_credit(CreditKind.CREDIT_MEMO, "11261") == CREDIT
     assert cache.checklists.ledger_credit("Payment", "11261") is None

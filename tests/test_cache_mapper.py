@@ -17,24 +17,25 @@ from tests.books import ledger_invoice, psa_invoice
 
 
 def small_book(cache: Cache) -> None:
-    cache.upsert_companies([PsaCompany("1", "NORTH", "Northwind"),
-                            PsaCompany("2", "GONE", "Gone Co", deleted=True)])
-    cache.upsert_contacts([
+    cache.records.upsert_companies([PsaCompany("1", "NORTH", "Northwind"),
+                                    PsaCompany("2", "GONE", "Gone Co", deleted=True)])
+    cache.records.upsert_contacts([
         Contact("a", "1", "Ada", "N", email="ada@North.example"),
         Contact("b", "1", "Bo", "N", email="bo@north.example"),
         Contact("c", "1", "Cy", "N", email="cy@gmail.example"),
         Contact("d", "1", "Di", "N", email="no-at-sign"),
     ])
-    cache.upsert_customers([LedgerCustomer("58", "Northwind"), LedgerCustomer("59", "Small"),
-                            LedgerCustomer("60", "Mapped")])
+    cache.records.upsert_customers([LedgerCustomer("58", "Northwind"),
+                                    LedgerCustomer("59", "Small"),
+                                    LedgerCustomer("60", "Mapped")])
     numbers = ["10", "9", "11", "A-1", "12"]
-    cache.upsert_psa_invoices([psa_invoice(n, "1", "10.00", "4.00") for n in numbers])
-    cache.upsert_ledger_invoices([
+    cache.records.upsert_psa_invoices([psa_invoice(n, "1", "10.00", "4.00") for n in numbers])
+    cache.records.upsert_ledger_invoices([
         *(ledger_invoice(n, "58", "10.00", "10.00") for n in numbers),
         ledger_invoice("900", "59", "1.00", "1.00"), ledger_invoice("901", "59", "1.00", "1.00"),
         ledger_invoice("902", "60", "500.00", "500.00"),
     ])
-    cache.add_mappings([CompanyMapping("60", "1", MappingMethod.MANUAL)])
+    cache.records.add_mappings([CompanyMapping("60", "1", MappingMethod.MANUAL)])
 
 
 def test_the_part_is_reached_as_an_attribute_and_shares_the_connection(cache: Cache) -> None:

@@ -48,7 +48,7 @@ def test_a_recompute_inside_a_failed_transaction_leaves_the_old_reconciliation(
     seed_book(cache)
     before = (cache.recon.count_pairs(), cache.recon.client_page(limit=1000))
     with pytest.raises(RuntimeError), cache.transaction():
-        cache.upsert_psa_invoices([psa_invoice("777", "3", "5.00", "5.00")])
+        cache.records.upsert_psa_invoices([psa_invoice("777", "3", "5.00", "5.00")])
         assert cache.recon.recompute_reconciliation() == before[0] + 1
         raise RuntimeError("the sync failed after its recompute")
     assert (cache.recon.count_pairs(), cache.recon.client_page(limit=1000)) == before

@@ -81,7 +81,7 @@ def test_a_view_reads_one_state_of_the_cache(cache: Cache) -> None:
     with cache.report.view():
         before = cache.report.pair_count(START, END)
         with Cache(cache.path) as other:
-            other.upsert_psa_invoices([psa_invoice("777", "3", "1.00", "1.00")])
+            other.records.upsert_psa_invoices([psa_invoice("777", "3", "1.00", "1.00")])
             refresh_reconciliation(other)
         assert cache.report.pair_count(START, END) == before
         with cache.report.view():  # nested: joins the open one

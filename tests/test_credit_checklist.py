@@ -453,10 +453,10 @@ def test_choosing_a_bad_target_changes_nothing(world: World) -> None:
     checklist = wf.start_checklist(world.cache, CREDIT)
     with pytest.raises(ChecklistError, match=re.escape("more than the credit's 10.00 remaining")):
         wf.choose_target(world.cache, checklist.id, INVOICE_ID, "20")
-    other = next(i for i in world.cache.iter_ledger_invoices() if i.customer_id != "97")
+    other = next(i for i in world.cache.records.iter_ledger_invoices() if i.customer_id != "97")
     with pytest.raises(ChecklistError, match="is not an invoice of Atomar's Best Tackle"):
         wf.choose_target(world.cache, checklist.id, other.id, "10")
-    paid = next(i for i in world.cache.iter_ledger_invoices()
+    paid = next(i for i in world.cache.records.iter_ledger_invoices()
                 if i.customer_id == "97" and i.balance == 0)
     with pytest.raises(ChecklistError, match=f"invoice {paid.doc_number} has nothing left"):
         wf.choose_target(world.cache, checklist.id, paid.id, "10")
@@ -611,8 +611,8 @@ def test_the_history_records_the_credit_used_up_and_a_deletion_as_deleted(
     step = next(s for s in run.steps if s.name == "credits")
     assert (step.updated, step.deleted) == (1, 0)
     # A credit memo really deleted in QuickBooks is still a deletion.
-    other = next(c for c in world.cache.credits() if c.kind is CreditKind.CREDIT_MEMO)
-    gone = world.cache.delete_ledger_credit_memos([other.id])
+    other = next(c for c in world.cache.records.credits() if c.kind is CreditKind.CREDIT_MEMO)
+    gone = world.cache.records.delete_ledger_credit_memos([other.id])
     assert [(c.record_type, c.action) for c in gone.changes if c.record_type == "credit"] == [
         ("credit", "deleted")]
 

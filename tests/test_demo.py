@@ -54,7 +54,7 @@ def test_load_records_a_successful_run_with_counts(demo_cache: Cache, scenarios:
 
 
 def test_auto_mapping_matches_only_with_certainty(demo_cache: Cache, scenarios: dict) -> None:
-    mapping = demo_cache.mapping()
+    mapping = demo_cache.records.mapping()
     for expected in scenarios["expected_mapping"]["auto"]:
         assert mapping.get(expected["qbo_customer_id"]) == expected["cw_company_id"], expected
     for unmapped in scenarios["expected_mapping"]["unmapped"]:
@@ -63,7 +63,8 @@ def test_auto_mapping_matches_only_with_certainty(demo_cache: Cache, scenarios: 
 
 def test_reconciliation_matches_the_manifest(demo_cache: Cache, scenarios: dict) -> None:
     expected = scenarios["expected_report"]
-    every = pair_documents(demo_cache.iter_psa_invoices(), demo_cache.iter_ledger_documents())
+    every = pair_documents(demo_cache.records.iter_psa_invoices(),
+                           demo_cache.records.iter_ledger_documents())
     pairs = [p for p in every if p.kind is DocKind.INVOICE]
     counts: dict[str, int] = {}
     for pair in pairs:

@@ -225,15 +225,15 @@ def test_a_refresh_diagnoses_a_credit_memo_the_ledger_keeps_among_its_invoices()
     from recon_tui.refresh import refresh_reconciliation
 
     cache = Cache(":memory:")
-    cache.upsert_companies([PsaCompany("2", "C2", "Company 2")])
-    cache.upsert_customers([LedgerCustomer("2", "Customer 2")])
+    cache.records.upsert_companies([PsaCompany("2", "C2", "Company 2")])
+    cache.records.upsert_customers([LedgerCustomer("2", "Customer 2")])
     zero = D("0.00")
-    cache.upsert_psa_invoices([PsaInvoice(id="P2", number="CM-9", company_id="2", date=DAY,
-                                          total=zero, owing=D("0.01"),
-                                          kind=DocKind.CREDIT_MEMO)])
-    cache.upsert_ledger_invoices([LedgerInvoice(id="L2", doc_number="CM-9", customer_id="2",
-                                                date=DAY, total=zero, balance=zero,
-                                                kind=DocKind.CREDIT_MEMO)])
+    cache.records.upsert_psa_invoices([PsaInvoice(id="P2", number="CM-9", company_id="2", date=DAY,
+                                                  total=zero, owing=D("0.01"),
+                                                  kind=DocKind.CREDIT_MEMO)])
+    cache.records.upsert_ledger_invoices([LedgerInvoice(id="L2", doc_number="CM-9", customer_id="2",
+                                                        date=DAY, total=zero, balance=zero,
+                                                        kind=DocKind.CREDIT_MEMO)])
     refresh_reconciliation(cache)
     [pair] = cache.recon.pairs_for_number("CM-9")
     assert pair.discrepant and pair.cause == Cause.ROUNDING.value

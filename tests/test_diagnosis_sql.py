@@ -101,10 +101,10 @@ def cache_of(book: dict) -> Iterator[Cache]:
     cache = _shared_cache()
     try:
         conn = cache.conn
-        cache.upsert_customers(LedgerCustomer(cid, cid) for cid in CUSTOMERS)
-        cache.upsert_companies([PsaCompany("9", "C9", "Nine")])
-        cache.add_mappings(CompanyMapping(cid, "9", MappingMethod.MANUAL)
-                           for cid in sorted(book["mapped"]))
+        cache.records.upsert_customers(LedgerCustomer(cid, cid) for cid in CUSTOMERS)
+        cache.records.upsert_companies([PsaCompany("9", "C9", "Nine")])
+        cache.records.add_mappings(CompanyMapping(cid, "9", MappingMethod.MANUAL)
+                                   for cid in sorted(book["mapped"]))
         for pid, d in book["psa"].items():
             conn.execute(
                 "INSERT INTO psa_invoice (id, number, company_id, date, total_cents, "

@@ -41,9 +41,9 @@ def busy_northwind(cache: Cache) -> None:
                                      str(Decimal("80.00") + Decimal(gap)) if n < 10
                                      else "100.00", day=DAY - timedelta(days=n)))
     psa += [psa_invoice("110274", "2", "5.00", "5.00"), psa_invoice("1102", "3", "7.00", "7.00")]
-    cache.upsert_psa_invoices(psa)
-    cache.upsert_ledger_invoices(ledger)
-    cache.upsert_credits([OrganizationalCredit(
+    cache.records.upsert_psa_invoices(psa)
+    cache.records.upsert_ledger_invoices(ledger)
+    cache.records.upsert_credits([OrganizationalCredit(
         "10914", CreditKind.UNAPPLIED_PAYMENT, "58", DAY, Decimal("25.00"), Decimal("25.00"),
         doc_number="ACH-88213")])
     refresh_reconciliation(cache)
@@ -73,7 +73,7 @@ def test_exact_numbers_on_either_side_and_prefixes_from_four_characters(cache: C
     assert cache.lookup.find_number("110") == []  # three characters: exact only
     assert [h.number for h in cache.lookup.find_number("2000")] == [f"2{n:04d}" for n in range(10)]
     # A number only the ledger has (a ledger-only document) is found by its doc number.
-    cache.upsert_ledger_invoices([ledger_invoice("L-900", "58", "9.00", "9.00")])
+    cache.records.upsert_ledger_invoices([ledger_invoice("L-900", "58", "9.00", "9.00")])
     refresh_reconciliation(cache)
     [ledger_only] = cache.lookup.find_number("l-900")  # typed in lower case
     assert ledger_only.number == "L-900" and ledger_only.client_key == "psa:1"

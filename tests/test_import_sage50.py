@@ -83,7 +83,7 @@ def test_a_dry_run_writes_nothing_then_the_import_fills_the_cache(
     assert run_cli(emulator, exports, db) == 0
     assert capsys.readouterr().out.startswith("import #1 succeeded")
     with Cache(db, read_only=True) as cache:
-        counts = cache.counts()
+        counts = cache.records.counts()
         assert (counts["ledger_customer"], counts["ledger_invoice"],
                 counts["ledger_credit_memo"]) == (47, 1036, 4)
         assert cache.get_meta("book_ledger") == "sage50:Demo MSP"
@@ -118,7 +118,7 @@ def test_a_dry_run_shows_an_edit_and_a_deletion_and_writes_nothing(
     assert "ledger payment 101/44891/2025-11-29 on invoice id 10009: removed" in out
     assert files_of(db) == before
     with Cache(db, read_only=True) as cache:
-        assert cache.ledger_invoice("10002") is not None
+        assert cache.records.ledger_invoice("10002") is not None
 
 
 def test_the_import_gives_the_ledger_side_the_qbo_sync_gives(
@@ -166,8 +166,8 @@ def report_lines(db: Path) -> list[str]:
 def ledger_side(cache: Cache) -> dict[str, object]:
     """What a ledger gives the cache, keyed by what both ledgers share (names and
     numbers; the ids differ: QBO's Ids, Sage 50's Customer IDs and numbers)."""
-    names = {c.id: c.display_name for c in cache.customers().values()}
-    docs = list(cache.iter_ledger_documents())
+    names = {c.id: c.display_name for c in cache.records.customers().values()}
+    docs = list(cache.records.iter_ledger_documents())
     numbers = {d.id: d.doc_number for d in docs}
     txns = cache.txns.txns_for_invoices(Side.LEDGER, [d.id for d in docs
                                                       if d.kind is DocKind.INVOICE])
@@ -176,11 +176,11 @@ def ledger_side(cache: Cache) -> dict[str, object]:
              for d in docs for r in cache.recon.pairs_for_number(d.doc_number)}
     return {
         "customers": sorted((c.display_name, c.active, c.balance)
-                            for c in cache.customers().values()),
+                            for c in cache.records.customers().values()),
         "documents": sorted((d.kind, d.doc_number, names[d.customer_id], d.date, d.due_date,
                              d.total, d.balance, d.voided, d.currency) for d in docs),
         "credits": sorted((c.kind, names[c.customer_id], c.date, c.amount, c.total)
-                          for c in cache.credits()),
+                          for c in cache.records.credits()),
         # A credit used is named by its memo's number (QBO's reference is empty).
         "applications": sorted((numbers[i], t.kind, t.date, t.amount,
                                 numbers.get(t.credit_id, t.credit_id))
@@ -241,7 +241,7 @@ def test_hostile_names_are_kept_literally(emulator: Emulator, exports: Path,
     with backend_for(emulator.server) as backend:
         run_import(tmp_path / "cache.db", backend.psa, ledger, dry_run=False)
     with Cache(tmp_path / "cache.db", read_only=True) as cache:
-        names = {c.display_name for c in cache.customers().values()}
+        names = {c.display_name for c in cache.records.customers().values()}
     assert set(hostile) <= names
 
 
@@ -332,7 +332,7 @@ def test_an_export_that_drops_most_of_the_book_stops_before_writing(
     assert message.endswith("run this import again with --allow-mass-delete (or confirm in "
                             "the app); nothing written")
     with Cache(db, read_only=True) as cache:  # the history has the failed run; no data
-        assert cache.counts()["ledger_invoice"] == 1036
+        assert cache.records.counts()["ledger_invoice"] == 1036
     assert run_cli(emulator, exports, db, "--allow-mass-delete") == 0
     with Cache(db, read_only=True) as cache:
-        assert cache.counts()["ledger_invoice"] == 1
+        assert cache.records.counts()["ledger_invoice"] == 1

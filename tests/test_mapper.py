@@ -77,14 +77,14 @@ def mapper_book(cache: Cache) -> None:
     ledger has (under the unmapped customer until someone maps it); every fifth has
     a credit. "Globex Corporation" is already mapped, so "Globex Corp East" offers a
     company that is taken."""
-    cache.upsert_companies(
+    cache.records.upsert_companies(
         [PsaCompany(company_id(i), f"C{100 + i}", name) for i, (_, name) in enumerate(PAIRS)]
         + [PsaCompany(str(200 + i), f"D{200 + i}", name, deleted=i == 0)
            for i, name in enumerate(DISTRACTORS)])
-    cache.upsert_customers(
+    cache.records.upsert_customers(
         [LedgerCustomer(customer_id(i), name) for i, (name, _) in enumerate(PAIRS)]
         + [LedgerCustomer("G1", "Globex Corporation")])
-    cache.upsert_psa_invoices([
+    cache.records.upsert_psa_invoices([
         PsaInvoice(f"p{i}", str(5000 + i), company_id(i), DAY, Decimal("100.00"),
                    Decimal("100.00"))
         for i in range(len(PAIRS))])
@@ -95,13 +95,14 @@ def mapper_book(cache: Cache) -> None:
         amount = Decimal(2000 - 50 * i)
         ledger.append(LedgerInvoice(f"l{i}", str(9000 + i), customer_id(i), DAY, amount, amount))
     ledger.append(LedgerInvoice("g1", "9900", "G1", DAY, Decimal("75.00"), Decimal("75.00")))
-    cache.upsert_ledger_invoices(ledger)
-    cache.upsert_credits([
+    cache.records.upsert_ledger_invoices(ledger)
+    cache.records.upsert_credits([
         OrganizationalCredit(f"cm{i}", CreditKind.CREDIT_MEMO, customer_id(i), DAY,
                              Decimal("10.00"), Decimal("10.00"))
         for i in range(0, len(PAIRS), 5)])
-    cache.add_mappings(auto_mappings(cache.customers().values(), cache.companies().values(),
-                                     cache.mapping()))
+    records = cache.records
+    records.add_mappings(auto_mappings(records.customers().values(),
+                                       records.companies().values(), records.mapping()))
     refresh_reconciliation(cache)
 
 
@@ -113,8 +114,8 @@ def matches_full_refresh(cache: Cache) -> None:
 
 def test_the_book_leaves_all_twenty_to_a_person(cache: Cache) -> None:
     mapper_book(cache)
-    assert cache.mapping() == {"G1": company_id(19)}
-    assert cache.unmapped_customer_count() == 20
+    assert cache.records.mapping() == {"G1": company_id(19)}
+    assert cache.records.unmapped_customer_count() == 20
 
 
 def test_queue_is_biggest_balance_first(cache: Cache) -> None:
@@ -209,11 +210,11 @@ def test_undo_restores_the_unmapped_state_and_returns_to_the_customer(cache: Cac
     undone = session.undo()
     assert undone is not None and undone.kind is StepKind.MAP
     assert session.current.customer.id == "1"
-    assert "1" not in cache.mapping()
+    assert "1" not in cache.records.mapping()
     assert snapshot(cache) == before  # rows, summaries and totals exactly as they were
     assert session.undo() is None
     session.map(company_id(0))  # and redo it
-    assert cache.mapping()["1"] == company_id(0)
+    assert cache.records.mapping()["1"] == company_id(0)
     matches_full_refresh(cache)
 
 
@@ -224,9 +225,9 @@ def test_a_whole_session_gives_exactly_the_intended_mappings(cache: Cache) -> No
         name = session.current.customer.display_name
         query = "group" if name == "Riverbend Auto" else ""
         session.map(session.candidates(query)[0].company.id)
-    mapping = cache.mapping()
+    mapping = cache.records.mapping()
     assert {k: v for k, v in mapping.items() if k != "G1"} == intended()
-    assert cache.unmapped_customer_count() == 0
+    assert cache.records.unmapped_customer_count() == 0
     assert cache.recon.count_clients(unmapped_only=True) == 0
     matches_full_refresh(cache)
 
@@ -272,9 +273,11 @@ def test_identifier_rule_maps_a_shared_identifier_exactly() -> None:
 
 def test_identifier_rule_runs_inside_the_sync(cache: Cache) -> None:
     mapper_book(cache)
-    cache.upsert_customers([LedgerCustomer(customer_id(0), PAIRS[0][0], company_name="C100")])
-    cache.add_mappings(auto_mappings(cache.customers().values(), cache.companies().values(),
-                                     cache.mapping()))
+    cache.records.upsert_customers([LedgerCustomer(customer_id(0), PAIRS[0][0],
+                                                   company_name="C100")])
+    records = cache.records
+    records.add_mappings(auto_mappings(records.customers().values(),
+                                       records.companies().values(), records.mapping()))
     assert cache.mapper.company_mapping(customer_id(0)).method is MappingMethod.AUTO_IDENTIFIER
 
 
@@ -284,7 +287,7 @@ def test_a_manual_mapping_survives_a_full_sync(tmp_path: Path) -> None:
             Cache(tmp_path / "synced.db") as cache:
         assert run_full_sync(cache, backend.psa, backend.ledger, since=None).status.value \
             == "succeeded"
-        assert "97" not in cache.mapping()  # Atomar's Best Tackle: left to a person
+        assert "97" not in cache.records.mapping()  # Atomar's Best Tackle: left to a person
         session = MapperSession(cache, start_customer_id="97")
         top = session.candidates()[0]
         assert top.company.name == "Atomars Best Tackle LLC"
@@ -309,19 +312,20 @@ def test_a_mapping_survives_a_sync_that_recomputes_everything(cache: Cache) -> N
     """Without the emulator: the same guarantee from the auto-mapper's side."""
     mapper_book(cache)
     map_customer(cache, "1", "200")  # deliberately the deleted look-alike
-    new = auto_mappings(cache.customers().values(), cache.companies().values(), cache.mapping())
+    new = auto_mappings(cache.records.customers().values(), cache.records.companies().values(),
+                        cache.records.mapping())
     assert all(m.ledger_customer_id != "1" for m in new)
-    cache.add_mappings(new)
+    cache.records.add_mappings(new)
     refresh_reconciliation(cache)
-    assert cache.mapping()["1"] == "200"
+    assert cache.records.mapping()["1"] == "200"
     assert cache.mapper.deleted_company_ids(["200", "100"]) == {"200"}
 
 
 def test_cache_queue_counts_every_unmapped_customer(cache: Cache) -> None:
     mapper_book(cache)
-    cache.upsert_customers([LedgerCustomer("nobody", "No Invoices Yet")])
+    cache.records.upsert_customers([LedgerCustomer("nobody", "No Invoices Yet")])
     queue = cache.mapper.unmapped_customer_queue()
-    assert len(queue) == cache.unmapped_customer_count() == 21
+    assert len(queue) == cache.records.unmapped_customer_count() == 21
     assert queue[-1][0].id == "nobody" and queue[-1][1:] == (0, Decimal("0.00"))
     g1 = cache.mapper.company_mapping("G1")
     assert g1 == CompanyMapping("G1", company_id(19), MappingMethod.AUTO_EXACT, g1.created_at)

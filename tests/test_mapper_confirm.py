@@ -22,7 +22,7 @@ from tests.test_mapper import DAY, company_id, customer_id, mapper_book
 
 def add_unmapped(cache: Cache, *customers: LedgerCustomer) -> None:
     """Customers added after the book's automatic mapping ran: they wait for a person."""
-    cache.upsert_customers(list(customers))
+    cache.records.upsert_customers(list(customers))
     refresh_reconciliation(cache)
 
 
@@ -42,7 +42,7 @@ def test_an_exact_normalised_name_is_certain_and_maps_on_one_enter(cache: Cache)
         ("Harbor Freight Movers", True, Verdict.CERTAIN)
     assert [c for c in session.candidates() if c.certain] == [top]  # one certain at most
     outcome = confirm.enter(top)
-    assert outcome.answer is Answer.MAPPED and cache.mapping()["X1"] == "208"
+    assert outcome.answer is Answer.MAPPED and cache.records.mapping()["X1"] == "208"
 
 
 def test_the_identifier_in_the_company_name_is_certain(cache: Cache) -> None:
@@ -63,12 +63,12 @@ def test_a_near_match_asks_once_and_the_second_enter_maps(cache: Cache) -> None:
     top = session.candidates()[0]
     assert top.company.name == "Atomars Best Tackle LLC" and top.verdict is Verdict.DOUBTFUL
     asked = confirm.enter(top)
-    assert asked.answer is Answer.ASKED and customer_id(0) not in cache.mapping()
+    assert asked.answer is Answer.ASKED and customer_id(0) not in cache.records.mapping()
     assert "name score" in asked.message and "the names differ" in asked.message
     assert "Enter again maps it" in asked.message
     mapped = confirm.enter(top)
     assert mapped.answer is Answer.MAPPED and mapped.step is not None
-    assert cache.mapping()[customer_id(0)] == company_id(0)
+    assert cache.records.mapping()[customer_id(0)] == company_id(0)
     assert not confirm.pending  # the next customer starts with no question
 
 
@@ -84,7 +84,7 @@ def test_a_question_is_about_one_candidate_and_is_forgotten(cache: Cache) -> Non
     assert confirm.pending
     confirm.forget()  # the cursor moved away
     assert confirm.enter(second).answer is Answer.ASKED
-    assert customer_id(2) not in cache.mapping()
+    assert customer_id(2) not in cache.records.mapping()
 
 
 def test_a_deleted_company_refuses_enter_and_names_why(cache: Cache) -> None:
@@ -99,9 +99,9 @@ def test_a_deleted_company_refuses_enter_and_names_why(cache: Cache) -> None:
         assert refused.answer is Answer.REFUSED
         assert "Atomic Bait & Tackle is deleted in the PSA" in refused.message
         assert "ctrl+y maps anyway" in refused.message
-    assert customer_id(0) not in cache.mapping()
+    assert customer_id(0) not in cache.records.mapping()
     assert confirm.map_anyway(deleted).answer is Answer.MAPPED
-    assert cache.mapping()[customer_id(0)] == "200"
+    assert cache.records.mapping()[customer_id(0)] == "200"
 
 
 def test_an_exact_name_of_a_deleted_company_is_still_not_one_key(cache: Cache) -> None:
@@ -134,23 +134,23 @@ def test_a_company_mapped_after_the_list_was_drawn_is_refused(cache: Cache) -> N
     now = session.recheck(shown)
     assert now.problems == ("already mapped to The Harbor Group",)
     assert confirm.enter(now).answer is Answer.REFUSED
-    assert "X4" not in cache.mapping()
+    assert "X4" not in cache.records.mapping()
 
 
 # --------------------------------------------------------------------------- the evidence
 def test_the_evidence_reads_the_cache(cache: Cache) -> None:
     mapper_book(cache)
-    cache.upsert_contacts([
+    cache.records.upsert_contacts([
         Contact("k1", company_id(0), "Ann", "A", email="ann@AtomarsBT.example.com"),
         Contact("k2", company_id(0), "Bob", "B", email="bob@atomarsbt.example.com"),
         Contact("k3", company_id(0), "Cy", "C", email="cy@gmail.example.com"),
         Contact("k4", company_id(0), "Di", "D", email="no at sign"),
         Contact("k5", company_id(0), "Ed", "E", email=None),
     ])
-    cache.upsert_psa_invoices([PsaInvoice("px", "10", company_id(0), DAY, Decimal("5.00"),
-                                          Decimal("2.50"))])
-    cache.upsert_ledger_invoices([LedgerInvoice("lx", "10", customer_id(0), DAY,
-                                                Decimal("5.00"), Decimal("5.00"))])
+    cache.records.upsert_psa_invoices([PsaInvoice("px", "10", company_id(0), DAY, Decimal("5.00"),
+                                                  Decimal("2.50"))])
+    cache.records.upsert_ledger_invoices([LedgerInvoice("lx", "10", customer_id(0), DAY,
+                                                        Decimal("5.00"), Decimal("5.00"))])
     session, _ = session_on(cache, customer_id(0))
     top, deleted, *_ = session.candidates()
     evidence = evidence_for(cache.mapper, session, [top, deleted])
@@ -172,11 +172,11 @@ def test_the_evidence_reads_the_cache(cache: Cache) -> None:
 def test_many_shared_numbers_are_counted_and_a_few_shown(cache: Cache) -> None:
     mapper_book(cache)
     numbers = ["INV-2", "11", "9", "100"]
-    cache.upsert_psa_invoices([PsaInvoice(f"q{n}", n, company_id(0), DAY, Decimal("1.00"),
-                                          Decimal("1.00")) for n in numbers])
-    cache.upsert_ledger_invoices([LedgerInvoice(f"r{n}", n, customer_id(0), DAY,
-                                                Decimal("1.00"), Decimal("1.00"))
-                                  for n in numbers])
+    cache.records.upsert_psa_invoices([PsaInvoice(f"q{n}", n, company_id(0), DAY, Decimal("1.00"),
+                                                  Decimal("1.00")) for n in numbers])
+    cache.records.upsert_ledger_invoices([LedgerInvoice(f"r{n}", n, customer_id(0), DAY,
+                                                        Decimal("1.00"), Decimal("1.00"))
+                                          for n in numbers])
     session, _ = session_on(cache, customer_id(0))
     top = session.candidates()[0]
     facts = evidence_for(cache.mapper, session, [top])[top.company.id].facts
@@ -202,9 +202,9 @@ def test_a_tie_shows_what_differs(cache: Cache) -> None:
 
 
 def test_a_tie_nothing_tells_apart_says_so(cache: Cache) -> None:
-    cache.upsert_companies([PsaCompany("1", "", "Twin Peaks Ltd"),
-                            PsaCompany("2", "", "Twin Peaks LLC")])
-    cache.upsert_customers([LedgerCustomer("c", "Twin Peaks")])
+    cache.records.upsert_companies([PsaCompany("1", "", "Twin Peaks Ltd"),
+                                    PsaCompany("2", "", "Twin Peaks LLC")])
+    cache.records.upsert_customers([LedgerCustomer("c", "Twin Peaks")])
     refresh_reconciliation(cache)
     session, confirm = session_on(cache, "c")
     one, two = session.candidates()

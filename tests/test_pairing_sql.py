@@ -92,13 +92,13 @@ def books(draw: st.DrawFn) -> dict:
 
 
 def fill(cache: Cache, book: dict) -> None:
-    cache.upsert_companies(PsaCompany(c, f"C{c}", "" if c == "3" else f"Company {c}")
-                           for c in COMPANIES)
-    cache.upsert_customers(LedgerCustomer(c, name) for c, name in zip(CUSTOMERS, book["names"],
-                                                                      strict=True))
-    cache.upsert_psa_invoices(book["psa"])
-    cache.upsert_ledger_invoices(book["ledger"])
-    cache.upsert_ledger_credit_memos(book["memos"])
+    cache.records.upsert_companies(PsaCompany(c, f"C{c}", "" if c == "3" else f"Company {c}")
+                                   for c in COMPANIES)
+    cache.records.upsert_customers(LedgerCustomer(c, name)
+                                   for c, name in zip(CUSTOMERS, book["names"], strict=True))
+    cache.records.upsert_psa_invoices(book["psa"])
+    cache.records.upsert_ledger_invoices(book["ledger"])
+    cache.records.upsert_ledger_credit_memos(book["memos"])
     psa_ids = {p.id for p in book["psa"]}
     with cache.transaction():
         cache.conn.executemany(
@@ -111,20 +111,21 @@ def fill(cache: Cache, book: dict) -> None:
                 "credit_id, credit_doc_number, credit_date, credit_cents, created_at, "
                 "updated_at) VALUES ('done', ?, 'x', 'Payment', 'k', '', '2026-01-01', 1, "
                 "'2026-01-01', '2026-01-01')", (customer_id,))
-    cache.add_mappings(CompanyMapping(cust, co, MappingMethod.MANUAL)
-                       for cust, co in book["mapping"].items())
-    cache.upsert_credits(OrganizationalCredit(f"k{i}", CreditKind.UNAPPLIED_PAYMENT, cust,
-                                              date(2026, 1, 1), amount, amount)
-                         for i, (cust, amount) in enumerate(book["credits"]))
+    cache.records.add_mappings(CompanyMapping(cust, co, MappingMethod.MANUAL)
+                               for cust, co in book["mapping"].items())
+    cache.records.upsert_credits(OrganizationalCredit(f"k{i}", CreditKind.UNAPPLIED_PAYMENT, cust,
+                                                      date(2026, 1, 1), amount, amount)
+                                 for i, (cust, amount) in enumerate(book["credits"]))
 
 
 def python_recompute(cache: Cache) -> None:
     """The recompute as it was before it moved into SQL: everything in Python, the
     causes too (each discrepant row's by the Python diagnosis, row by row)."""
-    pairs = pair_documents(cache.iter_psa_invoices(), cache.iter_ledger_documents())
-    mapping = cache.mapping()
-    summaries = rollup_clients(pairs, companies=cache.companies(), customers=cache.customers(),
-                               mapping=mapping, credits=cache.credits(),
+    pairs = pair_documents(cache.records.iter_psa_invoices(), cache.records.iter_ledger_documents())
+    mapping = cache.records.mapping()
+    summaries = rollup_clients(pairs, companies=cache.records.companies(),
+                               customers=cache.records.customers(),
+                               mapping=mapping, credits=cache.records.credits(),
                                keep=cache.checklists.checklist_customer_ids())
     with cache.transaction():
         cache.recon.replace_reconciliation([(client_key_for(p, mapping), p) for p in pairs],
@@ -161,12 +162,12 @@ def change(cache: Cache, book: dict, drop: int) -> None:
     """A day's edits between two recomputes: a PSA document and a ledger one gone
     (their remembered links with them), a ledger total changed."""
     if book["psa"]:
-        cache.delete_psa_invoices([book["psa"][drop % len(book["psa"])].id])
+        cache.records.delete_psa_invoices([book["psa"][drop % len(book["psa"])].id])
     if book["ledger"]:
         gone, *rest = book["ledger"][drop % len(book["ledger"]):]
-        cache.delete_ledger_invoices([gone.id])
+        cache.records.delete_ledger_invoices([gone.id])
         if rest:
-            cache.upsert_ledger_invoices([replace(rest[0], total=rest[0].total + 1)])
+            cache.records.upsert_ledger_invoices([replace(rest[0], total=rest[0].total + 1)])
 
 
 @contextmanager

@@ -76,7 +76,7 @@ def queued_checklist(cache_path: Path, *, queue: bool = True) -> int:
     (``queue=False``: chosen only)."""
     cache = Cache(cache_path)
     try:
-        for credit in cache.credits():
+        for credit in cache.records.credits():
             if credit.kind is not CreditKind.CREDIT_MEMO:
                 continue
             invoices = cache.checklists.open_ledger_invoices(credit.customer_id)

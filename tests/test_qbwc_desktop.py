@@ -77,14 +77,14 @@ def test_a_web_connector_sync_of_the_sample_company_fills_the_cache_as_qbo_does(
                                  since=None).status is SyncStatus.SUCCEEDED
         finally:
             backend.close()
-        qbo_counts = {t: n for t, n in qbo.counts().items() if t in COMPARED}
+        qbo_counts = {t: n for t, n in qbo.records.counts().items() if t in COMPARED}
         qbo.close()
         outcome, report = desktop_sync(tmp_path, server.url)
     assert outcome.succeeded, outcome.line
     assert report.percents[-1] == 100 and report.closed == outcome.line
     desktop = Cache(tmp_path / "qbd.db", read_only=True)
     try:
-        assert {t: n for t, n in desktop.counts().items() if t in COMPARED} == qbo_counts
+        assert {t: n for t, n in desktop.records.counts().items() if t in COMPARED} == qbo_counts
     finally:
         desktop.close()
     assert statuses(tmp_path / "qbd.db") == statuses(tmp_path / "qbo.db")

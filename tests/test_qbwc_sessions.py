@@ -179,8 +179,9 @@ def test_a_web_connector_session_runs_one_full_sync_into_the_cache(tmp_path: Pat
     assert run.kind == RUN_KIND and run.status is SyncStatus.SUCCEEDED
     cache = Cache(d.cache_path, read_only=True)
     try:
-        assert [c.display_name for c in cache.customers().values()] == ["Alpha Co"]
-        assert cache.counts()["ledger_invoice"] == 5 and cache.counts()["psa_invoice"] == 5
+        assert [c.display_name for c in cache.records.customers().values()] == ["Alpha Co"]
+        counts = cache.records.counts()
+        assert counts["ledger_invoice"] == 5 and counts["psa_invoice"] == 5
     finally:
         cache.close()
 

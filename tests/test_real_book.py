@@ -71,7 +71,7 @@ def test_a_first_sync_reads_every_document_whatever_its_date(
     """config.example.toml keeps default_since = 2026-01-01 in older files; no first sync
     is dated any more: last year's unpaid invoices arrive (10040 among them)."""
     cache, _server, _book = world
-    counts, book = cache.counts(), MANIFEST["counts"]
+    counts, book = cache.records.counts(), MANIFEST["counts"]
     assert counts["psa_invoice"] == book["cw_invoices"] + book["cw_credit_memos"]
     assert counts["ledger_invoice"] == book["qbo_invoices"]
     older = MANIFEST["updated_before_2026"]
@@ -139,15 +139,15 @@ def test_a_deleted_qbo_credit_memo_and_payment_leave_the_cache(
                 if m["doc_number"] == "CM-1001")
     payment = next(p["payment_id"] for p in MANIFEST["unapplied_payments"]
                    if Decimal(p["unapplied"]) == Decimal(p["total"]))
-    assert cache.ledger_credit_memo(memo) is not None
-    assert payment in cache.payment_credit_ids()
+    assert cache.records.ledger_credit_memo(memo) is not None
+    assert payment in cache.records.payment_credit_ids()
     delete_in_qbo(server, book, "CreditMemo", memo)
     delete_in_qbo(server, book, "Payment", payment)
     run = sync(cache, server)
     assert {s.name: s.deleted for s in run.steps if s.system == "ledger"}["deletions"] == 3
-    assert cache.ledger_credit_memo(memo) is None  # the memo and the credit it carried
-    assert payment not in cache.payment_credit_ids()
-    assert all(c.id not in (memo, payment) for c in cache.credits())
+    assert cache.records.ledger_credit_memo(memo) is None  # the memo and the credit it carried
+    assert payment not in cache.records.payment_credit_ids()
+    assert all(c.id not in (memo, payment) for c in cache.records.credits())
     deleted = {(c.record_type, c.record_id) for c in cache.history.sync_changes(run.id)
                if c.action == "deleted"}
     assert ("ledger credit memo", memo) in deleted
@@ -168,7 +168,7 @@ def test_a_deleted_connectwise_invoice_leaves_the_cache(
     run = sync(cache, server)
     assert {f"{s.system} {s.name}": s.deleted
             for s in run.steps}["psa deleted invoices"] == 1
-    assert cache.psa_invoice(row.psa_invoice_id) is None
+    assert cache.records.psa_invoice(row.psa_invoice_id) is None
     [after] = cache.recon.pairs_for_number("10005")  # the ledger copy remains, alone
     assert (after.status, after.psa_invoice_id) == (NIP, None)
     assert row.psa_invoice_id not in cache.recon.links()
@@ -181,7 +181,7 @@ def test_a_psa_count_that_matches_needs_no_id_list(
     cache, server, _book = world
     with backend_for(server) as backend:
         sent = backend.psa.requests_sent
-        assert backend.psa.missing_invoice_ids(cache.psa_invoice_ids()) == set()
+        assert backend.psa.missing_invoice_ids(cache.records.psa_invoice_ids()) == set()
         assert backend.psa.requests_sent == sent + 1
 
 

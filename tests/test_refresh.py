@@ -51,8 +51,8 @@ def matches_full_refresh(cache: Cache, tmp_path: Path) -> None:
 
 def test_balance_change_on_one_invoice(demo: Cache, tmp_path: Path) -> None:
     [row] = demo.recon.pairs_for_number("110273")
-    ledger = demo.ledger_invoice(row.ledger_invoice_id)
-    demo.upsert_ledger_invoices([replace(ledger, balance=Decimal("40.00"))])
+    ledger = demo.records.ledger_invoice(row.ledger_invoice_id)
+    demo.records.upsert_ledger_invoices([replace(ledger, balance=Decimal("40.00"))])
     touched = refresh_invoices(demo, ledger_ids=[ledger.id])
     assert row.client_key in touched
     [after] = demo.recon.pairs_for_number("110273")
@@ -64,7 +64,7 @@ def test_balance_change_on_one_invoice(demo: Cache, tmp_path: Path) -> None:
 def test_deleted_ledger_invoice_becomes_expected_but_not_found(demo: Cache,
                                                                tmp_path: Path) -> None:
     [row] = demo.recon.pairs_for_number("10040")
-    demo.delete_ledger_invoices([row.ledger_invoice_id])
+    demo.records.delete_ledger_invoices([row.ledger_invoice_id])
     refresh_invoices(demo, ledger_ids=[row.ledger_invoice_id])
     [after] = demo.recon.pairs_for_number("10040")
     assert after.status.value == "Ledger Invoice Expected but not Found"
@@ -72,15 +72,16 @@ def test_deleted_ledger_invoice_becomes_expected_but_not_found(demo: Cache,
 
 
 def test_new_invoices_on_both_sides_and_a_renumbering(demo: Cache, tmp_path: Path) -> None:
-    company = next(iter(demo.companies()))
-    customer = next(iter(demo.customers()))
-    demo.upsert_psa_invoices([PsaInvoice("new-1", "99001", company, date(2026, 11, 20),
-                                         Decimal("12.34"), Decimal("12.34"))])
-    demo.upsert_ledger_invoices([LedgerInvoice("new-l", "99001", customer, date(2026, 11, 20),
-                                               Decimal("12.34"), Decimal("2.34"))])
+    company = next(iter(demo.records.companies()))
+    customer = next(iter(demo.records.customers()))
+    demo.records.upsert_psa_invoices([PsaInvoice("new-1", "99001", company, date(2026, 11, 20),
+                                                 Decimal("12.34"), Decimal("12.34"))])
+    demo.records.upsert_ledger_invoices([LedgerInvoice("new-l", "99001", customer,
+                                                       date(2026, 11, 20),
+                                                       Decimal("12.34"), Decimal("2.34"))])
     [old] = demo.recon.pairs_for_number("110273")
-    psa = demo.psa_invoice(old.psa_invoice_id)
-    demo.upsert_psa_invoices([replace(psa, number="110273-A", ledger_invoice_id=None)])
+    psa = demo.records.psa_invoice(old.psa_invoice_id)
+    demo.records.upsert_psa_invoices([replace(psa, number="110273-A", ledger_invoice_id=None)])
     refresh_invoices(demo, psa_ids=["new-1", psa.id], ledger_ids=["new-l"],
                      numbers=["99001", "110273"])
     matches_full_refresh(demo, tmp_path)
@@ -90,8 +91,8 @@ def test_mapping_a_customer_moves_its_rows_and_credits(demo: Cache, tmp_path: Pa
     unmapped = next(s for s in demo.recon.client_page(unmapped_only=True, limit=1000)
                     if s.client_key.startswith("ledger:") and s.unapplied_credits)
     customer_id = unmapped.ledger_customer_ids[0]
-    company_id = next(iter(demo.companies()))
-    demo.add_mappings([CompanyMapping(customer_id, company_id, MappingMethod.MANUAL)])
+    company_id = next(iter(demo.records.companies()))
+    demo.records.add_mappings([CompanyMapping(customer_id, company_id, MappingMethod.MANUAL)])
     demo.recon.move_ledger_only_pairs(customer_id, f"psa:{company_id}")
     refresh_clients(demo, [unmapped.client_key, f"psa:{company_id}"])
     assert demo.recon.client(unmapped.client_key) is None

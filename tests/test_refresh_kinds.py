@@ -29,9 +29,9 @@ from tests.test_pairing_sql import NOW, books, python_recompute, replace, twin_c
 
 def one_mapped_client(cache: Cache) -> None:
     """PSA company 1 mapped to ledger customer 58: client key psa:1."""
-    cache.upsert_companies([PsaCompany("1", "C1", "Co")])
-    cache.upsert_customers([LedgerCustomer("58", "Co")])
-    cache.add_mappings([CompanyMapping("58", "1", MappingMethod.MANUAL)])
+    cache.records.upsert_companies([PsaCompany("1", "C1", "Co")])
+    cache.records.upsert_customers([LedgerCustomer("58", "Co")])
+    cache.records.add_mappings([CompanyMapping("58", "1", MappingMethod.MANUAL)])
 
 
 def snapshot(cache: Cache) -> tuple[list, list]:
@@ -51,18 +51,18 @@ def test_a_credit_memo_kept_among_the_ledger_invoices_refreshes_like_a_full_reco
     with Cache(tmp_path / "memo.db") as cache:
         one_mapped_client(cache)
         memo = DocKind.CREDIT_MEMO
-        cache.upsert_psa_invoices([PsaInvoice("p1", "CM-1", "1", date(2026, 1, 5),
-                                              Decimal("-10"), Decimal("-10"), kind=memo)])
-        cache.upsert_ledger_invoices([
+        cache.records.upsert_psa_invoices([PsaInvoice("p1", "CM-1", "1", date(2026, 1, 5),
+                                                      Decimal("-10"), Decimal("-10"), kind=memo)])
+        cache.records.upsert_ledger_invoices([
             LedgerInvoice("9", "CM-1", "58", date(2026, 1, 5), Decimal("-10"), Decimal("-10"),
                           kind=memo),
             LedgerInvoice("10", "CM-2", "58", date(2026, 1, 6), Decimal("-5"), Decimal("-5"),
                           kind=memo)])
         # The same credit memo read again by the credit-memo step: the later read
         # replaces the copy kept among the invoices (one document per kind and id).
-        cache.upsert_ledger_credit_memos([LedgerInvoice(
+        cache.records.upsert_ledger_credit_memos([LedgerInvoice(
             "10", "CM-3", "58", date(2026, 1, 7), Decimal("-7"), Decimal("-7"), kind=memo)])
-        assert cache.ledger_invoice("10") is None
+        assert cache.records.ledger_invoice("10") is None
         refresh_reconciliation(cache)
         full = snapshot(cache)
         stored = [tuple(r) for r in cache.conn.execute(
@@ -88,18 +88,18 @@ def test_one_credit_memo_id_names_one_document_in_the_cache(tmp_path: Path) -> N
     with Cache(tmp_path / "one.db") as cache:
         copy = LedgerInvoice("7", "CM-7", "58", date(2026, 1, 5), Decimal("-5"),
                              Decimal("-5"), kind=memo)
-        cache.upsert_ledger_credit_memos([copy])
-        result = cache.upsert_ledger_invoices([replace(copy, doc_number="CM-7b")])
-        assert cache.ledger_credit_memo("7") is None
-        assert cache.ledger_invoice("7").doc_number == "CM-7b"
+        cache.records.upsert_ledger_credit_memos([copy])
+        result = cache.records.upsert_ledger_invoices([replace(copy, doc_number="CM-7b")])
+        assert cache.records.ledger_credit_memo("7") is None
+        assert cache.records.ledger_invoice("7").doc_number == "CM-7b"
         assert (result.created, result.deleted) == (1, 1)
-        cache.upsert_ledger_credit_memos([copy])
-        assert cache.ledger_invoice("7") is None
-        assert cache.ledger_credit_memo("7").doc_number == "CM-7"
-        cache.upsert_ledger_invoices([LedgerInvoice("7", "INV-7", "58", date(2026, 1, 5),
-                                                    Decimal("9"), Decimal("9"))])
-        assert cache.ledger_credit_memo("7").doc_number == "CM-7"
-        assert cache.ledger_invoice("7").doc_number == "INV-7"
+        cache.records.upsert_ledger_credit_memos([copy])
+        assert cache.records.ledger_invoice("7") is None
+        assert cache.records.ledger_credit_memo("7").doc_number == "CM-7"
+        cache.records.upsert_ledger_invoices([LedgerInvoice("7", "INV-7", "58", date(2026, 1, 5),
+                                                            Decimal("9"), Decimal("9"))])
+        assert cache.records.ledger_credit_memo("7").doc_number == "CM-7"
+        assert cache.records.ledger_invoice("7").doc_number == "INV-7"
 
 
 # Found on 2026-12-03 (seed 4): one credit memo id held by both ledger tables with
@@ -122,14 +122,14 @@ def test_an_incremental_refresh_equals_a_full_recompute_on_random_books(
             doc = documents[pick % len(documents)]
             changed = replace(doc, balance=doc.balance + Decimal(owing).scaleb(-2))
             if doc in book["memos"]:
-                cache.upsert_ledger_credit_memos([changed])
+                cache.records.upsert_ledger_credit_memos([changed])
             else:
-                cache.upsert_ledger_invoices([changed])
+                cache.records.upsert_ledger_invoices([changed])
             ledger_ids[doc.kind] = [doc.id]
         psa_ids = []
         if book["psa"]:
             invoice = book["psa"][pick % len(book["psa"])]
-            cache.upsert_psa_invoices([replace(invoice, owing=Decimal(owing).scaleb(-2))])
+            cache.records.upsert_psa_invoices([replace(invoice, owing=Decimal(owing).scaleb(-2))])
             psa_ids.append(invoice.id)
         refresh_documents(cache, psa_ids=psa_ids, ledger_ids=ledger_ids)
         incremental = snapshot(cache)
@@ -152,9 +152,9 @@ def test_a_balance_refreshed_in_place_keeps_the_rows_in_order(book: dict, pick: 
         changed = replace(doc, balance=doc.balance + Decimal(owing).scaleb(-2))
         for each in (cache, python):
             if doc in book["memos"]:
-                each.upsert_ledger_credit_memos([changed])
+                each.records.upsert_ledger_credit_memos([changed])
             else:
-                each.upsert_ledger_invoices([changed])
+                each.records.upsert_ledger_invoices([changed])
         refresh_documents(cache, ledger_ids={doc.kind: [doc.id]})
         python_recompute(python)
         # Rows sharing one place are deleted and appended instead (not guessed at).
@@ -204,13 +204,13 @@ def test_a_renumbered_ledger_memo_padded_with_spaces_refreshes_like_a_full_recom
     with Cache(tmp_path / "padded.db") as cache:
         one_mapped_client(cache)
         memo = DocKind.CREDIT_MEMO
-        cache.upsert_psa_invoices([PsaInvoice("p7", "CM-2", "1", date(2026, 1, 5),
-                                              Decimal("2.90"), Decimal("1.45"), kind=memo)])
-        cache.upsert_ledger_credit_memos([LedgerInvoice(
+        cache.records.upsert_psa_invoices([PsaInvoice("p7", "CM-2", "1", date(2026, 1, 5),
+                                                      Decimal("2.90"), Decimal("1.45"), kind=memo)])
+        cache.records.upsert_ledger_credit_memos([LedgerInvoice(
             "m1", "CM-1", "58", date(2026, 1, 5), Decimal("1.53"), Decimal("498.12"),
             kind=memo)])
         refresh_reconciliation(cache)
-        cache.upsert_ledger_credit_memos([LedgerInvoice(
+        cache.records.upsert_ledger_credit_memos([LedgerInvoice(
             "m1", " CM-2 ", "58", date(2026, 1, 5), Decimal("1.53"), Decimal("498.12"),
             kind=memo)])
         refresh_documents(cache, ledger_ids={memo: ["m1"]})  # as a sync names the change

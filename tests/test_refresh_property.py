@@ -210,11 +210,11 @@ class RefreshAgrees(RuleBasedStateMachine):
         with contextlib.suppress(ResyncError):  # in neither system: nothing written
             resync_invoice(self.cache, self.psa, self.ledger, number)
 
-    @precondition(lambda self: self.cache.customers())
+    @precondition(lambda self: self.cache.records.customers())
     @rule(data=st.data())
     def map_or_unmap(self, data: st.DataObject) -> None:
-        customer_id = data.draw(st.sampled_from(sorted(self.cache.customers())))
-        company_id = data.draw(st.sampled_from([*sorted(self.cache.companies()), None]))
+        customer_id = data.draw(st.sampled_from(sorted(self.cache.records.customers())))
+        company_id = data.draw(st.sampled_from([*sorted(self.cache.records.companies()), None]))
         if company_id is None:
             unmap_customer(self.cache, customer_id)
         else:
@@ -226,8 +226,9 @@ class RefreshAgrees(RuleBasedStateMachine):
         cache = self.cache
         if cache.get_meta("complete_through") is None:
             return  # nothing synced yet
-        mapping = cache.mapping()
-        fresh = pair_documents(cache.iter_psa_invoices(), cache.iter_ledger_documents())
+        mapping = cache.records.mapping()
+        fresh = pair_documents(cache.records.iter_psa_invoices(),
+                               cache.records.iter_ledger_documents())
         expected_pairs = Counter(_pair_row(p, client_key_for(p, mapping)) for p in fresh)
         stored_pairs = Counter(tuple(r) for r in cache.conn.execute(
             "SELECT kind, status, psa_invoice_id, ledger_invoice_id, client_key, "
@@ -236,9 +237,9 @@ class RefreshAgrees(RuleBasedStateMachine):
         assert stored_pairs == expected_pairs, (stored_pairs - expected_pairs,
                                                 expected_pairs - stored_pairs)
 
-        summaries = rollup_clients(fresh, companies=cache.companies(),
-                                   customers=cache.customers(), mapping=mapping,
-                                   credits=cache.credits())
+        summaries = rollup_clients(fresh, companies=cache.records.companies(),
+                                   customers=cache.records.customers(), mapping=mapping,
+                                   credits=cache.records.credits())
         expected_clients = {_client_row(s) for s in summaries}
         stored_clients = {_client_row(s) for s in cache.recon.client_page(limit=10**6)}
         assert stored_clients == expected_clients, sorted(stored_clients ^ expected_clients)
@@ -265,9 +266,9 @@ class RefreshAgrees(RuleBasedStateMachine):
             return
         psa = Counter(r[0] for r in cache.conn.execute(
             "SELECT psa_invoice_id FROM invoice_pair WHERE psa_invoice_id IS NOT NULL"))
-        assert psa == Counter({i: 1 for i in cache.psa_invoice_ids()})
-        for kind, ids in ((DocKind.INVOICE, cache.ledger_invoice_ids()),
-                          (DocKind.CREDIT_MEMO, cache.ledger_credit_memo_ids())):
+        assert psa == Counter({i: 1 for i in cache.records.psa_invoice_ids()})
+        for kind, ids in ((DocKind.INVOICE, cache.records.ledger_invoice_ids()),
+                          (DocKind.CREDIT_MEMO, cache.records.ledger_credit_memo_ids())):
             ledger = Counter(r[0] for r in cache.conn.execute(
                 "SELECT ledger_invoice_id FROM invoice_pair WHERE kind = ? AND status IN (?, ?)",
                 (kind.value, ReconStatus.MATCHED.value, ReconStatus.NOT_IN_PSA.value)))

@@ -77,26 +77,26 @@ def led(doc: str, customer: str, total: str, balance: str, **kw) -> LedgerInvoic
 
 
 def seed_004_book(cache: Cache) -> None:
-    cache.upsert_companies([
+    cache.records.upsert_companies([
         PsaCompany("1", "CONTOSO", "Contoso Ltd"),
         PsaCompany("2", "GLOBEX", "Globex Corporation"),
         PsaCompany("3", "ACME", "Acme: Plumbing"),  # a colon QBO rejects
         PsaCompany("4", "LONG", "Long " + "n" * 120),
     ])
-    cache.upsert_contacts([
+    cache.records.upsert_contacts([
         Contact("k1", "1", "Ada", "Admin", portal_security_level=6),
         Contact("k2", "1", "Bo", "Basic", portal_security_level=2),
         Contact("k3", "2", "Cy", "Low", portal_security_level=3),
         Contact("k4", "2", "Di", "Gone", portal_security_level=6, inactive=True),
     ])
-    cache.upsert_customers([
+    cache.records.upsert_customers([
         LedgerCustomer("58", "Contoso Ltd"),
         LedgerCustomer("59", "Globex Corporation"),
         LedgerCustomer("60", "Globex Corp."),
         LedgerCustomer("61", EVIL),
         LedgerCustomer("62", "Initech  LLC "),
     ])
-    cache.upsert_psa_invoices([
+    cache.records.upsert_psa_invoices([
         psa("220477-4", "1", "7030.80", "7030.80"),
         psa("220499-1", "1", "3717.00", "3717.00"),
         psa("220399-1", "1", "1250.00", "1250.00"),  # never exported
@@ -106,7 +106,7 @@ def seed_004_book(cache: Cache) -> None:
         psa("OLD-1", "1", "10.00", "10.00", day=date(2025, 6, 1)),  # outside the period
         psa("INV-2026-000000000000042", "3", "5.00", "5.00"),  # 24 chars: too long for QBO
     ])
-    cache.upsert_ledger_invoices([
+    cache.records.upsert_ledger_invoices([
         led("220477-4", "58", "7030.80", "7030.80"),
         led("220499-1", "58", "3717.00", "0.00"),
         led("QB-77", "61", "480.00", "480.00", day=date(2026, 2, 1)),
@@ -115,14 +115,14 @@ def seed_004_book(cache: Cache) -> None:
         led("OLD-1", "58", "10.00", "10.00", day=date(2025, 6, 1)),
         led("INV-2026-000000000000042", "62", "5.00", "5.00"),
     ])
-    cache.upsert_credits([
+    cache.records.upsert_credits([
         OrganizationalCredit("11261", CreditKind.CREDIT_MEMO, "58", date(2026, 2, 1),
                              D("10.00"), D("25.00"), doc_number="CM-11261"),
         OrganizationalCredit("7001", CreditKind.UNAPPLIED_PAYMENT, "61", date(2026, 2, 3),
                              D("-3.50"), D("100.00")),
     ])
-    cache.add_mappings([CompanyMapping("58", "1", MappingMethod.AUTO_EXACT),
-                        CompanyMapping("59", "2", MappingMethod.AUTO_EXACT)])
+    cache.records.add_mappings([CompanyMapping("58", "1", MappingMethod.AUTO_EXACT),
+                                CompanyMapping("59", "2", MappingMethod.AUTO_EXACT)])
     refresh_reconciliation(cache)
 
 
@@ -206,7 +206,7 @@ def test_header_names_the_snapshot_and_the_period(book: Cache, snap: Snapshot) -
     assert h.psa_as_of is None and h.scope == "whole book"
     again = build_snapshot(book, START, END)
     assert again.header.reconciliation_id == h.reconciliation_id  # same rows, same id
-    book.upsert_ledger_invoices([led("220477-4", "58", "7030.80", "7000.00")])
+    book.records.upsert_ledger_invoices([led("220477-4", "58", "7030.80", "7000.00")])
     refresh_reconciliation(book)
     changed = build_snapshot(book, START, END)
     assert changed.header.reconciliation_id != h.reconciliation_id
@@ -274,11 +274,12 @@ def test_name_rules() -> None:
 
 @pytest.mark.skipif(not fuzzy_available(), reason="rapidfuzz not installed")
 def test_near_duplicates_need_rapidfuzz(cache: Cache) -> None:
-    cache.upsert_companies([PsaCompany("1", "A", "Brightline Architects"),
-                            PsaCompany("2", "B", "Brightline Architcts"),
-                            PsaCompany("3", "C", "Lakeside School"),
-                            PsaCompany("4", "D", "Harbor Store 12"),
-                            PsaCompany("5", "E", "Harbor Store 13")])  # two stores, not a typo
+    cache.records.upsert_companies([PsaCompany("1", "A", "Brightline Architects"),
+                                    PsaCompany("2", "B", "Brightline Architcts"),
+                                    PsaCompany("3", "C", "Lakeside School"),
+                                    PsaCompany("4", "D", "Harbor Store 12"),
+                                    # two stores, not a typo:
+                                    PsaCompany("5", "E", "Harbor Store 13")])
     refresh_reconciliation(cache)
     snap = build_snapshot(cache, START, END)
     near = [f for f in snap.hygiene_findings if f.check == "duplicates"]
@@ -317,11 +318,12 @@ def test_self_check_holds_through_the_snapshot_on_random_books(book) -> None:
     psa_invoices, ledger_invoices, start, end = book
     cache = Cache(":memory:")
     try:
-        cache.upsert_companies([PsaCompany(str(i), f"C{i}", f"Company {i}") for i in range(3)])
-        cache.upsert_customers([LedgerCustomer(str(i), f"Customer {i}") for i in range(4)])
-        cache.upsert_psa_invoices(psa_invoices)
-        cache.upsert_ledger_invoices(ledger_invoices)
-        cache.add_mappings([CompanyMapping("0", "0", MappingMethod.MANUAL)])
+        cache.records.upsert_companies([PsaCompany(str(i), f"C{i}", f"Company {i}")
+                                        for i in range(3)])
+        cache.records.upsert_customers([LedgerCustomer(str(i), f"Customer {i}") for i in range(4)])
+        cache.records.upsert_psa_invoices(psa_invoices)
+        cache.records.upsert_ledger_invoices(ledger_invoices)
+        cache.records.add_mappings([CompanyMapping("0", "0", MappingMethod.MANUAL)])
         refresh_reconciliation(cache)
         snap = build_snapshot(cache, start, end)
     finally:
@@ -486,9 +488,9 @@ def test_formula_injection_is_inert_in_xlsx_and_negative_money_stays_a_number(
 
 
 def test_large_amounts_stay_exact(cache: Cache, tmp_path: Path) -> None:
-    cache.upsert_companies([PsaCompany("1", "A", "Big")])
-    cache.upsert_psa_invoices([psa("1", "1", "9999999999999.99", "0.01"),
-                               psa("2", "1", "12345678901234.56", "0.00")])
+    cache.records.upsert_companies([PsaCompany("1", "A", "Big")])
+    cache.records.upsert_psa_invoices([psa("1", "1", "9999999999999.99", "0.01"),
+                                       psa("2", "1", "12345678901234.56", "0.00")])
     refresh_reconciliation(cache)
     snap = build_snapshot(cache, START, END)
     ws = openpyxl.load_workbook(write_report(snap, "xlsx", tmp_path / "big.xlsx"))["Invoices"]
@@ -517,8 +519,8 @@ def test_markdown_is_readable_in_a_ticket(snap: Snapshot) -> None:
 
 
 def test_markdown_escapes_table_breaking_names(cache: Cache) -> None:
-    cache.upsert_companies([PsaCompany("1", "A", "Pipe | and [link](x) *bold*")])
-    cache.upsert_psa_invoices([psa("1", "1", "5.00", "5.00")])
+    cache.records.upsert_companies([PsaCompany("1", "A", "Pipe | and [link](x) *bold*")])
+    cache.records.upsert_psa_invoices([psa("1", "1", "5.00", "5.00")])
     refresh_reconciliation(cache)
     md = render_text(build_snapshot(cache, START, END), "md")
     assert r"Pipe \| and \[link\](x) \*bold\*" in md
@@ -620,7 +622,7 @@ def test_a_report_reads_one_state_of_the_cache(book: Cache) -> None:
         before = book.report.pair_count(START, END)
         writer = Cache(book.path)
         try:
-            writer.upsert_psa_invoices([psa("NEW-1", "1", "1.00", "1.00")])
+            writer.records.upsert_psa_invoices([psa("NEW-1", "1", "1.00", "1.00")])
             refresh_reconciliation(writer)
         finally:
             writer.close()

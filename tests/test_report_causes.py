@@ -59,10 +59,10 @@ def pay(side: Side, invoice_id: str, txn_id: str, amount: str) -> InvoiceTxn:
 
 def causes_book(cache: Cache) -> None:
     seed_004_book(cache)
-    cache.upsert_psa_invoices([psa("220600-1", "1", "50.00", "40.00"),
-                               psa("220601-1", "1", "80.00", "80.00")])
-    cache.upsert_ledger_invoices([led("220600-1", "58", "50.00", "50.00"),
-                                  led("220601-1", "58", "80.00", "60.00")])
+    cache.records.upsert_psa_invoices([psa("220600-1", "1", "50.00", "40.00"),
+                                       psa("220601-1", "1", "80.00", "80.00")])
+    cache.records.upsert_ledger_invoices([led("220600-1", "58", "50.00", "50.00"),
+                                          led("220601-1", "58", "80.00", "60.00")])
     refresh_reconciliation(cache)
     cache.txns.replace_txns(Side.PSA, "invoice_id", ["p220600-1"],
                             [pay(Side.PSA, "p220600-1", "cw-9", "10.00")], removed_how="deleted")
@@ -275,9 +275,9 @@ def test_one_clients_report_counts_only_its_causes(book: Cache) -> None:
 
 
 def test_credit_memo_rows_carry_their_cause_apart(book: Cache) -> None:
-    book.upsert_psa_invoices([psa("CM-9", "1", "30.00", "30.00", kind=DocKind.CREDIT_MEMO)])
-    book.upsert_ledger_credit_memos([led("CM-9", "58", "30.00", "20.00",
-                                         kind=DocKind.CREDIT_MEMO)])
+    book.records.upsert_psa_invoices([psa("CM-9", "1", "30.00", "30.00", kind=DocKind.CREDIT_MEMO)])
+    book.records.upsert_ledger_credit_memos([led("CM-9", "58", "30.00", "20.00",
+                                                 kind=DocKind.CREDIT_MEMO)])
     refresh_reconciliation(book)
     diagnose_pending(book)
     (memo,) = book.recon.pairs_for_number("CM-9")

@@ -119,9 +119,9 @@ def test_fail_on_discrepancy_exits_3_but_still_writes(db: str, tmp_path: Path,
     assert "discrepancies found" in err and "these 3 invoices make up the -925.25" in err
     # A clean client (every invoice agrees) passes.
     with Cache(db) as cache:
-        cache.upsert_companies([PsaCompany("9", "CLEAN", "Clean Co")])
-        cache.upsert_psa_invoices([psa("900", "9", "12.00", "0.00")])
-        cache.upsert_ledger_invoices([led("900", "58", "12.00", "0.00")])
+        cache.records.upsert_companies([PsaCompany("9", "CLEAN", "Clean Co")])
+        cache.records.upsert_psa_invoices([psa("900", "9", "12.00", "0.00")])
+        cache.records.upsert_ledger_invoices([led("900", "58", "12.00", "0.00")])
         refresh_reconciliation(cache)
     assert report(db, "--out", "-", "--format", "csv", "--client", "psa:9",
                   "--fail-on-discrepancy") == 0

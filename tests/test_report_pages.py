@@ -91,8 +91,8 @@ def assert_writers_agree(snap: Snapshot, cache: Cache, tmp_path: Path,
         write_report(snap, "xlsx", tmp_path / "objects.xlsx")
     assert sheets(tmp_path / "pages.xlsx") == sheets(tmp_path / "objects.xlsx")
     if whole_book:
-        checks, findings = run_checks(companies=cache.companies(),
-                                      customers=cache.customers(), pairs=list(snap.rows))
+        checks, findings = run_checks(companies=cache.records.companies(),
+                                      customers=cache.records.customers(), pairs=list(snap.rows))
         assert (snap.hygiene_checks, snap.hygiene_findings) == (checks, findings)
 
 
@@ -166,15 +166,16 @@ def test_hostile_names_agree_in_both_paths(tmp_path: Path) -> None:
              "Esc \x1b[31m", "Quote \" \\", "Line\nbreak", "Ünïcødé 日本", "C1 \x85",
              "DEL \x7f", "Sep \u2028", "", "x" * 80]
     with Cache(tmp_path / "c.db") as cache:
-        cache.upsert_companies([PsaCompany(str(i), f"C{i}", n) for i, n in enumerate(names)])
-        cache.upsert_customers([LedgerCustomer(str(i), n) for i, n in enumerate(names)])
+        cache.records.upsert_companies([PsaCompany(str(i), f"C{i}", n)
+                                        for i, n in enumerate(names)])
+        cache.records.upsert_customers([LedgerCustomer(str(i), n) for i, n in enumerate(names)])
         day = date(2026, 3, 1)
-        cache.upsert_psa_invoices([PsaInvoice(
+        cache.records.upsert_psa_invoices([PsaInvoice(
             id=f"P{i}", number=names[i % len(names)] + str(i) if i % 3 else str(i),
             company_id=str(i % len(names)), date=day, total=from_cents(i * 101 - 500),
             owing=from_cents(i), ledger_invoice_id=f"L{i}", exported=True,
             currency="CAD" if i % 4 == 0 else "USD") for i in range(60)])
-        cache.upsert_ledger_invoices([LedgerInvoice(
+        cache.records.upsert_ledger_invoices([LedgerInvoice(
             id=f"L{i}", doc_number=str(i), customer_id=str(i % len(names)), date=day,
             total=from_cents(i * 101 - 500 + (i % 5)), balance=from_cents(i),
             voided=i % 9 == 0) for i in range(60) if i % 7])

@@ -135,13 +135,13 @@ def books(draw):
 
 def load(cache: Cache, psa: list[PsaInvoice], ledger: list[LedgerInvoice]) -> None:
     # Company 3 has an empty name and customer 4 is unknown: the fallbacks show.
-    cache.upsert_companies([PsaCompany(str(i), f"C{i}", f"Company {i}" if i < 3 else "")
-                            for i in range(4)])
-    cache.upsert_customers([LedgerCustomer(str(i), f"Customer {i}") for i in range(4)])
-    cache.upsert_psa_invoices(psa)
-    cache.upsert_ledger_invoices(ledger)
-    cache.add_mappings([CompanyMapping("0", "0", MappingMethod.MANUAL),
-                        CompanyMapping("1", "3", MappingMethod.MANUAL)])
+    cache.records.upsert_companies([PsaCompany(str(i), f"C{i}", f"Company {i}" if i < 3 else "")
+                                    for i in range(4)])
+    cache.records.upsert_customers([LedgerCustomer(str(i), f"Customer {i}") for i in range(4)])
+    cache.records.upsert_psa_invoices(psa)
+    cache.records.upsert_ledger_invoices(ledger)
+    cache.records.add_mappings([CompanyMapping("0", "0", MappingMethod.MANUAL),
+                                CompanyMapping("1", "3", MappingMethod.MANUAL)])
     refresh_reconciliation(cache)
 
 
@@ -200,9 +200,9 @@ def test_rows_read_in_pages_survive_the_cache_and_a_later_change(tmp_path: Path)
         snap = build_snapshot(cache, START, END)
         rows = list(snap.rows)
         # A sync after the snapshot changes the cache; the snapshot keeps its copy.
-        cache.upsert_psa_invoices([PsaInvoice(id="P999", number="9999", company_id="0",
-                                              date=date(2026, 2, 3), total=D("1.00"),
-                                              owing=D("1.00"))])
+        cache.records.upsert_psa_invoices([PsaInvoice(id="P999", number="9999", company_id="0",
+                                                      date=date(2026, 2, 3), total=D("1.00"),
+                                                      owing=D("1.00"))])
         refresh_reconciliation(cache)
     assert len(rows) == 25 and list(snap.rows) == rows  # the cache is closed by now
     assert snap.rows[3] == rows[3] and snap.rows[-1] == rows[-1]

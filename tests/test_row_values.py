@@ -49,11 +49,11 @@ def test_psa_and_ledger_documents_come_back_equal(tmp_path: Path) -> None:
                             due_date=date(2026, 1, 30), total=Decimal("99.99"),
                             balance=Decimal("1.01"), currency="EUR")]
     with Cache(tmp_path / "c.db") as cache:
-        cache.upsert_psa_invoices(psa)
-        cache.upsert_ledger_invoices(ledger)
-        assert sorted(cache.iter_psa_invoices(), key=lambda i: i.id) == psa
-        assert cache.psa_invoice("2") == psa[1]
-        assert sorted(cache.iter_ledger_invoices(), key=lambda i: i.id) == ledger
+        cache.records.upsert_psa_invoices(psa)
+        cache.records.upsert_ledger_invoices(ledger)
+        assert sorted(cache.records.iter_psa_invoices(), key=lambda i: i.id) == psa
+        assert cache.records.psa_invoice("2") == psa[1]
+        assert sorted(cache.records.iter_ledger_invoices(), key=lambda i: i.id) == ledger
         # Another column order (the link first, the table's columns reversed)
         # reads the same records: positions follow the query, not the table.
         columns = [r[1] for r in cache.conn.execute("PRAGMA table_info(psa_invoice)")]
@@ -74,7 +74,7 @@ def test_payment_lines_come_back_equal(tmp_path: Path) -> None:
             InvoiceTxn(side=Side.PSA, invoice_id="1", txn_id="C1", kind=TxnKind.CREDIT,
                        date=date(2026, 1, 6), amount=Decimal("0.01"), credit_id="CM-1")]
     with Cache(tmp_path / "c.db") as cache:
-        cache.upsert_psa_invoices([_psa(1)])
+        cache.records.upsert_psa_invoices([_psa(1)])
         cache.txns.replace_txns(Side.PSA, "invoice_id", ["1"], txns, removed_how="gone")
         assert cache.txns.invoice_txns(Side.PSA, "1") == txns
         assert cache.txns.txns_for_invoices(Side.PSA, ["1"]) == {"1": txns}
@@ -97,14 +97,14 @@ def test_master_data_and_credits_come_back_equal(tmp_path: Path) -> None:
                                     date=date(2026, 1, 2), amount=Decimal("5.00"),
                                     total=Decimal("7.50"), doc_number="R-1", updated_at=_MOMENT)]
     with Cache(tmp_path / "c.db") as cache:
-        cache.upsert_companies(companies)
-        cache.upsert_contacts(contacts)
-        cache.upsert_customers(customers)
-        cache.upsert_credits(credits)
-        assert sorted(cache.companies().values(), key=lambda c: c.id) == companies
-        assert cache.company("1") == companies[0]
-        assert cache.customers() == {"9": customers[0]}
-        assert cache.credits() == credits
+        cache.records.upsert_companies(companies)
+        cache.records.upsert_contacts(contacts)
+        cache.records.upsert_customers(customers)
+        cache.records.upsert_credits(credits)
+        assert sorted(cache.records.companies().values(), key=lambda c: c.id) == companies
+        assert cache.records.company("1") == companies[0]
+        assert cache.records.customers() == {"9": customers[0]}
+        assert cache.records.credits() == credits
         rows = cache.conn.execute("SELECT updated_at AS x, * FROM psa_contact").fetchall()
         assert [contact_from(r) for r in rows] == contacts
 

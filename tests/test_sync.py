@@ -54,7 +54,7 @@ def test_first_sync_loads_everything_and_a_second_changes_nothing(cache: Cache) 
     with running_emulator() as (server, _book, _plan):
         first = sync(cache, server)
         assert first.status is SyncStatus.SUCCEEDED, first.error
-        counts = cache.counts()
+        counts = cache.records.counts()
         book = MANIFEST["counts"]
         assert counts["psa_invoice"] == book["cw_invoices"] + book["cw_credit_memos"]
         assert counts["ledger_invoice"] == book["qbo_invoices"]
@@ -62,7 +62,7 @@ def test_first_sync_loads_everything_and_a_second_changes_nothing(cache: Cache) 
         second = sync(cache, server)
         assert second.status is SyncStatus.SUCCEEDED
         assert all(s.created == s.updated == s.deleted == 0 for s in second.steps)
-        assert cache.counts() == counts
+        assert cache.records.counts() == counts
         assert cache.history.sync_changes(second.id) == []
 
 
@@ -114,7 +114,8 @@ def test_a_failed_step_is_named_and_nothing_is_written(cache: Cache, fault: str,
     assert "nothing written" in run.error
     failed = [s for s in run.steps if s.status is SyncStatus.FAILED]
     assert [f"{s.system} {s.name}" for s in failed] == [step]
-    assert cache.counts()["psa_invoice"] == 0 and cache.counts()["ledger_invoice"] == 0
+    counts = cache.records.counts()
+    assert counts["psa_invoice"] == 0 and counts["ledger_invoice"] == 0
     assert cache.history.sync_run(run.id).status is SyncStatus.FAILED
 
 
@@ -145,7 +146,7 @@ def test_autotask_book_syncs_too(cache: Cache, tmp_path: Path) -> None:
         with open_backend(config, demo=False) as backend:
             run = run_full_sync(cache, backend.psa, backend.ledger, since=SINCE)
     assert run.status is SyncStatus.SUCCEEDED, run.error
-    assert cache.counts()["psa_invoice"] == 1039
+    assert cache.records.counts()["psa_invoice"] == 1039
     assert cache.history.sync_states()["psa"].kind == "autotask"
 
 
@@ -174,7 +175,7 @@ def test_a_sync_killed_halfway_leaves_the_cache_as_it_was(cache: Cache,
                                                           tmp_path: Path) -> None:
     with running_emulator() as (server, _book, plan):
         sync(cache, server)
-        before = cache.counts()
+        before = cache.records.counts()
         config = config_file_for(server, tmp_path)
         proc, baseline = start_slow_cli_sync(cache, config, plan)
         deadline = time.monotonic() + 20
@@ -183,7 +184,7 @@ def test_a_sync_killed_halfway_leaves_the_cache_as_it_was(cache: Cache,
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        assert cache.counts() == before
+        assert cache.records.counts() == before
         stuck = cache.history.sync_runs()[0]
         assert stuck.status is SyncStatus.RUNNING  # the killed process never finished it
         plan.reset()
@@ -275,7 +276,7 @@ def test_a_signalled_sync_ends_cancelled_at_once(cache: Cache, tmp_path: Path,
 
     with running_emulator() as (server, _book, plan):
         sync(cache, server)
-        before = cache.counts()
+        before = cache.records.counts()
         config = config_file_for(server, tmp_path)
         proc, baseline = start_slow_cli_sync(cache, config, plan)
         deadline = time.monotonic() + 20
@@ -287,7 +288,7 @@ def test_a_signalled_sync_ends_cancelled_at_once(cache: Cache, tmp_path: Path,
         assert err.decode().strip().splitlines()[-1] == (
             f"recon-tui: interrupted ({signum.name}); a sync in progress was cancelled "
             "and wrote nothing")
-        assert cache.counts() == before
+        assert cache.records.counts() == before
         stopped = cache.history.sync_runs()[0]
         assert stopped.status is SyncStatus.CANCELLED
         assert stopped.error == f"cancelled ({signum.name}); nothing written"

@@ -168,7 +168,7 @@ def test_overlapping_reads_send_the_same_requests_as_one_at_a_time(tmp_path: Pat
                 with psa, ledger:
                     run = run_full_sync(cache, psa, ledger, since=None)
                 assert run.status is SyncStatus.SUCCEEDED, run.error
-                results.append((dict(log.sent), cache.counts()))
+                results.append((dict(log.sent), cache.records.counts()))
             assert log.peak["qbo"] <= qbo_window and log.peak["connectwise"] <= cw_window
     (serial_sent, serial_data), (overlapped_sent, overlapped_data) = results
     assert overlapped_sent == serial_sent
@@ -224,7 +224,7 @@ def test_a_window_of_one_reads_the_steps_of_a_system_in_turn_beside_the_other(
     assert on_psa.met == [True]  # the PSA's invoices were read while the ledger was
     assert on_ledger.peak == 1  # the ledger's window of one: its steps in turn
     assert any(len(p.reading) > 1 for p in seen if p.phase == "fetch")
-    assert cache.counts()["psa_invoice"] == cache.counts()["ledger_invoice"] == 30
+    assert cache.records.counts()["psa_invoice"] == cache.records.counts()["ledger_invoice"] == 30
 
 
 def test_a_gate_caps_the_windows_and_the_steps_own_requests_of_one_system() -> None:
@@ -276,4 +276,4 @@ def test_a_ledger_failure_beside_the_psa_names_the_ledger_step_and_writes_nothin
     assert run.status is SyncStatus.FAILED
     failed = [f"{s.system} {s.name}" for s in run.steps if s.status is SyncStatus.FAILED]
     assert failed == [f"ledger {failing}"]
-    assert cache.counts()["psa_company"] == 0
+    assert cache.records.counts()["psa_company"] == 0

@@ -31,7 +31,7 @@ def books() -> tuple[FakePsa, FakeLedger]:
 
 
 def data_of(cache: Cache) -> dict[str, int]:
-    return cache.counts()
+    return cache.records.counts()
 
 
 def test_a_short_read_that_would_delete_a_fifth_stops_before_writing(cache: Cache) -> None:
@@ -64,10 +64,10 @@ def test_a_confirmed_mass_deletion_goes_ahead_and_a_refused_one_is_cancelled(
     refused = run_full_sync(cache, psa, ledger, since=None, confirm_mass_delete=no)
     assert refused.status is SyncStatus.CANCELLED
     assert [(m.side, m.deleting, m.held) for m in asked[0]] == [("psa", 30, 100)]
-    assert cache.counts()["psa_invoice"] == INVOICES
+    assert cache.records.counts()["psa_invoice"] == INVOICES
     done = run_full_sync(cache, psa, ledger, since=None, confirm_mass_delete=lambda _: True)
     assert done.status is SyncStatus.SUCCEEDED
-    assert cache.counts()["psa_invoice"] == INVOICES - 30
+    assert cache.records.counts()["psa_invoice"] == INVOICES - 30
 
 
 def test_small_deletions_and_a_raised_share_do_not_ask(cache: Cache) -> None:
@@ -80,7 +80,7 @@ def test_small_deletions_and_a_raised_share_do_not_ask(cache: Cache) -> None:
         ledger.delete("Invoice", f"q{n}")
     run = run_full_sync(cache, psa, ledger, since=None, max_delete_percent=25)
     assert run.status is SyncStatus.SUCCEEDED
-    assert cache.counts()["ledger_invoice"] == INVOICES - 28
+    assert cache.records.counts()["ledger_invoice"] == INVOICES - 28
 
 
 def test_a_cache_holds_one_companys_books(cache: Cache) -> None:
@@ -118,7 +118,7 @@ def test_the_outcome_commits_with_the_data(cache: Cache) -> None:
     assert run.status is SyncStatus.SUCCEEDED
     assert {s.system: s.created for s in run.steps if s.name == "invoices"} == {
         "psa": INVOICES, "ledger": INVOICES}
-    assert cache.counts()["ledger_invoice"] == INVOICES
+    assert cache.records.counts()["ledger_invoice"] == INVOICES
 
 
 def test_ctrl_c_while_reading_ends_the_run_cancelled_at_once(cache: Cache) -> None:
@@ -186,7 +186,7 @@ def test_an_absurd_amount_fails_the_step_naming_record_and_field(
     with Cache(db) as cache:
         [run] = cache.history.sync_runs(1)
         assert run.status is SyncStatus.FAILED
-        assert cache.counts()["ledger_invoice"] == 0
+        assert cache.records.counts()["ledger_invoice"] == 0
 
 
 def test_the_demo_never_removes_a_real_companys_cache(tmp_path: Path,
@@ -205,7 +205,7 @@ def test_the_demo_never_removes_a_real_companys_cache(tmp_path: Path,
     assert main(["--demo", "--reset-demo", "--db", str(real)]) == 2
     assert "the demo never replaces it" in capsys.readouterr().err
     with Cache(real) as cache:
-        assert cache.counts()["ledger_invoice"] == INVOICES
+        assert cache.records.counts()["ledger_invoice"] == INVOICES
     demo = tmp_path / "demo.db"
     with Cache(demo) as cache:
         cache.check_book("ledger", "qbo:9130355377388383", claim=True)

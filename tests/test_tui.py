@@ -39,10 +39,11 @@ def make_app(tmp_path: Path, *, extra=None) -> ReconApp:
 
 
 def add_markup_client(cache: Cache) -> None:
-    cache.upsert_companies([PsaCompany("9", "REFUND", MARKUP_NAME)])
-    cache.upsert_customers([LedgerCustomer("99", "Foo [/] Bar Ltd")])
-    cache.upsert_psa_invoices([psa_invoice("77", "9", "5.00", "5.00", day=date(2026, 1, 2))])
-    cache.upsert_ledger_invoices([ledger_invoice("78", "99", "6.00", "6.00")])
+    cache.records.upsert_companies([PsaCompany("9", "REFUND", MARKUP_NAME)])
+    cache.records.upsert_customers([LedgerCustomer("99", "Foo [/] Bar Ltd")])
+    cache.records.upsert_psa_invoices([psa_invoice("77", "9", "5.00", "5.00",
+                                                   day=date(2026, 1, 2))])
+    cache.records.upsert_ledger_invoices([ledger_invoice("78", "99", "6.00", "6.00")])
 
 
 async def test_clients_screen_shows_the_book_worst_first(tmp_path: Path) -> None:
@@ -131,13 +132,13 @@ async def test_markup_in_names_renders_literally(tmp_path: Path) -> None:
 
 async def test_unmapped_and_discrepant_toggles(tmp_path: Path) -> None:
     def matched_client(cache: Cache) -> None:
-        cache.upsert_companies([PsaCompany("5", "CALM", "Calm Corp")])
-        cache.upsert_customers([LedgerCustomer("55", "Calm Corp")])
+        cache.records.upsert_companies([PsaCompany("5", "CALM", "Calm Corp")])
+        cache.records.upsert_customers([LedgerCustomer("55", "Calm Corp")])
         from recon_tui.models import CompanyMapping, MappingMethod
 
-        cache.add_mappings([CompanyMapping("55", "5", MappingMethod.MANUAL)])
-        cache.upsert_psa_invoices([psa_invoice("500", "5", "10.00", "0.00")])
-        cache.upsert_ledger_invoices([ledger_invoice("500", "55", "10.00", "0.00")])
+        cache.records.add_mappings([CompanyMapping("55", "5", MappingMethod.MANUAL)])
+        cache.records.upsert_psa_invoices([psa_invoice("500", "5", "10.00", "0.00")])
+        cache.records.upsert_ledger_invoices([ledger_invoice("500", "55", "10.00", "0.00")])
 
     app = make_app(tmp_path, extra=matched_client)
     async with app.run_test(size=SIZE) as pilot:
@@ -217,8 +218,9 @@ async def test_detail_updates_when_the_cache_changes(tmp_path: Path) -> None:
         await pilot.press("slash", *"northwind", "enter", "enter")
         await pilot.pause()
         with Cache(app.cache_path) as writer:
-            writer.upsert_psa_invoices([psa_invoice("110273", "1", "50.00", "50.00")])
-            writer.upsert_contacts([Contact("c9", "1", "Cy", "New", portal_security_level=1)])
+            writer.records.upsert_psa_invoices([psa_invoice("110273", "1", "50.00", "50.00")])
+            writer.records.upsert_contacts([Contact("c9", "1", "Cy", "New",
+                                                    portal_security_level=1)])
             refresh_reconciliation(writer)
         from recon_tui.tui.messages import CacheChanged
 
@@ -247,12 +249,12 @@ def add_credit_memos(cache: Cache) -> None:
     and a contact whose portal login is disabled."""
     from recon_tui.models import DocKind
 
-    cache.upsert_psa_invoices([psa_invoice("CM-7", "1", "25.00", "25.00",
-                                           kind=DocKind.CREDIT_MEMO)])
-    cache.upsert_ledger_credit_memos([ledger_invoice("CM-7", "58", "25.00", "0.00",
-                                                     id="m7", kind=DocKind.CREDIT_MEMO)])
-    cache.upsert_contacts([Contact("c9", "1", "Lou", "Locked", portal_security_level=6,
-                                   portal_login_disabled=True)])
+    cache.records.upsert_psa_invoices([psa_invoice("CM-7", "1", "25.00", "25.00",
+                                                   kind=DocKind.CREDIT_MEMO)])
+    cache.records.upsert_ledger_credit_memos([ledger_invoice("CM-7", "58", "25.00", "0.00",
+                                                             id="m7", kind=DocKind.CREDIT_MEMO)])
+    cache.records.upsert_contacts([Contact("c9", "1", "Lou", "Locked", portal_security_level=6,
+                                           portal_login_disabled=True)])
 
 
 async def test_client_screen_shows_credit_memos_apart_and_disabled_logins(
@@ -281,12 +283,12 @@ def many_causes(cache: Cache) -> None:
     from tests.test_tui_invoice_history import reversed_payment_book
 
     reversed_payment_book(cache)
-    cache.upsert_psa_invoices([psa_invoice("300", "1", "30.00", "30.00"),
-                               psa_invoice("301", "1", "31.00", "31.00")])
-    cache.upsert_ledger_invoices([ledger_invoice("300", "58", "35.00", "35.00"),
-                                  ledger_invoice("301", "58", "31.00", "0.00", voided=True),
-                                  ledger_invoice("L-1", "58", "12.00", "12.00"),
-                                  ledger_invoice("L-2", "59", "13.00", "13.00")])
+    cache.records.upsert_psa_invoices([psa_invoice("300", "1", "30.00", "30.00"),
+                                       psa_invoice("301", "1", "31.00", "31.00")])
+    cache.records.upsert_ledger_invoices([ledger_invoice("300", "58", "35.00", "35.00"),
+                                          ledger_invoice("301", "58", "31.00", "0.00", voided=True),
+                                          ledger_invoice("L-1", "58", "12.00", "12.00"),
+                                          ledger_invoice("L-2", "59", "13.00", "13.00")])
     refresh_reconciliation(cache)
     diagnose_pending(cache)
 

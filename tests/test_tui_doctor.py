@@ -41,7 +41,7 @@ async def test_a_sync_refused_on_the_key_shows_the_checks_with_the_fix(tmp_path:
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, SyncScreen)
-            assert app.cache.counts()["psa_invoice"] == 0  # nothing written
+            assert app.cache.records.counts()["psa_invoice"] == 0  # nothing written
 
 
 async def test_ctrl_d_runs_the_checks_on_a_healthy_book(tmp_path: Path) -> None:

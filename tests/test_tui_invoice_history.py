@@ -174,8 +174,9 @@ async def test_history_follows_the_row_through_a_recompute(tmp_path: Path) -> No
                                      removed_how="deleted in the ledger")
             from tests.books import ledger_invoice
 
-            writer.upsert_ledger_invoices([ledger_invoice("110273", "58", "50.00", "40.00")])
-            writer.upsert_psa_invoices([psa_invoice("10050", "3", "99.00", "98.00")])
+            writer.records.upsert_ledger_invoices(
+                [ledger_invoice("110273", "58", "50.00", "40.00")])
+            writer.records.upsert_psa_invoices([psa_invoice("10050", "3", "99.00", "98.00")])
             writer.conn.execute("UPDATE invoice_pair SET id = id + 100")
             refresh_reconciliation(writer)
             diagnose_pending(writer)
@@ -193,7 +194,7 @@ async def test_history_follows_the_row_through_a_recompute(tmp_path: Path) -> No
 async def test_hostile_names_and_references_stay_literal(tmp_path: Path) -> None:
     def build(cache: Cache) -> None:
         reversed_payment_book(cache, psa_reference="[red]CHK[/] \x1b[2J")
-        cache.upsert_companies([PsaCompany("1", "NORTH", HOSTILE_NAME)])
+        cache.records.upsert_companies([PsaCompany("1", "NORTH", HOSTILE_NAME)])
         refresh_reconciliation(cache)
         diagnose_pending(cache)
 

@@ -75,16 +75,16 @@ async def test_twenty_doubtful_companies_cost_two_keys_each_with_undo(tmp_path: 
         assert "2 invoices" in text and "open balance 2,100.00" in text
         assert candidate_names(app)[0] == "Atomars Best Tackle LLC"
         await pilot.press("enter")                      # asks about Atomars Best Tackle LLC
-        assert customer_id(0) not in app.cache.mapping()
+        assert customer_id(0) not in app.cache.records.mapping()
         assert "Enter again maps it" in screen_text(app)
         await pilot.press("enter")                      # ... and maps
-        assert app.cache.mapping()[customer_id(0)] == company_id(0)
+        assert app.cache.records.mapping()[customer_id(0)] == company_id(0)
         await pilot.press("enter", "enter")             # Brightline
-        assert app.cache.mapping()[customer_id(1)] == company_id(1)
+        assert app.cache.records.mapping()[customer_id(1)] == company_id(1)
         rows_with_brightline = snapshot(app.cache)
 
         await pilot.press("ctrl+z")                     # undo Brightline ...
-        assert customer_id(1) not in app.cache.mapping()
+        assert customer_id(1) not in app.cache.records.mapping()
         assert screen.session.current.customer.display_name == "Brightline Architechts"
         assert app.cache.recon.client(f"ledger:{customer_id(1)}") is not None  # rows are back
         assert "Undone" in screen_text(app)
@@ -112,14 +112,14 @@ async def test_twenty_doubtful_companies_cost_two_keys_each_with_undo(tmp_path: 
                 await pilot.press("ctrl+y")
             else:
                 await pilot.press("enter")
-            assert current in app.cache.mapping()
+            assert current in app.cache.records.mapping()
         assert "Queue empty" in screen_text(app)
         await pilot.press("escape")
         assert isinstance(app.screen, ClientsScreen)
 
         # m; 20 mappings at 2 keys each; undo + its 2-key redo; skip + undo; ↓; Esc.
         assert len(pilot.keys) == 1 + 20 * 2 + 3 + 2 + 1 + 1, pilot.keys
-        mapping = app.cache.mapping()
+        mapping = app.cache.records.mapping()
         assert {k: v for k, v in mapping.items() if k != "G1"} == intended()
         for i in range(len(PAIRS)):
             assert app.cache.recon.client(f"ledger:{customer_id(i)}") is None
@@ -159,14 +159,14 @@ async def test_typing_searches_every_company_and_narrows(tmp_path: Path) -> None
         assert 'No PSA company resembles "zzqx"' in screen_text(app)
         await pilot.press("enter")  # nothing highlighted: nothing happens
         await pilot.pause()
-        assert customer_id(0) not in app.cache.mapping()
+        assert customer_id(0) not in app.cache.records.mapping()
         await pilot.press("ctrl+u", *"freight", "enter")  # clear, search, asked
         await pilot.pause()
-        assert customer_id(0) not in app.cache.mapping()
+        assert customer_id(0) not in app.cache.records.mapping()
         assert "Harbor Freight Movers is not a certain match" in screen_text(app)
         await pilot.press("enter")  # confirmed
         await pilot.pause()
-        assert app.cache.mapping()[customer_id(0)] == "208"
+        assert app.cache.records.mapping()[customer_id(0)] == "208"
         assert mapper(app).query_one("#mapper-search").value == ""  # fresh for the next one
 
 
@@ -184,11 +184,11 @@ async def test_a_taken_company_is_marked_on_screen(tmp_path: Path) -> None:
 
 def deleted_company_book(cache: Cache) -> None:
     seed_book(cache)
-    cache.upsert_companies([PsaCompany("4", "GONE", "Gone Fishing Ltd", status="Inactive",
-                                       deleted=True)])
-    cache.upsert_customers([LedgerCustomer("60", "Gone Fishing")])
-    cache.upsert_ledger_invoices([ledger_invoice("777", "60", "30.00", "30.00")])
-    cache.add_mappings([CompanyMapping("60", "4", MappingMethod.MANUAL)])
+    cache.records.upsert_companies([PsaCompany("4", "GONE", "Gone Fishing Ltd", status="Inactive",
+                                               deleted=True)])
+    cache.records.upsert_customers([LedgerCustomer("60", "Gone Fishing")])
+    cache.records.upsert_ledger_invoices([ledger_invoice("777", "60", "30.00", "30.00")])
+    cache.records.add_mappings([CompanyMapping("60", "4", MappingMethod.MANUAL)])
     refresh_reconciliation(cache)
 
 
@@ -217,11 +217,11 @@ async def test_unmap_from_the_client_screen_with_confirmation(tmp_path: Path) ->
         await pilot.press("escape")  # cancel: nothing changes
         await pilot.pause()
         assert isinstance(app.screen, ClientDetailScreen)
-        assert app.cache.mapping()["58"] == "1"
+        assert app.cache.records.mapping()["58"] == "1"
         await pilot.press("x", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ClientDetailScreen)
-        assert "58" not in app.cache.mapping()
+        assert "58" not in app.cache.records.mapping()
         assert "UNMAPPED" in screen_text(app) and "none mapped" in screen_text(app)
         client = app.cache.recon.client("psa:1")
         assert client is not None and not client.mapped and client.ledger_customer_ids == ()
@@ -242,7 +242,7 @@ async def test_unmap_from_the_client_screen_with_confirmation(tmp_path: Path) ->
         assert candidate_names(app)[0] == "Northwind Traders"
         await pilot.press("enter", "escape")
         await pilot.pause()
-        assert app.cache.mapping()["58"] == "1"
+        assert app.cache.records.mapping()["58"] == "1"
         assert snapshot(app.cache) == before
         assert "1 unmapped ledger customer" in screen_text(app)
 
@@ -290,7 +290,7 @@ async def test_demo_book_map_then_sync_keeps_the_mapping_and_flags_deleted(
             await pilot.press("enter", "enter", "escape", "escape")
             await pilot.pause()
             assert isinstance(app.screen, ClientsScreen)
-            assert app.cache.mapping()["97"] == "436"
+            assert app.cache.records.mapping()["97"] == "436"
             await pilot.press("s")
             await pilot.pause()
             app.screen.query_one("#since").value = "2025-01-01"
@@ -320,13 +320,13 @@ async def test_a_question_is_dropped_by_moving_or_typing(tmp_path: Path) -> None
         assert "Enter again maps it" not in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
-        assert customer_id(0) not in app.cache.mapping()  # asked again, not mapped
+        assert customer_id(0) not in app.cache.records.mapping()  # asked again, not mapped
         await pilot.press("a", "backspace")  # the same list again, but a new search
         await pilot.pause()
         assert "Enter again maps it" not in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
-        assert customer_id(0) not in app.cache.mapping()
+        assert customer_id(0) not in app.cache.records.mapping()
         await pilot.press("enter")  # the confirmation
         await pilot.pause()
-        assert app.cache.mapping()[customer_id(0)] == company_id(0)
+        assert app.cache.records.mapping()[customer_id(0)] == company_id(0)

@@ -34,12 +34,12 @@ async def test_demo_a_certain_mapping_costs_one_key(tmp_path: Path) -> None:
         app = demo_app(tmp_path, server)
         async with app.run_test(size=SIZE) as raw:
             await wait_until(raw, lambda: not app.loading)
-            assert app.cache.mapping()["58"] == "254"
+            assert app.cache.records.mapping()["58"] == "254"
             await open_client(raw, app, "blue ridge")
             await raw.press("x")
             await wait_until(raw, lambda: isinstance(app.screen, UnmapScreen))
             await raw.press("enter")
-            await wait_until(raw, lambda: "58" not in app.cache.mapping())
+            await wait_until(raw, lambda: "58" not in app.cache.records.mapping())
             await raw.press("m")
             await wait_until(raw, lambda: isinstance(app.screen, MapperScreen))
             screen = mapper(app)
@@ -79,13 +79,13 @@ async def test_demo_a_doubtful_mapping_costs_two_keys_and_shows_why(tmp_path: Pa
                 "invoices" in text
             pilot = CountingPilot(raw)
             await pilot.press("enter")
-            assert "97" not in app.cache.mapping()
+            assert "97" not in app.cache.records.mapping()
             text = screen_text(app)
             assert "Atomars Best Tackle LLC is not a certain match (name score 97: the " \
                 "names differ). Enter again maps it" in text
             assert "waiting for you: Enter again maps" in text
             await pilot.press("enter")
-            assert app.cache.mapping()["97"] == "436"
+            assert app.cache.records.mapping()["97"] == "436"
             assert pilot.keys == ["enter", "enter"]
 
 
@@ -107,18 +107,18 @@ async def test_demo_a_deleted_already_mapped_company_refuses_enter(tmp_path: Pat
             pilot = CountingPilot(raw)
             for _ in range(2):
                 await pilot.press("enter")
-                assert "104" not in app.cache.mapping()
+                assert "104" not in app.cache.records.mapping()
                 assert "Not mapped: Umbrella Health Partners is deleted in the PSA and " \
                     "already mapped to Umbrella Health Partners. ctrl+y maps anyway" \
                     in screen_text(app)
             await pilot.press("down")  # another candidate: the question is dropped
             await pilot.press("up", "ctrl+y")
-            assert "104" not in app.cache.mapping()
+            assert "104" not in app.cache.records.mapping()
             assert "Press Enter on Umbrella Health Partners first" in screen_text(app)
             await pilot.press("enter", "ctrl+y")
-            assert app.cache.mapping()["104"] == "458"
+            assert app.cache.records.mapping()["104"] == "458"
             await pilot.press("ctrl+z")  # and back: it was only to show the confirm works
-            assert "104" not in app.cache.mapping()
+            assert "104" not in app.cache.records.mapping()
             assert mapper(app).session.current.customer.id == "104"
 
 
@@ -155,7 +155,7 @@ async def test_demo_a_tie_shows_what_differs_at_80x24(tmp_path: Path) -> None:
             await raw.pause()
             pilot = CountingPilot(raw)
             await pilot.press("enter")
-            assert "98" not in app.cache.mapping()
+            assert "98" not in app.cache.records.mapping()
             await pilot.press("enter")
-            assert app.cache.mapping()["98"] == "437"
+            assert app.cache.records.mapping()["98"] == "437"
             assert pilot.keys == ["enter", "enter"]

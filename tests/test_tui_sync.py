@@ -63,7 +63,7 @@ async def test_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
         app = demo_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
-            before = app.cache.counts()
+            before = app.cache.records.counts()
             # A change waits in the ledger; the sync is cancelled before it lands.
             invoice = next(iter(book.qbo["Invoice"].values()))
             invoice["Balance"] = Decimal("1.23")
@@ -80,8 +80,8 @@ async def test_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
             await wait_until(pilot, lambda: app.screen.run is not None)
             assert app.screen.run.status.value == "cancelled"
             await wait_for_text(pilot, "cancelled", screen_text)
-            assert app.cache.counts() == before
-            assert app.cache.ledger_invoice(invoice["Id"]).balance != Decimal("1.23")
+            assert app.cache.records.counts() == before
+            assert app.cache.records.ledger_invoice(invoice["Id"]).balance != Decimal("1.23")
 
 
 async def test_resync_shows_before_and_after_for_the_seed_001_credit(tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ async def test_a_sync_that_would_delete_many_records_asks_first(tmp_path: Path) 
         app = demo_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
-            before = app.cache.counts()
+            before = app.cache.records.counts()
             for invoice_id in sorted(book.qbo["Invoice"])[:120]:  # a read gone short
                 del book.qbo["Invoice"][invoice_id]
 
@@ -143,14 +143,14 @@ async def test_a_sync_that_would_delete_many_records_asks_first(tmp_path: Path) 
             await pilot.press("n")
             await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
             assert app.screen.run.status.value == "cancelled"
-            assert app.cache.counts() == before
+            assert app.cache.records.counts() == before
             await pilot.press("escape")
             await pilot.pause()
             await sync_everything()
             await pilot.press("y")
             await wait_until(pilot, lambda: getattr(app.screen, "run", None) is not None, 1800)
             assert app.screen.run.status.value == "succeeded"
-            assert app.cache.counts()["ledger_invoice"] == before["ledger_invoice"] - 120
+            assert app.cache.records.counts()["ledger_invoice"] == before["ledger_invoice"] - 120
 
 
 async def test_quitting_while_the_sync_asks_leaves_the_cache_and_no_thread_behind(
@@ -165,7 +165,7 @@ async def test_quitting_while_the_sync_asks_leaves_the_cache_and_no_thread_behin
         app = demo_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: not app.loading)
-            before = app.cache.counts()
+            before = app.cache.records.counts()
             threads_before = set(threading.enumerate())
             for invoice_id in sorted(book.qbo["Invoice"])[:120]:
                 del book.qbo["Invoice"][invoice_id]
@@ -180,4 +180,4 @@ async def test_quitting_while_the_sync_asks_leaves_the_cache_and_no_thread_behin
             thread.join(10)
             assert not thread.is_alive(), f"{thread.name} is still waiting"
         with Cache(tmp_path / "demo.db") as cache:
-            assert cache.counts() == before
+            assert cache.records.counts() == before

@@ -50,7 +50,7 @@ async def test_enter_explores_the_demo_loading_behind(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, ClientsScreen)
         await wait_until(pilot, lambda: not app.loading)
-        assert app.load_error is None and app.cache.counts()["psa_invoice"] > 1000
+        assert app.load_error is None and app.cache.records.counts()["psa_invoice"] > 1000
 
 
 async def test_c_opens_the_connect_screen_which_refuses_missing_answers(tmp_path: Path) -> None:
@@ -168,4 +168,4 @@ async def test_connect_both_systems_from_the_tui_then_open_the_book(tmp_path: Pa
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.screen.run is not None, 1800)
             assert app.screen.run.status.value == "succeeded", app.screen.run
-            assert app.cache.counts()["psa_invoice"] > 1000
+            assert app.cache.records.counts()["psa_invoice"] > 1000

@@ -156,18 +156,18 @@ def test_a_company_portal_switched_off_hides_everyone(world) -> None:
     from msgspec.structs import replace
 
     cache, _ = world
-    company = cache.company(SCENARIOS["seed_000_payment_reversed"]["cw_company_id"])
+    company = cache.records.company(SCENARIOS["seed_000_payment_reversed"]["cw_company_id"])
     assert company is not None and company.portal_active
     number = _invoice_of(cache, company.id)
     assert explain_invoice(cache, number, minimum_level=1).checks[2].ok
-    cache.upsert_companies([replace(company, portal_active=False)])
+    cache.records.upsert_companies([replace(company, portal_active=False)])
     try:
         result = explain_invoice(cache, number, minimum_level=1)
         assert result.checks[2].ok is False
         assert "switched off for the whole company" in result.checks[2].detail
         assert company.id not in cache.recon.max_portal_levels()
     finally:
-        cache.upsert_companies([company])
+        cache.records.upsert_companies([company])
 
 
 async def test_seed_002_each_check_from_the_why_screen_to_resolved(tmp_path: Path) -> None:

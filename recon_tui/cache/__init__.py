@@ -19,6 +19,10 @@ SQL in one module with its own tests:
 - ``cache.lookup``     finding a row by a typed number (``lookup.py``)
 - ``cache.txns``       each invoice's payment and credit lines on both sides, and
   the rows' causes (``transactions.py``)
+- ``cache.records``    the records the cache holds: the PSA's and the ledger's
+  companies, customers, invoices, credits and the company mapping, their reads
+  (``sources.py``) and a sync's change-tracking writes (``record_writes.py``,
+  ``upsert.py``), one part over ``held.py``
 - ``cache.recon``      the materialised reconciliation: its recompute, whole or in
   part (``incremental.py``), and the clients, rows and totals the screens page
   through (``reconciliation.py``)
@@ -29,10 +33,7 @@ inside a sync's or a workflow's transaction is a savepoint of it and one
 discipline holds for the file (``part.py``). A function that needs one part
 takes that part (``evidence_for(cache.mapper, ...)``), not the whole Cache.
 
-The records (the sync's hot path: ``sources.py``, ``record_writes.py``) are
-still mixed into the Cache itself, pending their own split; the Cache also keeps
-thin delegations to ``cache.recon`` and ``cache.txns`` for a few callers until
-they call the parts.
+The Cache itself mixes in nothing but the core: every query is a part's.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ from recon_tui.cache.checklists import Checklists
 from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
 from recon_tui.cache.fixes import PaymentFixes
+from recon_tui.cache.held import HeldRecords
 from recon_tui.cache.history import SyncHistory
 from recon_tui.cache.lookup import NumberLookup
 from recon_tui.cache.mapper import MappingReads
 from recon_tui.cache.reconciliation import Reconciliation
-from recon_tui.cache.record_writes import RecordWrites
 from recon_tui.cache.records import (
     ApplyResult,
     BookTotals,
@@ -58,7 +59,6 @@ from recon_tui.cache.records import (
 )
 from recon_tui.cache.report import ReportReads
 from recon_tui.cache.schema import SCHEMA_VERSION
-from recon_tui.cache.sources import SourceQueries
 from recon_tui.cache.transactions import InvoiceTxns
 
 __all__ = [
@@ -77,10 +77,10 @@ __all__ = [
 ]
 
 
-class Cache(SourceQueries, RecordWrites, CacheCore):
-    """One connection to one cache file: the record queries, and the parts
-    (``history``, ``checklists``, ``fixes``, ``mapper``, ``report``, ``lookup``,
-    ``recon``, ``txns``) over the same connection. Open one per thread."""
+class Cache(CacheCore):
+    """One connection to one cache file and its parts (``records``, ``history``,
+    ``checklists``, ``fixes``, ``mapper``, ``report``, ``lookup``, ``recon``,
+    ``txns``) over the same connection. Open one per thread."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         super().__init__(path, read_only=read_only)
@@ -90,5 +90,6 @@ class Cache(SourceQueries, RecordWrites, CacheCore):
         self.history = SyncHistory(self)
         self.checklists = Checklists(self)
         self.report = ReportReads(self)
-        self.recon = Reconciliation(self)
+        self.records = HeldRecords(self)
+        self.recon = Reconciliation(self, self.records)
         self.txns = InvoiceTxns(self)

@@ -1,7 +1,6 @@
 """One connection to one cache file: lifecycle, transactions, the integrity
-check, migrations and the meta values. The record writes are in
-``cache/record_writes.py``, the change-tracking upsert under them in
-``cache/upsert.py``."""
+check, migrations and the meta values. Every query is a part's (``cache.records``,
+``cache.recon``, ...; see the package docstring)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from recon_tui.cache.client_sql import SUMMARY_COLUMNS, client_rows, some_client_rows
+from recon_tui.cache.core import CacheCore
 from recon_tui.cache.diagnosis_sql import diagnose_in_sql
+from recon_tui.cache.held import HeldRecords
 from recon_tui.cache.incremental import IncrementalQueries
 from recon_tui.cache.pairing_sql import pair_all
 from recon_tui.cache.records import (
@@ -29,7 +31,6 @@ from recon_tui.cache.records import (
     psa_invoice_from,
     summary_from,
 )
-from recon_tui.cache.sources import SourceQueries
 from recon_tui.models import (
     ClientSummary,
     Contact,
@@ -50,6 +51,10 @@ _SUMMARY_INSERT = (f"INSERT INTO client_summary ({_SUMMARY_COLUMNS}) VALUES "
 class Reconciliation(IncrementalQueries):
     """The materialised reconciliation, whole or in part, and the queries the
     clients and client screens page through (``cache.recon``)."""
+
+    def __init__(self, core: CacheCore, records: HeldRecords) -> None:
+        super().__init__(core)
+        self._records = records  # the totals' unmapped count is the records' own
 
     # -- materialised reconciliation
     def replace_reconciliation(
@@ -219,9 +224,8 @@ class Reconciliation(IncrementalQueries):
                           unmapped_customers=self._unmapped_customers())
 
     def _unmapped_customers(self) -> int:
-        """The mapper's count (declared once, in ``SourceQueries``; it reads only
-        the connection, which this part shares)."""
-        return SourceQueries.unmapped_customer_count(self)  # type: ignore[arg-type]
+        """The mapper's count, asked of ``cache.records`` (which declares it)."""
+        return self._records.unmapped_customer_count()
 
     # -- the client detail screen
     def count_client_pairs(self, client_key: str, kind: DocKind = DocKind.INVOICE) -> int:

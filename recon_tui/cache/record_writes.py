@@ -1,14 +1,12 @@
 """Every record write of a sync: the upserts of each kind of record (through the
 change-tracking upsert of ``cache/upsert.py``), the deletions the systems
-reported and the id sets the deletion checks compare."""
+reported and the id sets the deletion checks compare (half of ``cache.records``)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     COMPANY,
     CONTACT,
@@ -44,15 +42,8 @@ from recon_tui.models import (
 )
 
 
-class RecordWrites:
+class RecordWrites(CachePart):
     """The writes of PSA and ledger records, and what the cache holds of them."""
-
-    conn: sqlite3.Connection
-    # ``transaction`` and ``_in`` come from CacheCore (declaring them here would
-    # shadow the real ones in the Cache's method order).
-    if TYPE_CHECKING:
-        def transaction(self) -> AbstractContextManager[None]: ...
-        def _in(self, sql: str, values: Sequence[str]) -> list[sqlite3.Row]: ...
 
     def _apply(self, spec: TableSpec, rows: Iterable[Row], *, track_created: bool) -> ApplyResult:
         """The change-tracking upsert (``cache/upsert.py``) in one transaction."""

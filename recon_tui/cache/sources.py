@@ -1,11 +1,11 @@
-"""Reads of the synced records and the company mapping."""
+"""Reads of the synced records and the company mapping (half of ``cache.records``)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     PSA_INVOICE_SELECT,
     company_from,
@@ -27,10 +27,8 @@ from recon_tui.models import (
 )
 
 
-class SourceQueries:
+class SourceQueries(CachePart):
     """Reads of the synced records and the company mapping."""
-
-    conn: sqlite3.Connection
 
     # -- reads of source records
     def companies(self) -> dict[str, PsaCompany]:

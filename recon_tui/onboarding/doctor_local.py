@@ -141,7 +141,7 @@ def cache_checks(path: Path, *, config: Config | None) -> list[Check]:
 
 
 def _count_checks(cache: object, config: Config | None) -> list[Check]:
-    counts = cache.counts()  # type: ignore[attr-defined]
+    counts = cache.records.counts()  # type: ignore[attr-defined]
     states = cache.history.sync_states()  # type: ignore[attr-defined]
     out: list[Check] = []
     sides = (("psa", "PSA", f"{counts['psa_company']:,} companies, "

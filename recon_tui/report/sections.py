@@ -72,7 +72,8 @@ class PortalClient:
 
 def credit_lines(cache: Cache, companies: dict, customers: dict, mapping: dict[str, str],
              scope: set[str] | None) -> list[CreditLine]:
-    credits = cache.credits() if scope is None else cache.recon.client_credits(sorted(scope))
+    credits = (cache.records.credits() if scope is None
+               else cache.recon.client_credits(sorted(scope)))
     lines = []
     for credit in credits:
         customer = customers.get(credit.customer_id)
@@ -91,7 +92,7 @@ def unmapped_customers(cache: Cache, in_period: Mapping[str, int],
                        scope: set[str] | None) -> list[UnmappedCustomer]:
     """``in_period``: the invoice rows in the period per ledger customer."""
     credit_sums: dict[str, Decimal] = {}
-    for credit in cache.credits():
+    for credit in cache.records.credits():
         if credit.amount > 0:
             credit_sums[credit.customer_id] = credit_sums.get(credit.customer_id, ZERO) \
                 + credit.amount

@@ -303,9 +303,9 @@ def _assemble(cache: Cache, spool: ReportSpool, start: date, end: date,
         client_key=client_key, client_name=client.name if client is not None else None,
     )
 
-    companies = cache.companies()
-    customers = cache.customers()
-    mapping = cache.mapping()
+    companies = cache.records.companies()
+    customers = cache.records.customers()
+    mapping = cache.records.mapping()
     if client is None:
         company_scope: set[str] | None = None
         customer_scope: set[str] | None = None

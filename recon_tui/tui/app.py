@@ -237,7 +237,7 @@ class ReconApp(App[None]):
         """First run: sync the demo book from the emulator through the connectors."""
         worker = get_current_worker()
         assert self.cache is not None
-        if self.cache.counts()["psa_invoice"]:
+        if self.cache.records.counts()["psa_invoice"]:
             # The sample files changed since this cache was built: start clean.
             try:
                 self.call_from_thread(self._swap_cache, self.session.reset_demo)

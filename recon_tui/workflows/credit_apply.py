@@ -45,7 +45,7 @@ def start_checklist(cache: Cache, credit_key: str) -> CreditChecklist:
     credit = cache.checklists.ledger_credit(kind, source_id)
     if credit is None or credit.amount <= ZERO:
         raise ChecklistError(f"{credit_key} has no credit left in the cache; nothing to apply")
-    customer = cache.customer(credit.customer_id)
+    customer = cache.records.customer(credit.customer_id)
     if customer is None:
         raise ChecklistError(f"the credit's customer {credit.customer_id} is not in the cache; "
                              "run a full sync first")
@@ -70,7 +70,7 @@ def choose_target(cache: Cache, checklist_id: int, invoice_id: str,
     if checklist.state not in (State.CHOOSE_INVOICE, State.READY_TO_APPLY):
         raise ChecklistError(f"the target can no longer change: the checklist is "
                              f"{checklist.state.value}")
-    invoice = cache.ledger_invoice(invoice_id)
+    invoice = cache.records.ledger_invoice(invoice_id)
     if invoice is None or invoice.customer_id != checklist.customer_id:
         raise ChecklistError(f"invoice {invoice_id} is not an invoice of "
                              f"{checklist.customer_name}")

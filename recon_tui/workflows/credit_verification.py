@@ -56,7 +56,7 @@ def expected_credit_remaining(checklist: CreditChecklist) -> Decimal:
 def invoice_finding(cache: Cache, checklist: CreditChecklist) -> str | None:
     """None when the ledger invoice shows the application, else what it shows."""
     expected = expected_invoice_balance(checklist)
-    invoice = cache.ledger_invoice(checklist.invoice_id or "")
+    invoice = cache.records.ledger_invoice(checklist.invoice_id or "")
     if invoice is None:
         return f"invoice {checklist.invoice_number} is no longer in the ledger"
     if invoice.balance != expected:

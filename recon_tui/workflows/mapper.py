@@ -52,9 +52,9 @@ def set_mapping(cache: Cache, customer_id: str, mapping: CompanyMapping | None) 
         old_key = customer_client_key(customer_id,
                                       previous.psa_company_id if previous else None)
         if mapping is None:
-            cache.remove_mapping(customer_id)
+            cache.records.remove_mapping(customer_id)
         else:
-            cache.add_mappings([mapping])
+            cache.records.add_mappings([mapping])
         cache.recon.move_ledger_only_pairs(customer_id, new_key)
         refresh_clients(cache, sorted({old_key, new_key}))
     return {old_key, new_key}
@@ -202,7 +202,7 @@ class MapperSession:
         """Read the PSA companies again (after a sync) and normalise their names once,
         so ranking per keystroke is only a few rapidfuzz passes (C++, milliseconds
         for 10,000 companies)."""
-        self.companies: dict[str, PsaCompany] = self.cache.companies()
+        self.companies: dict[str, PsaCompany] = self.cache.records.companies()
         self._names = {cid: normalize_name(c.name) for cid, c in self.companies.items()}
         self._identifiers = {cid: c.identifier.casefold()
                              for cid, c in self.companies.items() if c.identifier}
@@ -279,7 +279,7 @@ class MapperSession:
     def recheck(self, candidate: Candidate) -> Candidate:
         """The candidate as the cache has it now: a sync or another screen may have
         deleted or mapped the company since the list was drawn."""
-        company = self.cache.company(candidate.company.id) or candidate.company
+        company = self.cache.records.company(candidate.company.id) or candidate.company
         mapped_to = self._mapped_to([company.id]).get(company.id, ())
         return Candidate(company, candidate.score, mapped_to, candidate.name_score,
                          company.id == self.certain_company_id())
@@ -330,7 +330,7 @@ class MapperSession:
     def map(self, company_id: str) -> Step:
         """Map the current customer to ``company_id`` and move on to the next."""
         entry = self._require_current()
-        company = self.companies.get(company_id) or self.cache.company(company_id)
+        company = self.companies.get(company_id) or self.cache.records.company(company_id)
         if company is None:
             raise KeyError(f"no PSA company {company_id}")
         previous = self.cache.mapper.company_mapping(entry.customer.id)

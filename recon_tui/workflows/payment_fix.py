@@ -118,7 +118,7 @@ def plan_fix(cache: Cache, row: PairRow, diagnosis: Diagnosis, policy: WritePoli
             + (f" ({other} {source.label})" if source else ""))
     customer = ""
     if row.ledger_customer_id:
-        held = cache.customer(row.ledger_customer_id)
+        held = cache.records.customer(row.ledger_customer_id)
         customer = held.display_name if held else row.ledger_customer_id
     amount = diagnosis.amount if kind is not FixKind.BY_HAND else None
     steps = (_hand_steps(kind, target_name, number, amount, txn_date, reference, customer)

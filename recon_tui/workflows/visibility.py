@@ -134,7 +134,7 @@ def _in_ledger(cache: Cache, result: Explanation, found: _Found, in_ledger: bool
                      else cached_ledger.ledger_number if cached_ledger else result.number)
         result.checks.append(Check("In the ledger", True, f"ledger invoice {ledger_no}"))
         return True
-    exported = cache.psa_invoice(cached_psa.psa_invoice_id) if (
+    exported = cache.records.psa_invoice(cached_psa.psa_invoice_id) if (
         cached_psa and cached_psa.psa_invoice_id) else None
     if cached_psa and cached_psa.status is ReconStatus.EXPECTED_NOT_FOUND:
         why = ("it was paired with a ledger invoice the ledger no longer has (deleted "
@@ -156,7 +156,7 @@ def _mapped(cache: Cache, result: Explanation, found: _Found) -> _Client | None:
     cached_ledger = found.cached_ledger
     customer_id = (found.live_ledger.customer_id if found.live_ledger
                    else cached_ledger.ledger_customer_id if cached_ledger else None)
-    customer = cache.customer(customer_id) if customer_id else None
+    customer = cache.records.customer(customer_id) if customer_id else None
     customer_name = customer.display_name if customer else (customer_id or "?")
     company_id = cache.recon.mapping_for_customers([customer_id]).get(customer_id) if (
         customer_id) else None
@@ -170,7 +170,7 @@ def _mapped(cache: Cache, result: Explanation, found: _Found) -> _Client | None:
         result.action = Action.OPEN_MAPPER
         result.client_key = f"ledger:{customer_id}"
         return None
-    company = cache.company(company_id)
+    company = cache.records.company(company_id)
     company_name = company.name if company else company_id
     result.client_key = f"psa:{company_id}"
     deleted = " (deleted in the PSA)" if company and company.deleted else ""

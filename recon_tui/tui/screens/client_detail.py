@@ -180,7 +180,7 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         level = self.recon_app.config.portal.client_admin_security_level
         contacts = (self.cache.recon.company_contacts(summary.psa_company_id)
                     if summary and summary.psa_company_id else [])
-        company = (self.cache.company(summary.psa_company_id)
+        company = (self.cache.records.company(summary.psa_company_id)
                    if summary and summary.psa_company_id else None)
         portal_active = company.portal_active if company is not None else True
         blocked = sum(1 for c in contacts if not c.inactive
@@ -204,7 +204,8 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         text.append(printable(summary.ledger_name) or "none mapped")
         if not summary.mapped:
             text.append("   UNMAPPED", style="bold yellow")
-        company = self.cache.company(summary.psa_company_id) if summary.psa_company_id else None
+        company = (self.cache.records.company(summary.psa_company_id)
+                   if summary.psa_company_id else None)
         if company is not None and company.deleted:  # recycle bin: the mapping needs a look
             text.append("   mapped to a DELETED PSA company" if summary.mapped
                         else "   PSA company deleted", style="bold red")

@@ -96,7 +96,7 @@ class UnmapScreen(ReconScreenMixin, ModalScreen[None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         customer_id = event.option.id
         assert customer_id is not None
-        customer = self.cache.customer(customer_id)
+        customer = self.cache.records.customer(customer_id)
         try:
             removed = unmap_customer(self.cache, customer_id)
         except Exception as exc:  # e.g. another process's sync holds the cache
