@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from recon_tui.backend import SANDBOX_CONNECTWISE
 from recon_tui.cache import Cache
 from recon_tui.cli import main
 from recon_tui.config import load_config
@@ -20,6 +19,7 @@ from recon_tui.sync import run_full_sync
 from recon_tui.tui.screens.sync import SyncScreen
 from tests.emulator import backend_for, running_emulator
 from tests.test_import_sage50 import report_lines
+from tests.test_qbwc_desktop import desktop_config as qbd_config
 from tests.test_qbwc_desktop import desktop_sync, free_port
 from tests.test_qbwc_sessions import Run, runs_of
 from tests.test_tui import SIZE, screen_text
@@ -30,15 +30,7 @@ USER, PASSWORD = "recon", "desk[bold]top-pass"
 
 
 def desktop_config(path: Path, psa_url: str, port: int, password: str = PASSWORD) -> Path:
-    path.write_text(
-        f'[ledger]\nkind = "qbd"\nqbwc_username = "{USER}"\n'
-        f'qbwc_password = "{password}"\nlisten = "http://localhost:{port}/qbwc"\n'
-        'owner_id = "{11111111-2222-3333-4444-555555555555}"\n'
-        'file_id = "{66666666-7777-8888-9999-000000000000}"\n\n'
-        f'[psa]\nkind = "connectwise"\nbase_url = "{psa_url}/v4_6_release/apis/3.0"\n'
-        + "".join(f'{key} = "{value}"\n' for key, value in SANDBOX_CONNECTWISE.items()),
-        encoding="utf-8")
-    return path
+    return qbd_config(path, psa_url, port, user=USER, password=password)
 
 
 def test_the_sandbox_web_connector_syncs_through_qbwc_serve(

@@ -6,27 +6,24 @@ dropped after the write and a second session still apply it once."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from recon_tui.backend import connect_psa, sandbox_configs
 from recon_tui.cache import Cache
 from recon_tui.connectors.sample import sample_data_dir
 from recon_tui.models import ChecklistState, CreditKind
 from recon_tui.money import money_str
-from recon_tui.qbwc.app import QbwcServer, create_app
-from recon_tui.qbwc.runner import DesktopSync, qbd_ledger
-from recon_tui.qbwc.service import QbwcService, SessionOutcome
+from recon_tui.qbwc.service import SessionOutcome
 from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.qbd_company import SampleCompany
-from recon_tui.sandbox.web_connector import SessionReport, WebConnector
+from recon_tui.sandbox.web_connector import SessionReport
 from recon_tui.workflows import credit_checklist as wf
 from recon_tui.workflows.write_policy import READ_ONLY, WritePolicy
 from tests.emulator import running_emulator
+from tests.test_qbwc_desktop import desktop_sync
 
 USER, PASSWORD = "recon", "desktop-pass"
 WRITES = WritePolicy(ledger=True, psa=False, ledger_name="QuickBooks Desktop", desktop=True)
@@ -43,22 +40,9 @@ class Desktop:
 
     def session(self, *, policy: WritePolicy = WRITES, drop_after: int | None = None
                 ) -> tuple[SessionOutcome, SessionReport]:
-        _ledger, psa_config = sandbox_configs(self.server_url)
-        outcomes: list[SessionOutcome] = []
-        runner = DesktopSync(self.cache_path, open_psa=lambda: connect_psa(psa_config),
-                             open_ledger=qbd_ledger("qbd:sample-company"), policy=policy)
-        service = QbwcService(username=USER, password=PASSWORD, start_sync=runner,
-                              poll_wait=2.0, response_timeout=1.0 if drop_after else 30.0,
-                              on_outcome=lambda _run, outcome: outcomes.append(outcome))
-        with QbwcServer(create_app(service)) as server, WebConnector(
-                server.url, self.company.answer, username=USER, password=PASSWORD) as qbwc:
-            report = qbwc.run(drop_after=drop_after)
-            deadline = time.monotonic() + 30
-            while not outcomes and time.monotonic() < deadline:
-                time.sleep(0.05)
-        service.shutdown()
-        assert outcomes, "the session's sync never ended"
-        return outcomes[0], report
+        return desktop_sync(self.cache_path.parent, self.server_url, self.company,
+                            response_timeout=1.0 if drop_after else 30.0,
+                            drop_after=drop_after, cache_path=self.cache_path, policy=policy)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from recon_tui.sandbox.book import SandboxBook
 from recon_tui.sandbox.qbd_company import SampleCompany
 from recon_tui.sandbox.web_connector import SessionReport, WebConnector
 from recon_tui.sync import run_full_sync
+from recon_tui.workflows.write_policy import READ_ONLY, WritePolicy
 from tests.emulator import backend_for, running_emulator
 from tests.test_qbwc_sessions import Run, runs_of
 
@@ -46,13 +47,16 @@ def statuses(path: Path) -> Counter[str]:
 
 def desktop_sync(tmp_path: Path, server_url: str, company: SampleCompany | None = None,
                  *, response_timeout: float = 30.0, drop_after: int | None = None,
+                 cache_path: Path | None = None, policy: WritePolicy = READ_ONLY,
                  ) -> tuple[SessionOutcome, SessionReport]:
-    """One Web Connector session against the sample company into tmp_path/qbd.db."""
+    """One Web Connector session against the sample company into ``cache_path``
+    (default tmp_path/qbd.db), its queued credits written under ``policy``."""
     _ledger, psa_config = sandbox_configs(server_url)
     company = company or SampleCompany(SandboxBook.from_dir(sample_data_dir()))
     outcomes: list[SessionOutcome] = []
-    runner = DesktopSync(tmp_path / "qbd.db", open_psa=lambda: connect_psa(psa_config),
-                         open_ledger=qbd_ledger("qbd:sample-company"))
+    runner = DesktopSync(cache_path or tmp_path / "qbd.db",
+                         open_psa=lambda: connect_psa(psa_config),
+                         open_ledger=qbd_ledger("qbd:sample-company"), policy=policy)
     service = QbwcService(username=USER, password=PASSWORD, start_sync=runner, poll_wait=2.0,
                           response_timeout=response_timeout,
                           on_outcome=lambda _run, outcome: outcomes.append(outcome))
@@ -97,19 +101,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def desktop_config(path: Path, psa_url: str, port: int, *, user: str = USER,
+                   password: str = PASSWORD) -> Path:
+    """A [ledger] kind = "qbd" config listening on ``port``, with the emulator's PSA."""
+    path.write_text(
+        f'[ledger]\nkind = "qbd"\nqbwc_username = "{user}"\n'
+        f'qbwc_password = "{password}"\nlisten = "http://localhost:{port}/qbwc"\n'
+        'owner_id = "{11111111-2222-3333-4444-555555555555}"\n'
+        'file_id = "{66666666-7777-8888-9999-000000000000}"\n\n'
+        f'[psa]\nkind = "connectwise"\nbase_url = "{psa_url}/v4_6_release/apis/3.0"\n'
+        + "".join(f'{key} = "{value}"\n' for key, value in SANDBOX_CONNECTWISE.items()),
+        encoding="utf-8")
+    return path
+
+
 def test_qbwc_serve_syncs_each_session_prints_a_line_and_stops_on_ctrl_c(
         tmp_path: Path) -> None:
     port = free_port()
     with running_emulator() as (server, _book, _plan):
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[ledger]\nkind = "qbd"\nqbwc_username = "{USER}"\n'
-            f'qbwc_password = "{PASSWORD}"\nlisten = "http://localhost:{port}/qbwc"\n'
-            'owner_id = "{11111111-2222-3333-4444-555555555555}"\n'
-            'file_id = "{66666666-7777-8888-9999-000000000000}"\n\n'
-            f'[psa]\nkind = "connectwise"\nbase_url = "{server.url}/v4_6_release/apis/3.0"\n'
-            + "".join(f'{key} = "{value}"\n' for key, value in SANDBOX_CONNECTWISE.items()),
-            encoding="utf-8")
+        config = desktop_config(tmp_path / "config.toml", server.url, port)
         serve = subprocess.Popen(
             [sys.executable, "-m", "recon_tui", "qbwc", "serve", "--config", str(config),
              "--db", str(tmp_path / "serve.db")],
