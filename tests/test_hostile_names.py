@@ -336,6 +336,9 @@ async def test_export_notification_and_failure_text_stay_printable(book, tmp_pat
         await pilot.press("enter")
         await settle(app, pilot)
         assert (tmp_path / f"r{TITLE}.md").exists()
+        assert not any("Report written" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        await settle(app, pilot)
         assert any("Report written" in n.message for n in app._notifications)
         assert_clean(app, "export written")
 

@@ -296,11 +296,15 @@ class ExportScreen(ReconScreenMixin, ModalScreen[Path | None]):
         self.query_one("#export-status", Static).update(text)
         self.query_one("#export-go", Button).label = "Close"
         self.query_one("#export-go", Button).focus()
-        self.notify(f"Report written: {printable(path)}", timeout=8, markup=False)
 
     # -- keys
     def action_close(self) -> None:
         if self.running:
             self._status("Still exporting… the file appears when it is complete.", "yellow")
             return
+        if self.written is not None:
+            # Said once the dialog is gone: while it is open its own status line says
+            # so, and a toast on top of it would hide that line at 80x24.
+            self.app.notify(f"Report written: {printable(self.written)}", timeout=8,
+                            markup=False)
         self.dismiss(self.written)

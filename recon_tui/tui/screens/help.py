@@ -12,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from recon_tui.diagnosis import Cause
+from recon_tui.tui.widgets.key_footer import KeyFooter
 
 STATUS_HELP = (
     ("Matched", "In both systems. Totals and balances may still differ: see the Δ columns."),
@@ -47,6 +48,7 @@ class HelpScreen(ModalScreen[None]):
                 "palette: every action above is there too, and you can open a client by name, or "
                 "at an invoice by its PSA, ledger or credit number (so can the / filter).\n"
                 "Escape closes this help.", style="dim"))
+        yield KeyFooter()
 
     def _keys(self) -> Table:
         table = Table(title="Keys on this screen", expand=True, show_edge=False)

@@ -50,8 +50,10 @@ class WelcomeScreen(ReconScreenMixin, ModalScreen[None]):
         text.append("explore the demo\n")
         text.append("  c      ", style="bold cyan")
         text.append("connect my accounts (QuickBooks Online, then ConnectWise or Autotask)\n")
-        text.append("\nThe same flows run on the command line: recon-tui connect qbo, "
-                    "recon-tui connect connectwise, recon-tui doctor.", style="dim")
+        text.append("\nOn the command line: recon-tui connect qbo|connectwise|autotask, "
+                    "recon-tui doctor. QuickBooks Desktop syncs through the Web Connector "
+                    "(recon-tui qbwc); Sage 50 by its exports (recon-tui import sage50).",
+                    style="dim")
         with Vertical(id="welcome-dialog"):
             yield Static(text, id="welcome-text")
         yield KeyFooter()
