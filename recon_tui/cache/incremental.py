@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from recon_tui.cache.pairing_sql import LEDGER_MEMO_BASE, ORDERED, PAIR_COLUMNS, WHITESPACE
+from recon_tui.cache.pair_store import ORDERED, PAIR_COLUMNS
+from recon_tui.cache.pairing_sql import LEDGER_MEMO_BASE, WHITESPACE
 from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     PSA_INVOICE_BY_LINK_SELECT,

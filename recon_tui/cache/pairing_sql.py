@@ -27,6 +27,7 @@ from __future__ import annotations
 import sqlite3
 
 from recon_tui.cache.diagnosis_sql import diagnose_in_sql
+from recon_tui.cache.pair_store import PAIR_COLUMNS, natural_sql, of, store
 from recon_tui.models import DocKind, ReconStatus
 from recon_tui.reconcile import natural_key
 
@@ -44,15 +45,6 @@ _NOT_IN_LEDGER = ReconStatus.NOT_IN_LEDGER.value
 _NOT_IN_PSA = ReconStatus.NOT_IN_PSA.value
 _EXPECTED = ReconStatus.EXPECTED_NOT_FOUND.value
 _INVOICE = DocKind.INVOICE.value
-
-
-def natural_sql(expr: str) -> str:
-    """SQL for ``natural_key(expr)[0]``: computed in SQL for a string of ASCII
-    digits without leading zeros (invoice numbers and ids mostly are), by the
-    Python function otherwise."""
-    return (f"CASE WHEN {expr} GLOB '[1-9]*' AND {expr} NOT GLOB '*[^0-9]*' "
-            f"THEN printf('%03d%s', length({expr}), {expr}) "
-            f"ELSE recon_pair_natural({expr}) END")
 
 
 # The PSA documents with their effective link and stripped number.
@@ -182,27 +174,19 @@ SELECT c.ident, d.ident FROM temp._rp_claim c
 JOIN temp._rp_cand d ON d.kind = c.kind AND d.grp = c.grp AND d.rn = c.rn
 """
 
-# The columns a stored row has, beside its id (the row's place in the order) and
-# its cause (the diagnosis's, set afterwards).
-PAIR_COLUMNS = ("client_key, status, invoice_date, psa_invoice_id, ledger_invoice_id, "
-                "psa_company_id, ledger_customer_id, psa_number, ledger_number, psa_status, "
-                "psa_total_cents, psa_owing_cents, ledger_total_cents, ledger_owing_cents, "
-                "ledger_voided, diff_total_cents, diff_owing_cents, discrepant, kind")
-
-
-def _of(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in PAIR_COLUMNS.split(","))
-
-
 def _ledger_only(table: str, pos: str) -> str:
     """The rows of ``table``'s documents nobody claimed (Not in PSA), counted
     where their customer is mapped."""
     return f"""
 SELECT CASE WHEN coalesce(cm.psa_company_id, '') != '' THEN 'psa:' || cm.psa_company_id
-            ELSE 'ledger:' || d.customer_id END,
-    '{_NOT_IN_PSA}', d.date, NULL, d.id, NULL, d.customer_id, NULL, d.doc_number, NULL,
-    NULL, NULL, d.total_cents, d.balance_cents, coalesce(d.voided, 0), d.total_cents,
-    d.balance_cents, 1, d.kind
+            ELSE 'ledger:' || d.customer_id END AS client_key,
+    '{_NOT_IN_PSA}' AS status, d.date AS invoice_date, NULL AS psa_invoice_id,
+    d.id AS ledger_invoice_id, NULL AS psa_company_id, d.customer_id AS ledger_customer_id,
+    NULL AS psa_number, d.doc_number AS ledger_number, NULL AS psa_status,
+    NULL AS psa_total_cents, NULL AS psa_owing_cents, d.total_cents AS ledger_total_cents,
+    d.balance_cents AS ledger_owing_cents, coalesce(d.voided, 0) AS ledger_voided,
+    d.total_cents AS diff_total_cents, d.balance_cents AS diff_owing_cents, 1 AS discrepant,
+    d.kind AS kind
 FROM {table} d LEFT JOIN company_mapping cm ON cm.ledger_customer_id = d.customer_id
 WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = {pos})"""
 
@@ -211,11 +195,14 @@ WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = {pos})"""
 # temporary table: each PSA document with its match (the link it expected only
 # looked up when it has none), then each ledger document nobody claimed, in the
 # order of their positions.
-_NEW = f"""
-INSERT INTO temp._rp_new ({PAIR_COLUMNS})
-SELECT 'psa:' || company_id, status, date, id, ledger_id, company_id, customer_id, number,
-    ledger_number, psa_status, total_cents, owing_cents, ledger_total, ledger_owing, voided,
-    diff_total, diff_owing, status != '{_MATCHED}' OR diff_total != 0 OR diff_owing != 0, kind
+_PSA_ROWS = f"""
+SELECT 'psa:' || company_id AS client_key, status, date AS invoice_date, id AS psa_invoice_id,
+    ledger_id AS ledger_invoice_id, company_id AS psa_company_id,
+    customer_id AS ledger_customer_id, number AS psa_number, ledger_number, psa_status,
+    total_cents AS psa_total_cents, owing_cents AS psa_owing_cents,
+    ledger_total AS ledger_total_cents, ledger_owing AS ledger_owing_cents,
+    voided AS ledger_voided, diff_total AS diff_total_cents, diff_owing AS diff_owing_cents,
+    status != '{_MATCHED}' OR diff_total != 0 OR diff_owing != 0 AS discrepant, kind
 FROM (
     SELECT p.company_id, p.date, p.id, p.number, p.status AS psa_status, p.total_cents,
         p.owing_cents, p.kind,
@@ -236,62 +223,27 @@ FROM (
     LEFT JOIN ledger_credit_memo lm
         ON m.pos >= {LEDGER_MEMO_BASE} AND lm.rowid = m.pos - {LEDGER_MEMO_BASE}
     LEFT JOIN invoice_link r ON m.pos IS NULL AND r.psa_invoice_id = p.id)
-UNION ALL {_ledger_only("ledger_invoice", "d.rowid")}
-UNION ALL {_ledger_only("ledger_credit_memo", f"d.rowid + {LEDGER_MEMO_BASE}")}
 """
+_LEDGER_ONLY = (_ledger_only("ledger_invoice", "d.rowid"),
+                _ledger_only("ledger_credit_memo", f"d.rowid + {LEDGER_MEMO_BASE}"))
+_NEW = (f"INSERT INTO temp._rp_new ({PAIR_COLUMNS}) {_PSA_ROWS} "
+        + " ".join(f"UNION ALL {part}" for part in _LEDGER_ONLY))
 
-# Whether the stored rows are already these rows: each new row finds a stored
-# row equal to it in every column (a PSA document's by its id, a ledger-only
-# one's by kind and ledger id), no stored row twice, and no stored row is left
-# over. Then, the stored rows being in order (``ORDERED``), nothing is written.
-_SAME = f"""
-SELECT (SELECT count(*) FROM temp._rp_new n
-        CROSS JOIN invoice_pair t ON t.psa_invoice_id = n.psa_invoice_id
-        WHERE n.psa_invoice_id IS NOT NULL AND ({_of("t")}) IS ({_of("n")})),
-       (SELECT count(*) FROM temp._rp_new WHERE psa_invoice_id IS NOT NULL),
-       count(*), count(DISTINCT id),
-       (SELECT count(*) FROM temp._rp_new WHERE psa_invoice_id IS NULL),
-       (SELECT count(*) FROM temp._rp_new), (SELECT count(*) FROM invoice_pair)
-FROM (
-    SELECT t.id FROM temp._rp_new n
-    CROSS JOIN invoice_pair t INDEXED BY idx_pair_kind_ledger
-        ON t.kind = n.kind AND t.ledger_invoice_id = n.ledger_invoice_id
-    WHERE n.psa_invoice_id IS NULL AND t.psa_invoice_id IS NULL
-      AND ({_of("t")}) IS ({_of("n")}))
-"""
-#: The meta key saying the stored rows are numbered 1..N in the order below
-#: (a full recompute stores them so; an incremental one appends its rows).
-ORDERED = "pairs_in_order"
+# Whether any new row differs from the stored rows, found without storing the new
+# rows (a recompute of an unchanged book writes nothing and builds nothing): some
+# PSA document's row has no equal stored row of its PSA id, or some ledger-only
+# row none among the stored ledger-only rows of its kind and ledger id. The
+# first difference ends the search.
+_DIFFERS = " OR ".join([
+    f"""EXISTS (SELECT 1 FROM ({_PSA_ROWS}) n
+    LEFT JOIN invoice_pair t ON t.psa_invoice_id = n.psa_invoice_id
+    WHERE t.id IS NULL OR ({of("t")}) IS NOT ({of("n")}))""",
+    *(f"""EXISTS (SELECT 1 FROM ({part}) n WHERE NOT EXISTS (
+        SELECT 1 FROM invoice_pair t INDEXED BY idx_pair_kind_ledger
+        WHERE t.kind = n.kind AND t.ledger_invoice_id = n.ledger_invoice_id
+          AND t.psa_invoice_id IS NULL AND ({of("t")}) IS ({of("n")})))"""
+      for part in _LEDGER_ONLY)])
 
-# The new rows in the order rows are stored (the report's, pair_sort_key's, kind
-# by kind: the screens break ties by row id), numbered 1..N; equal keys keep the
-# order the rows were made in. For a PSA row the ledger id decides nothing (its
-# PSA id is unique), so the stored one stands in for the matched one. Only each
-# row's place is sorted (seq -> its _rp_new row): sorting whole rows cost twice.
-_SORTED = f"""
-INSERT INTO temp._rp_sorted (seq, src)
-SELECT NULL, seq FROM temp._rp_new n
-ORDER BY kind != '{_INVOICE}', invoice_date,
-    {natural_sql("coalesce(psa_number, ledger_number)")}, coalesce(psa_number, ledger_number),
-    psa_invoice_id IS NULL, coalesce(psa_invoice_id, ''), coalesce(ledger_invoice_id, ''),
-    status, seq
-"""
-
-# Only the rows that differ from the stored row of their id are written: a
-# recompute after a day's edits rewrites the rows from the first change in the
-# order on, not the book (nor its eight indexes, built once). Deleted and
-# inserted, not updated in place: a changed row may take a PSA id (unique) that
-# another changed row still holds.
-_CHANGED = f"""
-INSERT INTO temp._rp_changed (seq, src)
-SELECT o.seq, o.src FROM temp._rp_sorted o JOIN temp._rp_new n ON n.seq = o.src
-LEFT JOIN invoice_pair t ON t.id = o.seq
-WHERE t.id IS NULL OR ({_of("t")}) IS NOT ({_of("n")})
-"""
-_DELETE = ("DELETE FROM invoice_pair WHERE id > :count "
-           "OR id IN (SELECT seq FROM temp._rp_changed)")
-_INSERT = (f"INSERT INTO invoice_pair (id, {PAIR_COLUMNS}) SELECT c.seq, {_of('n')} "
-           "FROM temp._rp_changed c JOIN temp._rp_new n ON n.seq = c.src ORDER BY c.seq")
 # Remember every matched pair (a changed link is replaced, a known one keeps its
 # first-seen time); "custom field" when the effective link named this ledger id.
 # A pair matched by the very link the cache remembers (``known``: most of a
@@ -328,28 +280,6 @@ def _drop_temp(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def _store(conn: sqlite3.Connection) -> int:
-    """Make the stored rows the new ones, numbered in order, writing only what
-    differs; returns the row count. The rows are compared whole only when they
-    can be the same (stored in order, as many): a first load or a recompute after
-    an incremental append goes straight to the rewrite."""
-    ordered = conn.execute("SELECT value FROM meta WHERE key = ?", (ORDERED,)).fetchone()
-    count = conn.execute("SELECT count(*) FROM temp._rp_new").fetchone()[0]
-    stored = conn.execute("SELECT count(*) FROM invoice_pair").fetchone()[0]
-    if ordered and count == stored:
-        psa_same, psa, ledger_same, ledger_distinct, ledger, _, _ = conn.execute(
-            _SAME).fetchone()
-        if psa_same == psa and ledger_same == ledger_distinct == ledger:
-            return count
-    conn.execute(_SORTED)
-    conn.execute(_CHANGED)
-    conn.execute(_DELETE, {"count": count})
-    conn.execute(_INSERT)
-    if not ordered:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (ORDERED,))
-    return count
-
-
 def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
     """Replace every stored row by a fresh pairing of both books and remember the
     matched pairs as links (stamped ``stamp``); returns the row count. Runs inside
@@ -370,8 +300,7 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
         conn.execute(_RANK_CLAIMS)
         conn.execute(_RANK_CANDS)
         conn.execute(_BY_NUMBER)
-        conn.execute(_NEW, ws)
-        count = _store(conn)
+        count = store(conn, differs=_DIFFERS, fill=_NEW, params=ws)
         # Every discrepant row is diagnosed afresh (its evidence may have moved):
         # in SQL where the cache alone decides, the rest left without a cause.
         diagnose_in_sql(conn, every=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CHUNK = 500
 MAX_CHANGES_PER_RUN = 20_000
 
@@ -195,6 +195,15 @@ MIGRATIONS: list[Sequence[str]] = [
     (
         "CREATE INDEX idx_pair_undiagnosed ON invoice_pair(id) "
         "WHERE discrepant AND cause IS NULL",
+    ),
+    # 7: the client index carries what a client's sums read (kind and both sides'
+    # owing), so a full recompute sums every client from the index alone instead
+    # of fetching each row of the book out of order (the client screen's lookups
+    # by client key and kind use it as before).
+    (
+        "DROP INDEX idx_pair_client",
+        "CREATE INDEX idx_pair_client ON invoice_pair(client_key, discrepant, kind, "
+        "psa_owing_cents, ledger_owing_cents)",
     ),
 ]
 
