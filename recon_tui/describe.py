@@ -59,13 +59,22 @@ def change_line(change: Change) -> str:
     """'ledger invoice 10040: balance 120.00 -> 110.00'; a credit used up reads
     'credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00', never
     'deleted' (that is for a credit memo or payment deleted in the ledger)."""
-    record = f"{printable(change.record_type)} {printable(change.label)}"
+    return f"{change_record(change)}: {change_detail(change)}"
+
+
+def change_record(change: Change) -> str:
+    """The record a change is of: 'ledger invoice 10040'."""
+    return f"{printable(change.record_type)} {printable(change.label)}"
+
+
+def change_detail(change: Change) -> str:
+    """What changed on it: 'balance 120.00 -> 110.00', 'created', 'deleted'."""
     if change.action in ("updated", USED_UP):
         verb = "used up (applied): " if change.action == USED_UP else ""
-        return (f"{record}: {verb}{printable(change.field)} "
+        return (f"{verb}{printable(change.field)} "
                 f"{printable(change.old) if change.old is not None else '—'} -> "
                 f"{printable(change.new) if change.new is not None else '—'}")
-    return f"{record}: {printable(change.action)}"
+    return printable(change.action)
 
 
 def describe_run(run: SyncRun, changes: Sequence[Change]) -> str:
@@ -77,7 +86,7 @@ def describe_run(run: SyncRun, changes: Sequence[Change]) -> str:
                      f"{step.created:>6} new {step.updated:>6} updated {step.unchanged:>7} "
                      f"unchanged {step.deleted:>5} deleted{error}")
     lines.append("")
-    lines.append(f"changed records ({len(changes):,}):" if changes else "no records changed")
+    lines.append(f"changes ({len(changes):,}):" if changes else "no records changed")
     lines.extend(f"  {change_line(c)}" for c in changes)
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from recon_tui.describe import change_line, duration, run_title
+from recon_tui.describe import change_detail, change_record, duration, run_title
 from recon_tui.models import SyncRun, SyncStatus
 from recon_tui.run_status import honest_run, status_label
 from recon_tui.sync_safety import sync_in_progress
@@ -45,7 +45,7 @@ STEP_COLUMNS = (
     Column("error", "Error", 40, flex=True),
 )
 CHANGE_COLUMNS = (
-    Column("record", "Record", 18),
+    Column("record", "Record", 30, flex=True, min_width=16),
     Column("change", "Change", 60, flex=True),
 )
 STATUS_STYLE = {SyncStatus.FAILED: "bad", SyncStatus.CANCELLED: "warn",
@@ -165,10 +165,10 @@ class RunScreen(ReconScreenMixin, Screen[None]):
         self.query_one("#steps", VirtualTable).set_source(ListRowSource(steps))
         changes = cache.history.sync_changes(self.run_id)
         self.query_one("#changes-title", Static).update(Text(
-            f"Changed records: {len(changes):,}" + (
-                " (creations on a first load are counted, not listed)" if run.kind in (
+            f"Changes: {len(changes):,}" + (
+                " (what a first load creates is mostly counted above, not listed)" if run.kind in (
                     "demo", "full") else "")))
-        rows = [TableRow(key=str(i), cells=(literal(c.record_type), literal(change_line(c))))
+        rows = [TableRow(key=str(i), cells=(literal(change_record(c)), literal(change_detail(c))))
                 for i, c in enumerate(changes)]
         table = self.query_one("#changes", VirtualTable)
         table.empty_text = "No records changed"
