@@ -64,9 +64,9 @@ class SettingsScreen(ReconScreenMixin, Screen[None]):
         config = self.recon_app.config
         yield Header()
         with VerticalScroll(id="settings-body"):
-            yield Static(Text("Settings: ctrl+s saves, Escape leaves without saving.",
+            yield Static(Text("Settings (Escape leaves without saving)",
                               style="bold"))
-            yield PathLine(self.target, prefix="saved to ", id="settings-path")
+            yield PathLine(self.target, prefix="ctrl+s saves them to ", id="settings-path")
             yield Static(id="settings-status")
             values = editable_values(config)
             summary = redacted_summary(config)
