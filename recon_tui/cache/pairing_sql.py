@@ -142,9 +142,16 @@ SELECT rowid + {LEDGER_MEMO_BASE}, kind, doc_number FROM ledger_credit_memo d
 WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = d.rowid + {LEDGER_MEMO_BASE})
 """
 
-_CANDIDATES = f"""
-SELECT kind, num AS grp, pos AS ident FROM (
-    SELECT pos, kind, trim(doc_number, :ws) AS num FROM ({_UNCLAIMED_LEDGER} LIMIT -1)) d
+# The ledger documents rule 1 left (a probe each), with their stripped numbers,
+# kept in order of position: the candidates of rule 2 and the rows nobody
+# claimed come from these few, not from another probe of every document.
+_FREE = f"""
+INSERT INTO temp._rp_free (pos, kind, num)
+SELECT pos, kind, trim(doc_number, :ws) FROM ({_UNCLAIMED_LEDGER} LIMIT -1)
+"""
+
+_CANDIDATES = """
+SELECT kind, num AS grp, pos AS ident FROM temp._rp_free d
 WHERE num != ''
   AND EXISTS (SELECT 1 FROM temp._rp_cl c WHERE c.kind = d.kind AND c.grp = d.num)
 """
@@ -174,7 +181,7 @@ SELECT c.ident, d.ident FROM temp._rp_claim c
 JOIN temp._rp_cand d ON d.kind = c.kind AND d.grp = c.grp AND d.rn = c.rn
 """
 
-def _ledger_only(table: str, pos: str) -> str:
+def _ledger_only(table: str, base: int) -> str:
     """The rows of ``table``'s documents nobody claimed (Not in PSA), counted
     where their customer is mapped."""
     return f"""
@@ -187,8 +194,10 @@ SELECT CASE WHEN coalesce(cm.psa_company_id, '') != '' THEN 'psa:' || cm.psa_com
     d.balance_cents AS ledger_owing_cents, coalesce(d.voided, 0) AS ledger_voided,
     d.total_cents AS diff_total_cents, d.balance_cents AS diff_owing_cents, 1 AS discrepant,
     d.kind AS kind
-FROM {table} d LEFT JOIN company_mapping cm ON cm.ledger_customer_id = d.customer_id
-WHERE NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = {pos})"""
+FROM temp._rp_free f CROSS JOIN {table} d ON d.rowid = f.pos - {base}
+LEFT JOIN company_mapping cm ON cm.ledger_customer_id = d.customer_id
+WHERE f.pos {"<" if base == 0 else ">="} {LEDGER_MEMO_BASE}
+  AND NOT EXISTS (SELECT 1 FROM temp._rp_match m WHERE m.pos = f.pos)"""
 
 
 # Every row (the columns of a stored row), as the rules pair them, into a
@@ -228,8 +237,8 @@ FROM (
 """
 
 
-_LEDGER_ONLY = (_ledger_only("ledger_invoice", "d.rowid"),
-                _ledger_only("ledger_credit_memo", f"d.rowid + {LEDGER_MEMO_BASE}"))
+_LEDGER_ONLY = (_ledger_only("ledger_invoice", 0),
+                _ledger_only("ledger_credit_memo", LEDGER_MEMO_BASE))
 _NEW = (f"INSERT INTO temp._rp_new ({PAIR_COLUMNS}) {_psa_rows()} "
         + " ".join(f"UNION ALL {part}" for part in _LEDGER_ONLY))
 
@@ -286,6 +295,7 @@ WHERE invoice_link.ledger_id != excluded.ledger_id
 _TEMP_TABLES = {
     # known: matched by the link the cache remembers (rule 1), so already a link.
     "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL, known INTEGER",
+    "_rp_free": "pos INTEGER PRIMARY KEY, kind TEXT, num TEXT",
     "_rp_cl": _GROUPED,
     "_rp_cd": _GROUPED,
     "_rp_claim": _RANKED,
@@ -317,6 +327,7 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
         conn.execute(_BY_LINK)
         conn.execute(_LINK_LOSERS)
         _group(conn, "temp._rp_cl", _CLAIMANTS)
+        conn.execute(_FREE, ws)
         _group(conn, "temp._rp_cd", _CANDIDATES)
         conn.execute(_RANK_CLAIMS)
         conn.execute(_RANK_CANDS)
