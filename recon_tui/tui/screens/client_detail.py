@@ -209,6 +209,9 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         if company is not None and company.deleted:  # recycle bin: the mapping needs a look
             text.append("   mapped to a DELETED PSA company" if summary.mapped
                         else "   PSA company deleted", style="bold red")
+        # The names take one line, cut with an ellipsis, so that a long name can
+        # never push the figures (unapplied credits last) out of the header.
+        text.truncate(max(self.app.size.width - 2, 20), overflow="ellipsis")
         text.append("\nPSA owing ", style="dim")
         text.append(format_money(summary.psa_owing), style="bold")
         text.append("   Ledger balance ", style="dim")
