@@ -7,8 +7,9 @@ ledger, every 97th missing there) plus a few of the harder cases: every 400th PS
 invoice linked by custom field, every 300th number duplicated on the PSA side, a
 credit memo per 200 invoices on both sides. It recomputes once (that remembers
 the links, as the sync's own recompute does) and then measures a second
-recompute, as bench.py does: wall time untraced, then a tracemalloc peak of a
-third run, beside the SQL join floor. It prints; it asserts nothing.
+recompute, as bench.py does: wall time untraced (with ``--repeat N`` the least of
+N recomputes, each a whole one), then a tracemalloc peak of one more run, beside
+the SQL join floor (timed as often). It prints; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -80,11 +82,25 @@ def fill(cache: Cache, clients: int, invoices: int) -> None:
         for n in range(200, invoices + 1, 200))
 
 
+def _least(run: Callable[[], object], times: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``run``: the least of ``times`` runs of each."""
+    walls, cpus = [], []
+    for _ in range(max(1, times)):
+        started, cpu = time.perf_counter(), time.process_time()
+        run()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2_500)
     parser.add_argument("--invoices", type=int, default=50_000)
     parser.add_argument("--keep", type=Path, help="a cache file to reuse (filled if missing)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="time this many recomputes and joins, and print the least CPU "
+                             "of each (a shared machine's noise only ever adds)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         path = args.keep or Path(work) / "cache.db"
@@ -96,10 +112,8 @@ def main() -> int:
                 fill(cache, args.clients, args.invoices)
                 print(f"filled in {time.perf_counter() - started:.1f} s")
                 refresh_reconciliation(cache)  # the sync's own recompute: links remembered
-            started, cpu = time.perf_counter(), time.process_time()
-            pairs = refresh_reconciliation(cache)
-            seconds = time.perf_counter() - started
-            cpu = time.process_time() - cpu
+            seconds, cpu = _least(lambda: refresh_reconciliation(cache), args.repeat)
+            pairs = cache.recon.count_pairs()
             tracemalloc.start()
             refresh_reconciliation(cache)
             peak = tracemalloc.get_traced_memory()[1] / 1e6
@@ -107,12 +121,10 @@ def main() -> int:
         finally:
             cache.close()
         conn = sqlite3.connect(path)
-        started, join_cpu = time.perf_counter(), time.process_time()
-        conn.execute("SELECT count(*), sum(coalesce(l.total_cents, 0) - p.total_cents) "
-                      "FROM psa_invoice p LEFT JOIN ledger_invoice l ON l.doc_number = p.number"
-                      ).fetchone()
-        join = time.perf_counter() - started
-        join_cpu = time.process_time() - join_cpu
+        join, join_cpu = _least(lambda: conn.execute(
+            "SELECT count(*), sum(coalesce(l.total_cents, 0) - p.total_cents) "
+            "FROM psa_invoice p LEFT JOIN ledger_invoice l ON l.doc_number = p.number"
+        ).fetchone(), args.repeat)
         conn.close()
     # CPU seconds beside wall seconds: on a loaded machine the wall clock says little.
     print(f"{pairs:,} pairs: full recompute {seconds:.3f} s ({cpu:.3f} s CPU), "

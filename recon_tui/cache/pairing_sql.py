@@ -27,7 +27,7 @@ from __future__ import annotations
 import sqlite3
 
 from recon_tui.cache.diagnosis_sql import diagnose_in_sql
-from recon_tui.cache.pair_store import PAIR_COLUMNS, natural_sql, of, store
+from recon_tui.cache.pair_store import ORDERED, PAIR_COLUMNS, natural_sql, of, store
 from recon_tui.models import DocKind, ReconStatus
 from recon_tui.reconcile import natural_key
 
@@ -97,21 +97,41 @@ def _rank_ledger(groups: str) -> str:
             f"AND lm.rowid = m.ident - {LEDGER_MEMO_BASE}")
 
 
+# The row of a PSA document matched with a document of the invoice table (most of
+# a book), as _psa_rows makes it, with nothing left to coalesce (both documents'
+# columns are there): compared so, a stored row costs a third less to check.
+_INVOICE_MATCHED = (
+    "'psa:' || p.company_id", f"'{_MATCHED}'", "p.date", "p.id", "li.id", "p.company_id",
+    "li.customer_id", "p.number", "li.doc_number", "p.status", "p.total_cents",
+    "p.owing_cents", "li.total_cents", "li.balance_cents", "li.voided",
+    "li.total_cents - p.total_cents", "li.balance_cents - p.owing_cents",
+    "li.total_cents != p.total_cents OR li.balance_cents != p.owing_cents", "p.kind")
+assert len(_INVOICE_MATCHED) == len(PAIR_COLUMNS.split(","))
+
 # Rule 1: the first claimant of each link takes the ledger document of that id.
 # Every claimant whose target exists is matched to it first, in one pass with no
 # grouping (claimants of one (kind, link) are exactly those matched to one
 # position); then, for a position claimed more than once (found through the
 # index on pos, rare), every claimant but the first in natural order lets go
 # and falls back to its number, as does a claimant whose target is gone.
-_BY_LINK = f"""
-INSERT INTO temp._rp_match (prid, pos, known)
-SELECT c.prid, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE}), c.remembered IS c.link
-FROM (SELECT p.rowid AS prid, p.kind AS kind, l.ledger_id AS remembered,
-             coalesce(p.ledger_invoice_id, l.ledger_id) AS link
-      FROM psa_invoice p LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id) c
-LEFT JOIN ledger_invoice li ON li.id = c.link AND li.kind = c.kind
-LEFT JOIN ledger_credit_memo lm ON li.rowid IS NULL AND lm.id = c.link AND lm.kind = c.kind
-WHERE c.link != '' AND (li.rowid IS NOT NULL OR lm.rowid IS NOT NULL)
+def _by_link(compare: bool) -> str:
+    """Rule 1's claims; with ``compare``, each claim of a document of the invoice
+    table also says whether the PSA document's stored row is already the row of
+    that match (``same``: a recompute of an unchanged book checks most rows in
+    this one pass over the PSA documents, not in a second one)."""
+    link = "coalesce(p.ledger_invoice_id, l.ledger_id)"
+    same = (f"CASE WHEN li.rowid IS NOT NULL THEN t.id IS NOT NULL AND ({of('t')}) IS "
+            f"({', '.join(_INVOICE_MATCHED)}) END" if compare else "NULL")
+    stored = ("LEFT JOIN invoice_pair t ON li.rowid IS NOT NULL AND t.psa_invoice_id = p.id"
+              if compare else "")
+    return f"""
+INSERT INTO temp._rp_match (prid, pos, known, same)
+SELECT p.rowid, coalesce(li.rowid, lm.rowid + {LEDGER_MEMO_BASE}), l.ledger_id IS {link}, {same}
+FROM psa_invoice p LEFT JOIN invoice_link l ON l.psa_invoice_id = p.id
+LEFT JOIN ledger_invoice li ON li.id = {link} AND li.kind = p.kind
+LEFT JOIN ledger_credit_memo lm ON li.rowid IS NULL AND lm.id = {link} AND lm.kind = p.kind
+{stored}
+WHERE {link} != '' AND (li.rowid IS NOT NULL OR lm.rowid IS NOT NULL)
 """
 _LINK_LOSERS = f"""
 DELETE FROM temp._rp_match WHERE prid IN (
@@ -242,30 +262,15 @@ _LEDGER_ONLY = (_ledger_only("ledger_invoice", 0),
 _NEW = (f"INSERT INTO temp._rp_new ({PAIR_COLUMNS}) {_psa_rows()} "
         + " ".join(f"UNION ALL {part}" for part in _LEDGER_ONLY))
 
-# The row of a PSA document matched with a document of the invoice table (most of
-# a book), as _psa_rows makes it, with nothing left to coalesce (both documents'
-# columns are there): compared so, a stored row costs a third less to check.
-_INVOICE_MATCHED = (
-    "'psa:' || p.company_id", f"'{_MATCHED}'", "p.date", "p.id", "li.id", "p.company_id",
-    "li.customer_id", "p.number", "li.doc_number", "p.status", "p.total_cents",
-    "p.owing_cents", "li.total_cents", "li.balance_cents", "li.voided",
-    "li.total_cents - p.total_cents", "li.balance_cents - p.owing_cents",
-    "li.total_cents != p.total_cents OR li.balance_cents != p.owing_cents", "p.kind")
-assert len(_INVOICE_MATCHED) == len(PAIR_COLUMNS.split(","))
-
 # Whether any new row differs from the stored rows, found without storing the new
 # rows (a recompute of an unchanged book writes nothing and builds nothing): some
 # PSA document's row has no equal stored row of its PSA id (those matched in the
 # invoice table, then the rest), or some ledger-only row none among the stored
 # ledger-only rows of its kind and ledger id. The first difference ends the search.
 _DIFFERS = " OR ".join([
-    f"""EXISTS (SELECT 1 FROM temp._rp_match m JOIN psa_invoice p ON p.rowid = m.prid
-    JOIN ledger_invoice li ON li.rowid = m.pos
-    LEFT JOIN invoice_pair t ON t.psa_invoice_id = p.id
-    WHERE m.pos < {LEDGER_MEMO_BASE}
-      AND (t.id IS NULL OR ({of("t")}) IS NOT ({", ".join(_INVOICE_MATCHED)})))""",
+    "EXISTS (SELECT 1 FROM temp._rp_match WHERE same = 0)",
     f"""EXISTS (SELECT 1 FROM (
-        {_psa_rows(f"WHERE m.prid IS NULL OR m.pos >= {LEDGER_MEMO_BASE}")}) n
+        {_psa_rows("WHERE m.same IS NULL")}) n
     LEFT JOIN invoice_pair t ON t.psa_invoice_id = n.psa_invoice_id
     WHERE t.id IS NULL OR ({of("t")}) IS NOT ({of("n")}))""",
     *(f"""EXISTS (SELECT 1 FROM ({part}) n WHERE NOT EXISTS (
@@ -294,7 +299,7 @@ WHERE invoice_link.ledger_id != excluded.ledger_id
 
 _TEMP_TABLES = {
     # known: matched by the link the cache remembers (rule 1), so already a link.
-    "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL, known INTEGER",
+    "_rp_match": "prid INTEGER PRIMARY KEY, pos INTEGER NOT NULL, known INTEGER, same INTEGER",
     "_rp_free": "pos INTEGER PRIMARY KEY, kind TEXT, num TEXT",
     "_rp_cl": _GROUPED,
     "_rp_cd": _GROUPED,
@@ -324,7 +329,9 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
     conn.execute("CREATE INDEX temp._rp_match_pos ON _rp_match (pos)")
     try:
         ws = {"ws": WHITESPACE}
-        conn.execute(_BY_LINK)
+        # The stored rows are compared only when they can be the new ones (in order).
+        ordered = conn.execute("SELECT 1 FROM meta WHERE key = ?", (ORDERED,)).fetchone()
+        conn.execute(_by_link(compare=ordered is not None))
         conn.execute(_LINK_LOSERS)
         _group(conn, "temp._rp_cl", _CLAIMANTS)
         conn.execute(_FREE, ws)
