@@ -77,6 +77,30 @@ async def test_the_readme_flow_slash_name_enter_enter_opens_the_client(
         readme.replace("\n> ", " "))
 
 
+async def test_letters_typed_at_once_after_slash_land_in_the_filter(tmp_path: Path) -> None:
+    """A burst (a fast typist, a paste, tmux send-keys): "/" and the name's letters
+    arrive before a frame. Every letter must reach the filter box; none may run as
+    the list's keys (e would open the export dialog, d toggle discrepant)."""
+    from textual import events
+    from textual.widgets import Input
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        for key, char in [("slash", "/"), *((c, c) for c in "northwinde")]:
+            event = events.Key(key, char)
+            event.set_sender(app)
+            app._driver.send_message(event)  # no idle wait between keys: one burst
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is screen  # no export dialog opened
+        assert screen.query_one("#filter", Input).value == "northwinde"
+        assert not screen.client_filter.discrepant_only
+        await pilot.press("slash")  # inside the box "/" is a character like any other
+        assert screen.query_one("#filter", Input).value == "northwinde/"
+
+
 # --------------------------------------------------------------------------- p in the amount
 async def test_p_typed_into_the_amount_field_is_text_not_apply(tmp_path: Path) -> None:
     """The screen's letters (p apply, b by hand, v re-check, x cancel) are typed into

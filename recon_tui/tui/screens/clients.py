@@ -59,7 +59,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     """One row per client: PSA owing, ledger balance, difference, credits."""
 
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
+        Binding("slash", "focus_filter", "Filter", key_display="/", id="filter", priority=True),
         Binding("d", "toggle_discrepant", "Discrepant", id="discrepant_only",
                 tooltip="Only clients with discrepancies (toggle)"),
         Binding("u", "toggle_unmapped", "Unmapped", id="unmapped_only",
@@ -211,7 +211,15 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
                                        credit_key=direct.credit_key)
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        """A priority binding, run by the App as "/" arrives and before the keys
+        after it are handed out, and focusing at once (not Widget.focus()'s
+        call_later): the letters of a burst (a fast typist, a paste) land in the
+        box instead of running as the list's keys (e exports, d filters)."""
+        box = self.query_one("#filter", Input)
+        if box.has_focus:
+            box.insert_text_at_cursor("/")  # priority: "/" reaches us before the box
+        else:
+            self.set_focus(box)
 
     def watch_client_filter(self, client_filter: ClientFilter) -> None:
         self.query_one("#clients", VirtualTable).set_source(
