@@ -155,7 +155,8 @@ def _stage_step(plan: _StepPlan, stage: SyncStage, cancel: Stop | None,
                        if plan.figures else ())
         page.clear()
 
-    stage.declare(plan.key, plan.record_type)
+    # A table step's pages are staged as rows of its cache table, applied by SQL.
+    stage.declare(plan.key, plan.table or plan.record_type)
     for item in plan.fetch(stage):
         page.append(item)
         seen += 1
@@ -267,7 +268,7 @@ def _run_full_sync(
     run.status = SyncStatus.RUNNING
     cache.history.save_sync_progress(run)
     notify = _notifier(plans, progress)
-    stage = SyncStage()
+    stage = SyncStage(cache)
     committed = False
     try:
         _fetch_all(plans, stage, psa, ledger, cancel, _Recorder(cache, run, notify))
@@ -334,7 +335,7 @@ def _apply_steps(cache: Cache, plans: list[_StepPlan], stage: SyncStage, run: Sy
         if cancel is not None and cancel.is_set():
             raise SyncCancelled()
         try:
-            result = plan.apply(cache, lambda key=plan.key: stage.pages(key))
+            result = plan.apply(cache, stage.staged(plan.key))
         except (ValueError, KeyError, ArithmeticError) as exc:
             raise SyncFailed(f"{plan.system} {plan.name}", exc) from exc
         assert run.id is not None

@@ -21,30 +21,33 @@ from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache
 from recon_tui.cache.held_ids import held_ledger_ids, held_psa_invoice_ids
-from recon_tui.cache.stage import DocFigures, SyncStage
+from recon_tui.cache.stage import DocFigures, Staged, SyncStage
+from recon_tui.cache.stage_rows import (
+    STAGED_COMPANIES,
+    STAGED_CONTACTS,
+    STAGED_CUSTOMERS,
+    STAGED_LEDGER_INVOICES,
+    STAGED_PSA_INVOICES,
+    StagedTable,
+)
 from recon_tui.connectors.base import LedgerConnector, PsaConnector
 from recon_tui.models import (
     CompanyMapping,
-    Contact,
     DocKind,
-    LedgerCustomer,
     LedgerInvoice,
     OrganizationalCredit,
-    PsaCompany,
-    PsaInvoice,
 )
 from recon_tui.psa_payments import (
     invoices_to_read,
-    ledger_figures,
     nothing_applied,
-    psa_figures,
     read_payments,
 )
 from recon_tui.refresh import SyncChanges
 from recon_tui.transactions import InvoiceTxn, LedgerPayment, Side
 
-#: A step's pages as staged, each call a fresh pass from the first page.
-Pages = Callable[[], Iterator[list[Any]]]
+#: A step's pages as staged, each call a fresh pass from the first page (a
+#: ``Staged``: a table step's rows are its ``table``).
+Pages = Staged
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,9 @@ class _StepPlan:
     #: The steps (keys) whose staged records its fetch reads: it starts once they
     #: are read; the others start at once, beside it (``recon_tui.sync_fetch``).
     after: tuple[str, ...] = ()
+    #: Staged as rows of its cache table and applied from there by SQL (its
+    #: ids and figures are read off the rows; ``id_of``/``figures`` unused).
+    table: StagedTable | None = None
 
     @property
     def key(self) -> str:
@@ -98,6 +104,17 @@ def _upsert(write: Callable[[Cache, Iterable[Any]], ApplyResult]
     """A step written by one streaming upsert over all its pages (the upsert
     decides once whether creations are news, and writes in chunks)."""
     return lambda cache, pages: write(cache, _items(pages))
+
+
+def _table_step(name: str, system: str, fetch: Callable[[SyncStage], Iterable[Any]],
+                staged: StagedTable, since: date | None) -> _StepPlan:
+    """A step staged as rows and applied by SQL; a dated read keeps what each
+    change touched (a complete one refreshes everything, so it needs none)."""
+    def apply(cache: Cache, pages: Pages) -> ApplyResult:
+        return cache.records.upsert_staged(staged.spec, pages.table, pages.count,
+                                           touch=since is not None)
+
+    return _StepPlan(name, system, fetch, apply, table=staged)
 
 
 def _apply_credit_memos(cache: Cache, pages: Pages) -> ApplyResult:
@@ -244,13 +261,11 @@ def _psa_steps(cache: Cache, psa: PsaConnector, since: date | None) -> list[_Ste
         return sorted(psa.missing_invoice_ids(held_psa_invoice_ids(cache, pulled)))
 
     return [
-        _StepPlan("companies", "psa", lambda _: psa.companies(master),
-                  _upsert(lambda c, rows: c.records.upsert_companies(rows)), PsaCompany),
-        _StepPlan("contacts", "psa", lambda _: psa.contacts(master),
-                  _upsert(lambda c, rows: c.records.upsert_contacts(rows)), Contact),
-        _StepPlan("invoices", "psa", lambda _: psa.invoices(moment),
-                  _upsert(lambda c, rows: c.records.upsert_psa_invoices(rows)), PsaInvoice,
-                  id_of=lambda i: i.id, figures=psa_figures),
+        _table_step("companies", "psa", lambda _: psa.companies(master), STAGED_COMPANIES,
+                    since),
+        _table_step("contacts", "psa", lambda _: psa.contacts(master), STAGED_CONTACTS, since),
+        _table_step("invoices", "psa", lambda _: psa.invoices(moment), STAGED_PSA_INVOICES,
+                    since),
         # ConnectWise hands over the unposted list its invoice read just took.
         _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str,
                   after=("psa invoices",)),
@@ -292,11 +307,10 @@ def _ledger_steps(cache: Cache, ledger: LedgerConnector,
         # touches the customer's MetaData.LastUpdatedTime, so a dated read could
         # leave a stale balance that a full refresh would not (10,000 customers
         # are 10 pages).
-        _StepPlan("customers", "ledger", lambda _: ledger.customers(None),
-                  _upsert(lambda c, rows: c.records.upsert_customers(rows)), LedgerCustomer),
-        _StepPlan("invoices", "ledger", lambda _: ledger.invoices(moment),
-                  _upsert(lambda c, rows: c.records.upsert_ledger_invoices(rows)), LedgerInvoice,
-                  id_of=lambda i: i.id, figures=ledger_figures),
+        _table_step("customers", "ledger", lambda _: ledger.customers(None),
+                    STAGED_CUSTOMERS, since),
+        _table_step("invoices", "ledger", lambda _: ledger.invoices(moment),
+                    STAGED_LEDGER_INVOICES, since),
         _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
                   _apply_credit_memos, LedgerInvoice, id_of=lambda m: m.id),
         _StepPlan("payments", "ledger", lambda _: ledger.payments(moment), _apply_payments,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from recon_tui.cache.apply_staged import apply_staged
 from recon_tui.cache.part import CachePart
 from recon_tui.cache.records import (
     COMPANY,
@@ -49,6 +50,23 @@ class RecordWrites(CachePart):
         """The change-tracking upsert (``cache/upsert.py``) in one transaction."""
         with self.transaction():
             return apply_rows(self.conn, spec, rows, track_created=track_created)
+
+    def upsert_staged(self, spec: TableSpec, stage: str, staged: int, *,
+                      touch: bool = True) -> ApplyResult:
+        """A table step's staged rows (``stage``, a temp table of this connection)
+        into ``spec``'s table by SQL (``cache/apply_staged.py``); credit memos
+        among ledger invoices replace the credit-memo table's copies of them, as
+        :meth:`upsert_ledger_invoices` has it (the credit-memo step is not staged
+        as rows: it writes credits too)."""
+        assert spec is not LEDGER_CREDIT_MEMO
+        with self.transaction():
+            result = apply_staged(self.conn, spec, stage, staged=staged, touch=touch,
+                                  track_created=self._has_rows(spec.table))
+            if spec is LEDGER_INVOICE:
+                memo_ids = [r[0] for r in self.conn.execute(
+                    f"SELECT id FROM {stage} WHERE kind = ?", (DocKind.CREDIT_MEMO.value,))]
+                result.merge(self._drop_other_copies(LEDGER_CREDIT_MEMO, memo_ids))
+        return result
 
     def _delete(self, spec: TableSpec, ids: Iterable[str], *,
                 used_up: bool = False) -> ApplyResult:

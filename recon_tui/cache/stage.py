@@ -21,13 +21,21 @@ thread at a time, and each step's pages still numbered in the order they came.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+from recon_tui.cache.stage_rows import StagedTable
+from recon_tui.money import from_cents
+
+if TYPE_CHECKING:
+    from recon_tui.cache.core import CacheCore
 
 #: Lookups are split so no statement exceeds SQLite's parameter limit.
 _CHUNK = 500
@@ -47,29 +55,66 @@ class DocFigures(msgspec.Struct, frozen=True):
 
 
 class SyncStage:
-    """Pages per step (``step`` is the plan's "system name" key), in read order."""
+    """Pages per step (``step`` is the plan's "system name" key), in read order.
 
-    def __init__(self) -> None:
-        self.conn = sqlite3.connect("", check_same_thread=False)
-        self.conn.executescript(
-            """
-            PRAGMA journal_mode=OFF;
-            PRAGMA synchronous=OFF;
-            CREATE TABLE page(step TEXT, seq INTEGER, size INTEGER, body BLOB,
-                              PRIMARY KEY (step, seq));
-            CREATE TABLE record(step TEXT, id TEXT, listed INTEGER, number TEXT, link TEXT,
-                                total TEXT, owing TEXT);
-            """)
+    Built over a cache (``SyncStage(cache)``), the stage is temporary tables of
+    the cache's own connection (SQLite's temp schema: a file of its own, deleted
+    when the connection closes, even by a killed process; never the cache file),
+    so a step staged as rows (:meth:`declare_table`) is applied by SQL from
+    there; its lock is the cache's. Without one (tests), a private connection."""
+
+    def __init__(self, cache: CacheCore | None = None) -> None:
+        if cache is None:
+            self.conn = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+            self._lock: threading.RLock = threading.RLock()
+        else:
+            self.conn, self._lock = cache.conn, cache._lock
+        self._own = cache is None
+        with self._writing():
+            for table in ("stage_page", "stage_record"):
+                self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            self.conn.execute("CREATE TEMP TABLE stage_page(step TEXT, seq INTEGER, "
+                              "size INTEGER, body BLOB, PRIMARY KEY (step, seq))")
+            # total and owing: a Decimal's text, or integer cents (a table step's)
+            self.conn.execute("CREATE TEMP TABLE stage_record(step TEXT, id TEXT, "
+                              "listed INTEGER, number TEXT, link TEXT, total, owing)")
         self._indexed = False
         self._pages: dict[str, int] = {}
         self._sizes: dict[str, int] = {}
         self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+        #: Table steps: their table's name and how they stage, and how far the
+        #: lookups' ``stage_record`` holds their figures (a rowid).
+        self._tables: dict[str, tuple[str, StagedTable]] = {}
+        self._copied: dict[str, int] = {}
         self._encoder = msgspec.msgpack.Encoder()
-        self._lock = threading.Lock()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write to the stage's tables, under the lock: its own transaction
+        (a page is one commit, not one per row), or the one already open."""
+        with self._lock:
+            began = not self.conn.in_transaction
+            if began:
+                self.conn.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                if began and self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise
+            if began:
+                self.conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
-            self.conn.close()
+            if self._own:
+                self.conn.close()
+                return
+            with contextlib.suppress(sqlite3.Error):  # the cache's connection lives on
+                for table in ("stage_page", "stage_record",
+                              *(name for name, _ in self._tables.values())):
+                    self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
     def __enter__(self) -> SyncStage:
         return self
@@ -82,17 +127,54 @@ class SyncStage:
         """Name what the step's records are (a dataclass of ours, ``str``, a tuple
         type), so its pages decode back to exactly those: MessagePack through
         msgspec keeps Decimal, dates and enums exact, several times faster than
-        pickling dataclasses."""
+        pickling dataclasses. A :class:`StagedTable` makes it a table step
+        (:meth:`declare_table`)."""
+        if isinstance(record_type, StagedTable):
+            self.declare_table(step, record_type)
+            return
         decoder = msgspec.msgpack.Decoder(list[record_type])  # type: ignore[valid-type]
         with self._lock:
             self._decoders[step] = decoder
             self._pages.setdefault(step, 0)
             self._sizes.setdefault(step, 0)
 
+    def declare_table(self, step: str, staged: StagedTable) -> None:
+        """Stage the step's records as rows of a table shaped like the cache table
+        they go to (its columns and their types), applied from there by SQL
+        (``cache/apply_staged.py``); needs a stage built over a cache."""
+        with self._writing():
+            name = f"stage_{len(self._tables)}"
+            self.conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            self.conn.execute(f"CREATE TEMP TABLE {name} AS SELECT "
+                              f"{', '.join(staged.spec.columns)} FROM main.{staged.spec.table} "
+                              "WHERE 0")
+            self._tables[step] = (name, staged)
+            self._copied[step] = 0
+            self._sizes.setdefault(step, 0)
+
+    def add_rows(self, step: str, records: Sequence[Any]) -> None:
+        """Keep one page of a table step, each record as its staged row."""
+        name, staged = self._tables[step]
+        rows = list(map(staged.row, records))  # outside the lock, as pages are encoded
+        with self._writing():
+            self.conn.executemany(f"INSERT INTO temp.{name} VALUES ({staged.values})", rows)
+            self._sizes[step] += len(rows)
+
+    def table(self, step: str) -> str:
+        """A table step's staged rows (a table of the cache's connection)."""
+        return f"temp.{self._tables[step][0]}"
+
+    def staged(self, step: str) -> Staged:
+        return Staged(self, step)
+
     def add_page(self, step: str, items: Sequence[Any], *, ids: Iterable[str] = (),
                  docs: Iterable[DocFigures] = ()) -> None:
         """Keep one page of a declared step with the ids and figures it holds (a
-        step stages each record once, as the connectors' reads yield them)."""
+        step stages each record once, as the connectors' reads yield them); a
+        table step's page is its rows (:meth:`add_rows`), which hold its ids."""
+        if step in self._tables:
+            self.add_rows(step, items)
+            return
         if step not in self._decoders:
             raise KeyError(f"stage step {step!r} was not declared")
         # Encoded outside the lock: the other system's thread may stage meanwhile.
@@ -103,26 +185,39 @@ class SyncStage:
         for d in docs:
             rows[d.id] = (step, d.id, int(d.id in listed), d.number, d.link, str(d.total),
                           str(d.owing))
-        with self._lock, self.conn:
+        with self._writing():
             seq = self._pages.get(step, 0)
-            self.conn.execute("INSERT INTO page VALUES (?, ?, ?, ?)",
+            self.conn.execute("INSERT INTO temp.stage_page VALUES (?, ?, ?, ?)",
                               (step, seq, len(items), body))
-            self.conn.executemany("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self.conn.executemany("INSERT INTO temp.stage_record VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   rows.values())
             self._pages[step] = seq + 1
             self._sizes[step] = self._sizes.get(step, 0) + len(items)
 
     # -- reading back
     def _index(self) -> None:
-        """The lookups' indexes, built at the first lookup (under the lock): built
-        once over the rows staged so far, they cost less than kept up row by row
-        as each page arrives (a full sync's steps are all read by then, but a
-        page staged later is indexed as it comes, so nothing is missed)."""
-        if not self._indexed:
-            self.conn.executescript(
-                "CREATE INDEX record_id ON record(step, id);"
-                "CREATE INDEX record_number ON record(step, number);")
-            self._indexed = True
+        """Ready for a lookup (under the lock): the table steps' figures copied
+        into ``stage_record`` (by SQL, as far as they are staged), and the
+        lookups' indexes, built at the first lookup: built once over the rows
+        staged so far, they cost less than kept up row by row as each page
+        arrives (a full sync's steps are all read by then, but a page staged
+        later is indexed as it comes, so nothing is missed)."""
+        with self._writing():
+            for step, (name, staged) in self._tables.items():
+                if staged.figures is None:
+                    continue
+                last = self.conn.execute(f"SELECT max(rowid) FROM temp.{name}").fetchone()[0]
+                if last is not None and last > self._copied[step]:
+                    self.conn.execute(
+                        f"INSERT INTO temp.stage_record SELECT ?, {staged.figures} "
+                        f"FROM temp.{name} WHERE rowid > ? ORDER BY rowid",
+                        (step, self._copied[step]))
+                    self._copied[step] = last
+            if not self._indexed:
+                for column in ("id", "number"):
+                    self.conn.execute(f"CREATE INDEX temp.stage_record_{column} "
+                                      f"ON stage_record(step, {column})")
+                self._indexed = True
 
     def count(self, step: str) -> int:
         """Records the step read."""
@@ -130,9 +225,11 @@ class SyncStage:
 
     def pages(self, step: str) -> Iterator[list[Any]]:
         """The step's pages in the order they were read, one in memory at a time."""
+        if step in self._tables:
+            raise TypeError(f"stage step {step!r} is staged as rows: apply its table")
         for seq in range(self._pages.get(step, 0)):
             with self._lock:
-                row = self.conn.execute("SELECT body FROM page WHERE step=? AND seq=?",
+                row = self.conn.execute("SELECT body FROM temp.stage_page WHERE step=? AND seq=?",
                                         (step, seq)).fetchone()
             yield self._decoders[step].decode(row[0])
 
@@ -145,7 +242,7 @@ class SyncStage:
         with self._lock:
             self._index()
             return {r[0] for r in self.conn.execute(
-                "SELECT id FROM record WHERE step=? AND listed", (step,))}
+                "SELECT id FROM temp.stage_record WHERE step=? AND listed", (step,))}
 
     def has_ids(self, step: str, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` the step read."""
@@ -156,7 +253,8 @@ class SyncStage:
             with self._lock:
                 self._index()
                 found.update(r[0] for r in self.conn.execute(
-                    f"SELECT id FROM record WHERE step=? AND listed AND id IN ({marks})",
+                    "SELECT id FROM temp.stage_record WHERE step=? AND listed "
+                    f"AND id IN ({marks})",
                     [step, *chunk]))
         return found
 
@@ -207,19 +305,38 @@ class SyncStage:
                 with self._lock:
                     self._index()
                     rows = self.conn.execute(
-                        f"SELECT id, number, link, total, owing FROM record INDEXED BY "
-                        f"record_{column} WHERE step=? AND {column} IN ({marks}) "
+                        f"SELECT id, number, link, total, owing FROM temp.stage_record INDEXED BY "
+                        f"stage_record_{column} WHERE step=? AND {column} IN ({marks}) "
                         "AND total IS NOT NULL", [step, *chunk]).fetchall()
                 for row in rows:
                     if row[0] not in found:  # found by its id and by its number
-                        found[row[0]] = DocFigures(row[0], row[1], row[2], Decimal(row[3]),
-                                                   Decimal(row[4]))
+                        found[row[0]] = DocFigures(row[0], row[1], row[2], _money(row[3]),
+                                                   _money(row[4]))
         return list(found.values())
+
+
+class Staged:
+    """One step's staged records as its apply takes them: called, its pages (a
+    fresh pass from the first each call); ``table``, a table step's rows."""
+
+    def __init__(self, stage: SyncStage, step: str) -> None:
+        self._stage, self.step = stage, step
+
+    def __call__(self) -> Iterator[list[Any]]:
+        return self._stage.pages(self.step)
+
+    @property
+    def table(self) -> str:
+        return self._stage.table(self.step)
+
+    @property
+    def count(self) -> int:
+        return self._stage.count(self.step)
 
 
 def _figures(rows: Iterable[tuple[Any, ...]]) -> list[DocFigures]:
     """``record`` rows (id, number, link, total, owing) as figures."""
-    return [DocFigures(i, number, link, Decimal(total), Decimal(owing))
+    return [DocFigures(i, number, link, _money(total), _money(owing))
             for i, number, link, total, owing in rows]
 
 
@@ -227,7 +344,12 @@ def _figure(row: tuple[Any, ...]) -> DocFigures | None:
     """One joined document's columns as figures; None where the join found none."""
     if row[0] is None:
         return None
-    return DocFigures(row[0], row[1], row[2], Decimal(row[3]), Decimal(row[4]))
+    return DocFigures(row[0], row[1], row[2], _money(row[3]), _money(row[4]))
+
+
+def _money(value: str | int) -> Decimal:
+    """A staged figure: a Decimal's text, or a table step's integer cents."""
+    return Decimal(value) if type(value) is str else from_cents(value)  # type: ignore[arg-type]
 
 
 _FIGURES = "{0}.id, {0}.number, {0}.link, {0}.total, {0}.owing"
@@ -235,17 +357,18 @@ _FIGURES = "{0}.id, {0}.number, {0}.link, {0}.total, {0}.owing"
 #: ``other`` document (?2) its link names and the last one staged bearing its number.
 _MATCHED = (
     f"SELECT {_FIGURES.format('p')}, {_FIGURES.format('k')}, {_FIGURES.format('n')} "
-    "FROM record p INDEXED BY record_id "
-    "LEFT JOIN record k INDEXED BY record_id "
+    "FROM temp.stage_record p INDEXED BY stage_record_id "
+    "LEFT JOIN temp.stage_record k INDEXED BY stage_record_id "
     "ON k.step = ?2 AND k.id = p.link AND k.total IS NOT NULL "
-    "LEFT JOIN record n ON n.rowid = (SELECT rowid FROM record INDEXED BY record_number "
+    "LEFT JOIN temp.stage_record n ON n.rowid = (SELECT rowid FROM temp.stage_record "
+    "INDEXED BY stage_record_number "
     "WHERE step = ?2 AND number = p.number AND total IS NOT NULL "
     "ORDER BY rowid DESC LIMIT 1) "
     "WHERE p.step = ?1 AND p.id > ?3 AND p.total IS NOT NULL "
     "ORDER BY p.id LIMIT ?4")
 #: A page of ``step``'s documents (?1) no ``other`` document (?2) bears the number of.
 _UNMATCHED = (
-    f"SELECT {_FIGURES.format('l')} FROM record l INDEXED BY record_id "
+    f"SELECT {_FIGURES.format('l')} FROM temp.stage_record l INDEXED BY stage_record_id "
     "WHERE l.step = ?1 AND l.id > ?3 AND l.total IS NOT NULL AND NOT EXISTS "
-    "(SELECT 1 FROM record p INDEXED BY record_number WHERE p.step = ?2 "
+    "(SELECT 1 FROM temp.stage_record p INDEXED BY stage_record_number WHERE p.step = ?2 "
     "AND p.number = l.number AND p.total IS NOT NULL) ORDER BY l.id LIMIT ?4")
