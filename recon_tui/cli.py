@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recon_tui import __version__
+from recon_tui import __version__, launch_gc
 from recon_tui.cli_common import CliError, common_options, load_settings, say
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     welcome = _first_launch(args, config, demo, cache_path)
     try:
         app = ReconApp(session, welcome=welcome)
-        app.run()
+        app.run()  # resumes the collector main() paused, once its first frame is shown
     except CacheError as exc:
         raise CliError(str(exc)) from exc
     return app.return_code or 0
@@ -185,11 +185,21 @@ def _start_support_log(level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    app = launches_app(argv)
+    if app:  # the launch makes objects that all live on: see recon_tui.launch_gc
+        launch_gc.pause()
     from recon_tui.scrub import install_log_scrubber
 
     install_log_scrubber()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(commands=not launches_app(argv)).parse_args(argv)
+    try:
+        return _main(argv, app)
+    finally:
+        launch_gc.resume()  # an app that never showed a frame, or a failed start
+
+
+def _main(argv: list[str], app: bool) -> int:
+    args = build_parser(commands=not app).parse_args(argv)
     _start_support_log(args.log_level)
     try:
         return _command(args.command)(args)

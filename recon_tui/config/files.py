@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import platformdirs
-import tomli_w
 
 from recon_tui.atomic import write_private_file
 from recon_tui.config.errors import ConfigError
@@ -17,12 +16,7 @@ from recon_tui.config.model import APP_NAME, CONFIG_ENV_VAR, Config
 from recon_tui.config.parser import parse_config
 from recon_tui.config.schema import SCHEMA, Spec, specs_for, specs_of
 from recon_tui.config.secret import Secret
-from recon_tui.config.store import (
-    changes_between,
-    config_file_target,
-    read_document,
-    update_config,
-)
+from recon_tui.config.store import read_document
 
 
 def default_config_path() -> Path:
@@ -124,6 +118,10 @@ def save_config(config: Config, path: Path | str) -> None:
     the keys whose value changed are touched, so the user's comments, blank
     lines and key order survive a save from the settings screen.
     """
+    import tomli_w
+
+    from recon_tui.config.store import changes_between, config_file_target, update_config
+
     path = config_file_target(path)  # a dotfiles symlink keeps pointing at the real file
     doc = config_to_dict(config)
     parse_config(doc, path)

@@ -25,11 +25,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import Comment, Table
+from typing import TYPE_CHECKING, Any
 
 from recon_tui.atomic import write_private_file
 from recon_tui.config.errors import ConfigError
@@ -37,6 +33,9 @@ from recon_tui.config.errors import config_key as _key
 from recon_tui.config.model import Config
 from recon_tui.config.parser import parse_config
 from recon_tui.config.secret import Secret
+
+if TYPE_CHECKING:
+    import tomlkit
 
 Changes = Mapping[str, Mapping[str, object | None]]
 
@@ -89,6 +88,9 @@ def update_config(path: Path | str, changes: Changes) -> Config:
     loads. Raises ConfigError, with the file untouched, when the file is not
     TOML or the result would not load.
     """
+    import tomlkit  # an edit only: loading a config (every launch) reads it with tomllib
+    import tomlkit.exceptions
+
     path = config_file_target(path)
     text, _ = read_document(path)
     try:
@@ -121,6 +123,8 @@ def _apply_section(
     doc: tomlkit.TOMLDocument, section: str, values: Mapping[str, object | None], path: Path
 ) -> None:
     """Apply one section's changes in place, keeping each kept key's comment."""
+    import tomlkit
+
     table = doc.get(section)
     if table is not None and not hasattr(table, "items"):
         raise ConfigError(path, _key(section), "is a value in the file, not a section; "
@@ -151,6 +155,9 @@ def _set(table: Any, key: str, value: object) -> None:
     after the section's last key. An existing key keeps its place and its
     trailing comment (tomlkit replaces the value only).
     """
+    import tomlkit
+    from tomlkit.items import Comment, Table
+
     if key in table or not isinstance(table, Table):
         table[key] = value
         return

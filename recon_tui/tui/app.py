@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
 
+from recon_tui import launch_gc
 from recon_tui.cache import Cache, CacheError
 from recon_tui.cache.files import translate
 from recon_tui.config import Config
@@ -125,12 +126,22 @@ class ReconApp(App[None]):
             self._load_demo()
         else:
             self.push_screen(ClientsScreen())
-        if not self.demo:  # after the first frame, off the UI thread: it reads the token store
-            self.call_after_refresh(self._warn_if_expiring)
         if self.welcome is not None:
             from recon_tui.tui.screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen(self.welcome))
+
+    def on_ready(self) -> None:
+        """The first screen is laid out; once the frame after it (the clients
+        screen's rows) is shown, what the launch put off runs."""
+        self.call_after_refresh(self._launched)
+
+    def _launched(self) -> None:
+        """The collector the command line paused (recon_tui.launch_gc), and the
+        token expiry check (off the UI thread: it reads the token store)."""
+        launch_gc.resume(freeze=True)
+        if not self.demo and self.cache_error is None:
+            self._warn_if_expiring()
 
     @work(thread=True, group="expiry", exit_on_error=False)
     def _warn_if_expiring(self) -> None:
