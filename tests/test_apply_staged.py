@@ -114,7 +114,11 @@ def test_moments_on_the_edges_of_a_millisecond_and_a_day() -> None:
     moments += [datetime(1600, 1, 1, tzinfo=UTC), datetime(1599, 12, 31, 23, 59, tzinfo=UTC),
                 datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
     companies = [PsaCompany(str(n), "X", "X", updated_at=m) for n, m in enumerate(moments)]
-    assert _stage_rows(cache, STAGED_COMPANIES, companies) == list(map(company_row, companies))
+    # A page of integers alone (read straight) and one with text (read by type).
+    assert STAGED_COMPANIES.rows(companies[:5])[1] is False
+    assert STAGED_COMPANIES.rows(companies)[1] is True
+    for page in (companies[:5], companies):
+        assert _stage_rows(cache, STAGED_COMPANIES, page) == list(map(company_row, page))
     cache.close()
 
 

@@ -155,9 +155,10 @@ class SyncStage:
     def add_rows(self, step: str, records: Sequence[Any]) -> None:
         """Keep one page of a table step, each record as its staged row."""
         name, staged = self._tables[step]
-        rows = list(map(staged.row, records))  # outside the lock, as pages are encoded
+        rows, texts = staged.rows(records)  # outside the lock, as pages are encoded
         with self._writing():
-            self.conn.executemany(f"INSERT INTO temp.{name} VALUES ({staged.values})", rows)
+            self.conn.executemany(
+                f"INSERT INTO temp.{name} VALUES ({staged.values(texts=texts)})", rows)
             self._sizes[step] += len(rows)
 
     def table(self, step: str) -> str:

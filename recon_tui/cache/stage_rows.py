@@ -19,7 +19,8 @@ to the rows of ``records.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -47,12 +48,23 @@ _MS = timedelta(milliseconds=1)
 _JULIAN = 1721424.5
 
 
+#: Whether a row built in this thread since ``_texts.seen`` was reset gave a
+#: date or moment as text (the stage's INSERT then reads each value's type).
+_texts = threading.local()
+
+
+def _text(value: date | datetime | None) -> str | None:
+    text = iso_text(value)
+    if text is not None:
+        _texts.seen = True
+    return text
+
+
 def day(value: date | None) -> int | str | None:
     """A date as the stage takes it: its ordinal (else its text)."""
-    if type(value) is date:
-        ordinal = value.toordinal()  # type: ignore[union-attr]
-        return ordinal if ordinal >= _FIRST_DAY else value.isoformat()  # type: ignore[union-attr]
-    return iso_text(value)
+    if type(value) is date and (ordinal := value.toordinal()) >= _FIRST_DAY:  # type: ignore[union-attr]
+        return ordinal
+    return _text(value)
 
 
 def moment(value: datetime | None) -> int | str | None:
@@ -60,10 +72,17 @@ def moment(value: datetime | None) -> int | str | None:
     truncated as ``iso_text`` truncates (else its text)."""
     if type(value) is datetime and value.tzinfo is UTC and value >= _FIRST_MOMENT:  # type: ignore[union-attr]
         return (value - _EPOCH) // _MS  # type: ignore[operator,no-any-return]
-    return iso_text(value)
+    return _text(value)
 
 
-#: How the stage's INSERT reads each kind of column from its parameter ``?{n}``.
+#: How the stage's INSERT reads each kind of column from its parameter ``?{n}``
+#: when every value of the page is the fast kind (an integer, or NULL) ...
+_FAST_READS = {
+    "": "?{n}",
+    "day": f"date(?{{n}} + {_JULIAN})",
+    "moment": "strftime('%Y-%m-%dT%H:%M:%f+00:00', ?{n} / 1000.0, 'unixepoch')",
+}
+#: ... and when some are text (passed through as they are).
 _READS = {
     "": "?{n}",
     "day": f"CASE WHEN typeof(?{{n}}) = 'integer' THEN date(?{{n}} + {_JULIAN}) ELSE ?{{n}} END",
@@ -84,10 +103,18 @@ class StagedTable:
     kinds: tuple[str, ...]
     figures: str | None = None
 
-    @property
-    def values(self) -> str:
-        """The VALUES list of the stage's INSERT."""
-        return ", ".join(_READS[kind].format(n=n) for n, kind in enumerate(self.kinds, 1))
+    def values(self, *, texts: bool = True) -> str:
+        """The VALUES list of the stage's INSERT: reading each value's type where
+        ``texts`` (some value is text), else the integers straight (about a
+        third cheaper)."""
+        reads = _READS if texts else _FAST_READS
+        return ", ".join(reads[kind].format(n=n) for n, kind in enumerate(self.kinds, 1))
+
+    def rows(self, records: Iterable[Any]) -> tuple[list[Row], bool]:
+        """The records' staged rows, and whether any gave a date or moment as text."""
+        _texts.seen = False
+        rows = list(map(self.row, records))
+        return rows, _texts.seen
 
 
 def _company(c: PsaCompany) -> Row:
