@@ -38,12 +38,12 @@ The Cache itself mixes in nothing but the core: every query is a part's.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from recon_tui.cache.checklists import Checklists
 from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
-from recon_tui.cache.fixes import PaymentFixes
 from recon_tui.cache.held import HeldRecords
 from recon_tui.cache.history import SyncHistory
 from recon_tui.cache.lookup import NumberLookup
@@ -57,9 +57,13 @@ from recon_tui.cache.records import (
     SystemSyncState,
     credit_key,
 )
-from recon_tui.cache.report import ReportReads
 from recon_tui.cache.schema import SCHEMA_VERSION
 from recon_tui.cache.transactions import InvoiceTxns
+
+if TYPE_CHECKING:
+    from recon_tui.cache.checklists import Checklists
+    from recon_tui.cache.fixes import PaymentFixes
+    from recon_tui.cache.report import ReportReads
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -86,10 +90,26 @@ class Cache(CacheCore):
         super().__init__(path, read_only=read_only)
         self.lookup = NumberLookup(self)
         self.mapper = MappingReads(self)
-        self.fixes = PaymentFixes(self)
         self.history = SyncHistory(self)
-        self.checklists = Checklists(self)
-        self.report = ReportReads(self)
         self.records = HeldRecords(self)
         self.recon = Reconciliation(self, self.records)
         self.txns = InvoiceTxns(self)
+
+    # The parts the clients screen does not read: imported on first use, not at launch.
+    @cached_property
+    def checklists(self) -> Checklists:
+        from recon_tui.cache.checklists import Checklists
+
+        return Checklists(self)
+
+    @cached_property
+    def fixes(self) -> PaymentFixes:
+        from recon_tui.cache.fixes import PaymentFixes
+
+        return PaymentFixes(self)
+
+    @cached_property
+    def report(self) -> ReportReads:
+        from recon_tui.cache.report import ReportReads
+
+        return ReportReads(self)
