@@ -127,6 +127,31 @@ async def test_p_typed_into_the_amount_field_is_text_not_apply(tmp_path: Path) -
             assert "'5pbvx' is not an amount" in screen_text(app)
 
 
+async def test_help_and_quit_stay_in_the_checklist_footer_while_typing_an_amount(
+        tmp_path: Path) -> None:
+    """The amount field types ? and q, so Textual drops those keys from the footer:
+    F1 and ctrl+q stand in there (and F1 opens the help), and only there."""
+    from recon_tui.tui.screens.help import HelpScreen
+    from recon_tui.tui.widgets.key_footer import KeyFooter
+
+    def footer(screen) -> list[str]:
+        bar = screen.query_one(KeyFooter)
+        return [binding.key for binding, _e, _t in bar.shown_bindings(bar.size.width)]
+
+    with running_emulator() as (server, _book, _plan):
+        app = demo_app(tmp_path, server)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_checklist(app, pilot)
+            assert footer(screen)[-2:] == ["question_mark", "q"]
+            await pilot.press("enter")  # Enter on the invoice moves to the amount
+            await pilot.pause()
+            assert screen.query_one("#checklist-amount").has_focus
+            assert footer(screen)[-2:] == ["f1", "ctrl+q"]
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+
+
 def test_the_by_hand_steps_say_where_the_oldest_invoice_comes_from() -> None:
     from recon_tui.models import CreditChecklist, CreditKind
 

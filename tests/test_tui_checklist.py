@@ -433,9 +433,12 @@ async def test_history_calls_the_applied_credit_used_up_not_deleted(tmp_path: Pa
             await pilot.pause()
             assert isinstance(app.screen, RunScreen)
             text = screen_text(app)
-            assert "credit CreditMemo:11261: used up (applied): amount 10.00 -> 0.00" in text
-            assert "ledger invoice 10040: balance 120.00 -> 110.00" in text
-            assert "CreditMemo:11261: deleted" not in text
+            rows = text.splitlines()  # the record in its column, what changed beside it
+            [credit] = [r for r in rows if "credit CreditMemo:11261 " in r]
+            assert "used up (applied): amount 10.00 -> 0.00" in credit
+            assert "deleted" not in credit
+            [invoice] = [r for r in rows if "ledger invoice 10040 " in r]
+            assert "balance 120.00 -> 110.00" in invoice
             [run] = [r for r in app.cache.history.sync_runs() if r.kind == "resync"]
             credits = next(s for s in run.steps if s.name == "credits")
             assert (credits.updated, credits.deleted) == (1, 0)

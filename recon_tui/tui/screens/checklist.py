@@ -35,7 +35,7 @@ from recon_tui.models import ChecklistEvent, CreditChecklist, LedgerInvoice
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens import checklist_desktop as desk
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
 from recon_tui.tui.screens.checklist_step import run_step
 from recon_tui.tui.screens.checklists import ChecklistsScreen
 from recon_tui.tui.widgets.checklist_controls import (
@@ -78,6 +78,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
                 tooltip="Continue where the checklist stopped, or verify both sides again"),
         Binding("x", "cancel_checklist", "Cancel", id="checklist_cancel",
                 tooltip="Cancel this checklist (press twice)"),
+        *TYPING_HELP_QUIT,  # the amount field types ? and q (see check_action)
     ]
 
     #: A workflow step runs in a worker: the buttons and keys wait for it.
@@ -85,23 +86,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
     #: What the running step says it is doing (the status line shows it).
     progress_text: var[str] = var("", init=False)
 
-    DEFAULT_CSS = """
-    ChecklistScreen #checklist-title { height: auto; padding: 0 1; background: $boost; }
-    ChecklistScreen #checklist-work { height: 13; }
-    ChecklistScreen #checklist-buttons { height: 3; }
-    ChecklistScreen #checklist-buttons Button { margin-right: 1; }
-    ChecklistScreen #checklist-status { height: auto; padding: 0 1; }
-    ChecklistScreen #checklist-body { height: 1fr; }
-    ChecklistScreen #checklist-trail { height: auto; min-height: 3;
-                                       border-top: solid $primary-darken-2; padding: 0 1; }
-    /* Below 110 columns the invoice choice and the manual steps stack, and the
-       buttons go two by two (README, "Layout"). */
-    ChecklistScreen.-narrow #checklist-work { layout: vertical; height: auto; }
-    ChecklistScreen.-narrow CreditChoice { width: 100%; height: 10; }
-    ChecklistScreen.-narrow #checklist-manual { width: 100%; height: auto; }
-    ChecklistScreen.-narrow #checklist-buttons { layout: grid; grid-size: 2;
-                                                 grid-rows: 3; height: auto; }
-    """
+    # Its layout rules are in app.tcss ("The credit checklist").
 
     def __init__(self, *, checklist_id: int | None = None, credit_key: str | None = None) -> None:
         super().__init__()
@@ -222,7 +207,10 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing in this state leave the footer; busy ones (and the
-        API key while ledger writes are off) grey out."""
+        API key while ledger writes are off) grey out. F1 and ctrl+q stand in for
+        the app's ? and q only while the amount field has the keyboard."""
+        if action in ("help", "quit"):  # this screen's own: TYPING_HELP_QUIT
+            return isinstance(self.focused, Input)
         can = applicable(self.checklist.state if self.checklist else None)
         if action not in can:
             return True
