@@ -217,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
               f" (best of {args.launch_runs}; bare import textual.app "
               f"{launch.bare_wall * 1000:.1f} ms, {launch.wall / launch.bare_wall:.2f}x; CPU "
               f"{launch.cpu * 1000:.0f} vs {launch.bare_cpu * 1000:.0f} ms, "
-              f"{launch.cpu / launch.bare_cpu:.2f}x)")
+              f"{launch.cpu / launch.bare_cpu:.2f}x; a minimal Textual app "
+              f"{launch.minimal_wall / launch.bare_wall:.2f}x wall, "
+              f"{launch.minimal_cpu / launch.bare_cpu:.2f}x CPU)")
         screens = screen_figures(path, config, typed="north 12", client_key=big.client_key)
         print(f"  {'filter keystroke (typing north 12)':<44}"
               f"{screens['filter_median']:9.1f} ms (median; worst "

@@ -9,8 +9,10 @@ How each is measured:
 * **launch to interactive**: wall time from starting ``python`` to the clients
   screen of that cache composed, its rows queried and its first frame rendered
   (the ``recon-tui`` entry point, ``recon_tui.cli.main``, with ``--config`` and
-  ``--db``; Textual's headless driver, the app's own code path otherwise). Its
-  floor is the same process doing only ``import textual.app``. Best of N runs.
+  ``--db``; Textual's headless driver, the app's own code path otherwise), with
+  recon_tui's bytecode compiled as an installed copy has it. Its floor is the
+  same process doing only ``import textual.app``; beside it, a minimal Textual
+  app (one Static) to its first frame. Best of N runs.
 * **filter keystroke**: from a key event posted to the filter box until the
   table shows the narrowed rows (the Input's change handled, the queries run,
   the frame rendered); the frame is rendered at once instead of at Textual's
@@ -73,6 +75,10 @@ def run(self, *args, **kwargs):
                 table = screen.query_one("#clients")
                 if table.row_count:
                     break
+            if type(screen).__name__ == "CacheErrorScreen":  # say so, do not wait forever
+                os.write(1, ("error: " + app.cache_error + "\\n").encode())
+                app.exit()
+                return
             await asyncio.sleep(0)
         screen._on_timer_update()  # the first frame, rendered
         os.write(1, b"ready\\n")
@@ -86,6 +92,26 @@ raise SystemExit(main(sys.argv[1:]))
 """
 
 _BARE = "import os, textual.app; os.write(1, b'ready\\n')"
+
+#: The least a Textual app does to be interactive: one Static, its first frame
+#: rendered the same way (how close to the bare import any app can get).
+_MINIMAL = """\
+import os
+from textual.app import App
+from textual.widgets import Static
+
+class Minimal(App):
+    def compose(self):
+        yield Static("ready")
+
+async def ready(pilot):
+    await pilot._wait_for_screen()
+    pilot.app.screen._on_timer_update()
+    os.write(1, b"ready\\n")
+    pilot.app.exit()
+
+Minimal().run(headless=True, size=%(size)r, auto_pilot=ready)
+"""
 
 
 def write_config(folder: Path) -> Path:
@@ -119,34 +145,55 @@ def _time_to_ready(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     line = child.stdout.readline()
     elapsed = time.perf_counter() - started
     _out, err = child.communicate(timeout=60)
-    if line.strip() != b"ready":
-        raise RuntimeError(f"launch failed: {err.decode(errors='replace').strip()[-400:]}")
+    if line.strip() != b"ready":  # an error screen's line, or the traceback's end
+        said = line.decode(errors="replace").strip() or err.decode(errors="replace").strip()
+        raise RuntimeError(f"launch failed: {said[-400:]}")
     return elapsed, _children_cpu() - cpu0
 
 
 @dataclass(frozen=True)
 class Launch:
     """Best of N, seconds: wall to interactive, and the process's CPU (on a busy
-    machine wall time also counts waiting for a core; CPU does not)."""
+    machine wall time also counts waiting for a core; CPU does not); beside the
+    floor, python doing a bare ``import textual.app``, and a minimal Textual app
+    (one Static) to its first frame."""
 
     wall: float
     cpu: float
     bare_wall: float
     bare_cpu: float
+    minimal_wall: float
+    minimal_cpu: float
+
+
+def warm_bytecode() -> None:
+    """Compile recon_tui's .pyc before timing a launch, as an installed recon-tui
+    has them (and as Textual, the floor's import, has its own): with
+    PYTHONDONTWRITEBYTECODE set, or a checkout never imported, every launched
+    python would otherwise compile recon_tui from source (measured: a fifth of
+    the launch's CPU)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "recon_tui"), quiet=1)
 
 
 def time_launch(cache_path: Path, config_path: Path, runs: int = 3) -> Launch:
-    """Launch to interactive beside a bare ``import textual.app``, best of ``runs``."""
+    """Launch to interactive beside a bare ``import textual.app`` and a minimal
+    app, best of ``runs``."""
+    warm_bytecode()
     env = _env(config_path.parent)
-    ours = [sys.executable, "-c", _CHILD % {"size": SIZE}, "--config", str(config_path),
-            "--db", str(cache_path)]
-    bare = [sys.executable, "-c", _BARE]
-    got: dict[str, list[tuple[float, float]]] = {"ours": [], "bare": []}
-    for _ in range(runs):  # interleaved, so a busy moment hits both alike
-        got["bare"].append(_time_to_ready(bare, env))
-        got["ours"].append(_time_to_ready(ours, env))
-    return Launch(min(w for w, _ in got["ours"]), min(c for _, c in got["ours"]),
-                  min(w for w, _ in got["bare"]), min(c for _, c in got["bare"]))
+    commands = {
+        "ours": [sys.executable, "-c", _CHILD % {"size": SIZE}, "--config", str(config_path),
+                 "--db", str(cache_path)],
+        "bare": [sys.executable, "-c", _BARE],
+        "minimal": [sys.executable, "-c", _MINIMAL % {"size": SIZE}],
+    }
+    got: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(runs):  # interleaved, so a busy moment hits each alike
+        for name, argv in commands.items():
+            got[name].append(_time_to_ready(argv, env))
+    best = {name: (min(w for w, _ in v), min(c for _, c in v)) for name, v in got.items()}
+    return Launch(*best["ours"], *best["bare"], *best["minimal"])
 
 
 def _key(ch: str) -> tuple[str, str]:
