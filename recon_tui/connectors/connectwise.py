@@ -27,6 +27,7 @@ Why it looks the way it does:
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -61,6 +62,7 @@ from recon_tui.connectors.connectwise_wire import (
     parse_cw_error,
 )
 from recon_tui.connectors.http import ApiClient, RetryPolicy
+from recon_tui.connectors.paging import Beside
 from recon_tui.models import Contact, PsaCompany, PsaInvoice
 from recon_tui.transactions import InvoiceTxn
 
@@ -203,11 +205,46 @@ class ConnectWiseConnector:
         """Invoices and credit memos (``type`` CreditMemo), exported unless the
         accounting interface still lists them as unposted."""
         operation = "list invoices"
-        unexported = self._read_unexported()
-        self._unexported_read = unexported  # the sync's export-status step takes it next
+        # In a sync the unposted list is read beside the invoices' count and
+        # pages (each record needs it only once its page is in).
+        unexported = Beside(self._read_unexported, name="connectwise-unposted")
+        if unexported.done():  # read here and now (outside a sync)
+            self._unexported_read = unexported.result()
         records = self.lists.complete(INVOICES, operation, self._since(since),
                                        self._invoice_fields, typed=decode_invoice_page)
-        return self._parsed(records, operation, self._invoice_parser(unexported))
+        return self._read_invoices(records, operation, unexported)
+
+    def _read_invoices(self, records: Iterable[Any], operation: str,
+                       unexported: Beside[set[str]]) -> Iterator[PsaInvoice]:
+        """The invoices parsed with the unposted list, taken when the first
+        record needs it (or at the end of an empty read). A read that fails
+        before then fails with the unposted list's own error when that failed
+        too: it is the read a sequential sync would have met first."""
+        parse: Callable[[Mapping[str, Any]], PsaInvoice] | None = None
+        try:
+            for raw in records:
+                if parse is None:
+                    parse = self._invoice_parser(self._take_unexported(unexported))
+                try:
+                    yield parse(raw)
+                except RecordError as exc:
+                    raise BadData(SYSTEM, f"{operation}: {exc}") from exc
+        except GeneratorExit:
+            if parse is None:
+                with contextlib.suppress(Exception):  # closed early: no thread left behind
+                    unexported.result()
+            raise
+        except Exception:
+            if parse is None:
+                unexported.result()
+            raise
+        if parse is None:
+            self._take_unexported(unexported)
+
+    def _take_unexported(self, unexported: Beside[set[str]]) -> set[str]:
+        numbers = unexported.result()
+        self._unexported_read = numbers  # the sync's export-status step takes it next
+        return numbers
 
     def unexported_invoice_numbers(self) -> set[str]:
         """Numbers of the invoices ConnectWise's accounting interface has not yet

@@ -13,6 +13,7 @@ The checked reader (:func:`connectwise_records.invoice_from_cw`) stays the
 judge: a page the structs refuse is decoded generically and read by it, and a
 record they take but :func:`invoice_from_wire` cannot read as it is (a blank
 number, an amount out of range, a date it cannot parse) goes to it as well.
+The structs are ``gc=False``, as :mod:`qbo_wire`'s are.
 """
 
 from __future__ import annotations
@@ -36,23 +37,23 @@ __all__ = ["WireCwInvoice", "decode_invoice_page", "invoice_number", "read_invoi
            "record_id"]
 
 
-class _Ref(msgspec.Struct):
+class _Ref(msgspec.Struct, gc=False):
     id: int | str
 
 
-class _Status(msgspec.Struct):
+class _Status(msgspec.Struct, gc=False):
     name: str = ""
 
 
-class _Currency(msgspec.Struct):
+class _Currency(msgspec.Struct, gc=False):
     currencyCode: str = "USD"
 
 
-class _Info(msgspec.Struct):
+class _Info(msgspec.Struct, gc=False):
     lastUpdated: str | None = None
 
 
-class WireCwInvoice(msgspec.Struct):
+class WireCwInvoice(msgspec.Struct, gc=False):
     """The invoice fields recon-tui asks ConnectWise for, as it sends them."""
 
     id: int | str

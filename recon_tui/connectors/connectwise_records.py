@@ -16,6 +16,7 @@ from recon_tui.connectors.records import (
     EntityReader,
     RecordError,
     Slow,
+    day_of_moment,
     fast_moment,
     parse_utc_datetime,
 )
@@ -181,7 +182,7 @@ def _fast_day(value: Any) -> date | None:
         return None
     if type(value) is not str:
         raise Slow
-    return datetime.fromisoformat(value.strip()).date()
+    return day_of_moment(value)
 
 
 # --------------------------------------------------------------------------- fast path

@@ -281,7 +281,14 @@ class ApiClient:
     def _check_origin(self, method: str, url: str, params: Mapping[str, Any] | None,
                       operation: str) -> None:
         """Refuse, before any header is built or byte sent, a URL that would leave the
-        base URL's scheme, host and port (the URL httpx would really send to)."""
+        base URL's scheme, host and port (the URL httpx would really send to).
+
+        A relative URL (no scheme and host: every request but a next-page link)
+        is joined to the base URL's path by httpx, so it cannot leave the origin
+        and is passed without building the request (the parameters never change
+        the origin either)."""
+        if httpx.URL(url).is_relative_url:
+            return
         target = self._client.build_request(method, url, params=params).url
         scheme, host, port = origin(target)
         if (scheme, host, port) == self._origin:

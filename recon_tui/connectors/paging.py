@@ -34,11 +34,12 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from recon_tui.connectors.base import BadData
 
-__all__ = ["THREAD_PREFIX", "RequestGate", "counted_read", "fetch_in_order", "gated"]
+__all__ = ["THREAD_PREFIX", "Beside", "RequestGate", "counted_read", "fetch_in_order",
+           "gated"]
 
 T = TypeVar("T")
 
@@ -102,6 +103,58 @@ def gated(gate: RequestGate) -> Iterator[None]:
     finally:
         held.lend()
         _STEP_SLOT.reset(token)
+
+
+class Beside(Generic[T]):
+    """``read()`` started at once in a thread of its own, beside the step's
+    other reads, when the step reads under a gate of more than one slot (a
+    sync): one read need not wait for another it does not depend on (ConnectWise's
+    unposted list and its invoice count go out together). Its thread reads under
+    the gate as a step thread does (a slot for its own requests, one per page of
+    a window), so the system's limit still holds, and :meth:`result` waits
+    without holding the caller's slot. Outside a sync, or with one slot,
+    ``read`` runs here and now, as it always did, and raises here."""
+
+    def __init__(self, read: Callable[[], T], *, name: str) -> None:
+        held = _STEP_SLOT.get()
+        self._answer: list[tuple[bool, Any]] = []
+        self._thread: threading.Thread | None = None
+        if held is None or held.gate.limit < 2:
+            self._answer.append((True, read()))
+            return
+        gate = held.gate
+
+        def run() -> None:
+            try:
+                with gated(gate):
+                    self._answer.append((True, read()))
+            except BaseException as exc:  # handed to whoever waits for the answer
+                self._answer.append((False, exc))
+
+        self._thread = threading.Thread(target=run, name=f"{THREAD_PREFIX}-{name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        return bool(self._answer)
+
+    def result(self) -> T:
+        """The read's answer (waiting for it), or its error raised."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            mine = _STEP_SLOT.get()
+            lent = mine is not None and mine.held
+            if lent:
+                mine.lend()  # type: ignore[union-attr]
+            try:
+                thread.join()
+            finally:
+                if lent:
+                    mine.take()  # type: ignore[union-attr]
+        ok, value = self._answer[0]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
 
 
 def fetch_in_order(fetch: Callable[[int], T], pages: int, max_concurrency: int, *,
@@ -186,13 +239,7 @@ def counted_read(
     for index, (operation, rows) in enumerate(
             fetch_in_order(fetch, pages, max_concurrency, name=system)):
         due = min(page_size, expected - index * page_size)
-        fresh = []
-        for row in rows:
-            record_key = key(row)
-            if record_key and record_key in seen:
-                continue
-            seen.add(record_key)
-            fresh.append(row)
+        fresh = _fresh_rows(rows, seen, key)
         if rows and not fresh:
             raise BadData(system, f"{operation}: {repeated}")
         if len(rows) != due:
@@ -206,6 +253,24 @@ def counted_read(
         raise BadData(
             system, f"{read}: read {len(seen):,} of the {expected:,} records {counted_by} "
             "counts; the answer was incomplete, so nothing was taken from it")
+
+
+def _fresh_rows(rows: list[Any], seen: set[str], key: Callable[[Any], str]) -> list[Any]:
+    """The page's rows not read before (by ``key``; a row without one always
+    kept), each key added to ``seen``. The usual page (every key set, none
+    repeated, none seen) is taken whole, in one set operation, not row by row."""
+    keys = list(map(key, rows))
+    distinct = set(keys)
+    if len(distinct) == len(keys) and "" not in distinct and seen.isdisjoint(distinct):
+        seen |= distinct
+        return rows
+    fresh = []
+    for row, record_key in zip(rows, keys, strict=True):
+        if record_key and record_key in seen:
+            continue
+        seen.add(record_key)
+        fresh.append(row)
+    return fresh
 
 
 def unseen_records(records: list[Any], seen: set[str], *, system: str, operation: str,

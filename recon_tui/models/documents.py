@@ -33,7 +33,7 @@ class DocKind(StrEnum):
 
 
 # --------------------------------------------------------------------------- PSA side
-class PsaCompany(msgspec.Struct, frozen=True):
+class PsaCompany(msgspec.Struct, frozen=True, gc=False):
     """A client company in the PSA (ConnectWise company, Autotask company).
 
     ``portal_active`` is the company-wide portal switch (Autotask
@@ -49,7 +49,7 @@ class PsaCompany(msgspec.Struct, frozen=True):
     portal_active: bool = True
 
 
-class Contact(msgspec.Struct, frozen=True):
+class Contact(msgspec.Struct, frozen=True, gc=False):
     """A PSA contact; its portal security level decides whether it can see invoices,
     unless the contact is inactive or its portal login is disabled (ConnectWise
     ``disablePortalLoginFlag``)."""
@@ -69,7 +69,7 @@ class Contact(msgspec.Struct, frozen=True):
         return " ".join(part for part in (self.first_name, self.last_name) if part).strip()
 
 
-class PsaInvoice(msgspec.Struct, frozen=True):
+class PsaInvoice(msgspec.Struct, frozen=True, gc=False):
     """An invoice (or a credit memo, by ``kind``) as billed in the PSA, with the
     balance the PSA last knew.
 
@@ -100,7 +100,7 @@ class PsaInvoice(msgspec.Struct, frozen=True):
 
 
 # --------------------------------------------------------------------------- ledger side
-class LedgerCustomer(msgspec.Struct, frozen=True):
+class LedgerCustomer(msgspec.Struct, frozen=True, gc=False):
     """A customer in the ledger (QBO Customer)."""
 
     id: str
@@ -111,7 +111,7 @@ class LedgerCustomer(msgspec.Struct, frozen=True):
     updated_at: datetime | None = None
 
 
-class LedgerInvoice(msgspec.Struct, frozen=True):
+class LedgerInvoice(msgspec.Struct, frozen=True, gc=False):
     """An invoice in the ledger: its balance is the real one. With ``kind`` credit
     memo it is a QBO CreditMemo: ``total`` its TotalAmt, ``balance`` its
     RemainingCredit."""
@@ -136,7 +136,7 @@ class CreditKind(StrEnum):
     UNAPPLIED_PAYMENT = "Payment"
 
 
-class OrganizationalCredit(msgspec.Struct, frozen=True):
+class OrganizationalCredit(msgspec.Struct, frozen=True, gc=False):
     """Money the customer has on account: a credit memo's remaining credit or a
     payment's unapplied amount. ``amount`` is what is still available."""
 
