@@ -94,8 +94,10 @@ class ConnectScreen(ReconScreenMixin, Screen[None]):
             yield Static(Text("Connect your accounts: 1. QuickBooks Online here, then 2. the "
                               "PSA further down (Tab walks down to it, PgDn scrolls).",
                               style="bold"), id="connect-title")
-            yield PathLine(self.config_path, prefix="saved to ", id="connect-path")
-            yield Static("Secrets go to the OS keyring when there is one.",
+            yield PathLine(self.config_path, prefix="each connection is saved in ",
+                           id="connect-path")
+            yield Static("Secrets go to the OS keyring when there is one. QuickBooks Desktop "
+                         "or Sage 50: see recon-tui qbwc and recon-tui import.",
                          classes="connect-hint")
             yield Static("1. QuickBooks Online", classes="connect-section")
             yield Static("Your Intuit app (developer.intuit.com > Keys and credentials). With "
