@@ -20,7 +20,7 @@ from itertools import chain
 from typing import Any
 
 from recon_tui.cache import ApplyResult, Cache
-from recon_tui.cache.held_ids import held_ledger_ids, held_psa_invoice_ids
+from recon_tui.cache.held_ids import held_but_unlisted, held_ledger_ids, held_psa_invoice_ids
 from recon_tui.cache.stage import DocFigures, Staged, SyncStage
 from recon_tui.cache.stage_rows import (
     STAGED_COMPANIES,
@@ -254,10 +254,10 @@ def _psa_steps(cache: Cache, psa: PsaConnector, since: date | None) -> list[_Ste
         return c.records.mark_unexported(set(_items(pages)))
 
     def fetch_psa_deleted(stage: SyncStage) -> list[str]:
-        pulled = stage.ids("psa invoices")
-        if since is None:
-            return sorted(cache.records.psa_invoice_ids() - pulled)
+        if since is None:  # the cache against the stage, in SQL
+            return held_but_unlisted(cache, "psa invoices", stage.listed("psa invoices"))
         # The PSA compares counts first: the held ids are counted, not loaded.
+        pulled = stage.ids("psa invoices")
         return sorted(psa.missing_invoice_ids(held_psa_invoice_ids(cache, pulled)))
 
     return [
@@ -281,23 +281,15 @@ def _ledger_steps(cache: Cache, ledger: LedgerConnector,
     moment = _since_datetime(since)
 
     def fetch_ledger_deleted(stage: SyncStage) -> list[tuple[str, str]]:
-        pulled = {
-            LEDGER_INVOICE: stage.ids("ledger invoices"),
-            LEDGER_CREDIT_MEMO: stage.ids("ledger credit memos"),
-            LEDGER_PAYMENT: stage.ids("ledger payments"),
-        }
-        if since is None:
-            known = {
-                LEDGER_INVOICE: cache.records.ledger_invoice_ids(),
-                LEDGER_CREDIT_MEMO: cache.records.ledger_credit_memo_ids(),
-                LEDGER_PAYMENT: (cache.records.payment_credit_ids()
-                                 | cache.txns.ledger_payment_ids()),
-            }
-            deleted = {entity: known[entity] - pulled[entity] for entity in known}
-        else:
-            # CDC names the few deleted: the held ids are looked up, not loaded
-            # (a full id comparison, when CDC cannot answer, still reads them all).
-            deleted = ledger.deleted_ids(held_ledger_ids(cache, pulled), moment)
+        steps = {LEDGER_INVOICE: "ledger invoices", LEDGER_CREDIT_MEMO: "ledger credit memos",
+                 LEDGER_PAYMENT: "ledger payments"}
+        if since is None:  # the cache against the stage, in SQL
+            return [(entity, record_id) for entity, step in sorted(steps.items())
+                    for record_id in held_but_unlisted(cache, entity, stage.listed(step))]
+        pulled = {entity: stage.ids(step) for entity, step in steps.items()}
+        # CDC names the few deleted: the held ids are looked up, not loaded
+        # (a full id comparison, when CDC cannot answer, still reads them all).
+        deleted = ledger.deleted_ids(held_ledger_ids(cache, pulled), moment)
         return sorted((entity, record_id) for entity, ids in deleted.items()
                       for record_id in ids)
 

@@ -204,3 +204,19 @@ def test_the_stage_is_the_connections_temp_tables_and_goes_with_the_sync(
         "SELECT name FROM temp.sqlite_master"))
     other.close()
     cache.close()
+
+
+def test_a_complete_reads_deletions_are_the_held_ids_the_stage_does_not_list(
+        cache: Cache) -> None:
+    """Compared in SQL, table step or paged step alike, sorted as the sets were."""
+    from recon_tui.cache.held_ids import held_but_unlisted
+
+    cache.records.upsert_psa_invoices([_psa("3"), _psa("1"), _psa("2"), _psa("10")])
+    with SyncStage(cache) as stage:
+        stage.declare("psa invoices", STAGED_PSA_INVOICES)
+        stage.add_page("psa invoices", [_psa("2"), _psa("4")])
+        stage.declare("ledger invoices", LedgerInvoice)
+        stage.add_page("ledger invoices", [], ids=["x"])
+        assert held_but_unlisted(cache, "psa invoices", stage.listed("psa invoices")) == [
+            "1", "10", "3"]
+        assert held_but_unlisted(cache, "Invoice", stage.listed("ledger invoices")) == []

@@ -13,7 +13,7 @@ and reads the whole list only when it is iterated.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from recon_tui.cache.core import CacheCore
@@ -93,6 +93,24 @@ class HeldIds(Set[str]):
                 found.update(row[0] for row in self._conn.execute(source.select_all))
             self._all = found
         return iter(self._all)
+
+
+#: Each kind of record a complete read's deletion check compares, by the name
+#: the deletion steps give it (the PSA's invoices; QBO's entities).
+_KINDS = {"psa invoices": _PSA_INVOICES, "Invoice": _LEDGER_INVOICES,
+          "CreditMemo": _LEDGER_CREDIT_MEMOS, "Payment": _LEDGER_PAYMENTS}
+
+
+def held_but_unlisted(cache: CacheCore, kind: str, listed: tuple[str, Sequence[str]]
+                      ) -> list[str]:
+    """The ids of ``kind`` the cache holds that ``listed`` (a SELECT of ids with
+    its parameters, on the cache's connection: ``SyncStage.listed``) does not
+    name, sorted: what a complete read no longer has, found in SQL rather than
+    by loading both sides' ids into sets."""
+    union = " UNION ".join(s.select_all for s in _KINDS[kind])
+    select, params = listed
+    return [r[0] for r in cache.conn.execute(
+        f"SELECT * FROM ({union}) EXCEPT {select} ORDER BY 1", params)]
 
 
 def held_psa_invoice_ids(cache: CacheCore, also: Iterable[str] = ()) -> HeldIds:

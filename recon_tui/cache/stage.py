@@ -245,6 +245,14 @@ class SyncStage:
             return {r[0] for r in self.conn.execute(
                 "SELECT id FROM temp.stage_record WHERE step=? AND listed", (step,))}
 
+    def listed(self, step: str) -> tuple[str, tuple[str, ...]]:
+        """A SELECT of every id the step read, with its parameters, for SQL of the
+        cache's own connection (a complete read's deletion check compares the
+        cache with it without loading either side's ids)."""
+        if step in self._tables:
+            return f"SELECT id FROM temp.{self._tables[step][0]}", ()
+        return "SELECT id FROM temp.stage_record WHERE step = ? AND listed", (step,)
+
     def has_ids(self, step: str, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` the step read."""
         found: set[str] = set()
