@@ -57,13 +57,12 @@ client_id = "00000000-0000-0000-0000-000000000000"
 
 SIZE = (160, 45)
 
-#: The launched process: recon-tui's own entry point; App.run is wrapped only to
-#: run headless and to say "ready" once the clients screen is painted.
+#: The launched process: recon-tui's own entry point, in the order it runs
+#: (main() starts, then imports Textual); App.run is wrapped, as textual.app is
+#: first imported, only to run headless and say "ready" once the clients screen
+#: is painted.
 _CHILD = """\
-import os, sys
-import textual.app
-
-_run = textual.app.App.run
+import asyncio, importlib.abc, importlib.util, os, sys
 
 def run(self, *args, **kwargs):
     async def ready(pilot):
@@ -85,8 +84,22 @@ def run(self, *args, **kwargs):
         app.exit()
     return _run(self, headless=True, size=%(size)r, auto_pilot=ready)
 
-import asyncio
-textual.app.App.run = run
+class WrapRun(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "textual.app":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            global _run
+            load(module)
+            _run, module.App.run = module.App.run, run
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, WrapRun())
 from recon_tui.cli import main
 raise SystemExit(main(sys.argv[1:]))
 """
