@@ -62,9 +62,11 @@ SIZE = (160, 45)
 #: first imported, only to run headless and say "ready" once the clients screen
 #: is painted.
 _CHILD = """\
-import asyncio, importlib.abc, importlib.util, os, sys
+import importlib.abc, importlib.util, os, sys
 
 def run(self, *args, **kwargs):
+    import asyncio
+
     async def ready(pilot):
         app = pilot.app
         while True:
