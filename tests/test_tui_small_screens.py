@@ -72,7 +72,7 @@ async def test_typing_screens_offer_f1_and_ctrl_q_and_type_q(snapshot_app) -> No
         await settle(pilot)
         assert "F1 Help ^q Quit" in footer(app), footer(app)
         text = screen_text(app)
-        path_line = next(line for line in text.splitlines() if "saved to" in line)
+        path_line = next(line for line in text.splitlines() if "ctrl+s saves them to" in line)
         assert path_line.rstrip().endswith("recon-tui/config.toml") and "…" in path_line
         focused = app.screen.focused
         await pilot.press("q")  # replaces the selected value: q is typed, not quit
@@ -122,6 +122,23 @@ async def test_a_client_keeps_eleven_invoice_rows_at_80x24(snapshot_app) -> None
         assert table.size.height >= 12  # the header and eleven rows
         text = screen_text(app)
         assert "Organizational credits" in text and "Contacts" in text
+
+
+async def test_the_client_header_shows_whole_figures_only(snapshot_app) -> None:
+    """Whole figures only, never a label cut from its amount (at 90 columns the
+    line used to end 'Unapplied credits', its 0.00 on a line the header has no
+    room for); what does not fit is below: the credits panel's title, the rows."""
+    for width, ends in ((80, "Difference -4,406.95"), (90, "Difference -4,406.95"),
+                        (160, "2 of 34 invoices discrepant")):
+        app = snapshot_app()
+        async with app.run_test(size=(width, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
+            await settle(pilot)
+            text = screen_text(app)
+            [figures] = [line.strip() for line in text.splitlines() if "Ledger balance " in line]
+            assert figures.endswith(ends), (width, figures)
 
 
 async def test_dialogs_have_their_own_footer_with_help_and_quit(snapshot_app) -> None:

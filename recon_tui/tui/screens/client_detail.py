@@ -209,21 +209,27 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         if company is not None and company.deleted:  # recycle bin: the mapping needs a look
             text.append("   mapped to a DELETED PSA company" if summary.mapped
                         else "   PSA company deleted", style="bold red")
-        # The names take one line, cut with an ellipsis, so that a long name can
-        # never push the figures (unapplied credits last) out of the header.
-        text.truncate(max(self.app.size.width - 2, 20), overflow="ellipsis")
-        text.append("\nPSA owing ", style="dim")
-        text.append(format_money(summary.psa_owing), style="bold")
-        text.append("   Ledger balance ", style="dim")
-        text.append(format_money(summary.ledger_balance), style="bold")
-        text.append("   Difference ", style="dim")
+        # One line each: the names cut with an ellipsis, then the figures, whole
+        # ones only; those past the width are on screen below (the credits panel's
+        # title, the table's rows), never a label without its amount.
+        width = max(self.app.size.width - 2, 20)
+        text.truncate(width, overflow="ellipsis")
         diff = summary.difference
-        text.append(format_money(diff), style="bold red" if diff else "bold green")
-        text.append("   Unapplied credits ", style="dim")
-        text.append(format_money(summary.unapplied_credits), style="bold")
-        text.append(f"   {summary.discrepant_count:,} of "
-                    f"{counted(summary.invoice_count, 'invoice')} discrepant",
-                    style="dim")
+        figures = [("PSA owing ", format_money(summary.psa_owing), "bold"),
+                   ("Ledger balance ", format_money(summary.ledger_balance), "bold"),
+                   ("Difference ", format_money(diff), "bold red" if diff else "bold green"),
+                   ("Unapplied credits ", format_money(summary.unapplied_credits), "bold"),
+                   (f"{summary.discrepant_count:,} of "
+                    f"{counted(summary.invoice_count, 'invoice')} discrepant", "", "dim")]
+        line = Text()
+        for number, (label, value, style) in enumerate(figures):
+            part = Text("   " if number else "")
+            part.append(label, style="dim")
+            part.append(value, style=style)
+            if number < 3 or line.cell_len + part.cell_len <= width:
+                line.append_text(part)
+        text.append("\n")
+        text.append_text(line)
         return text
 
     def on_cache_changed(self, _: CacheChanged) -> None:
