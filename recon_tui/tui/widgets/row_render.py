@@ -10,7 +10,7 @@ same segments, styles and meta either way, so what is drawn does not change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Literal
 
 from rich.cells import cell_len
@@ -21,6 +21,7 @@ from rich.text import Text
 from textual.strip import Strip
 
 from recon_tui.text import printable
+from recon_tui.tui.widgets.row_source import TableRow
 from recon_tui.tui.widgets.table_layout import (
     _CONTROL_TO_SPACE,
     Column,
@@ -28,7 +29,7 @@ from recon_tui.tui.widgets.table_layout import (
     fit_cell,
 )
 
-__all__ = ["header_strip", "row_strip", "text_strip"]
+__all__ = ["header_strip", "row_look", "row_strip", "text_strip"]
 
 #: Cell styles given as strings ("bold red"), parsed once.
 _PARSED_STYLES: dict[str, Style] = {}
@@ -75,6 +76,14 @@ def _fitted_segments(fitted: Text, style: Style, console: Console) -> list[Segme
     return [Segment(segment.text, base + segment.style if segment.style else base)
             for segment in fitted.render(console, end="")
             if segment.text and not segment.control]
+
+
+def row_look(row: TableRow) -> Hashable:
+    """What a row's line is drawn from: its style and each cell's text, style and
+    spans (not its key: two rows that read the same are drawn the same)."""
+    return (row.style, tuple(
+        (cell.plain, cell.style, tuple(cell.spans)) if isinstance(cell, Text) else cell
+        for cell in row.cells))
 
 
 def row_strip(cells: Sequence[str | Text], columns: Sequence[Column], layout: TableLayout,

@@ -15,11 +15,14 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from recon_tui.text import printable
-from recon_tui.tui.widgets.row_render import header_strip, row_strip, text_strip
+from recon_tui.tui.widgets.row_render import header_strip, row_look, row_strip, text_strip
 from recon_tui.tui.widgets.table_layout import Column, TableLayout, layout_columns
+from recon_tui.tui.widgets.table_scrollbar import TableScrollBar
 
 if TYPE_CHECKING:
-    from recon_tui.tui.widgets.row_source import LRU
+    from collections.abc import Hashable
+
+    from recon_tui.tui.widgets.row_source import LRU, TableRow
 
 __all__ = ["TablePainter"]
 
@@ -36,7 +39,7 @@ class TablePainter:
 
     _columns: tuple[Column, ...]
     _layouts: LRU[int, TableLayout]
-    _strips: LRU[tuple[int, int, int, bool, bool], Strip]
+    _strips: LRU[tuple[Hashable, int, int, bool, bool], Strip]
     _header_strips: LRU[tuple[int, int, bool], Strip]
     _hscroll: int
     _row_count: int
@@ -49,8 +52,23 @@ class TablePainter:
     rich_style: Style
     has_focus: bool
     app: Any
-    # (and ``_get_row`` and Textual's ``get_component_rich_style``: not declared
-    # here, where a stub would come before the real ones in the method order)
+    _vertical_scrollbar: Any
+    scrollbar_size_vertical: int
+    # (and ``_get_row``, ``_fit_pages`` and Textual's ``get_component_rich_style``: not
+    # declared here, where a stub would come before the real ones in the method order)
+
+    @property
+    def vertical_scrollbar(self) -> TableScrollBar:
+        """Textual's vertical scrollbar (made on first use, hidden until needed), as a
+        ``TableScrollBar``: drawn the same, not drawn again while it looks the same."""
+        bar = self._vertical_scrollbar
+        if bar is None:
+            bar = TableScrollBar(vertical=True, name="vertical",
+                                 thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return bar
 
     def layout(self, width: int | None = None) -> TableLayout:
         """The columns' layout at ``width`` (default: the widget's own)."""
@@ -71,6 +89,7 @@ class TablePainter:
         """Every line of one paint shares the width and the base style, worked out
         once here (``rich_style`` walks every ancestor's styles: per line it cost a
         fifth of a filter keystroke)."""
+        self._fit_pages()  # the first paint comes before the Resize event: pages of a screenful
         self._paint = (self.scrollable_content_region.width, self.rich_style)
         try:
             return super().render_lines(crop)
@@ -90,13 +109,16 @@ class TablePainter:
                 return text_strip(text, width, base_style, self.app.console)
             return Strip.blank(width, base_style)
         index = y - 1 + self.scroll_offset.y
-        if not 0 <= index < self._row_count:
+        row = self._get_row(index) if 0 <= index < self._row_count else None
+        if row is None:  # (or the source returned fewer rows than it counted)
             return Strip.blank(width, base_style)
+        # Kept by what the line is drawn from, not where: a filter keystroke that
+        # keeps a row on screen (most of a narrowing list) draws it again for free.
         is_cursor = index == self._cursor_row
-        key = (index, width, self._hscroll, is_cursor, self.has_focus)
+        key = (row_look(row), width, self._hscroll, is_cursor, self.has_focus)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(index, width, is_cursor, base_style)
+            strip = self._render_row(row, width, is_cursor, base_style)
             self._strips.set(key, strip)
         return strip
 
@@ -113,19 +135,14 @@ class TablePainter:
             self._header_strips.set(key, strip)
         return strip
 
-    def _render_row(self, index: int, width: int, is_cursor: bool, base_style: Style) -> Strip:
-        row = self._get_row(index)
-        if row is None:  # source returned fewer rows than it counted
-            return Strip.blank(width, base_style)
+    def _render_row(self, row: TableRow, width: int, is_cursor: bool,
+                    base_style: Style) -> Strip:
         style = base_style
         component = _ROW_STYLE_COMPONENTS.get(row.style)
         if component is not None:
             style += self.get_component_rich_style(component)
         if is_cursor:
             style += self.get_component_rich_style("virtual-table--cursor")
-        # The row's index rides on every segment (a click names its row), set once
-        # here rather than restyling the finished line.
-        style += Style.from_meta({"virtual_table_row": index})
         layout = self.layout(width)
         shown, _more_right = self._shown(layout, width)
         return row_strip(row.cells, self._columns, layout, shown, width, style,

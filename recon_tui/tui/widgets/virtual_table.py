@@ -10,7 +10,7 @@ and keeps two small LRU caches (row pages and rendered strips). Scrolling throug
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import ClassVar, Literal
 
 from rich.style import Style
@@ -32,14 +32,8 @@ from recon_tui.tui.widgets.table_layout import Column, TableLayout
 from recon_tui.tui.widgets.table_messages import RowHighlighted, RowSelected
 from recon_tui.tui.widgets.table_paint import TablePainter
 
-__all__ = [
-    "Column",
-    "KeyedRowSource",
-    "ListRowSource",
-    "RowSource",
-    "TableRow",
-    "VirtualTable",
-]
+__all__ = ["Column", "KeyedRowSource", "ListRowSource", "RowSource", "TableRow",
+           "VirtualTable"]
 
 RowStyle = Literal["", "warn", "bad", "muted"]
 
@@ -147,13 +141,16 @@ class VirtualTable(TablePainter, ScrollView, can_focus=True):
         self._row_count = 0
         self._cursor_row = 0
         self._rows = RowPages(None, self._page_size, self.PAGE_CACHE_SIZE)
-        self._strips: LRU[tuple[int, int, int, bool, bool], Strip] = LRU(self.STRIP_CACHE_SIZE)
+        self._strips: LRU[tuple[Hashable, int, int, bool, bool], Strip] = LRU(
+            self.STRIP_CACHE_SIZE)
         self._header_strips: LRU[tuple[int, int, bool], Strip] = LRU(4)
         self._layouts: LRU[int, TableLayout] = LRU(4)
         self._natural_width = (sum(max(0, c.width) for c in self._columns)
                                + max(0, len(self._columns) - 1))
         self._hscroll = 0
         self._paint: tuple[int, Style] | None = None
+        #: A RowHighlighted held back until the table has a size (see _post_highlighted).
+        self._highlight_pending = False
         if source is not None:
             self._load_source(source)
         else:
@@ -290,10 +287,14 @@ class VirtualTable(TablePainter, ScrollView, can_focus=True):
         self._fit_pages()
         # Moves made before the first layout (no height yet) are scrolled into view here.
         self._scroll_cursor_into_view()
+        if self._highlight_pending:
+            self._highlight_pending = False
+            self._post_highlighted()
 
     async def _on_click(self, event: events.Click) -> None:
-        row = event.style.meta.get("virtual_table_row")
-        if not isinstance(row, int) or not 0 <= row < self._row_count:
+        offset = event.get_content_offset(self)  # line 0 is the header
+        row = offset.y - 1 + self.scroll_offset.y if offset is not None else -1
+        if offset is None or offset.y < 1 or not 0 <= row < self._row_count:
             return
         event.stop()
         if row == self._cursor_row:
@@ -313,7 +314,7 @@ class VirtualTable(TablePainter, ScrollView, can_focus=True):
         self._source = source
         self._page_size = self._screenful_page_size()
         self._rows = RowPages(source, self._page_size, self.PAGE_CACHE_SIZE)
-        self._clear_render_caches()
+        # (the strips are kept: they are keyed by what a line shows, not its index)
         self._row_count = self._rows.count
         self._cursor_row = self._clamp(self._cursor_row)
         self._update_virtual_size()
@@ -386,6 +387,11 @@ class VirtualTable(TablePainter, ScrollView, can_focus=True):
         self.move_cursor(target)
 
     def _post_highlighted(self) -> None:
+        """The cursor's row; before the first layout the message waits for it, so the
+        page is fetched a screenful (a client's screen set four sources unsized)."""
+        if not self.size.height:
+            self._highlight_pending = True
+            return
         row = self.current_row
         if row is not None:
             self.post_message(self.RowHighlighted(self, self._cursor_row, row))
