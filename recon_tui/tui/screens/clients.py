@@ -40,6 +40,14 @@ class FilterInput(PrintableInput):
         Binding("escape", "clear", "Clear filter", show=False),
     ]
 
+    def watch_value(self, value: str) -> None:
+        """The list narrows in the same step as the box takes the key, so the next
+        frame shows both: not a frame of the box alone (a whole layout) and then
+        another once its Changed message has reached the screen."""
+        screen = self.screen if self.is_attached else None
+        if isinstance(screen, ClientsScreen):
+            screen.filter_text(value)
+
     def action_to_table(self) -> None:
         self.screen.query_one("#clients", VirtualTable).focus()
 
@@ -196,7 +204,12 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
     # -- filter
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.client_filter = replace(self.client_filter, text=event.value)
+        self.filter_text(event.value)  # done already when the box took the key
+
+    def filter_text(self, text: str) -> None:
+        """Narrow the list to ``text`` (unless it shows that already)."""
+        if text != self.client_filter.text:
+            self.client_filter = replace(self.client_filter, text=text)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
