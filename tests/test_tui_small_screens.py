@@ -134,7 +134,7 @@ async def test_the_client_header_shows_whole_figures_only(snapshot_app) -> None:
         async with app.run_test(size=(width, 24)) as pilot:
             await settle(pilot)
             await pilot.press("enter")
-            await wait_until(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
+            await wait_until(pilot, lambda app=app: isinstance(app.screen, ClientDetailScreen))
             await settle(pilot)
             text = screen_text(app)
             [figures] = [line.strip() for line in text.splitlines() if "Ledger balance " in line]
