@@ -101,6 +101,32 @@ async def test_letters_typed_at_once_after_slash_land_in_the_filter(tmp_path: Pa
         assert screen.query_one("#filter", Input).value == "northwinde/"
 
 
+async def test_help_and_quit_stay_in_the_clients_footer_while_filtering(tmp_path: Path) -> None:
+    """The filter box types ? and q: F1 and ctrl+q stand in while it has the
+    keyboard (F1 opens the help), and ? and q are back on the list."""
+    from recon_tui.tui.screens.help import HelpScreen
+    from recon_tui.tui.widgets.key_footer import KeyFooter
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+
+        def pinned() -> list[str]:
+            bar = screen.query_one(KeyFooter)
+            return [b.key for b, _e, _t in bar.shown_bindings(bar.size.width)][-2:]
+
+        assert pinned() == ["question_mark", "q"]
+        await pilot.press("slash", "q")
+        assert pinned() == ["f1", "ctrl+q"] and app.return_code is None
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "down")  # help closed, then back to the list
+        await pilot.pause()
+        assert app.screen is screen and pinned() == ["question_mark", "q"]
+
+
 # --------------------------------------------------------------------------- p in the amount
 async def test_p_typed_into_the_amount_field_is_text_not_apply(tmp_path: Path) -> None:
     """The screen's letters (p apply, b by hand, v re-check, x cancel) are typed into

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker
 
 from recon_tui.cache import Cache
@@ -27,6 +29,16 @@ TYPING_HELP_QUIT = [
     # priority, as Textual's own ctrl+q is (it would otherwise stand in, unshown)
     Binding("ctrl+q", "quit", "Quit", key_display="^q", id="typing_quit", priority=True),
 ]
+
+
+def typing_keys_shown(screen: Screen, action: str) -> bool | None:
+    """check_action for a screen that types only now and then (a filter, an amount)
+    and binds TYPING_HELP_QUIT: its F1 and ctrl+q show, and work, only while a text
+    field has the keyboard; elsewhere the app's ``?`` and ``q`` do. None for any
+    other action (the screen decides)."""
+    if action in ("help", "quit"):
+        return isinstance(screen.focused, Input)
+    return None
 
 
 class ReconScreenMixin:

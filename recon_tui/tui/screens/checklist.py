@@ -35,7 +35,7 @@ from recon_tui.models import ChecklistEvent, CreditChecklist, LedgerInvoice
 from recon_tui.text import printable
 from recon_tui.tui.messages import CacheChanged
 from recon_tui.tui.screens import checklist_desktop as desk
-from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin, typing_keys_shown
 from recon_tui.tui.screens.checklist_step import run_step
 from recon_tui.tui.screens.checklists import ChecklistsScreen
 from recon_tui.tui.widgets.checklist_controls import (
@@ -209,8 +209,8 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
         """Keys that do nothing in this state leave the footer; busy ones (and the
         API key while ledger writes are off) grey out. F1 and ctrl+q stand in for
         the app's ? and q only while the amount field has the keyboard."""
-        if action in ("help", "quit"):  # this screen's own: TYPING_HELP_QUIT
-            return isinstance(self.focused, Input)
+        if (typing := typing_keys_shown(self, action)) is not None:
+            return typing
         can = applicable(self.checklist.state if self.checklist else None)
         if action not in can:
             return True

@@ -17,7 +17,7 @@ from recon_tui.money import format_money
 from recon_tui.text import printable
 from recon_tui.tui.formatting import progress_text, when
 from recon_tui.tui.messages import CacheChanged, LoadProgress
-from recon_tui.tui.screens.base import ReconScreenMixin
+from recon_tui.tui.screens.base import TYPING_HELP_QUIT, ReconScreenMixin, typing_keys_shown
 from recon_tui.tui.sources import (
     CLIENT_COLUMNS,
     ClientFilter,
@@ -78,7 +78,13 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
                 tooltip="Write the reconciliation report of the whole book (xlsx, csv, "
                 "json or md)"),
         Binding("escape", "clear_filters", "Clear filters", show=False, id="clear_filters"),
+        *TYPING_HELP_QUIT,  # the filter box types ? and q
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """F1 and ctrl+q only while the filter box has the keyboard."""
+        typing = typing_keys_shown(self, action)
+        return True if typing is None else typing
 
     #: What the list shows (name or number text, the d/u/p toggles): every value
     #: set re-queries the list and its status line, as each key did before.
@@ -104,7 +110,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         table = self.query_one("#clients", VirtualTable)
         table.empty_text = self._empty_text()
         table.set_source(ClientSource(self.cache, self.client_filter))
-        table.focus()
+        self.set_focus(table)  # at once: the first frame is the list's, not the box's
         self.refresh_header()
 
     # -- data
