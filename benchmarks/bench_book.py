@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from msgspec.structs import replace  # the records are msgspec Structs
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
