@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
 
 DESCRIPTION = """\
 recon-tui: find and fix invoice discrepancies between your PSA (ConnectWise PSA,
-Autotask) and your accounting ledger (QuickBooks Online), from one keyboard-driven
-screen backed by a local SQLite cache that opens instantly and works offline.
+Autotask) and your accounting ledger (QuickBooks Online; QuickBooks Desktop through
+the Web Connector; Sage 50 by its exports), from one keyboard-driven screen backed
+by a local SQLite cache that opens instantly and works offline.
 
 With no configuration it opens the bundled demo book: an emulator of the three
 APIs starts in-process on a loopback port and the real connectors load it into a
@@ -194,8 +196,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_log_scrubber()
     try:
         return _main(argv, app)
+    except BrokenPipeError:  # `recon-tui find 10040 | head`: the reader has gone
+        return _reader_gone()
     finally:
         launch_gc.resume()  # an app that never showed a frame, or a failed start
+
+
+def _reader_gone() -> int:
+    """Standard output's reader closed it (a pager quit, ``head`` had enough):
+    nothing is wrong and nothing more can be said, as for any Unix tool, so exit
+    quietly with SIGPIPE's status; what is still buffered goes nowhere, or Python
+    would report the same broken pipe again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + int(signal.SIGPIPE)
 
 
 def _main(argv: list[str], app: bool) -> int:
@@ -211,6 +225,8 @@ def _main(argv: list[str], app: bool) -> int:
         say(f"interrupted ({how}); a sync in progress was cancelled and wrote nothing")
         number = getattr(signal.Signals, how, signal.SIGINT)
         return 128 + int(number)
+    except BrokenPipeError:
+        raise  # not a file's fault: main() ends quietly
     except Exception as exc:  # the promise: one line, never a traceback
         from recon_tui.cache import CacheError
         from recon_tui.cache.files import is_database_error, translate
