@@ -23,11 +23,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from msgspec.structs import replace  # the records are msgspec Structs
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+
+from msgspec.structs import replace  # the records are msgspec Structs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -124,18 +125,23 @@ def big_client_book(path: Path, invoices: int, clients: int = 100) -> str:
     written and reconciled into a cache at ``path``; returns that client's key."""
     cache = Cache(path)
     try:
-        companies, customers, psa, ledger, credits = synthetic_book(
-            clients, invoices + clients, 50, big_client=invoices)
-        cache.records.upsert_companies(companies)
-        cache.records.upsert_customers(customers)
-        cache.records.upsert_psa_invoices(psa)
-        cache.records.upsert_ledger_invoices(ledger)
-        cache.records.upsert_credits(credits)
-        cache.records.add_mappings(auto_mappings(customers, companies, cache.records.mapping()))
-        refresh_reconciliation(cache)
+        write_book(cache, synthetic_book(clients, invoices + clients, 50, big_client=invoices))
     finally:
         cache.close()
     return "psa:1"
+
+
+def write_book(cache: Cache, book: tuple) -> None:
+    """A ``synthetic_book`` written into ``cache``, mapped and reconciled as a sync
+    would leave it."""
+    companies, customers, psa, ledger, credits = book
+    cache.records.upsert_companies(companies)
+    cache.records.upsert_customers(customers)
+    cache.records.upsert_psa_invoices(psa)
+    cache.records.upsert_ledger_invoices(ledger)
+    cache.records.upsert_credits(credits)
+    cache.records.add_mappings(auto_mappings(customers, companies, cache.records.mapping()))
+    refresh_reconciliation(cache)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,22 +46,12 @@ def traced(fn: Callable[[], object]) -> tuple[float, float, float]:
 
 
 def fill(path: Path, clients: int, invoices: int) -> None:
-    from bench_book import synthetic_book
+    from bench_book import synthetic_book, write_book
 
     from recon_tui.cache import Cache
-    from recon_tui.matching import auto_mappings
-    from recon_tui.refresh import refresh_reconciliation
 
     with Cache(path) as cache:
-        companies, customers, psa, ledger, credits = synthetic_book(
-            clients, invoices, invoices // 10)
-        cache.records.upsert_companies(companies)
-        cache.records.upsert_customers(customers)
-        cache.records.upsert_psa_invoices(psa)
-        cache.records.upsert_ledger_invoices(ledger)
-        cache.records.upsert_credits(credits)
-        cache.records.add_mappings(auto_mappings(customers, companies, cache.records.mapping()))
-        refresh_reconciliation(cache)
+        write_book(cache, synthetic_book(clients, invoices, invoices // 10))
 
 
 def main(argv: list[str] | None = None) -> int:
