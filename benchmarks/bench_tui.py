@@ -60,9 +60,11 @@ SIZE = (160, 45)
 #: The launched process: recon-tui's own entry point, in the order it runs
 #: (main() starts, then imports Textual); App.run is wrapped, as textual.app is
 #: first imported, only to run headless and say "ready" once the clients screen
-#: is painted.
+#: is painted. The hook imports nothing recon-tui does not (importlib.util is
+#: site's already; importlib.abc would load importlib.resources, ~10 ms CPU that
+#: no real launch spends).
 _CHILD = """\
-import importlib.abc, importlib.util, os, sys
+import importlib.util, os, sys
 
 def run(self, *args, **kwargs):
     import asyncio
@@ -86,7 +88,7 @@ def run(self, *args, **kwargs):
         app.exit()
     return _run(self, headless=True, size=%(size)r, auto_pilot=ready)
 
-class WrapRun(importlib.abc.MetaPathFinder):
+class WrapRun:  # a finder is any object with find_spec: importlib.abc would cost ~10 ms
     def find_spec(self, name, path, target=None):
         if name != "textual.app":
             return None
