@@ -24,14 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Not needed to paint the clients screen: HTTP and the connectors, the report
 #: writers, the sync, the web servers, sqlite-utils, the config editor (tomlkit,
-#: tomli_w), the keyring, the cache's parts no clients screen reads.
+#: tomli_w), the keyring, the cache's parts no clients screen reads; nor, at all
+#: in a launch, the token file's lock (the expiry check only reads the file).
 NEVER = ("httpx", "sqlite_utils", "tomlkit", "tomli_w", "keyring", "rapidfuzz", "xlsxwriter",
          "openpyxl", "starlette", "uvicorn", "recon_tui.connectors.http", "recon_tui.sync",
          "recon_tui.backend", "recon_tui.report", "recon_tui.onboarding.qbo_connect",
-         "recon_tui.cache.checklists", "recon_tui.cache.fixes", "recon_tui.cache.report")
+         "recon_tui.cache.checklists", "recon_tui.cache.fixes", "recon_tui.cache.report",
+         "filelock")
 #: Read only once the first frame is shown: the QuickBooks token expiry check
-#: (the token store and its file lock).
-AFTER_FIRST_FRAME = ("filelock", "recon_tui.connectors.tokens", "recon_tui.onboarding.qbo_expiry")
+#: (the token store).
+AFTER_FIRST_FRAME = ("recon_tui.connectors.tokens", "recon_tui.onboarding.qbo_expiry")
 
 CONFIG = """\
 [ledger]

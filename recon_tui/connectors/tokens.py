@@ -37,8 +37,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from recon_tui import scrub
 from recon_tui.atomic import write_private_file
 from recon_tui.paths import data_dir
@@ -197,6 +195,9 @@ class TokenStore:
         Take ``lock`` (the in-process one) first. Raises OSError when the lock
         file cannot be created and TokenLockTimeout after ``timeout`` seconds.
         """
+        import filelock  # here: reading a token (the launch's expiry check) takes no
+        # lock, and importing filelock costs ~20 ms CPU
+
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = filelock.FileLock(self.lock_path, timeout=timeout, mode=0o600)
         try:
