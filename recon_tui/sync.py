@@ -239,8 +239,7 @@ def run_full_sync(
     anything starts; KeyboardInterrupt (Ctrl+C, or a signal the caller turned
     into one) ends the run "cancelled" and is raised again.
     """
-    with sync_lock(cache):
-        cache.check_integrity()
+    with sync_lock(cache, check_integrity=True):
         check_books(cache, psa, ledger)
         return _run_full_sync(cache, psa, ledger, since=since, kind=kind, progress=progress,
                               cancel=cancel, max_delete_percent=max_delete_percent,
@@ -356,8 +355,10 @@ def _apply_all(cache: Cache, psa: PsaConnector, ledger: LedgerConnector,
     with cache.transaction():
         results = _apply_steps(cache, plans, stage, run, since=since, cancel=cancel,
                                notify=notify)
-        new_mappings = auto_mappings(cache.records.customers().values(),
-                                     cache.records.companies().values(), cache.records.mapping())
+        # Only customers without a mapping are candidates; the companies are read
+        # only when there is one (a mapped book's daily sync reads neither).
+        new_mappings = auto_mappings(cache.records.unmapped_customers(),
+                                     cache.records.iter_companies(), {})
         cache.records.add_mappings(new_mappings)
         refresh_after_sync(cache, _changes(results, stage.items("ledger deletions"),
                                            new_mappings), full=since is None)

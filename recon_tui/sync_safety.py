@@ -77,9 +77,11 @@ def sync_in_progress(cache_path: Path) -> bool:
 
 
 @contextmanager
-def sync_lock(cache: Cache) -> Iterator[None]:
+def sync_lock(cache: Cache, *, check_integrity: bool = False) -> Iterator[None]:
     """One sync at a time per cache file, across processes. Runs a killed process
-    left 'running' are marked failed once we hold the lock."""
+    left 'running' are marked failed once we hold the lock; with
+    ``check_integrity`` the whole file is checked first (``Cache.check_integrity``),
+    so a damaged cache is refused before even that is written."""
     lock = _lock_for(cache.path)
     try:
         lock.acquire(timeout=0)
@@ -87,6 +89,8 @@ def sync_lock(cache: Cache) -> Iterator[None]:
         raise SyncBusy("another sync is already running on this cache; "
                        "wait for it to finish") from None
     try:
+        if check_integrity:
+            cache.check_integrity()
         cache.history.fail_interrupted_runs(INTERRUPTED)
         yield
     finally:
