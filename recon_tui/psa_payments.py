@@ -140,7 +140,10 @@ def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures]
     """(invoice id, its payments) for each, one request each, up to the
     connector's ``max_concurrency`` at once, in the order given; nothing for a
     PSA whose API lists no payments (Autotask). An invoice among
-    ``proved_empty`` (:func:`nothing_applied`) is given no payments, unasked.
+    ``proved_empty`` (:func:`nothing_applied`) is given no payments, unasked,
+    in this thread: only the lists asked for go through the request pool (a
+    daily sync's 500 proved-empty invoices were 500 pool jobs, each taking one
+    of the PSA's request slots for nothing).
 
     ConnectWise gives no count for this list, so each is proved against the
     invoice itself: what the payments add up to must be what the invoice says
@@ -149,13 +152,12 @@ def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures]
     if not getattr(psa, "lists_payments", False):
         return
     wanted = list(invoices)
+    asked = [invoice for invoice in wanted if invoice.id not in proved_empty]
 
     def read(index: int) -> tuple[str, list[InvoiceTxn]] | None:
         if cancel is not None and cancel.is_set():
             return None  # the sync's own check raises SyncCancelled
-        invoice = wanted[index]
-        if invoice.id in proved_empty:
-            return invoice.id, []
+        invoice = asked[index]
         txns = psa.invoice_payments(invoice.id)
         listed = sum((t.amount for t in txns), ZERO)
         applied = invoice.total - invoice.owing
@@ -167,8 +169,13 @@ def read_payments(psa: PsaConnector, invoices: Iterable[PsaInvoice | DocFigures]
                 "taken from it (sync again)")
         return invoice.id, txns
 
-    workers = psa.max_concurrency
-    for answer in fetch_in_order(read, len(wanted), workers, name="payments"):
-        if answer is None:
-            return
-        yield answer
+    answers = fetch_in_order(read, len(asked), psa.max_concurrency, name="payments")
+    try:
+        for invoice in wanted:
+            answer = None if cancel is not None and cancel.is_set() else (
+                (invoice.id, []) if invoice.id in proved_empty else next(answers))
+            if answer is None:
+                return
+            yield answer
+    finally:
+        answers.close()  # an early stop ends the pool's reads

