@@ -30,7 +30,7 @@ from recon_tui.cache.stage_rows import (
     STAGED_PSA_INVOICES,
     StagedTable,
 )
-from recon_tui.connectors.base import LedgerConnector, PsaConnector
+from recon_tui.connectors.base import LedgerConnector, PsaConnector, invoice_rows
 from recon_tui.models import (
     CompanyMapping,
     DocKind,
@@ -264,7 +264,7 @@ def _psa_steps(cache: Cache, psa: PsaConnector, since: date | None) -> list[_Ste
         _table_step("companies", "psa", lambda _: psa.companies(master), STAGED_COMPANIES,
                     since),
         _table_step("contacts", "psa", lambda _: psa.contacts(master), STAGED_CONTACTS, since),
-        _table_step("invoices", "psa", lambda _: psa.invoices(moment), STAGED_PSA_INVOICES,
+        _table_step("invoices", "psa", lambda _: invoice_rows(psa, moment), STAGED_PSA_INVOICES,
                     since),
         # ConnectWise hands over the unposted list its invoice read just took.
         _StepPlan("export status", "psa", fetch_unexported, apply_unexported, str,
@@ -301,7 +301,7 @@ def _ledger_steps(cache: Cache, ledger: LedgerConnector,
         # are 10 pages).
         _table_step("customers", "ledger", lambda _: ledger.customers(None),
                     STAGED_CUSTOMERS, since),
-        _table_step("invoices", "ledger", lambda _: ledger.invoices(moment),
+        _table_step("invoices", "ledger", lambda _: invoice_rows(ledger, moment),
                     STAGED_LEDGER_INVOICES, since),
         _StepPlan("credit memos", "ledger", lambda _: ledger.credit_memos(moment),
                   _apply_credit_memos, LedgerInvoice, id_of=lambda m: m.id),

@@ -37,12 +37,18 @@ from recon_tui.cache.records import (
     iso_text,
 )
 from recon_tui.models import Contact, LedgerCustomer, LedgerInvoice, PsaCompany, PsaInvoice
+from recon_tui.models.flat import (
+    FIRST_DAY,
+    FIRST_MOMENT,
+    LEDGER_INVOICE_COLUMNS,
+    PSA_INVOICE_COLUMNS,
+)
 
 #: SQLite's calendar agrees with Python's (proleptic Gregorian) from 1600 on
 #: (checked day by day to 9999); earlier dates are given as text.
-_FIRST_DAY = date(1600, 1, 1).toordinal()
+_FIRST_DAY = FIRST_DAY
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FIRST_MOMENT = datetime(1600, 1, 1, tzinfo=UTC)
+_FIRST_MOMENT = FIRST_MOMENT
 _MS = timedelta(milliseconds=1)
 #: Julian day number of ordinal 0's midnight: ``date(ordinal + this)``.
 _JULIAN = 1721424.5
@@ -111,9 +117,12 @@ class StagedTable:
         return ", ".join(reads[kind].format(n=n) for n, kind in enumerate(self.kinds, 1))
 
     def rows(self, records: Iterable[Any]) -> tuple[list[Row], bool]:
-        """The records' staged rows, and whether any gave a date or moment as text."""
+        """The records' staged rows, and whether any gave a date or moment as
+        text. A record given as its flat row (a tuple: ``models.flat``, whose
+        dates and moments are always numbers) is its staged row already."""
         _texts.seen = False
-        rows = list(map(self.row, records))
+        row = self.row
+        rows = [r if type(r) is tuple else row(r) for r in records]
         return rows, _texts.seen
 
 
@@ -147,6 +156,10 @@ def _kinds(count: int, special: dict[int, str]) -> tuple[str, ...]:
     """Each column's kind: plain, but for the positions given."""
     return tuple(special.get(at, "") for at in range(count))
 
+
+# A flat row (``models.flat``) is staged as it is: its columns are the table's.
+if (PSA_INVOICE.columns, LEDGER_INVOICE.columns) != (PSA_INVOICE_COLUMNS, LEDGER_INVOICE_COLUMNS):
+    raise ImportError("models.flat's invoice columns are not the cache tables' columns")
 
 #: Only invoices are figures (``psa_payments.psa_figures``); every id is listed.
 _INVOICE = "CASE WHEN kind = 'invoice' THEN {} END"

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from recon_tui.models import (
     Contact,
@@ -242,3 +242,12 @@ class LedgerConnector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def invoice_rows(connector: PsaConnector | LedgerConnector,
+                 since: datetime | None = None) -> Iterator[Any]:
+    """A connector's invoices as a sync stages them: its ``invoice_rows`` read
+    where it has one (each invoice as its flat row, ``models.flat``, where its
+    fast path reads it, else as its record), else its ``invoices``' records."""
+    read = getattr(connector, "invoice_rows", None)
+    return read(since) if read is not None else connector.invoices(since)  # type: ignore[no-any-return]

@@ -43,6 +43,7 @@ from recon_tui.connectors.connectwise_invoice_wire import (
     decode_invoice_page,
     invoice_number,
     read_invoice,
+    read_invoice_row,
 )
 from recon_tui.connectors.connectwise_paging import CwLists
 from recon_tui.connectors.connectwise_payments import (
@@ -179,11 +180,15 @@ class ConnectWiseConnector:
         link = self._config.ledger_link_field
         return INVOICE_FIELDS + (",customFields" if link else "")
 
-    def _invoice_parser(self, unexported: set[str]) -> Callable[[Mapping[str, Any]], PsaInvoice]:
+    def _invoice_parser(self, unexported: set[str], *, flat: bool = False
+                        ) -> Callable[[Mapping[str, Any]], Any]:
+        """Each invoice read as its record, or (``flat``) as its flat row where
+        the fast path reads it (``read_invoice_row``)."""
         link = self._config.ledger_link_field or None
+        read = read_invoice_row if flat else read_invoice
 
-        def parse(raw: Any) -> PsaInvoice:
-            return read_invoice(raw, invoice_number(raw) not in unexported, link)
+        def parse(raw: Any) -> Any:
+            return read(raw, invoice_number(raw) not in unexported, link)
 
         return parse
 
@@ -204,6 +209,15 @@ class ConnectWiseConnector:
     def invoices(self, since: datetime | None = None) -> Iterator[PsaInvoice]:
         """Invoices and credit memos (``type`` CreditMemo), exported unless the
         accounting interface still lists them as unposted."""
+        return self._invoices(since, flat=False)
+
+    def invoice_rows(self, since: datetime | None = None) -> Iterator[Any]:
+        """The same read as :meth:`invoices`, each invoice as its flat row
+        (``models.flat``) where the fast path reads it, else as its record: what
+        a sync stages (``connectors.base.invoice_rows``)."""
+        return self._invoices(since, flat=True)
+
+    def _invoices(self, since: datetime | None, *, flat: bool) -> Iterator[Any]:
         operation = "list invoices"
         # In a sync the unposted list is read beside the invoices' count and
         # pages (each record needs it only once its page is in).
@@ -212,19 +226,19 @@ class ConnectWiseConnector:
             self._unexported_read = unexported.result()
         records = self.lists.complete(INVOICES, operation, self._since(since),
                                        self._invoice_fields, typed=decode_invoice_page)
-        return self._read_invoices(records, operation, unexported)
+        return self._read_invoices(records, operation, unexported, flat)
 
     def _read_invoices(self, records: Iterable[Any], operation: str,
-                       unexported: Beside[set[str]]) -> Iterator[PsaInvoice]:
+                       unexported: Beside[set[str]], flat: bool) -> Iterator[Any]:
         """The invoices parsed with the unposted list, taken when the first
         record needs it (or at the end of an empty read). A read that fails
         before then fails with the unposted list's own error when that failed
         too: it is the read a sequential sync would have met first."""
-        parse: Callable[[Mapping[str, Any]], PsaInvoice] | None = None
+        parse: Callable[[Mapping[str, Any]], Any] | None = None
         try:
             for raw in records:
                 if parse is None:
-                    parse = self._invoice_parser(self._take_unexported(unexported))
+                    parse = self._invoice_parser(self._take_unexported(unexported), flat=flat)
                 try:
                     yield parse(raw)
                 except RecordError as exc:

@@ -64,7 +64,7 @@ from recon_tui.connectors.qbo_records import (
     invoice_from_qbo,
     payment_from_qbo,
 )
-from recon_tui.connectors.qbo_wire import decode_invoice_page, read_invoice
+from recon_tui.connectors.qbo_wire import decode_invoice_page, read_invoice, read_invoice_row
 from recon_tui.connectors.qbo_writes import QboWrites
 from recon_tui.connectors.tokens import TokenStore
 from recon_tui.models import (
@@ -235,6 +235,12 @@ class QboConnector(QboWrites):
         for row in self._query_all("Invoice", self._since_clause(since),
                                    typed=decode_invoice_page):
             yield read_invoice(row)
+
+    def invoice_rows(self, since: datetime | None = None) -> Iterator[Any]:
+        """:meth:`invoices`, each as its flat row where the fast path reads it
+        (``models.flat``), else as its record: what a sync stages."""
+        return map(read_invoice_row, self._query_all("Invoice", self._since_clause(since),
+                                                     typed=decode_invoice_page))
 
     def credit_memos(self, since: datetime | None = None) -> Iterator[LedgerInvoice]:
         """Every CreditMemo as a document (RemainingCredit as its balance), used-up

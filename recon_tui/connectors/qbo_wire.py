@@ -30,11 +30,13 @@ from typing import Any
 import msgspec
 
 from recon_tui.connectors.qbo_records import invoice_from_qbo
-from recon_tui.connectors.records import Slow, fast_moment
-from recon_tui.models import LedgerInvoice
+from recon_tui.connectors.records import Slow, fast_moment, fast_moment_number
+from recon_tui.models import DocKind, LedgerInvoice
+from recon_tui.models.flat import FIRST_DAY, exact_cents
 from recon_tui.money import ZERO, MoneyError, to_api_money
 
-__all__ = ["WireInvoice", "decode_invoice_page", "invoice_from_wire", "read_invoice", "row_id"]
+__all__ = ["WireInvoice", "decode_invoice_page", "invoice_from_wire", "invoice_row",
+           "read_invoice", "read_invoice_row", "row_id"]
 
 
 class _Ref(msgspec.Struct, gc=False):
@@ -116,6 +118,39 @@ def read_invoice(row: WireInvoice | dict[str, Any]) -> LedgerInvoice:
             # As the generic decoding gives it (dates as text, amounts as Decimal).
             row = msgspec.to_builtins(row, builtin_types=(Decimal,))
     return invoice_from_qbo(row)  # type: ignore[arg-type]
+
+
+def invoice_row(w: WireInvoice) -> tuple[Any, ...]:
+    """The flat row (``models.flat``) of the record :func:`invoice_from_wire`
+    reads from the same invoice, built straight from the decoded fields; raises
+    Slow (or ValueError, ArithmeticError) where it does, or where the record has
+    no flat row (a date before 1600)."""
+    if not w.Id.strip() or not w.CustomerRef.value.strip():
+        raise Slow
+    total, balance = exact_cents(w.TotalAmt), exact_cents(w.Balance)
+    day, due = w.TxnDate.toordinal(), w.DueDate
+    due_day = None if due is None else due.toordinal()
+    if day < FIRST_DAY or (due_day is not None and due_day < FIRST_DAY):
+        raise Slow
+    meta, currency = w.MetaData, w.CurrencyRef
+    return (w.Id, w.DocNumber, w.CustomerRef.value, day, due_day, total, balance,
+            1 if total == 0 and w.PrivateNote.lstrip().startswith("Voided") else 0,
+            "USD" if currency is None else currency.value, _INVOICE,
+            None if meta is None else fast_moment_number(meta.LastUpdatedTime))
+
+
+_INVOICE = DocKind.INVOICE.value
+
+
+def read_invoice_row(row: WireInvoice | dict[str, Any]) -> tuple[Any, ...] | LedgerInvoice:
+    """One row of an Invoice page as a sync stages it: its flat row where
+    :func:`invoice_row` reads it, else the record :func:`read_invoice` reads."""
+    if type(row) is WireInvoice:
+        try:
+            return invoice_row(row)
+        except (Slow, ValueError, ArithmeticError):
+            pass
+    return read_invoice(row)
 
 
 def row_id(row: object) -> str | None:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from recon_tui.models.flat import day_number, moment_number
 from recon_tui.money import MoneyError, to_api_money
 
 _MISSING = object()
@@ -186,3 +187,44 @@ def day_of_moment(value: str) -> date:
         if len(_DAYS) < _CACHED:
             _DAYS[value] = day
     return day
+
+
+#: As ``_MOMENTS`` and ``_DAYS``, each text with its flat form (``models.flat``).
+_MOMENT_NUMBERS: dict[str, int] = {}
+_DAY_NUMBERS: dict[str, int] = {}
+
+
+def fast_moment_number(value: Any) -> int | None:
+    """``fast_moment(value)`` as a flat row holds it (UTC milliseconds); Slow
+    where it has none (a moment before 1600) or ``fast_moment`` raises."""
+    if value is None:
+        return None
+    number = _MOMENT_NUMBERS.get(value) if type(value) is str else None
+    if number is None:
+        moment = fast_moment(value)
+        try:
+            number = moment_number(moment)  # type: ignore[arg-type]
+        except ValueError:
+            raise Slow from None
+        if len(_MOMENT_NUMBERS) < _CACHED:
+            _MOMENT_NUMBERS[value] = number
+    return number
+
+
+def fast_day_number(value: Any) -> int | None:
+    """The date part of an ISO datetime text (:func:`day_of_moment`) as a flat
+    row holds it (its ordinal); None for None; Slow for anything else, a text
+    it cannot parse or a date before 1600."""
+    if value is None:
+        return None
+    number = _DAY_NUMBERS.get(value) if type(value) is str else None
+    if number is None:
+        if type(value) is not str:
+            raise Slow
+        try:
+            number = day_number(day_of_moment(value))
+        except ValueError:
+            raise Slow from None
+        if len(_DAY_NUMBERS) < _CACHED:
+            _DAY_NUMBERS[value] = number
+    return number
