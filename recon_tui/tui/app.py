@@ -382,9 +382,9 @@ class ReconApp(App[None]):
                     credit_key: str | None = None) -> None:
         """Open a client's screen from anywhere (palette, links between screens),
         with the cursor on one of its invoice rows or credits when given."""
-        from recon_tui.tui.screens.client_detail import ClientDetailScreen
+        from recon_tui.tui.screens.client_detail import client_screen
 
-        self.push_screen(ClientDetailScreen(client_key, pair_id=pair_id, credit_key=credit_key))
+        self.push_screen(client_screen(self, client_key, pair_id=pair_id, credit_key=credit_key))
 
     def start_fix(self, pair_id: int) -> None:
         """The guided fix of one invoice row (its diagnosis decides which)."""

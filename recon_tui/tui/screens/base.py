@@ -54,6 +54,27 @@ class ReconScreenMixin:
         assert self.recon_app.cache is not None
         return self.recon_app.cache
 
+    def _compositor_refresh(self) -> None:
+        """Not drawn while an opaque screen covers it. Textual draws the screen
+        under the top one for a top screen that lets it show through, and then
+        repaints the whole top screen over it: pushing a client's screen (which
+        repaints the clients screen below) cost its first frame a second, full one."""
+        top = self.app.screen
+        if top is not self and top.styles.background.a == 1:
+            self._compositor._dirty_regions.clear()  # type: ignore[attr-defined]
+            self._dirty_widgets.clear()  # type: ignore[attr-defined]
+            return
+        super()._compositor_refresh()  # type: ignore[misc]
+
+    def _on_timer_update(self) -> None:
+        """One frame for a layout and a whole repaint both due (a screen shown
+        again, its data changed): Textual would draw what the layout changed and
+        then the whole screen a second time; here the layout's frame is the whole."""
+        if self._layout_required and self._repaint_required:  # type: ignore[attr-defined]
+            self._repaint_required = False
+            self._dirty_widgets.add(self)  # type: ignore[attr-defined]
+        super()._on_timer_update()  # type: ignore[misc]
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A screen's workers report to the screen alone (the message does not
         bubble): the app's one handler shows and logs their failures."""

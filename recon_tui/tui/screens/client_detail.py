@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
+from textual import events, on
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -38,6 +38,28 @@ class PairTable(VirtualTable):
                                 "where they part, the cause and the fix")]
 
 
+#: The name the app's kept client screen is installed under (``client_screen``).
+KEPT_SCREEN = "client-detail"
+
+
+def client_screen(app: App[object], client_key: str, *, pair_id: int | None = None,
+                  credit_key: str | None = None) -> ClientDetailScreen:
+    """The screen to push to open a client: the app's kept one, shown afresh with
+    this client, unless it is on the screen stack already (a client opened from
+    another client's invoice history), then a new one. The kept screen is
+    installed, so popping it keeps its widgets: composing, mounting and styling
+    them was most of opening a client."""
+    if app.is_screen_installed(KEPT_SCREEN):
+        kept = app.get_screen(KEPT_SCREEN)
+        if isinstance(kept, ClientDetailScreen) and kept not in app.screen_stack:
+            kept.show_client(client_key, pair_id=pair_id, credit_key=credit_key)
+            return kept
+        return ClientDetailScreen(client_key, pair_id=pair_id, credit_key=credit_key)
+    screen = ClientDetailScreen(client_key, pair_id=pair_id, credit_key=credit_key)
+    app.install_screen(screen, KEPT_SCREEN)
+    return screen
+
+
 class ClientDetailScreen(ReconScreenMixin, Screen[None]):
     """Everything a tech needs to answer "why do the two numbers differ?"."""
 
@@ -66,6 +88,8 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         #: Where the cursor starts: an invoice row (found by its number) or a credit.
         self.start_pair_id = pair_id
         self.start_credit_key = credit_key
+        #: What the widgets were last styled for (``on_screen_resume``).
+        self._styled_look: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,12 +112,40 @@ class ClientDetailScreen(ReconScreenMixin, Screen[None]):
         self.query_one("#memos", VirtualTable).empty_text = "No credit memos"
         self.query_one("#credits", VirtualTable).empty_text = "No unapplied credits"
         self.query_one("#contacts", VirtualTable).empty_text = "No PSA contacts"
-        self.load()
-        self.query_one("#invoices", VirtualTable).focus()
+        self._show()
+
+    def _show(self) -> None:
+        """The client from the top, as a new screen shows it."""
+        self._load()
+        self.set_focus(self.query_one("#invoices", VirtualTable))
         if self.start_pair_id is not None:
             self.show_pair(self.start_pair_id)
         elif self.start_credit_key is not None:
             self.show_credit(self.start_credit_key)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Styled again only if what its styles follow changed since the last time
+        (the app's CSS or theme, its classes or the screen's breakpoints): a kept
+        screen shown again restyled every widget it has otherwise. Runs before
+        Textual's own handler, which reads ``refresh_styles``."""
+        look = (self.app._css_update_count, frozenset(self.app.classes),
+                frozenset(self.classes))
+        if look == self._styled_look:
+            event.refresh_styles = False
+        self._styled_look = look
+
+    def show_client(self, client_key: str, *, pair_id: int | None = None,
+                    credit_key: str | None = None) -> None:
+        """Show another client (or the same one afresh) on this screen, kept from
+        an earlier open: what a new screen would show, without composing, mounting
+        and styling its widgets again (see ``client_screen``)."""
+        self.client_key = client_key
+        self.start_pair_id = pair_id
+        self.start_credit_key = credit_key
+        for table in self.query(VirtualTable):
+            table.scroll_columns_home()
+        self.query_one("#client-checklists", ChecklistTrail).scroll_home(animate=False)
+        self._show()
 
     def show_pair(self, pair_id: int) -> bool:
         """Put the cursor on an invoice (or credit-memo) row and focus its table."""

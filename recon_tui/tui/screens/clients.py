@@ -27,6 +27,7 @@ from recon_tui.tui.sources import (
 )
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from recon_tui.tui.widgets.printable_input import PrintableInput
+from recon_tui.tui.widgets.steady_static import SteadyStatic
 from recon_tui.tui.widgets.virtual_table import VirtualTable
 from recon_tui.wording import counted, noun
 
@@ -102,7 +103,7 @@ class ClientsScreen(ReconScreenMixin, Screen[None]):
         with Horizontal(id="filter-bar"):
             yield FilterInput(placeholder="/ filters by client name or invoice, ledger or "
                               "credit number — narrows as you type", id="filter")
-            yield Static(id="filter-status")
+            yield SteadyStatic(id="filter-status")
         yield ClientTable(CLIENT_COLUMNS, id="clients")
         yield KeyFooter()
 

@@ -32,8 +32,7 @@ from recon_tui.tui.widgets.table_layout import Column, TableLayout
 from recon_tui.tui.widgets.table_messages import RowHighlighted, RowSelected
 from recon_tui.tui.widgets.table_paint import TablePainter
 
-__all__ = ["Column", "KeyedRowSource", "ListRowSource", "RowSource", "TableRow",
-           "VirtualTable"]
+__all__ = ["Column", "KeyedRowSource", "ListRowSource", "RowSource", "TableRow", "VirtualTable"]
 
 RowStyle = Literal["", "warn", "bad", "muted"]
 
@@ -118,17 +117,10 @@ class VirtualTable(TablePainter, ScrollView, can_focus=True):
     RowHighlighted = RowHighlighted
     RowSelected = RowSelected
 
-    def __init__(
-        self,
-        columns: Sequence[Column],
-        source: RowSource | None = None,
-        *,
-        page_size: int | None = None,
-        empty_text: str = "No rows",
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
+    def __init__(self, columns: Sequence[Column], source: RowSource | None = None, *,
+                 page_size: int | None = None, empty_text: str = "No rows",
+                 name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be >= 1")
@@ -270,6 +262,10 @@ class VirtualTable(TablePainter, ScrollView, can_focus=True):
         if target != self._hscroll:
             self._hscroll = target
             self.refresh()
+
+    def scroll_columns_home(self) -> None:
+        """Back to the first scrollable column (a kept screen shown afresh)."""
+        self.action_scroll_columns(-self._hscroll)
 
     def action_select_cursor(self) -> None:
         row = self.current_row
