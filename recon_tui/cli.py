@@ -9,19 +9,21 @@ Every failure is one clear line on stderr and a non-zero exit, never a traceback
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from recon_tui import __version__, launch_gc
 from recon_tui.cli_common import CliError, common_options, load_settings, say
 
 if TYPE_CHECKING:
+    import argparse
+
     from recon_tui.config import Config
 
 DESCRIPTION = """\
@@ -88,9 +90,39 @@ def launches_app(argv: Sequence[str]) -> bool:
     return True
 
 
+#: ``--log-level``'s choices (``cli_common.common_options``).
+_LOG_LEVELS = ("debug", "info", "warning")
+
+
+def launch_options(argv: Sequence[str]) -> argparse.Namespace | None:
+    """What the parser makes of a plain launch's argv (:func:`launches_app`),
+    read without argparse (importing and building it is a launch's few ms), or
+    None for anything it might read otherwise or refuse (a value that starts
+    with ``-``, a log level it does not know): the parser then reads it, so what
+    is accepted and every message stay the same."""
+    options = {"config": None, "db": None, "demo": False, "log_level": "warning",
+               "reset_demo": False, "command": None}
+    args = iter(argv)
+    for arg in args:
+        if arg in _LAUNCH_FLAGS:
+            options[arg[2:].replace("-", "_")] = True
+            continue
+        name, has_value, value = arg.partition("=")
+        if not has_value:
+            value = next(args, "-")
+            if value.startswith("-"):
+                return None
+        if name not in _LAUNCH_VALUED or (name == "--log-level" and value not in _LOG_LEVELS):
+            return None
+        options[name[2:].replace("-", "_")] = value
+    return SimpleNamespace(**options)  # type: ignore[return-value]
+
+
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     """The command line; ``commands=False`` leaves the subcommands out (see
     :func:`launches_app`). Each subcommand's parser lives beside its command."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="recon-tui", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -213,7 +245,8 @@ def _reader_gone() -> int:
 
 
 def _main(argv: list[str], app: bool) -> int:
-    args = build_parser(commands=not app).parse_args(argv)
+    args = (launch_options(argv) if app else None) or build_parser(
+        commands=not app).parse_args(argv)
     _start_support_log(args.log_level)
     try:
         return _command(args.command)(args)

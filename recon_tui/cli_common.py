@@ -3,12 +3,13 @@ the configuration and opening the cache."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import argparse
+
     from recon_tui.cache import Cache
     from recon_tui.config import Config
 
@@ -23,6 +24,8 @@ class CliError(Exception):
 
 def common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """Global options, accepted before or after the subcommand."""
+    import argparse
+
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--config", metavar="PATH", default=default,
                         help="configuration file (TOML)")

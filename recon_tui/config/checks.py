@@ -7,7 +7,6 @@ when missing or unknown) and returns the problem, or None when the value is fine
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from urllib.parse import urlsplit
 
@@ -25,6 +24,8 @@ PSA_URL_SUFFIX = {
 
 def quote(text: str) -> str:
     """A value echoed in a message: JSON-quoted, cut short when long."""
+    import json  # only a message quotes: a launch with a valid config loads no json
+
     if len(text) > _ECHO_LIMIT:
         text = text[: _ECHO_LIMIT - 3] + "..."
     return json.dumps(text, ensure_ascii=False)

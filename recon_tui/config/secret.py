@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,6 +69,8 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
+        import hmac  # here: hmac loads OpenSSL's hashlib (~3 ms), which a launch needs not
+
         return hmac.compare_digest(self._raw.encode(), other._raw.encode())
 
     def __hash__(self) -> int:
