@@ -12,6 +12,7 @@ import pytest
 
 from recon_tui.backend import sandbox_configs
 from recon_tui.cache import Cache
+from recon_tui.cache.held_ids import held_ledger_ids, held_psa_invoice_ids
 from recon_tui.connectors.connectwise import ConnectWiseConnector
 from recon_tui.models import SyncStatus
 from recon_tui.psa_payments import read_payments
@@ -90,3 +91,23 @@ def test_unread_discrepant_rows_are_those_the_plain_query_finds(
             "IS NOT NULL) FROM invoice_pair WHERE discrepant AND diff_total_cents = 0 "
             "AND diff_owing_cents != 0").fetchone()
         assert min(counts) > 0  # both indexes' rows are among them
+
+
+def test_held_ids_are_true_exactly_when_they_hold_an_id(tmp_path: Path,
+                                                        server: SandboxServer) -> None:
+    with Cache(tmp_path / "cache.db") as cache:
+        empty = held_ledger_ids(cache, {})
+        assert [bool(ids) for ids in empty.values()] == [False, False, False]
+        just_read = held_ledger_ids(cache, {"Payment": ["new-payment"]})
+        assert bool(just_read["Payment"]) and len(just_read["Payment"]) == 1
+        assert not held_psa_invoice_ids(cache)
+        with backend_for(server) as backend:
+            run = run_full_sync(cache, backend.psa, backend.ledger, since=None)
+        assert run.status is SyncStatus.SUCCEEDED, run.error
+        for ids in [*held_ledger_ids(cache, {}).values(), held_psa_invoice_ids(cache)]:
+            assert bool(ids) == (len(ids) > 0)
+        assert all(held_ledger_ids(cache, {}).values())
+        with cache.transaction():  # payments held only as live applications
+            cache.conn.execute("DELETE FROM ledger_credit")
+        payments = held_ledger_ids(cache, {})["Payment"]
+        assert bool(payments) == (len(payments) > 0) == bool(list(payments))
