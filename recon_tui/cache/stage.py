@@ -352,13 +352,18 @@ def _matched(rows: Iterable[tuple[Any, ...]]) -> list[tuple[DocFigures, DocFigur
                                                              DocFigures | None]]:
     """``_MATCHED``'s rows as figures: a document, the one its link names, the
     one bearing its number (None where the join found none). The hot loop of the
-    PSA-payments choice (a row per PSA invoice of the book): built inline."""
+    PSA-payments choice (a row per PSA invoice of the book): built inline, and
+    an amount the other side states alike (the usual case: the books agree) is
+    the same Decimal, not converted again."""
     figures, money = DocFigures, _money
-    return [(figures(r[0], r[1], r[2], money(r[3]), money(r[4])),
-             None if r[5] is None else figures(r[5], r[6], r[7], money(r[8]), money(r[9])),
-             None if r[10] is None else figures(r[10], r[11], r[12], money(r[13]),
-                                                money(r[14])))
-            for r in rows]
+    matched = []
+    for r in rows:
+        total, owing = money(r[3]), money(r[4])
+        found = [None if r[at] is None else figures(
+            r[at], r[at + 1], r[at + 2], total if r[at + 3] == r[3] else money(r[at + 3]),
+            owing if r[at + 4] == r[4] else money(r[at + 4])) for at in (5, 10)]
+        matched.append((figures(r[0], r[1], r[2], total, owing), found[0], found[1]))
+    return matched
 
 
 def _money(value: str | int) -> Decimal:
