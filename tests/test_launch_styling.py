@@ -1,17 +1,22 @@
 """Launching to the clients screen (issue 12): the first screen is built and styled
-once. What is composed, mounted and parsed is the behaviour held, not a time."""
+once, from the stylesheet of its own screens only (screens.tcss waits for the
+others). What is composed, mounted and parsed is the behaviour held, not a time."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from textual.app import App
 from textual.widgets._footer import FooterKey
 
 from recon_tui.cache import Cache
 from recon_tui.config import Config
 from recon_tui.tui.app import ReconApp
+from recon_tui.tui.screen_css import SCREENS_CSS
+from recon_tui.tui.screens.client_detail import ClientDetailScreen
 from recon_tui.tui.screens.clients import ClientsScreen
+from recon_tui.tui.screens.help import HelpScreen
 from recon_tui.tui.widgets.key_footer import KeyFooter
 from tests.books import seed_book
 from tests.tui_app import recon_app
@@ -68,3 +73,57 @@ async def test_footer_keys_are_compact_as_they_are_styled(tmp_path: Path,
         await pilot.pause()
         assert classes_at_mount and all(classes_at_mount)
         assert all(k.has_class("-compact") for k in app.screen.query(FooterKey))
+
+
+def screens_css_rules() -> list:
+    """The rule sets of screens.tcss, parsed as the app parses them."""
+    from textual.css.stylesheet import Stylesheet
+
+    sheet = Stylesheet()
+    sheet.add_source(SCREENS_CSS.read_text(encoding="utf-8"), read_from=(str(SCREENS_CSS), ""))
+    sheet.set_variables(App().get_css_variables())
+    return sheet.rules
+
+
+async def test_the_launch_parses_no_other_screens_css(tmp_path: Path) -> None:
+    """The clients screen's first frame is styled from app.tcss (and the widgets'
+    own CSS) alone; screens.tcss is read when a screen it lays out opens."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ClientsScreen)
+        assert not app.stylesheet.has_source(str(SCREENS_CSS))
+        await pilot.press("enter")  # a client: app.tcss lays it out too
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+        assert not app.stylesheet.has_source(str(SCREENS_CSS))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert app.stylesheet.has_source(str(SCREENS_CSS))
+        body = app.screen.query_one("#help-body")
+        assert body.styles.border_top[0] == "thick"  # a rule of screens.tcss, applied
+        assert body.styles.width is not None and body.styles.width.value == 130
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+async def test_no_rule_of_screens_css_matches_the_clients_or_client_screen(
+        tmp_path: Path, size: tuple[int, int]) -> None:
+    """So reading it later styles nothing already shown a second time (and the
+    clients and client screens look as they did with one stylesheet)."""
+    from textual.css.match import match
+
+    rules = screens_css_rules()
+    assert rules
+    app = make_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for key in ("", "enter"):
+            if key:
+                await pilot.press(key)
+                await pilot.pause()
+            nodes = list(app.screen.walk_children(with_self=True))
+            assert len(nodes) > 10
+            matched = [(rule.selectors, type(node).__name__) for rule in rules
+                       for node in nodes if match(rule.selector_set, node)]
+            assert matched == [], type(app.screen).__name__

@@ -35,6 +35,7 @@ from recon_tui.tui.breakpoints import breakpoint_classes
 from recon_tui.tui.commands import ClientCommands, NumberCommands, binding_commands
 from recon_tui.tui.failures import failure_line, is_cache_failure, log_failure
 from recon_tui.tui.messages import CacheChanged, LoadProgress
+from recon_tui.tui.screen_css import read_screens_css
 from recon_tui.tui.screens.cache_error import CacheErrorScreen
 from recon_tui.tui.screens.clients import ClientsScreen
 from recon_tui.tui.screens.help import HelpScreen
@@ -52,7 +53,7 @@ class ReconApp(App[None]):
     """recon-tui: PSA versus ledger, side by side."""
 
     CSS_PATH = "app.tcss"
-    #: Screen classes app.tcss lays out by (README, "Layout"): panels stack below
+    #: Screen classes the stylesheets lay out by (README, "Layout"): panels stack below
     #: 110 columns, the filter box and panels shrink below 32 rows.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
@@ -236,6 +237,7 @@ class ReconApp(App[None]):
         time opening a client took)."""
         if isinstance(screen, Screen) and not screen.is_attached:
             screen.update_classes(breakpoint_classes(self, screen), update=False)
+            read_screens_css(self, screen)  # the other screens' rules: see screen_css
         return super().push_screen(screen, *args, **kwargs)
 
     def get_backend(self) -> Systems:

@@ -86,7 +86,7 @@ class ChecklistScreen(ReconScreenMixin, Screen[None]):
     #: What the running step says it is doing (the status line shows it).
     progress_text: var[str] = var("", init=False)
 
-    # Its layout rules are in app.tcss ("The credit checklist").
+    # Its layout rules are in screens.tcss ("The credit checklist").
 
     def __init__(self, *, checklist_id: int | None = None, credit_key: str | None = None) -> None:
         super().__init__()
