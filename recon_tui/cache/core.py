@@ -159,8 +159,9 @@ class CacheCore:
         * A fingerprint of the file (size, times) proves it was not touched since
           the last check, not that it is whole: a disk's damage changes neither.
         * Mapping the file into memory for the check saves only the copy of each
-          page (about 5% of the check) and turns a disk's read error into SIGBUS,
-          a crash, where the check should say "damaged".
+          page (0.215 -> 0.163 s CPU at 100,000 invoices a side, 5% at 20,000)
+          and turns a disk's read error into SIGBUS, a crash, where the check
+          should say "damaged".
         """
         try:
             rows = [row[0] for row in self.conn.execute("PRAGMA quick_check(5)")]
