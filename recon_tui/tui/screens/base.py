@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import messages
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
@@ -66,10 +67,23 @@ class ReconScreenMixin:
             return
         super()._compositor_refresh()  # type: ignore[misc]
 
+    #: Whether the last frame tick waited for a queued layout (``_on_timer_update``).
+    _frame_waited = False
+
     def _on_timer_update(self) -> None:
-        """One frame for a layout and a whole repaint both due (a screen shown
-        again, its data changed): Textual would draw what the layout changed and
-        then the whole screen a second time; here the layout's frame is the whole."""
+        """One frame per change. A widget asks for its repaint and its layout in two
+        messages; Textual's frame timer, a task of its own, drew a frame between them
+        (a filter keystroke's list, without its new length) and another once the
+        layout had run, so a tick with a layout queued waits for it, once: the next
+        tick draws. And a layout and a whole repaint both due (a screen shown again,
+        its data changed) are one whole frame, not the layout's changes and then
+        the whole screen again."""
+        if not self._frame_waited and any(
+                isinstance(message, messages.Layout)
+                for message in self._message_queue.values):  # type: ignore[attr-defined]
+            self._frame_waited = True
+            return
+        self._frame_waited = False
         if self._layout_required and self._repaint_required:  # type: ignore[attr-defined]
             self._repaint_required = False
             self._dirty_widgets.add(self)  # type: ignore[attr-defined]
