@@ -102,7 +102,7 @@ class Reconciliation(IncrementalQueries):
             mark(self.conn, token, pairs)
 
     def unmark_recomputed(self) -> None:
-        """Take the mark away (a full recompute's first write)."""
+        """Take the mark and its triggers away (a full recompute's first write)."""
         with self.transaction():
             unmark(self.conn)
 

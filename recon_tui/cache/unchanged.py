@@ -14,11 +14,11 @@ sqlite3 shell. The next recompute that finds the mark, every trigger in place an
 the code unchanged returns at once (``unchanged``). A recompute that wrote links
 is not marked, and the next one runs in full.
 
-The triggers are made with a cache's first mark, not before: a first sync's
-hundreds of thousands of rows, and the first recompute's, are written without
-them (a table with a trigger makes SQLite keep a statement journal for every row
-written inside a savepoint: up to three times the cost of a row upserted one at
-a time); after that only what a sync changes pays for them.
+The triggers are there only while a mark may be: a full recompute that runs
+drops them first (``unmark``), so its own writes, and a first sync's hundreds of
+thousands of rows before any mark, are not slowed by them (a table with a
+trigger makes SQLite keep a statement journal for every row written inside a
+savepoint: up to three times the cost of a row upserted one at a time).
 """
 
 from __future__ import annotations
@@ -90,22 +90,20 @@ def unchanged(conn: sqlite3.Connection, token: str | None) -> int | None:
 
 
 def unmark(conn: sqlite3.Connection) -> None:
-    """Take the mark away: the first write of a full recompute's transaction."""
+    """Take the mark and the triggers away: the first statements of a full
+    recompute's transaction (its own writes need not fire them)."""
     conn.execute("DELETE FROM recon_clean")
+    for name in _triggers(conn):
+        conn.execute(f"DROP TRIGGER {name}")
 
 
 def mark(conn: sqlite3.Connection, token: str | None, pairs: int) -> None:
     """Say that the cache is as a full recompute by this code left it, with
-    ``pairs`` rows, the triggers that take that back on any later write in place
-    (made, or made again, if they are not as TRIGGERS has them); the last
-    statements of the recompute's transaction. None only takes the mark away."""
+    ``pairs`` rows, and put the triggers that take that back on any later write;
+    the last statements of the recompute's transaction."""
     unmark(conn)
     if token is None:
         return
-    found = _triggers(conn)
-    for name, statement in TRIGGERS.items():
-        if found.get(name) != statement:
-            if name in found:
-                conn.execute(f"DROP TRIGGER {name}")
-            conn.execute(statement)
+    for statement in TRIGGERS.values():
+        conn.execute(statement)
     conn.execute("INSERT INTO recon_clean (token, pairs) VALUES (?, ?)", (token, pairs))
