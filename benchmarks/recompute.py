@@ -7,12 +7,9 @@ ledger, every 97th missing there) plus a few of the harder cases: every 400th PS
 invoice linked by custom field, every 300th number duplicated on the PSA side, a
 credit memo per 200 invoices on both sides. It recomputes once (that remembers
 the links, as the sync's own recompute does) and then measures a second
-recompute, as bench.py does, run in full (``force``: the mark of an unchanged
-book is not looked at): wall time untraced (with ``--repeat N`` the least of N
-recomputes, each a whole one), then a tracemalloc peak of one more run, beside
-the SQL join floor (timed as often); and then the recompute as a sync runs it,
-which finds the book unchanged since (``cache/unchanged.py``) and returns. It
-prints; it asserts nothing.
+recompute, as bench.py does: wall time untraced (with ``--repeat N`` the least of
+N recomputes, each a whole one), then a tracemalloc peak of one more run, beside
+the SQL join floor (timed as often). It prints; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -115,15 +112,12 @@ def main() -> int:
                 fill(cache, args.clients, args.invoices)
                 print(f"filled in {time.perf_counter() - started:.1f} s")
                 refresh_reconciliation(cache)  # the sync's own recompute: links remembered
-            seconds, cpu = _least(lambda: refresh_reconciliation(cache, force=True),
-                                  args.repeat)
+            seconds, cpu = _least(lambda: refresh_reconciliation(cache), args.repeat)
             pairs = cache.recon.count_pairs()
             tracemalloc.start()
-            refresh_reconciliation(cache, force=True)
+            refresh_reconciliation(cache)
             peak = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
-            # The same book again, unforced: nothing changed since, and it is known.
-            same, same_cpu = _least(lambda: refresh_reconciliation(cache), args.repeat)
         finally:
             cache.close()
         conn = sqlite3.connect(path)
@@ -136,9 +130,6 @@ def main() -> int:
     print(f"{pairs:,} pairs: full recompute {seconds:.3f} s ({cpu:.3f} s CPU), "
           f"peak {peak:.1f} MB; SQL join {join:.3f} s ({join_cpu:.3f} s CPU); "
           f"ratio {seconds / join:.1f}x ({cpu / join_cpu:.1f}x CPU)")
-    print(f"unchanged book, known unchanged (the triggers' mark): {same * 1e3:.2f} ms "
-          f"({same_cpu * 1e3:.2f} ms CPU); ratio {same / join:.2f}x "
-          f"({same_cpu / join_cpu:.2f}x CPU)")
     return 0
 
 

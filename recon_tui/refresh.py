@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from recon_tui.cache import ApplyResult, Cache
-from recon_tui.cache.unchanged import code_token
 from recon_tui.models import (
     ClientSummary,
     CompanyMapping,
@@ -30,29 +29,17 @@ from recon_tui.reconcile import client_key_for, pair_invoices
 from recon_tui.row_diagnosis import diagnose_pending
 
 
-def refresh_reconciliation(cache: Cache, *, force: bool = False) -> int:
+def refresh_reconciliation(cache: Cache) -> int:
     """Re-pair every document and rebuild every client row; returns the pair count.
 
     Done by SQLite where the data is (``Cache.recompute_reconciliation``, the rules
     of ``reconcile.pair_invoices`` in set-based SQL), so a 200,000-invoice book is
     never loaded into Python; then every discrepant row gets its cause: in the same
     SQL where the cache alone decides it (``cache/diagnosis_sql``), a page at a
-    time in Python for the rows whose two sides both list payments.
-
-    When nothing it reads or writes has changed since the last one (triggers on
-    those tables say so, ``cache/unchanged.py``) and the code is the same, it
-    returns at once: that recompute's rows, causes, client rows and links are
-    what this one would make. ``force`` runs it all the same."""
-    token = code_token()
+    time in Python for the rows whose two sides both list payments."""
     with cache.transaction():
-        known = None if force else cache.recon.unchanged_since_recompute(token)
-        if known is not None:
-            return known
-        cache.recon.unmark_recomputed()
-        count, links = cache.recon.recompute()
+        count = cache.recon.recompute_reconciliation()
         diagnose_pending(cache)
-        # A recompute that wrote links changed what the next one reads: not marked.
-        cache.recon.mark_recomputed(token if links == 0 else None, count)
     return count
 
 

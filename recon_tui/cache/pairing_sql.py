@@ -316,10 +316,10 @@ def _drop_temp(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def pair_all(conn: sqlite3.Connection, stamp: str) -> tuple[int, int]:
+def pair_all(conn: sqlite3.Connection, stamp: str) -> int:
     """Replace every stored row by a fresh pairing of both books and remember the
-    matched pairs as links (stamped ``stamp``); returns the row count and how many
-    links were written. Runs inside the caller's transaction."""
+    matched pairs as links (stamped ``stamp``); returns the row count. Runs inside
+    the caller's transaction."""
     conn.create_function("recon_pair_natural", 1, lambda text: natural_key(text)[0],
                          deterministic=True)
     _drop_temp(conn)
@@ -343,7 +343,7 @@ def pair_all(conn: sqlite3.Connection, stamp: str) -> tuple[int, int]:
         # Every discrepant row is diagnosed afresh (its evidence may have moved):
         # in SQL where the cache alone decides, the rest left without a cause.
         diagnose_in_sql(conn, every=True)
-        links = conn.execute(_LINKS, {"stamp": stamp, **ws}).rowcount
+        conn.execute(_LINKS, {"stamp": stamp, **ws})
     finally:
         _drop_temp(conn)
-    return count, links
+    return count

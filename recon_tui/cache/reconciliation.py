@@ -31,7 +31,6 @@ from recon_tui.cache.records import (
     psa_invoice_from,
     summary_from,
 )
-from recon_tui.cache.unchanged import mark, unchanged, unmark
 from recon_tui.models import (
     ClientSummary,
     Contact,
@@ -80,31 +79,10 @@ class Reconciliation(IncrementalQueries):
         as links; one transaction, so a reader sees the old state or the new.
         Returns the row count. Every discrepant row gets its cause where the cache
         alone decides it (``diagnosis_sql``); the rest are left without one."""
-        return self.recompute(now=now)[0]
-
-    def recompute(self, *, now: datetime | None = None) -> tuple[int, int]:
-        """``recompute_reconciliation``, returning the row count and how many
-        links it wrote (none: it changed nothing it reads, see ``unchanged``)."""
         with self.transaction():
-            count, links = pair_all(self.conn, iso_text(now or datetime.now(UTC)) or "")
+            count = pair_all(self.conn, iso_text(now or datetime.now(UTC)) or "")
             self._store_summaries(client_rows(self.conn, self.max_portal_levels()))
-        return count, links
-
-    def unchanged_since_recompute(self, token: str | None) -> int | None:
-        """The row count when nothing a full recompute reads or writes has changed
-        since the last one by this code (``token``), else None (``unchanged``)."""
-        return unchanged(self.conn, token)
-
-    def mark_recomputed(self, token: str | None, pairs: int) -> None:
-        """Mark the cache as a full recompute by this code left it (``unchanged``):
-        the last write of the recompute's transaction; None takes the mark away."""
-        with self.transaction():
-            mark(self.conn, token, pairs)
-
-    def unmark_recomputed(self) -> None:
-        """Take the mark and its triggers away (a full recompute's first write)."""
-        with self.transaction():
-            unmark(self.conn)
+        return count
 
     def diagnose_pending_in_sql(self) -> None:
         """Give the discrepant rows waiting for a cause the ones the cache alone

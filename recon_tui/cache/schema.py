@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from recon_tui.cache.unchanged import MIGRATION as RECON_CLEAN
-
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 7
 CHUNK = 500
 MAX_CHANGES_PER_RUN = 20_000
 
@@ -207,10 +205,6 @@ MIGRATIONS: list[Sequence[str]] = [
         "CREATE INDEX idx_pair_client ON invoice_pair(client_key, discrepant, kind, "
         "psa_owing_cents, ledger_owing_cents)",
     ),
-    # 8: triggers on every table the full recompute reads or writes take away the
-    # mark a full recompute leaves (``unchanged``), so a recompute of a book that
-    # nothing has touched since returns at once. No mark yet: the next one runs.
-    RECON_CLEAN,
 ]
 
 #: Every table the current schema has (checked on open: a dropped one is damage).
