@@ -95,7 +95,7 @@ def test_a_schema_6_cache_gains_the_covering_client_index(tmp_path: Path) -> Non
         cache.set_meta("schema_version", "6")
         before = state(cache)
     with Cache(path) as again:
-        assert again.schema_version == SCHEMA_VERSION == 7
+        assert again.schema_version == SCHEMA_VERSION >= 7
         assert _client_index(again) == ["client_key", "discrepant", "kind",
                                         "psa_owing_cents", "ledger_owing_cents"]
         assert state(again) == before

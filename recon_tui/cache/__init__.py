@@ -42,7 +42,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recon_tui.cache.client_sql import add_screen_indexes
 from recon_tui.cache.core import CacheCore
 from recon_tui.cache.files import CacheBusy, CacheDamaged, CacheError, CacheMissing
 from recon_tui.cache.held import HeldRecords
@@ -95,7 +94,6 @@ class Cache(CacheCore):
         self.records = HeldRecords(self)
         self.recon = Reconciliation(self, self.records)
         self.txns = InvoiceTxns(self)
-        add_screen_indexes(self)  # (the screens' indexes: client_sql.SCREEN_INDEXES)
 
     # The parts the clients screen does not read: imported on first use, not at launch.
     @cached_property

@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
-from recon_tui.cache.files import CacheError
 from recon_tui.models import DocKind
-
-if TYPE_CHECKING:
-    from recon_tui.cache.core import CacheCore
 
 _INVOICE = DocKind.INVOICE.value
 
@@ -155,48 +150,3 @@ def _rows(sums: Iterable[tuple], companies: dict[str, str], customers: dict[str,
                int(kind == "psa" and bool(customer_ids)),
                levels.get(company_id) if company_id else None,
                f"{name}\x1f{ledger_name}".casefold())
-
-
-#: Indexes the screens' queries walk instead of sorting or reading whole rows
-#: (issue 12), until the schema's migrations hold them: made when a cache opens
-#: without them (``add_screen_indexes``). The clients list's order with the filter's
-#: text, so a filter keystroke counts and pages from the index alone (the rows of
-#: the page are the only ones read); and a client's invoices in the screen's order
-#: (``Reconciliation.client_pairs``), so its first screenful comes from the index
-#: instead of a sort of all the client's rows.
-SCREEN_INDEXES: dict[str, str] = {
-    "idx_summary_worst_search": "CREATE INDEX IF NOT EXISTS idx_summary_worst_search ON "
-    "client_summary(abs_difference_cents DESC, discrepant_count DESC, name_sort, search)",
-    "idx_pair_client_order": "CREATE INDEX IF NOT EXISTS idx_pair_client_order ON "
-    "invoice_pair(client_key, kind, discrepant DESC, abs(diff_owing_cents) DESC, "
-    "abs(diff_total_cents) DESC, invoice_date DESC, id)",
-}
-
-
-def missing_screen_indexes(conn: sqlite3.Connection) -> list[str]:
-    """The ``SCREEN_INDEXES`` statements of the indexes the cache lacks."""
-    present = {row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    return [sql for name, sql in SCREEN_INDEXES.items() if name not in present]
-
-
-def add_screen_indexes(core: CacheCore) -> None:
-    """Make the ``SCREEN_INDEXES`` a cache lacks, once (at open): a look at the
-    schema otherwise. A read-only cache is left as it is, and so is one another
-    connection is writing (a sync), without waiting for it: the indexes only make
-    the screens quicker, and the next open makes them."""
-    if core.read_only:
-        return
-    missing = missing_screen_indexes(core.conn)
-    if not missing:
-        return
-    (waited,) = core.conn.execute("PRAGMA busy_timeout").fetchone()
-    core.conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        with core.transaction():
-            for sql in missing:
-                core.conn.execute(sql)
-    except CacheError:
-        pass
-    finally:
-        core.conn.execute(f"PRAGMA busy_timeout = {int(waited)}")

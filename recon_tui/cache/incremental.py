@@ -33,6 +33,13 @@ def _stripped(numbers: Sequence[str]) -> list[str]:
     return sorted({n.strip() for n in numbers} - {""})
 
 
+
+def _by_psa_ids(of_kind: str) -> str:
+    """``of_kind`` narrowed to a list of PSA ids. ``+kind`` keeps SQLite off
+    idx_pair_kind_ledger (kind first, so it walked every row of the kind: 60 ms at
+    100,000 invoices) and on the unique psa_invoice_id index (under 2 ms)."""
+    return of_kind.replace(" WHERE kind =", " WHERE +kind =") + " AND psa_invoice_id IN ({marks})"
+
 class IncrementalQueries(CachePart):
     """What the incremental refresh reads and writes (``recon_tui.refresh``), the
     part of ``cache.recon`` a daily sync, a resync or a mapping uses."""
@@ -89,7 +96,7 @@ class IncrementalQueries(CachePart):
         other side would drop out of the reconciliation."""
         of_kind = f"SELECT psa_invoice_id, ledger_invoice_id FROM invoice_pair WHERE kind = " \
                   f"'{kind.value}'"
-        rows = self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
+        rows = self._in(_by_psa_ids(of_kind), psa_ids)
         rows += self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids)
         return ({r[0] for r in rows if r[0] is not None},
                 {r[1] for r in rows if r[1] is not None})
@@ -98,7 +105,7 @@ class IncrementalQueries(CachePart):
                          ledger_ids: Sequence[str] = ()) -> set[str]:
         """Clients whose rows involve these documents (before a re-pair)."""
         of_kind = f"SELECT client_key FROM invoice_pair WHERE kind = '{kind.value}'"
-        rows = self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
+        rows = self._in(_by_psa_ids(of_kind), psa_ids)
         rows += self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids)
         return {r[0] for r in rows}
 
@@ -114,7 +121,7 @@ class IncrementalQueries(CachePart):
         of_kind = f"SELECT id, {PAIR_COLUMNS} FROM invoice_pair WHERE kind = '{kind.value}'"
         with self.transaction():
             stored = {r[0]: tuple(r)[1:] for r in (
-                self._in(of_kind + " AND psa_invoice_id IN ({marks})", psa_ids)
+                self._in(_by_psa_ids(of_kind), psa_ids)
                 + self._in(of_kind + " AND ledger_invoice_id IN ({marks})", ledger_ids))}
             fresh = list(pair_rows(pairs))
             kept, gone, added = _in_place(stored, fresh)
